@@ -1,0 +1,199 @@
+//! The self-description every artifact carries: a versioned metadata header and the original
+//! wasm bytes, each in its own section, plus the symbols through which the loader finds code.
+
+use sha2::{Digest, Sha256};
+
+/// ELF section holding the encoded `ArtifactHeader`.
+pub const META_SECTION: &str = ".waot.meta";
+/// ELF section holding the original wasm module, byte for byte.
+pub const WASM_SECTION: &str = ".waot.wasm";
+/// `[*const u8; defined functions]`: code of every defined function, wasm-call ABI.
+pub const SYM_FUNCTIONS: &str = "waot_functions";
+/// `[*const u8; types]`: per type index, `fn(code, vmctx, values: *mut ValueSlot)`, which calls
+/// `code` with arguments read from `values` and writes the results back over them.
+pub const SYM_TRAMPOLINES: &str = "waot_trampolines";
+/// `[*const u8; types]`: per type index, a wasm-call ABI function whose first argument is a
+/// `HostFuncContext`; it spills its arguments to a value array and calls the host callback.
+pub const SYM_HOST_ADAPTERS: &str = "waot_host_adapters";
+/// Prefix of the symbol of defined function N: `waot_func_N`, kept for backtraces.
+pub const FUNC_SYMBOL_PREFIX: &str = "waot_func_";
+
+const MAGIC: &[u8; 8] = b"WAOTMETA";
+
+/// How compiled code keeps memory accesses in bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BoundsStrategy {
+    /// 4 GiB reservation plus guard: no checks in code; faults are trapped. Base never moves.
+    GuardPages,
+    /// An explicit compare before every access; the base is reloaded after every call.
+    Explicit,
+}
+
+impl BoundsStrategy {
+    pub fn name(self) -> &'static str {
+        match self {
+            BoundsStrategy::GuardPages => "guard-pages",
+            BoundsStrategy::Explicit => "explicit",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "guard-pages" => Some(BoundsStrategy::GuardPages),
+            "explicit" => Some(BoundsStrategy::Explicit),
+            _ => None,
+        }
+    }
+}
+
+/// Host-side layout of a host function's context: the first field is what a host adapter
+/// calls, `callback(ctx, values)`. It returns nothing; traps leave through the runtime.
+pub const HOST_CONTEXT_OFFSET_CALLBACK: u32 = 0;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArtifactHeader {
+    pub abi_version: u32,
+    pub compiler_version: String,
+    pub target_triple: String,
+    pub cpu: String,
+    /// LLVM feature string the code was compiled for, e.g. `+sse4.2,+avx2,-avx512f`.
+    pub cpu_features: String,
+    /// Optimization level as given on the command line: `O0`..`O3`, `Os`, `Oz`.
+    pub opt_level: String,
+    pub bounds: BoundsStrategy,
+    pub wasm_len: u64,
+    pub wasm_sha256: [u8; 32],
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct HeaderError(pub String);
+
+impl std::fmt::Display for HeaderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl ArtifactHeader {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&self.abi_version.to_le_bytes());
+        for s in [
+            &self.compiler_version,
+            &self.target_triple,
+            &self.cpu,
+            &self.cpu_features,
+            &self.opt_level,
+            &self.bounds.name().to_string(),
+        ] {
+            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        }
+        out.extend_from_slice(&self.wasm_len.to_le_bytes());
+        out.extend_from_slice(&self.wasm_sha256);
+        out
+    }
+
+    /// Decodes a header. The ABI version is read before anything else so that a header from
+    /// another version is reported as such rather than as garbage.
+    pub fn decode(bytes: &[u8]) -> Result<Self, HeaderError> {
+        let mut r = Reader { bytes, pos: 0 };
+        if r.take(8)? != MAGIC {
+            return Err(HeaderError("metadata header has a wrong magic number".into()));
+        }
+        let abi_version = u32::from_le_bytes(r.take(4)?.try_into().unwrap());
+        if abi_version != crate::ABI_VERSION {
+            return Err(HeaderError(format!(
+                "artifact ABI version {abi_version}, this runtime supports {}",
+                crate::ABI_VERSION
+            )));
+        }
+        let compiler_version = r.string()?;
+        let target_triple = r.string()?;
+        let cpu = r.string()?;
+        let cpu_features = r.string()?;
+        let opt_level = r.string()?;
+        let bounds_name = r.string()?;
+        let bounds = BoundsStrategy::from_name(&bounds_name)
+            .ok_or_else(|| HeaderError(format!("unknown bounds strategy `{bounds_name}`")))?;
+        let wasm_len = u64::from_le_bytes(r.take(8)?.try_into().unwrap());
+        let wasm_sha256 = r.take(32)?.try_into().unwrap();
+        Ok(ArtifactHeader {
+            abi_version,
+            compiler_version,
+            target_triple,
+            cpu,
+            cpu_features,
+            opt_level,
+            bounds,
+            wasm_len,
+            wasm_sha256,
+        })
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], HeaderError> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len());
+        let end = end.ok_or_else(|| HeaderError("metadata header is truncated".into()))?;
+        let s = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn string(&mut self) -> Result<String, HeaderError> {
+        let len = u32::from_le_bytes(self.take(4)?.try_into().unwrap()) as usize;
+        String::from_utf8(self.take(len)?.to_vec())
+            .map_err(|_| HeaderError("metadata header holds invalid UTF-8".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> ArtifactHeader {
+        ArtifactHeader {
+            abi_version: crate::ABI_VERSION,
+            compiler_version: "0.1.0".into(),
+            target_triple: "x86_64-unknown-linux-gnu".into(),
+            cpu: "znver3".into(),
+            cpu_features: "+avx2,+sse4.2".into(),
+            opt_level: "O2".into(),
+            bounds: BoundsStrategy::GuardPages,
+            wasm_len: 8,
+            wasm_sha256: sha256(b"\0asm\x01\0\0\0"),
+        }
+    }
+
+    #[test]
+    fn header_round_trips() {
+        let h = sample();
+        assert_eq!(ArtifactHeader::decode(&h.encode()).unwrap(), h);
+    }
+
+    #[test]
+    fn truncated_and_foreign_headers_are_rejected() {
+        let bytes = sample().encode();
+        for cut in [0, 7, 12, bytes.len() - 1] {
+            assert!(ArtifactHeader::decode(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut other = sample();
+        other.abi_version += 1;
+        let err = ArtifactHeader::decode(&other.encode()).unwrap_err();
+        assert!(err.0.contains("ABI version"), "{err}");
+    }
+}

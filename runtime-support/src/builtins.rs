@@ -1,0 +1,94 @@
+//! Functions of the runtime that compiled code calls through the vmctx's builtin table.
+//!
+//! Compiled code never refers to a host symbol: it loads `builtins[index]` from the vmctx and
+//! calls it with the C calling convention. Every builtin takes the caller's vmctx first.
+
+/// A parameter or result type of a builtin, at the machine level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AbiType {
+    I32,
+    I64,
+    Ptr,
+}
+
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Builtin {
+    /// `(code: i32)`, never returns.
+    Trap = 0,
+    /// `(delta_pages: i32) -> i32`, old size in pages or -1.
+    MemoryGrow,
+    /// `(dst: i32, value: i32, len: i32)`.
+    MemoryFill,
+    /// `(dst: i32, src: i32, len: i32)`.
+    MemoryCopy,
+    /// `(segment: i32, dst: i32, src: i32, len: i32)`.
+    MemoryInit,
+    /// `(segment: i32)`.
+    DataDrop,
+    /// `(table: i32, index: i32) -> ref`.
+    TableGet,
+    /// `(table: i32, index: i32, value: ref)`.
+    TableSet,
+    /// `(table: i32, init: ref, delta: i32) -> i32`, old size or -1.
+    TableGrow,
+    /// `(table: i32, dst: i32, value: ref, len: i32)`.
+    TableFill,
+    /// `(dst_table: i32, src_table: i32, dst: i32, src: i32, len: i32)`.
+    TableCopy,
+    /// `(table: i32, segment: i32, dst: i32, src: i32, len: i32)`.
+    TableInit,
+    /// `(segment: i32)`.
+    ElemDrop,
+}
+
+impl Builtin {
+    pub const ALL: [Builtin; 13] = [
+        Builtin::Trap,
+        Builtin::MemoryGrow,
+        Builtin::MemoryFill,
+        Builtin::MemoryCopy,
+        Builtin::MemoryInit,
+        Builtin::DataDrop,
+        Builtin::TableGet,
+        Builtin::TableSet,
+        Builtin::TableGrow,
+        Builtin::TableFill,
+        Builtin::TableCopy,
+        Builtin::TableInit,
+        Builtin::ElemDrop,
+    ];
+
+    pub fn index(self) -> u32 {
+        self as u32
+    }
+
+    /// Parameters after the leading vmctx pointer, and the result.
+    pub fn signature(self) -> (&'static [AbiType], Option<AbiType>) {
+        use AbiType::*;
+        match self {
+            Builtin::Trap => (&[I32], None),
+            Builtin::MemoryGrow => (&[I32], Some(I32)),
+            Builtin::MemoryFill | Builtin::MemoryCopy => (&[I32, I32, I32], None),
+            Builtin::MemoryInit => (&[I32, I32, I32, I32], None),
+            Builtin::DataDrop | Builtin::ElemDrop => (&[I32], None),
+            Builtin::TableGet => (&[I32, I32], Some(Ptr)),
+            Builtin::TableSet => (&[I32, I32, Ptr], None),
+            Builtin::TableGrow => (&[I32, Ptr, I32], Some(I32)),
+            Builtin::TableFill => (&[I32, I32, Ptr, I32], None),
+            Builtin::TableCopy | Builtin::TableInit => (&[I32, I32, I32, I32, I32], None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indices_are_dense() {
+        for (i, b) in Builtin::ALL.iter().enumerate() {
+            assert_eq!(b.index() as usize, i);
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! The contract shared by the waot compiler (`waotc`) and loader (`wrun`, the embedding API).
+//!
+//! Everything both sides must agree on lives here and only here: the layout of the
+//! per-instance context (`vmctx`), the builtin functions compiled code calls into the
+//! runtime, trap codes, the artifact metadata header and the module description that both
+//! sides derive from the same wasm bytes.
+
+pub mod artifact;
+pub mod builtins;
+pub mod module_info;
+pub mod trap;
+pub mod types;
+pub mod vmctx;
+
+pub use artifact::{ArtifactHeader, BoundsStrategy};
+pub use builtins::Builtin;
+pub use module_info::ModuleInfo;
+pub use trap::TrapCode;
+pub use vmctx::VmctxLayout;
+
+/// Version of the ABI between compiled code and the loader. Bump on any change to the vmctx
+/// layout, the builtin table, trampolines or the artifact format.
+pub const ABI_VERSION: u32 = 1;

@@ -1,0 +1,76 @@
+//! Trap codes: the reasons compiled code stops, as the WebAssembly specification names them.
+
+/// Why guest code trapped. The discriminant is what compiled code passes to the trap builtin.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TrapCode {
+    Unreachable = 0,
+    MemoryOutOfBounds = 1,
+    TableOutOfBounds = 2,
+    IndirectCallToNull = 3,
+    BadSignature = 4,
+    IntegerDivisionByZero = 5,
+    IntegerOverflow = 6,
+    BadConversionToInteger = 7,
+    StackOverflow = 8,
+    /// `call_indirect` with an index past the end of the table.
+    UndefinedElement = 9,
+    /// An imported function that was linked with `--trap-unknown-imports` was called.
+    UnknownImport = 10,
+}
+
+impl TrapCode {
+    pub const ALL: [TrapCode; 11] = [
+        TrapCode::Unreachable,
+        TrapCode::MemoryOutOfBounds,
+        TrapCode::TableOutOfBounds,
+        TrapCode::IndirectCallToNull,
+        TrapCode::BadSignature,
+        TrapCode::IntegerDivisionByZero,
+        TrapCode::IntegerOverflow,
+        TrapCode::BadConversionToInteger,
+        TrapCode::StackOverflow,
+        TrapCode::UndefinedElement,
+        TrapCode::UnknownImport,
+    ];
+
+    pub fn from_u32(code: u32) -> Option<TrapCode> {
+        Self::ALL.get(code as usize).copied()
+    }
+
+    /// The wording of the specification's test suite for this trap.
+    pub fn message(self) -> &'static str {
+        match self {
+            TrapCode::Unreachable => "unreachable",
+            TrapCode::MemoryOutOfBounds => "out of bounds memory access",
+            TrapCode::TableOutOfBounds => "out of bounds table access",
+            TrapCode::IndirectCallToNull => "uninitialized element",
+            TrapCode::BadSignature => "indirect call type mismatch",
+            TrapCode::IntegerDivisionByZero => "integer divide by zero",
+            TrapCode::IntegerOverflow => "integer overflow",
+            TrapCode::BadConversionToInteger => "invalid conversion to integer",
+            TrapCode::StackOverflow => "call stack exhausted",
+            TrapCode::UndefinedElement => "undefined element",
+            TrapCode::UnknownImport => "call to an unresolved import",
+        }
+    }
+}
+
+impl std::fmt::Display for TrapCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        for code in TrapCode::ALL {
+            assert_eq!(TrapCode::from_u32(code as u32), Some(code));
+        }
+        assert_eq!(TrapCode::from_u32(TrapCode::ALL.len() as u32), None);
+    }
+}

@@ -1,0 +1,180 @@
+//! Layout of the per-instance context (`vmctx`) that every compiled function receives as its
+//! first argument, and of the runtime structures it points to.
+//!
+//! Compiled code reads these offsets as constants; the loader fills the structures. Both take
+//! the numbers from here, so this file is the single definition of the layout.
+//!
+//! ```text
+//! vmctx:
+//!   0   *mut VmMemory            memory 0 (null when the module has none)
+//!   8   *const VmRuntimeLimits   stack limit, shared by all instances of a store
+//!   16  *const *const u8         builtin function table (see `Builtin`)
+//!   24  *const u64               canonical signature id of each type index
+//!   32  *mut ()                  the loader's instance (opaque to compiled code)
+//!   40  (reserved)
+//!   48  [*mut VmTable; tables]   every table, imported or defined
+//!   ..  [VmFuncRef; funcs]       every function, imported or defined
+//!   ..  [*mut GlobalCell; imported globals]
+//!   ..  [GlobalCell; defined globals]   16-byte aligned, 16 bytes each
+//! ```
+
+/// A function reference: what `funcref` values, table elements and imports point to.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct VmFuncRef {
+    /// Native code with the wasm-call ABI: `fn(vmctx, params...) -> results`.
+    pub code: *const u8,
+    /// First argument for `code`: the callee instance's vmctx, or a host-function context.
+    pub vmctx: *mut u8,
+    /// Canonical signature id, compared by `call_indirect`.
+    pub type_id: u64,
+}
+
+impl VmFuncRef {
+    pub const OFFSET_CODE: u32 = 0;
+    pub const OFFSET_VMCTX: u32 = 8;
+    pub const OFFSET_TYPE_ID: u32 = 16;
+    pub const SIZE: u32 = 24;
+}
+
+/// A linear memory. With the guard-page strategy `base` never moves.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VmMemory {
+    pub base: *mut u8,
+    /// Current size in bytes.
+    pub length: u64,
+}
+
+impl VmMemory {
+    pub const OFFSET_BASE: u32 = 0;
+    pub const OFFSET_LENGTH: u32 = 8;
+}
+
+/// A table: `length` pointer-sized elements (a `*const VmFuncRef` or an externref; 0 is null).
+#[repr(C)]
+#[derive(Debug)]
+pub struct VmTable {
+    pub elements: *mut usize,
+    pub length: u64,
+}
+
+impl VmTable {
+    pub const OFFSET_ELEMENTS: u32 = 0;
+    pub const OFFSET_LENGTH: u32 = 8;
+}
+
+/// Limits shared by every instance of a store, set on each entry from the host.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct VmRuntimeLimits {
+    /// Lowest stack address compiled code may use; a function whose stack pointer is below it
+    /// traps with `call stack exhausted`.
+    pub stack_limit: usize,
+}
+
+impl VmRuntimeLimits {
+    pub const OFFSET_STACK_LIMIT: u32 = 0;
+}
+
+/// Storage of one global: 16 bytes, so that a `v128` fits.
+pub const GLOBAL_CELL_SIZE: u32 = 16;
+
+pub const OFFSET_MEMORY: u32 = 0;
+pub const OFFSET_LIMITS: u32 = 8;
+pub const OFFSET_BUILTINS: u32 = 16;
+pub const OFFSET_TYPE_IDS: u32 = 24;
+pub const OFFSET_INSTANCE: u32 = 32;
+const HEADER_SIZE: u32 = 48;
+
+/// Where a global lives, as seen from compiled code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GlobalLocation {
+    /// The vmctx holds a pointer to the cell at this offset (imported globals).
+    Indirect(u32),
+    /// The cell is inside the vmctx at this offset (defined globals).
+    Inline(u32),
+}
+
+/// The vmctx layout of one module, computed from its counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VmctxLayout {
+    pub num_tables: u32,
+    pub num_funcs: u32,
+    pub num_imported_globals: u32,
+    pub num_defined_globals: u32,
+}
+
+impl VmctxLayout {
+    pub fn new(
+        num_tables: u32,
+        num_funcs: u32,
+        num_imported_globals: u32,
+        num_defined_globals: u32,
+    ) -> Self {
+        VmctxLayout { num_tables, num_funcs, num_imported_globals, num_defined_globals }
+    }
+
+    pub fn table(&self, index: u32) -> u32 {
+        debug_assert!(index < self.num_tables);
+        HEADER_SIZE + 8 * index
+    }
+
+    pub fn funcref(&self, index: u32) -> u32 {
+        debug_assert!(index < self.num_funcs);
+        self.funcrefs_start() + VmFuncRef::SIZE * index
+    }
+
+    fn funcrefs_start(&self) -> u32 {
+        HEADER_SIZE + 8 * self.num_tables
+    }
+
+    fn imported_globals_start(&self) -> u32 {
+        self.funcrefs_start() + VmFuncRef::SIZE * self.num_funcs
+    }
+
+    fn defined_globals_start(&self) -> u32 {
+        let end = self.imported_globals_start() + 8 * self.num_imported_globals;
+        end.next_multiple_of(GLOBAL_CELL_SIZE)
+    }
+
+    pub fn global(&self, index: u32) -> GlobalLocation {
+        if index < self.num_imported_globals {
+            GlobalLocation::Indirect(self.imported_globals_start() + 8 * index)
+        } else {
+            let defined = index - self.num_imported_globals;
+            debug_assert!(defined < self.num_defined_globals);
+            GlobalLocation::Inline(self.defined_globals_start() + GLOBAL_CELL_SIZE * defined)
+        }
+    }
+
+    /// Total size in bytes; the loader allocates the vmctx 16-byte aligned.
+    pub fn size(&self) -> u32 {
+        self.defined_globals_start() + GLOBAL_CELL_SIZE * self.num_defined_globals
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions_do_not_overlap_and_cells_are_aligned() {
+        let l = VmctxLayout::new(2, 3, 1, 2);
+        assert_eq!(l.table(1) + 8, l.funcref(0));
+        assert_eq!(l.funcref(2) + VmFuncRef::SIZE, 48 + 16 + 72);
+        let GlobalLocation::Indirect(imp) = l.global(0) else { panic!() };
+        assert_eq!(imp, l.funcref(2) + VmFuncRef::SIZE);
+        let GlobalLocation::Inline(g1) = l.global(1) else { panic!() };
+        assert!(g1 > imp && g1 % 16 == 0);
+        assert_eq!(l.global(2), GlobalLocation::Inline(g1 + 16));
+        assert_eq!(l.size(), g1 + 32);
+    }
+
+    #[test]
+    fn struct_sizes_match_constants() {
+        assert_eq!(std::mem::size_of::<VmFuncRef>() as u32, VmFuncRef::SIZE);
+        assert_eq!(std::mem::size_of::<VmMemory>(), 16);
+        assert_eq!(std::mem::size_of::<VmTable>(), 16);
+    }
+}
