@@ -1,1 +1,74 @@
-fn main(){}
+//! `waotc INPUT.wasm OUTPUT.so`: compile a WebAssembly module ahead of time.
+
+use clap::Parser;
+use runtime_support::BoundsStrategy;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use waot_compiler::{compile_to_file, CompileOptions, OptLevel};
+
+#[derive(Parser)]
+#[command(
+    name = "waotc",
+    version,
+    about = "Compile a WebAssembly module ahead of time to a native shared object",
+    after_help = "Examples:\n  waotc app.wasm app.so\n  waotc -O3 --emit-llvm app.ll app.wasm app.so\n  waotc --bounds-checks explicit app.wasm app.so"
+)]
+struct Cli {
+    /// The WebAssembly module (binary format).
+    input: PathBuf,
+    /// The shared object to write.
+    output: PathBuf,
+    /// Optimization level: 0, 1, 2, 3, s or z (as -O0 .. -Oz).
+    #[arg(short = 'O', default_value = "2", value_name = "LEVEL")]
+    opt: String,
+    /// How memory accesses are kept in bounds: `guard-pages` (a 4 GiB reservation, no checks
+    /// in code) or `explicit` (a compare before every access).
+    #[arg(long, default_value = "guard-pages", value_name = "STRATEGY")]
+    bounds_checks: String,
+    /// Write the optimized LLVM IR to FILE.
+    #[arg(long, value_name = "FILE")]
+    emit_llvm: Option<PathBuf>,
+    /// Target triple (default: the host).
+    #[arg(long, value_name = "TRIPLE")]
+    target: Option<String>,
+    /// CPU to compile for: `native` (default, the host's), `generic` or an LLVM CPU name.
+    #[arg(long, default_value = "native")]
+    cpu: String,
+    /// Extra CPU features, e.g. `+avx2,-avx512f`.
+    #[arg(long, default_value = "", value_name = "FEATURES")]
+    features: String,
+    /// Accept a post-2.0 proposal (e.g. `tail-call`, `extended-const`); repeatable.
+    #[arg(long = "enable", value_name = "PROPOSAL")]
+    enable: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("waotc: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<(), String> {
+    let opt_level = OptLevel::from_name(&cli.opt)
+        .ok_or_else(|| format!("unknown optimization level `-O{}` (use 0, 1, 2, 3, s or z)", cli.opt))?;
+    let bounds = BoundsStrategy::from_name(&cli.bounds_checks).ok_or_else(|| {
+        format!("unknown bounds strategy `{}` (use guard-pages or explicit)", cli.bounds_checks)
+    })?;
+    let source = cli.input.display().to_string();
+    let wasm = std::fs::read(&cli.input).map_err(|e| format!("{source}: {e}"))?;
+    let options = CompileOptions {
+        opt_level,
+        bounds,
+        target: cli.target.clone(),
+        cpu: cli.cpu.clone(),
+        features: cli.features.clone(),
+        emit_llvm: cli.emit_llvm.clone(),
+        enabled_proposals: cli.enable.clone(),
+    };
+    compile_to_file(&wasm, &source, &cli.output, &options).map_err(|e| e.to_string())
+}

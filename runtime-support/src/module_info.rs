@@ -290,15 +290,17 @@ impl ModuleInfo {
 fn section_name(id: u8, payload: &Payload<'_>) -> String {
     match (id, payload) {
         (0, Payload::CustomSection(c)) => format!("custom section `{}`", c.name()),
-        _ => {
-            let names = [
-                "custom", "type", "import", "function", "table", "memory", "global", "export",
-                "start", "element", "code", "data", "data count", "tag",
-            ];
-            let name = names.get(id as usize).copied().unwrap_or("unknown");
-            format!("{name} section")
-        }
+        _ => format!("{} section", section_id_name(id)),
     }
+}
+
+/// The specification's name for section `id`.
+pub fn section_id_name(id: u8) -> &'static str {
+    const NAMES: [&str; 14] = [
+        "custom", "type", "import", "function", "table", "memory", "global", "export", "start",
+        "element", "code", "data", "data count", "tag",
+    ];
+    NAMES.get(id as usize).copied().unwrap_or("unknown")
 }
 
 fn elem_segment(e: wasmparser::Element<'_>) -> Result<ElemSegment> {

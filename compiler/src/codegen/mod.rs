@@ -1,0 +1,237 @@
+//! Module-level code generation: LLVM set-up, declarations, the symbols the loader reads,
+//! optimization and object emission. Function bodies are the translator's business.
+
+mod trampolines;
+
+use crate::{CompileError, CompileOptions, OptLevel};
+use inkwell::attributes::AttributeLoc;
+use inkwell::context::Context;
+use inkwell::module::{Linkage, Module};
+use inkwell::passes::PassBuilderOptions;
+use inkwell::targets::{
+    CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine, TargetTriple,
+};
+use inkwell::types::{BasicMetadataTypeEnum, BasicType, BasicTypeEnum, FunctionType};
+use inkwell::values::{BasicValue, FunctionValue};
+use inkwell::{AddressSpace, OptimizationLevel};
+use runtime_support::artifact::{self, ArtifactHeader};
+use runtime_support::{ModuleInfo, VmctxLayout};
+use wasmparser::{FuncType, ValType};
+
+/// What every function translation shares: the LLVM module and the module's description.
+pub struct ModuleCx<'a, 'ctx> {
+    pub context: &'ctx Context,
+    pub module: Module<'ctx>,
+    pub info: &'a ModuleInfo,
+    pub wasm: &'a [u8],
+    pub source: &'a str,
+    pub layout: VmctxLayout,
+    pub options: &'a CompileOptions,
+    /// LLVM type of each wasm type index, with the wasm-call ABI.
+    pub fn_types: Vec<FunctionType<'ctx>>,
+    /// Every defined function, in index order (imports excluded).
+    pub functions: Vec<FunctionValue<'ctx>>,
+    /// Name of the stack pointer register for `llvm.read_register`.
+    pub sp_register: &'static str,
+}
+
+impl<'a, 'ctx> ModuleCx<'a, 'ctx> {
+    pub fn ptr_type(&self) -> inkwell::types::PointerType<'ctx> {
+        self.context.ptr_type(AddressSpace::default())
+    }
+
+    pub fn val_type(&self, t: ValType) -> BasicTypeEnum<'ctx> {
+        match t {
+            ValType::I32 => self.context.i32_type().into(),
+            ValType::I64 => self.context.i64_type().into(),
+            ValType::F32 => self.context.f32_type().into(),
+            ValType::F64 => self.context.f64_type().into(),
+            ValType::V128 => self.context.i128_type().into(),
+            ValType::Ref(_) => self.ptr_type().into(),
+        }
+    }
+
+    /// The return type for a result list: none, the value, or a struct of the values.
+    pub fn results_type(&self, results: &[ValType]) -> Option<BasicTypeEnum<'ctx>> {
+        match results {
+            [] => None,
+            [t] => Some(self.val_type(*t)),
+            many => {
+                let fields: Vec<_> = many.iter().map(|t| self.val_type(*t)).collect();
+                Some(self.context.struct_type(&fields, false).into())
+            }
+        }
+    }
+
+    /// The wasm-call ABI: `fn(vmctx: ptr, params...) -> results`.
+    pub fn wasm_fn_type(&self, ft: &FuncType) -> FunctionType<'ctx> {
+        let mut params: Vec<BasicMetadataTypeEnum> = vec![self.ptr_type().into()];
+        params.extend(ft.params().iter().map(|t| BasicMetadataTypeEnum::from(self.val_type(*t))));
+        match self.results_type(ft.results()) {
+            None => self.context.void_type().fn_type(&params, false),
+            Some(r) => r.fn_type(&params, false),
+        }
+    }
+
+    pub fn add_attribute(&self, f: FunctionValue<'ctx>, name: &str) {
+        let kind = inkwell::attributes::Attribute::get_named_enum_kind_id(name);
+        f.add_attribute(AttributeLoc::Function, self.context.create_enum_attribute(kind, 0));
+    }
+}
+
+/// Builds the target machine that options ask for; the host when no target is given.
+pub fn target_machine(options: &CompileOptions) -> Result<(TargetMachine, String, String), String> {
+    Target::initialize_x86(&InitializationConfig::default());
+    Target::initialize_aarch64(&InitializationConfig::default());
+    let host = TargetMachine::get_default_triple();
+    let triple = match &options.target {
+        Some(t) => TargetTriple::create(t),
+        None => TargetMachine::get_default_triple(),
+    };
+    let target = Target::from_triple(&triple).map_err(|e| format!("target `{triple}`: {e}"))?;
+    let (cpu, mut features) = match options.cpu.as_str() {
+        "native" if triple == host => (
+            TargetMachine::get_host_cpu_name().to_string(),
+            TargetMachine::get_host_cpu_features().to_string(),
+        ),
+        "native" | "generic" => ("generic".to_string(), String::new()),
+        name => (name.to_string(), String::new()),
+    };
+    if !options.features.is_empty() {
+        if !features.is_empty() {
+            features.push(',');
+        }
+        features.push_str(&options.features);
+    }
+    let level = match options.opt_level {
+        OptLevel::O0 => OptimizationLevel::None,
+        OptLevel::O1 => OptimizationLevel::Less,
+        OptLevel::O2 | OptLevel::Os | OptLevel::Oz => OptimizationLevel::Default,
+        OptLevel::O3 => OptimizationLevel::Aggressive,
+    };
+    let machine = target
+        .create_target_machine(&triple, &cpu, &features, level, RelocMode::PIC, CodeModel::Default)
+        .ok_or_else(|| format!("LLVM cannot create a target machine for `{triple}` cpu `{cpu}`"))?;
+    Ok((machine, cpu, features))
+}
+
+/// Translates the whole module and returns an ELF object.
+pub fn compile_object(
+    wasm: &[u8],
+    info: &ModuleInfo,
+    source: &str,
+    options: &CompileOptions,
+) -> Result<Vec<u8>, CompileError> {
+    let (machine, cpu, features) = target_machine(options).map_err(CompileError::Link)?;
+    let triple = machine.get_triple();
+    let triple_str = triple.as_str().to_string_lossy().into_owned();
+    let sp_register = if triple_str.starts_with("aarch64") { "sp" } else { "rsp" };
+    if !(triple_str.starts_with("x86_64") || triple_str.starts_with("aarch64")) {
+        return Err(CompileError::Unsupported {
+            source: source.into(),
+            message: format!("target `{triple_str}`: only 64-bit x86 and AArch64 are supported"),
+        });
+    }
+
+    let context = Context::create();
+    let module = context.create_module(source);
+    module.set_triple(&triple);
+    module.set_data_layout(&machine.get_target_data().get_data_layout());
+    let mut cx = ModuleCx {
+        context: &context,
+        module,
+        info,
+        wasm,
+        source,
+        layout: info.vmctx_layout(),
+        options,
+        fn_types: Vec::new(),
+        functions: Vec::new(),
+        sp_register,
+    };
+    cx.fn_types = info.types.iter().map(|t| cx.wasm_fn_type(t)).collect();
+    declare_functions(&mut cx);
+
+    for (i, body) in info.bodies.iter().enumerate() {
+        crate::translate::translate_function(&cx, i as u32, body.clone())?;
+    }
+    trampolines::emit_all(&cx)?;
+    emit_self_description(&cx, &triple_str, &cpu, &features);
+
+    if let Err(e) = cx.module.verify() {
+        return Err(CompileError::Internal(format!("{source}: invalid IR: {}", e.to_string())));
+    }
+    let passes = format!("default<{}>", options.opt_level.name());
+    cx.module
+        .run_passes(&passes, &machine, PassBuilderOptions::create())
+        .map_err(|e| CompileError::Internal(format!("optimizer: {e}")))?;
+    if let Some(path) = &options.emit_llvm {
+        cx.module
+            .print_to_file(path)
+            .map_err(|e| CompileError::Io(format!("{}: {}", path.display(), e.to_string())))?;
+    }
+    let buffer = machine
+        .write_to_memory_buffer(&cx.module, FileType::Object)
+        .map_err(|e| CompileError::Internal(format!("code generation: {e}")))?;
+    Ok(buffer.as_slice().to_vec())
+}
+
+fn declare_functions(cx: &mut ModuleCx<'_, '_>) {
+    let info = cx.info;
+    for i in 0..info.num_defined_funcs() {
+        let index = info.num_imported_funcs + i;
+        let ty = cx.fn_types[info.funcs[index as usize] as usize];
+        let name = format!("{}{index}", artifact::FUNC_SYMBOL_PREFIX);
+        let f = cx.module.add_function(&name, ty, Some(Linkage::Internal));
+        // Traps leave by longjmp, never by unwinding; large frames are probed so that no
+        // access skips the stack guard. No tail calls: turning `(call $self)` into a jump would
+        // make runaway recursion loop forever instead of exhausting the stack, as wasm requires.
+        cx.add_attribute(f, "nounwind");
+        for (key, value) in [("probe-stack", "inline-asm"), ("disable-tail-calls", "true")] {
+            f.add_attribute(AttributeLoc::Function, cx.context.create_string_attribute(key, value));
+        }
+        cx.functions.push(f);
+    }
+}
+
+/// The symbols and sections through which the loader finds and checks the code.
+fn emit_self_description(cx: &ModuleCx<'_, '_>, triple: &str, cpu: &str, features: &str) {
+    let funcs: Vec<_> =
+        cx.functions.iter().map(|f| f.as_global_value().as_pointer_value()).collect();
+    add_pointer_table(cx, artifact::SYM_FUNCTIONS, &funcs);
+
+    let header = ArtifactHeader {
+        abi_version: runtime_support::ABI_VERSION,
+        compiler_version: env!("CARGO_PKG_VERSION").into(),
+        target_triple: triple.into(),
+        cpu: cpu.into(),
+        cpu_features: features.into(),
+        opt_level: cx.options.opt_level.name().into(),
+        bounds: cx.options.bounds,
+        wasm_len: cx.wasm.len() as u64,
+        wasm_sha256: artifact::sha256(cx.wasm),
+    };
+    add_bytes(cx, "waot_meta", artifact::META_SECTION, &header.encode());
+    add_bytes(cx, "waot_wasm", artifact::WASM_SECTION, cx.wasm);
+}
+
+pub fn add_pointer_table<'ctx>(
+    cx: &ModuleCx<'_, 'ctx>,
+    name: &str,
+    values: &[inkwell::values::PointerValue<'ctx>],
+) {
+    let ptr = cx.ptr_type();
+    let array = ptr.const_array(values);
+    let global = cx.module.add_global(ptr.array_type(values.len() as u32), None, name);
+    global.set_initializer(&array.as_basic_value_enum());
+    global.set_constant(true);
+}
+
+fn add_bytes(cx: &ModuleCx<'_, '_>, name: &str, section: &str, bytes: &[u8]) {
+    let value = cx.context.const_string(bytes, false);
+    let global = cx.module.add_global(value.get_type(), None, name);
+    global.set_initializer(&value);
+    global.set_constant(true);
+    global.set_section(Some(section));
+    global.set_alignment(1);
+}

@@ -1,0 +1,67 @@
+use runtime_support::BoundsStrategy;
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptLevel {
+    O0,
+    O1,
+    O2,
+    O3,
+    Os,
+    Oz,
+}
+
+impl OptLevel {
+    pub fn from_name(s: &str) -> Option<Self> {
+        Some(match s.trim_start_matches('-') {
+            "O0" | "0" => OptLevel::O0,
+            "O1" | "1" => OptLevel::O1,
+            "O2" | "2" => OptLevel::O2,
+            "O3" | "3" => OptLevel::O3,
+            "Os" | "s" => OptLevel::Os,
+            "Oz" | "z" => OptLevel::Oz,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OptLevel::O0 => "O0",
+            OptLevel::O1 => "O1",
+            OptLevel::O2 => "O2",
+            OptLevel::O3 => "O3",
+            OptLevel::Os => "Os",
+            OptLevel::Oz => "Oz",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct CompileOptions {
+    pub opt_level: OptLevel,
+    pub bounds: BoundsStrategy,
+    /// LLVM target triple; `None` is the host.
+    pub target: Option<String>,
+    /// `native`, `generic` or an LLVM CPU name.
+    pub cpu: String,
+    /// Extra LLVM features, e.g. `+avx2,-avx512f`.
+    pub features: String,
+    /// Write the optimized IR here.
+    pub emit_llvm: Option<PathBuf>,
+    /// Post-2.0 proposals to accept, by wasmparser feature name (e.g. `tail-call`).
+    pub enabled_proposals: Vec<String>,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        CompileOptions {
+            opt_level: OptLevel::O2,
+            bounds: BoundsStrategy::GuardPages,
+            target: None,
+            cpu: "native".into(),
+            features: String::new(),
+            emit_llvm: None,
+            enabled_proposals: Vec::new(),
+        }
+    }
+}

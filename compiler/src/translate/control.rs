@@ -1,0 +1,253 @@
+//! Structured control flow: blocks, loops and ifs become LLVM blocks whose parameters and
+//! results are phi nodes; a branch adds its values as incoming edges.
+
+use super::{FuncTranslator, Result};
+use inkwell::basic_block::BasicBlock;
+use inkwell::values::{BasicValueEnum, PhiValue};
+use inkwell::IntPredicate;
+use runtime_support::TrapCode;
+use std::collections::HashMap;
+use wasmparser::{BlockType, BrTable, ValType};
+
+pub enum FrameKind<'ctx> {
+    Function,
+    Block,
+    Loop { header: BasicBlock<'ctx>, header_phis: Vec<PhiValue<'ctx>> },
+    If { else_block: BasicBlock<'ctx>, params: Vec<BasicValueEnum<'ctx>>, has_else: bool },
+}
+
+pub struct ControlFrame<'ctx> {
+    pub kind: FrameKind<'ctx>,
+    pub end: BasicBlock<'ctx>,
+    pub end_phis: Vec<PhiValue<'ctx>>,
+    /// Operand stack height below the frame's parameters.
+    pub height: usize,
+}
+
+impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
+    fn block_signature(&self, ty: BlockType) -> (Vec<ValType>, Vec<ValType>) {
+        match ty {
+            BlockType::Empty => (vec![], vec![]),
+            BlockType::Type(t) => (vec![], vec![t]),
+            BlockType::FuncType(i) => {
+                let ft = &self.cx.info.types[i as usize];
+                (ft.params().to_vec(), ft.results().to_vec())
+            }
+        }
+    }
+
+    pub fn push_function_frame(&mut self, results: &[ValType]) -> Result<()> {
+        let end = self.new_block("return");
+        let end_phis = self.make_phis(end, results)?;
+        self.control.push(ControlFrame { kind: FrameKind::Function, end, end_phis, height: 0 });
+        Ok(())
+    }
+
+    /// Opens a construct in dead code: only its nesting is tracked.
+    pub fn enter_dead(&mut self) -> Result<()> {
+        self.dead_depth += 1;
+        Ok(())
+    }
+
+    pub fn translate_block(&mut self, ty: BlockType) -> Result<()> {
+        let (params, results) = self.block_signature(ty);
+        let end = self.new_block("block_end");
+        let end_phis = self.make_phis(end, &results)?;
+        let height = self.stack.len() - params.len();
+        self.control.push(ControlFrame { kind: FrameKind::Block, end, end_phis, height });
+        Ok(())
+    }
+
+    pub fn translate_loop(&mut self, ty: BlockType) -> Result<()> {
+        let (params, results) = self.block_signature(ty);
+        let header = self.new_block("loop");
+        let header_phis = self.make_phis(header, &params)?;
+        let end = self.new_block("loop_end");
+        let end_phis = self.make_phis(end, &results)?;
+        let values = self.pop_n(params.len());
+        add_incoming(&header_phis, &values, self.current_block());
+        self.builder.build_unconditional_branch(header)?;
+        self.builder.position_at_end(header);
+        let height = self.stack.len();
+        self.stack.extend(header_phis.iter().map(|p| p.as_basic_value()));
+        let kind = FrameKind::Loop { header, header_phis };
+        self.control.push(ControlFrame { kind, end, end_phis, height });
+        Ok(())
+    }
+
+    pub fn translate_if(&mut self, ty: BlockType) -> Result<()> {
+        let (params, results) = self.block_signature(ty);
+        let cond = self.pop_int();
+        let then_block = self.new_block("then");
+        let else_block = self.new_block("else");
+        let end = self.new_block("if_end");
+        let end_phis = self.make_phis(end, &results)?;
+        let zero = cond.get_type().const_zero();
+        let taken = self.builder.build_int_compare(IntPredicate::NE, cond, zero, "")?;
+        self.builder.build_conditional_branch(taken, then_block, else_block)?;
+        self.builder.position_at_end(then_block);
+        let height = self.stack.len() - params.len();
+        let params = self.stack[height..].to_vec();
+        let kind = FrameKind::If { else_block, params, has_else: false };
+        self.control.push(ControlFrame { kind, end, end_phis, height });
+        Ok(())
+    }
+
+    pub fn translate_else(&mut self) -> Result<()> {
+        if self.dead_depth > 0 {
+            return Ok(());
+        }
+        self.fall_through_to_end()?;
+        let frame = self.control.last_mut().expect("else inside an if");
+        let FrameKind::If { else_block, params, has_else } = &mut frame.kind else {
+            unreachable!("validated: else closes an if")
+        };
+        *has_else = true;
+        let (else_block, params, height) = (*else_block, params.clone(), frame.height);
+        self.stack.truncate(height);
+        self.stack.extend(params);
+        self.builder.position_at_end(else_block);
+        self.reachable = true;
+        Ok(())
+    }
+
+    /// When the current code is reachable, branches to the innermost frame's end with the
+    /// frame's results.
+    fn fall_through_to_end(&mut self) -> Result<()> {
+        if !self.reachable {
+            return Ok(());
+        }
+        let frame = self.control.last().unwrap();
+        let (end, phis) = (frame.end, frame.end_phis.clone());
+        let values = self.pop_n(phis.len());
+        add_incoming(&phis, &values, self.current_block());
+        self.builder.build_unconditional_branch(end)?;
+        Ok(())
+    }
+
+    pub fn translate_end(&mut self) -> Result<()> {
+        if self.dead_depth > 0 {
+            self.dead_depth -= 1;
+            return Ok(());
+        }
+        self.fall_through_to_end()?;
+        let frame = self.control.pop().expect("end closes a frame");
+        if let FrameKind::If { else_block, params, has_else: false } = &frame.kind {
+            // Without an else, the parameters pass through as the results.
+            self.builder.position_at_end(*else_block);
+            add_incoming(&frame.end_phis, params, *else_block);
+            self.builder.build_unconditional_branch(frame.end)?;
+        }
+        self.stack.truncate(frame.height);
+        self.builder.position_at_end(frame.end);
+        let live = frame.end.get_first_use().is_some();
+        if !live {
+            for phi in &frame.end_phis {
+                phi.as_instruction().erase_from_basic_block();
+            }
+            self.builder.build_unreachable()?;
+            self.reachable = false;
+            return Ok(());
+        }
+        self.reachable = true;
+        let values: Vec<BasicValueEnum> = frame.end_phis.iter().map(|p| p.as_basic_value()).collect();
+        if matches!(frame.kind, FrameKind::Function) {
+            self.build_return(&values)?;
+            self.reachable = false;
+        } else {
+            self.stack.extend(values);
+        }
+        Ok(())
+    }
+
+    fn build_return(&mut self, values: &[BasicValueEnum<'ctx>]) -> Result<()> {
+        match values {
+            [] => self.builder.build_return(None)?,
+            [v] => self.builder.build_return(Some(v))?,
+            many => self.builder.build_aggregate_return(many)?,
+        };
+        Ok(())
+    }
+
+    /// The block a branch to `depth` jumps to, and the phis that receive its values.
+    fn branch_target(&self, depth: u32) -> (BasicBlock<'ctx>, Vec<PhiValue<'ctx>>) {
+        let frame = &self.control[self.control.len() - 1 - depth as usize];
+        match &frame.kind {
+            FrameKind::Loop { header, header_phis } => (*header, header_phis.clone()),
+            _ => (frame.end, frame.end_phis.clone()),
+        }
+    }
+
+    /// The values a branch to `target` carries: the top of the stack, not popped.
+    fn branch_values(&self, phis: &[PhiValue<'ctx>]) -> Vec<BasicValueEnum<'ctx>> {
+        self.stack[self.stack.len() - phis.len()..].to_vec()
+    }
+
+    pub fn translate_br(&mut self, depth: u32) -> Result<()> {
+        let (target, phis) = self.branch_target(depth);
+        let values = self.branch_values(&phis);
+        add_incoming(&phis, &values, self.current_block());
+        self.builder.build_unconditional_branch(target)?;
+        self.reachable = false;
+        Ok(())
+    }
+
+    pub fn translate_br_if(&mut self, depth: u32) -> Result<()> {
+        let cond = self.pop_int();
+        let (target, phis) = self.branch_target(depth);
+        let values = self.branch_values(&phis);
+        add_incoming(&phis, &values, self.current_block());
+        let cont = self.new_block("br_if_cont");
+        let zero = cond.get_type().const_zero();
+        let taken = self.builder.build_int_compare(IntPredicate::NE, cond, zero, "")?;
+        self.builder.build_conditional_branch(taken, target, cont)?;
+        self.builder.position_at_end(cont);
+        Ok(())
+    }
+
+    /// Each distinct target gets one edge block, so that every phi sees one edge per block.
+    pub fn translate_br_table(&mut self, table: BrTable<'_>) -> Result<()> {
+        let index = self.pop_int();
+        let here = self.current_block();
+        let mut edges: HashMap<u32, BasicBlock<'ctx>> = HashMap::new();
+        let mut edge = |t: &mut Self, depth: u32| -> Result<BasicBlock<'ctx>> {
+            if let Some(b) = edges.get(&depth) {
+                return Ok(*b);
+            }
+            let (target, phis) = t.branch_target(depth);
+            let values = t.branch_values(&phis);
+            let block = t.new_block("br_table_edge");
+            t.builder.position_at_end(block);
+            add_incoming(&phis, &values, block);
+            t.builder.build_unconditional_branch(target)?;
+            t.builder.position_at_end(here);
+            edges.insert(depth, block);
+            Ok(block)
+        };
+        let mut cases = Vec::new();
+        for (i, depth) in table.targets().enumerate() {
+            let depth = depth.map_err(|e| {
+                crate::CompileError::invalid(self.cx.source, None, e.offset() as usize, e.message())
+            })?;
+            cases.push((self.i32_const(i as u64), edge(self, depth)?));
+        }
+        let default = edge(self, table.default())?;
+        self.builder.build_switch(index, default, &cases)?;
+        self.reachable = false;
+        Ok(())
+    }
+
+    pub fn translate_return(&mut self) -> Result<()> {
+        self.translate_br(self.control.len() as u32 - 1)
+    }
+
+    pub fn translate_unreachable(&mut self) -> Result<()> {
+        self.trap(TrapCode::Unreachable)
+    }
+}
+
+pub fn add_incoming<'ctx>(phis: &[PhiValue<'ctx>], values: &[BasicValueEnum<'ctx>], from: BasicBlock<'ctx>) {
+    for (phi, v) in phis.iter().zip(values) {
+        phi.add_incoming(&[(v, from)]);
+    }
+}

@@ -1,0 +1,135 @@
+//! Linear memory: loads, stores and the memory instructions.
+//!
+//! Under the guard-page strategy an address is `base + zext(addr) + offset` with no check: the
+//! reservation covers every such address and the loader turns a fault into a trap. Under the
+//! explicit strategy the end of the access is compared with the memory's current length.
+
+use super::{FuncTranslator, Result};
+use inkwell::types::BasicTypeEnum;
+use inkwell::values::{BasicMetadataValueEnum, PointerValue};
+use inkwell::IntPredicate;
+use runtime_support::{BoundsStrategy, Builtin, TrapCode};
+use wasmparser::MemArg;
+
+/// How a narrow load widens to its result.
+#[derive(Clone, Copy)]
+pub enum Extend {
+    None,
+    Signed,
+    Unsigned,
+}
+
+impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
+    /// The host address of an access of `size` bytes at `addr + memarg.offset`.
+    fn effective_address(&mut self, memarg: &MemArg, size: u64) -> Result<PointerValue<'ctx>> {
+        let addr = self.pop_int();
+        let i64t = self.cx.context.i64_type();
+        let addr = self.builder.build_int_z_extend(addr, i64t, "")?;
+        let addr = if memarg.offset == 0 {
+            addr
+        } else {
+            self.builder.build_int_add(addr, i64t.const_int(memarg.offset, false), "")?
+        };
+        if self.cx.options.bounds == BoundsStrategy::Explicit {
+            let end = self.builder.build_int_add(addr, i64t.const_int(size, false), "")?;
+            let len = self.memory_length()?;
+            let oob = self.builder.build_int_compare(IntPredicate::UGT, end, len, "")?;
+            self.trap_if(oob, TrapCode::MemoryOutOfBounds)?;
+        }
+        let base = self.memory_base()?;
+        // SAFETY: in range by the reservation or by the check above.
+        Ok(unsafe { self.builder.build_gep(self.cx.context.i8_type(), base, &[addr], "addr")? })
+    }
+
+    /// Loads `mem_ty` and widens it to `result_ty` as `extend` says.
+    pub fn translate_load(
+        &mut self,
+        memarg: MemArg,
+        mem_ty: BasicTypeEnum<'ctx>,
+        result_ty: BasicTypeEnum<'ctx>,
+        extend: Extend,
+    ) -> Result<()> {
+        let size = byte_size(mem_ty);
+        let p = self.effective_address(&memarg, size)?;
+        let v = self.builder.build_load(mem_ty, p, "")?;
+        inkwell::values::BasicValue::as_instruction_value(&v).unwrap().set_alignment(1).unwrap();
+        let v = match extend {
+            Extend::None => v,
+            Extend::Signed => {
+                self.builder.build_int_s_extend(v.into_int_value(), result_ty.into_int_type(), "")?.into()
+            }
+            Extend::Unsigned => {
+                self.builder.build_int_z_extend(v.into_int_value(), result_ty.into_int_type(), "")?.into()
+            }
+        };
+        self.push(v);
+        Ok(())
+    }
+
+    /// Stores the top of the stack as `mem_ty`, truncating integers.
+    pub fn translate_store(&mut self, memarg: MemArg, mem_ty: BasicTypeEnum<'ctx>) -> Result<()> {
+        let v = self.pop();
+        let size = byte_size(mem_ty);
+        let p = self.effective_address(&memarg, size)?;
+        let v = match (v, mem_ty) {
+            (inkwell::values::BasicValueEnum::IntValue(i), BasicTypeEnum::IntType(t))
+                if i.get_type().get_bit_width() != t.get_bit_width() =>
+            {
+                self.builder.build_int_truncate(i, t, "")?.into()
+            }
+            _ => v,
+        };
+        let st = self.builder.build_store(p, v)?;
+        st.set_alignment(1).unwrap();
+        Ok(())
+    }
+
+    pub fn translate_memory_size(&mut self) -> Result<()> {
+        let len = self.memory_length()?;
+        let pages = self.builder.build_right_shift(len, self.i64_const(16), false, "")?;
+        let pages = self.builder.build_int_truncate(pages, self.cx.context.i32_type(), "")?;
+        self.push(pages);
+        Ok(())
+    }
+
+    /// Calls builtin `b` with the top `n` operands (after `leading` immediates) and pushes its
+    /// result, if any.
+    pub fn builtin_with_operands(&mut self, b: Builtin, leading: &[u32], n: usize) -> Result<()> {
+        let operands = self.pop_n(n);
+        let mut args: Vec<BasicMetadataValueEnum> =
+            leading.iter().map(|v| self.i32_const(*v as u64).into()).collect();
+        args.extend(operands.into_iter().map(BasicMetadataValueEnum::from));
+        if let Some(r) = self.call_builtin(b, &args)? {
+            self.push(r);
+        }
+        Ok(())
+    }
+
+    pub fn translate_memory_grow(&mut self) -> Result<()> {
+        self.builtin_with_operands(Builtin::MemoryGrow, &[], 1)
+    }
+
+    pub fn translate_memory_fill(&mut self) -> Result<()> {
+        self.builtin_with_operands(Builtin::MemoryFill, &[], 3)
+    }
+
+    pub fn translate_memory_copy(&mut self) -> Result<()> {
+        self.builtin_with_operands(Builtin::MemoryCopy, &[], 3)
+    }
+
+    pub fn translate_memory_init(&mut self, segment: u32) -> Result<()> {
+        self.builtin_with_operands(Builtin::MemoryInit, &[segment], 3)
+    }
+
+    pub fn translate_data_drop(&mut self, segment: u32) -> Result<()> {
+        self.builtin_with_operands(Builtin::DataDrop, &[segment], 0)
+    }
+}
+
+fn byte_size(t: BasicTypeEnum<'_>) -> u64 {
+    match t {
+        BasicTypeEnum::IntType(i) => i.get_bit_width() as u64 / 8,
+        BasicTypeEnum::FloatType(f) => f.get_bit_width() as u64 / 8,
+        _ => 16,
+    }
+}

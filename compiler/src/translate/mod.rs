@@ -1,0 +1,210 @@
+//! Translation of one wasm function body to LLVM IR.
+//!
+//! `FuncTranslator` holds the state (operand stack, control frames, locals); `dispatch` maps
+//! every operator to one helper call; the helpers are split by concern: `control`, `numeric`,
+//! `memory`, `calls`, `table`, `variables`. `env` answers where runtime structures live, from
+//! `runtime_support`'s layout, so no file here knows an offset.
+
+mod calls;
+mod control;
+mod dispatch;
+mod env;
+mod memory;
+mod numeric;
+mod table;
+mod variables;
+
+use crate::codegen::ModuleCx;
+use crate::CompileError;
+use inkwell::basic_block::BasicBlock;
+use inkwell::builder::Builder;
+use inkwell::types::BasicTypeEnum;
+use inkwell::values::{BasicValueEnum, FunctionValue, IntValue, PhiValue, PointerValue};
+use runtime_support::TrapCode;
+use std::collections::HashMap;
+use std::ops::Range;
+use wasmparser::{BinaryReader, FunctionBody, ValType};
+
+pub use control::ControlFrame;
+
+type Result<T> = std::result::Result<T, CompileError>;
+
+pub struct FuncTranslator<'a, 'b, 'ctx> {
+    pub cx: &'b ModuleCx<'a, 'ctx>,
+    pub builder: Builder<'ctx>,
+    pub function: FunctionValue<'ctx>,
+    /// Wasm index of the function (imports included).
+    pub func_index: u32,
+    pub vmctx: PointerValue<'ctx>,
+    pub locals: Vec<(PointerValue<'ctx>, BasicTypeEnum<'ctx>)>,
+    pub stack: Vec<BasicValueEnum<'ctx>>,
+    pub control: Vec<ControlFrame<'ctx>>,
+    /// False after an unconditional branch, until the next reachable label.
+    pub reachable: bool,
+    /// Blocks opened while unreachable; their contents are skipped.
+    pub dead_depth: u32,
+    trap_blocks: HashMap<TrapCode, BasicBlock<'ctx>>,
+}
+
+/// Translates defined function `defined_index`, whose body is `body` in the module bytes.
+pub fn translate_function(
+    cx: &ModuleCx<'_, '_>,
+    defined_index: u32,
+    body: Range<usize>,
+) -> Result<()> {
+    let function = cx.functions[defined_index as usize];
+    let func_index = cx.info.num_imported_funcs + defined_index;
+    let builder = cx.context.create_builder();
+    let entry = cx.context.append_basic_block(function, "entry");
+    builder.position_at_end(entry);
+    let vmctx = function.get_nth_param(0).unwrap().into_pointer_value();
+    let mut t = FuncTranslator {
+        cx,
+        builder,
+        function,
+        func_index,
+        vmctx,
+        locals: Vec::new(),
+        stack: Vec::new(),
+        control: Vec::new(),
+        reachable: true,
+        dead_depth: 0,
+        trap_blocks: HashMap::new(),
+    };
+    let body = FunctionBody::new(BinaryReader::new(&cx.wasm[body.clone()], body.start as u64));
+    t.translate_body(&body)
+        .map_err(|e| match e {
+            CompileError::Internal(m) => {
+                CompileError::Internal(format!("{}: function {func_index}: {m}", cx.source))
+            }
+            other => other,
+        })
+}
+
+impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
+    fn translate_body(&mut self, body: &FunctionBody<'_>) -> Result<()> {
+        let ft = self.cx.info.func_type(self.func_index).clone();
+        for (i, t) in ft.params().iter().enumerate() {
+            let slot = self.declare_local(*t)?;
+            let param = self.function.get_nth_param(i as u32 + 1).unwrap();
+            self.builder.build_store(slot, param)?;
+        }
+        let reader_err = |e: wasmparser::BinaryReaderError| {
+            CompileError::invalid(self.cx.source, None, e.offset() as usize, e.message())
+        };
+        for local in body.get_locals_reader().map_err(reader_err)? {
+            let (count, ty) = local.map_err(reader_err)?;
+            for _ in 0..count {
+                let slot = self.declare_local(ty)?;
+                let zero = self.zero(ty);
+                self.builder.build_store(slot, zero)?;
+            }
+        }
+        self.check_stack_limit()?;
+        self.push_function_frame(ft.results())?;
+        let mut ops = body.get_operators_reader().map_err(reader_err)?;
+        while !ops.eof() {
+            let op = ops.read().map_err(reader_err)?;
+            self.translate_operator(op)?;
+        }
+        Ok(())
+    }
+
+    fn declare_local(&mut self, t: ValType) -> Result<PointerValue<'ctx>> {
+        let ty = self.cx.val_type(t);
+        let slot = self.builder.build_alloca(ty, "local")?;
+        self.locals.push((slot, ty));
+        Ok(slot)
+    }
+
+    pub fn zero(&self, t: ValType) -> BasicValueEnum<'ctx> {
+        match self.cx.val_type(t) {
+            BasicTypeEnum::IntType(i) => i.const_zero().into(),
+            BasicTypeEnum::FloatType(f) => f.const_zero().into(),
+            BasicTypeEnum::PointerType(p) => p.const_null().into(),
+            other => unreachable!("no wasm value has LLVM type {other:?}"),
+        }
+    }
+
+    pub fn push(&mut self, v: impl Into<BasicValueEnum<'ctx>>) {
+        self.stack.push(v.into());
+    }
+
+    pub fn pop(&mut self) -> BasicValueEnum<'ctx> {
+        self.stack.pop().expect("validated code never pops an empty stack")
+    }
+
+    pub fn pop_int(&mut self) -> IntValue<'ctx> {
+        self.pop().into_int_value()
+    }
+
+    pub fn pop_n(&mut self, n: usize) -> Vec<BasicValueEnum<'ctx>> {
+        let at = self.stack.len() - n;
+        self.stack.split_off(at)
+    }
+
+    pub fn i32_const(&self, v: u64) -> IntValue<'ctx> {
+        self.cx.context.i32_type().const_int(v, false)
+    }
+
+    pub fn i64_const(&self, v: u64) -> IntValue<'ctx> {
+        self.cx.context.i64_type().const_int(v, false)
+    }
+
+    pub fn new_block(&self, name: &str) -> BasicBlock<'ctx> {
+        self.cx.context.append_basic_block(self.function, name)
+    }
+
+    pub fn current_block(&self) -> BasicBlock<'ctx> {
+        self.builder.get_insert_block().expect("builder is positioned")
+    }
+
+    /// Adds phis for `types` at the start of `block`, keeping the builder where it was.
+    pub fn make_phis(&self, block: BasicBlock<'ctx>, types: &[ValType]) -> Result<Vec<PhiValue<'ctx>>> {
+        let here = self.builder.get_insert_block();
+        self.builder.position_at_end(block);
+        let phis = types
+            .iter()
+            .map(|t| self.builder.build_phi(self.cx.val_type(*t), "phi"))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        if let Some(here) = here {
+            self.builder.position_at_end(here);
+        }
+        Ok(phis)
+    }
+
+    /// Branches to the trap block for `code` when `cond` holds, and continues otherwise.
+    pub fn trap_if(&mut self, cond: IntValue<'ctx>, code: TrapCode) -> Result<()> {
+        let trap = self.trap_block(code)?;
+        let cont = self.new_block("ok");
+        let expect = self.intrinsic("llvm.expect", &[self.cx.context.bool_type().into()]);
+        let cold = self.cx.context.bool_type().const_zero();
+        let cond = self.call_intrinsic(expect, &[cond.into(), cold.into()])?.into_int_value();
+        self.builder.build_conditional_branch(cond, trap, cont)?;
+        self.builder.position_at_end(cont);
+        Ok(())
+    }
+
+    /// Traps unconditionally; what follows is unreachable.
+    pub fn trap(&mut self, code: TrapCode) -> Result<()> {
+        let trap = self.trap_block(code)?;
+        self.builder.build_unconditional_branch(trap)?;
+        self.reachable = false;
+        Ok(())
+    }
+
+    fn trap_block(&mut self, code: TrapCode) -> Result<BasicBlock<'ctx>> {
+        if let Some(b) = self.trap_blocks.get(&code) {
+            return Ok(*b);
+        }
+        let here = self.current_block();
+        let block = self.new_block("trap");
+        self.builder.position_at_end(block);
+        let code_value = self.i32_const(code as u64);
+        self.call_builtin(runtime_support::Builtin::Trap, &[code_value.into()])?;
+        self.builder.build_unreachable()?;
+        self.builder.position_at_end(here);
+        self.trap_blocks.insert(code, block);
+        Ok(block)
+    }
+}

@@ -1,0 +1,87 @@
+//! Tables and references. Element access goes through builtins, except `table.size` and the
+//! reference instructions, which are plain loads and compares.
+
+use super::{FuncTranslator, Result};
+use inkwell::IntPredicate;
+use runtime_support::vmctx::VmTable;
+use runtime_support::Builtin;
+
+impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
+    pub fn translate_table_get(&mut self, table: u32) -> Result<()> {
+        self.builtin_with_operands(Builtin::TableGet, &[table], 1)
+    }
+
+    pub fn translate_table_set(&mut self, table: u32) -> Result<()> {
+        self.builtin_with_operands(Builtin::TableSet, &[table], 2)
+    }
+
+    pub fn translate_table_grow(&mut self, table: u32) -> Result<()> {
+        self.builtin_with_operands(Builtin::TableGrow, &[table], 2)
+    }
+
+    pub fn translate_table_fill(&mut self, table: u32) -> Result<()> {
+        self.builtin_with_operands(Builtin::TableFill, &[table], 3)
+    }
+
+    pub fn translate_table_copy(&mut self, dst: u32, src: u32) -> Result<()> {
+        self.builtin_with_operands(Builtin::TableCopy, &[dst, src], 3)
+    }
+
+    pub fn translate_table_init(&mut self, table: u32, segment: u32) -> Result<()> {
+        self.builtin_with_operands(Builtin::TableInit, &[table, segment], 3)
+    }
+
+    pub fn translate_elem_drop(&mut self, segment: u32) -> Result<()> {
+        self.builtin_with_operands(Builtin::ElemDrop, &[segment], 0)
+    }
+
+    pub fn translate_table_size(&mut self, table: u32) -> Result<()> {
+        let t = self.table_ptr(table)?;
+        let p = self.byte_offset(t, VmTable::OFFSET_LENGTH)?;
+        let len = self.builder.build_load(self.cx.context.i64_type(), p, "")?.into_int_value();
+        let len = self.builder.build_int_truncate(len, self.cx.context.i32_type(), "")?;
+        self.push(len);
+        Ok(())
+    }
+
+    pub fn translate_ref_null(&mut self) -> Result<()> {
+        self.push(self.cx.ptr_type().const_null());
+        Ok(())
+    }
+
+    pub fn translate_ref_is_null(&mut self) -> Result<()> {
+        let v = self.pop().into_pointer_value();
+        let c = self.builder.build_is_null(v, "")?;
+        let r = self.bool_to_i32(c)?;
+        self.push(r);
+        Ok(())
+    }
+
+    pub fn translate_ref_func(&mut self, func: u32) -> Result<()> {
+        let p = self.funcref_ptr(func)?;
+        self.push(p);
+        Ok(())
+    }
+
+    /// Loads element `index` of `table` after a bounds check that traps with `code`.
+    pub fn table_element(
+        &mut self,
+        table: u32,
+        index: inkwell::values::IntValue<'ctx>,
+        code: runtime_support::TrapCode,
+    ) -> Result<inkwell::values::PointerValue<'ctx>> {
+        let t = self.table_ptr(table)?;
+        let i64t = self.cx.context.i64_type();
+        let len_p = self.byte_offset(t, VmTable::OFFSET_LENGTH)?;
+        let len = self.builder.build_load(i64t, len_p, "")?.into_int_value();
+        let index = self.builder.build_int_z_extend(index, i64t, "")?;
+        let oob = self.builder.build_int_compare(IntPredicate::UGE, index, len, "")?;
+        self.trap_if(oob, code)?;
+        let elems_p = self.byte_offset(t, VmTable::OFFSET_ELEMENTS)?;
+        let ptr = self.cx.ptr_type();
+        let elems = self.builder.build_load(ptr, elems_p, "")?.into_pointer_value();
+        // SAFETY: index < length, checked above.
+        let slot = unsafe { self.builder.build_gep(ptr, elems, &[index], "")? };
+        Ok(self.builder.build_load(ptr, slot, "elem")?.into_pointer_value())
+    }
+}
