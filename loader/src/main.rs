@@ -1,1 +1,124 @@
-fn main(){}
+//! `wrun`: run a waot artifact, call one of its exports, or run spec scripts.
+
+mod cli_values;
+
+use clap::Parser;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use waot::wast::{run_file, ProcessCompiler};
+use waot::{Error, Linker, Module, Store};
+
+/// Exit status when guest code traps (as 128 + SIGABRT, like other runtimes).
+const TRAP_EXIT: u8 = 134;
+
+#[derive(Parser)]
+#[command(
+    name = "wrun",
+    version,
+    about = "Run a WebAssembly module compiled by waotc",
+    after_help = "Examples:\n  wrun app.so                      run _start\n  wrun app.so --invoke add 1 -2    call export `add`, print its results\n  wrun wast tests/*.wast            run spec scripts (see `wrun wast --help`)\n\nExit status: 0 on success, 1 for bad input (missing file, bad flag, unresolved import),\n134 when guest code traps (the trap and a wasm backtrace are printed on stderr)."
+)]
+struct RunCli {
+    /// Call this export instead of `_start`; the remaining arguments are its parameters.
+    #[arg(long, value_name = "NAME")]
+    invoke: Option<String>,
+    /// Treat the module as a reactor (no `_start`); used with --invoke, as in wasmedge.
+    #[arg(long)]
+    reactor: bool,
+    /// The artifact (`.so` made by waotc).
+    module: PathBuf,
+    /// Arguments: parameters of the invoked export (`-1`, `2.5`, `inf`, `nan` are values).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+#[derive(Parser)]
+#[command(name = "wrun wast", about = "Run WebAssembly spec scripts through the AOT compiler")]
+struct WastCli {
+    /// `aot` compiles every module with waotc; `interp` is not available yet.
+    #[arg(long, default_value = "aot")]
+    mode: String,
+    /// Accept a post-2.0 proposal when compiling (passed to waotc --enable).
+    #[arg(long = "enable", value_name = "PROPOSAL")]
+    enable: Vec<String>,
+    /// Scripts to run.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("wast") {
+        let cli = WastCli::parse_from(std::iter::once("wrun wast".to_string()).chain(args[2..].iter().cloned()));
+        return run_wast(cli);
+    }
+    let cli = RunCli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Error::Trap(trap)) => {
+            eprintln!("wrun: trap: {}", trap.message);
+            for frame in &trap.backtrace {
+                eprintln!("    at {frame}");
+            }
+            ExitCode::from(TRAP_EXIT)
+        }
+        Err(e) => {
+            eprintln!("wrun: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: &RunCli) -> Result<(), Error> {
+    let module = Module::from_file(&cli.module)?;
+    let mut store = Store::new();
+    let instance = Linker::new().instantiate(&mut store, &module)?;
+    let name = match &cli.invoke {
+        Some(n) => n.clone(),
+        None if cli.reactor => return Ok(()),
+        None => "_start".to_string(),
+    };
+    let Some(func) = store.get_func(instance, &name) else {
+        if cli.invoke.is_none() {
+            return Ok(());
+        }
+        return Err(Error::Usage(format!("{}: no exported function `{name}`", cli.module.display())));
+    };
+    let sig = store.func_signature(func);
+    let args = cli_values::parse_args(&sig.params, &cli.args).map_err(|m| Error::Usage(format!("{name}: {m}")))?;
+    for value in store.call(func, &args)? {
+        println!("{}", cli_values::show(&value));
+    }
+    Ok(())
+}
+
+fn run_wast(cli: WastCli) -> ExitCode {
+    if cli.mode != "aot" {
+        eprintln!("wrun wast: mode `{}` is not available yet (only `aot`)", cli.mode);
+        return ExitCode::FAILURE;
+    }
+    let args: Vec<String> = cli.enable.iter().flat_map(|p| ["--enable".to_string(), p.clone()]).collect();
+    let compiler = match ProcessCompiler::beside_current_exe(args) {
+        Ok(c) => c,
+        Err(m) => {
+            eprintln!("wrun wast: {m}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (mut passed, mut failed) = (0, 0);
+    for file in &cli.files {
+        let report = run_file(file, &compiler);
+        println!("{}: {} passed, {} failed", file.display(), report.passed, report.failures.len());
+        for (line, reason) in &report.failures {
+            println!("  line {line}: {reason}");
+        }
+        passed += report.passed;
+        failed += report.failures.len();
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -73,6 +73,18 @@ impl<'a, 'ctx> ModuleCx<'a, 'ctx> {
         }
     }
 
+    /// Attributes of every function in guest code: no unwinding (traps longjmp), unwind
+    /// tables and frame pointers (so the runtime can walk guest frames for a backtrace), and
+    /// probes of large frames (so no access skips the stack guard).
+    pub fn add_guest_attributes(&self, f: FunctionValue<'ctx>) {
+        self.add_attribute(f, "nounwind");
+        let uwtable = inkwell::attributes::Attribute::get_named_enum_kind_id("uwtable");
+        f.add_attribute(AttributeLoc::Function, self.context.create_enum_attribute(uwtable, 2));
+        for (key, value) in [("probe-stack", "inline-asm"), ("frame-pointer", "all")] {
+            f.add_attribute(AttributeLoc::Function, self.context.create_string_attribute(key, value));
+        }
+    }
+
     pub fn add_attribute(&self, f: FunctionValue<'ctx>, name: &str) {
         let kind = inkwell::attributes::Attribute::get_named_enum_kind_id(name);
         f.add_attribute(AttributeLoc::Function, self.context.create_enum_attribute(kind, 0));
@@ -186,10 +198,9 @@ fn declare_functions(cx: &mut ModuleCx<'_, '_>) {
         // Traps leave by longjmp, never by unwinding; large frames are probed so that no
         // access skips the stack guard. No tail calls: turning `(call $self)` into a jump would
         // make runaway recursion loop forever instead of exhausting the stack, as wasm requires.
-        cx.add_attribute(f, "nounwind");
-        for (key, value) in [("probe-stack", "inline-asm"), ("disable-tail-calls", "true")] {
-            f.add_attribute(AttributeLoc::Function, cx.context.create_string_attribute(key, value));
-        }
+        cx.add_guest_attributes(f);
+        let tail = cx.context.create_string_attribute("disable-tail-calls", "true");
+        f.add_attribute(AttributeLoc::Function, tail);
         cx.functions.push(f);
     }
 }

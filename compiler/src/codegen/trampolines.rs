@@ -39,7 +39,7 @@ fn emit_trampoline<'ctx>(
     let ptr = cx.ptr_type();
     let ty = cx.context.void_type().fn_type(&[ptr.into(), ptr.into(), ptr.into()], false);
     let f = cx.module.add_function(&format!("waot_trampoline_{index}"), ty, Some(Linkage::Internal));
-    cx.add_attribute(f, "nounwind");
+    cx.add_guest_attributes(f);
     let builder = cx.context.create_builder();
     builder.position_at_end(cx.context.append_basic_block(f, "entry"));
     let [code, vmctx, values] = [0, 1, 2].map(|i| f.get_nth_param(i).unwrap().into_pointer_value());
@@ -78,7 +78,7 @@ fn emit_host_adapter<'ctx>(
         cx.fn_types[index],
         Some(Linkage::Internal),
     );
-    cx.add_attribute(f, "nounwind");
+    cx.add_guest_attributes(f);
     let builder = cx.context.create_builder();
     builder.position_at_end(cx.context.append_basic_block(f, "entry"));
     let slots = ft.params().len().max(ft.results().len()).max(1);

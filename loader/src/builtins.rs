@@ -1,0 +1,157 @@
+//! The runtime functions compiled code calls through the vmctx's builtin table, in the order
+//! of `runtime_support::Builtin`. Each validates its operands, then either returns or raises a
+//! trap once nothing that needs dropping is alive.
+
+use crate::instance::InstanceData;
+use crate::memory::MemoryData;
+use crate::traps::{self, Trap};
+use runtime_support::{vmctx, Builtin, TrapCode};
+
+type R<T> = Result<T, TrapCode>;
+
+unsafe fn instance<'a>(vmctx: *mut u8) -> &'a mut InstanceData {
+    &mut **(vmctx.add(vmctx::OFFSET_INSTANCE as usize) as *mut *mut InstanceData)
+}
+
+fn finish<T>(r: R<T>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(code) => traps::raise(Trap::new(code)),
+    }
+}
+
+/// `[start, start + len)` inside `size`, or an out-of-bounds trap.
+fn range(start: u32, len: u32, size: u64, code: TrapCode) -> R<std::ops::Range<usize>> {
+    let end = start as u64 + len as u64;
+    if end > size {
+        return Err(code);
+    }
+    Ok(start as usize..end as usize)
+}
+
+fn memory(inst: &mut InstanceData) -> &mut MemoryData {
+    // SAFETY: validation guarantees a memory for memory instructions.
+    unsafe { &mut *inst.memory }
+}
+
+unsafe extern "C" fn trap(_vmctx: *mut u8, code: u32) {
+    traps::raise(Trap::new(TrapCode::from_u32(code).unwrap_or(TrapCode::Unreachable)))
+}
+
+unsafe extern "C" fn memory_grow(vmctx: *mut u8, delta: u32) -> u32 {
+    memory(instance(vmctx)).grow(delta as u64).map_or(u32::MAX, |old| old as u32)
+}
+
+unsafe extern "C" fn memory_fill(vmctx: *mut u8, dst: u32, value: u32, len: u32) {
+    let mem = memory(instance(vmctx));
+    let r = range(dst, len, mem.vm.length, TrapCode::MemoryOutOfBounds);
+    finish(r.map(|r| mem.data_mut()[r].fill(value as u8)))
+}
+
+unsafe extern "C" fn memory_copy(vmctx: *mut u8, dst: u32, src: u32, len: u32) {
+    let mem = memory(instance(vmctx));
+    let size = mem.vm.length;
+    let r = range(src, len, size, TrapCode::MemoryOutOfBounds)
+        .and_then(|s| range(dst, len, size, TrapCode::MemoryOutOfBounds).map(|_| s));
+    finish(r.map(|s| mem.data_mut().copy_within(s, dst as usize)))
+}
+
+unsafe extern "C" fn memory_init(vmctx: *mut u8, segment: u32, dst: u32, src: u32, len: u32) {
+    let inst = instance(vmctx);
+    let r = (|| {
+        let data = inst.data_segment(segment);
+        let s = range(src, len, data.len() as u64, TrapCode::MemoryOutOfBounds)?;
+        let mem = &mut *inst.memory;
+        let d = range(dst, len, mem.vm.length, TrapCode::MemoryOutOfBounds)?;
+        let bytes = &inst.module.inner.wasm[inst.module.inner.info.datas[segment as usize].bytes.clone()][s];
+        mem.data_mut()[d].copy_from_slice(bytes);
+        Ok(())
+    })();
+    finish(r)
+}
+
+unsafe extern "C" fn data_drop(vmctx: *mut u8, segment: u32) {
+    instance(vmctx).data_dropped[segment as usize] = true;
+}
+
+unsafe extern "C" fn table_get(vmctx: *mut u8, table: u32, index: u32) -> usize {
+    let t = &*instance(vmctx).tables[table as usize];
+    finish(t.elements.get(index as usize).copied().ok_or(TrapCode::TableOutOfBounds))
+}
+
+unsafe extern "C" fn table_set(vmctx: *mut u8, table: u32, index: u32, value: usize) {
+    let t = &mut *instance(vmctx).tables[table as usize];
+    finish(t.elements.get_mut(index as usize).map(|e| *e = value).ok_or(TrapCode::TableOutOfBounds))
+}
+
+unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: usize, delta: u32) -> u32 {
+    let t = &mut *instance(vmctx).tables[table as usize];
+    t.grow(delta as u64, init).map_or(u32::MAX, |old| old as u32)
+}
+
+unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u32, value: usize, len: u32) {
+    let t = &mut *instance(vmctx).tables[table as usize];
+    let r = range(dst, len, t.size(), TrapCode::TableOutOfBounds);
+    finish(r.map(|r| t.elements[r].fill(value)))
+}
+
+unsafe extern "C" fn table_copy(vmctx: *mut u8, dst_table: u32, src_table: u32, dst: u32, src: u32, len: u32) {
+    let inst = instance(vmctx);
+    let (dt, st) = (inst.tables[dst_table as usize], inst.tables[src_table as usize]);
+    let r = (|| {
+        // The two may be the same table: copy out before borrowing the destination.
+        let items: Vec<usize> = {
+            let src_table = &*st;
+            src_table.elements[range(src, len, src_table.size(), TrapCode::TableOutOfBounds)?].to_vec()
+        };
+        let dst_table = &mut *dt;
+        let d = range(dst, len, dst_table.size(), TrapCode::TableOutOfBounds)?;
+        dst_table.elements[d].copy_from_slice(&items);
+        Ok(())
+    })();
+    finish(r)
+}
+
+/// `table.init`, shared with instantiation's active segments.
+pub(crate) fn table_init(inst: &mut InstanceData, table: u32, segment: u32, dst: u32, src: u32, len: u32) -> R<()> {
+    // SAFETY: table pointers of an instance point into its store.
+    let t = unsafe { &mut *inst.tables[table as usize] };
+    let items = &inst.elem_segments[segment as usize];
+    let s = range(src, len, items.len() as u64, TrapCode::TableOutOfBounds)?;
+    let d = range(dst, len, t.size(), TrapCode::TableOutOfBounds)?;
+    t.elements[d].copy_from_slice(&items[s]);
+    Ok(())
+}
+
+unsafe extern "C" fn table_init_builtin(vmctx: *mut u8, table: u32, segment: u32, dst: u32, src: u32, len: u32) {
+    finish(table_init(instance(vmctx), table, segment, dst, src, len))
+}
+
+unsafe extern "C" fn elem_drop(vmctx: *mut u8, segment: u32) {
+    instance(vmctx).elem_segments[segment as usize] = Vec::new();
+}
+
+struct BuiltinTable([*const (); Builtin::ALL.len()]);
+// SAFETY: function addresses, immutable.
+unsafe impl Sync for BuiltinTable {}
+
+static BUILTINS: BuiltinTable = BuiltinTable([
+    trap as *const (),
+    memory_grow as *const (),
+    memory_fill as *const (),
+    memory_copy as *const (),
+    memory_init as *const (),
+    data_drop as *const (),
+    table_get as *const (),
+    table_set as *const (),
+    table_grow as *const (),
+    table_fill as *const (),
+    table_copy as *const (),
+    table_init_builtin as *const (),
+    elem_drop as *const (),
+]);
+
+/// The table compiled code indexes with `Builtin::index`.
+pub(crate) fn table() -> *const *const () {
+    BUILTINS.0.as_ptr()
+}

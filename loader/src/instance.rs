@@ -1,0 +1,363 @@
+//! Instantiation: check imports, build the vmctx, initialize globals, tables and memory from
+//! the module's segments, and run the start function.
+
+use crate::error::{Error, Result};
+use crate::memory::{MemoryData, WASM_PAGE};
+use crate::module::Module;
+use crate::store::{Extern, Func, Global, HostFuncContext, Instance, Memory, StoreData, Table};
+use crate::table::TableData;
+use crate::values::Val;
+use crate::{builtins, Trap};
+use runtime_support::module_info::{ConstOp, ImportKind, SegmentMode};
+use runtime_support::vmctx::{self, GlobalLocation, VmFuncRef, GLOBAL_CELL_SIZE};
+use runtime_support::TrapCode;
+use wasmparser::{ExternalKind, ValType};
+
+/// An instance's runtime state. Boxed in the store: compiled code holds its address.
+pub(crate) struct InstanceData {
+    pub module: Module,
+    vmctx: Vec<u128>,
+    pub memory: *mut MemoryData,
+    pub tables: Vec<*mut TableData>,
+    pub memory_handles: Vec<Memory>,
+    pub table_handles: Vec<Table>,
+    pub global_handles: Vec<Global>,
+    /// Raw references of each element segment; emptied when dropped.
+    pub elem_segments: Vec<Vec<usize>>,
+    pub data_dropped: Vec<bool>,
+}
+
+impl InstanceData {
+    pub fn vmctx(&self) -> *mut u8 {
+        self.vmctx.as_ptr() as *mut u8
+    }
+
+    fn write<T>(&mut self, offset: u32, value: T) {
+        // SAFETY: offsets come from the module's layout, inside the allocation.
+        unsafe { std::ptr::write_unaligned(self.vmctx().add(offset as usize) as *mut T, value) }
+    }
+
+    pub fn funcref(&self, index: u32) -> *const VmFuncRef {
+        let layout = self.module.inner.info.vmctx_layout();
+        // SAFETY: as above.
+        unsafe { self.vmctx().add(layout.funcref(index) as usize) as *const VmFuncRef }
+    }
+
+    /// Data segment `index`, empty once dropped.
+    pub fn data_segment(&self, index: u32) -> &[u8] {
+        if self.data_dropped[index as usize] {
+            return &[];
+        }
+        let range = self.module.inner.info.datas[index as usize].bytes.clone();
+        &self.module.inner.wasm[range]
+    }
+}
+
+fn link_err(module: &Module, i: usize, what: String) -> Error {
+    let import = &module.inner.info.imports[i];
+    Error::Link(format!("{}: import `{}`.`{}`: {what}", module.name(), import.module, import.name))
+}
+
+fn limits_match(actual_min: u64, actual_max: Option<u64>, min: u64, max: Option<u64>) -> bool {
+    actual_min >= min && max.is_none_or(|m| actual_max.is_some_and(|am| am <= m))
+}
+
+impl StoreData {
+    /// Instantiates `module` with `imports`, given in the order of the module's imports.
+    pub fn instantiate(&mut self, module: &Module, imports: &[Extern]) -> Result<Instance> {
+        let info = &module.inner.info;
+        if imports.len() != info.imports.len() {
+            return Err(Error::Link(format!(
+                "{}: {} imports given, the module has {}",
+                module.name(),
+                imports.len(),
+                info.imports.len()
+            )));
+        }
+        self.check_imports(module, imports)?;
+        for (i, id) in module.inner.type_ids.iter().enumerate() {
+            self.trampolines.insert(*id, module.inner.trampolines[i]);
+        }
+        let layout = info.vmctx_layout();
+        let mut inst = Box::new(InstanceData {
+            module: module.clone(),
+            vmctx: vec![0u128; (layout.size() as usize).div_ceil(16)],
+            memory: std::ptr::null_mut(),
+            tables: Vec::new(),
+            memory_handles: Vec::new(),
+            table_handles: Vec::new(),
+            global_handles: Vec::new(),
+            elem_segments: Vec::new(),
+            data_dropped: vec![false; info.datas.len()],
+        });
+        let handle = Instance(self.instances.len());
+        let vmctx = inst.vmctx();
+        let inst_ptr: *mut InstanceData = &mut *inst;
+        inst.write(vmctx::OFFSET_LIMITS, &*self.limits as *const _);
+        inst.write(vmctx::OFFSET_BUILTINS, builtins::table());
+        inst.write(vmctx::OFFSET_TYPE_IDS, module.inner.type_ids.as_ptr());
+        inst.write(vmctx::OFFSET_INSTANCE, inst_ptr);
+
+        // Imports, in order; each kind's imports come first in its index space.
+        let (mut funcs, mut globals) = (0u32, 0u32);
+        for (i, ext) in imports.iter().enumerate() {
+            match *ext {
+                Extern::Func(f) => {
+                    let ImportKind::Func(t) = info.imports[i].kind else { unreachable!() };
+                    let funcref = self.import_funcref(module, f, t, handle);
+                    inst.write(layout.funcref(funcs), funcref);
+                    funcs += 1;
+                }
+                Extern::Memory(m) => {
+                    inst.memory = &mut *self.memories[m.0];
+                    inst.memory_handles.push(m);
+                }
+                Extern::Table(t) => {
+                    inst.tables.push(&mut *self.tables[t.0]);
+                    inst.table_handles.push(t);
+                }
+                Extern::Global(g) => {
+                    let GlobalLocation::Indirect(off) = layout.global(globals) else { unreachable!() };
+                    inst.write(off, self.globals[g.0].cell);
+                    inst.global_handles.push(g);
+                    globals += 1;
+                }
+            }
+        }
+        for index in info.num_imported_funcs..info.funcs.len() as u32 {
+            let type_index = info.funcs[index as usize];
+            let funcref = VmFuncRef {
+                code: module.inner.functions[(index - info.num_imported_funcs) as usize],
+                vmctx,
+                type_id: module.inner.type_ids[type_index as usize],
+            };
+            inst.write(layout.funcref(index), funcref);
+        }
+        for mem in &info.memories[info.num_imported_memories as usize..] {
+            let data = MemoryData::new(mem.initial, mem.maximum).map_err(Error::Link)?;
+            self.memories.push(Box::new(data));
+            inst.memory = &mut **self.memories.last_mut().unwrap();
+            inst.memory_handles.push(Memory(self.memories.len() - 1));
+        }
+        let vm_memory = if inst.memory.is_null() {
+            std::ptr::null_mut()
+        } else {
+            // SAFETY: the memory is boxed in the store.
+            unsafe { &raw mut (*inst.memory).vm }
+        };
+        inst.write(vmctx::OFFSET_MEMORY, vm_memory);
+
+        // Defined globals, in order: an initializer may read imported globals and earlier
+        // defined ones (extended-const), and name functions.
+        for (i, ty) in info.globals.iter().enumerate().skip(info.num_imported_globals as usize) {
+            let GlobalLocation::Inline(off) = layout.global(i as u32) else { unreachable!() };
+            let value = self.eval_const(&inst, &info.global_inits[i - info.num_imported_globals as usize], ty.content_type)?;
+            // SAFETY: the cell lies inside the vmctx.
+            let cell = unsafe { &mut *(vmctx.add(off as usize) as *mut [u8; GLOBAL_CELL_SIZE as usize]) };
+            value.write_slot(cell).map_err(Error::Link)?;
+            let g = self.add_global(*ty, cell.as_mut_ptr());
+            inst.global_handles.push(g);
+        }
+        for def in &info.table_defs {
+            let init = match &def.init {
+                Some(e) => self.eval_const(&inst, e, ValType::Ref(def.ty.element_type))?.to_raw_ref().map_err(Error::Link)?,
+                None => 0,
+            };
+            let t = TableData::new(def.ty.element_type, def.ty.initial, def.ty.maximum, init).map_err(Error::Link)?;
+            self.tables.push(Box::new(t));
+            inst.tables.push(&mut **self.tables.last_mut().unwrap());
+            inst.table_handles.push(Table(self.tables.len() - 1));
+        }
+        for (i, t) in inst.tables.clone().iter().enumerate() {
+            // SAFETY: tables are boxed in the store.
+            inst.write(layout.table(i as u32), unsafe { &raw mut (**t).vm });
+        }
+        for seg in &info.elems {
+            let items = seg
+                .items
+                .iter()
+                .map(|e| self.eval_const(&inst, e, ValType::Ref(seg.ty))?.to_raw_ref().map_err(Error::Link))
+                .collect::<Result<Vec<_>>>()?;
+            inst.elem_segments.push(items);
+        }
+        self.instances.push(inst);
+        self.initialize(handle)?;
+        Ok(handle)
+    }
+
+    fn check_imports(&self, module: &Module, imports: &[Extern]) -> Result<()> {
+        let info = &module.inner.info;
+        for (i, (import, ext)) in info.imports.iter().zip(imports).enumerate() {
+            match (&import.kind, ext) {
+                (ImportKind::Func(t), Extern::Func(f)) => {
+                    let want = &module.inner.signatures[*t as usize];
+                    let have = self.func_signature(*f);
+                    if *want != have {
+                        return Err(link_err(module, i, format!("incompatible import type: expected {want}, got {have}")));
+                    }
+                }
+                (ImportKind::Memory(ty), Extern::Memory(m)) => {
+                    let mem = &self.memories[m.0];
+                    if !limits_match(mem.pages(), mem.maximum, ty.initial, ty.maximum) {
+                        return Err(link_err(module, i, "incompatible import type: memory limits".into()));
+                    }
+                }
+                (ImportKind::Table(ty), Extern::Table(t)) => {
+                    let table = &self.tables[t.0];
+                    if table.element_type != ty.element_type
+                        || !limits_match(table.size(), table.maximum, ty.initial, ty.maximum)
+                    {
+                        return Err(link_err(module, i, "incompatible import type: table".into()));
+                    }
+                }
+                (ImportKind::Global(ty), Extern::Global(g)) => {
+                    let have = self.globals[g.0].ty;
+                    if have.content_type != ty.content_type || have.mutable != ty.mutable {
+                        return Err(link_err(module, i, "incompatible import type: global".into()));
+                    }
+                }
+                (ImportKind::Tag(_), _) => return Err(link_err(module, i, "tags are not supported yet".into())),
+                _ => return Err(link_err(module, i, "incompatible import type: wrong kind".into())),
+            }
+        }
+        Ok(())
+    }
+
+    fn import_funcref(&mut self, module: &Module, f: Func, type_index: u32, importer: Instance) -> VmFuncRef {
+        match f {
+            // SAFETY: p points into a live vmctx of this store.
+            Func::Wasm(p) => unsafe { *p },
+            Func::Host(index) => {
+                let store: *mut StoreData = self;
+                let mut ctx = Box::new(HostFuncContext {
+                    callback: crate::store::host_callback,
+                    store,
+                    func: index,
+                    instance: Some(importer),
+                });
+                let ctx_ptr = &mut *ctx as *mut HostFuncContext as *mut u8;
+                self.host_contexts.push(ctx);
+                VmFuncRef {
+                    code: module.inner.host_adapters[type_index as usize],
+                    vmctx: ctx_ptr,
+                    type_id: module.inner.type_ids[type_index as usize],
+                }
+            }
+        }
+    }
+
+    /// Evaluates a constant expression in the context of a (partly built) instance.
+    fn eval_const(&self, inst: &InstanceData, expr: &[ConstOp], ty: ValType) -> Result<Val> {
+        let mut stack: Vec<Val> = Vec::new();
+        let bin = |stack: &mut Vec<Val>, f: &dyn Fn(i64, i64) -> i64| {
+            let (b, a) = (stack.pop(), stack.pop());
+            match (a, b) {
+                (Some(Val::I32(a)), Some(Val::I32(b))) => stack.push(Val::I32(f(a as i64, b as i64) as i32)),
+                (Some(Val::I64(a)), Some(Val::I64(b))) => stack.push(Val::I64(f(a, b))),
+                _ => {}
+            }
+        };
+        for op in expr {
+            match op {
+                ConstOp::I32(v) => stack.push(Val::I32(*v)),
+                ConstOp::I64(v) => stack.push(Val::I64(*v)),
+                ConstOp::F32(v) => stack.push(Val::F32(*v)),
+                ConstOp::F64(v) => stack.push(Val::F64(*v)),
+                ConstOp::V128(_) => return Err(Error::Link("v128 constants are not supported yet".into())),
+                ConstOp::RefNull => stack.push(Val::default_for(ty)),
+                ConstOp::RefFunc(f) => stack.push(Val::FuncRef(Some(Func::Wasm(inst.funcref(*f))))),
+                ConstOp::GlobalGet(g) => stack.push(self.global_get(inst.global_handles[*g as usize])),
+                ConstOp::I32Add | ConstOp::I64Add => bin(&mut stack, &|a, b| a.wrapping_add(b)),
+                ConstOp::I32Sub | ConstOp::I64Sub => bin(&mut stack, &|a, b| a.wrapping_sub(b)),
+                ConstOp::I32Mul | ConstOp::I64Mul => bin(&mut stack, &|a, b| a.wrapping_mul(b)),
+            }
+        }
+        stack.pop().ok_or_else(|| Error::Link("empty constant expression".into()))
+    }
+
+    /// Active segments and the start function, as the specification orders them. A trap
+    /// leaves earlier segments' effects in place.
+    fn initialize(&mut self, handle: Instance) -> Result<()> {
+        let inst: *mut InstanceData = &mut *self.instances[handle.0];
+        // SAFETY: the instance is boxed in the store and outlives this call.
+        let inst = unsafe { &mut *inst };
+        let module = inst.module.clone();
+        let info = &module.inner.info;
+        for (i, seg) in info.elems.iter().enumerate() {
+            match &seg.mode {
+                SegmentMode::Active { index, offset } => {
+                    let offset = self.eval_const(inst, offset, ValType::I32)?;
+                    let Val::I32(offset) = offset else { unreachable!() };
+                    let n = inst.elem_segments[i].len() as u32;
+                    builtins::table_init(inst, *index, i as u32, offset as u32, 0, n).map_err(|c| Error::Trap(Trap::new(c)))?;
+                    inst.elem_segments[i].clear();
+                }
+                SegmentMode::Declared => inst.elem_segments[i].clear(),
+                SegmentMode::Passive => {}
+            }
+        }
+        for (i, seg) in info.datas.iter().enumerate() {
+            if let SegmentMode::Active { offset, .. } = &seg.mode {
+                let Val::I32(offset) = self.eval_const(inst, offset, ValType::I32)? else { unreachable!() };
+                let bytes = &module.inner.wasm[seg.bytes.clone()];
+                // SAFETY: active data implies a memory.
+                let mem = unsafe { &mut *inst.memory };
+                let start = offset as u32 as u64;
+                let end = start + bytes.len() as u64;
+                if end > mem.pages() * WASM_PAGE {
+                    return Err(Error::Trap(Trap::new(TrapCode::MemoryOutOfBounds)));
+                }
+                mem.data_mut()[start as usize..end as usize].copy_from_slice(bytes);
+                inst.data_dropped[i] = true;
+            }
+        }
+        if let Some(start) = info.start {
+            let f = Func::Wasm(inst.funcref(start));
+            self.call(f, &[])?;
+        }
+        Ok(())
+    }
+
+    /// Export `name` of `instance`.
+    pub fn get_export(&self, instance: Instance, name: &str) -> Option<Extern> {
+        let inst = &self.instances[instance.0];
+        let export = inst.module.inner.info.exports.iter().find(|e| e.name == name)?;
+        Some(match export.kind {
+            ExternalKind::Func => Extern::Func(Func::Wasm(inst.funcref(export.index))),
+            ExternalKind::Memory => Extern::Memory(inst.memory_handles[export.index as usize]),
+            ExternalKind::Table => Extern::Table(inst.table_handles[export.index as usize]),
+            ExternalKind::Global => Extern::Global(inst.global_handles[export.index as usize]),
+            _ => return None,
+        })
+    }
+
+    /// Names of `instance`'s exports, in the module's order.
+    pub fn export_names(&self, instance: Instance) -> Vec<String> {
+        self.instances[instance.0].module.inner.info.exports.iter().map(|e| e.name.clone()).collect()
+    }
+
+    pub fn get_func(&self, instance: Instance, name: &str) -> Option<Func> {
+        match self.get_export(instance, name)? {
+            Extern::Func(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    pub fn get_memory(&self, instance: Instance, name: &str) -> Option<Memory> {
+        match self.get_export(instance, name)? {
+            Extern::Memory(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn get_global(&self, instance: Instance, name: &str) -> Option<Global> {
+        match self.get_export(instance, name)? {
+            Extern::Global(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    pub fn instance_module(&self, instance: Instance) -> &Module {
+        &self.instances[instance.0].module
+    }
+}

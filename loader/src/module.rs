@@ -1,0 +1,210 @@
+//! Loading an artifact: everything is checked from the file's bytes (metadata header, target,
+//! CPU features, hash of the embedded wasm) before `dlopen`, since `dlopen` runs code.
+
+use crate::code_registry::{self, ModuleSymbols, Registration};
+use crate::error::{Error, Result};
+use crate::signatures;
+use object::{Object, ObjectSection, ObjectSymbol};
+use runtime_support::artifact::{self, ArtifactHeader};
+use runtime_support::types::Signature;
+use runtime_support::ModuleInfo;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A loaded, checked artifact. Cheap to clone; instances keep it alive.
+#[derive(Clone)]
+pub struct Module {
+    pub(crate) inner: Arc<ModuleInner>,
+}
+
+pub(crate) struct ModuleInner {
+    pub name: String,
+    pub header: ArtifactHeader,
+    pub wasm: Vec<u8>,
+    pub info: ModuleInfo,
+    pub functions: Vec<*const u8>,
+    pub trampolines: Vec<*const u8>,
+    pub host_adapters: Vec<*const u8>,
+    pub signatures: Vec<Signature>,
+    /// Canonical id of each type index, in the process-wide signature registry.
+    pub type_ids: Vec<u64>,
+    _registration: Registration,
+    _library: libloading::Library,
+}
+
+// SAFETY: the raw pointers are code addresses in the library, immutable while it is loaded.
+unsafe impl Send for ModuleInner {}
+unsafe impl Sync for ModuleInner {}
+
+/// The target this loader runs native code for, as the start of an LLVM triple.
+fn host_arch_prefix() -> &'static str {
+    if cfg!(target_arch = "x86_64") {
+        "x86_64"
+    } else {
+        "aarch64"
+    }
+}
+
+impl Module {
+    /// Loads and checks a shared object made by `waotc`.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Module> {
+        let path = path.as_ref();
+        let shown = path.display().to_string();
+        let err = |m: String| Error::Load(format!("{shown}: {m}"));
+        let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        let file = object::File::parse(&*bytes)
+            .map_err(|e| err(format!("not a shared object ({e}); is it a waotc artifact?")))?;
+        let section = |name: &str| -> Result<&[u8]> {
+            let s = file.section_by_name(name).ok_or_else(|| {
+                err(format!("not a waot artifact: no `{name}` section"))
+            })?;
+            s.data().map_err(|e| err(format!("section `{name}` is unreadable: {e}")))
+        };
+        let header = ArtifactHeader::decode(section(artifact::META_SECTION)?)
+            .map_err(|e| err(e.to_string()))?;
+        check_target(&header).map_err(err)?;
+        let wasm = section(artifact::WASM_SECTION)?.to_vec();
+        if wasm.len() as u64 != header.wasm_len || artifact::sha256(&wasm) != header.wasm_sha256 {
+            return Err(err("the embedded wasm does not match the hash in the metadata header \
+                            (the artifact was altered)"
+                .into()));
+        }
+        let info = ModuleInfo::parse(&wasm).map_err(|e| err(format!("embedded wasm: {e}")))?;
+        let layout = SymbolLayout::read(&file, &info).map_err(err)?;
+        drop(file);
+
+        // SAFETY: the artifact passed every check above; loading runs only its (empty)
+        // initializers, which waotc never emits.
+        let library = unsafe {
+            libloading::os::unix::Library::open(Some(path), libc::RTLD_NOW | libc::RTLD_LOCAL)
+        }
+        .map_err(|e| err(format!("dlopen failed: {e}")))?;
+        let library: libloading::Library = library.into();
+        // SAFETY: the symbols are arrays of code pointers of the lengths the module implies.
+        let table = |name: &str, len: usize| -> Result<Vec<*const u8>> {
+            let sym = unsafe { library.get::<*const *const u8>(name.as_bytes()) }
+                .map_err(|e| err(format!("missing symbol `{name}`: {e}")))?;
+            let base = *sym as *const *const u8;
+            Ok((0..len).map(|i| unsafe { *base.add(i) }).collect())
+        };
+        let functions = table(artifact::SYM_FUNCTIONS, info.num_defined_funcs() as usize)?;
+        let trampolines = table(artifact::SYM_TRAMPOLINES, info.types.len())?;
+        let host_adapters = table(artifact::SYM_HOST_ADAPTERS, info.types.len())?;
+        let bias = (trampolines.first().or(functions.first()).map(|p| *p as usize))
+            .zip(layout.first_code_symbol)
+            .map(|(actual, linked)| actual.wrapping_sub(linked))
+            .unwrap_or(0);
+        let registration = code_registry::register(layout.symbols(bias, &shown, &info));
+        let signatures: Vec<Signature> = info.types.iter().map(Signature::from).collect();
+        let type_ids = signatures.iter().map(signatures::intern).collect();
+        Ok(Module {
+            inner: Arc::new(ModuleInner {
+                name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(shown),
+                header,
+                wasm,
+                info,
+                functions,
+                trampolines,
+                host_adapters,
+                signatures,
+                type_ids,
+                _registration: registration,
+                _library: library,
+            }),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    pub fn header(&self) -> &ArtifactHeader {
+        &self.inner.header
+    }
+
+    /// The original wasm bytes embedded in the artifact.
+    pub fn wasm(&self) -> &[u8] {
+        &self.inner.wasm
+    }
+
+    pub fn info(&self) -> &ModuleInfo {
+        &self.inner.info
+    }
+
+    /// The file's path is not kept; this is for messages.
+    pub fn path_hint(&self) -> PathBuf {
+        PathBuf::from(&self.inner.name)
+    }
+}
+
+fn check_target(header: &ArtifactHeader) -> std::result::Result<(), String> {
+    if !header.target_triple.starts_with(host_arch_prefix()) || !header.target_triple.contains("linux") {
+        return Err(format!(
+            "compiled for {}, but this host is {}-linux",
+            header.target_triple,
+            host_arch_prefix()
+        ));
+    }
+    if let Some(f) = crate::host_cpu::first_missing_feature(&header.cpu_features) {
+        return Err(format!(
+            "compiled for CPU `{}` with feature `{f}`, which this CPU lacks (recompile with --cpu generic)",
+            header.cpu
+        ));
+    }
+    Ok(())
+}
+
+/// Addresses of code symbols as linked, to locate the text and name functions in backtraces.
+struct SymbolLayout {
+    first_code_symbol: Option<usize>,
+    text: (usize, usize),
+    /// (linked address, wasm function index or u32::MAX for glue)
+    code: Vec<(usize, u32)>,
+}
+
+impl SymbolLayout {
+    fn read(file: &object::File<'_>, info: &ModuleInfo) -> std::result::Result<Self, String> {
+        let text = file.section_by_name(".text").ok_or("no .text section")?;
+        let mut code = Vec::new();
+        let mut first_trampoline = None;
+        let mut first_function = None;
+        for sym in file.symbols() {
+            let Ok(name) = sym.name() else { continue };
+            if let Some(index) = name.strip_prefix(artifact::FUNC_SYMBOL_PREFIX) {
+                let Ok(index) = index.parse::<u32>() else { continue };
+                if index == info.num_imported_funcs {
+                    first_function = Some(sym.address() as usize);
+                }
+                code.push((sym.address() as usize, index));
+            } else if name.starts_with("waot_trampoline_") || name.starts_with("waot_host_adapter_") {
+                if name == "waot_trampoline_0" {
+                    first_trampoline = Some(sym.address() as usize);
+                }
+                code.push((sym.address() as usize, u32::MAX));
+            }
+        }
+        code.sort();
+        Ok(SymbolLayout {
+            first_code_symbol: if info.types.is_empty() { first_function } else { first_trampoline },
+            text: (text.address() as usize, (text.address() + text.size()) as usize),
+            code,
+        })
+    }
+
+    fn symbols(&self, bias: usize, module: &str, info: &ModuleInfo) -> ModuleSymbols {
+        let funcs = self
+            .code
+            .iter()
+            .map(|&(addr, index)| {
+                let name = (index != u32::MAX).then(|| info.func_name(index).map(str::to_string)).flatten();
+                (addr.wrapping_add(bias), index, name)
+            })
+            .collect();
+        ModuleSymbols {
+            module: module.to_string(),
+            start: self.text.0.wrapping_add(bias),
+            end: self.text.1.wrapping_add(bias),
+            funcs,
+        }
+    }
+}

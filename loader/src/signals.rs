@@ -1,0 +1,158 @@
+//! Fault handling that fits into a host application: installed once, runs on an alternate
+//! signal stack, acts only on faults whose program counter is in compiled guest code while
+//! this thread runs guest code, and passes every other fault to the handler that was there
+//! before.
+
+use crate::{code_registry, traps};
+use runtime_support::TrapCode;
+use std::cell::Cell;
+use std::sync::Once;
+
+const SIGNALS: [libc::c_int; 4] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE];
+static INSTALL: Once = Once::new();
+static mut PREVIOUS: [std::mem::MaybeUninit<libc::sigaction>; 4] =
+    [const { std::mem::MaybeUninit::uninit() }; 4];
+
+const ALT_STACK_SIZE: usize = 64 * 1024;
+
+struct AltStack {
+    base: *mut libc::c_void,
+}
+
+impl Drop for AltStack {
+    fn drop(&mut self) {
+        // SAFETY: disable the alternate stack before freeing the mapping it lives in.
+        unsafe {
+            let disable = libc::stack_t { ss_sp: std::ptr::null_mut(), ss_flags: libc::SS_DISABLE, ss_size: 0 };
+            libc::sigaltstack(&disable, std::ptr::null_mut());
+            libc::munmap(self.base, ALT_STACK_SIZE);
+        }
+    }
+}
+
+thread_local! {
+    static ALT_STACK_CHECKED: Cell<bool> = const { Cell::new(false) };
+    static OWN_ALT_STACK: std::cell::RefCell<Option<AltStack>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Installs the handlers (once per process) and an alternate signal stack (once per thread,
+/// unless the thread already has one).
+pub fn ensure_installed() {
+    INSTALL.call_once(install_handlers);
+    if ALT_STACK_CHECKED.with(|c| c.replace(true)) {
+        return;
+    }
+    // SAFETY: querying and setting this thread's alternate stack.
+    unsafe {
+        let mut old: libc::stack_t = std::mem::zeroed();
+        libc::sigaltstack(std::ptr::null(), &mut old);
+        if old.ss_flags & libc::SS_DISABLE == 0 {
+            return;
+        }
+        let base = libc::mmap(
+            std::ptr::null_mut(),
+            ALT_STACK_SIZE,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        if base == libc::MAP_FAILED {
+            return;
+        }
+        let stack = libc::stack_t { ss_sp: base, ss_flags: 0, ss_size: ALT_STACK_SIZE };
+        libc::sigaltstack(&stack, std::ptr::null_mut());
+        OWN_ALT_STACK.with(|s| *s.borrow_mut() = Some(AltStack { base }));
+    }
+}
+
+fn install_handlers() {
+    // SAFETY: installing handlers and saving the previous ones, once.
+    unsafe {
+        for (i, &sig) in SIGNALS.iter().enumerate() {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = handler as *const () as usize;
+            action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
+            libc::sigemptyset(&mut action.sa_mask);
+            let previous = &raw mut PREVIOUS[i];
+            libc::sigaction(sig, &action, (*previous).as_mut_ptr());
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+unsafe fn pc_and_fp(ctx: *mut libc::c_void) -> (usize, usize) {
+    let uc = &*(ctx as *const libc::ucontext_t);
+    (uc.uc_mcontext.gregs[libc::REG_RIP as usize] as usize, uc.uc_mcontext.gregs[libc::REG_RBP as usize] as usize)
+}
+
+#[cfg(target_arch = "aarch64")]
+unsafe fn pc_and_fp(ctx: *mut libc::c_void) -> (usize, usize) {
+    let uc = &*(ctx as *const libc::ucontext_t);
+    (uc.uc_mcontext.pc as usize, uc.uc_mcontext.regs[29] as usize)
+}
+
+extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo and ucontext.
+    unsafe {
+        let (pc, fp) = pc_and_fp(ctx);
+        if traps::in_guest() && code_registry::contains(pc) {
+            let code = match sig {
+                libc::SIGSEGV | libc::SIGBUS => {
+                    if traps::is_stack_guard((*info).si_addr() as usize) {
+                        TrapCode::StackOverflow
+                    } else {
+                        TrapCode::MemoryOutOfBounds
+                    }
+                }
+                libc::SIGFPE => TrapCode::IntegerDivisionByZero,
+                _ => TrapCode::Unreachable,
+            };
+            traps::unwind_from_signal(code, pc, fp);
+        }
+        chain(sig, info, ctx);
+    }
+}
+
+/// Hands the signal to whoever handled it before us.
+unsafe fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    let Some(i) = SIGNALS.iter().position(|&s| s == sig) else { return };
+    let previous = (*(&raw const PREVIOUS[i])).assume_init_ref();
+    match previous.sa_sigaction {
+        libc::SIG_DFL | libc::SIG_IGN => {
+            // Restore it and return: the faulting instruction runs again and gets the
+            // default action (for a fault: death by the signal, as without us).
+            libc::sigaction(sig, previous, std::ptr::null_mut());
+        }
+        f if previous.sa_flags & libc::SA_SIGINFO != 0 => {
+            let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) = std::mem::transmute(f);
+            f(sig, info, ctx)
+        }
+        f => {
+            let f: extern "C" fn(libc::c_int) = std::mem::transmute(f);
+            f(sig)
+        }
+    }
+}
+
+/// Walks the frame-pointer chain of guest frames (compiled with frame pointers) from a
+/// faulting context. Async-signal-safe; reads only inside this thread's stack.
+pub fn walk_frame_pointers(pc: usize, mut fp: usize, out: &mut [usize]) -> usize {
+    let (bottom, top) = traps::stack_bounds();
+    out[0] = pc;
+    let mut n = 1;
+    while n < out.len() && fp >= bottom && fp + 16 <= top && fp % 8 == 0 {
+        // SAFETY: fp lies inside this thread's mapped stack.
+        let (next, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+        if !code_registry::contains(ret) {
+            break;
+        }
+        out[n] = ret;
+        n += 1;
+        if next <= fp {
+            break;
+        }
+        fp = next;
+    }
+    n
+}

@@ -1,0 +1,296 @@
+//! The store owns everything instances create or share — memories, tables, globals, host
+//! functions — and keeps it alive as long as any instance might reach it. Handles (`Func`,
+//! `Memory`, `Table`, `Global`, `Instance`) are indices into one store; using a handle with
+//! another store is an error the API does not detect.
+
+use crate::error::{Error, Result};
+use crate::instance::InstanceData;
+use crate::memory::MemoryData;
+use crate::table::TableData;
+use crate::values::{Slot, Val};
+use crate::{signatures, traps, Trap};
+use runtime_support::types::Signature;
+use runtime_support::vmctx::{VmFuncRef, VmRuntimeLimits, GLOBAL_CELL_SIZE};
+use std::collections::HashMap;
+use std::sync::Arc;
+use wasmparser::{GlobalType, ValType};
+
+/// A function: compiled code reached through its `VmFuncRef`, or a host function not yet
+/// imported by any instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Func {
+    Wasm(*const VmFuncRef),
+    Host(usize),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Memory(pub(crate) usize);
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Table(pub(crate) usize);
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Global(pub(crate) usize);
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Instance(pub(crate) usize);
+
+/// Something an instance imports or exports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Extern {
+    Func(Func),
+    Memory(Memory),
+    Table(Table),
+    Global(Global),
+}
+
+/// What a host function sees of its caller.
+pub struct Caller<'a> {
+    pub store: &'a mut StoreData,
+    /// The instance whose import this function is.
+    pub instance: Option<Instance>,
+}
+
+impl Caller<'_> {
+    /// The calling instance's export `name`, typically its memory.
+    pub fn get_export(&self, name: &str) -> Option<Extern> {
+        self.instance.and_then(|i| self.store.get_export(i, name))
+    }
+}
+
+pub type HostFn = dyn Fn(&mut Caller<'_>, &[Val], &mut [Val]) -> Result<(), Trap> + Send + Sync;
+
+pub(crate) struct HostFunc {
+    pub sig: Signature,
+    pub func: Box<HostFn>,
+}
+
+/// The context a host adapter passes to `host_callback`; its first field is the callback, as
+/// `runtime_support::artifact::HOST_CONTEXT_OFFSET_CALLBACK` says.
+#[repr(C)]
+pub(crate) struct HostFuncContext {
+    pub callback: unsafe extern "C" fn(*mut HostFuncContext, *mut Slot),
+    pub store: *mut StoreData,
+    pub func: usize,
+    pub instance: Option<Instance>,
+}
+
+/// Storage of a global created by the host.
+#[repr(C, align(16))]
+pub(crate) struct GlobalCell(pub [u8; GLOBAL_CELL_SIZE as usize]);
+
+pub(crate) struct GlobalData {
+    pub ty: GlobalType,
+    pub cell: *mut u8,
+}
+
+/// Owner of all runtime objects. Movable: the data lives behind a box whose address compiled
+/// code and host contexts keep.
+pub struct Store(Box<StoreData>);
+
+pub struct StoreData {
+    pub(crate) limits: Box<VmRuntimeLimits>,
+    pub(crate) instances: Vec<Box<InstanceData>>,
+    pub(crate) memories: Vec<Box<MemoryData>>,
+    pub(crate) tables: Vec<Box<TableData>>,
+    pub(crate) globals: Vec<GlobalData>,
+    pub(crate) host_globals: Vec<Box<GlobalCell>>,
+    pub(crate) host_funcs: Vec<Arc<HostFunc>>,
+    pub(crate) host_contexts: Vec<Box<HostFuncContext>>,
+    /// Trampoline for each canonical signature id seen in this store.
+    pub(crate) trampolines: HashMap<u64, *const u8>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Store {
+    pub fn new() -> Store {
+        Store(Box::new(StoreData {
+            limits: Box::default(),
+            instances: Vec::new(),
+            memories: Vec::new(),
+            tables: Vec::new(),
+            globals: Vec::new(),
+            host_globals: Vec::new(),
+            host_funcs: Vec::new(),
+            host_contexts: Vec::new(),
+            trampolines: HashMap::new(),
+        }))
+    }
+}
+
+impl std::ops::Deref for Store {
+    type Target = StoreData;
+    fn deref(&self) -> &StoreData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Store {
+    fn deref_mut(&mut self) -> &mut StoreData {
+        &mut self.0
+    }
+}
+
+impl StoreData {
+    /// Defines a host function with signature `params -> results`.
+    pub fn func_new(
+        &mut self,
+        params: &[ValType],
+        results: &[ValType],
+        f: impl Fn(&mut Caller<'_>, &[Val], &mut [Val]) -> Result<(), Trap> + Send + Sync + 'static,
+    ) -> Func {
+        self.host_funcs.push(Arc::new(HostFunc { sig: Signature::new(params, results), func: Box::new(f) }));
+        Func::Host(self.host_funcs.len() - 1)
+    }
+
+    /// Creates a memory of `minimum` pages, growable to `maximum`.
+    pub fn memory_new(&mut self, minimum: u64, maximum: Option<u64>) -> Result<Memory> {
+        let m = MemoryData::new(minimum, maximum).map_err(Error::Usage)?;
+        self.memories.push(Box::new(m));
+        Ok(Memory(self.memories.len() - 1))
+    }
+
+    pub fn table_new(&mut self, ty: wasmparser::RefType, minimum: u64, maximum: Option<u64>) -> Result<Table> {
+        let t = TableData::new(ty, minimum, maximum, 0).map_err(Error::Usage)?;
+        self.tables.push(Box::new(t));
+        Ok(Table(self.tables.len() - 1))
+    }
+
+    pub fn global_new(&mut self, ty: GlobalType, value: Val) -> Result<Global> {
+        if value.ty() != ty.content_type {
+            return Err(Error::Usage(format!("global of type {:?} given {value:?}", ty.content_type)));
+        }
+        let mut cell = Box::new(GlobalCell([0; GLOBAL_CELL_SIZE as usize]));
+        value.write_slot(&mut cell.0).map_err(Error::Usage)?;
+        let ptr = cell.0.as_mut_ptr();
+        self.host_globals.push(cell);
+        Ok(self.add_global(ty, ptr))
+    }
+
+    pub(crate) fn add_global(&mut self, ty: GlobalType, cell: *mut u8) -> Global {
+        self.globals.push(GlobalData { ty, cell });
+        Global(self.globals.len() - 1)
+    }
+
+    pub fn memory_data(&self, m: Memory) -> &[u8] {
+        self.memories[m.0].data()
+    }
+
+    pub fn memory_data_mut(&mut self, m: Memory) -> &mut [u8] {
+        self.memories[m.0].data_mut()
+    }
+
+    pub fn memory_pages(&self, m: Memory) -> u64 {
+        self.memories[m.0].pages()
+    }
+
+    /// Grows a memory; the old size in pages.
+    pub fn memory_grow(&mut self, m: Memory, delta: u64) -> Result<u64> {
+        self.memories[m.0].grow(delta).ok_or_else(|| Error::Usage("memory cannot grow that much".into()))
+    }
+
+    pub fn table_size(&self, t: Table) -> u64 {
+        self.tables[t.0].size()
+    }
+
+    pub fn table_get(&self, t: Table, index: u64) -> Option<Val> {
+        let table = &self.tables[t.0];
+        table.elements.get(index as usize).map(|raw| Val::from_raw_ref(*raw, table.element_type))
+    }
+
+    pub fn global_type(&self, g: Global) -> GlobalType {
+        self.globals[g.0].ty
+    }
+
+    pub fn global_get(&self, g: Global) -> Val {
+        let data = &self.globals[g.0];
+        // SAFETY: cells are 16 bytes, owned by the store or by an instance's vmctx.
+        let cell = unsafe { &*(data.cell as *const [u8; GLOBAL_CELL_SIZE as usize]) };
+        Val::read_slot(cell, data.ty.content_type)
+    }
+
+    pub fn global_set(&mut self, g: Global, value: Val) -> Result<()> {
+        let data = &self.globals[g.0];
+        if !data.ty.mutable {
+            return Err(Error::Usage("global is immutable".into()));
+        }
+        if value.ty() != data.ty.content_type {
+            return Err(Error::Usage(format!("global of type {:?} given {value:?}", data.ty.content_type)));
+        }
+        // SAFETY: as in global_get; no guest code runs while the host holds &mut StoreData.
+        let cell = unsafe { &mut *(data.cell as *mut [u8; GLOBAL_CELL_SIZE as usize]) };
+        value.write_slot(cell).map_err(Error::Usage)
+    }
+
+    /// The signature of a function.
+    pub fn func_signature(&self, f: Func) -> Signature {
+        match f {
+            Func::Host(i) => self.host_funcs[i].sig.clone(),
+            // SAFETY: a Wasm funcref points into a live vmctx of this store.
+            Func::Wasm(p) => signatures::lookup(unsafe { (*p).type_id }).expect("registered signature"),
+        }
+    }
+
+    /// Calls `f` with `args`; the results, or the trap.
+    pub fn call(&mut self, f: Func, args: &[Val]) -> Result<Vec<Val>> {
+        let sig = self.func_signature(f);
+        let types: Vec<ValType> = args.iter().map(Val::ty).collect();
+        if types != sig.params {
+            return Err(Error::Usage(format!("arguments {types:?} do not match {sig}")));
+        }
+        match f {
+            Func::Host(i) => {
+                let host = self.host_funcs[i].clone();
+                let mut results: Vec<Val> = sig.results.iter().map(|t| Val::default_for(*t)).collect();
+                (host.func)(&mut Caller { store: self, instance: None }, args, &mut results)?;
+                Ok(results)
+            }
+            Func::Wasm(p) => {
+                // SAFETY: p points into a live vmctx of this store.
+                let funcref = unsafe { *p };
+                let trampoline = *self.trampolines.get(&funcref.type_id).expect("trampoline for every signature");
+                let mut slots = vec![Slot::default(); sig.params.len().max(sig.results.len()).max(1)];
+                for (slot, arg) in slots.iter_mut().zip(args) {
+                    arg.write_slot(&mut slot.0).map_err(Error::Usage)?;
+                }
+                let limits: *mut VmRuntimeLimits = &mut *self.limits;
+                // SAFETY: the trampoline matches the callee's signature; slots cover params
+                // and results.
+                unsafe {
+                    traps::call_guest(limits, trampoline, funcref.code, funcref.vmctx, slots.as_mut_ptr() as *mut u8)?;
+                }
+                Ok(sig.results.iter().zip(&slots).map(|(t, s)| Val::read_slot(&s.0, *t)).collect())
+            }
+        }
+    }
+}
+
+/// What host adapters in compiled code call: reads the arguments, runs the closure, writes
+/// the results, and turns an error (or a panic) into a trap of the guest.
+pub(crate) unsafe extern "C" fn host_callback(ctx: *mut HostFuncContext, values: *mut Slot) {
+    let outcome = {
+        let ctx = &*ctx;
+        let store = &mut *ctx.store;
+        let host = store.host_funcs[ctx.func].clone();
+        let n = host.sig.params.len().max(host.sig.results.len()).max(1);
+        let slots = std::slice::from_raw_parts_mut(values, n);
+        let args: Vec<Val> = host.sig.params.iter().zip(slots.iter()).map(|(t, s)| Val::read_slot(&s.0, *t)).collect();
+        let mut results: Vec<Val> = host.sig.results.iter().map(|t| Val::default_for(*t)).collect();
+        let mut caller = Caller { store, instance: ctx.instance };
+        let run = std::panic::AssertUnwindSafe(|| (host.func)(&mut caller, &args, &mut results));
+        match std::panic::catch_unwind(run) {
+            Ok(Ok(())) => results
+                .iter()
+                .zip(slots.iter_mut())
+                .try_for_each(|(r, s)| r.write_slot(&mut s.0))
+                .map_err(Trap::host),
+            Ok(Err(trap)) => Err(trap),
+            Err(_) => Err(Trap::host("host function panicked")),
+        }
+    };
+    if let Err(trap) = outcome {
+        traps::raise(trap);
+    }
+}

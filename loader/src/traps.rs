@@ -1,0 +1,231 @@
+//! Traps: the error a host receives when guest code stops, and the machinery that gets it
+//! there without unwinding through foreign frames.
+//!
+//! Entering guest code sets a catch point (`trap_catch.c`). A trap raised by a builtin or a
+//! host function stores a `Trap` in a thread-local and jumps to the catch point; a fault in
+//! compiled code (an access in the guard region) reaches the signal handler, which records
+//! the trap code and jumps the same way. Everything is per thread, so traps in several
+//! threads at once are independent.
+
+use crate::code_registry;
+use runtime_support::vmctx::VmRuntimeLimits;
+use runtime_support::TrapCode;
+use std::cell::{Cell, RefCell};
+use std::ffi::c_void;
+use std::fmt;
+
+/// Why a call into guest code did not return normally.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trap {
+    /// The specification's trap kind; `None` for an error raised by a host function.
+    pub code: Option<TrapCode>,
+    pub message: String,
+    /// Innermost frame first.
+    pub backtrace: Vec<crate::code_registry::FrameInfo>,
+}
+
+impl Trap {
+    pub fn new(code: TrapCode) -> Self {
+        Trap { code: Some(code), message: code.message().to_string(), backtrace: Vec::new() }
+    }
+
+    /// An error raised by a host function; it traps the guest like any other trap.
+    pub fn host(message: impl Into<String>) -> Self {
+        Trap { code: None, message: message.into(), backtrace: Vec::new() }
+    }
+}
+
+impl fmt::Display for Trap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Trap {}
+
+extern "C" {
+    fn waot_call_catching_traps(
+        catch_slot: *mut *mut c_void,
+        trampoline: *const u8,
+        code: *const u8,
+        vmctx: *mut u8,
+        values: *mut u8,
+    ) -> i32;
+    fn waot_unwind_to_catch(catch_point: *mut c_void) -> !;
+}
+
+const MAX_FRAMES: usize = 64;
+
+thread_local! {
+    static CATCH: Cell<*mut c_void> = const { Cell::new(std::ptr::null_mut()) };
+    static PENDING: RefCell<Option<Trap>> = const { RefCell::new(None) };
+    static SIGNAL_TRAP: Cell<u32> = const { Cell::new(u32::MAX) };
+    static SIGNAL_PCS: RefCell<([usize; MAX_FRAMES], usize)> = const { RefCell::new(([0; MAX_FRAMES], 0)) };
+    static STACK_LIMIT: Cell<usize> = const { Cell::new(0) };
+    static STACK_BOTTOM: Cell<usize> = const { Cell::new(0) };
+    static STACK_TOP: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Stack that host code needs below the deepest guest frame: host functions, builtins and
+/// the trap path run there.
+const HOST_STACK_RESERVE: usize = 256 * 1024;
+
+/// The lowest stack address guest code may use on this thread.
+fn stack_limit() -> usize {
+    let cached = STACK_LIMIT.with(|c| c.get());
+    if cached != 0 {
+        return cached;
+    }
+    let (bottom, size) = current_stack();
+    let reserve = HOST_STACK_RESERVE.min(size / 2);
+    let limit = bottom + reserve;
+    STACK_LIMIT.with(|c| c.set(limit));
+    STACK_BOTTOM.with(|c| c.set(bottom));
+    STACK_TOP.with(|c| c.set(bottom + size));
+    limit
+}
+
+fn current_stack() -> (usize, usize) {
+    // SAFETY: plain libc queries about the calling thread.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return (0, 0);
+        }
+        let mut addr = std::ptr::null_mut();
+        let mut size = 0;
+        libc::pthread_attr_getstack(&attr, &mut addr, &mut size);
+        libc::pthread_attr_destroy(&mut attr);
+        (addr as usize, size)
+    }
+}
+
+/// True while this thread runs guest code (possibly with host frames on top).
+pub(crate) fn in_guest() -> bool {
+    CATCH.with(|c| !c.get().is_null())
+}
+
+/// Calls `trampoline(code, vmctx, values)` and turns any trap into `Err`.
+///
+/// # Safety
+/// `trampoline` must be the trampoline for `code`'s signature, `vmctx` the callee's context,
+/// `values` an array with a slot for every parameter and result.
+pub(crate) unsafe fn call_guest(
+    limits: *mut VmRuntimeLimits,
+    trampoline: *const u8,
+    code: *const u8,
+    vmctx: *mut u8,
+    values: *mut u8,
+) -> Result<(), Trap> {
+    crate::signals::ensure_installed();
+    let outermost = !in_guest();
+    if outermost {
+        (*limits).stack_limit = stack_limit();
+    }
+    let slot = CATCH.with(|c| c.as_ptr());
+    let trapped = waot_call_catching_traps(slot, trampoline, code, vmctx, values) != 0;
+    if !trapped {
+        return Ok(());
+    }
+    Err(take_trap())
+}
+
+fn take_trap() -> Trap {
+    if let Some(trap) = PENDING.with(|p| p.borrow_mut().take()) {
+        return trap;
+    }
+    let code = SIGNAL_TRAP.with(|c| c.replace(u32::MAX));
+    let code = TrapCode::from_u32(code).unwrap_or(TrapCode::MemoryOutOfBounds);
+    let mut trap = Trap::new(code);
+    trap.backtrace = SIGNAL_PCS.with(|p| {
+        let (pcs, n) = &*p.borrow();
+        code_registry::symbolize(&pcs[..*n])
+    });
+    trap
+}
+
+/// Leaves guest code with `trap`. Must only be called from code that guest code called
+/// (builtins, host adapters), with no live values that need dropping.
+pub(crate) fn raise(mut trap: Trap) -> ! {
+    if trap.backtrace.is_empty() {
+        trap.backtrace = code_registry::symbolize(&capture_guest_pcs());
+    }
+    PENDING.with(|p| *p.borrow_mut() = Some(trap));
+    let point = CATCH.with(|c| c.get());
+    assert!(!point.is_null(), "a trap was raised outside guest code");
+    // SAFETY: the catch point belongs to a waot_call_catching_traps frame below us.
+    unsafe { waot_unwind_to_catch(point) }
+}
+
+/// Return addresses of guest frames on the current stack, innermost first.
+fn capture_guest_pcs() -> Vec<usize> {
+    let mut pcs = Vec::new();
+    unwind::walk(|pc| {
+        if code_registry::contains(pc) {
+            pcs.push(pc);
+        }
+        pcs.len() < MAX_FRAMES
+    });
+    pcs
+}
+
+/// Called by the signal handler for a fault in guest code: records the trap and jumps to the
+/// catch point. Async-signal-safe: no allocation, no locks.
+///
+/// # Safety
+/// Only from the signal handler, when `in_guest()` holds.
+pub(crate) unsafe fn unwind_from_signal(code: TrapCode, pc: usize, fp: usize) -> ! {
+    SIGNAL_TRAP.with(|c| c.set(code as u32));
+    SIGNAL_PCS.with(|p| {
+        if let Ok(mut p) = p.try_borrow_mut() {
+            let (pcs, n) = &mut *p;
+            *n = crate::signals::walk_frame_pointers(pc, fp, pcs);
+        }
+    });
+    let point = CATCH.with(|c| c.get());
+    waot_unwind_to_catch(point)
+}
+
+/// This thread's stack as `(lowest address, one past the highest)`, once guest code ran.
+pub(crate) fn stack_bounds() -> (usize, usize) {
+    (STACK_BOTTOM.with(|c| c.get()), STACK_TOP.with(|c| c.get()))
+}
+
+/// Whether `addr` is just below this thread's stack, where an overflow faults.
+pub(crate) fn is_stack_guard(addr: usize) -> bool {
+    let bottom = STACK_BOTTOM.with(|c| c.get());
+    bottom != 0 && addr < bottom + 4096 && addr + 1024 * 1024 >= bottom
+}
+
+mod unwind {
+    use std::ffi::c_void;
+
+    #[repr(C)]
+    struct UnwindContext(c_void);
+
+    extern "C" {
+        fn _Unwind_Backtrace(
+            trace: extern "C" fn(*mut UnwindContext, *mut c_void) -> i32,
+            arg: *mut c_void,
+        ) -> i32;
+        fn _Unwind_GetIP(ctx: *mut UnwindContext) -> usize;
+    }
+
+    /// Walks the stack with the unwinder (guest code carries unwind tables), calling `f` with
+    /// each return address until it returns false.
+    pub fn walk(mut f: impl FnMut(usize) -> bool) {
+        extern "C" fn trace(ctx: *mut UnwindContext, arg: *mut c_void) -> i32 {
+            // SAFETY: `arg` is the `&mut dyn FnMut` passed below, alive for the whole walk.
+            let f = unsafe { &mut *(arg as *mut &mut dyn FnMut(usize) -> bool) };
+            // SAFETY: ctx is the unwinder's context for this frame.
+            let ip = unsafe { _Unwind_GetIP(ctx) };
+            if ip == 0 || !f(ip) {
+                return 5; // _URC_END_OF_STACK
+            }
+            0 // _URC_NO_REASON
+        }
+        let mut dyn_f: &mut dyn FnMut(usize) -> bool = &mut f;
+        // SAFETY: the callback only uses `arg` as the closure above.
+        unsafe { _Unwind_Backtrace(trace, &mut dyn_f as *mut _ as *mut c_void) };
+    }
+}

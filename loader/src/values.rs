@@ -1,0 +1,140 @@
+//! Values crossing the host/guest boundary, and their raw 16-byte slot encoding.
+
+use crate::store::Func;
+use runtime_support::types::VALUE_SLOT_SIZE;
+use runtime_support::vmctx::VmFuncRef;
+use wasmparser::{RefType, ValType};
+
+/// A wasm value. Floats are kept as bits so that NaN payloads survive exactly.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Val {
+    I32(i32),
+    I64(i64),
+    F32(u32),
+    F64(u64),
+    FuncRef(Option<Func>),
+    /// An opaque host value. The raw encoding is `n + 1` (0 is null), so `u64::MAX` cannot be
+    /// passed.
+    ExternRef(Option<u64>),
+}
+
+impl Val {
+    pub fn ty(&self) -> ValType {
+        match self {
+            Val::I32(_) => ValType::I32,
+            Val::I64(_) => ValType::I64,
+            Val::F32(_) => ValType::F32,
+            Val::F64(_) => ValType::F64,
+            Val::FuncRef(_) => ValType::Ref(RefType::FUNCREF),
+            Val::ExternRef(_) => ValType::Ref(RefType::EXTERNREF),
+        }
+    }
+
+    /// The zero value of `ty` (null for references).
+    pub fn default_for(ty: ValType) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(0),
+            ValType::I64 => Val::I64(0),
+            ValType::F32 => Val::F32(0),
+            ValType::F64 => Val::F64(0),
+            ValType::Ref(r) if r.is_func_ref() => Val::FuncRef(None),
+            _ => Val::ExternRef(None),
+        }
+    }
+
+    pub fn f32(v: f32) -> Val {
+        Val::F32(v.to_bits())
+    }
+
+    pub fn f64(v: f64) -> Val {
+        Val::F64(v.to_bits())
+    }
+
+    /// The raw bits of a reference value, as stored in tables and globals.
+    pub(crate) fn to_raw_ref(self) -> Result<usize, String> {
+        match self {
+            Val::FuncRef(None) | Val::ExternRef(None) => Ok(0),
+            Val::FuncRef(Some(Func::Wasm(p))) => Ok(p as usize),
+            Val::FuncRef(Some(Func::Host(_))) => {
+                Err("a host function becomes a funcref value only once an instance imports it".into())
+            }
+            Val::ExternRef(Some(n)) => n.checked_add(1).map(|r| r as usize).ok_or_else(|| "externref u64::MAX cannot be represented".into()),
+            other => Err(format!("{other:?} is not a reference")),
+        }
+    }
+
+    pub(crate) fn from_raw_ref(raw: usize, ty: RefType) -> Val {
+        if ty.is_func_ref() {
+            Val::FuncRef((raw != 0).then_some(Func::Wasm(raw as *const VmFuncRef)))
+        } else {
+            Val::ExternRef((raw != 0).then(|| raw as u64 - 1))
+        }
+    }
+
+    /// Writes the value into a 16-byte slot.
+    pub(crate) fn write_slot(self, slot: &mut [u8; VALUE_SLOT_SIZE]) -> Result<(), String> {
+        *slot = [0; VALUE_SLOT_SIZE];
+        match self {
+            Val::I32(v) => slot[..4].copy_from_slice(&v.to_le_bytes()),
+            Val::I64(v) => slot[..8].copy_from_slice(&v.to_le_bytes()),
+            Val::F32(v) => slot[..4].copy_from_slice(&v.to_le_bytes()),
+            Val::F64(v) => slot[..8].copy_from_slice(&v.to_le_bytes()),
+            r => slot[..8].copy_from_slice(&(r.to_raw_ref()? as u64).to_le_bytes()),
+        }
+        Ok(())
+    }
+
+    pub(crate) fn read_slot(slot: &[u8; VALUE_SLOT_SIZE], ty: ValType) -> Val {
+        let u32_at = || u32::from_le_bytes(slot[..4].try_into().unwrap());
+        let u64_at = || u64::from_le_bytes(slot[..8].try_into().unwrap());
+        match ty {
+            ValType::I32 => Val::I32(u32_at() as i32),
+            ValType::I64 => Val::I64(u64_at() as i64),
+            ValType::F32 => Val::F32(u32_at()),
+            ValType::F64 => Val::F64(u64_at()),
+            ValType::Ref(r) => Val::from_raw_ref(u64_at() as usize, r),
+            ValType::V128 => Val::I64(u64_at() as i64),
+        }
+    }
+}
+
+/// A value slot, aligned as compiled code expects.
+#[repr(C, align(16))]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Slot(pub [u8; VALUE_SLOT_SIZE]);
+
+impl std::fmt::Display for Val {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Val::I32(v) => write!(f, "{v}"),
+            Val::I64(v) => write!(f, "{v}"),
+            Val::F32(b) => write!(f, "{}", f32::from_bits(*b)),
+            Val::F64(b) => write!(f, "{}", f64::from_bits(*b)),
+            Val::FuncRef(None) | Val::ExternRef(None) => write!(f, "null"),
+            Val::FuncRef(Some(_)) => write!(f, "<funcref>"),
+            Val::ExternRef(Some(n)) => write!(f, "<externref {n}>"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_round_trip_bit_exact() {
+        let nan = 0x7fa0_0001u32; // a signalling NaN
+        for (v, t) in [
+            (Val::I32(-5), ValType::I32),
+            (Val::I64(i64::MIN), ValType::I64),
+            (Val::F32(nan), ValType::F32),
+            (Val::F64(0x7ff4_0000_0000_0001), ValType::F64),
+            (Val::ExternRef(Some(0)), ValType::Ref(RefType::EXTERNREF)),
+            (Val::ExternRef(None), ValType::Ref(RefType::EXTERNREF)),
+        ] {
+            let mut slot = [0u8; VALUE_SLOT_SIZE];
+            v.write_slot(&mut slot).unwrap();
+            assert_eq!(Val::read_slot(&slot, t), v);
+        }
+    }
+}

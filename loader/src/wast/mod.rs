@@ -1,0 +1,291 @@
+//! Running WebAssembly spec scripts (`.wast`) against compiled artifacts.
+//!
+//! Every module in a script is compiled by a `ModuleCompiler` (the `waotc` process, or the
+//! compiler library in tests), loaded like any artifact and run through the embedding API, so
+//! the suite tests exactly what users run.
+
+mod compare;
+mod spectest;
+
+use crate::{Error, Instance, Linker, Module, Store, Val};
+use compare::{arg_value, matches};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use wast::core::WastRetCore;
+use wast::parser::{self, ParseBuffer};
+use wast::{QuoteWat, Wast, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
+
+/// Compiles wasm bytes to an artifact at `output`. `Err` carries the compiler's message;
+/// a module the compiler rejects is how `assert_invalid` and `assert_malformed` pass.
+pub trait ModuleCompiler: Sync {
+    fn compile(&self, wasm: &[u8], output: &Path) -> Result<(), String>;
+}
+
+/// Runs the `waotc` executable.
+pub struct ProcessCompiler {
+    pub waotc: PathBuf,
+    pub args: Vec<String>,
+}
+
+impl ProcessCompiler {
+    /// `waotc` next to the running executable, or `$WAOTC`.
+    pub fn beside_current_exe(args: Vec<String>) -> Result<Self, String> {
+        let waotc = match std::env::var_os("WAOTC") {
+            Some(p) => PathBuf::from(p),
+            None => {
+                let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+                exe.with_file_name("waotc")
+            }
+        };
+        if !waotc.is_file() {
+            return Err(format!("cannot find the compiler at {} (build it or set WAOTC)", waotc.display()));
+        }
+        Ok(ProcessCompiler { waotc, args })
+    }
+}
+
+impl ModuleCompiler for ProcessCompiler {
+    fn compile(&self, wasm: &[u8], output: &Path) -> Result<(), String> {
+        let input = output.with_extension("wasm");
+        std::fs::write(&input, wasm).map_err(|e| e.to_string())?;
+        let out = std::process::Command::new(&self.waotc)
+            .args(&self.args)
+            .arg(&input)
+            .arg(output)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", self.waotc.display()))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+        }
+    }
+}
+
+/// The outcome of one script.
+#[derive(Debug, Default)]
+pub struct FileReport {
+    pub passed: usize,
+    /// `(line, reason)` of each failed directive.
+    pub failures: Vec<(usize, String)>,
+}
+
+/// Runs the script at `path`.
+pub fn run_file(path: &Path, compiler: &dyn ModuleCompiler) -> FileReport {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => return FileReport { passed: 0, failures: vec![(0, format!("cannot read: {e}"))] },
+    };
+    run_script(&text, compiler)
+}
+
+pub fn run_script(text: &str, compiler: &dyn ModuleCompiler) -> FileReport {
+    let mut report = FileReport::default();
+    let buf = match ParseBuffer::new(text) {
+        Ok(b) => b,
+        Err(e) => {
+            report.failures.push((0, format!("cannot parse script: {e}")));
+            return report;
+        }
+    };
+    let script = match parser::parse::<Wast>(&buf) {
+        Ok(s) => s,
+        Err(e) => {
+            report.failures.push((0, format!("cannot parse script: {}", e.message())));
+            return report;
+        }
+    };
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => {
+            report.failures.push((0, format!("temporary directory: {e}")));
+            return report;
+        }
+    };
+    let mut runner = Runner::new(compiler, dir.path().to_path_buf());
+    for directive in script.directives {
+        let (line, _) = directive.span().linecol_in(text);
+        match runner.run(directive) {
+            Ok(()) => report.passed += 1,
+            Err(reason) => report.failures.push((line + 1, reason)),
+        }
+    }
+    drop(runner);
+    report
+}
+
+struct Runner<'c> {
+    compiler: &'c dyn ModuleCompiler,
+    dir: PathBuf,
+    counter: usize,
+    store: Store,
+    linker: Linker,
+    current: Option<Instance>,
+    named: HashMap<String, Instance>,
+    definitions: HashMap<String, Module>,
+}
+
+type Outcome<T = ()> = Result<T, String>;
+
+impl<'c> Runner<'c> {
+    fn new(compiler: &'c dyn ModuleCompiler, dir: PathBuf) -> Self {
+        let mut store = Store::new();
+        let mut linker = Linker::new();
+        spectest::define(&mut store, &mut linker);
+        Runner { compiler, dir, counter: 0, store, linker, current: None, named: HashMap::new(), definitions: HashMap::new() }
+    }
+
+    fn compile(&mut self, wasm: &[u8]) -> Outcome<Module> {
+        self.counter += 1;
+        let so = self.dir.join(format!("m{}.so", self.counter));
+        self.compiler.compile(wasm, &so)?;
+        let module = Module::from_file(&so).map_err(|e| e.to_string())?;
+        let _ = std::fs::remove_file(&so);
+        Ok(module)
+    }
+
+    fn instantiate(&mut self, module: &Module) -> Result<Instance, Error> {
+        self.linker.instantiate(&mut self.store, module)
+    }
+
+    fn instance(&self, id: Option<wast::token::Id<'_>>) -> Outcome<Instance> {
+        match id {
+            Some(id) => self.named.get(id.name()).copied().ok_or_else(|| format!("unknown module ${}", id.name())),
+            None => self.current.ok_or_else(|| "no module instantiated".to_string()),
+        }
+    }
+
+    fn run(&mut self, directive: WastDirective<'_>) -> Outcome {
+        match directive {
+            WastDirective::Module(mut quote) => {
+                let name = quote_name(&quote);
+                let wasm = quote.encode().map_err(|e| format!("cannot encode module: {e}"))?;
+                let module = self.compile(&wasm)?;
+                let instance = self.instantiate(&module).map_err(|e| e.to_string())?;
+                self.current = Some(instance);
+                if let Some(name) = name {
+                    self.named.insert(name, instance);
+                }
+                Ok(())
+            }
+            WastDirective::ModuleDefinition(mut quote) => {
+                let name = quote_name(&quote);
+                let wasm = quote.encode().map_err(|e| format!("cannot encode module: {e}"))?;
+                let module = self.compile(&wasm)?;
+                if let Some(name) = name {
+                    self.definitions.insert(name, module);
+                }
+                Ok(())
+            }
+            WastDirective::ModuleInstance { instance, module, .. } => {
+                let def = module.and_then(|m| self.definitions.get(m.name()).cloned());
+                let def = def.ok_or("unknown module definition")?;
+                let inst = self.instantiate(&def).map_err(|e| e.to_string())?;
+                self.current = Some(inst);
+                if let Some(id) = instance {
+                    self.named.insert(id.name().to_string(), inst);
+                }
+                Ok(())
+            }
+            WastDirective::AssertMalformed { module, .. } | WastDirective::AssertInvalid { module, .. } => {
+                self.expect_rejected(module)
+            }
+            WastDirective::Register { name, module, .. } => {
+                let instance = self.instance(module)?;
+                self.linker.define_instance(&self.store, name, instance);
+                Ok(())
+            }
+            WastDirective::Invoke(invoke) => self.invoke(invoke).map(drop).map_err(|e| e.to_string()),
+            WastDirective::AssertReturn { exec, results, .. } => {
+                let actual = self.execute(exec).map_err(|e| format!("expected a return, got {e}"))?;
+                check_results(&actual, &results)
+            }
+            WastDirective::AssertTrap { exec, message, .. } => match self.execute(exec) {
+                Ok(v) => Err(format!("expected trap `{message}`, got {v:?}")),
+                Err(Error::Trap(t)) if trap_matches(&t.message, message) => Ok(()),
+                Err(e) => Err(format!("expected trap `{message}`, got {e}")),
+            },
+            WastDirective::AssertExhaustion { call, message, .. } => match self.invoke(call) {
+                Err(Error::Trap(t)) if t.code == Some(crate::TrapCode::StackOverflow) => Ok(()),
+                other => Err(format!("expected `{message}`, got {other:?}")),
+            },
+            WastDirective::AssertUnlinkable { mut module, message, .. } => {
+                let wasm = module.encode().map_err(|e| format!("cannot encode module: {e}"))?;
+                let module = self.compile(&wasm)?;
+                match self.instantiate(&module) {
+                    Err(Error::Link(_)) => Ok(()),
+                    other => Err(format!("expected unlinkable `{message}`, got {other:?}")),
+                }
+            }
+            other => Err(format!("unsupported directive {:?}", std::mem::discriminant(&other))),
+        }
+    }
+
+    fn expect_rejected(&mut self, mut quote: QuoteWat<'_>) -> Outcome {
+        let Ok(wasm) = quote.encode() else { return Ok(()) };
+        self.counter += 1;
+        let so = self.dir.join(format!("m{}.so", self.counter));
+        match self.compiler.compile(&wasm, &so) {
+            Err(_) => Ok(()),
+            Ok(()) => {
+                let _ = std::fs::remove_file(&so);
+                Err("module was accepted, expected it to be rejected".into())
+            }
+        }
+    }
+
+    fn invoke(&mut self, invoke: WastInvoke<'_>) -> Result<Vec<Val>, Error> {
+        let instance = self.instance(invoke.module).map_err(Error::Usage)?;
+        let func = self
+            .store
+            .get_func(instance, invoke.name)
+            .ok_or_else(|| Error::Usage(format!("no exported function `{}`", invoke.name)))?;
+        let args = invoke.args.iter().map(arg_value).collect::<Result<Vec<_>, _>>().map_err(Error::Usage)?;
+        self.store.call(func, &args)
+    }
+
+    fn execute(&mut self, exec: WastExecute<'_>) -> Result<Vec<Val>, Error> {
+        match exec {
+            WastExecute::Invoke(invoke) => self.invoke(invoke),
+            WastExecute::Wat(mut wat) => {
+                let wasm = wat.encode().map_err(|e| Error::Usage(format!("cannot encode module: {e}")))?;
+                let module = self.compile(&wasm).map_err(Error::Usage)?;
+                self.instantiate(&module).map(|_| Vec::new())
+            }
+            WastExecute::Get { module, global, .. } => {
+                let instance = self.instance(module).map_err(Error::Usage)?;
+                let g = self.store.get_global(instance, global).ok_or_else(|| Error::Usage(format!("no global `{global}`")))?;
+                Ok(vec![self.store.global_get(g)])
+            }
+        }
+    }
+}
+
+fn quote_name(quote: &QuoteWat<'_>) -> Option<String> {
+    match quote {
+        QuoteWat::Wat(Wat::Module(m)) => m.id.map(|id| id.name().to_string()),
+        _ => None,
+    }
+}
+
+/// Trap kinds match by the specification's wording; the suite sometimes adds detail after it.
+fn trap_matches(actual: &str, expected: &str) -> bool {
+    expected.starts_with(actual) || actual.starts_with(expected)
+}
+
+fn check_results(actual: &[Val], expected: &[WastRet<'_>]) -> Outcome {
+    if actual.len() != expected.len() {
+        return Err(format!("expected {} results, got {actual:?}", expected.len()));
+    }
+    for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+        let WastRet::Core(e) = e else { return Err("component results are not supported".into()) };
+        if !matches(a, e) {
+            return Err(format!("result {i}: expected {}, got {a:?}", describe(e)));
+        }
+    }
+    Ok(())
+}
+
+fn describe(e: &WastRetCore<'_>) -> String {
+    format!("{e:?}").chars().take(120).collect()
+}
