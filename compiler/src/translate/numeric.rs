@@ -181,9 +181,30 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         Ok(())
     }
 
+    /// Returns `v` with a NaN made quiet. LLVM folds `x * 1.0`, `x - 0.0` and the like to
+    /// `x`, which would pass a signalling NaN through where wasm requires an arithmetic one.
+    fn quiet_nan(&self, v: FloatValue<'ctx>) -> Result<FloatValue<'ctx>> {
+        let fty = v.get_type();
+        let bits = fty.get_bit_width();
+        let ity = self.int_type(bits);
+        let raw = self.builder.build_bit_cast(v, ity, "")?.into_int_value();
+        let quiet_bit = ity.const_int(1u64 << (if bits == 32 { 22 } else { 51 }), false);
+        let quieted = self.builder.build_or(raw, quiet_bit, "")?;
+        let quieted = self.builder.build_bit_cast(quieted, fty, "")?.into_float_value();
+        let is_nan = self.builder.build_float_compare(FloatPredicate::UNO, v, v, "")?;
+        Ok(self.builder.build_select(is_nan, quieted, v, "")?.into_float_value())
+    }
+
+    /// Whether `v` is a constant that makes an arithmetic operation an identity or a negation.
+    fn is_foldable_constant(v: FloatValue<'ctx>) -> bool {
+        v.get_constant().is_some_and(|(c, _)| c == 0.0 || c.abs() == 1.0)
+    }
+
     pub fn translate_float_binary(&mut self, op: FloatBinOp) -> Result<()> {
         let r = self.pop().into_float_value();
         let l = self.pop().into_float_value();
+        let arithmetic = matches!(op, FloatBinOp::Add | FloatBinOp::Sub | FloatBinOp::Mul | FloatBinOp::Div);
+        let foldable = arithmetic && (Self::is_foldable_constant(l) || Self::is_foldable_constant(r));
         let b = &self.builder;
         let ty: BasicTypeEnum = l.get_type().into();
         let v: FloatValue = match op {
@@ -207,6 +228,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
                 b.build_select(nan, quiet, m, "")?.into_float_value()
             }
         };
+        let v = if foldable { self.quiet_nan(v)? } else { v };
         self.push(v);
         Ok(())
     }
@@ -313,7 +335,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
 
     pub fn translate_demote(&mut self) -> Result<()> {
         let v = self.pop().into_float_value();
+        // fptrunc(fpext x) folds to x: quiet the result so a signalling NaN does not survive.
         let r = self.builder.build_float_trunc(v, self.cx.context.f32_type(), "")?;
+        let r = self.quiet_nan(r)?;
         self.push(r);
         Ok(())
     }

@@ -81,7 +81,10 @@ pub fn run_file(path: &Path, compiler: &dyn ModuleCompiler) -> FileReport {
 
 pub fn run_script(text: &str, compiler: &dyn ModuleCompiler) -> FileReport {
     let mut report = FileReport::default();
-    let buf = match ParseBuffer::new(text) {
+    // names.wast deliberately holds bidirectional-override characters.
+    let mut lexer = wast::lexer::Lexer::new(text);
+    lexer.allow_confusing_unicode(true);
+    let buf = match ParseBuffer::new_with_lexer(lexer) {
         Ok(b) => b,
         Err(e) => {
             report.failures.push((0, format!("cannot parse script: {e}")));
