@@ -1,4 +1,7 @@
 fn main() {
     println!("cargo:rerun-if-changed=src/trap_catch.c");
-    cc::Build::new().file("src/trap_catch.c").opt_level(2).compile("waot_trap_catch");
+    cc::Build::new()
+        .file("src/trap_catch.c")
+        .opt_level(2)
+        .compile("waot_trap_catch");
 }

@@ -5,7 +5,12 @@ use std::fmt;
 #[derive(Debug)]
 pub enum CompileError {
     /// The input is not a valid module under the enabled feature set.
-    Invalid { source: String, location: String, offset: usize, message: String },
+    Invalid {
+        source: String,
+        location: String,
+        offset: usize,
+        message: String,
+    },
     /// The input uses something this compiler does not support yet.
     Unsupported { source: String, message: String },
     /// The linker is missing or failed.
@@ -30,7 +35,12 @@ impl CompileError {
 impl fmt::Display for CompileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CompileError::Invalid { source, location, offset, message } => {
+            CompileError::Invalid {
+                source,
+                location,
+                offset,
+                message,
+            } => {
                 write!(f, "{source}: invalid module")?;
                 if !location.is_empty() {
                     write!(f, " in {location}")?;

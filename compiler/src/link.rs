@@ -12,7 +12,10 @@ pub fn find_linker() -> Result<PathBuf, CompileError> {
         return if p.is_file() {
             Ok(p)
         } else {
-            Err(CompileError::Link(format!("WAOT_LD={} does not exist", p.display())))
+            Err(CompileError::Link(format!(
+                "WAOT_LD={} does not exist",
+                p.display()
+            )))
         };
     }
     let mut candidates = Vec::new();
@@ -36,13 +39,23 @@ pub fn find_linker() -> Result<PathBuf, CompileError> {
 /// error: compiled code reaches the runtime only through the vmctx.
 pub fn link_shared_object(object: &[u8], output: &Path) -> Result<(), CompileError> {
     let linker = find_linker()?;
-    let dir = tempfile::tempdir().map_err(|e| CompileError::Io(format!("temporary directory: {e}")))?;
+    let dir =
+        tempfile::tempdir().map_err(|e| CompileError::Io(format!("temporary directory: {e}")))?;
     let obj_path = dir.path().join("module.o");
     std::fs::write(&obj_path, object)
         .map_err(|e| CompileError::Io(format!("{}: {e}", obj_path.display())))?;
     let tmp_out = dir.path().join("module.so");
     let result = Command::new(&linker)
-        .args(["-shared", "-z", "defs", "-z", "noexecstack", "--hash-style=gnu", "--build-id=none", "-o"])
+        .args([
+            "-shared",
+            "-z",
+            "defs",
+            "-z",
+            "noexecstack",
+            "--hash-style=gnu",
+            "--build-id=none",
+            "-o",
+        ])
         .arg(&tmp_out)
         .arg(&obj_path)
         .output()
@@ -50,7 +63,10 @@ pub fn link_shared_object(object: &[u8], output: &Path) -> Result<(), CompileErr
     if !result.status.success() {
         let stderr = String::from_utf8_lossy(&result.stderr);
         let first = stderr.lines().next().unwrap_or("").trim();
-        return Err(CompileError::Link(format!("{} failed: {first}", linker.display())));
+        return Err(CompileError::Link(format!(
+            "{} failed: {first}",
+            linker.display()
+        )));
     }
     // Copy rather than rename: the output may be on another file system.
     std::fs::copy(&tmp_out, output)

@@ -54,10 +54,17 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> Result<(), String> {
-    let opt_level = OptLevel::from_name(&cli.opt)
-        .ok_or_else(|| format!("unknown optimization level `-O{}` (use 0, 1, 2, 3, s or z)", cli.opt))?;
+    let opt_level = OptLevel::from_name(&cli.opt).ok_or_else(|| {
+        format!(
+            "unknown optimization level `-O{}` (use 0, 1, 2, 3, s or z)",
+            cli.opt
+        )
+    })?;
     let bounds = BoundsStrategy::from_name(&cli.bounds_checks).ok_or_else(|| {
-        format!("unknown bounds strategy `{}` (use guard-pages or explicit)", cli.bounds_checks)
+        format!(
+            "unknown bounds strategy `{}` (use guard-pages or explicit)",
+            cli.bounds_checks
+        )
     })?;
     let source = cli.input.display().to_string();
     let wasm = std::fs::read(&cli.input).map_err(|e| format!("{source}: {e}"))?;

@@ -24,14 +24,22 @@ pub fn wasm_features(proposals: &[String]) -> Result<WasmFeatures, String> {
 
 /// Validates `wasm`; on error, names the section or function that holds the bad byte.
 pub fn validate(wasm: &[u8], source: &str, options: &CompileOptions) -> Result<(), CompileError> {
-    let features = wasm_features(&options.enabled_proposals)
-        .map_err(|m| CompileError::Unsupported { source: source.into(), message: m })?;
+    let features =
+        wasm_features(&options.enabled_proposals).map_err(|m| CompileError::Unsupported {
+            source: source.into(),
+            message: m,
+        })?;
     let mut validator = Validator::new_with_features(features);
     match validator.validate_all(wasm) {
         Ok(_) => Ok(()),
         Err(e) => {
             let offset = e.offset() as usize;
-            Err(CompileError::invalid(source, locate(wasm, offset), offset, e.message()))
+            Err(CompileError::invalid(
+                source,
+                locate(wasm, offset),
+                offset,
+                e.message(),
+            ))
         }
     }
 }
@@ -70,5 +78,8 @@ fn locate(wasm: &[u8], offset: usize) -> Option<String> {
 }
 
 fn section_label(id: u8) -> String {
-    format!("{} section", runtime_support::module_info::section_id_name(id))
+    format!(
+        "{} section",
+        runtime_support::module_info::section_id_name(id)
+    )
 }

@@ -35,11 +35,15 @@ fn memory(inst: &mut InstanceData) -> &mut MemoryData {
 }
 
 unsafe extern "C" fn trap(_vmctx: *mut u8, code: u32) {
-    traps::raise(Trap::new(TrapCode::from_u32(code).unwrap_or(TrapCode::Unreachable)))
+    traps::raise(Trap::new(
+        TrapCode::from_u32(code).unwrap_or(TrapCode::Unreachable),
+    ))
 }
 
 unsafe extern "C" fn memory_grow(vmctx: *mut u8, delta: u32) -> u32 {
-    memory(instance(vmctx)).grow(delta as u64).map_or(u32::MAX, |old| old as u32)
+    memory(instance(vmctx))
+        .grow(delta as u64)
+        .map_or(u32::MAX, |old| old as u32)
 }
 
 unsafe extern "C" fn memory_fill(vmctx: *mut u8, dst: u32, value: u32, len: u32) {
@@ -63,7 +67,8 @@ unsafe extern "C" fn memory_init(vmctx: *mut u8, segment: u32, dst: u32, src: u3
         let s = range(src, len, data.len() as u64, TrapCode::MemoryOutOfBounds)?;
         let mem = &mut *inst.memory;
         let d = range(dst, len, mem.vm.length, TrapCode::MemoryOutOfBounds)?;
-        let bytes = &inst.module.inner.wasm[inst.module.inner.info.datas[segment as usize].bytes.clone()][s];
+        let bytes = &inst.module.inner.wasm
+            [inst.module.inner.info.datas[segment as usize].bytes.clone()][s];
         mem.data_mut()[d].copy_from_slice(bytes);
         Ok(())
     })();
@@ -76,17 +81,28 @@ unsafe extern "C" fn data_drop(vmctx: *mut u8, segment: u32) {
 
 unsafe extern "C" fn table_get(vmctx: *mut u8, table: u32, index: u32) -> usize {
     let t = &*instance(vmctx).tables[table as usize];
-    finish(t.elements.get(index as usize).copied().ok_or(TrapCode::TableOutOfBounds))
+    finish(
+        t.elements
+            .get(index as usize)
+            .copied()
+            .ok_or(TrapCode::TableOutOfBounds),
+    )
 }
 
 unsafe extern "C" fn table_set(vmctx: *mut u8, table: u32, index: u32, value: usize) {
     let t = &mut *instance(vmctx).tables[table as usize];
-    finish(t.elements.get_mut(index as usize).map(|e| *e = value).ok_or(TrapCode::TableOutOfBounds))
+    finish(
+        t.elements
+            .get_mut(index as usize)
+            .map(|e| *e = value)
+            .ok_or(TrapCode::TableOutOfBounds),
+    )
 }
 
 unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: usize, delta: u32) -> u32 {
     let t = &mut *instance(vmctx).tables[table as usize];
-    t.grow(delta as u64, init).map_or(u32::MAX, |old| old as u32)
+    t.grow(delta as u64, init)
+        .map_or(u32::MAX, |old| old as u32)
 }
 
 unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u32, value: usize, len: u32) {
@@ -95,14 +111,25 @@ unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u32, value: usi
     finish(r.map(|r| t.elements[r].fill(value)))
 }
 
-unsafe extern "C" fn table_copy(vmctx: *mut u8, dst_table: u32, src_table: u32, dst: u32, src: u32, len: u32) {
+unsafe extern "C" fn table_copy(
+    vmctx: *mut u8,
+    dst_table: u32,
+    src_table: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) {
     let inst = instance(vmctx);
-    let (dt, st) = (inst.tables[dst_table as usize], inst.tables[src_table as usize]);
+    let (dt, st) = (
+        inst.tables[dst_table as usize],
+        inst.tables[src_table as usize],
+    );
     let r = (|| {
         // The two may be the same table: copy out before borrowing the destination.
         let items: Vec<usize> = {
             let src_table = &*st;
-            src_table.elements[range(src, len, src_table.size(), TrapCode::TableOutOfBounds)?].to_vec()
+            src_table.elements[range(src, len, src_table.size(), TrapCode::TableOutOfBounds)?]
+                .to_vec()
         };
         let dst_table = &mut *dt;
         let d = range(dst, len, dst_table.size(), TrapCode::TableOutOfBounds)?;
@@ -113,7 +140,14 @@ unsafe extern "C" fn table_copy(vmctx: *mut u8, dst_table: u32, src_table: u32, 
 }
 
 /// `table.init`, shared with instantiation's active segments.
-pub(crate) fn table_init(inst: &mut InstanceData, table: u32, segment: u32, dst: u32, src: u32, len: u32) -> R<()> {
+pub(crate) fn table_init(
+    inst: &mut InstanceData,
+    table: u32,
+    segment: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> R<()> {
     // SAFETY: table pointers of an instance point into its store.
     let t = unsafe { &mut *inst.tables[table as usize] };
     let items = &inst.elem_segments[segment as usize];
@@ -123,7 +157,14 @@ pub(crate) fn table_init(inst: &mut InstanceData, table: u32, segment: u32, dst:
     Ok(())
 }
 
-unsafe extern "C" fn table_init_builtin(vmctx: *mut u8, table: u32, segment: u32, dst: u32, src: u32, len: u32) {
+unsafe extern "C" fn table_init_builtin(
+    vmctx: *mut u8,
+    table: u32,
+    segment: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) {
     finish(table_init(instance(vmctx), table, segment, dst, src, len))
 }
 

@@ -47,7 +47,10 @@ pub fn register(symbols: ModuleSymbols) -> Registration {
     let symbols = Arc::new(symbols);
     let mut slot = None;
     for (i, (start, end)) in RANGES.iter().enumerate() {
-        if start.compare_exchange(0, symbols.start, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+        if start
+            .compare_exchange(0, symbols.start, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+        {
             end.store(symbols.end, Ordering::Release);
             slot = Some(i);
             break;
@@ -63,7 +66,10 @@ impl Drop for Registration {
             RANGES[i].1.store(0, Ordering::Release);
             RANGES[i].0.store(0, Ordering::Release);
         }
-        SYMBOLS.lock().unwrap().retain(|s| !Arc::ptr_eq(s, &self.symbols));
+        SYMBOLS
+            .lock()
+            .unwrap()
+            .retain(|s| !Arc::ptr_eq(s, &self.symbols));
     }
 }
 
@@ -77,11 +83,17 @@ pub fn contains(pc: usize) -> bool {
 
 /// Maps return addresses to guest functions; addresses outside guest code are skipped.
 pub fn symbolize(pcs: &[usize]) -> Vec<FrameInfo> {
-    let Ok(symbols) = SYMBOLS.lock() else { return Vec::new() };
+    let Ok(symbols) = SYMBOLS.lock() else {
+        return Vec::new();
+    };
     let mut frames = Vec::new();
     for &pc in pcs {
-        let Some(m) = symbols.iter().find(|m| pc >= m.start && pc < m.end) else { continue };
-        let i = m.funcs.partition_point(|(addr, _, _)| *addr <= pc.saturating_sub(1));
+        let Some(m) = symbols.iter().find(|m| pc >= m.start && pc < m.end) else {
+            continue;
+        };
+        let i = m
+            .funcs
+            .partition_point(|(addr, _, _)| *addr <= pc.saturating_sub(1));
         if i == 0 {
             continue;
         }
@@ -89,7 +101,11 @@ pub fn symbolize(pcs: &[usize]) -> Vec<FrameInfo> {
         if *index == u32::MAX {
             continue; // a trampoline or host adapter, not a wasm function
         }
-        frames.push(FrameInfo { module: m.module.clone(), func_index: *index, func_name: name.clone() });
+        frames.push(FrameInfo {
+            module: m.module.clone(),
+            func_index: *index,
+            func_name: name.clone(),
+        });
     }
     frames
 }

@@ -55,7 +55,12 @@ impl InstanceData {
 
 fn link_err(module: &Module, i: usize, what: String) -> Error {
     let import = &module.inner.info.imports[i];
-    Error::Link(format!("{}: import `{}`.`{}`: {what}", module.name(), import.module, import.name))
+    Error::Link(format!(
+        "{}: import `{}`.`{}`: {what}",
+        module.name(),
+        import.module,
+        import.name
+    ))
 }
 
 fn limits_match(actual_min: u64, actual_max: Option<u64>, min: u64, max: Option<u64>) -> bool {
@@ -103,7 +108,9 @@ impl StoreData {
         for (i, ext) in imports.iter().enumerate() {
             match *ext {
                 Extern::Func(f) => {
-                    let ImportKind::Func(t) = info.imports[i].kind else { unreachable!() };
+                    let ImportKind::Func(t) = info.imports[i].kind else {
+                        unreachable!()
+                    };
                     let funcref = self.import_funcref(module, f, t, handle);
                     inst.write(layout.funcref(funcs), funcref);
                     funcs += 1;
@@ -117,7 +124,9 @@ impl StoreData {
                     inst.table_handles.push(t);
                 }
                 Extern::Global(g) => {
-                    let GlobalLocation::Indirect(off) = layout.global(globals) else { unreachable!() };
+                    let GlobalLocation::Indirect(off) = layout.global(globals) else {
+                        unreachable!()
+                    };
                     inst.write(off, self.globals[g.0].cell);
                     inst.global_handles.push(g);
                     globals += 1;
@@ -149,21 +158,37 @@ impl StoreData {
 
         // Defined globals, in order: an initializer may read imported globals and earlier
         // defined ones (extended-const), and name functions.
-        for (i, ty) in info.globals.iter().enumerate().skip(info.num_imported_globals as usize) {
-            let GlobalLocation::Inline(off) = layout.global(i as u32) else { unreachable!() };
-            let value = self.eval_const(&inst, &info.global_inits[i - info.num_imported_globals as usize], ty.content_type)?;
+        for (i, ty) in info
+            .globals
+            .iter()
+            .enumerate()
+            .skip(info.num_imported_globals as usize)
+        {
+            let GlobalLocation::Inline(off) = layout.global(i as u32) else {
+                unreachable!()
+            };
+            let value = self.eval_const(
+                &inst,
+                &info.global_inits[i - info.num_imported_globals as usize],
+                ty.content_type,
+            )?;
             // SAFETY: the cell lies inside the vmctx.
-            let cell = unsafe { &mut *(vmctx.add(off as usize) as *mut [u8; GLOBAL_CELL_SIZE as usize]) };
+            let cell =
+                unsafe { &mut *(vmctx.add(off as usize) as *mut [u8; GLOBAL_CELL_SIZE as usize]) };
             value.write_slot(cell).map_err(Error::Link)?;
             let g = self.add_global(*ty, cell.as_mut_ptr());
             inst.global_handles.push(g);
         }
         for def in &info.table_defs {
             let init = match &def.init {
-                Some(e) => self.eval_const(&inst, e, ValType::Ref(def.ty.element_type))?.to_raw_ref().map_err(Error::Link)?,
+                Some(e) => self
+                    .eval_const(&inst, e, ValType::Ref(def.ty.element_type))?
+                    .to_raw_ref()
+                    .map_err(Error::Link)?,
                 None => 0,
             };
-            let t = TableData::new(def.ty.element_type, def.ty.initial, def.ty.maximum, init).map_err(Error::Link)?;
+            let t = TableData::new(def.ty.element_type, def.ty.initial, def.ty.maximum, init)
+                .map_err(Error::Link)?;
             self.tables.push(Box::new(t));
             inst.tables.push(&mut **self.tables.last_mut().unwrap());
             inst.table_handles.push(Table(self.tables.len() - 1));
@@ -176,7 +201,11 @@ impl StoreData {
             let items = seg
                 .items
                 .iter()
-                .map(|e| self.eval_const(&inst, e, ValType::Ref(seg.ty))?.to_raw_ref().map_err(Error::Link))
+                .map(|e| {
+                    self.eval_const(&inst, e, ValType::Ref(seg.ty))?
+                        .to_raw_ref()
+                        .map_err(Error::Link)
+                })
                 .collect::<Result<Vec<_>>>()?;
             inst.elem_segments.push(items);
         }
@@ -193,13 +222,21 @@ impl StoreData {
                     let want = &module.inner.signatures[*t as usize];
                     let have = self.func_signature(*f);
                     if *want != have {
-                        return Err(link_err(module, i, format!("incompatible import type: expected {want}, got {have}")));
+                        return Err(link_err(
+                            module,
+                            i,
+                            format!("incompatible import type: expected {want}, got {have}"),
+                        ));
                     }
                 }
                 (ImportKind::Memory(ty), Extern::Memory(m)) => {
                     let mem = &self.memories[m.0];
                     if !limits_match(mem.pages(), mem.maximum, ty.initial, ty.maximum) {
-                        return Err(link_err(module, i, "incompatible import type: memory limits".into()));
+                        return Err(link_err(
+                            module,
+                            i,
+                            "incompatible import type: memory limits".into(),
+                        ));
                     }
                 }
                 (ImportKind::Table(ty), Extern::Table(t)) => {
@@ -207,23 +244,45 @@ impl StoreData {
                     if table.element_type != ty.element_type
                         || !limits_match(table.size(), table.maximum, ty.initial, ty.maximum)
                     {
-                        return Err(link_err(module, i, "incompatible import type: table".into()));
+                        return Err(link_err(
+                            module,
+                            i,
+                            "incompatible import type: table".into(),
+                        ));
                     }
                 }
                 (ImportKind::Global(ty), Extern::Global(g)) => {
                     let have = self.globals[g.0].ty;
                     if have.content_type != ty.content_type || have.mutable != ty.mutable {
-                        return Err(link_err(module, i, "incompatible import type: global".into()));
+                        return Err(link_err(
+                            module,
+                            i,
+                            "incompatible import type: global".into(),
+                        ));
                     }
                 }
-                (ImportKind::Tag(_), _) => return Err(link_err(module, i, "tags are not supported yet".into())),
-                _ => return Err(link_err(module, i, "incompatible import type: wrong kind".into())),
+                (ImportKind::Tag(_), _) => {
+                    return Err(link_err(module, i, "tags are not supported yet".into()))
+                }
+                _ => {
+                    return Err(link_err(
+                        module,
+                        i,
+                        "incompatible import type: wrong kind".into(),
+                    ))
+                }
             }
         }
         Ok(())
     }
 
-    fn import_funcref(&mut self, module: &Module, f: Func, type_index: u32, importer: Instance) -> VmFuncRef {
+    fn import_funcref(
+        &mut self,
+        module: &Module,
+        f: Func,
+        type_index: u32,
+        importer: Instance,
+    ) -> VmFuncRef {
         match f {
             // SAFETY: p points into a live vmctx of this store.
             Func::Wasm(p) => unsafe { *p },
@@ -252,7 +311,9 @@ impl StoreData {
         let bin = |stack: &mut Vec<Val>, f: &dyn Fn(i64, i64) -> i64| {
             let (b, a) = (stack.pop(), stack.pop());
             match (a, b) {
-                (Some(Val::I32(a)), Some(Val::I32(b))) => stack.push(Val::I32(f(a as i64, b as i64) as i32)),
+                (Some(Val::I32(a)), Some(Val::I32(b))) => {
+                    stack.push(Val::I32(f(a as i64, b as i64) as i32))
+                }
                 (Some(Val::I64(a)), Some(Val::I64(b))) => stack.push(Val::I64(f(a, b))),
                 _ => {}
             }
@@ -263,16 +324,22 @@ impl StoreData {
                 ConstOp::I64(v) => stack.push(Val::I64(*v)),
                 ConstOp::F32(v) => stack.push(Val::F32(*v)),
                 ConstOp::F64(v) => stack.push(Val::F64(*v)),
-                ConstOp::V128(_) => return Err(Error::Link("v128 constants are not supported yet".into())),
+                ConstOp::V128(_) => {
+                    return Err(Error::Link("v128 constants are not supported yet".into()))
+                }
                 ConstOp::RefNull => stack.push(Val::default_for(ty)),
                 ConstOp::RefFunc(f) => stack.push(Val::FuncRef(Some(Func::Wasm(inst.funcref(*f))))),
-                ConstOp::GlobalGet(g) => stack.push(self.global_get(inst.global_handles[*g as usize])),
+                ConstOp::GlobalGet(g) => {
+                    stack.push(self.global_get(inst.global_handles[*g as usize]))
+                }
                 ConstOp::I32Add | ConstOp::I64Add => bin(&mut stack, &|a, b| a.wrapping_add(b)),
                 ConstOp::I32Sub | ConstOp::I64Sub => bin(&mut stack, &|a, b| a.wrapping_sub(b)),
                 ConstOp::I32Mul | ConstOp::I64Mul => bin(&mut stack, &|a, b| a.wrapping_mul(b)),
             }
         }
-        stack.pop().ok_or_else(|| Error::Link("empty constant expression".into()))
+        stack
+            .pop()
+            .ok_or_else(|| Error::Link("empty constant expression".into()))
     }
 
     /// Active segments and the start function, as the specification orders them. A trap
@@ -287,9 +354,12 @@ impl StoreData {
             match &seg.mode {
                 SegmentMode::Active { index, offset } => {
                     let offset = self.eval_const(inst, offset, ValType::I32)?;
-                    let Val::I32(offset) = offset else { unreachable!() };
+                    let Val::I32(offset) = offset else {
+                        unreachable!()
+                    };
                     let n = inst.elem_segments[i].len() as u32;
-                    builtins::table_init(inst, *index, i as u32, offset as u32, 0, n).map_err(|c| Error::Trap(Trap::new(c)))?;
+                    builtins::table_init(inst, *index, i as u32, offset as u32, 0, n)
+                        .map_err(|c| Error::Trap(Trap::new(c)))?;
                     inst.elem_segments[i].clear();
                 }
                 SegmentMode::Declared => inst.elem_segments[i].clear(),
@@ -298,7 +368,9 @@ impl StoreData {
         }
         for (i, seg) in info.datas.iter().enumerate() {
             if let SegmentMode::Active { offset, .. } = &seg.mode {
-                let Val::I32(offset) = self.eval_const(inst, offset, ValType::I32)? else { unreachable!() };
+                let Val::I32(offset) = self.eval_const(inst, offset, ValType::I32)? else {
+                    unreachable!()
+                };
                 let bytes = &module.inner.wasm[seg.bytes.clone()];
                 // SAFETY: active data implies a memory.
                 let mem = unsafe { &mut *inst.memory };
@@ -321,7 +393,13 @@ impl StoreData {
     /// Export `name` of `instance`.
     pub fn get_export(&self, instance: Instance, name: &str) -> Option<Extern> {
         let inst = &self.instances[instance.0];
-        let export = inst.module.inner.info.exports.iter().find(|e| e.name == name)?;
+        let export = inst
+            .module
+            .inner
+            .info
+            .exports
+            .iter()
+            .find(|e| e.name == name)?;
         Some(match export.kind {
             ExternalKind::Func => Extern::Func(Func::Wasm(inst.funcref(export.index))),
             ExternalKind::Memory => Extern::Memory(inst.memory_handles[export.index as usize]),
@@ -333,7 +411,14 @@ impl StoreData {
 
     /// Names of `instance`'s exports, in the module's order.
     pub fn export_names(&self, instance: Instance) -> Vec<String> {
-        self.instances[instance.0].module.inner.info.exports.iter().map(|e| e.name.clone()).collect()
+        self.instances[instance.0]
+            .module
+            .inner
+            .info
+            .exports
+            .iter()
+            .map(|e| e.name.clone())
+            .collect()
     }
 
     pub fn get_func(&self, instance: Instance, name: &str) -> Option<Func> {

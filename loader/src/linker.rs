@@ -17,12 +17,18 @@ impl Linker {
     }
 
     pub fn define(&mut self, module: &str, name: &str, ext: Extern) -> &mut Self {
-        self.defs.insert((module.to_string(), name.to_string()), ext);
+        self.defs
+            .insert((module.to_string(), name.to_string()), ext);
         self
     }
 
     /// Defines every export of `instance` under `module`.
-    pub fn define_instance(&mut self, store: &StoreData, module: &str, instance: Instance) -> &mut Self {
+    pub fn define_instance(
+        &mut self,
+        store: &StoreData,
+        module: &str,
+        instance: Instance,
+    ) -> &mut Self {
         for name in store.export_names(instance) {
             if let Some(ext) = store.get_export(instance, &name) {
                 self.define(module, &name, ext);
@@ -32,7 +38,9 @@ impl Linker {
     }
 
     pub fn get(&self, module: &str, name: &str) -> Option<Extern> {
-        self.defs.get(&(module.to_string(), name.to_string())).copied()
+        self.defs
+            .get(&(module.to_string(), name.to_string()))
+            .copied()
     }
 
     /// The imports of `module`, resolved; the first unresolved one is an error.
@@ -43,7 +51,12 @@ impl Linker {
             .iter()
             .map(|i| {
                 self.get(&i.module, &i.name).ok_or_else(|| {
-                    Error::Link(format!("{}: unknown import `{}`.`{}`", module.name(), i.module, i.name))
+                    Error::Link(format!(
+                        "{}: unknown import `{}`.`{}`",
+                        module.name(),
+                        i.module,
+                        i.name
+                    ))
                 })
             })
             .collect()

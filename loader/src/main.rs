@@ -33,7 +33,10 @@ struct RunCli {
 }
 
 #[derive(Parser)]
-#[command(name = "wrun wast", about = "Run WebAssembly spec scripts through the AOT compiler")]
+#[command(
+    name = "wrun wast",
+    about = "Run WebAssembly spec scripts through the AOT compiler"
+)]
 struct WastCli {
     /// `aot` compiles every module with waotc; `interp` is not available yet.
     #[arg(long, default_value = "aot")]
@@ -49,7 +52,9 @@ struct WastCli {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("wast") {
-        let cli = WastCli::parse_from(std::iter::once("wrun wast".to_string()).chain(args[2..].iter().cloned()));
+        let cli = WastCli::parse_from(
+            std::iter::once("wrun wast".to_string()).chain(args[2..].iter().cloned()),
+        );
         return run_wast(cli);
     }
     let cli = RunCli::parse();
@@ -82,10 +87,14 @@ fn run(cli: &RunCli) -> Result<(), Error> {
         if cli.invoke.is_none() {
             return Ok(());
         }
-        return Err(Error::Usage(format!("{}: no exported function `{name}`", cli.module.display())));
+        return Err(Error::Usage(format!(
+            "{}: no exported function `{name}`",
+            cli.module.display()
+        )));
     };
     let sig = store.func_signature(func);
-    let args = cli_values::parse_args(&sig.params, &cli.args).map_err(|m| Error::Usage(format!("{name}: {m}")))?;
+    let args = cli_values::parse_args(&sig.params, &cli.args)
+        .map_err(|m| Error::Usage(format!("{name}: {m}")))?;
     for value in store.call(func, &args)? {
         println!("{}", cli_values::show(&value));
     }
@@ -94,10 +103,17 @@ fn run(cli: &RunCli) -> Result<(), Error> {
 
 fn run_wast(cli: WastCli) -> ExitCode {
     if cli.mode != "aot" {
-        eprintln!("wrun wast: mode `{}` is not available yet (only `aot`)", cli.mode);
+        eprintln!(
+            "wrun wast: mode `{}` is not available yet (only `aot`)",
+            cli.mode
+        );
         return ExitCode::FAILURE;
     }
-    let args: Vec<String> = cli.enable.iter().flat_map(|p| ["--enable".to_string(), p.clone()]).collect();
+    let args: Vec<String> = cli
+        .enable
+        .iter()
+        .flat_map(|p| ["--enable".to_string(), p.clone()])
+        .collect();
     let compiler = match ProcessCompiler::beside_current_exe(args) {
         Ok(c) => c,
         Err(m) => {
@@ -108,7 +124,12 @@ fn run_wast(cli: WastCli) -> ExitCode {
     let (mut passed, mut failed) = (0, 0);
     for file in &cli.files {
         let report = run_file(file, &compiler);
-        println!("{}: {} passed, {} failed", file.display(), report.passed, report.failures.len());
+        println!(
+            "{}: {} passed, {} failed",
+            file.display(),
+            report.passed,
+            report.failures.len()
+        );
         for (line, reason) in &report.failures {
             println!("  line {line}: {reason}");
         }

@@ -34,10 +34,16 @@ impl MemoryData {
             )
         };
         if base == libc::MAP_FAILED {
-            return Err(format!("cannot reserve address space for a memory: {}", std::io::Error::last_os_error()));
+            return Err(format!(
+                "cannot reserve address space for a memory: {}",
+                std::io::Error::last_os_error()
+            ));
         }
         let mut m = MemoryData {
-            vm: VmMemory { base: base as *mut u8, length: 0 },
+            vm: VmMemory {
+                base: base as *mut u8,
+                length: 0,
+            },
             maximum,
         };
         m.set_accessible(minimum * WASM_PAGE)?;
@@ -55,7 +61,10 @@ impl MemoryData {
                 )
             };
             if r != 0 {
-                return Err(format!("cannot commit memory: {}", std::io::Error::last_os_error()));
+                return Err(format!(
+                    "cannot commit memory: {}",
+                    std::io::Error::last_os_error()
+                ));
             }
         }
         self.vm.length = bytes;

@@ -52,22 +52,28 @@ impl Module {
         let shown = path.display().to_string();
         let err = |m: String| Error::Load(format!("{shown}: {m}"));
         let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let file = object::File::parse(&*bytes)
-            .map_err(|e| err(format!("not a shared object ({e}); is it a waotc artifact?")))?;
+        let file = object::File::parse(&*bytes).map_err(|e| {
+            err(format!(
+                "not a shared object ({e}); is it a waotc artifact?"
+            ))
+        })?;
         let section = |name: &str| -> Result<&[u8]> {
-            let s = file.section_by_name(name).ok_or_else(|| {
-                err(format!("not a waot artifact: no `{name}` section"))
-            })?;
-            s.data().map_err(|e| err(format!("section `{name}` is unreadable: {e}")))
+            let s = file
+                .section_by_name(name)
+                .ok_or_else(|| err(format!("not a waot artifact: no `{name}` section")))?;
+            s.data()
+                .map_err(|e| err(format!("section `{name}` is unreadable: {e}")))
         };
         let header = ArtifactHeader::decode(section(artifact::META_SECTION)?)
             .map_err(|e| err(e.to_string()))?;
         check_target(&header).map_err(err)?;
         let wasm = section(artifact::WASM_SECTION)?.to_vec();
         if wasm.len() as u64 != header.wasm_len || artifact::sha256(&wasm) != header.wasm_sha256 {
-            return Err(err("the embedded wasm does not match the hash in the metadata header \
+            return Err(err(
+                "the embedded wasm does not match the hash in the metadata header \
                             (the artifact was altered)"
-                .into()));
+                    .into(),
+            ));
         }
         let info = ModuleInfo::parse(&wasm).map_err(|e| err(format!("embedded wasm: {e}")))?;
         let layout = SymbolLayout::read(&file, &info).map_err(err)?;
@@ -90,16 +96,22 @@ impl Module {
         let functions = table(artifact::SYM_FUNCTIONS, info.num_defined_funcs() as usize)?;
         let trampolines = table(artifact::SYM_TRAMPOLINES, info.types.len())?;
         let host_adapters = table(artifact::SYM_HOST_ADAPTERS, info.types.len())?;
-        let bias = (trampolines.first().or(functions.first()).map(|p| *p as usize))
-            .zip(layout.first_code_symbol)
-            .map(|(actual, linked)| actual.wrapping_sub(linked))
-            .unwrap_or(0);
+        let bias = (trampolines
+            .first()
+            .or(functions.first())
+            .map(|p| *p as usize))
+        .zip(layout.first_code_symbol)
+        .map(|(actual, linked)| actual.wrapping_sub(linked))
+        .unwrap_or(0);
         let registration = code_registry::register(layout.symbols(bias, &shown, &info));
         let signatures: Vec<Signature> = info.types.iter().map(Signature::from).collect();
         let type_ids = signatures.iter().map(signatures::intern).collect();
         Ok(Module {
             inner: Arc::new(ModuleInner {
-                name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(shown),
+                name: path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or(shown),
                 header,
                 wasm,
                 info,
@@ -138,7 +150,9 @@ impl Module {
 }
 
 fn check_target(header: &ArtifactHeader) -> std::result::Result<(), String> {
-    if !header.target_triple.starts_with(host_arch_prefix()) || !header.target_triple.contains("linux") {
+    if !header.target_triple.starts_with(host_arch_prefix())
+        || !header.target_triple.contains("linux")
+    {
         return Err(format!(
             "compiled for {}, but this host is {}-linux",
             header.target_triple,
@@ -171,12 +185,15 @@ impl SymbolLayout {
         for sym in file.symbols() {
             let Ok(name) = sym.name() else { continue };
             if let Some(index) = name.strip_prefix(artifact::FUNC_SYMBOL_PREFIX) {
-                let Ok(index) = index.parse::<u32>() else { continue };
+                let Ok(index) = index.parse::<u32>() else {
+                    continue;
+                };
                 if index == info.num_imported_funcs {
                     first_function = Some(sym.address() as usize);
                 }
                 code.push((sym.address() as usize, index));
-            } else if name.starts_with("waot_trampoline_") || name.starts_with("waot_host_adapter_") {
+            } else if name.starts_with("waot_trampoline_") || name.starts_with("waot_host_adapter_")
+            {
                 if name == "waot_trampoline_0" {
                     first_trampoline = Some(sym.address() as usize);
                 }
@@ -185,8 +202,15 @@ impl SymbolLayout {
         }
         code.sort();
         Ok(SymbolLayout {
-            first_code_symbol: if info.types.is_empty() { first_function } else { first_trampoline },
-            text: (text.address() as usize, (text.address() + text.size()) as usize),
+            first_code_symbol: if info.types.is_empty() {
+                first_function
+            } else {
+                first_trampoline
+            },
+            text: (
+                text.address() as usize,
+                (text.address() + text.size()) as usize,
+            ),
             code,
         })
     }
@@ -196,7 +220,9 @@ impl SymbolLayout {
             .code
             .iter()
             .map(|&(addr, index)| {
-                let name = (index != u32::MAX).then(|| info.func_name(index).map(str::to_string)).flatten();
+                let name = (index != u32::MAX)
+                    .then(|| info.func_name(index).map(str::to_string))
+                    .flatten();
                 (addr.wrapping_add(bias), index, name)
             })
             .collect();

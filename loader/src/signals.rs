@@ -23,7 +23,11 @@ impl Drop for AltStack {
     fn drop(&mut self) {
         // SAFETY: disable the alternate stack before freeing the mapping it lives in.
         unsafe {
-            let disable = libc::stack_t { ss_sp: std::ptr::null_mut(), ss_flags: libc::SS_DISABLE, ss_size: 0 };
+            let disable = libc::stack_t {
+                ss_sp: std::ptr::null_mut(),
+                ss_flags: libc::SS_DISABLE,
+                ss_size: 0,
+            };
             libc::sigaltstack(&disable, std::ptr::null_mut());
             libc::munmap(self.base, ALT_STACK_SIZE);
         }
@@ -60,7 +64,11 @@ pub fn ensure_installed() {
         if base == libc::MAP_FAILED {
             return;
         }
-        let stack = libc::stack_t { ss_sp: base, ss_flags: 0, ss_size: ALT_STACK_SIZE };
+        let stack = libc::stack_t {
+            ss_sp: base,
+            ss_flags: 0,
+            ss_size: ALT_STACK_SIZE,
+        };
         libc::sigaltstack(&stack, std::ptr::null_mut());
         OWN_ALT_STACK.with(|s| *s.borrow_mut() = Some(AltStack { base }));
     }
@@ -83,7 +91,10 @@ fn install_handlers() {
 #[cfg(target_arch = "x86_64")]
 unsafe fn pc_and_fp(ctx: *mut libc::c_void) -> (usize, usize) {
     let uc = &*(ctx as *const libc::ucontext_t);
-    (uc.uc_mcontext.gregs[libc::REG_RIP as usize] as usize, uc.uc_mcontext.gregs[libc::REG_RBP as usize] as usize)
+    (
+        uc.uc_mcontext.gregs[libc::REG_RIP as usize] as usize,
+        uc.uc_mcontext.gregs[libc::REG_RBP as usize] as usize,
+    )
 }
 
 #[cfg(target_arch = "aarch64")]
@@ -116,7 +127,9 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
 
 /// Hands the signal to whoever handled it before us.
 unsafe fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
-    let Some(i) = SIGNALS.iter().position(|&s| s == sig) else { return };
+    let Some(i) = SIGNALS.iter().position(|&s| s == sig) else {
+        return;
+    };
     let previous = (*(&raw const PREVIOUS[i])).assume_init_ref();
     match previous.sa_sigaction {
         libc::SIG_DFL | libc::SIG_IGN => {
@@ -125,7 +138,8 @@ unsafe fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_
             libc::sigaction(sig, previous, std::ptr::null_mut());
         }
         f if previous.sa_flags & libc::SA_SIGINFO != 0 => {
-            let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) = std::mem::transmute(f);
+            let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                std::mem::transmute(f);
             f(sig, info, ctx)
         }
         f => {

@@ -23,5 +23,7 @@ pub fn intern(sig: &Signature) -> u64 {
 /// The signature with id `id`.
 pub fn lookup(id: u64) -> Option<Signature> {
     let guard = REGISTRY.lock().unwrap();
-    guard.as_ref().and_then(|(_, list)| list.get((id as usize).checked_sub(1)?).cloned())
+    guard
+        .as_ref()
+        .and_then(|(_, list)| list.get((id as usize).checked_sub(1)?).cloned())
 }

@@ -141,7 +141,10 @@ impl StoreData {
         results: &[ValType],
         f: impl Fn(&mut Caller<'_>, &[Val], &mut [Val]) -> Result<(), Trap> + Send + Sync + 'static,
     ) -> Func {
-        self.host_funcs.push(Arc::new(HostFunc { sig: Signature::new(params, results), func: Box::new(f) }));
+        self.host_funcs.push(Arc::new(HostFunc {
+            sig: Signature::new(params, results),
+            func: Box::new(f),
+        }));
         Func::Host(self.host_funcs.len() - 1)
     }
 
@@ -152,7 +155,12 @@ impl StoreData {
         Ok(Memory(self.memories.len() - 1))
     }
 
-    pub fn table_new(&mut self, ty: wasmparser::RefType, minimum: u64, maximum: Option<u64>) -> Result<Table> {
+    pub fn table_new(
+        &mut self,
+        ty: wasmparser::RefType,
+        minimum: u64,
+        maximum: Option<u64>,
+    ) -> Result<Table> {
         let t = TableData::new(ty, minimum, maximum, 0).map_err(Error::Usage)?;
         self.tables.push(Box::new(t));
         Ok(Table(self.tables.len() - 1))
@@ -160,7 +168,10 @@ impl StoreData {
 
     pub fn global_new(&mut self, ty: GlobalType, value: Val) -> Result<Global> {
         if value.ty() != ty.content_type {
-            return Err(Error::Usage(format!("global of type {:?} given {value:?}", ty.content_type)));
+            return Err(Error::Usage(format!(
+                "global of type {:?} given {value:?}",
+                ty.content_type
+            )));
         }
         let mut cell = Box::new(GlobalCell([0; GLOBAL_CELL_SIZE as usize]));
         value.write_slot(&mut cell.0).map_err(Error::Usage)?;
@@ -188,7 +199,9 @@ impl StoreData {
 
     /// Grows a memory; the old size in pages.
     pub fn memory_grow(&mut self, m: Memory, delta: u64) -> Result<u64> {
-        self.memories[m.0].grow(delta).ok_or_else(|| Error::Usage("memory cannot grow that much".into()))
+        self.memories[m.0]
+            .grow(delta)
+            .ok_or_else(|| Error::Usage("memory cannot grow that much".into()))
     }
 
     pub fn table_size(&self, t: Table) -> u64 {
@@ -197,7 +210,10 @@ impl StoreData {
 
     pub fn table_get(&self, t: Table, index: u64) -> Option<Val> {
         let table = &self.tables[t.0];
-        table.elements.get(index as usize).map(|raw| Val::from_raw_ref(*raw, table.element_type))
+        table
+            .elements
+            .get(index as usize)
+            .map(|raw| Val::from_raw_ref(*raw, table.element_type))
     }
 
     pub fn global_type(&self, g: Global) -> GlobalType {
@@ -217,7 +233,10 @@ impl StoreData {
             return Err(Error::Usage("global is immutable".into()));
         }
         if value.ty() != data.ty.content_type {
-            return Err(Error::Usage(format!("global of type {:?} given {value:?}", data.ty.content_type)));
+            return Err(Error::Usage(format!(
+                "global of type {:?} given {value:?}",
+                data.ty.content_type
+            )));
         }
         // SAFETY: as in global_get; no guest code runs while the host holds &mut StoreData.
         let cell = unsafe { &mut *(data.cell as *mut [u8; GLOBAL_CELL_SIZE as usize]) };
@@ -229,7 +248,9 @@ impl StoreData {
         match f {
             Func::Host(i) => self.host_funcs[i].sig.clone(),
             // SAFETY: a Wasm funcref points into a live vmctx of this store.
-            Func::Wasm(p) => signatures::lookup(unsafe { (*p).type_id }).expect("registered signature"),
+            Func::Wasm(p) => {
+                signatures::lookup(unsafe { (*p).type_id }).expect("registered signature")
+            }
         }
     }
 
@@ -238,20 +259,34 @@ impl StoreData {
         let sig = self.func_signature(f);
         let types: Vec<ValType> = args.iter().map(Val::ty).collect();
         if types != sig.params {
-            return Err(Error::Usage(format!("arguments {types:?} do not match {sig}")));
+            return Err(Error::Usage(format!(
+                "arguments {types:?} do not match {sig}"
+            )));
         }
         match f {
             Func::Host(i) => {
                 let host = self.host_funcs[i].clone();
-                let mut results: Vec<Val> = sig.results.iter().map(|t| Val::default_for(*t)).collect();
-                (host.func)(&mut Caller { store: self, instance: None }, args, &mut results)?;
+                let mut results: Vec<Val> =
+                    sig.results.iter().map(|t| Val::default_for(*t)).collect();
+                (host.func)(
+                    &mut Caller {
+                        store: self,
+                        instance: None,
+                    },
+                    args,
+                    &mut results,
+                )?;
                 Ok(results)
             }
             Func::Wasm(p) => {
                 // SAFETY: p points into a live vmctx of this store.
                 let funcref = unsafe { *p };
-                let trampoline = *self.trampolines.get(&funcref.type_id).expect("trampoline for every signature");
-                let mut slots = vec![Slot::default(); sig.params.len().max(sig.results.len()).max(1)];
+                let trampoline = *self
+                    .trampolines
+                    .get(&funcref.type_id)
+                    .expect("trampoline for every signature");
+                let mut slots =
+                    vec![Slot::default(); sig.params.len().max(sig.results.len()).max(1)];
                 for (slot, arg) in slots.iter_mut().zip(args) {
                     arg.write_slot(&mut slot.0).map_err(Error::Usage)?;
                 }
@@ -259,9 +294,20 @@ impl StoreData {
                 // SAFETY: the trampoline matches the callee's signature; slots cover params
                 // and results.
                 unsafe {
-                    traps::call_guest(limits, trampoline, funcref.code, funcref.vmctx, slots.as_mut_ptr() as *mut u8)?;
+                    traps::call_guest(
+                        limits,
+                        trampoline,
+                        funcref.code,
+                        funcref.vmctx,
+                        slots.as_mut_ptr() as *mut u8,
+                    )?;
                 }
-                Ok(sig.results.iter().zip(&slots).map(|(t, s)| Val::read_slot(&s.0, *t)).collect())
+                Ok(sig
+                    .results
+                    .iter()
+                    .zip(&slots)
+                    .map(|(t, s)| Val::read_slot(&s.0, *t))
+                    .collect())
             }
         }
     }
@@ -276,9 +322,23 @@ pub(crate) unsafe extern "C" fn host_callback(ctx: *mut HostFuncContext, values:
         let host = store.host_funcs[ctx.func].clone();
         let n = host.sig.params.len().max(host.sig.results.len()).max(1);
         let slots = std::slice::from_raw_parts_mut(values, n);
-        let args: Vec<Val> = host.sig.params.iter().zip(slots.iter()).map(|(t, s)| Val::read_slot(&s.0, *t)).collect();
-        let mut results: Vec<Val> = host.sig.results.iter().map(|t| Val::default_for(*t)).collect();
-        let mut caller = Caller { store, instance: ctx.instance };
+        let args: Vec<Val> = host
+            .sig
+            .params
+            .iter()
+            .zip(slots.iter())
+            .map(|(t, s)| Val::read_slot(&s.0, *t))
+            .collect();
+        let mut results: Vec<Val> = host
+            .sig
+            .results
+            .iter()
+            .map(|t| Val::default_for(*t))
+            .collect();
+        let mut caller = Caller {
+            store,
+            instance: ctx.instance,
+        };
         let run = std::panic::AssertUnwindSafe(|| (host.func)(&mut caller, &args, &mut results));
         match std::panic::catch_unwind(run) {
             Ok(Ok(())) => results

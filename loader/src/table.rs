@@ -17,12 +17,22 @@ pub struct TableData {
 unsafe impl Send for TableData {}
 
 impl TableData {
-    pub fn new(element_type: RefType, minimum: u64, maximum: Option<u64>, init: usize) -> Result<Self, String> {
+    pub fn new(
+        element_type: RefType,
+        minimum: u64,
+        maximum: Option<u64>,
+        init: usize,
+    ) -> Result<Self, String> {
         if minimum > MAX_ELEMENTS {
-            return Err(format!("table of {minimum} elements is larger than this runtime allows"));
+            return Err(format!(
+                "table of {minimum} elements is larger than this runtime allows"
+            ));
         }
         let mut t = TableData {
-            vm: VmTable { elements: std::ptr::null_mut(), length: 0 },
+            vm: VmTable {
+                elements: std::ptr::null_mut(),
+                length: 0,
+            },
             elements: vec![init; minimum as usize],
             element_type,
             maximum,

@@ -26,12 +26,20 @@ pub struct Trap {
 
 impl Trap {
     pub fn new(code: TrapCode) -> Self {
-        Trap { code: Some(code), message: code.message().to_string(), backtrace: Vec::new() }
+        Trap {
+            code: Some(code),
+            message: code.message().to_string(),
+            backtrace: Vec::new(),
+        }
     }
 
     /// An error raised by a host function; it traps the guest like any other trap.
     pub fn host(message: impl Into<String>) -> Self {
-        Trap { code: None, message: message.into(), backtrace: Vec::new() }
+        Trap {
+            code: None,
+            message: message.into(),
+            backtrace: Vec::new(),
+        }
     }
 }
 

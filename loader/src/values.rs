@@ -55,10 +55,13 @@ impl Val {
         match self {
             Val::FuncRef(None) | Val::ExternRef(None) => Ok(0),
             Val::FuncRef(Some(Func::Wasm(p))) => Ok(p as usize),
-            Val::FuncRef(Some(Func::Host(_))) => {
-                Err("a host function becomes a funcref value only once an instance imports it".into())
-            }
-            Val::ExternRef(Some(n)) => n.checked_add(1).map(|r| r as usize).ok_or_else(|| "externref u64::MAX cannot be represented".into()),
+            Val::FuncRef(Some(Func::Host(_))) => Err(
+                "a host function becomes a funcref value only once an instance imports it".into(),
+            ),
+            Val::ExternRef(Some(n)) => n
+                .checked_add(1)
+                .map(|r| r as usize)
+                .ok_or_else(|| "externref u64::MAX cannot be represented".into()),
             other => Err(format!("{other:?} is not a reference")),
         }
     }

@@ -107,7 +107,9 @@ impl ArtifactHeader {
     pub fn decode(bytes: &[u8]) -> Result<Self, HeaderError> {
         let mut r = Reader { bytes, pos: 0 };
         if r.take(8)? != MAGIC {
-            return Err(HeaderError("metadata header has a wrong magic number".into()));
+            return Err(HeaderError(
+                "metadata header has a wrong magic number".into(),
+            ));
         }
         let abi_version = u32::from_le_bytes(r.take(4)?.try_into().unwrap());
         if abi_version != crate::ABI_VERSION {
@@ -189,7 +191,10 @@ mod tests {
     fn truncated_and_foreign_headers_are_rejected() {
         let bytes = sample().encode();
         for cut in [0, 7, 12, bytes.len() - 1] {
-            assert!(ArtifactHeader::decode(&bytes[..cut]).is_err(), "cut at {cut}");
+            assert!(
+                ArtifactHeader::decode(&bytes[..cut]).is_err(),
+                "cut at {cut}"
+            );
         }
         let mut other = sample();
         other.abi_version += 1;

@@ -19,7 +19,10 @@ pub struct ModuleError {
 
 impl From<BinaryReaderError> for ModuleError {
     fn from(e: BinaryReaderError) -> Self {
-        ModuleError { message: e.message().to_string(), offset: e.offset() as usize }
+        ModuleError {
+            message: e.message().to_string(),
+            offset: e.offset() as usize,
+        }
     }
 }
 
@@ -143,7 +146,10 @@ impl ModuleInfo {
 
     fn add(&mut self, payload: Payload<'_>, wasm: &[u8]) -> Result<()> {
         if let Some((id, range)) = payload.as_section() {
-            self.sections.push((section_name(id, &payload), range.start as usize..range.end as usize));
+            self.sections.push((
+                section_name(id, &payload),
+                range.start as usize..range.end as usize,
+            ));
         }
         match payload {
             Payload::TypeSection(r) => {
@@ -187,7 +193,11 @@ impl ModuleInfo {
             Payload::ExportSection(r) => {
                 for e in r {
                     let e = e?;
-                    self.exports.push(Export { name: e.name.into(), kind: e.kind, index: e.index });
+                    self.exports.push(Export {
+                        name: e.name.into(),
+                        kind: e.kind,
+                        index: e.index,
+                    });
                 }
             }
             Payload::StartSection { func, .. } => self.start = Some(func),
@@ -201,13 +211,19 @@ impl ModuleInfo {
                     let d = d?;
                     let mode = match d.kind {
                         DataKind::Passive => SegmentMode::Passive,
-                        DataKind::Active { memory_index, offset_expr } => SegmentMode::Active {
+                        DataKind::Active {
+                            memory_index,
+                            offset_expr,
+                        } => SegmentMode::Active {
                             index: memory_index,
                             offset: const_expr(&offset_expr)?,
                         },
                     };
                     let start = d.data.as_ptr() as usize - wasm.as_ptr() as usize;
-                    self.datas.push(DataSegment { mode, bytes: start..start + d.data.len() });
+                    self.datas.push(DataSegment {
+                        mode,
+                        bytes: start..start + d.data.len(),
+                    });
                 }
             }
             Payload::CodeSectionEntry(body) => {
@@ -219,8 +235,9 @@ impl ModuleInfo {
                     // A malformed name section is not an error in the spec: names are advisory.
                     for name in names.into_iter().flatten() {
                         if let Name::Function(map) = name {
-                            self.func_names
-                                .extend(map.into_iter().flatten().map(|n| (n.index, n.name.into())));
+                            self.func_names.extend(
+                                map.into_iter().flatten().map(|n| (n.index, n.name.into())),
+                            );
                         }
                     }
                 }
@@ -256,7 +273,11 @@ impl ModuleInfo {
             // Later proposals; validation rejects them under the enabled feature set.
             _ => ImportKind::Tag(u32::MAX),
         };
-        self.imports.push(Import { module: import.module.into(), name: import.name.into(), kind });
+        self.imports.push(Import {
+            module: import.module.into(),
+            name: import.name.into(),
+            kind,
+        });
     }
 
     pub fn func_type(&self, func: u32) -> &FuncType {
@@ -278,12 +299,18 @@ impl ModuleInfo {
 
     /// The name of function `index` from the name section, if any.
     pub fn func_name(&self, index: u32) -> Option<&str> {
-        self.func_names.iter().find(|(i, _)| *i == index).map(|(_, n)| n.as_str())
+        self.func_names
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map(|(_, n)| n.as_str())
     }
 
     /// The section that contains byte `offset`, for error messages.
     pub fn section_at(&self, offset: usize) -> Option<&str> {
-        self.sections.iter().find(|(_, r)| r.contains(&offset)).map(|(n, _)| n.as_str())
+        self.sections
+            .iter()
+            .find(|(_, r)| r.contains(&offset))
+            .map(|(n, _)| n.as_str())
     }
 }
 
@@ -297,8 +324,20 @@ fn section_name(id: u8, payload: &Payload<'_>) -> String {
 /// The specification's name for section `id`.
 pub fn section_id_name(id: u8) -> &'static str {
     const NAMES: [&str; 14] = [
-        "custom", "type", "import", "function", "table", "memory", "global", "export", "start",
-        "element", "code", "data", "data count", "tag",
+        "custom",
+        "type",
+        "import",
+        "function",
+        "table",
+        "memory",
+        "global",
+        "export",
+        "start",
+        "element",
+        "code",
+        "data",
+        "data count",
+        "tag",
     ];
     NAMES.get(id as usize).copied().unwrap_or("unknown")
 }
@@ -307,19 +346,27 @@ fn elem_segment(e: wasmparser::Element<'_>) -> Result<ElemSegment> {
     let mode = match e.kind {
         ElementKind::Passive => SegmentMode::Passive,
         ElementKind::Declared => SegmentMode::Declared,
-        ElementKind::Active { table_index, offset_expr } => SegmentMode::Active {
+        ElementKind::Active {
+            table_index,
+            offset_expr,
+        } => SegmentMode::Active {
             index: table_index.unwrap_or(0),
             offset: const_expr(&offset_expr)?,
         },
     };
     let (ty, items) = match e.items {
         ElementItems::Functions(r) => {
-            let items = r.into_iter().map(|f| f.map(|f| vec![ConstOp::RefFunc(f)]).map_err(Into::into));
+            let items = r
+                .into_iter()
+                .map(|f| f.map(|f| vec![ConstOp::RefFunc(f)]).map_err(Into::into));
             (RefType::FUNCREF, items.collect::<Result<_>>()?)
         }
-        ElementItems::Expressions(ty, r) => {
-            (ty, r.into_iter().map(|e| const_expr(&e?)).collect::<Result<_>>()?)
-        }
+        ElementItems::Expressions(ty, r) => (
+            ty,
+            r.into_iter()
+                .map(|e| const_expr(&e?))
+                .collect::<Result<_>>()?,
+        ),
     };
     Ok(ElemSegment { mode, ty, items })
 }

@@ -16,7 +16,10 @@ pub struct Signature {
 
 impl Signature {
     pub fn new(params: &[ValType], results: &[ValType]) -> Self {
-        Signature { params: params.to_vec(), results: results.to_vec() }
+        Signature {
+            params: params.to_vec(),
+            results: results.to_vec(),
+        }
     }
 }
 
@@ -28,8 +31,18 @@ impl From<&FuncType> for Signature {
 
 impl std::fmt::Display for Signature {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let list = |v: &[ValType]| v.iter().map(|t| val_type_name(*t)).collect::<Vec<_>>().join(" ");
-        write!(f, "(func (param {}) (result {}))", list(&self.params), list(&self.results))
+        let list = |v: &[ValType]| {
+            v.iter()
+                .map(|t| val_type_name(*t))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        write!(
+            f,
+            "(func (param {}) (result {}))",
+            list(&self.params),
+            list(&self.results)
+        )
     }
 }
 

@@ -112,7 +112,12 @@ impl VmctxLayout {
         num_imported_globals: u32,
         num_defined_globals: u32,
     ) -> Self {
-        VmctxLayout { num_tables, num_funcs, num_imported_globals, num_defined_globals }
+        VmctxLayout {
+            num_tables,
+            num_funcs,
+            num_imported_globals,
+            num_defined_globals,
+        }
     }
 
     pub fn table(&self, index: u32) -> u32 {
@@ -163,9 +168,13 @@ mod tests {
         let l = VmctxLayout::new(2, 3, 1, 2);
         assert_eq!(l.table(1) + 8, l.funcref(0));
         assert_eq!(l.funcref(2) + VmFuncRef::SIZE, 48 + 16 + 72);
-        let GlobalLocation::Indirect(imp) = l.global(0) else { panic!() };
+        let GlobalLocation::Indirect(imp) = l.global(0) else {
+            panic!()
+        };
         assert_eq!(imp, l.funcref(2) + VmFuncRef::SIZE);
-        let GlobalLocation::Inline(g1) = l.global(1) else { panic!() };
+        let GlobalLocation::Inline(g1) = l.global(1) else {
+            panic!()
+        };
         assert!(g1 > imp && g1 % 16 == 0);
         assert_eq!(l.global(2), GlobalLocation::Inline(g1 + 16));
         assert_eq!(l.size(), g1 + 32);

@@ -66,7 +66,11 @@ impl<'a, 'ctx> ModuleCx<'a, 'ctx> {
     /// The wasm-call ABI: `fn(vmctx: ptr, params...) -> results`.
     pub fn wasm_fn_type(&self, ft: &FuncType) -> FunctionType<'ctx> {
         let mut params: Vec<BasicMetadataTypeEnum> = vec![self.ptr_type().into()];
-        params.extend(ft.params().iter().map(|t| BasicMetadataTypeEnum::from(self.val_type(*t))));
+        params.extend(
+            ft.params()
+                .iter()
+                .map(|t| BasicMetadataTypeEnum::from(self.val_type(*t))),
+        );
         match self.results_type(ft.results()) {
             None => self.context.void_type().fn_type(&params, false),
             Some(r) => r.fn_type(&params, false),
@@ -79,15 +83,24 @@ impl<'a, 'ctx> ModuleCx<'a, 'ctx> {
     pub fn add_guest_attributes(&self, f: FunctionValue<'ctx>) {
         self.add_attribute(f, "nounwind");
         let uwtable = inkwell::attributes::Attribute::get_named_enum_kind_id("uwtable");
-        f.add_attribute(AttributeLoc::Function, self.context.create_enum_attribute(uwtable, 2));
+        f.add_attribute(
+            AttributeLoc::Function,
+            self.context.create_enum_attribute(uwtable, 2),
+        );
         for (key, value) in [("probe-stack", "inline-asm"), ("frame-pointer", "all")] {
-            f.add_attribute(AttributeLoc::Function, self.context.create_string_attribute(key, value));
+            f.add_attribute(
+                AttributeLoc::Function,
+                self.context.create_string_attribute(key, value),
+            );
         }
     }
 
     pub fn add_attribute(&self, f: FunctionValue<'ctx>, name: &str) {
         let kind = inkwell::attributes::Attribute::get_named_enum_kind_id(name);
-        f.add_attribute(AttributeLoc::Function, self.context.create_enum_attribute(kind, 0));
+        f.add_attribute(
+            AttributeLoc::Function,
+            self.context.create_enum_attribute(kind, 0),
+        );
     }
 }
 
@@ -122,7 +135,14 @@ pub fn target_machine(options: &CompileOptions) -> Result<(TargetMachine, String
         OptLevel::O3 => OptimizationLevel::Aggressive,
     };
     let machine = target
-        .create_target_machine(&triple, &cpu, &features, level, RelocMode::PIC, CodeModel::Default)
+        .create_target_machine(
+            &triple,
+            &cpu,
+            &features,
+            level,
+            RelocMode::PIC,
+            CodeModel::Default,
+        )
         .ok_or_else(|| format!("LLVM cannot create a target machine for `{triple}` cpu `{cpu}`"))?;
     Ok((machine, cpu, features))
 }
@@ -137,7 +157,11 @@ pub fn compile_object(
     let (machine, cpu, features) = target_machine(options).map_err(CompileError::Link)?;
     let triple = machine.get_triple();
     let triple_str = triple.as_str().to_string_lossy().into_owned();
-    let sp_register = if triple_str.starts_with("aarch64") { "sp" } else { "rsp" };
+    let sp_register = if triple_str.starts_with("aarch64") {
+        "sp"
+    } else {
+        "rsp"
+    };
     if !(triple_str.starts_with("x86_64") || triple_str.starts_with("aarch64")) {
         return Err(CompileError::Unsupported {
             source: source.into(),
@@ -171,7 +195,10 @@ pub fn compile_object(
     emit_self_description(&cx, &triple_str, &cpu, &features);
 
     if let Err(e) = cx.module.verify() {
-        return Err(CompileError::Internal(format!("{source}: invalid IR: {}", e.to_string())));
+        return Err(CompileError::Internal(format!(
+            "{source}: invalid IR: {}",
+            e.to_string()
+        )));
     }
     let passes = format!("default<{}>", options.opt_level.name());
     cx.module
@@ -199,7 +226,9 @@ fn declare_functions(cx: &mut ModuleCx<'_, '_>) {
         // access skips the stack guard. No tail calls: turning `(call $self)` into a jump would
         // make runaway recursion loop forever instead of exhausting the stack, as wasm requires.
         cx.add_guest_attributes(f);
-        let tail = cx.context.create_string_attribute("disable-tail-calls", "true");
+        let tail = cx
+            .context
+            .create_string_attribute("disable-tail-calls", "true");
         f.add_attribute(AttributeLoc::Function, tail);
         cx.functions.push(f);
     }
@@ -207,8 +236,11 @@ fn declare_functions(cx: &mut ModuleCx<'_, '_>) {
 
 /// The symbols and sections through which the loader finds and checks the code.
 fn emit_self_description(cx: &ModuleCx<'_, '_>, triple: &str, cpu: &str, features: &str) {
-    let funcs: Vec<_> =
-        cx.functions.iter().map(|f| f.as_global_value().as_pointer_value()).collect();
+    let funcs: Vec<_> = cx
+        .functions
+        .iter()
+        .map(|f| f.as_global_value().as_pointer_value())
+        .collect();
     add_pointer_table(cx, artifact::SYM_FUNCTIONS, &funcs);
 
     let header = ArtifactHeader {
@@ -233,7 +265,9 @@ pub fn add_pointer_table<'ctx>(
 ) {
     let ptr = cx.ptr_type();
     let array = ptr.const_array(values);
-    let global = cx.module.add_global(ptr.array_type(values.len() as u32), None, name);
+    let global = cx
+        .module
+        .add_global(ptr.array_type(values.len() as u32), None, name);
     global.set_initializer(&array.as_basic_value_enum());
     global.set_constant(true);
 }

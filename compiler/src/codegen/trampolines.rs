@@ -26,7 +26,10 @@ fn slot<'ctx>(
     values: PointerValue<'ctx>,
     index: usize,
 ) -> Result<PointerValue<'ctx>, CompileError> {
-    let offset = cx.context.i64_type().const_int((index * VALUE_SLOT_SIZE) as u64, false);
+    let offset = cx
+        .context
+        .i64_type()
+        .const_int((index * VALUE_SLOT_SIZE) as u64, false);
     // SAFETY: the caller's value array has a slot for every parameter and result.
     Ok(unsafe { builder.build_gep(cx.context.i8_type(), values, &[offset], "slot")? })
 }
@@ -37,8 +40,15 @@ fn emit_trampoline<'ctx>(
     index: usize,
 ) -> Result<PointerValue<'ctx>, CompileError> {
     let ptr = cx.ptr_type();
-    let ty = cx.context.void_type().fn_type(&[ptr.into(), ptr.into(), ptr.into()], false);
-    let f = cx.module.add_function(&format!("waot_trampoline_{index}"), ty, Some(Linkage::Internal));
+    let ty = cx
+        .context
+        .void_type()
+        .fn_type(&[ptr.into(), ptr.into(), ptr.into()], false);
+    let f = cx.module.add_function(
+        &format!("waot_trampoline_{index}"),
+        ty,
+        Some(Linkage::Internal),
+    );
     cx.add_guest_attributes(f);
     let builder = cx.context.create_builder();
     builder.position_at_end(cx.context.append_basic_block(f, "entry"));
@@ -82,7 +92,10 @@ fn emit_host_adapter<'ctx>(
     let builder = cx.context.create_builder();
     builder.position_at_end(cx.context.append_basic_block(f, "entry"));
     let slots = ft.params().len().max(ft.results().len()).max(1);
-    let array = cx.context.i8_type().array_type((slots * VALUE_SLOT_SIZE) as u32);
+    let array = cx
+        .context
+        .i8_type()
+        .array_type((slots * VALUE_SLOT_SIZE) as u32);
     let values = builder.build_alloca(array, "values")?;
     values
         .as_instruction()
@@ -94,11 +107,20 @@ fn emit_host_adapter<'ctx>(
         builder.build_store(slot(cx, &builder, values, i)?, param)?;
     }
     let host_ctx = f.get_nth_param(0).unwrap().into_pointer_value();
-    let offset = cx.context.i64_type().const_int(HOST_CONTEXT_OFFSET_CALLBACK as u64, false);
+    let offset = cx
+        .context
+        .i64_type()
+        .const_int(HOST_CONTEXT_OFFSET_CALLBACK as u64, false);
     // SAFETY: the host context starts with its callback pointer.
-    let callback_slot = unsafe { builder.build_gep(cx.context.i8_type(), host_ctx, &[offset], "")? };
-    let callback = builder.build_load(ptr, callback_slot, "callback")?.into_pointer_value();
-    let callback_ty = cx.context.void_type().fn_type(&[ptr.into(), ptr.into()], false);
+    let callback_slot =
+        unsafe { builder.build_gep(cx.context.i8_type(), host_ctx, &[offset], "")? };
+    let callback = builder
+        .build_load(ptr, callback_slot, "callback")?
+        .into_pointer_value();
+    let callback_ty = cx
+        .context
+        .void_type()
+        .fn_type(&[ptr.into(), ptr.into()], false);
     builder.build_indirect_call(callback_ty, callback, &[host_ctx.into(), values.into()], "")?;
     let mut results = Vec::new();
     for (i, t) in ft.results().iter().enumerate() {

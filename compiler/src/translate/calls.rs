@@ -7,7 +7,11 @@ use runtime_support::vmctx::VmFuncRef;
 use runtime_support::TrapCode;
 
 impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
-    fn call_args(&mut self, callee_vmctx: PointerValue<'ctx>, type_index: u32) -> Vec<BasicMetadataValueEnum<'ctx>> {
+    fn call_args(
+        &mut self,
+        callee_vmctx: PointerValue<'ctx>,
+        type_index: u32,
+    ) -> Vec<BasicMetadataValueEnum<'ctx>> {
         let n = self.cx.info.types[type_index as usize].params().len();
         let mut args: Vec<BasicMetadataValueEnum> = vec![callee_vmctx.into()];
         args.extend(self.pop_n(n).into_iter().map(BasicMetadataValueEnum::from));
@@ -16,13 +20,17 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
 
     fn push_call_results(&mut self, call: CallSiteValue<'ctx>, type_index: u32) -> Result<()> {
         let n = self.cx.info.types[type_index as usize].results().len();
-        let Some(value) = call.try_as_basic_value().basic() else { return Ok(()) };
+        let Some(value) = call.try_as_basic_value().basic() else {
+            return Ok(());
+        };
         if n == 1 {
             self.push(value);
             return Ok(());
         }
         for i in 0..n {
-            let v: BasicValueEnum = self.builder.build_extract_value(value.into_struct_value(), i as u32, "")?;
+            let v: BasicValueEnum =
+                self.builder
+                    .build_extract_value(value.into_struct_value(), i as u32, "")?;
             self.push(v);
         }
         Ok(())
@@ -55,7 +63,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let id_p = self.byte_offset(funcref, VmFuncRef::OFFSET_TYPE_ID)?;
         let actual = self.builder.build_load(i64t, id_p, "")?.into_int_value();
         let expected = self.type_id(type_index)?;
-        let mismatch = self.builder.build_int_compare(IntPredicate::NE, actual, expected, "")?;
+        let mismatch = self
+            .builder
+            .build_int_compare(IntPredicate::NE, actual, expected, "")?;
         self.trap_if(mismatch, TrapCode::BadSignature)?;
         let (code, callee) = self.funcref_code_and_vmctx(funcref)?;
         let args = self.call_args(callee, type_index);

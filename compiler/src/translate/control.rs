@@ -12,8 +12,15 @@ use wasmparser::{BlockType, BrTable, ValType};
 pub enum FrameKind<'ctx> {
     Function,
     Block,
-    Loop { header: BasicBlock<'ctx>, header_phis: Vec<PhiValue<'ctx>> },
-    If { else_block: BasicBlock<'ctx>, params: Vec<BasicValueEnum<'ctx>>, has_else: bool },
+    Loop {
+        header: BasicBlock<'ctx>,
+        header_phis: Vec<PhiValue<'ctx>>,
+    },
+    If {
+        else_block: BasicBlock<'ctx>,
+        params: Vec<BasicValueEnum<'ctx>>,
+        has_else: bool,
+    },
 }
 
 pub struct ControlFrame<'ctx> {
@@ -39,7 +46,12 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     pub fn push_function_frame(&mut self, results: &[ValType]) -> Result<()> {
         let end = self.new_block("return");
         let end_phis = self.make_phis(end, results)?;
-        self.control.push(ControlFrame { kind: FrameKind::Function, end, end_phis, height: 0 });
+        self.control.push(ControlFrame {
+            kind: FrameKind::Function,
+            end,
+            end_phis,
+            height: 0,
+        });
         Ok(())
     }
 
@@ -54,7 +66,12 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let end = self.new_block("block_end");
         let end_phis = self.make_phis(end, &results)?;
         let height = self.stack.len() - params.len();
-        self.control.push(ControlFrame { kind: FrameKind::Block, end, end_phis, height });
+        self.control.push(ControlFrame {
+            kind: FrameKind::Block,
+            end,
+            end_phis,
+            height,
+        });
         Ok(())
     }
 
@@ -69,9 +86,18 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         self.builder.build_unconditional_branch(header)?;
         self.builder.position_at_end(header);
         let height = self.stack.len();
-        self.stack.extend(header_phis.iter().map(|p| p.as_basic_value()));
-        let kind = FrameKind::Loop { header, header_phis };
-        self.control.push(ControlFrame { kind, end, end_phis, height });
+        self.stack
+            .extend(header_phis.iter().map(|p| p.as_basic_value()));
+        let kind = FrameKind::Loop {
+            header,
+            header_phis,
+        };
+        self.control.push(ControlFrame {
+            kind,
+            end,
+            end_phis,
+            height,
+        });
         Ok(())
     }
 
@@ -83,13 +109,25 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let end = self.new_block("if_end");
         let end_phis = self.make_phis(end, &results)?;
         let zero = cond.get_type().const_zero();
-        let taken = self.builder.build_int_compare(IntPredicate::NE, cond, zero, "")?;
-        self.builder.build_conditional_branch(taken, then_block, else_block)?;
+        let taken = self
+            .builder
+            .build_int_compare(IntPredicate::NE, cond, zero, "")?;
+        self.builder
+            .build_conditional_branch(taken, then_block, else_block)?;
         self.builder.position_at_end(then_block);
         let height = self.stack.len() - params.len();
         let params = self.stack[height..].to_vec();
-        let kind = FrameKind::If { else_block, params, has_else: false };
-        self.control.push(ControlFrame { kind, end, end_phis, height });
+        let kind = FrameKind::If {
+            else_block,
+            params,
+            has_else: false,
+        };
+        self.control.push(ControlFrame {
+            kind,
+            end,
+            end_phis,
+            height,
+        });
         Ok(())
     }
 
@@ -99,7 +137,12 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         }
         self.fall_through_to_end()?;
         let frame = self.control.last_mut().expect("else inside an if");
-        let FrameKind::If { else_block, params, has_else } = &mut frame.kind else {
+        let FrameKind::If {
+            else_block,
+            params,
+            has_else,
+        } = &mut frame.kind
+        else {
             unreachable!("validated: else closes an if")
         };
         *has_else = true;
@@ -132,7 +175,12 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         }
         self.fall_through_to_end()?;
         let frame = self.control.pop().expect("end closes a frame");
-        if let FrameKind::If { else_block, params, has_else: false } = &frame.kind {
+        if let FrameKind::If {
+            else_block,
+            params,
+            has_else: false,
+        } = &frame.kind
+        {
             // Without an else, the parameters pass through as the results.
             self.builder.position_at_end(*else_block);
             add_incoming(&frame.end_phis, params, *else_block);
@@ -150,7 +198,8 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             return Ok(());
         }
         self.reachable = true;
-        let values: Vec<BasicValueEnum> = frame.end_phis.iter().map(|p| p.as_basic_value()).collect();
+        let values: Vec<BasicValueEnum> =
+            frame.end_phis.iter().map(|p| p.as_basic_value()).collect();
         if matches!(frame.kind, FrameKind::Function) {
             self.build_return(&values)?;
             self.reachable = false;
@@ -173,7 +222,10 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     fn branch_target(&self, depth: u32) -> (BasicBlock<'ctx>, Vec<PhiValue<'ctx>>) {
         let frame = &self.control[self.control.len() - 1 - depth as usize];
         match &frame.kind {
-            FrameKind::Loop { header, header_phis } => (*header, header_phis.clone()),
+            FrameKind::Loop {
+                header,
+                header_phis,
+            } => (*header, header_phis.clone()),
             _ => (frame.end, frame.end_phis.clone()),
         }
     }
@@ -199,7 +251,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         add_incoming(&phis, &values, self.current_block());
         let cont = self.new_block("br_if_cont");
         let zero = cond.get_type().const_zero();
-        let taken = self.builder.build_int_compare(IntPredicate::NE, cond, zero, "")?;
+        let taken = self
+            .builder
+            .build_int_compare(IntPredicate::NE, cond, zero, "")?;
         self.builder.build_conditional_branch(taken, target, cont)?;
         self.builder.position_at_end(cont);
         Ok(())
@@ -246,7 +300,11 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     }
 }
 
-pub fn add_incoming<'ctx>(phis: &[PhiValue<'ctx>], values: &[BasicValueEnum<'ctx>], from: BasicBlock<'ctx>) {
+pub fn add_incoming<'ctx>(
+    phis: &[PhiValue<'ctx>],
+    values: &[BasicValueEnum<'ctx>],
+    from: BasicBlock<'ctx>,
+) {
     for (phi, v) in phis.iter().zip(values) {
         phi.add_incoming(&[(v, from)]);
     }

@@ -33,7 +33,10 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             Op::BrTable { targets } => self.translate_br_table(targets),
             Op::Return => self.translate_return(),
             Op::Call { function_index } => self.translate_call(function_index),
-            Op::CallIndirect { type_index, table_index } => self.translate_call_indirect(type_index, table_index),
+            Op::CallIndirect {
+                type_index,
+                table_index,
+            } => self.translate_call_indirect(type_index, table_index),
             Op::Drop => self.translate_drop(),
             Op::Select | Op::TypedSelect { .. } => self.translate_select(),
 
@@ -47,22 +50,46 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             Op::I64Load { memarg } => self.translate_load(memarg, i64t.into(), i64t.into(), Plain),
             Op::F32Load { memarg } => self.translate_load(memarg, f32t.into(), f32t.into(), Plain),
             Op::F64Load { memarg } => self.translate_load(memarg, f64t.into(), f64t.into(), Plain),
-            Op::I32Load8S { memarg } => self.translate_load(memarg, i8t.into(), i32t.into(), Signed),
-            Op::I32Load8U { memarg } => self.translate_load(memarg, i8t.into(), i32t.into(), Unsigned),
-            Op::I32Load16S { memarg } => self.translate_load(memarg, i16t.into(), i32t.into(), Signed),
-            Op::I32Load16U { memarg } => self.translate_load(memarg, i16t.into(), i32t.into(), Unsigned),
-            Op::I64Load8S { memarg } => self.translate_load(memarg, i8t.into(), i64t.into(), Signed),
-            Op::I64Load8U { memarg } => self.translate_load(memarg, i8t.into(), i64t.into(), Unsigned),
-            Op::I64Load16S { memarg } => self.translate_load(memarg, i16t.into(), i64t.into(), Signed),
-            Op::I64Load16U { memarg } => self.translate_load(memarg, i16t.into(), i64t.into(), Unsigned),
-            Op::I64Load32S { memarg } => self.translate_load(memarg, i32t.into(), i64t.into(), Signed),
-            Op::I64Load32U { memarg } => self.translate_load(memarg, i32t.into(), i64t.into(), Unsigned),
+            Op::I32Load8S { memarg } => {
+                self.translate_load(memarg, i8t.into(), i32t.into(), Signed)
+            }
+            Op::I32Load8U { memarg } => {
+                self.translate_load(memarg, i8t.into(), i32t.into(), Unsigned)
+            }
+            Op::I32Load16S { memarg } => {
+                self.translate_load(memarg, i16t.into(), i32t.into(), Signed)
+            }
+            Op::I32Load16U { memarg } => {
+                self.translate_load(memarg, i16t.into(), i32t.into(), Unsigned)
+            }
+            Op::I64Load8S { memarg } => {
+                self.translate_load(memarg, i8t.into(), i64t.into(), Signed)
+            }
+            Op::I64Load8U { memarg } => {
+                self.translate_load(memarg, i8t.into(), i64t.into(), Unsigned)
+            }
+            Op::I64Load16S { memarg } => {
+                self.translate_load(memarg, i16t.into(), i64t.into(), Signed)
+            }
+            Op::I64Load16U { memarg } => {
+                self.translate_load(memarg, i16t.into(), i64t.into(), Unsigned)
+            }
+            Op::I64Load32S { memarg } => {
+                self.translate_load(memarg, i32t.into(), i64t.into(), Signed)
+            }
+            Op::I64Load32U { memarg } => {
+                self.translate_load(memarg, i32t.into(), i64t.into(), Unsigned)
+            }
             Op::I32Store { memarg } => self.translate_store(memarg, i32t.into()),
             Op::I64Store { memarg } => self.translate_store(memarg, i64t.into()),
             Op::F32Store { memarg } => self.translate_store(memarg, f32t.into()),
             Op::F64Store { memarg } => self.translate_store(memarg, f64t.into()),
-            Op::I32Store8 { memarg } | Op::I64Store8 { memarg } => self.translate_store(memarg, i8t.into()),
-            Op::I32Store16 { memarg } | Op::I64Store16 { memarg } => self.translate_store(memarg, i16t.into()),
+            Op::I32Store8 { memarg } | Op::I64Store8 { memarg } => {
+                self.translate_store(memarg, i8t.into())
+            }
+            Op::I32Store16 { memarg } | Op::I64Store16 { memarg } => {
+                self.translate_store(memarg, i16t.into())
+            }
             Op::I64Store32 { memarg } => self.translate_store(memarg, i32t.into()),
             Op::MemorySize { .. } => self.translate_memory_size(),
             Op::MemoryGrow { .. } => self.translate_memory_grow(),
@@ -76,7 +103,10 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             Op::TableSize { table } => self.translate_table_size(table),
             Op::TableGrow { table } => self.translate_table_grow(table),
             Op::TableFill { table } => self.translate_table_fill(table),
-            Op::TableCopy { dst_table, src_table } => self.translate_table_copy(dst_table, src_table),
+            Op::TableCopy {
+                dst_table,
+                src_table,
+            } => self.translate_table_copy(dst_table, src_table),
             Op::TableInit { elem_index, table } => self.translate_table_init(table, elem_index),
             Op::ElemDrop { elem_index } => self.translate_elem_drop(elem_index),
             Op::RefNull { .. } => self.translate_ref_null(),

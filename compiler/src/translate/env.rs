@@ -3,7 +3,9 @@
 
 use super::{FuncTranslator, Result};
 use inkwell::types::{BasicMetadataTypeEnum, BasicType, BasicTypeEnum, FunctionType};
-use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, FunctionValue, IntValue, PointerValue};
+use inkwell::values::{
+    BasicMetadataValueEnum, BasicValueEnum, FunctionValue, IntValue, PointerValue,
+};
 use inkwell::IntPredicate;
 use runtime_support::builtins::AbiType;
 use runtime_support::vmctx::{self, GlobalLocation, VmFuncRef, VmMemory, VmRuntimeLimits};
@@ -30,14 +32,21 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let v = self.builder.build_load(ty, ptr, "")?;
         let kind = self.cx.context.get_kind_id("invariant.load");
         let node = self.cx.context.metadata_node(&[]);
-        inkwell::values::BasicValue::as_instruction_value(&v).unwrap().set_metadata(node, kind).unwrap();
+        inkwell::values::BasicValue::as_instruction_value(&v)
+            .unwrap()
+            .set_metadata(node, kind)
+            .unwrap();
         Ok(v)
     }
 
     fn vmctx_pointer(&self, offset: u32, invariant: bool) -> Result<PointerValue<'ctx>> {
         let p = self.byte_offset(self.vmctx, offset)?;
         let ptr = self.cx.ptr_type();
-        let v = if invariant { self.load_invariant(ptr, p)? } else { self.builder.build_load(ptr, p, "")? };
+        let v = if invariant {
+            self.load_invariant(ptr, p)?
+        } else {
+            self.builder.build_load(ptr, p, "")?
+        };
         Ok(v.into_pointer_value())
     }
 
@@ -61,7 +70,10 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     pub fn memory_length(&self) -> Result<IntValue<'ctx>> {
         let mem = self.memory_struct()?;
         let p = self.byte_offset(mem, VmMemory::OFFSET_LENGTH)?;
-        Ok(self.builder.build_load(self.cx.context.i64_type(), p, "memlen")?.into_int_value())
+        Ok(self
+            .builder
+            .build_load(self.cx.context.i64_type(), p, "memlen")?
+            .into_int_value())
     }
 
     /// Pointer to the storage of global `index`.
@@ -86,7 +98,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     pub fn type_id(&self, type_index: u32) -> Result<IntValue<'ctx>> {
         let ids = self.vmctx_pointer(vmctx::OFFSET_TYPE_IDS, true)?;
         let p = self.byte_offset(ids, type_index * 8)?;
-        Ok(self.load_invariant(self.cx.context.i64_type(), p)?.into_int_value())
+        Ok(self
+            .load_invariant(self.cx.context.i64_type(), p)?
+            .into_int_value())
     }
 
     /// Loads a `VmFuncRef`'s code and callee context.
@@ -95,8 +109,16 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         funcref: PointerValue<'ctx>,
     ) -> Result<(PointerValue<'ctx>, PointerValue<'ctx>)> {
         let ptr = self.cx.ptr_type();
-        let code = self.builder.build_load(ptr, self.byte_offset(funcref, VmFuncRef::OFFSET_CODE)?, "code")?;
-        let ctx = self.builder.build_load(ptr, self.byte_offset(funcref, VmFuncRef::OFFSET_VMCTX)?, "callee_vmctx")?;
+        let code = self.builder.build_load(
+            ptr,
+            self.byte_offset(funcref, VmFuncRef::OFFSET_CODE)?,
+            "code",
+        )?;
+        let ctx = self.builder.build_load(
+            ptr,
+            self.byte_offset(funcref, VmFuncRef::OFFSET_VMCTX)?,
+            "callee_vmctx",
+        )?;
         Ok((code.into_pointer_value(), ctx.into_pointer_value()))
     }
 
@@ -111,7 +133,11 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     fn builtin_type(&self, b: Builtin) -> FunctionType<'ctx> {
         let (params, result) = b.signature();
         let mut ps: Vec<BasicMetadataTypeEnum> = vec![self.cx.ptr_type().into()];
-        ps.extend(params.iter().map(|t| BasicMetadataTypeEnum::from(self.abi_type(*t))));
+        ps.extend(
+            params
+                .iter()
+                .map(|t| BasicMetadataTypeEnum::from(self.abi_type(*t))),
+        );
         match result {
             None => self.cx.context.void_type().fn_type(&ps, false),
             Some(r) => self.abi_type(r).fn_type(&ps, false),
@@ -126,10 +152,14 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     ) -> Result<Option<BasicValueEnum<'ctx>>> {
         let table = self.vmctx_pointer(vmctx::OFFSET_BUILTINS, true)?;
         let slot = self.byte_offset(table, b.index() * 8)?;
-        let f = self.load_invariant(self.cx.ptr_type(), slot)?.into_pointer_value();
+        let f = self
+            .load_invariant(self.cx.ptr_type(), slot)?
+            .into_pointer_value();
         let mut all: Vec<BasicMetadataValueEnum> = vec![self.vmctx.into()];
         all.extend_from_slice(args);
-        let call = self.builder.build_indirect_call(self.builtin_type(b), f, &all, "")?;
+        let call = self
+            .builder
+            .build_indirect_call(self.builtin_type(b), f, &all, "")?;
         if b == Builtin::Trap {
             for attr in ["noreturn", "cold"] {
                 let kind = inkwell::attributes::Attribute::get_named_enum_kind_id(attr);
@@ -141,8 +171,10 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     }
 
     pub fn intrinsic(&self, name: &str, types: &[BasicTypeEnum<'ctx>]) -> FunctionValue<'ctx> {
-        let i = inkwell::intrinsics::Intrinsic::find(name).unwrap_or_else(|| panic!("no intrinsic {name}"));
-        i.get_declaration(&self.cx.module, types).unwrap_or_else(|| panic!("bad intrinsic {name}"))
+        let i = inkwell::intrinsics::Intrinsic::find(name)
+            .unwrap_or_else(|| panic!("no intrinsic {name}"));
+        i.get_declaration(&self.cx.module, types)
+            .unwrap_or_else(|| panic!("bad intrinsic {name}"))
     }
 
     pub fn call_intrinsic(
@@ -151,7 +183,10 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         args: &[BasicMetadataValueEnum<'ctx>],
     ) -> Result<BasicValueEnum<'ctx>> {
         let call = self.builder.build_call(f, args, "")?;
-        Ok(call.try_as_basic_value().basic().expect("intrinsic returns a value"))
+        Ok(call
+            .try_as_basic_value()
+            .basic()
+            .expect("intrinsic returns a value"))
     }
 
     /// One compare per function entry: the stack pointer against the store's stack limit.
@@ -159,12 +194,17 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let i64t = self.cx.context.i64_type();
         let limits = self.vmctx_pointer(vmctx::OFFSET_LIMITS, true)?;
         let p = self.byte_offset(limits, VmRuntimeLimits::OFFSET_STACK_LIMIT)?;
-        let limit = self.builder.build_load(i64t, p, "stack_limit")?.into_int_value();
+        let limit = self
+            .builder
+            .build_load(i64t, p, "stack_limit")?
+            .into_int_value();
         let read = self.intrinsic("llvm.read_register", &[i64t.into()]);
         let name = self.cx.context.metadata_string(self.cx.sp_register);
         let node = self.cx.context.metadata_node(&[name.into()]);
         let sp = self.call_intrinsic(read, &[node.into()])?.into_int_value();
-        let exhausted = self.builder.build_int_compare(IntPredicate::ULT, sp, limit, "")?;
+        let exhausted = self
+            .builder
+            .build_int_compare(IntPredicate::ULT, sp, limit, "")?;
         self.trap_if(exhausted, TrapCode::StackOverflow)
     }
 }

@@ -28,17 +28,25 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let addr = if memarg.offset == 0 {
             addr
         } else {
-            self.builder.build_int_add(addr, i64t.const_int(memarg.offset, false), "")?
+            self.builder
+                .build_int_add(addr, i64t.const_int(memarg.offset, false), "")?
         };
         if self.cx.options.bounds == BoundsStrategy::Explicit {
-            let end = self.builder.build_int_add(addr, i64t.const_int(size, false), "")?;
+            let end = self
+                .builder
+                .build_int_add(addr, i64t.const_int(size, false), "")?;
             let len = self.memory_length()?;
-            let oob = self.builder.build_int_compare(IntPredicate::UGT, end, len, "")?;
+            let oob = self
+                .builder
+                .build_int_compare(IntPredicate::UGT, end, len, "")?;
             self.trap_if(oob, TrapCode::MemoryOutOfBounds)?;
         }
         let base = self.memory_base()?;
         // SAFETY: in range by the reservation or by the check above.
-        Ok(unsafe { self.builder.build_gep(self.cx.context.i8_type(), base, &[addr], "addr")? })
+        Ok(unsafe {
+            self.builder
+                .build_gep(self.cx.context.i8_type(), base, &[addr], "addr")?
+        })
     }
 
     /// Loads `mem_ty` and widens it to `result_ty` as `extend` says.
@@ -52,15 +60,20 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let size = byte_size(mem_ty);
         let p = self.effective_address(&memarg, size)?;
         let v = self.builder.build_load(mem_ty, p, "")?;
-        inkwell::values::BasicValue::as_instruction_value(&v).unwrap().set_alignment(1).unwrap();
+        inkwell::values::BasicValue::as_instruction_value(&v)
+            .unwrap()
+            .set_alignment(1)
+            .unwrap();
         let v = match extend {
             Extend::None => v,
-            Extend::Signed => {
-                self.builder.build_int_s_extend(v.into_int_value(), result_ty.into_int_type(), "")?.into()
-            }
-            Extend::Unsigned => {
-                self.builder.build_int_z_extend(v.into_int_value(), result_ty.into_int_type(), "")?.into()
-            }
+            Extend::Signed => self
+                .builder
+                .build_int_s_extend(v.into_int_value(), result_ty.into_int_type(), "")?
+                .into(),
+            Extend::Unsigned => self
+                .builder
+                .build_int_z_extend(v.into_int_value(), result_ty.into_int_type(), "")?
+                .into(),
         };
         self.push(v);
         Ok(())
@@ -86,8 +99,12 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
 
     pub fn translate_memory_size(&mut self) -> Result<()> {
         let len = self.memory_length()?;
-        let pages = self.builder.build_right_shift(len, self.i64_const(16), false, "")?;
-        let pages = self.builder.build_int_truncate(pages, self.cx.context.i32_type(), "")?;
+        let pages = self
+            .builder
+            .build_right_shift(len, self.i64_const(16), false, "")?;
+        let pages = self
+            .builder
+            .build_int_truncate(pages, self.cx.context.i32_type(), "")?;
         self.push(pages);
         Ok(())
     }
@@ -96,8 +113,10 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     /// result, if any.
     pub fn builtin_with_operands(&mut self, b: Builtin, leading: &[u32], n: usize) -> Result<()> {
         let operands = self.pop_n(n);
-        let mut args: Vec<BasicMetadataValueEnum> =
-            leading.iter().map(|v| self.i32_const(*v as u64).into()).collect();
+        let mut args: Vec<BasicMetadataValueEnum> = leading
+            .iter()
+            .map(|v| self.i32_const(*v as u64).into())
+            .collect();
         args.extend(operands.into_iter().map(BasicMetadataValueEnum::from));
         if let Some(r) = self.call_builtin(b, &args)? {
             self.push(r);

@@ -72,13 +72,12 @@ pub fn translate_function(
         trap_blocks: HashMap::new(),
     };
     let body = FunctionBody::new(BinaryReader::new(&cx.wasm[body.clone()], body.start as u64));
-    t.translate_body(&body)
-        .map_err(|e| match e {
-            CompileError::Internal(m) => {
-                CompileError::Internal(format!("{}: function {func_index}: {m}", cx.source))
-            }
-            other => other,
-        })
+    t.translate_body(&body).map_err(|e| match e {
+        CompileError::Internal(m) => {
+            CompileError::Internal(format!("{}: function {func_index}: {m}", cx.source))
+        }
+        other => other,
+    })
 }
 
 impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
@@ -131,7 +130,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     }
 
     pub fn pop(&mut self) -> BasicValueEnum<'ctx> {
-        self.stack.pop().expect("validated code never pops an empty stack")
+        self.stack
+            .pop()
+            .expect("validated code never pops an empty stack")
     }
 
     pub fn pop_int(&mut self) -> IntValue<'ctx> {
@@ -156,11 +157,17 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     }
 
     pub fn current_block(&self) -> BasicBlock<'ctx> {
-        self.builder.get_insert_block().expect("builder is positioned")
+        self.builder
+            .get_insert_block()
+            .expect("builder is positioned")
     }
 
     /// Adds phis for `types` at the start of `block`, keeping the builder where it was.
-    pub fn make_phis(&self, block: BasicBlock<'ctx>, types: &[ValType]) -> Result<Vec<PhiValue<'ctx>>> {
+    pub fn make_phis(
+        &self,
+        block: BasicBlock<'ctx>,
+        types: &[ValType],
+    ) -> Result<Vec<PhiValue<'ctx>>> {
         let here = self.builder.get_insert_block();
         self.builder.position_at_end(block);
         let phis = types
@@ -179,7 +186,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let cont = self.new_block("ok");
         let expect = self.intrinsic("llvm.expect", &[self.cx.context.bool_type().into()]);
         let cold = self.cx.context.bool_type().const_zero();
-        let cond = self.call_intrinsic(expect, &[cond.into(), cold.into()])?.into_int_value();
+        let cond = self
+            .call_intrinsic(expect, &[cond.into(), cold.into()])?
+            .into_int_value();
         self.builder.build_conditional_branch(cond, trap, cont)?;
         self.builder.position_at_end(cont);
         Ok(())

@@ -66,7 +66,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     }
 
     pub fn bool_to_i32(&self, b: IntValue<'ctx>) -> Result<IntValue<'ctx>> {
-        Ok(self.builder.build_int_z_extend(b, self.cx.context.i32_type(), "")?)
+        Ok(self
+            .builder
+            .build_int_z_extend(b, self.cx.context.i32_type(), "")?)
     }
 
     pub fn translate_int_const(&mut self, ty: IntType<'ctx>, bits: u64) -> Result<()> {
@@ -88,7 +90,8 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let b = &self.builder;
         let ty = l.get_type();
         let bits = ty.get_bit_width() as u64;
-        let mask = |b: &inkwell::builder::Builder<'ctx>| b.build_and(r, ty.const_int(bits - 1, false), "");
+        let mask =
+            |b: &inkwell::builder::Builder<'ctx>| b.build_and(r, ty.const_int(bits - 1, false), "");
         let v = match op {
             IntBinOp::Add => b.build_int_add(l, r, "")?,
             IntBinOp::Sub => b.build_int_sub(l, r, "")?,
@@ -100,9 +103,14 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             IntBinOp::ShrS => b.build_right_shift(l, mask(b)?, true, "")?,
             IntBinOp::ShrU => b.build_right_shift(l, mask(b)?, false, "")?,
             IntBinOp::Rotl | IntBinOp::Rotr => {
-                let name = if matches!(op, IntBinOp::Rotl) { "llvm.fshl" } else { "llvm.fshr" };
+                let name = if matches!(op, IntBinOp::Rotl) {
+                    "llvm.fshl"
+                } else {
+                    "llvm.fshr"
+                };
                 let f = self.intrinsic(name, &[ty.into()]);
-                self.call_intrinsic(f, &[l.into(), l.into(), r.into()])?.into_int_value()
+                self.call_intrinsic(f, &[l.into(), l.into(), r.into()])?
+                    .into_int_value()
             }
             IntBinOp::DivS | IntBinOp::DivU | IntBinOp::RemS | IntBinOp::RemU => {
                 return self.translate_division(op, l, r)
@@ -114,26 +122,42 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
 
     /// Division traps on a zero divisor, `div_s` also on `MIN / -1`; `rem_s(MIN, -1)` is 0,
     /// computed without the hardware fault by dividing by 1 instead.
-    fn translate_division(&mut self, op: IntBinOp, l: IntValue<'ctx>, r: IntValue<'ctx>) -> Result<()> {
+    fn translate_division(
+        &mut self,
+        op: IntBinOp,
+        l: IntValue<'ctx>,
+        r: IntValue<'ctx>,
+    ) -> Result<()> {
         let ty = l.get_type();
         let bits = ty.get_bit_width();
-        let is_zero = self.builder.build_int_compare(IntPredicate::EQ, r, ty.const_zero(), "")?;
+        let is_zero = self
+            .builder
+            .build_int_compare(IntPredicate::EQ, r, ty.const_zero(), "")?;
         self.trap_if(is_zero, TrapCode::IntegerDivisionByZero)?;
         let minus_one = ty.const_all_ones();
         let v = match op {
             IntBinOp::DivS => {
                 let min = ty.const_int(1u64 << (bits - 1), false);
-                let l_min = self.builder.build_int_compare(IntPredicate::EQ, l, min, "")?;
-                let r_m1 = self.builder.build_int_compare(IntPredicate::EQ, r, minus_one, "")?;
+                let l_min = self
+                    .builder
+                    .build_int_compare(IntPredicate::EQ, l, min, "")?;
+                let r_m1 = self
+                    .builder
+                    .build_int_compare(IntPredicate::EQ, r, minus_one, "")?;
                 let overflow = self.builder.build_and(l_min, r_m1, "")?;
                 self.trap_if(overflow, TrapCode::IntegerOverflow)?;
                 self.builder.build_int_signed_div(l, r, "")?
             }
             IntBinOp::DivU => self.builder.build_int_unsigned_div(l, r, "")?,
             IntBinOp::RemS => {
-                let r_m1 = self.builder.build_int_compare(IntPredicate::EQ, r, minus_one, "")?;
-                let safe = self.builder.build_select(r_m1, ty.const_int(1, false), r, "")?;
-                self.builder.build_int_signed_rem(l, safe.into_int_value(), "")?
+                let r_m1 = self
+                    .builder
+                    .build_int_compare(IntPredicate::EQ, r, minus_one, "")?;
+                let safe = self
+                    .builder
+                    .build_select(r_m1, ty.const_int(1, false), r, "")?;
+                self.builder
+                    .build_int_signed_rem(l, safe.into_int_value(), "")?
             }
             IntBinOp::RemU => self.builder.build_int_unsigned_rem(l, r, "")?,
             _ => unreachable!("not a division"),
@@ -147,9 +171,17 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let ty = v.get_type();
         let no_poison = self.cx.context.bool_type().const_zero();
         let r = match op {
-            IntUnOp::Clz => self.call_intrinsic(self.intrinsic("llvm.ctlz", &[ty.into()]), &[v.into(), no_poison.into()])?,
-            IntUnOp::Ctz => self.call_intrinsic(self.intrinsic("llvm.cttz", &[ty.into()]), &[v.into(), no_poison.into()])?,
-            IntUnOp::Popcnt => self.call_intrinsic(self.intrinsic("llvm.ctpop", &[ty.into()]), &[v.into()])?,
+            IntUnOp::Clz => self.call_intrinsic(
+                self.intrinsic("llvm.ctlz", &[ty.into()]),
+                &[v.into(), no_poison.into()],
+            )?,
+            IntUnOp::Ctz => self.call_intrinsic(
+                self.intrinsic("llvm.cttz", &[ty.into()]),
+                &[v.into(), no_poison.into()],
+            )?,
+            IntUnOp::Popcnt => {
+                self.call_intrinsic(self.intrinsic("llvm.ctpop", &[ty.into()]), &[v.into()])?
+            }
         };
         self.push(r);
         Ok(())
@@ -157,7 +189,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
 
     pub fn translate_eqz(&mut self) -> Result<()> {
         let v = self.pop_int();
-        let c = self.builder.build_int_compare(IntPredicate::EQ, v, v.get_type().const_zero(), "")?;
+        let c =
+            self.builder
+                .build_int_compare(IntPredicate::EQ, v, v.get_type().const_zero(), "")?;
         let r = self.bool_to_i32(c)?;
         self.push(r);
         Ok(())
@@ -190,21 +224,34 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let raw = self.builder.build_bit_cast(v, ity, "")?.into_int_value();
         let quiet_bit = ity.const_int(1u64 << (if bits == 32 { 22 } else { 51 }), false);
         let quieted = self.builder.build_or(raw, quiet_bit, "")?;
-        let quieted = self.builder.build_bit_cast(quieted, fty, "")?.into_float_value();
-        let is_nan = self.builder.build_float_compare(FloatPredicate::UNO, v, v, "")?;
-        Ok(self.builder.build_select(is_nan, quieted, v, "")?.into_float_value())
+        let quieted = self
+            .builder
+            .build_bit_cast(quieted, fty, "")?
+            .into_float_value();
+        let is_nan = self
+            .builder
+            .build_float_compare(FloatPredicate::UNO, v, v, "")?;
+        Ok(self
+            .builder
+            .build_select(is_nan, quieted, v, "")?
+            .into_float_value())
     }
 
     /// Whether `v` is a constant that makes an arithmetic operation an identity or a negation.
     fn is_foldable_constant(v: FloatValue<'ctx>) -> bool {
-        v.get_constant().is_some_and(|(c, _)| c == 0.0 || c.abs() == 1.0)
+        v.get_constant()
+            .is_some_and(|(c, _)| c == 0.0 || c.abs() == 1.0)
     }
 
     pub fn translate_float_binary(&mut self, op: FloatBinOp) -> Result<()> {
         let r = self.pop().into_float_value();
         let l = self.pop().into_float_value();
-        let arithmetic = matches!(op, FloatBinOp::Add | FloatBinOp::Sub | FloatBinOp::Mul | FloatBinOp::Div);
-        let foldable = arithmetic && (Self::is_foldable_constant(l) || Self::is_foldable_constant(r));
+        let arithmetic = matches!(
+            op,
+            FloatBinOp::Add | FloatBinOp::Sub | FloatBinOp::Mul | FloatBinOp::Div
+        );
+        let foldable =
+            arithmetic && (Self::is_foldable_constant(l) || Self::is_foldable_constant(r));
         let b = &self.builder;
         let ty: BasicTypeEnum = l.get_type().into();
         let v: FloatValue = match op {
@@ -214,15 +261,22 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             FloatBinOp::Div => b.build_float_div(l, r, "")?,
             FloatBinOp::Copysign => {
                 let f = self.intrinsic("llvm.copysign", &[ty]);
-                self.call_intrinsic(f, &[l.into(), r.into()])?.into_float_value()
+                self.call_intrinsic(f, &[l.into(), r.into()])?
+                    .into_float_value()
             }
             FloatBinOp::Min | FloatBinOp::Max => {
                 // llvm.minimum/maximum order -0 below +0 and propagate NaN; the NaN they return
                 // may still be signalling, so a NaN result is recomputed as `l + r`, which is
                 // always a quiet (arithmetic) NaN.
-                let name = if matches!(op, FloatBinOp::Min) { "llvm.minimum" } else { "llvm.maximum" };
+                let name = if matches!(op, FloatBinOp::Min) {
+                    "llvm.minimum"
+                } else {
+                    "llvm.maximum"
+                };
                 let f = self.intrinsic(name, &[ty]);
-                let m = self.call_intrinsic(f, &[l.into(), r.into()])?.into_float_value();
+                let m = self
+                    .call_intrinsic(f, &[l.into(), r.into()])?
+                    .into_float_value();
                 let nan = b.build_float_compare(FloatPredicate::UNO, l, r, "")?;
                 let quiet = b.build_float_add(l, r, "")?;
                 b.build_select(nan, quiet, m, "")?.into_float_value()
@@ -256,7 +310,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
 
     pub fn translate_wrap(&mut self) -> Result<()> {
         let v = self.pop_int();
-        let r = self.builder.build_int_truncate(v, self.cx.context.i32_type(), "")?;
+        let r = self
+            .builder
+            .build_int_truncate(v, self.cx.context.i32_type(), "")?;
         self.push(r);
         Ok(())
     }
@@ -290,17 +346,31 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let fty = v.get_type();
         let is_f32 = fty.get_bit_width() == 32;
         let bits = dst.get_bit_width();
-        let nan = self.builder.build_float_compare(FloatPredicate::UNO, v, v, "")?;
+        let nan = self
+            .builder
+            .build_float_compare(FloatPredicate::UNO, v, v, "")?;
         self.trap_if(nan, TrapCode::BadConversionToInteger)?;
         // (lower bound, lower bound inclusive, upper bound exclusive)
         let (lo, lo_inclusive, hi) = match (signed, bits, is_f32) {
             (true, 32, false) => (-2147483649.0, false, 2147483648.0),
-            (true, _, _) => (-(2f64.powi(bits as i32 - 1)), true, 2f64.powi(bits as i32 - 1)),
+            (true, _, _) => (
+                -(2f64.powi(bits as i32 - 1)),
+                true,
+                2f64.powi(bits as i32 - 1),
+            ),
             (false, _, _) => (-1.0, false, 2f64.powi(bits as i32)),
         };
-        let lo_pred = if lo_inclusive { FloatPredicate::OGE } else { FloatPredicate::OGT };
-        let above = self.builder.build_float_compare(lo_pred, v, fty.const_float(lo), "")?;
-        let below = self.builder.build_float_compare(FloatPredicate::OLT, v, fty.const_float(hi), "")?;
+        let lo_pred = if lo_inclusive {
+            FloatPredicate::OGE
+        } else {
+            FloatPredicate::OGT
+        };
+        let above = self
+            .builder
+            .build_float_compare(lo_pred, v, fty.const_float(lo), "")?;
+        let below =
+            self.builder
+                .build_float_compare(FloatPredicate::OLT, v, fty.const_float(hi), "")?;
         let in_range = self.builder.build_and(above, below, "")?;
         let out = self.builder.build_not(in_range, "")?;
         self.trap_if(out, TrapCode::IntegerOverflow)?;
@@ -315,7 +385,11 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
 
     pub fn translate_trunc_sat(&mut self, dst: IntType<'ctx>, signed: bool) -> Result<()> {
         let v = self.pop().into_float_value();
-        let name = if signed { "llvm.fptosi.sat" } else { "llvm.fptoui.sat" };
+        let name = if signed {
+            "llvm.fptosi.sat"
+        } else {
+            "llvm.fptoui.sat"
+        };
         let f = self.intrinsic(name, &[dst.into(), v.get_type().into()]);
         let r = self.call_intrinsic(f, &[v.into()])?;
         self.push(r);
@@ -336,7 +410,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     pub fn translate_demote(&mut self) -> Result<()> {
         let v = self.pop().into_float_value();
         // fptrunc(fpext x) folds to x: quiet the result so a signalling NaN does not survive.
-        let r = self.builder.build_float_trunc(v, self.cx.context.f32_type(), "")?;
+        let r = self
+            .builder
+            .build_float_trunc(v, self.cx.context.f32_type(), "")?;
         let r = self.quiet_nan(r)?;
         self.push(r);
         Ok(())
@@ -344,7 +420,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
 
     pub fn translate_promote(&mut self) -> Result<()> {
         let v = self.pop().into_float_value();
-        let r = self.builder.build_float_ext(v, self.cx.context.f64_type(), "")?;
+        let r = self
+            .builder
+            .build_float_ext(v, self.cx.context.f64_type(), "")?;
         self.push(r);
         Ok(())
     }

@@ -38,8 +38,13 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     pub fn translate_table_size(&mut self, table: u32) -> Result<()> {
         let t = self.table_ptr(table)?;
         let p = self.byte_offset(t, VmTable::OFFSET_LENGTH)?;
-        let len = self.builder.build_load(self.cx.context.i64_type(), p, "")?.into_int_value();
-        let len = self.builder.build_int_truncate(len, self.cx.context.i32_type(), "")?;
+        let len = self
+            .builder
+            .build_load(self.cx.context.i64_type(), p, "")?
+            .into_int_value();
+        let len = self
+            .builder
+            .build_int_truncate(len, self.cx.context.i32_type(), "")?;
         self.push(len);
         Ok(())
     }
@@ -75,13 +80,21 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let len_p = self.byte_offset(t, VmTable::OFFSET_LENGTH)?;
         let len = self.builder.build_load(i64t, len_p, "")?.into_int_value();
         let index = self.builder.build_int_z_extend(index, i64t, "")?;
-        let oob = self.builder.build_int_compare(IntPredicate::UGE, index, len, "")?;
+        let oob = self
+            .builder
+            .build_int_compare(IntPredicate::UGE, index, len, "")?;
         self.trap_if(oob, code)?;
         let elems_p = self.byte_offset(t, VmTable::OFFSET_ELEMENTS)?;
         let ptr = self.cx.ptr_type();
-        let elems = self.builder.build_load(ptr, elems_p, "")?.into_pointer_value();
+        let elems = self
+            .builder
+            .build_load(ptr, elems_p, "")?
+            .into_pointer_value();
         // SAFETY: index < length, checked above.
         let slot = unsafe { self.builder.build_gep(ptr, elems, &[index], "")? };
-        Ok(self.builder.build_load(ptr, slot, "elem")?.into_pointer_value())
+        Ok(self
+            .builder
+            .build_load(ptr, slot, "elem")?
+            .into_pointer_value())
     }
 }

@@ -25,7 +25,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     }
 
     pub fn translate_global_get(&mut self, index: u32) -> Result<()> {
-        let ty = self.cx.val_type(self.cx.info.globals[index as usize].content_type);
+        let ty = self
+            .cx
+            .val_type(self.cx.info.globals[index as usize].content_type);
         let p = self.global_ptr(index)?;
         let v = self.builder.build_load(ty, p, "")?;
         self.push(v);
@@ -43,7 +45,12 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let cond = self.pop_int();
         let b = self.pop();
         let a = self.pop();
-        let c = self.builder.build_int_compare(IntPredicate::NE, cond, cond.get_type().const_zero(), "")?;
+        let c = self.builder.build_int_compare(
+            IntPredicate::NE,
+            cond,
+            cond.get_type().const_zero(),
+            "",
+        )?;
         let v = self.builder.build_select(c, a, b, "")?;
         self.push(v);
         Ok(())
@@ -53,16 +60,22 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     /// a load whose only purpose was to be dropped becomes volatile.
     pub fn translate_drop(&mut self) -> Result<()> {
         let v = self.pop();
-        let mut inst = v.as_instruction_value().filter(|i| i.get_first_use().is_none());
+        let mut inst = v
+            .as_instruction_value()
+            .filter(|i| i.get_first_use().is_none());
         // A narrow load is dropped through its (unused) extension.
         while let Some(i) = inst {
             match i.get_opcode() {
                 InstructionOpcode::Load => {
-                    i.set_volatile(true).map_err(|e| crate::CompileError::Internal(e.to_string()))?;
+                    i.set_volatile(true)
+                        .map_err(|e| crate::CompileError::Internal(e.to_string()))?;
                     break;
                 }
                 InstructionOpcode::SExt | InstructionOpcode::ZExt => {
-                    inst = i.get_operand(0).and_then(|o| o.value()).and_then(|o| o.as_instruction_value());
+                    inst = i
+                        .get_operand(0)
+                        .and_then(|o| o.value())
+                        .and_then(|o| o.as_instruction_value());
                 }
                 _ => break,
             }

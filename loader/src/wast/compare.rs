@@ -5,14 +5,22 @@ use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCor
 use wast::WastArg;
 
 pub fn arg_value(arg: &WastArg<'_>) -> Result<Val, String> {
-    let WastArg::Core(arg) = arg else { return Err("component arguments are not supported".into()) };
+    let WastArg::Core(arg) = arg else {
+        return Err("component arguments are not supported".into());
+    };
     Ok(match arg {
         WastArgCore::I32(v) => Val::I32(*v),
         WastArgCore::I64(v) => Val::I64(*v),
         WastArgCore::F32(f) => Val::F32(f.bits),
         WastArgCore::F64(f) => Val::F64(f.bits),
-        WastArgCore::RefNull(HeapType::Abstract { ty: AbstractHeapType::Func, .. }) => Val::FuncRef(None),
-        WastArgCore::RefNull(HeapType::Abstract { ty: AbstractHeapType::Extern, .. }) => Val::ExternRef(None),
+        WastArgCore::RefNull(HeapType::Abstract {
+            ty: AbstractHeapType::Func,
+            ..
+        }) => Val::FuncRef(None),
+        WastArgCore::RefNull(HeapType::Abstract {
+            ty: AbstractHeapType::Extern,
+            ..
+        }) => Val::ExternRef(None),
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(*n as u64)),
         other => return Err(format!("unsupported argument {other:?}")),
     })

@@ -38,7 +38,10 @@ impl ProcessCompiler {
             }
         };
         if !waotc.is_file() {
-            return Err(format!("cannot find the compiler at {} (build it or set WAOTC)", waotc.display()));
+            return Err(format!(
+                "cannot find the compiler at {} (build it or set WAOTC)",
+                waotc.display()
+            ));
         }
         Ok(ProcessCompiler { waotc, args })
     }
@@ -74,7 +77,12 @@ pub struct FileReport {
 pub fn run_file(path: &Path, compiler: &dyn ModuleCompiler) -> FileReport {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
-        Err(e) => return FileReport { passed: 0, failures: vec![(0, format!("cannot read: {e}"))] },
+        Err(e) => {
+            return FileReport {
+                passed: 0,
+                failures: vec![(0, format!("cannot read: {e}"))],
+            }
+        }
     };
     run_script(&text, compiler)
 }
@@ -87,21 +95,27 @@ pub fn run_script(text: &str, compiler: &dyn ModuleCompiler) -> FileReport {
     let buf = match ParseBuffer::new_with_lexer(lexer) {
         Ok(b) => b,
         Err(e) => {
-            report.failures.push((0, format!("cannot parse script: {e}")));
+            report
+                .failures
+                .push((0, format!("cannot parse script: {e}")));
             return report;
         }
     };
     let script = match parser::parse::<Wast>(&buf) {
         Ok(s) => s,
         Err(e) => {
-            report.failures.push((0, format!("cannot parse script: {}", e.message())));
+            report
+                .failures
+                .push((0, format!("cannot parse script: {}", e.message())));
             return report;
         }
     };
     let dir = match tempfile::tempdir() {
         Ok(d) => d,
         Err(e) => {
-            report.failures.push((0, format!("temporary directory: {e}")));
+            report
+                .failures
+                .push((0, format!("temporary directory: {e}")));
             return report;
         }
     };
@@ -135,7 +149,16 @@ impl<'c> Runner<'c> {
         let mut store = Store::new();
         let mut linker = Linker::new();
         spectest::define(&mut store, &mut linker);
-        Runner { compiler, dir, counter: 0, store, linker, current: None, named: HashMap::new(), definitions: HashMap::new() }
+        Runner {
+            compiler,
+            dir,
+            counter: 0,
+            store,
+            linker,
+            current: None,
+            named: HashMap::new(),
+            definitions: HashMap::new(),
+        }
     }
 
     fn compile(&mut self, wasm: &[u8]) -> Outcome<Module> {
@@ -153,8 +176,14 @@ impl<'c> Runner<'c> {
 
     fn instance(&self, id: Option<wast::token::Id<'_>>) -> Outcome<Instance> {
         match id {
-            Some(id) => self.named.get(id.name()).copied().ok_or_else(|| format!("unknown module ${}", id.name())),
-            None => self.current.ok_or_else(|| "no module instantiated".to_string()),
+            Some(id) => self
+                .named
+                .get(id.name())
+                .copied()
+                .ok_or_else(|| format!("unknown module ${}", id.name())),
+            None => self
+                .current
+                .ok_or_else(|| "no module instantiated".to_string()),
         }
     }
 
@@ -162,7 +191,9 @@ impl<'c> Runner<'c> {
         match directive {
             WastDirective::Module(mut quote) => {
                 let name = quote_name(&quote);
-                let wasm = quote.encode().map_err(|e| format!("cannot encode module: {e}"))?;
+                let wasm = quote
+                    .encode()
+                    .map_err(|e| format!("cannot encode module: {e}"))?;
                 let module = self.compile(&wasm)?;
                 let instance = self.instantiate(&module).map_err(|e| e.to_string())?;
                 self.current = Some(instance);
@@ -173,14 +204,18 @@ impl<'c> Runner<'c> {
             }
             WastDirective::ModuleDefinition(mut quote) => {
                 let name = quote_name(&quote);
-                let wasm = quote.encode().map_err(|e| format!("cannot encode module: {e}"))?;
+                let wasm = quote
+                    .encode()
+                    .map_err(|e| format!("cannot encode module: {e}"))?;
                 let module = self.compile(&wasm)?;
                 if let Some(name) = name {
                     self.definitions.insert(name, module);
                 }
                 Ok(())
             }
-            WastDirective::ModuleInstance { instance, module, .. } => {
+            WastDirective::ModuleInstance {
+                instance, module, ..
+            } => {
                 let def = module.and_then(|m| self.definitions.get(m.name()).cloned());
                 let def = def.ok_or("unknown module definition")?;
                 let inst = self.instantiate(&def).map_err(|e| e.to_string())?;
@@ -190,17 +225,20 @@ impl<'c> Runner<'c> {
                 }
                 Ok(())
             }
-            WastDirective::AssertMalformed { module, .. } | WastDirective::AssertInvalid { module, .. } => {
-                self.expect_rejected(module)
-            }
+            WastDirective::AssertMalformed { module, .. }
+            | WastDirective::AssertInvalid { module, .. } => self.expect_rejected(module),
             WastDirective::Register { name, module, .. } => {
                 let instance = self.instance(module)?;
                 self.linker.define_instance(&self.store, name, instance);
                 Ok(())
             }
-            WastDirective::Invoke(invoke) => self.invoke(invoke).map(drop).map_err(|e| e.to_string()),
+            WastDirective::Invoke(invoke) => {
+                self.invoke(invoke).map(drop).map_err(|e| e.to_string())
+            }
             WastDirective::AssertReturn { exec, results, .. } => {
-                let actual = self.execute(exec).map_err(|e| format!("expected a return, got {e}"))?;
+                let actual = self
+                    .execute(exec)
+                    .map_err(|e| format!("expected a return, got {e}"))?;
                 check_results(&actual, &results)
             }
             WastDirective::AssertTrap { exec, message, .. } => match self.execute(exec) {
@@ -212,20 +250,31 @@ impl<'c> Runner<'c> {
                 Err(Error::Trap(t)) if t.code == Some(crate::TrapCode::StackOverflow) => Ok(()),
                 other => Err(format!("expected `{message}`, got {other:?}")),
             },
-            WastDirective::AssertUnlinkable { mut module, message, .. } => {
-                let wasm = module.encode().map_err(|e| format!("cannot encode module: {e}"))?;
+            WastDirective::AssertUnlinkable {
+                mut module,
+                message,
+                ..
+            } => {
+                let wasm = module
+                    .encode()
+                    .map_err(|e| format!("cannot encode module: {e}"))?;
                 let module = self.compile(&wasm)?;
                 match self.instantiate(&module) {
                     Err(Error::Link(_)) => Ok(()),
                     other => Err(format!("expected unlinkable `{message}`, got {other:?}")),
                 }
             }
-            other => Err(format!("unsupported directive {:?}", std::mem::discriminant(&other))),
+            other => Err(format!(
+                "unsupported directive {:?}",
+                std::mem::discriminant(&other)
+            )),
         }
     }
 
     fn expect_rejected(&mut self, mut quote: QuoteWat<'_>) -> Outcome {
-        let Ok(wasm) = quote.encode() else { return Ok(()) };
+        let Ok(wasm) = quote.encode() else {
+            return Ok(());
+        };
         self.counter += 1;
         let so = self.dir.join(format!("m{}.so", self.counter));
         match self.compiler.compile(&wasm, &so) {
@@ -243,7 +292,12 @@ impl<'c> Runner<'c> {
             .store
             .get_func(instance, invoke.name)
             .ok_or_else(|| Error::Usage(format!("no exported function `{}`", invoke.name)))?;
-        let args = invoke.args.iter().map(arg_value).collect::<Result<Vec<_>, _>>().map_err(Error::Usage)?;
+        let args = invoke
+            .args
+            .iter()
+            .map(arg_value)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Error::Usage)?;
         self.store.call(func, &args)
     }
 
@@ -251,13 +305,18 @@ impl<'c> Runner<'c> {
         match exec {
             WastExecute::Invoke(invoke) => self.invoke(invoke),
             WastExecute::Wat(mut wat) => {
-                let wasm = wat.encode().map_err(|e| Error::Usage(format!("cannot encode module: {e}")))?;
+                let wasm = wat
+                    .encode()
+                    .map_err(|e| Error::Usage(format!("cannot encode module: {e}")))?;
                 let module = self.compile(&wasm).map_err(Error::Usage)?;
                 self.instantiate(&module).map(|_| Vec::new())
             }
             WastExecute::Get { module, global, .. } => {
                 let instance = self.instance(module).map_err(Error::Usage)?;
-                let g = self.store.get_global(instance, global).ok_or_else(|| Error::Usage(format!("no global `{global}`")))?;
+                let g = self
+                    .store
+                    .get_global(instance, global)
+                    .ok_or_else(|| Error::Usage(format!("no global `{global}`")))?;
                 Ok(vec![self.store.global_get(g)])
             }
         }
@@ -278,10 +337,15 @@ fn trap_matches(actual: &str, expected: &str) -> bool {
 
 fn check_results(actual: &[Val], expected: &[WastRet<'_>]) -> Outcome {
     if actual.len() != expected.len() {
-        return Err(format!("expected {} results, got {actual:?}", expected.len()));
+        return Err(format!(
+            "expected {} results, got {actual:?}",
+            expected.len()
+        ));
     }
     for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
-        let WastRet::Core(e) = e else { return Err("component results are not supported".into()) };
+        let WastRet::Core(e) = e else {
+            return Err("component results are not supported".into());
+        };
         if !matches(a, e) {
             return Err(format!("result {i}: expected {}, got {a:?}", describe(e)));
         }

@@ -27,11 +27,17 @@ pub fn define(store: &mut Store, linker: &mut Linker) {
         ("global_f64", Val::f64(666.6)),
     ];
     for (name, value) in globals {
-        let ty = GlobalType { content_type: value.ty(), mutable: false, shared: false };
+        let ty = GlobalType {
+            content_type: value.ty(),
+            mutable: false,
+            shared: false,
+        };
         let g = store.global_new(ty, value).expect("spectest global");
         linker.define("spectest", name, Extern::Global(g));
     }
-    let table = store.table_new(RefType::FUNCREF, 10, Some(20)).expect("spectest table");
+    let table = store
+        .table_new(RefType::FUNCREF, 10, Some(20))
+        .expect("spectest table");
     linker.define("spectest", "table", Extern::Table(table));
     let memory = store.memory_new(1, Some(2)).expect("spectest memory");
     linker.define("spectest", "memory", Extern::Memory(memory));

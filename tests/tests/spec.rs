@@ -1,0 +1,150 @@
+//! The gate for correctness: every scalar file of the WebAssembly 2.0 spec suite, compiled
+//! ahead of time and run. A failure not listed in `spec-expected-failures.txt` fails the test,
+//! and so does a listed one that now passes, so the list only shrinks.
+
+use runtime_support::BoundsStrategy;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use waot::wast::{run_file, FileReport};
+use waot_compiler::CompileOptions;
+use waot_tests::{testsuite_dir, InProcessCompiler};
+
+/// Files whose modules use memory, run again with explicit bounds checks.
+const MEMORY_FILES: &[&str] = &[
+    "address.wast",
+    "align.wast",
+    "bulk.wast",
+    "endianness.wast",
+    "float_memory.wast",
+    "load.wast",
+    "memory.wast",
+    "memory_copy.wast",
+    "memory_fill.wast",
+    "memory_grow.wast",
+    "memory_init.wast",
+    "memory_redundancy.wast",
+    "memory_size.wast",
+    "memory_trap.wast",
+    "store.wast",
+    "traps.wast",
+];
+
+fn scalar_files() -> Vec<PathBuf> {
+    let dir = testsuite_dir();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (the spec suite must be beside the project)",
+                dir.display()
+            )
+        })
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wast"))
+        .filter(|p| {
+            !p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("simd_")
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Runs `files` on two threads with large stacks; reports in file order.
+fn run_all(files: &[PathBuf], options: CompileOptions) -> Vec<(PathBuf, FileReport)> {
+    let queue = Mutex::new(files.iter().enumerate().collect::<Vec<_>>());
+    let results = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            std::thread::Builder::new()
+                .stack_size(32 << 20)
+                .spawn_scoped(s, || {
+                    let compiler = InProcessCompiler {
+                        options: options.clone(),
+                    };
+                    while let Some((i, file)) = queue.lock().unwrap().pop() {
+                        let report = run_file(file, &compiler);
+                        results.lock().unwrap().push((i, file.clone(), report));
+                    }
+                })
+                .unwrap();
+        }
+    });
+    let mut results = results.into_inner().unwrap();
+    results.sort_by_key(|(i, _, _)| *i);
+    results.into_iter().map(|(_, f, r)| (f, r)).collect()
+}
+
+fn expected_failures() -> BTreeSet<String> {
+    let text = include_str!("../spec-expected-failures.txt");
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect()
+}
+
+fn check(label: &str, results: Vec<(PathBuf, FileReport)>) {
+    let expected = expected_failures();
+    let (mut passed, mut failed) = (0, 0);
+    let mut unexpected = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (file, report) in &results {
+        let name = file.file_name().unwrap().to_string_lossy();
+        println!(
+            "{label} {name}: {} passed, {} failed",
+            report.passed,
+            report.failures.len()
+        );
+        passed += report.passed;
+        failed += report.failures.len();
+        for (line, reason) in &report.failures {
+            let key = format!("{name}:{line}");
+            if expected.contains(&key) {
+                seen.insert(key);
+            } else {
+                unexpected.push(format!("{key} {reason}"));
+            }
+        }
+    }
+    println!("{label}: {passed} passed, {failed} failed");
+    assert!(
+        unexpected.is_empty(),
+        "unexpected spec failures:\n{}",
+        unexpected.join("\n")
+    );
+    let ran: BTreeSet<String> = results
+        .iter()
+        .map(|(f, _)| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let stale: Vec<_> = expected
+        .iter()
+        .filter(|k| ran.contains(k.split(':').next().unwrap()) && !seen.contains(*k))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "these now pass; remove them from spec-expected-failures.txt: {stale:?}"
+    );
+}
+
+#[test]
+fn spec_suite_scalar_files_pass_aot() {
+    let files = scalar_files();
+    assert_eq!(files.len(), 90, "the suite's 90 scalar files");
+    check("aot", run_all(&files, CompileOptions::default()));
+}
+
+#[test]
+fn spec_suite_memory_files_pass_with_explicit_bounds_checks() {
+    let files: Vec<PathBuf> = MEMORY_FILES
+        .iter()
+        .map(|f| testsuite_dir().join(f))
+        .collect();
+    let options = CompileOptions {
+        bounds: BoundsStrategy::Explicit,
+        ..CompileOptions::default()
+    };
+    check("explicit-bounds", run_all(&files, options));
+}
