@@ -54,6 +54,7 @@ pub fn link_shared_object(object: &[u8], output: &Path) -> Result<(), CompileErr
             "noexecstack",
             "--hash-style=gnu",
             "--build-id=none",
+            "--eh-frame-hdr",
             "-o",
         ])
         .arg(&tmp_out)

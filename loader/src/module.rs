@@ -79,10 +79,13 @@ impl Module {
         let layout = SymbolLayout::read(&file, &info).map_err(err)?;
         drop(file);
 
+        // dlopen searches the library path for a name without a slash: always give it one.
+        let absolute =
+            std::path::absolute(path).map_err(|e| err(format!("cannot resolve path: {e}")))?;
         // SAFETY: the artifact passed every check above; loading runs only its (empty)
         // initializers, which waotc never emits.
         let library = unsafe {
-            libloading::os::unix::Library::open(Some(path), libc::RTLD_NOW | libc::RTLD_LOCAL)
+            libloading::os::unix::Library::open(Some(&absolute), libc::RTLD_NOW | libc::RTLD_LOCAL)
         }
         .map_err(|e| err(format!("dlopen failed: {e}")))?;
         let library: libloading::Library = library.into();
