@@ -42,8 +42,26 @@ struct Cli {
     enable: Vec<String>,
 }
 
+/// Parses the command line; a usage error is one line and exit status 1, like any bad input.
+fn parse_cli() -> Result<Cli, ExitCode> {
+    Cli::try_parse().map_err(|e| {
+        use clap::error::ErrorKind;
+        if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+            e.exit();
+        }
+        eprintln!(
+            "waotc: {} (see waotc --help)",
+            runtime_support::one_line_usage_error(&e.to_string())
+        );
+        ExitCode::FAILURE
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_cli() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

@@ -49,15 +49,34 @@ struct WastCli {
     files: Vec<PathBuf>,
 }
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("wast") {
-        let cli = WastCli::parse_from(
-            std::iter::once("wrun wast".to_string()).chain(args[2..].iter().cloned()),
+/// Parses a command line; a usage error is one line and exit status 1, like any bad input.
+fn parse_or_exit<T: Parser>(args: Vec<String>) -> Result<T, ExitCode> {
+    T::try_parse_from(args).map_err(|e| {
+        use clap::error::ErrorKind;
+        if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+            e.exit();
+        }
+        eprintln!(
+            "wrun: {} (see wrun --help)",
+            runtime_support::one_line_usage_error(&e.to_string())
         );
-        return run_wast(cli);
+        ExitCode::FAILURE
+    })
+}
+
+fn main() -> ExitCode {
+    let mut args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("wast") {
+        args.splice(0..2, ["wrun wast".to_string()]);
+        return match parse_or_exit::<WastCli>(args) {
+            Ok(cli) => run_wast(cli),
+            Err(code) => code,
+        };
     }
-    let cli = RunCli::parse();
+    let cli = match parse_or_exit::<RunCli>(args) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::Trap(trap)) => {

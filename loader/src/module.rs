@@ -106,7 +106,11 @@ impl Module {
         .zip(layout.first_code_symbol)
         .map(|(actual, linked)| actual.wrapping_sub(linked))
         .unwrap_or(0);
-        let registration = code_registry::register(layout.symbols(bias, &shown, &info));
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or(shown);
+        let registration = code_registry::register(layout.symbols(bias, &name, &info));
         let signatures: Vec<Signature> = info.types.iter().map(Signature::from).collect();
         let type_ids = signatures.iter().map(signatures::intern).collect();
         Ok(Module {

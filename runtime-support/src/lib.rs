@@ -21,3 +21,15 @@ pub use vmctx::VmctxLayout;
 /// Version of the ABI between compiled code and the loader. Bump on any change to the vmctx
 /// layout, the builtin table, trampolines or the artifact format.
 pub const ABI_VERSION: u32 = 1;
+
+/// Folds a command-line parser's error message into one line: its text before the usage
+/// summary. Both command lines report usage errors this way, with exit status 1.
+pub fn one_line_usage_error(message: &str) -> String {
+    let lines: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
+        .collect();
+    lines.join(" ").trim_start_matches("error: ").to_string()
+}

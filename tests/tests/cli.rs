@@ -1,0 +1,316 @@
+//! Both command lines end to end, including bad input: every error is one line with exit
+//! status 1, a trap is status 134 with a backtrace.
+
+use object::{Object, ObjectSymbol};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use waot_tests::binary;
+
+const ADD: &str = r#"(module
+  (memory 1)
+  (func $add (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+  (func (export "halve") (param f64) (result f64) (f64.mul (local.get 0) (f64.const 0.5)))
+  (func $boom (export "boom") (param i32) (result i32) (i32.load (local.get 0)))
+  (func $deep (export "deep") (param i32) (result i32) (i32.add (call $boom (local.get 0)) (i32.const 1))))"#;
+
+fn run(bin: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    let path = binary(bin);
+    assert!(
+        path.is_file(),
+        "{} is not built; run `cargo build --release --bins` first",
+        path.display()
+    );
+    Command::new(path)
+        .args(args.iter().map(|a| a.as_ref()))
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Exit status 1 and a single line on stderr that contains `needle`.
+fn assert_one_line_error(o: &Output, needle: &str) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(1), "stderr: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected: {err}"
+    );
+    assert!(err.contains(needle), "`{needle}` not in: {err}");
+}
+
+fn write_wasm(dir: &Path, name: &str, wat: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.wasm"));
+    std::fs::write(&path, wat::parse_str(wat).unwrap()).unwrap();
+    path
+}
+
+fn compile(dir: &Path, wat: &str, flags: &[&str]) -> PathBuf {
+    let wasm = write_wasm(dir, "m", wat);
+    let so = dir.join("m.so");
+    let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = flags
+        .iter()
+        .map(|f| f as &dyn AsRef<std::ffi::OsStr>)
+        .collect();
+    args.push(&wasm);
+    args.push(&so);
+    let o = run("waotc", &args);
+    assert!(o.status.success(), "waotc failed: {}", stderr(&o));
+    so
+}
+
+#[test]
+fn every_optimization_level_produces_working_code() {
+    for level in ["-O0", "-O1", "-O2", "-O3", "-Os", "-Oz"] {
+        let d = tempfile::tempdir().unwrap();
+        let so = compile(d.path(), ADD, &[level]);
+        let o = run("wrun", &[&so, &"--invoke", &"add", &"-1", &"-2"]);
+        assert_eq!(stdout(&o).trim(), "-3", "{level}: {}", stderr(&o));
+        let o = run("wrun", &[&so, &"--invoke", &"halve", &"inf"]);
+        assert_eq!(stdout(&o).trim(), "inf", "{level}");
+        let o = run("wrun", &[&so, &"--invoke", &"halve", &"-2.5"]);
+        assert_eq!(stdout(&o).trim(), "-1.25", "{level}");
+    }
+}
+
+#[test]
+fn artifacts_have_no_undefined_symbols_and_describe_themselves() {
+    let d = tempfile::tempdir().unwrap();
+    let so = compile(d.path(), ADD, &[]);
+    let bytes = std::fs::read(&so).unwrap();
+    let file = object::File::parse(&*bytes).unwrap();
+    let undefined: Vec<_> = file
+        .dynamic_symbols()
+        .filter(|s| s.is_undefined() && !s.name().unwrap_or("").is_empty())
+        .map(|s| s.name().unwrap().to_string())
+        .collect();
+    assert!(undefined.is_empty(), "undefined symbols: {undefined:?}");
+    let module = waot::Module::from_file(&so).unwrap();
+    let header = module.header();
+    assert_eq!(header.abi_version, runtime_support::ABI_VERSION);
+    assert_eq!(header.opt_level, "O2");
+    assert_eq!(
+        module.wasm(),
+        std::fs::read(d.path().join("m.wasm")).unwrap()
+    );
+}
+
+#[test]
+fn traps_exit_134_with_a_backtrace() {
+    let d = tempfile::tempdir().unwrap();
+    let so = compile(d.path(), ADD, &[]);
+    let o = run("wrun", &[&so, &"--invoke", &"deep", &"70000"]);
+    assert_eq!(o.status.code(), Some(134));
+    let err = stderr(&o);
+    assert!(err.contains("trap: out of bounds memory access"), "{err}");
+    // At -O2 `boom` is inlined into `deep`: the backtrace names the frame that remains.
+    assert!(
+        err.contains("at m.so!deep (function 3)"),
+        "backtrace names the function: {err}"
+    );
+}
+
+#[test]
+fn start_runs_and_modules_without_start_exit_zero() {
+    let d = tempfile::tempdir().unwrap();
+    let so = compile(
+        d.path(),
+        r#"(module (func (export "_start") unreachable))"#,
+        &[],
+    );
+    assert_eq!(run("wrun", &[&so]).status.code(), Some(134));
+    let so = compile(d.path(), ADD, &[]);
+    assert_eq!(run("wrun", &[&so]).status.code(), Some(0));
+}
+
+#[test]
+fn waotc_rejects_bad_input_with_one_line() {
+    let d = tempfile::tempdir().unwrap();
+    let missing = d.path().join("missing.wasm");
+    assert_one_line_error(
+        &run("waotc", &[&missing, &d.path().join("x.so")]),
+        "missing.wasm",
+    );
+
+    let good = wat::parse_str(ADD).unwrap();
+    let truncated = d.path().join("truncated.wasm");
+    std::fs::write(&truncated, &good[..good.len() / 2]).unwrap();
+    assert_one_line_error(
+        &run("waotc", &[&truncated, &d.path().join("x.so")]),
+        "byte offset",
+    );
+
+    let invalid = write_wasm(
+        d.path(),
+        "invalid",
+        r#"(module (func (result i32) (i64.const 1)))"#,
+    );
+    let o = run("waotc", &[&invalid, &d.path().join("x.so")]);
+    assert_one_line_error(&o, "in function 0 at byte offset");
+    assert!(stderr(&o).contains("type mismatch"), "{}", stderr(&o));
+
+    let simd = write_wasm(
+        d.path(),
+        "simd",
+        r#"(module (func (result v128) (v128.const i64x2 0 0)))"#,
+    );
+    assert_one_line_error(
+        &run("waotc", &[&simd, &d.path().join("x.so")]),
+        "invalid module",
+    );
+
+    assert_one_line_error(
+        &run("waotc", &[&"-O9", &invalid, &d.path().join("x.so")]),
+        "-O9",
+    );
+    assert_one_line_error(&run("waotc", &[&"--nonsense"]), "--nonsense");
+}
+
+#[test]
+fn wrun_rejects_bad_artifacts_with_one_line() {
+    let d = tempfile::tempdir().unwrap();
+    assert_one_line_error(&run("wrun", &[&d.path().join("nope.so")]), "cannot read");
+    let wasm = write_wasm(d.path(), "plain", ADD);
+    assert_one_line_error(&run("wrun", &[&wasm]), "not a shared object");
+
+    let so = compile(d.path(), ADD, &[]);
+    let bytes = std::fs::read(&so).unwrap();
+    let truncated = d.path().join("truncated.so");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+    let o = run("wrun", &[&truncated]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+
+    // Another ABI version: the four bytes after the header's magic.
+    let at = find(&bytes, b"WAOTMETA") + 8;
+    let mut other_abi = bytes.clone();
+    other_abi[at..at + 4].copy_from_slice(&99u32.to_le_bytes());
+    let path = d.path().join("abi.so");
+    std::fs::write(&path, &other_abi).unwrap();
+    assert_one_line_error(&run("wrun", &[&path]), "ABI version 99");
+
+    // The embedded wasm altered: flip a byte of the export name "add".
+    let wasm_bytes = std::fs::read(&wasm).unwrap();
+    let start = find(&bytes, &wasm_bytes);
+    let name = start + find(&wasm_bytes, b"halve");
+    let mut altered = bytes.clone();
+    altered[name] = b'H';
+    let path = d.path().join("altered.so");
+    std::fs::write(&path, &altered).unwrap();
+    assert_one_line_error(&run("wrun", &[&path]), "altered");
+}
+
+#[test]
+fn wrun_reports_unknown_imports_and_bad_invocations() {
+    let d = tempfile::tempdir().unwrap();
+    let so = compile(
+        d.path(),
+        r#"(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32))))"#,
+        &[],
+    );
+    assert_one_line_error(
+        &run("wrun", &[&so]),
+        "unknown import `wasi_snapshot_preview1`.`fd_write`",
+    );
+    let so = compile(d.path(), ADD, &[]);
+    assert_one_line_error(
+        &run("wrun", &[&so, &"--invoke", &"nothere"]),
+        "no exported function `nothere`",
+    );
+    assert_one_line_error(
+        &run("wrun", &[&so, &"--invoke", &"add", &"1"]),
+        "expects 2 arguments",
+    );
+    assert_one_line_error(
+        &run("wrun", &[&so, &"--invoke", &"add", &"1", &"x"]),
+        "not a valid",
+    );
+    assert_one_line_error(&run("wrun", &[&"--bogus", &so]), "--bogus");
+}
+
+#[test]
+fn emit_llvm_shows_bounds_checks_only_when_asked() {
+    let d = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(d.path(), "m", ADD);
+    let guard_ll = d.path().join("guard.ll");
+    let explicit_ll = d.path().join("explicit.ll");
+    let so = d.path().join("m.so");
+    assert!(run("waotc", &[&"--emit-llvm", &guard_ll, &wasm, &so])
+        .status
+        .success());
+    let o = run(
+        "waotc",
+        &[
+            &"--bounds-checks",
+            &"explicit",
+            &"--emit-llvm",
+            &explicit_ll,
+            &wasm,
+            &so,
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let guard = std::fs::read_to_string(&guard_ll).unwrap();
+    let explicit = std::fs::read_to_string(&explicit_ll).unwrap();
+    assert!(
+        guard.contains("define internal i32 @waot_func_2"),
+        "IR of every function"
+    );
+    assert!(!guard.contains("%memlen"), "guard pages: no length loads");
+    assert!(
+        explicit.contains("%memlen"),
+        "explicit: the access is compared with the length"
+    );
+    let o = run("wrun", &[&so, &"--invoke", &"boom", &"65533"]);
+    assert_eq!(o.status.code(), Some(134));
+    assert!(stderr(&o).contains("out of bounds memory access"));
+}
+
+#[test]
+fn wast_subcommand_reports_per_file_and_total() {
+    let d = tempfile::tempdir().unwrap();
+    let good = d.path().join("good.wast");
+    std::fs::write(
+        &good,
+        r#"(module (func (export "f") (result i32) (i32.const 7)))
+(assert_return (invoke "f") (i32.const 7))
+(assert_trap (module (func $s unreachable) (start $s)) "unreachable")
+(assert_invalid (module (func (result i32))) "type mismatch")"#,
+    )
+    .unwrap();
+    let bad = d.path().join("bad.wast");
+    std::fs::write(
+        &bad,
+        r#"(module (func (export "f") (result i32) (i32.const 7)))
+(assert_return (invoke "f") (i32.const 8))"#,
+    )
+    .unwrap();
+    let o = run("wrun", &[&"wast", &good]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(
+        stdout(&o).ends_with("4 passed, 0 failed\n"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run("wrun", &[&"wast", &good, &bad]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains("bad.wast: 1 passed, 1 failed\n  line 2: "),
+        "{out}"
+    );
+    assert!(out.ends_with("5 passed, 1 failed\n"), "{out}");
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("needle present")
+}
