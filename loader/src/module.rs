@@ -115,10 +115,7 @@ impl Module {
         let type_ids = signatures.iter().map(signatures::intern).collect();
         Ok(Module {
             inner: Arc::new(ModuleInner {
-                name: path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or(shown),
+                name,
                 header,
                 wasm,
                 info,
