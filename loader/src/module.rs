@@ -93,7 +93,7 @@ impl Module {
         let table = |name: &str, len: usize| -> Result<Vec<*const u8>> {
             let sym = unsafe { library.get::<*const *const u8>(name.as_bytes()) }
                 .map_err(|e| err(format!("missing symbol `{name}`: {e}")))?;
-            let base = *sym as *const *const u8;
+            let base = *sym;
             Ok((0..len).map(|i| unsafe { *base.add(i) }).collect())
         };
         let functions = table(artifact::SYM_FUNCTIONS, info.num_defined_funcs() as usize)?;

@@ -130,7 +130,8 @@ unsafe fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_
     let Some(i) = SIGNALS.iter().position(|&s| s == sig) else {
         return;
     };
-    let previous = (*(&raw const PREVIOUS[i])).assume_init_ref();
+    let all = &raw const PREVIOUS;
+    let previous = (*all)[i].assume_init_ref();
     match previous.sa_sigaction {
         libc::SIG_DFL | libc::SIG_IGN => {
             // Restore it and return: the faulting instruction runs again and gets the
@@ -155,7 +156,7 @@ pub fn walk_frame_pointers(pc: usize, mut fp: usize, out: &mut [usize]) -> usize
     let (bottom, top) = traps::stack_bounds();
     out[0] = pc;
     let mut n = 1;
-    while n < out.len() && fp >= bottom && fp + 16 <= top && fp % 8 == 0 {
+    while n < out.len() && fp >= bottom && fp + 16 <= top && fp.is_multiple_of(8) {
         // SAFETY: fp lies inside this thread's mapped stack.
         let (next, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
         if !code_registry::contains(ret) {

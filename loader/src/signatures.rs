@@ -5,7 +5,10 @@ use runtime_support::types::Signature;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-static REGISTRY: Mutex<Option<(HashMap<Signature, u64>, Vec<Signature>)>> = Mutex::new(None);
+/// Ids by signature, and signatures by id - 1.
+type Registry = (HashMap<Signature, u64>, Vec<Signature>);
+
+static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
 
 /// The id of `sig`; ids start at 1 and are never reused.
 pub fn intern(sig: &Signature) -> u64 {

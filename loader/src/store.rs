@@ -85,6 +85,9 @@ pub(crate) struct GlobalData {
 /// code and host contexts keep.
 pub struct Store(Box<StoreData>);
 
+// The boxes are the point: compiled code and host contexts hold these addresses, which must not
+// move when the vectors grow.
+#[allow(clippy::vec_box)]
 pub struct StoreData {
     pub(crate) limits: Box<VmRuntimeLimits>,
     pub(crate) instances: Vec<Box<InstanceData>>,

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing, builds the command-line tools the end-to-end tests
+# run, then the whole workspace's tests (the spec suite included) in release mode.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+cargo build --release --quiet --bins
+cargo test --release --workspace
