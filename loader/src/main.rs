@@ -16,13 +16,14 @@ const TRAP_EXIT: u8 = 134;
     name = "wrun",
     version,
     about = "Run a WebAssembly module compiled by waotc",
-    after_help = "Examples:\n  wrun app.so                      run _start\n  wrun app.so --invoke add 1 -2    call export `add`, print its results\n  wrun wast tests/*.wast            run spec scripts (see `wrun wast --help`)\n\nExit status: 0 on success, 1 for bad input (missing file, bad flag, unresolved import),\n134 when guest code traps (the trap and a wasm backtrace are printed on stderr)."
+    after_help = "Examples:\n  wrun app.so                      run _start\n  wrun app.so --invoke add 1 -2    call export `add`, print its results\n  wrun --reactor app.so add 1 -2   the same, wasmedge style\n  wrun wast tests/*.wast            run spec scripts (see `wrun wast --help`)\n\nExit status: 0 on success, 1 for bad input (missing file, bad flag, unresolved import),\n134 when guest code traps (the trap and a wasm backtrace are printed on stderr)."
 )]
 struct RunCli {
     /// Call this export instead of `_start`; the remaining arguments are its parameters.
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
-    /// Treat the module as a reactor (no `_start`); used with --invoke, as in wasmedge.
+    /// Treat the module as a reactor, as in wasmedge: run `_initialize` if exported, then call
+    /// the export named by the first argument after the module (or by --invoke).
     #[arg(long)]
     reactor: bool,
     /// The artifact (`.so` made by waotc).
@@ -97,27 +98,43 @@ fn run(cli: &RunCli) -> Result<(), Error> {
     let module = Module::from_file(&cli.module)?;
     let mut store = Store::new();
     let instance = Linker::new().instantiate(&mut store, &module)?;
-    let name = match &cli.invoke {
-        Some(n) => n.clone(),
-        None if cli.reactor => return Ok(()),
-        None => "_start".to_string(),
-    };
-    let Some(func) = store.get_func(instance, &name) else {
-        if cli.invoke.is_none() {
-            return Ok(());
+    // `--invoke NAME ARGS...`, or wasmedge's `--reactor MODULE NAME ARGS...`; otherwise the
+    // command `_start`, whose arguments are the program's (WASI, later), not parameters.
+    let (name, args): (String, &[String]) = match (&cli.invoke, cli.reactor) {
+        (Some(name), _) => (name.clone(), &cli.args),
+        (None, true) => match cli.args.split_first() {
+            Some((name, rest)) => (name.clone(), rest),
+            None => return initialize_reactor(&mut store, instance),
+        },
+        (None, false) => {
+            return match store.get_func(instance, "_start") {
+                Some(start) => store.call(start, &[]).map(drop),
+                None => Ok(()),
+            };
         }
-        return Err(Error::Usage(format!(
+    };
+    initialize_reactor(&mut store, instance)?;
+    let func = store.get_func(instance, &name).ok_or_else(|| {
+        Error::Usage(format!(
             "{}: no exported function `{name}`",
             cli.module.display()
-        )));
-    };
+        ))
+    })?;
     let sig = store.func_signature(func);
-    let args = cli_values::parse_args(&sig.params, &cli.args)
+    let args = cli_values::parse_args(&sig.params, args)
         .map_err(|m| Error::Usage(format!("{name}: {m}")))?;
     for value in store.call(func, &args)? {
         println!("{}", cli_values::show(&value));
     }
     Ok(())
+}
+
+/// A reactor's `_initialize`, if it has one, runs before any export is called.
+fn initialize_reactor(store: &mut Store, instance: waot::Instance) -> Result<(), Error> {
+    match store.get_func(instance, "_initialize") {
+        Some(init) => store.call(init, &[]).map(drop),
+        None => Ok(()),
+    }
 }
 
 fn run_wast(cli: WastCli) -> ExitCode {

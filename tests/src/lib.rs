@@ -2,8 +2,8 @@
 //! spec suite and the built command-line tools.
 
 use std::path::{Path, PathBuf};
-use waot::wast::ModuleCompiler;
-use waot_compiler::{compile_to_file, CompileOptions};
+use waot::wast::{CompileFailure, ModuleCompiler};
+use waot_compiler::{compile_to_file, CompileError, CompileOptions};
 
 /// The compiler library as a `ModuleCompiler`, so spec scripts run without spawning `waotc`.
 pub struct InProcessCompiler {
@@ -11,8 +11,11 @@ pub struct InProcessCompiler {
 }
 
 impl ModuleCompiler for InProcessCompiler {
-    fn compile(&self, wasm: &[u8], output: &Path) -> Result<(), String> {
-        compile_to_file(wasm, "module", output, &self.options).map_err(|e| e.to_string())
+    fn compile(&self, wasm: &[u8], output: &Path) -> Result<(), CompileFailure> {
+        compile_to_file(wasm, "module", output, &self.options).map_err(|e| CompileFailure {
+            invalid: matches!(e, CompileError::Invalid { .. }),
+            message: e.to_string(),
+        })
     }
 }
 

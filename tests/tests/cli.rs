@@ -314,3 +314,57 @@ fn find(haystack: &[u8], needle: &[u8]) -> usize {
         .position(|w| w == needle)
         .expect("needle present")
 }
+
+#[test]
+fn a_missing_linker_is_a_clear_error() {
+    let d = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(d.path(), "m", ADD);
+    let o = Command::new(binary("waotc"))
+        .env("WAOT_LD", "/nonexistent/ld.lld")
+        .arg(&wasm)
+        .arg(d.path().join("m.so"))
+        .output()
+        .unwrap();
+    assert_one_line_error(&o, "WAOT_LD=/nonexistent/ld.lld does not exist");
+}
+
+#[test]
+fn reactor_style_invocation_as_in_wasmedge() {
+    let d = tempfile::tempdir().unwrap();
+    let so = compile(
+        d.path(),
+        r#"(module
+      (global $base (mut i32) (i32.const 0))
+      (func (export "_initialize") (global.set $base (i32.const 100)))
+      (func (export "add") (param i32) (result i32) (i32.add (global.get $base) (local.get 0))))"#,
+        &[],
+    );
+    let o = run("wrun", &[&"--reactor", &so, &"add", &"-1"]);
+    assert_eq!(stdout(&o), "99\n", "{}", stderr(&o));
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn artifacts_for_a_cpu_feature_this_machine_lacks_are_refused_before_loading() {
+    let lacking = [
+        ("avx512f", std::arch::is_x86_feature_detected!("avx512f")),
+        (
+            "avx512vbmi2",
+            std::arch::is_x86_feature_detected!("avx512vbmi2"),
+        ),
+        ("gfni", std::arch::is_x86_feature_detected!("gfni")),
+        ("tbm", std::arch::is_x86_feature_detected!("tbm")),
+    ]
+    .into_iter()
+    .find(|(_, present)| !present)
+    .map(|(name, _)| name);
+    let Some(feature) = lacking else {
+        eprintln!("skipped: this CPU has every candidate feature");
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let plus = format!("+{feature}");
+    let so = compile(d.path(), ADD, &["--cpu", "generic", "--features", &plus]);
+    let o = run("wrun", &[&so, &"--invoke", &"add", &"1", &"2"]);
+    assert_one_line_error(&o, &format!("feature `{feature}`, which this CPU lacks"));
+}

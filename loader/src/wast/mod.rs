@@ -15,10 +15,18 @@ use wast::core::WastRetCore;
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
 
-/// Compiles wasm bytes to an artifact at `output`. `Err` carries the compiler's message;
-/// a module the compiler rejects is how `assert_invalid` and `assert_malformed` pass.
+/// Why a module did not compile.
+#[derive(Debug)]
+pub struct CompileFailure {
+    /// The module was rejected as invalid or malformed, which is how `assert_invalid` and
+    /// `assert_malformed` pass. Any other failure (unsupported, internal, link) fails them.
+    pub invalid: bool,
+    pub message: String,
+}
+
+/// Compiles wasm bytes to an artifact at `output`.
 pub trait ModuleCompiler: Sync {
-    fn compile(&self, wasm: &[u8], output: &Path) -> Result<(), String>;
+    fn compile(&self, wasm: &[u8], output: &Path) -> Result<(), CompileFailure>;
 }
 
 /// Runs the `waotc` executable.
@@ -48,20 +56,28 @@ impl ProcessCompiler {
 }
 
 impl ModuleCompiler for ProcessCompiler {
-    fn compile(&self, wasm: &[u8], output: &Path) -> Result<(), String> {
+    fn compile(&self, wasm: &[u8], output: &Path) -> Result<(), CompileFailure> {
+        let failure = |message: String| CompileFailure {
+            invalid: false,
+            message,
+        };
         let input = output.with_extension("wasm");
-        std::fs::write(&input, wasm).map_err(|e| e.to_string())?;
+        std::fs::write(&input, wasm).map_err(|e| failure(e.to_string()))?;
         let out = std::process::Command::new(&self.waotc)
             .args(&self.args)
             .arg(&input)
             .arg(output)
             .output()
-            .map_err(|e| format!("cannot run {}: {e}", self.waotc.display()))?;
+            .map_err(|e| failure(format!("cannot run {}: {e}", self.waotc.display())))?;
         if out.status.success() {
-            Ok(())
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+            return Ok(());
         }
+        // waotc reports a module that fails validation as `FILE: invalid module ...`.
+        let message = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        Err(CompileFailure {
+            invalid: out.status.code() == Some(1) && message.contains(": invalid module"),
+            message,
+        })
     }
 }
 
@@ -164,7 +180,7 @@ impl<'c> Runner<'c> {
     fn compile(&mut self, wasm: &[u8]) -> Outcome<Module> {
         self.counter += 1;
         let so = self.dir.join(format!("m{}.so", self.counter));
-        self.compiler.compile(wasm, &so)?;
+        self.compiler.compile(wasm, &so).map_err(|f| f.message)?;
         let module = Module::from_file(&so).map_err(|e| e.to_string())?;
         let _ = std::fs::remove_file(&so);
         Ok(module)
@@ -278,7 +294,11 @@ impl<'c> Runner<'c> {
         self.counter += 1;
         let so = self.dir.join(format!("m{}.so", self.counter));
         match self.compiler.compile(&wasm, &so) {
-            Err(_) => Ok(()),
+            Err(f) if f.invalid => Ok(()),
+            Err(f) => Err(format!(
+                "expected the module to be rejected as invalid, got: {}",
+                f.message
+            )),
             Ok(()) => {
                 let _ = std::fs::remove_file(&so);
                 Err("module was accepted, expected it to be rejected".into())

@@ -1,0 +1,157 @@
+//! The compiler on its own: where errors are reported, and properties of the IR that the
+//! runtime relies on.
+
+use std::path::PathBuf;
+use waot_compiler::{compile_to_file, CompileError, CompileOptions, OptLevel};
+
+fn compile_ir(wat: &str, opt_level: OptLevel) -> Result<String, CompileError> {
+    let dir = tempfile::tempdir().unwrap();
+    let ll: PathBuf = dir.path().join("m.ll");
+    let options = CompileOptions {
+        opt_level,
+        emit_llvm: Some(ll.clone()),
+        ..Default::default()
+    };
+    compile_to_file(
+        &wat::parse_str(wat).unwrap(),
+        "m.wasm",
+        &dir.path().join("m.so"),
+        &options,
+    )?;
+    Ok(std::fs::read_to_string(ll).unwrap())
+}
+
+fn compile_bytes(bytes: &[u8]) -> Result<(), CompileError> {
+    let dir = tempfile::tempdir().unwrap();
+    compile_to_file(
+        bytes,
+        "m.wasm",
+        &dir.path().join("m.so"),
+        &CompileOptions::default(),
+    )
+}
+
+#[test]
+fn invalid_body_is_reported_in_its_function_with_offset() {
+    let wat = r#"(module
+      (import "env" "f" (func))
+      (func (result i32) (i32.const 1))
+      (func (result i32) (f32.const 1)))"#;
+    let err = compile_bytes(&wat::parse_str(wat).unwrap()).unwrap_err();
+    let CompileError::Invalid {
+        location, offset, ..
+    } = &err
+    else {
+        panic!("{err}")
+    };
+    assert_eq!(location, "function 2", "imports count in the index: {err}");
+    assert!(*offset > 8);
+    let line = err.to_string();
+    assert!(
+        line.starts_with("m.wasm: invalid module in function 2 at byte offset 0x"),
+        "{line}"
+    );
+    assert_eq!(line.lines().count(), 1);
+}
+
+#[test]
+fn malformed_section_is_reported_by_name() {
+    // A type section whose entry has form 0x61 instead of 0x60 (func).
+    let bytes = b"\0asm\x01\0\0\0\x01\x04\x01\x61\x00\x00";
+    let err = compile_bytes(bytes).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("in type section at byte offset 0xb"),
+        "{err}"
+    );
+    let err = compile_bytes(b"\0asm\x01\0").unwrap_err();
+    assert!(matches!(err, CompileError::Invalid { .. }), "{err}");
+}
+
+#[test]
+fn unknown_proposals_are_refused() {
+    let options = CompileOptions {
+        enabled_proposals: vec!["teleportation".into()],
+        ..Default::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let err = compile_to_file(
+        &wat::parse_str("(module)").unwrap(),
+        "m",
+        &dir.path().join("m.so"),
+        &options,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("unknown proposal `teleportation`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_function_checks_the_stack_limit() {
+    let ir = compile_ir(
+        "(module (func) (func (param i32)) (func (result i64) (i64.const 0)))",
+        OptLevel::O0,
+    )
+    .unwrap();
+    let checks = ir.matches("call i64 @llvm.read_register.i64").count();
+    assert_eq!(checks, 3, "{ir}");
+}
+
+#[test]
+fn runaway_recursion_stays_a_call_at_o3() {
+    let ir = compile_ir(r#"(module (func $f (export "f") (call $f)))"#, OptLevel::O3).unwrap();
+    let body = &ir[ir.find("define internal void @waot_func_0").unwrap()..];
+    let body = &body[..body.find("\n}\n").unwrap()];
+    assert!(
+        body.contains("call void @waot_func_0"),
+        "recursion must not become a loop:\n{body}"
+    );
+}
+
+#[test]
+fn float_constants_keep_their_nan_payloads() {
+    let ir = compile_ir(
+        r#"(module (func (export "f") (result f32) (f32.const nan:0x200001)))"#,
+        OptLevel::O2,
+    )
+    .unwrap();
+    assert!(
+        ir.contains("ret float 0x7FF4000020000000"),
+        "signalling NaN constant must survive:\n{ir}"
+    );
+}
+
+#[test]
+fn every_scalar_operator_family_translates_at_every_level() {
+    let wat = r#"(module
+      (memory 1) (table 2 funcref) (global $g (mut f64) (f64.const 0))
+      (type $t (func (param i32) (result i32)))
+      (func $id (type $t) (local.get 0))
+      (elem (i32.const 0) $id)
+      (func (export "mix") (param i32 i64 f32 f64) (result i64 f64)
+        (local i32)
+        (local.set 4 (call_indirect (type $t) (i32.popcnt (local.get 0)) (i32.const 0)))
+        (i64.store offset=8 (i32.const 0) (i64.rotl (local.get 1) (i64.extend_i32_s (local.get 4))))
+        (global.set $g (f64.nearest (f64.promote_f32 (f32.min (local.get 2) (f32.const -0)))))
+        (block (result i64)
+          (br_table 0 0 (i64.load offset=8 (i32.const 0)) (i32.wrap_i64 (local.get 1))))
+        (f64.add (global.get $g) (f64.convert_i64_u (i64.trunc_sat_f64_s (local.get 3)))))
+      (func (export "bulk") (param i32)
+        (memory.fill (i32.const 0) (i32.const 7) (local.get 0))
+        (memory.copy (i32.const 100) (i32.const 0) (local.get 0))
+        (drop (memory.grow (i32.const 1)))
+        (table.set 0 (i32.const 1) (ref.null func))
+        (drop (table.grow 0 (ref.func $id) (i32.const 1)))))"#;
+    for level in [
+        OptLevel::O0,
+        OptLevel::O1,
+        OptLevel::O2,
+        OptLevel::O3,
+        OptLevel::Os,
+        OptLevel::Oz,
+    ] {
+        compile_ir(wat, level).unwrap_or_else(|e| panic!("{level:?}: {e}"));
+    }
+}
