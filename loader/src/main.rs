@@ -5,7 +5,7 @@ mod cli_values;
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use waot::wast::{run_file, ProcessCompiler};
+use waot::wast::{run_file, FileReport, ProcessCompiler};
 use waot::{Error, Linker, Module, Store};
 
 /// Exit status when guest code traps (as 128 + SIGABRT, like other runtimes).
@@ -137,6 +137,32 @@ fn initialize_reactor(store: &mut Store, instance: waot::Instance) -> Result<(),
     }
 }
 
+/// Runs scripts on one thread per core (each with its own store); reports in file order.
+fn run_files_in_parallel(files: &[PathBuf], compiler: &ProcessCompiler) -> Vec<FileReport> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let reports: Vec<std::sync::Mutex<Option<FileReport>>> =
+        files.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            std::thread::Builder::new()
+                .stack_size(16 << 20)
+                .spawn_scoped(s, || loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(file) = files.get(i) else { break };
+                    *reports[i].lock().unwrap() = Some(run_file(file, compiler));
+                })
+                .expect("spawn a wast worker");
+        }
+    });
+    reports
+        .into_iter()
+        .map(|r| r.into_inner().unwrap().expect("every file ran"))
+        .collect()
+}
+
 fn run_wast(cli: WastCli) -> ExitCode {
     if cli.mode != "aot" {
         eprintln!(
@@ -157,9 +183,9 @@ fn run_wast(cli: WastCli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let reports = run_files_in_parallel(&cli.files, &compiler);
     let (mut passed, mut failed) = (0, 0);
-    for file in &cli.files {
-        let report = run_file(file, &compiler);
+    for (file, report) in cli.files.iter().zip(&reports) {
         println!(
             "{}: {} passed, {} failed",
             file.display(),

@@ -126,8 +126,9 @@ pub(crate) unsafe fn call_guest(
     values: *mut u8,
 ) -> Result<(), Trap> {
     crate::signals::ensure_installed();
-    let outermost = !in_guest();
-    if outermost {
+    // Nested entries keep the limit set by the outermost one; a store first entered from
+    // another store's host function has none yet.
+    if !in_guest() || (*limits).stack_limit == 0 {
         (*limits).stack_limit = stack_limit();
     }
     let slot = CATCH.with(|c| c.as_ptr());

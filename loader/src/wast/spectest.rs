@@ -13,11 +13,9 @@ pub fn define(store: &mut Store, linker: &mut Linker) {
         ("print_f64_f64", &[ValType::F64, ValType::F64]),
     ];
     for (name, params) in prints {
-        let f = store.func_new(params, &[], |_, args, _| {
-            let shown: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-            println!("{}", shown.join(" "));
-            Ok(())
-        });
+        // The reference interpreter prints its arguments; nothing checks them, and printing
+        // would interleave with the report, so these accept and ignore them.
+        let f = store.func_new(params, &[], |_, _, _| Ok(()));
         linker.define("spectest", name, Extern::Func(f));
     }
     let globals = [
