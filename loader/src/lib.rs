@@ -29,6 +29,7 @@ mod store;
 mod table;
 mod traps;
 mod values;
+pub mod wasi;
 pub mod wast;
 
 pub use error::{Error, Result};

@@ -22,6 +22,8 @@ pub struct Trap {
     pub message: String,
     /// Innermost frame first.
     pub backtrace: Vec<crate::code_registry::FrameInfo>,
+    /// Set when the guest ended itself with WASI `proc_exit`: its exit status.
+    pub exit_status: Option<i32>,
 }
 
 impl Trap {
@@ -30,6 +32,7 @@ impl Trap {
             code: Some(code),
             message: code.message().to_string(),
             backtrace: Vec::new(),
+            exit_status: None,
         }
     }
 
@@ -39,6 +42,17 @@ impl Trap {
             code: None,
             message: message.into(),
             backtrace: Vec::new(),
+            exit_status: None,
+        }
+    }
+
+    /// The guest asked to exit with `status` (WASI `proc_exit`): not an error of the guest.
+    pub fn exit(status: i32) -> Self {
+        Trap {
+            code: None,
+            message: format!("exited with status {status}"),
+            backtrace: Vec::new(),
+            exit_status: Some(status),
         }
     }
 }

@@ -50,6 +50,17 @@ impl Val {
         Val::F64(v.to_bits())
     }
 
+    /// Integers and float bits as a `u64` (i32 zero-extended); references as their raw bits.
+    pub fn to_raw_bits(&self) -> u64 {
+        match *self {
+            Val::I32(v) => v as u32 as u64,
+            Val::I64(v) => v as u64,
+            Val::F32(v) => v as u64,
+            Val::F64(v) => v,
+            r => r.to_raw_ref().map_or(0, |p| p as u64),
+        }
+    }
+
     /// The raw bits of a reference value, as stored in tables and globals.
     pub(crate) fn to_raw_ref(self) -> Result<usize, String> {
         match self {

@@ -1,0 +1,224 @@
+//! WASI preview 1 (`wasi_snapshot_preview1`).
+//!
+//! The implementation is written once over `GuestMemory` (a checked view of linear memory)
+//! and raw `u64` arguments (`FUNCTIONS`), independent of how the guest runs; `add_to_linker`
+//! wires it to the AOT runtime's host functions, and an interpreter can wire the same table.
+
+pub mod errno;
+mod fd;
+pub mod memory;
+mod misc;
+mod path;
+mod poll;
+pub mod table;
+
+use crate::{Caller, Extern, Linker, StoreData, Trap, ValType};
+use memory::GuestMemory;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use table::{filetype, rights, FdEntry, FdTable, Handle};
+
+pub const MODULE: &str = "wasi_snapshot_preview1";
+
+/// What a guest gets: its arguments, environment, directories and sockets.
+#[derive(Default)]
+pub struct WasiConfig {
+    /// `argv`, the program name first.
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    /// `(name the guest sees, host directory)`.
+    pub preopen_dirs: Vec<(String, PathBuf)>,
+    /// Listening sockets handed to the guest, after the directories.
+    pub preopen_sockets: Vec<std::net::TcpListener>,
+}
+
+pub struct WasiCtx {
+    pub(crate) args: Vec<String>,
+    pub(crate) env: Vec<String>,
+    pub(crate) fds: FdTable,
+}
+
+impl WasiCtx {
+    /// Opens the preopened directories; stdin, stdout and stderr are the host's.
+    pub fn new(config: WasiConfig) -> Result<WasiCtx, String> {
+        let mut fds = FdTable::default();
+        for fd in 0..3 {
+            let kind = fd::fstat(fd)
+                .map(|st| filetype::from_mode(st.st_mode))
+                .unwrap_or(filetype::UNKNOWN);
+            let base = if kind == filetype::REGULAR_FILE {
+                rights::FILE
+            } else {
+                rights::STREAM
+            };
+            let entry = FdEntry {
+                handle: Handle::Stdio(fd),
+                filetype: kind,
+                rights_base: base,
+                rights_inheriting: 0,
+                preopen: None,
+            };
+            fds.insert_at(fd as u32, entry);
+        }
+        for (guest, host) in config.preopen_dirs {
+            let dir =
+                std::fs::File::open(&host).map_err(|e| format!("--dir {}: {e}", host.display()))?;
+            if !dir
+                .metadata()
+                .map_err(|e| format!("--dir {}: {e}", host.display()))?
+                .is_dir()
+            {
+                return Err(format!("--dir {}: not a directory", host.display()));
+            }
+            let entry = FdEntry {
+                handle: Handle::Owned(OwnedFd::from(dir)),
+                filetype: filetype::DIRECTORY,
+                rights_base: rights::DIRECTORY,
+                rights_inheriting: rights::ALL,
+                preopen: Some(guest),
+            };
+            fds.insert(entry)
+                .map_err(|_| "too many descriptors".to_string())?;
+        }
+        for listener in config.preopen_sockets {
+            let fd = listener.as_raw_fd();
+            std::mem::forget(listener);
+            // SAFETY: ownership moves from the listener, which was forgotten.
+            let handle = Handle::Owned(unsafe { OwnedFd::from_raw_fd(fd) });
+            let entry = FdEntry {
+                handle,
+                filetype: filetype::SOCKET_STREAM,
+                rights_base: rights::SOCKET,
+                rights_inheriting: rights::SOCKET,
+                preopen: None,
+            };
+            fds.insert(entry)
+                .map_err(|_| "too many descriptors".to_string())?;
+        }
+        Ok(WasiCtx {
+            args: config.args,
+            env: config
+                .env
+                .into_iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+            fds,
+        })
+    }
+}
+
+/// Why a WASI call ended the guest rather than returning an errno.
+pub enum Stop {
+    Exit(i32),
+}
+
+type Impl = fn(&mut WasiCtx, &mut GuestMemory<'_>, &[u64]) -> Result<(), errno::Errno>;
+
+/// One function of the interface: its name, parameter types, and implementation. Every
+/// function but `proc_exit` returns an errno (`i32`).
+pub struct WasiFunction {
+    pub name: &'static str,
+    pub params: &'static [ValType],
+    pub call: Impl,
+}
+
+const I: ValType = ValType::I32;
+const L: ValType = ValType::I64;
+
+macro_rules! wasi_functions {
+    ($($module:ident :: $name:ident ( $($t:ident),* );)*) => {
+        pub static FUNCTIONS: &[WasiFunction] = &[
+            $(WasiFunction { name: stringify!($name), params: &[$($t),*], call: $module::$name },)*
+        ];
+    };
+}
+
+wasi_functions! {
+    misc::args_get(I, I);
+    misc::args_sizes_get(I, I);
+    misc::environ_get(I, I);
+    misc::environ_sizes_get(I, I);
+    misc::clock_res_get(I, I);
+    misc::clock_time_get(I, L, I);
+    fd::fd_advise(I, L, L, I);
+    fd::fd_allocate(I, L, L);
+    fd::fd_close(I);
+    fd::fd_datasync(I);
+    fd::fd_fdstat_get(I, I);
+    fd::fd_fdstat_set_flags(I, I);
+    fd::fd_fdstat_set_rights(I, L, L);
+    fd::fd_filestat_get(I, I);
+    fd::fd_filestat_set_size(I, L);
+    fd::fd_filestat_set_times(I, L, L, I);
+    fd::fd_pread(I, I, I, L, I);
+    fd::fd_prestat_get(I, I);
+    fd::fd_prestat_dir_name(I, I, I);
+    fd::fd_pwrite(I, I, I, L, I);
+    fd::fd_read(I, I, I, I);
+    fd::fd_readdir(I, I, I, L, I);
+    fd::fd_renumber(I, I);
+    fd::fd_seek(I, L, I, I);
+    fd::fd_sync(I);
+    fd::fd_tell(I, I);
+    fd::fd_write(I, I, I, I);
+    path::path_create_directory(I, I, I);
+    path::path_filestat_get(I, I, I, I, I);
+    path::path_filestat_set_times(I, I, I, I, L, L, I);
+    path::path_link(I, I, I, I, I, I, I);
+    path::path_open(I, I, I, I, I, L, L, I, I);
+    path::path_readlink(I, I, I, I, I, I);
+    path::path_remove_directory(I, I, I);
+    path::path_rename(I, I, I, I, I, I);
+    path::path_symlink(I, I, I, I, I);
+    path::path_unlink_file(I, I, I);
+    poll::poll_oneoff(I, I, I, I);
+    misc::proc_raise(I);
+    misc::random_get(I, I);
+    misc::sched_yield();
+    misc::sock_accept(I, I, I);
+    misc::sock_recv(I, I, I, I, I, I);
+    misc::sock_send(I, I, I, I, I);
+    misc::sock_shutdown(I, I);
+}
+
+/// Runs `f` with the guest's arguments; returns the errno to hand back.
+pub fn dispatch(f: &WasiFunction, ctx: &mut WasiCtx, memory: &mut [u8], args: &[u64]) -> i32 {
+    let mut mem = GuestMemory::new(memory);
+    match (f.call)(ctx, &mut mem, args) {
+        Ok(()) => errno::SUCCESS as i32,
+        Err(e) => e as i32,
+    }
+}
+
+/// Defines every WASI function (and `proc_exit`) in `linker` for `ctx`.
+pub fn add_to_linker(linker: &mut Linker, store: &mut StoreData, ctx: Arc<Mutex<WasiCtx>>) {
+    for f in FUNCTIONS {
+        let ctx = ctx.clone();
+        let func = store.func_new(f.params, &[ValType::I32], move |caller, args, results| {
+            let raw: Vec<u64> = args.iter().map(crate::Val::to_raw_bits).collect();
+            let memory = guest_memory(caller)?;
+            let mut ctx = ctx.lock().unwrap_or_else(|p| p.into_inner());
+            results[0] = crate::Val::I32(dispatch(f, &mut ctx, memory, &raw));
+            Ok(())
+        });
+        linker.define(MODULE, f.name, Extern::Func(func));
+    }
+    let exit = store.func_new(&[ValType::I32], &[], |_, args, _| {
+        let crate::Val::I32(code) = args[0] else {
+            unreachable!("validated signature")
+        };
+        Err(Trap::exit(code))
+    });
+    linker.define(MODULE, "proc_exit", Extern::Func(exit));
+}
+
+/// The calling instance's exported memory, which WASI reads and writes.
+fn guest_memory<'a>(caller: &'a mut Caller<'_>) -> Result<&'a mut [u8], Trap> {
+    match caller.get_export("memory") {
+        Some(Extern::Memory(m)) => Ok(caller.store.memory_data_mut(m)),
+        _ => Err(Trap::host(
+            "WASI needs the module to export its memory as `memory`",
+        )),
+    }
+}
