@@ -24,7 +24,9 @@ pub fn write_filestat(mem: &mut GuestMemory<'_>, ptr: u32, st: &libc::stat) -> R
     b[0..8].copy_from_slice(&st.st_dev.to_le_bytes());
     b[8..16].copy_from_slice(&st.st_ino.to_le_bytes());
     b[16] = filetype::from_mode(st.st_mode);
-    b[24..32].copy_from_slice(&(st.st_nlink as u64).to_le_bytes());
+    #[allow(clippy::useless_conversion)] // nlink_t is u32 on some targets
+    let nlink = u64::from(st.st_nlink);
+    b[24..32].copy_from_slice(&nlink.to_le_bytes());
     b[32..40].copy_from_slice(&(st.st_size as u64).to_le_bytes());
     b[40..48].copy_from_slice(&ns(st.st_atime, st.st_atime_nsec).to_le_bytes());
     b[48..56].copy_from_slice(&ns(st.st_mtime, st.st_mtime_nsec).to_le_bytes());
