@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo build --release --quiet --bins
-cargo test --release --workspace
+cargo test --release --workspace --no-fail-fast
