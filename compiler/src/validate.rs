@@ -3,11 +3,9 @@
 use crate::{CompileError, CompileOptions};
 use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
-/// The features to validate with: WebAssembly 2.0, without SIMD (not compiled yet), plus the
-/// named proposals.
+/// The features to validate with: exactly WebAssembly 2.0, plus the named proposals.
 pub fn wasm_features(proposals: &[String]) -> Result<WasmFeatures, String> {
     let mut f = WasmFeatures::WASM2;
-    f.remove(WasmFeatures::SIMD);
     for p in proposals {
         let flag = match p.as_str() {
             "simd" => WasmFeatures::SIMD,

@@ -324,9 +324,7 @@ impl StoreData {
                 ConstOp::I64(v) => stack.push(Val::I64(*v)),
                 ConstOp::F32(v) => stack.push(Val::F32(*v)),
                 ConstOp::F64(v) => stack.push(Val::F64(*v)),
-                ConstOp::V128(_) => {
-                    return Err(Error::Link("v128 constants are not supported yet".into()))
-                }
+                ConstOp::V128(v) => stack.push(Val::V128(*v)),
                 ConstOp::RefNull => stack.push(Val::default_for(ty)),
                 ConstOp::RefFunc(f) => stack.push(Val::FuncRef(Some(Func::Wasm(inst.funcref(*f))))),
                 ConstOp::GlobalGet(g) => {

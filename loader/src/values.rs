@@ -12,6 +12,8 @@ pub enum Val {
     I64(i64),
     F32(u32),
     F64(u64),
+    /// 128 bits, lane 0 in the low bits.
+    V128(u128),
     FuncRef(Option<Func>),
     /// An opaque host value. The raw encoding is `n + 1` (0 is null), so `u64::MAX` cannot be
     /// passed.
@@ -25,6 +27,7 @@ impl Val {
             Val::I64(_) => ValType::I64,
             Val::F32(_) => ValType::F32,
             Val::F64(_) => ValType::F64,
+            Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::Ref(RefType::FUNCREF),
             Val::ExternRef(_) => ValType::Ref(RefType::EXTERNREF),
         }
@@ -37,6 +40,7 @@ impl Val {
             ValType::I64 => Val::I64(0),
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
+            ValType::V128 => Val::V128(0),
             ValType::Ref(r) if r.is_func_ref() => Val::FuncRef(None),
             _ => Val::ExternRef(None),
         }
@@ -57,6 +61,7 @@ impl Val {
             Val::I64(v) => v as u64,
             Val::F32(v) => v as u64,
             Val::F64(v) => v,
+            Val::V128(v) => v as u64,
             r => r.to_raw_ref().map_or(0, |p| p as u64),
         }
     }
@@ -93,6 +98,7 @@ impl Val {
             Val::I64(v) => slot[..8].copy_from_slice(&v.to_le_bytes()),
             Val::F32(v) => slot[..4].copy_from_slice(&v.to_le_bytes()),
             Val::F64(v) => slot[..8].copy_from_slice(&v.to_le_bytes()),
+            Val::V128(v) => slot.copy_from_slice(&v.to_le_bytes()),
             r => slot[..8].copy_from_slice(&(r.to_raw_ref()? as u64).to_le_bytes()),
         }
         Ok(())
@@ -107,7 +113,7 @@ impl Val {
             ValType::F32 => Val::F32(u32_at()),
             ValType::F64 => Val::F64(u64_at()),
             ValType::Ref(r) => Val::from_raw_ref(u64_at() as usize, r),
-            ValType::V128 => Val::I64(u64_at() as i64),
+            ValType::V128 => Val::V128(u128::from_le_bytes(*slot)),
         }
     }
 }
@@ -124,6 +130,7 @@ impl std::fmt::Display for Val {
             Val::I64(v) => write!(f, "{v}"),
             Val::F32(b) => write!(f, "{}", f32::from_bits(*b)),
             Val::F64(b) => write!(f, "{}", f64::from_bits(*b)),
+            Val::V128(v) => write!(f, "{v:#034x}"),
             Val::FuncRef(None) | Val::ExternRef(None) => write!(f, "null"),
             Val::FuncRef(Some(_)) => write!(f, "<funcref>"),
             Val::ExternRef(Some(n)) => write!(f, "<externref {n}>"),
@@ -143,6 +150,7 @@ mod tests {
             (Val::I64(i64::MIN), ValType::I64),
             (Val::F32(nan), ValType::F32),
             (Val::F64(0x7ff4_0000_0000_0001), ValType::F64),
+            (Val::V128(u128::MAX - 5), ValType::V128),
             (Val::ExternRef(Some(0)), ValType::Ref(RefType::EXTERNREF)),
             (Val::ExternRef(None), ValType::Ref(RefType::EXTERNREF)),
         ] {

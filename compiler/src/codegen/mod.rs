@@ -33,6 +33,8 @@ pub struct ModuleCx<'a, 'ctx> {
     pub functions: Vec<FunctionValue<'ctx>>,
     /// Name of the stack pointer register for `llvm.read_register`.
     pub sp_register: &'static str,
+    /// The target machine's LLVM feature string (`+sse4.2,...`), for feature-specific lowering.
+    pub target_features: String,
 }
 
 impl<'a, 'ctx> ModuleCx<'a, 'ctx> {
@@ -46,7 +48,7 @@ impl<'a, 'ctx> ModuleCx<'a, 'ctx> {
             ValType::I64 => self.context.i64_type().into(),
             ValType::F32 => self.context.f32_type().into(),
             ValType::F64 => self.context.f64_type().into(),
-            ValType::V128 => self.context.i128_type().into(),
+            ValType::V128 => self.context.i64_type().vec_type(2).into(),
             ValType::Ref(_) => self.ptr_type().into(),
         }
     }
@@ -184,6 +186,7 @@ pub fn compile_object(
         fn_types: Vec::new(),
         functions: Vec::new(),
         sp_register,
+        target_features: features.clone(),
     };
     cx.fn_types = info.types.iter().map(|t| cx.wasm_fn_type(t)).collect();
     declare_functions(&mut cx);

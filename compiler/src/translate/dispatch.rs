@@ -3,7 +3,6 @@
 use super::memory::Extend::{None as Plain, Signed, Unsigned};
 use super::numeric::{FloatBinOp as FB, FloatUnOp as FU, IntBinOp as IB, IntUnOp as IU};
 use super::{FuncTranslator, Result};
-use crate::CompileError;
 use inkwell::{FloatPredicate as FP, IntPredicate as IP};
 use wasmparser::Operator as Op;
 
@@ -195,10 +194,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             Op::F32ReinterpretI32 => self.translate_reinterpret(f32t.into()),
             Op::F64ReinterpretI64 => self.translate_reinterpret(f64t.into()),
 
-            other => Err(CompileError::Unsupported {
-                source: self.cx.source.to_string(),
-                message: format!("function {}: operator {other:?}", self.func_index),
-            }),
+            other => self.translate_simd_operator(other),
         }
     }
 }

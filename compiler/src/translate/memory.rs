@@ -21,7 +21,7 @@ pub enum Extend {
 
 impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     /// The host address of an access of `size` bytes at `addr + memarg.offset`.
-    fn effective_address(&mut self, memarg: &MemArg, size: u64) -> Result<PointerValue<'ctx>> {
+    pub fn effective_address(&mut self, memarg: &MemArg, size: u64) -> Result<PointerValue<'ctx>> {
         let addr = self.pop_int();
         let i64t = self.cx.context.i64_type();
         let addr = self.builder.build_int_z_extend(addr, i64t, "")?;

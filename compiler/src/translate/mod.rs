@@ -8,9 +8,11 @@
 mod calls;
 mod control;
 mod dispatch;
+mod dispatch_simd;
 mod env;
 mod memory;
 mod numeric;
+mod simd;
 mod table;
 mod variables;
 
@@ -121,6 +123,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             BasicTypeEnum::IntType(i) => i.const_zero().into(),
             BasicTypeEnum::FloatType(f) => f.const_zero().into(),
             BasicTypeEnum::PointerType(p) => p.const_null().into(),
+            BasicTypeEnum::VectorType(v) => v.const_zero().into(),
             other => unreachable!("no wasm value has LLVM type {other:?}"),
         }
     }

@@ -55,7 +55,7 @@ pub enum FloatUnOp {
 }
 
 impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
-    fn int_type(&self, bits: u32) -> IntType<'ctx> {
+    pub fn int_type(&self, bits: u32) -> IntType<'ctx> {
         let c = self.cx.context;
         match bits {
             8 => c.i8_type(),

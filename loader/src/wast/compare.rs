@@ -1,7 +1,7 @@
 //! Script values: arguments to our values, expected results against ours (NaN patterns too).
 
 use crate::Val;
-use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
+use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::WastArg;
 
 pub fn arg_value(arg: &WastArg<'_>) -> Result<Val, String> {
@@ -22,6 +22,7 @@ pub fn arg_value(arg: &WastArg<'_>) -> Result<Val, String> {
             ..
         }) => Val::ExternRef(None),
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(*n as u64)),
+        WastArgCore::V128(v) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
         other => return Err(format!("unsupported argument {other:?}")),
     })
 }
@@ -46,7 +47,34 @@ pub fn matches(actual: &Val, expected: &WastRetCore<'_>) -> bool {
             None => a.is_some(),
         },
         (Val::FuncRef(a), WastRetCore::RefFunc(_)) => a.is_some(),
+        (Val::V128(a), WastRetCore::V128(p)) => v128_matches(*a, p),
         (_, WastRetCore::Either(cases)) => cases.iter().any(|c| matches(actual, c)),
         _ => false,
+    }
+}
+
+fn f32_matches(bits: u32, p: &NanPattern<wast::token::F32>) -> bool {
+    matches(&Val::F32(bits), &WastRetCore::F32(p.clone()))
+}
+
+fn f64_matches(bits: u64, p: &NanPattern<wast::token::F64>) -> bool {
+    matches(&Val::F64(bits), &WastRetCore::F64(p.clone()))
+}
+
+/// Lane by lane, lane 0 in the low bits; float lanes may be NaN patterns.
+fn v128_matches(v: u128, p: &V128Pattern) -> bool {
+    let b = v.to_le_bytes();
+    let lane = |i: usize, n: usize| -> u64 {
+        let mut x = [0u8; 8];
+        x[..n].copy_from_slice(&b[i * n..i * n + n]);
+        u64::from_le_bytes(x)
+    };
+    match p {
+        V128Pattern::I8x16(e) => e.iter().enumerate().all(|(i, e)| lane(i, 1) as u8 == *e as u8),
+        V128Pattern::I16x8(e) => e.iter().enumerate().all(|(i, e)| lane(i, 2) as u16 == *e as u16),
+        V128Pattern::I32x4(e) => e.iter().enumerate().all(|(i, e)| lane(i, 4) as u32 == *e as u32),
+        V128Pattern::I64x2(e) => e.iter().enumerate().all(|(i, e)| lane(i, 8) == *e as u64),
+        V128Pattern::F32x4(e) => e.iter().enumerate().all(|(i, e)| f32_matches(lane(i, 4) as u32, e)),
+        V128Pattern::F64x2(e) => e.iter().enumerate().all(|(i, e)| f64_matches(lane(i, 8), e)),
     }
 }
