@@ -30,9 +30,15 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             Op::V128Load32Lane { memarg, lane } => self.translate_v_load_lane(memarg, I32x4, lane),
             Op::V128Load64Lane { memarg, lane } => self.translate_v_load_lane(memarg, I64x2, lane),
             Op::V128Store8Lane { memarg, lane } => self.translate_v_store_lane(memarg, I8x16, lane),
-            Op::V128Store16Lane { memarg, lane } => self.translate_v_store_lane(memarg, I16x8, lane),
-            Op::V128Store32Lane { memarg, lane } => self.translate_v_store_lane(memarg, I32x4, lane),
-            Op::V128Store64Lane { memarg, lane } => self.translate_v_store_lane(memarg, I64x2, lane),
+            Op::V128Store16Lane { memarg, lane } => {
+                self.translate_v_store_lane(memarg, I16x8, lane)
+            }
+            Op::V128Store32Lane { memarg, lane } => {
+                self.translate_v_store_lane(memarg, I32x4, lane)
+            }
+            Op::V128Store64Lane { memarg, lane } => {
+                self.translate_v_store_lane(memarg, I64x2, lane)
+            }
 
             Op::V128Const { value } => self.translate_v_const(value.i128() as u128),
             Op::I8x16Shuffle { lanes } => self.translate_v_shuffle(lanes),

@@ -70,11 +70,26 @@ fn v128_matches(v: u128, p: &V128Pattern) -> bool {
         u64::from_le_bytes(x)
     };
     match p {
-        V128Pattern::I8x16(e) => e.iter().enumerate().all(|(i, e)| lane(i, 1) as u8 == *e as u8),
-        V128Pattern::I16x8(e) => e.iter().enumerate().all(|(i, e)| lane(i, 2) as u16 == *e as u16),
-        V128Pattern::I32x4(e) => e.iter().enumerate().all(|(i, e)| lane(i, 4) as u32 == *e as u32),
+        V128Pattern::I8x16(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, e)| lane(i, 1) as u8 == *e as u8),
+        V128Pattern::I16x8(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, e)| lane(i, 2) as u16 == *e as u16),
+        V128Pattern::I32x4(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, e)| lane(i, 4) as u32 == *e as u32),
         V128Pattern::I64x2(e) => e.iter().enumerate().all(|(i, e)| lane(i, 8) == *e as u64),
-        V128Pattern::F32x4(e) => e.iter().enumerate().all(|(i, e)| f32_matches(lane(i, 4) as u32, e)),
-        V128Pattern::F64x2(e) => e.iter().enumerate().all(|(i, e)| f64_matches(lane(i, 8), e)),
+        V128Pattern::F32x4(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, e)| f32_matches(lane(i, 4) as u32, e)),
+        V128Pattern::F64x2(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, e)| f64_matches(lane(i, 8), e)),
     }
 }

@@ -7,7 +7,12 @@ use inkwell::values::{BasicValue, BasicValueEnum};
 use wasmparser::MemArg;
 
 impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
-    fn load_unaligned(&mut self, memarg: &MemArg, ty: BasicTypeEnum<'ctx>, size: u64) -> Result<BasicValueEnum<'ctx>> {
+    fn load_unaligned(
+        &mut self,
+        memarg: &MemArg,
+        ty: BasicTypeEnum<'ctx>,
+        size: u64,
+    ) -> Result<BasicValueEnum<'ctx>> {
         let p = self.effective_address(memarg, size)?;
         let v = self.builder.build_load(ty, p, "")?;
         v.as_instruction_value().unwrap().set_alignment(1).unwrap();
@@ -29,9 +34,16 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     }
 
     /// `v128.load{8x8,16x4,32x2}_{s,u}`: 8 bytes, each lane extended to twice its width.
-    pub fn translate_v_load_extend(&mut self, memarg: MemArg, from: Shape, signed: bool) -> Result<()> {
+    pub fn translate_v_load_extend(
+        &mut self,
+        memarg: MemArg,
+        from: Shape,
+        signed: bool,
+    ) -> Result<()> {
         let half = self.vec_type_n(from, from.lanes() / 2);
-        let v = self.load_unaligned(&memarg, half.into(), 8)?.into_vector_value();
+        let v = self
+            .load_unaligned(&memarg, half.into(), 8)?
+            .into_vector_value();
         let wide = self.vec_type(from.widened());
         let r = if signed {
             self.builder.build_int_s_extend(v, wide, "")?
@@ -53,7 +65,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let lane = self.int_type(shape.lane_bits());
         let s = self.load_unaligned(&memarg, lane.into(), shape.lane_bits() as u64 / 8)?;
         let zero = self.vec_type(shape).const_zero();
-        let v = self.builder.build_insert_element(zero, s, self.i32_const(0), "")?;
+        let v = self
+            .builder
+            .build_insert_element(zero, s, self.i32_const(0), "")?;
         self.push_v(v)
     }
 
@@ -61,16 +75,19 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let v = self.pop_v(shape)?;
         let ty = self.int_type(shape.lane_bits());
         let s = self.load_unaligned(&memarg, ty.into(), shape.lane_bits() as u64 / 8)?;
-        let r = self.builder.build_insert_element(v, s, self.i32_const(lane as u64), "")?;
+        let r = self
+            .builder
+            .build_insert_element(v, s, self.i32_const(lane as u64), "")?;
         self.push_v(r)
     }
 
     pub fn translate_v_store_lane(&mut self, memarg: MemArg, shape: Shape, lane: u8) -> Result<()> {
         let v = self.pop_v(shape)?;
-        let e = self.builder.build_extract_element(v, self.i32_const(lane as u64), "")?;
+        let e = self
+            .builder
+            .build_extract_element(v, self.i32_const(lane as u64), "")?;
         let p = self.effective_address(&memarg, shape.lane_bits() as u64 / 8)?;
         self.builder.build_store(p, e)?.set_alignment(1).unwrap();
         Ok(())
     }
 }
-

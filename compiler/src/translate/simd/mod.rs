@@ -81,7 +81,10 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     }
 
     pub fn cast_v(&self, v: BasicValueEnum<'ctx>, shape: Shape) -> Result<VectorValue<'ctx>> {
-        Ok(self.builder.build_bit_cast(v, self.vec_type(shape), "")?.into_vector_value())
+        Ok(self
+            .builder
+            .build_bit_cast(v, self.vec_type(shape), "")?
+            .into_vector_value())
     }
 
     /// Pushes any 128-bit vector as the canonical `v128`.
@@ -100,15 +103,22 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             other => unreachable!("splat of {other:?}"),
         };
         let zero = self.i32_const(0);
-        let one = self.builder.build_insert_element(ty.get_undef(), scalar, zero, "")?;
+        let one = self
+            .builder
+            .build_insert_element(ty.get_undef(), scalar, zero, "")?;
         let mask = self.cx.context.i32_type().vec_type(n).const_zero();
-        Ok(self.builder.build_shuffle_vector(one, ty.get_undef(), mask, "splat")?)
+        Ok(self
+            .builder
+            .build_shuffle_vector(one, ty.get_undef(), mask, "splat")?)
     }
 
     /// A constant shuffle mask.
     pub fn mask(&self, indices: impl IntoIterator<Item = u32>) -> VectorValue<'ctx> {
         let i32t = self.cx.context.i32_type();
-        let values: Vec<_> = indices.into_iter().map(|i| i32t.const_int(i as u64, false)).collect();
+        let values: Vec<_> = indices
+            .into_iter()
+            .map(|i| i32t.const_int(i as u64, false))
+            .collect();
         VectorType::const_vector(&values)
     }
 
