@@ -106,8 +106,34 @@ impl<'a, 'ctx> ModuleCx<'a, 'ctx> {
     }
 }
 
+/// LLVM's process-wide options, set once before the first compile. `WAOT_LLVM_ARGS` adds
+/// more (space-separated), for experiments.
+fn init_llvm_options() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let mut args = vec!["waotc".to_string()];
+        if let Ok(extra) = std::env::var("WAOT_LLVM_ARGS") {
+            args.extend(extra.split_whitespace().map(str::to_string));
+        }
+        let c: Vec<std::ffi::CString> = args
+            .iter()
+            .map(|a| std::ffi::CString::new(a.as_str()).unwrap())
+            .collect();
+        let ptrs: Vec<*const std::ffi::c_char> = c.iter().map(|a| a.as_ptr()).collect();
+        // SAFETY: argv-style array of NUL-terminated strings that outlive the call.
+        unsafe {
+            llvm_sys::support::LLVMParseCommandLineOptions(
+                ptrs.len() as i32,
+                ptrs.as_ptr(),
+                std::ptr::null(),
+            );
+        }
+    });
+}
+
 /// Builds the target machine that options ask for; the host when no target is given.
 pub fn target_machine(options: &CompileOptions) -> Result<(TargetMachine, String, String), String> {
+    init_llvm_options();
     Target::initialize_x86(&InitializationConfig::default());
     Target::initialize_aarch64(&InitializationConfig::default());
     let host = TargetMachine::get_default_triple();
