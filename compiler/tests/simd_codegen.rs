@@ -35,7 +35,7 @@ fn compile(dir: &std::path::Path) -> (String, std::path::PathBuf) {
     (std::fs::read_to_string(ll).unwrap(), so)
 }
 
-fn body<'a>(ir: &'a str, index: u32) -> &'a str {
+fn body(ir: &str, index: u32) -> &str {
     let start = ir
         .find(&format!("@waot_func_{index}("))
         .expect("function defined");

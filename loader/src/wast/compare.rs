@@ -54,11 +54,11 @@ pub fn matches(actual: &Val, expected: &WastRetCore<'_>) -> bool {
 }
 
 fn f32_matches(bits: u32, p: &NanPattern<wast::token::F32>) -> bool {
-    matches(&Val::F32(bits), &WastRetCore::F32(p.clone()))
+    matches(&Val::F32(bits), &WastRetCore::F32(*p))
 }
 
 fn f64_matches(bits: u64, p: &NanPattern<wast::token::F64>) -> bool {
-    matches(&Val::F64(bits), &WastRetCore::F64(p.clone()))
+    matches(&Val::F64(bits), &WastRetCore::F64(*p))
 }
 
 /// Lane by lane, lane 0 in the low bits; float lanes may be NaN patterns.
