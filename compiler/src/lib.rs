@@ -17,17 +17,67 @@ pub use validate::{validate, wasm_features};
 
 use std::path::Path;
 
-/// Compiles `wasm` and writes a shared object to `output`. `source` names the input in error
-/// messages.
+/// What `compile_to_file` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputKind {
+    /// A shared object that embeds the wasm.
+    SharedObject,
+    /// The original wasm plus a custom section with the (signed) shared object.
+    Universal,
+}
+
+impl OutputKind {
+    /// `.so`, `.dylib` and `.dll` are shared objects; anything else is universal wasm.
+    pub fn for_path(path: &Path) -> OutputKind {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("so" | "dylib" | "dll") => OutputKind::SharedObject,
+            _ => OutputKind::Universal,
+        }
+    }
+}
+
+/// Compiles `wasm` and writes to `output` the kind of artifact its name implies. `source`
+/// names the input in error messages.
 pub fn compile_to_file(
     wasm: &[u8],
     source: &str,
     output: &Path,
     options: &CompileOptions,
 ) -> Result<(), CompileError> {
+    compile_as(wasm, source, output, OutputKind::for_path(output), options)
+}
+
+pub fn compile_as(
+    wasm: &[u8],
+    source: &str,
+    output: &Path,
+    kind: OutputKind,
+    options: &CompileOptions,
+) -> Result<(), CompileError> {
+    // A universal file's native section may already be there (recompiling one): the module
+    // is what precedes it.
+    let (wasm, _) = runtime_support::universal::split(wasm);
     validate(wasm, source, options)?;
     let info = runtime_support::ModuleInfo::parse(wasm)
         .map_err(|e| CompileError::invalid(source, None, e.offset, &e.message))?;
-    let object = codegen::compile_object(wasm, &info, source, options)?;
-    link::link_shared_object(&object, output)
+    let embed = kind == OutputKind::SharedObject;
+    let (object, header) = codegen::compile_object(wasm, &info, source, options, embed)?;
+    match kind {
+        OutputKind::SharedObject => link::link_shared_object(&object, output),
+        OutputKind::Universal => {
+            let dir = tempfile::tempdir()
+                .map_err(|e| CompileError::Io(format!("temporary directory: {e}")))?;
+            let so = dir.path().join("native.so");
+            link::link_shared_object(&object, &so)?;
+            let so = std::fs::read(&so)
+                .map_err(|e| CompileError::Io(format!("{}: {e}", so.display())))?;
+            let key = runtime_support::trust::signing_key().map_err(CompileError::Io)?;
+            let message = runtime_support::universal::signed_message(&header.encode(), &so);
+            let tag = runtime_support::trust::tag(&key, &message);
+            let key_id = runtime_support::trust::key_id(&key);
+            let file = runtime_support::universal::append_section(wasm, &header, &so, key_id, tag);
+            std::fs::write(output, file)
+                .map_err(|e| CompileError::Io(format!("{}: {e}", output.display())))
+        }
+    }
 }

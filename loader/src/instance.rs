@@ -286,6 +286,7 @@ impl StoreData {
         match f {
             // SAFETY: p points into a live vmctx of this store.
             Func::Wasm(p) => unsafe { *p },
+            Func::Interpreted => unreachable!("checked: not a function of this store"),
             Func::Host(index) => {
                 let store: *mut StoreData = self;
                 let mut ctx = Box::new(HostFuncContext {

@@ -15,11 +15,13 @@
 //! features and embedded wasm before any of its code is mapped. A trap in guest code comes
 //! back as `Error::Trap`, never as a crash of the host.
 
+pub mod artifact;
 mod builtins;
 pub mod code_registry;
 mod error;
 mod host_cpu;
 mod instance;
+pub mod interp;
 mod linker;
 mod memory;
 mod module;
@@ -32,6 +34,7 @@ mod values;
 pub mod wasi;
 pub mod wast;
 
+pub use artifact::{Artifact, ArtifactKind, NotNative, TrustPolicy};
 pub use error::{Error, Result};
 pub use linker::Linker;
 pub use module::Module;

@@ -1,6 +1,7 @@
 //! `wrun`: run a waot artifact as a WASI command, call one of its exports, or run spec
 //! scripts (`wrun wast`).
 
+mod cache;
 mod cli_values;
 mod run;
 mod wast_cmd;
@@ -46,11 +47,24 @@ pub struct RunCli {
     /// parameters. Example: --invoke add
     #[arg(long, value_name = "NAME")]
     pub invoke: Option<String>,
+    /// Always interpret, even when native code could run. Example: --interp
+    #[arg(long = "interp", visible_alias = "force-interpreter")]
+    pub interp: bool,
+    /// Run native code from a universal wasm even if no trusted key signed it.
+    #[arg(long)]
+    pub trust_native: bool,
+    /// Compile a plain wasm ahead of time on first use (with waotc, cached per user) and run
+    /// the native code. Example: --aot app.wasm
+    #[arg(long)]
+    pub aot: bool,
+    /// Do not print the one-line notice when a module is interpreted instead of run natively.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
     /// Treat the module as a reactor, as in wasmedge: run `_initialize` if exported, then call
     /// the export named by the first argument after the module. Example: --reactor app.so add 1 2
     #[arg(long)]
     pub reactor: bool,
-    /// The artifact (`.so` made by waotc).
+    /// The module: a `.so` or universal wasm made by waotc, or a plain wasm.
     pub module: PathBuf,
     /// The program's arguments, or the export's parameters with --invoke/--reactor (`-1`,
     /// `2.5`, `inf`, `nan` are values, not options).
@@ -64,7 +78,7 @@ pub struct RunCli {
     about = "Run WebAssembly spec scripts through the AOT compiler"
 )]
 pub struct WastCli {
-    /// `aot` compiles every module with waotc; `interp` is not available yet.
+    /// `aot` compiles every module with waotc; `interp` runs them in the interpreter.
     #[arg(long, default_value = "aot")]
     pub mode: String,
     /// Accept a post-2.0 proposal when compiling (passed to waotc --enable).

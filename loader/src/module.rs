@@ -45,14 +45,36 @@ fn host_arch_prefix() -> &'static str {
     }
 }
 
+/// Where `dlopen` finds the shared object.
+enum ObjectSource<'a> {
+    File(&'a Path),
+    /// Bytes held in memory (from a universal wasm): loaded from an anonymous memory file.
+    Memory,
+}
+
 impl Module {
-    /// Loads and checks a shared object made by `waotc`.
+    /// Loads and checks a shared object made by `waotc`, or the native code of a universal
+    /// wasm when it fits this host and is signed by a trusted key (see `Artifact` for choosing
+    /// between native code and the interpreter).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Module> {
         let path = path.as_ref();
         let shown = path.display().to_string();
+        let bytes =
+            std::fs::read(path).map_err(|e| Error::Load(format!("{shown}: cannot read: {e}")))?;
+        if bytes.starts_with(b"\0asm") {
+            let policy = crate::artifact::TrustPolicy::from_environment();
+            return crate::artifact::native_from_wasm(&bytes, &shown, &policy).map_err(|reason| {
+                Error::Load(format!("{shown}: no native code to run: {reason}"))
+            });
+        }
+        Self::from_shared_object(&bytes, path)
+    }
+
+    /// A `.so` file's bytes, already read from `path`.
+    pub(crate) fn from_shared_object(bytes: &[u8], path: &Path) -> Result<Module> {
+        let shown = path.display().to_string();
         let err = |m: String| Error::Load(format!("{shown}: {m}"));
-        let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let file = object::File::parse(&*bytes).map_err(|e| {
+        let file = object::File::parse(bytes).map_err(|e| {
             err(format!(
                 "not a shared object ({e}); is it a waotc artifact?"
             ))
@@ -66,33 +88,52 @@ impl Module {
         };
         let header = ArtifactHeader::decode(section(artifact::META_SECTION)?)
             .map_err(|e| err(e.to_string()))?;
-        check_target(&header).map_err(err)?;
         let wasm = section(artifact::WASM_SECTION)?.to_vec();
-        if wasm.len() as u64 != header.wasm_len || artifact::sha256(&wasm) != header.wasm_sha256 {
-            return Err(err(
-                "the embedded wasm does not match the hash in the metadata header \
-                            (the artifact was altered)"
-                    .into(),
-            ));
-        }
-        let info = ModuleInfo::parse(&wasm).map_err(|e| err(format!("embedded wasm: {e}")))?;
-        let layout = SymbolLayout::read(&file, &info).map_err(err)?;
         drop(file);
+        check_target(&header).map_err(err)?;
+        let name = file_name(path);
+        Self::load_native(bytes, header, wasm, &name, ObjectSource::File(path)).map_err(err)
+    }
 
-        // dlopen searches the library path for a name without a slash: always give it one.
-        let absolute =
-            std::path::absolute(path).map_err(|e| err(format!("cannot resolve path: {e}")))?;
-        // SAFETY: the artifact passed every check above; loading runs only its (empty)
-        // initializers, which waotc never emits.
-        let library = unsafe {
-            libloading::os::unix::Library::open(Some(&absolute), libc::RTLD_NOW | libc::RTLD_LOCAL)
+    /// The native code of a universal file, whose module bytes are `wasm`; the caller has
+    /// checked the target and the signature.
+    pub(crate) fn from_native_section(
+        object: &[u8],
+        header: ArtifactHeader,
+        wasm: Vec<u8>,
+        name: &str,
+    ) -> std::result::Result<Module, String> {
+        Self::load_native(object, header, wasm, name, ObjectSource::Memory)
+    }
+
+    fn load_native(
+        object_bytes: &[u8],
+        header: ArtifactHeader,
+        wasm: Vec<u8>,
+        name: &str,
+        source: ObjectSource<'_>,
+    ) -> std::result::Result<Module, String> {
+        if wasm.len() as u64 != header.wasm_len || artifact::sha256(&wasm) != header.wasm_sha256 {
+            return Err("the wasm does not match the hash in the metadata header (the artifact was altered)".into());
         }
-        .map_err(|e| err(format!("dlopen failed: {e}")))?;
-        let library: libloading::Library = library.into();
+        let info = ModuleInfo::parse(&wasm).map_err(|e| format!("embedded wasm: {e}"))?;
+        let file = object::File::parse(object_bytes)
+            .map_err(|e| format!("native code is not a shared object: {e}"))?;
+        let layout = SymbolLayout::read(&file, &info)?;
+        drop(file);
+        let library = match source {
+            ObjectSource::File(path) => {
+                // dlopen searches the library path for a name without a slash: give it one.
+                let absolute =
+                    std::path::absolute(path).map_err(|e| format!("cannot resolve path: {e}"))?;
+                dlopen(&absolute)?
+            }
+            ObjectSource::Memory => dlopen_from_memory(object_bytes)?,
+        };
         // SAFETY: the symbols are arrays of code pointers of the lengths the module implies.
-        let table = |name: &str, len: usize| -> Result<Vec<*const u8>> {
-            let sym = unsafe { library.get::<*const *const u8>(name.as_bytes()) }
-                .map_err(|e| err(format!("missing symbol `{name}`: {e}")))?;
+        let table = |sym_name: &str, len: usize| -> std::result::Result<Vec<*const u8>, String> {
+            let sym = unsafe { library.get::<*const *const u8>(sym_name.as_bytes()) }
+                .map_err(|e| format!("missing symbol `{sym_name}`: {e}"))?;
             let base = *sym;
             Ok((0..len).map(|i| unsafe { *base.add(i) }).collect())
         };
@@ -106,16 +147,12 @@ impl Module {
         .zip(layout.first_code_symbol)
         .map(|(actual, linked)| actual.wrapping_sub(linked))
         .unwrap_or(0);
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or(shown);
-        let registration = code_registry::register(layout.symbols(bias, &name, &info));
+        let registration = code_registry::register(layout.symbols(bias, name, &info));
         let signatures: Vec<Signature> = info.types.iter().map(Signature::from).collect();
         let type_ids = signatures.iter().map(signatures::intern).collect();
         Ok(Module {
             inner: Arc::new(ModuleInner {
-                name,
+                name: name.to_string(),
                 header,
                 wasm,
                 info,
@@ -153,7 +190,42 @@ impl Module {
     }
 }
 
-fn check_target(header: &ArtifactHeader) -> std::result::Result<(), String> {
+pub(crate) fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+fn dlopen(path: &Path) -> std::result::Result<libloading::Library, String> {
+    // SAFETY: the artifact passed every check; loading runs only its initializers, which
+    // waotc never emits.
+    let lib = unsafe {
+        libloading::os::unix::Library::open(Some(path), libc::RTLD_NOW | libc::RTLD_LOCAL)
+    }
+    .map_err(|e| format!("dlopen failed: {e}"))?;
+    Ok(lib.into())
+}
+
+/// Loads a shared object from memory through an anonymous memory file: nothing is left in
+/// the file system, and nobody can change the bytes between our checks and the mapping.
+fn dlopen_from_memory(bytes: &[u8]) -> std::result::Result<libloading::Library, String> {
+    use std::io::Write;
+    use std::os::fd::FromRawFd;
+    // SAFETY: memfd_create with a constant name; the descriptor is owned by the File below.
+    let fd = unsafe { libc::memfd_create(c"waot-native".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(format!("memfd_create: {}", std::io::Error::last_os_error()));
+    }
+    // SAFETY: fd is a new descriptor owned from here.
+    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    file.write_all(bytes)
+        .map_err(|e| format!("writing native code to memory: {e}"))?;
+    dlopen(Path::new(&format!("/proc/self/fd/{fd}")))
+    // `file` closes the descriptor; the mapping made by dlopen stays.
+}
+
+pub(crate) fn check_target(header: &ArtifactHeader) -> std::result::Result<(), String> {
     if !header.target_triple.starts_with(host_arch_prefix())
         || !header.target_triple.contains("linux")
     {

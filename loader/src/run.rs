@@ -1,10 +1,14 @@
-//! Running a module: as a WASI command (`_start`), or by calling an export.
+//! Running a module: natively when the artifact fits the host and is trusted, interpreted
+//! otherwise; as a WASI command (`_start`) or by calling an export.
 
 use crate::{cli_values, RunCli};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use waot::wasi::{self, WasiConfig, WasiCtx};
-use waot::{Error, Extern, Instance, Linker, Module, Store, Trap};
+use waot::{
+    interp, Artifact, ArtifactKind, Error, Extern, Linker, Module, NotNative, Store, Trap,
+    TrustPolicy, Val, ValType,
+};
 
 /// Exit status when guest code traps (as 128 + SIGABRT, like other runtimes).
 const TRAP_EXIT: u8 = 134;
@@ -30,6 +34,61 @@ pub fn main(cli: &RunCli) -> ExitCode {
     }
 }
 
+/// An instantiated module, native or interpreted.
+trait Runner {
+    fn signature(&mut self, name: &str) -> Option<(Vec<ValType>, Vec<ValType>)>;
+    fn call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, Error>;
+}
+
+struct Native {
+    store: Store,
+    instance: waot::Instance,
+}
+
+impl Runner for Native {
+    fn signature(&mut self, name: &str) -> Option<(Vec<ValType>, Vec<ValType>)> {
+        let f = self.store.get_func(self.instance, name)?;
+        let sig = self.store.func_signature(f);
+        Some((sig.params, sig.results))
+    }
+
+    fn call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, Error> {
+        let f = self
+            .store
+            .get_func(self.instance, name)
+            .ok_or_else(|| Error::Usage(format!("no exported function `{name}`")))?;
+        self.store.call(f, args)
+    }
+}
+
+struct Interpreted {
+    store: wasmi::Store<WasiCtx>,
+    instance: wasmi::Instance,
+}
+
+impl Runner for Interpreted {
+    fn signature(&mut self, name: &str) -> Option<(Vec<ValType>, Vec<ValType>)> {
+        let ty = self.instance.get_func(&self.store, name)?.ty(&self.store);
+        let back = |t: &wasmi::ValType| match t {
+            wasmi::ValType::I32 => ValType::I32,
+            wasmi::ValType::I64 => ValType::I64,
+            wasmi::ValType::F32 => ValType::F32,
+            wasmi::ValType::F64 => ValType::F64,
+            wasmi::ValType::V128 => ValType::V128,
+            wasmi::ValType::FuncRef => ValType::Ref(waot::RefType::FUNCREF),
+            wasmi::ValType::ExternRef => ValType::Ref(waot::RefType::EXTERNREF),
+        };
+        Some((
+            ty.params().iter().map(back).collect(),
+            ty.results().iter().map(back).collect(),
+        ))
+    }
+
+    fn call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, Error> {
+        interp::call(&mut self.store, &self.instance, name, args)
+    }
+}
+
 /// `DIR`, `GUEST:HOST` (wasmedge) or `HOST::GUEST` (wasmtime) as (guest, host).
 fn parse_dir(spec: &str) -> (String, std::path::PathBuf) {
     if let Some((host, guest)) = spec.split_once("::") {
@@ -41,7 +100,7 @@ fn parse_dir(spec: &str) -> (String, std::path::PathBuf) {
     }
 }
 
-fn wasi_config(cli: &RunCli, program_args: &[String]) -> Result<WasiConfig, Error> {
+fn wasi_ctx(cli: &RunCli, program_args: &[String]) -> Result<WasiCtx, Error> {
     let mut env = Vec::new();
     for e in &cli.env {
         let (k, v) = e
@@ -57,17 +116,16 @@ fn wasi_config(cli: &RunCli, program_args: &[String]) -> Result<WasiConfig, Erro
     }
     let mut args = vec![cli.module.display().to_string()];
     args.extend(program_args.iter().cloned());
-    Ok(WasiConfig {
+    let config = WasiConfig {
         args,
         env,
         preopen_dirs: cli.dirs.iter().map(|d| parse_dir(d)).collect(),
         preopen_sockets: sockets,
-    })
+    };
+    WasiCtx::new(config).map_err(Error::Usage)
 }
 
 fn run(cli: &RunCli) -> Result<(), Error> {
-    let module = Module::from_file(&cli.module)?;
-    let mut store = Store::new();
     // `--invoke NAME ARGS...`, or wasmedge's `--reactor MODULE NAME ARGS...`: ARGS are the
     // export's parameters. Otherwise the command `_start`, and ARGS are the program's.
     let invoked: Option<(String, &[String])> = match (&cli.invoke, cli.reactor) {
@@ -80,65 +138,137 @@ fn run(cli: &RunCli) -> Result<(), Error> {
     } else {
         &cli.args
     };
-    let ctx = WasiCtx::new(wasi_config(cli, program_args)?).map_err(Error::Usage)?;
-    let mut linker = Linker::new();
-    wasi::add_to_linker(&mut linker, &mut store, Arc::new(Mutex::new(ctx)));
-    if cli.trap_unknown_imports {
-        define_trapping_imports(&mut linker, &mut store, &module);
-    }
-    let instance = linker.instantiate(&mut store, &module)?;
+    let ctx = wasi_ctx(cli, program_args)?;
+    let artifact = Artifact::open(&cli.module)?;
+    let mut runner: Box<dyn Runner> = if cli.interp {
+        interpreted(cli, &artifact.wasm()?, ctx)?
+    } else if artifact.kind == ArtifactKind::PlainWasm && cli.aot {
+        let module = crate::cache::compile_cached(&artifact.wasm()?, &cli.module)?;
+        native(cli, module, ctx)?
+    } else {
+        let policy = TrustPolicy {
+            trust_any: cli.trust_native,
+            ..TrustPolicy::from_environment()
+        };
+        match artifact.native(&policy) {
+            Ok(module) => native(cli, module, ctx)?,
+            Err(NotNative::Refused(e)) => return Err(e),
+            Err(NotNative::Fallback(reason)) => {
+                if !cli.quiet {
+                    eprintln!("wrun: interpreting {}: {reason}", cli.module.display());
+                }
+                interpreted(cli, &artifact.wasm()?, ctx)?
+            }
+        }
+    };
     let Some((name, args)) = invoked else {
         if cli.reactor {
-            return initialize_reactor(&mut store, instance);
+            return initialize_reactor(runner.as_mut());
         }
-        return match store.get_func(instance, "_start") {
-            Some(start) => store.call(start, &[]).map(drop),
-            None => Ok(()),
-        };
+        if runner.signature("_start").is_none() {
+            return Ok(());
+        }
+        return runner.call("_start", &[]).map(drop);
     };
-    initialize_reactor(&mut store, instance)?;
-    let func = store.get_func(instance, &name).ok_or_else(|| {
+    initialize_reactor(runner.as_mut())?;
+    let (params, _) = runner.signature(&name).ok_or_else(|| {
         Error::Usage(format!(
             "{}: no exported function `{name}`",
             cli.module.display()
         ))
     })?;
-    let sig = store.func_signature(func);
-    let args = cli_values::parse_args(&sig.params, args)
-        .map_err(|m| Error::Usage(format!("{name}: {m}")))?;
-    for value in store.call(func, &args)? {
+    let args =
+        cli_values::parse_args(&params, args).map_err(|m| Error::Usage(format!("{name}: {m}")))?;
+    for value in runner.call(&name, &args)? {
         println!("{}", cli_values::show(&value));
     }
     Ok(())
 }
 
-/// A reactor's `_initialize`, if it has one, runs before any export is called.
-fn initialize_reactor(store: &mut Store, instance: Instance) -> Result<(), Error> {
-    match store.get_func(instance, "_initialize") {
-        Some(init) => store.call(init, &[]).map(drop),
-        None => Ok(()),
+fn native(cli: &RunCli, module: Module, ctx: WasiCtx) -> Result<Box<dyn Runner>, Error> {
+    let mut store = Store::new();
+    let mut linker = Linker::new();
+    wasi::add_to_linker(&mut linker, &mut store, Arc::new(Mutex::new(ctx)));
+    if cli.trap_unknown_imports {
+        for (module_name, name, t) in
+            unresolved_functions(&module.info().imports, |m, n| linker.get(m, n).is_some())
+        {
+            let ty = &module.info().types[t as usize];
+            let message = unresolved_message(&module_name, &name);
+            let f = store.func_new(ty.params(), ty.results(), move |_, _, _| {
+                Err(unresolved_trap(&message))
+            });
+            linker.define(&module_name, &name, Extern::Func(f));
+        }
     }
+    let instance = linker.instantiate(&mut store, &module)?;
+    Ok(Box::new(Native { store, instance }))
 }
 
-/// `--trap-unknown-imports`: function imports nothing defines trap when called.
-fn define_trapping_imports(linker: &mut Linker, store: &mut Store, module: &Module) {
-    for import in &module.info().imports {
-        let runtime_support::module_info::ImportKind::Func(t) = import.kind else {
-            continue;
-        };
-        if linker.get(&import.module, &import.name).is_some() {
-            continue;
+fn interpreted(cli: &RunCli, wasm: &[u8], ctx: WasiCtx) -> Result<Box<dyn Runner>, Error> {
+    let engine = interp::engine();
+    let module = interp::module(&engine, wasm)
+        .map_err(|e| Error::Load(format!("{}: {e}", cli.module.display())))?;
+    let mut store = wasmi::Store::new(&engine, ctx);
+    let mut linker = wasmi::Linker::new(&engine);
+    interp::add_wasi(&mut linker)?;
+    let info = runtime_support::ModuleInfo::parse(wasm).map_err(|e| Error::Load(e.to_string()))?;
+    let missing: Vec<_> = unresolved_functions(&info.imports, wasi::provides);
+    for (module_name, name, t) in missing {
+        if !cli.trap_unknown_imports {
+            return Err(Error::Link(format!(
+                "{}: unknown import `{module_name}`.`{name}`",
+                cli.module.display()
+            )));
         }
-        let ty = &module.info().types[t as usize];
-        let message = format!(
-            "call to unresolved import `{}`.`{}`",
-            import.module, import.name
+        let ty = &info.types[t as usize];
+        let wty = wasmi::FuncType::new(
+            ty.params().iter().map(|t| interp::to_wasmi_type(*t)),
+            ty.results().iter().map(|t| interp::to_wasmi_type(*t)),
         );
-        let f = store.func_new(ty.params(), ty.results(), move |_, _, _| {
-            let mut trap = Trap::new(waot::TrapCode::UnknownImport);
-            trap.message = message.clone();
-            Err(trap)
-        });
-        linker.define(&import.module, &import.name, Extern::Func(f));
+        let message = unresolved_message(&module_name, &name);
+        linker
+            .func_new(&module_name, &name, wty, move |_, _, _| {
+                Err(wasmi::Error::new(message.clone()))
+            })
+            .map_err(|e| Error::Link(e.to_string()))?;
     }
+    let instance = linker
+        .instantiate_and_start(&mut store, &module)
+        .map_err(interp::error)?;
+    Ok(Box::new(Interpreted { store, instance }))
+}
+
+/// Function imports nothing defines, as (module, name, type index).
+fn unresolved_functions(
+    imports: &[runtime_support::module_info::Import],
+    defined: impl Fn(&str, &str) -> bool,
+) -> Vec<(String, String, u32)> {
+    imports
+        .iter()
+        .filter_map(|i| match i.kind {
+            runtime_support::module_info::ImportKind::Func(t) if !defined(&i.module, &i.name) => {
+                Some((i.module.clone(), i.name.clone(), t))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn unresolved_message(module: &str, name: &str) -> String {
+    format!("call to unresolved import `{module}`.`{name}`")
+}
+
+fn unresolved_trap(message: &str) -> Trap {
+    let mut trap = Trap::new(waot::TrapCode::UnknownImport);
+    trap.message = message.to_string();
+    trap
+}
+
+/// A reactor's `_initialize`, if it has one, runs before any export is called.
+fn initialize_reactor(runner: &mut dyn Runner) -> Result<(), Error> {
+    if runner.signature("_initialize").is_some() {
+        runner.call("_initialize", &[])?;
+    }
+    Ok(())
 }

@@ -21,6 +21,8 @@ use wasmparser::{GlobalType, ValType};
 pub enum Func {
     Wasm(*const VmFuncRef),
     Host(usize),
+    /// A function reference produced by the interpreter, opaque to this store.
+    Interpreted,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -250,6 +252,7 @@ impl StoreData {
     pub fn func_signature(&self, f: Func) -> Signature {
         match f {
             Func::Host(i) => self.host_funcs[i].sig.clone(),
+            Func::Interpreted => Signature::new(&[], &[]),
             // SAFETY: a Wasm funcref points into a live vmctx of this store.
             Func::Wasm(p) => {
                 signatures::lookup(unsafe { (*p).type_id }).expect("registered signature")
@@ -281,6 +284,9 @@ impl StoreData {
                 )?;
                 Ok(results)
             }
+            Func::Interpreted => Err(Error::Usage(
+                "an interpreter's function cannot be called here".into(),
+            )),
             Func::Wasm(p) => {
                 // SAFETY: p points into a live vmctx of this store.
                 let funcref = unsafe { *p };

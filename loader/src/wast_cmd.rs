@@ -3,9 +3,9 @@
 use crate::WastCli;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use waot::wast::{run_file, FileReport, ProcessCompiler};
+use waot::wast::{run_file_with, FileReport, Mode, ProcessCompiler};
 
-fn run_files_in_parallel(files: &[PathBuf], compiler: &ProcessCompiler) -> Vec<FileReport> {
+fn run_files_in_parallel(files: &[PathBuf], mode: Mode<'_>) -> Vec<FileReport> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(files.len());
@@ -19,7 +19,7 @@ fn run_files_in_parallel(files: &[PathBuf], compiler: &ProcessCompiler) -> Vec<F
                 .spawn_scoped(s, || loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(file) = files.get(i) else { break };
-                    *reports[i].lock().unwrap() = Some(run_file(file, compiler));
+                    *reports[i].lock().unwrap() = Some(run_file_with(file, mode));
                 })
                 .expect("spawn a wast worker");
         }
@@ -31,26 +31,34 @@ fn run_files_in_parallel(files: &[PathBuf], compiler: &ProcessCompiler) -> Vec<F
 }
 
 pub fn run_wast(cli: WastCli) -> ExitCode {
-    if cli.mode != "aot" {
-        eprintln!(
-            "wrun wast: mode `{}` is not available yet (only `aot`)",
-            cli.mode
-        );
-        return ExitCode::FAILURE;
-    }
     let args: Vec<String> = cli
         .enable
         .iter()
         .flat_map(|p| ["--enable".to_string(), p.clone()])
         .collect();
-    let compiler = match ProcessCompiler::beside_current_exe(args) {
-        Ok(c) => c,
-        Err(m) => {
-            eprintln!("wrun wast: {m}");
+    let compiler;
+    let mode = match cli.mode.as_str() {
+        "aot" => match ProcessCompiler::beside_current_exe(args) {
+            Ok(c) => {
+                compiler = c;
+                Mode::Aot(&compiler)
+            }
+            Err(m) => {
+                eprintln!("wrun wast: {m}");
+                return ExitCode::FAILURE;
+            }
+        },
+        "interp" if cli.enable.is_empty() => Mode::Interp,
+        "interp" => {
+            eprintln!("wrun wast: --enable is not supported with --mode interp");
+            return ExitCode::FAILURE;
+        }
+        other => {
+            eprintln!("wrun wast: unknown mode `{other}` (aot or interp)");
             return ExitCode::FAILURE;
         }
     };
-    let reports = run_files_in_parallel(&cli.files, &compiler);
+    let reports = run_files_in_parallel(&cli.files, mode);
     let (mut passed, mut failed) = (0, 0);
     for (file, report) in cli.files.iter().zip(&reports) {
         println!(

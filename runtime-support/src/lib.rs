@@ -9,7 +9,10 @@ pub mod artifact;
 pub mod builtins;
 pub mod module_info;
 pub mod trap;
+pub mod trust;
 pub mod types;
+pub mod universal;
+pub mod validate;
 pub mod vmctx;
 
 pub use artifact::{ArtifactHeader, BoundsStrategy};

@@ -181,7 +181,8 @@ pub fn compile_object(
     info: &ModuleInfo,
     source: &str,
     options: &CompileOptions,
-) -> Result<Vec<u8>, CompileError> {
+    embed_wasm: bool,
+) -> Result<(Vec<u8>, ArtifactHeader), CompileError> {
     let (machine, cpu, features) = target_machine(options).map_err(CompileError::Link)?;
     let triple = machine.get_triple();
     let triple_str = triple.as_str().to_string_lossy().into_owned();
@@ -221,7 +222,7 @@ pub fn compile_object(
         crate::translate::translate_function(&cx, i as u32, body.clone())?;
     }
     trampolines::emit_all(&cx)?;
-    emit_self_description(&cx, &triple_str, &cpu, &features);
+    let header = emit_self_description(&cx, &triple_str, &cpu, &features, embed_wasm);
 
     if let Err(e) = cx.module.verify() {
         return Err(CompileError::Internal(format!(
@@ -241,7 +242,7 @@ pub fn compile_object(
     let buffer = machine
         .write_to_memory_buffer(&cx.module, FileType::Object)
         .map_err(|e| CompileError::Internal(format!("code generation: {e}")))?;
-    Ok(buffer.as_slice().to_vec())
+    Ok((buffer.as_slice().to_vec(), header))
 }
 
 fn declare_functions(cx: &mut ModuleCx<'_, '_>) {
@@ -263,8 +264,15 @@ fn declare_functions(cx: &mut ModuleCx<'_, '_>) {
     }
 }
 
-/// The symbols and sections through which the loader finds and checks the code.
-fn emit_self_description(cx: &ModuleCx<'_, '_>, triple: &str, cpu: &str, features: &str) {
+/// The symbols and sections through which the loader finds and checks the code. Without
+/// `embed_wasm` (universal files, where the module is outside) the wasm section is empty.
+fn emit_self_description(
+    cx: &ModuleCx<'_, '_>,
+    triple: &str,
+    cpu: &str,
+    features: &str,
+    embed_wasm: bool,
+) -> ArtifactHeader {
     let funcs: Vec<_> = cx
         .functions
         .iter()
@@ -284,7 +292,13 @@ fn emit_self_description(cx: &ModuleCx<'_, '_>, triple: &str, cpu: &str, feature
         wasm_sha256: artifact::sha256(cx.wasm),
     };
     add_bytes(cx, "waot_meta", artifact::META_SECTION, &header.encode());
-    add_bytes(cx, "waot_wasm", artifact::WASM_SECTION, cx.wasm);
+    add_bytes(
+        cx,
+        "waot_wasm",
+        artifact::WASM_SECTION,
+        if embed_wasm { cx.wasm } else { &[] },
+    );
+    header
 }
 
 pub fn add_pointer_table<'ctx>(

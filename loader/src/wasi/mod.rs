@@ -182,6 +182,11 @@ wasi_functions! {
     misc::sock_shutdown(I, I);
 }
 
+/// Whether this WASI implementation defines `module`.`name`.
+pub fn provides(module: &str, name: &str) -> bool {
+    module == MODULE && (name == "proc_exit" || FUNCTIONS.iter().any(|f| f.name == name))
+}
+
 /// Runs `f` with the guest's arguments; returns the errno to hand back.
 pub fn dispatch(f: &WasiFunction, ctx: &mut WasiCtx, memory: &mut [u8], args: &[u64]) -> i32 {
     let mut mem = GuestMemory::new(memory);

@@ -1,0 +1,134 @@
+//! The three artifact kinds — a shared object, a universal wasm, a plain wasm — and the choice
+//! between running native code and interpreting.
+
+use crate::error::{Error, Result};
+use crate::module::{check_target, file_name, Module};
+use runtime_support::trust::{self, Key};
+use runtime_support::universal;
+use std::path::{Path, PathBuf};
+
+/// Whose native code runs. Native code inside a wasm file is arbitrary machine code; by
+/// default it runs only when signed by a key the user trusts (see `runtime_support::trust`).
+#[derive(Clone, Default)]
+pub struct TrustPolicy {
+    pub keys: Vec<Key>,
+    /// Run native code whatever its signature (`--trust-native`).
+    pub trust_any: bool,
+}
+
+impl TrustPolicy {
+    /// `WAOT_KEY`, the user's key and the user's trusted-keys list.
+    pub fn from_environment() -> Self {
+        TrustPolicy {
+            keys: trust::trusted_keys(),
+            trust_any: false,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArtifactKind {
+    SharedObject,
+    UniversalWasm,
+    PlainWasm,
+}
+
+/// A file as `wrun` sees it, read once: every later check and load uses these bytes, so a
+/// concurrent writer of the file cannot slip anything between check and use.
+pub struct Artifact {
+    pub path: PathBuf,
+    pub kind: ArtifactKind,
+    bytes: Vec<u8>,
+}
+
+impl Artifact {
+    pub fn open(path: impl AsRef<Path>) -> Result<Artifact> {
+        let path = path.as_ref().to_path_buf();
+        let bytes = std::fs::read(&path)
+            .map_err(|e| Error::Load(format!("{}: cannot read: {e}", path.display())))?;
+        let kind = if bytes.starts_with(b"\0asm") {
+            match universal::split(&bytes).1 {
+                Some(_) => ArtifactKind::UniversalWasm,
+                None => ArtifactKind::PlainWasm,
+            }
+        } else if bytes.starts_with(b"\x7fELF") {
+            ArtifactKind::SharedObject
+        } else {
+            return Err(Error::Load(format!(
+                "{}: neither a wasm module nor a shared object",
+                path.display()
+            )));
+        };
+        Ok(Artifact { path, kind, bytes })
+    }
+
+    /// The wasm module: the file itself without its native section, or the one a shared
+    /// object embeds.
+    pub fn wasm(&self) -> Result<Vec<u8>> {
+        match self.kind {
+            ArtifactKind::SharedObject => embedded_wasm(&self.bytes)
+                .map_err(|m| Error::Load(format!("{}: {m}", self.path.display()))),
+            _ => Ok(universal::split(&self.bytes).0.to_vec()),
+        }
+    }
+
+    /// The native module. A shared object that does not fit is an error; for wasm files
+    /// `Err` is the reason to interpret instead.
+    pub fn native(&self, policy: &TrustPolicy) -> std::result::Result<Module, NotNative> {
+        match self.kind {
+            ArtifactKind::SharedObject => {
+                Module::from_shared_object(&self.bytes, &self.path).map_err(NotNative::Refused)
+            }
+            _ => native_from_wasm(&self.bytes, &file_name(&self.path), policy)
+                .map_err(NotNative::Fallback),
+        }
+    }
+}
+
+/// Why an artifact does not run natively.
+#[derive(Debug)]
+pub enum NotNative {
+    /// A shared object that cannot run here: an error.
+    Refused(Error),
+    /// A wasm file: interpret it, telling the user this reason.
+    Fallback(String),
+}
+
+fn embedded_wasm(so: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    use object::{Object, ObjectSection};
+    let file = object::File::parse(so).map_err(|e| format!("not a shared object: {e}"))?;
+    let section = file
+        .section_by_name(runtime_support::artifact::WASM_SECTION)
+        .ok_or("not a waot artifact: no embedded wasm")?;
+    Ok(section.data().map_err(|e| e.to_string())?.to_vec())
+}
+
+/// The native code of a universal wasm, if it fits this host and is trusted; else why not.
+pub(crate) fn native_from_wasm(
+    bytes: &[u8],
+    name: &str,
+    policy: &TrustPolicy,
+) -> std::result::Result<Module, String> {
+    let (module, section) = universal::split(bytes);
+    let section = section.ok_or("it is a plain wasm module without native code")?;
+    let section = section.map_err(|e| format!("its native section is unreadable ({e})"))?;
+    check_target(&section.header)?;
+    if section.header.wasm_len != module.len() as u64
+        || runtime_support::artifact::sha256(module) != section.header.wasm_sha256
+    {
+        return Err("the module bytes do not match its native code (the file was altered)".into());
+    }
+    if !policy.trust_any {
+        let message = universal::signed_message(&section.header_bytes, &section.object);
+        let trusted = policy.keys.iter().any(|k| {
+            trust::key_id(k) == section.key_id && trust::verify(k, &message, &section.tag)
+        });
+        if !trusted {
+            return Err(
+                "its native code is not signed by a trusted key (--trust-native runs it anyway)"
+                    .into(),
+            );
+        }
+    }
+    Module::from_native_section(&section.object, section.header, module.to_vec(), name)
+}

@@ -1,0 +1,100 @@
+//! The compile-on-load cache for `wrun --aot`: a plain wasm is compiled by `waotc` (a separate
+//! process: the loader does not link LLVM) once, and the artifact reused afterwards.
+//!
+//! Entries live in `$XDG_CACHE_HOME/waot` (or `~/.cache/waot`), named by a hash of the wasm,
+//! the compiler's version, the target and the options. An entry is checked like any artifact
+//! when loaded; a corrupted or foreign one is rebuilt. Concurrent runs take an exclusive lock
+//! per entry while compiling, and publish the artifact by rename, so nobody ever loads a
+//! partial file and the module is compiled once.
+
+use std::path::{Path, PathBuf};
+use waot::{Error, Module};
+
+fn cache_dir() -> Result<PathBuf, Error> {
+    let base = match std::env::var_os("XDG_CACHE_HOME") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => PathBuf::from(
+            std::env::var_os("HOME")
+                .ok_or_else(|| Error::Usage("--aot needs HOME or XDG_CACHE_HOME".into()))?,
+        )
+        .join(".cache"),
+    };
+    Ok(base.join("waot"))
+}
+
+fn waotc() -> Result<PathBuf, Error> {
+    if let Some(p) = std::env::var_os("WAOTC") {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().map_err(|e| Error::Usage(e.to_string()))?;
+    let p = exe.with_file_name("waotc");
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(Error::Usage(format!(
+            "--aot needs the compiler: {} not found (or set WAOTC)",
+            p.display()
+        )))
+    }
+}
+
+/// The key of a cache entry: what the artifact depends on.
+fn entry_name(wasm: &[u8]) -> String {
+    let key = format!(
+        "{}|{}|{}|abi{}|native|O2",
+        runtime_support::artifact::hex(&runtime_support::artifact::sha256(wasm)),
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::ARCH,
+        runtime_support::ABI_VERSION
+    );
+    runtime_support::artifact::hex(&runtime_support::artifact::sha256(key.as_bytes()))
+}
+
+pub fn compile_cached(wasm: &[u8], source: &Path) -> Result<Module, Error> {
+    let dir = cache_dir()?;
+    std::fs::create_dir_all(&dir).map_err(|e| Error::Usage(format!("{}: {e}", dir.display())))?;
+    let name = entry_name(wasm);
+    let so = dir.join(format!("{name}.so"));
+    if let Ok(m) = Module::from_file(&so) {
+        if m.wasm() == wasm {
+            return Ok(m);
+        }
+    }
+    // Compile under an exclusive lock; whoever waited finds the entry made.
+    let lock_path = dir.join(format!("{name}.lock"));
+    let lock = std::fs::File::create(&lock_path)
+        .map_err(|e| Error::Usage(format!("{}: {e}", lock_path.display())))?;
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor we own; released when `lock` is closed.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(Error::Usage(format!(
+            "{}: cannot lock",
+            lock_path.display()
+        )));
+    }
+    if let Ok(m) = Module::from_file(&so) {
+        if m.wasm() == wasm {
+            return Ok(m);
+        }
+    }
+    let tmp_wasm = dir.join(format!("{name}.{}.wasm", std::process::id()));
+    let tmp_so = dir.join(format!("{name}.{}.so", std::process::id()));
+    std::fs::write(&tmp_wasm, wasm)
+        .map_err(|e| Error::Usage(format!("{}: {e}", tmp_wasm.display())))?;
+    let out = std::process::Command::new(waotc()?)
+        .arg(&tmp_wasm)
+        .arg(&tmp_so)
+        .output()
+        .map_err(|e| Error::Usage(format!("cannot run waotc: {e}")));
+    let _ = std::fs::remove_file(&tmp_wasm);
+    let out = out?;
+    if !out.status.success() {
+        let _ = std::fs::remove_file(&tmp_so);
+        let msg = String::from_utf8_lossy(&out.stderr)
+            .trim()
+            .replace(&*tmp_wasm.to_string_lossy(), &source.display().to_string());
+        return Err(Error::Load(msg.trim_start_matches("waotc: ").to_string()));
+    }
+    std::fs::rename(&tmp_so, &so).map_err(|e| Error::Usage(format!("{}: {e}", so.display())))?;
+    Module::from_file(&so)
+}

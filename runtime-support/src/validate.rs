@@ -1,0 +1,92 @@
+//! Validation with exactly the WebAssembly 2.0 feature set (plus proposals asked for), shared
+//! by the compiler and the interpreter so both accept and reject the same modules.
+
+use wasmparser::{Parser, Payload, Validator, WasmFeatures};
+
+/// Why a module is invalid or malformed: where, and what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidationError {
+    /// `function N` or `NAME section`, when known.
+    pub location: Option<String>,
+    pub offset: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid module")?;
+        if let Some(l) = &self.location {
+            write!(f, " in {l}")?;
+        }
+        write!(f, " at byte offset {:#x}: {}", self.offset, self.message)
+    }
+}
+
+/// WebAssembly 2.0, plus the named proposals.
+pub fn wasm_features(proposals: &[String]) -> Result<WasmFeatures, String> {
+    let mut f = WasmFeatures::WASM2;
+    for p in proposals {
+        let flag = match p.as_str() {
+            "tail-call" => WasmFeatures::TAIL_CALL,
+            "extended-const" => WasmFeatures::EXTENDED_CONST,
+            "multi-memory" => WasmFeatures::MULTI_MEMORY,
+            "exceptions" | "exception-handling" => WasmFeatures::EXCEPTIONS,
+            other => return Err(format!("unknown proposal `{other}`")),
+        };
+        f.insert(flag);
+    }
+    Ok(f)
+}
+
+pub fn validate(wasm: &[u8], proposals: &[String]) -> Result<(), ValidationError> {
+    let features = wasm_features(proposals).map_err(|m| ValidationError {
+        location: None,
+        offset: 0,
+        message: m,
+    })?;
+    let mut validator = Validator::new_with_features(features);
+    validator.validate_all(wasm).map(drop).map_err(|e| {
+        let offset = e.offset() as usize;
+        ValidationError {
+            location: locate(wasm, offset),
+            offset,
+            message: e.message().to_string(),
+        }
+    })
+}
+
+/// The function body, else the section, that contains `offset`.
+fn locate(wasm: &[u8], offset: usize) -> Option<String> {
+    let mut imported_funcs = 0u32;
+    let mut body_index = 0u32;
+    let mut found = None;
+    for payload in Parser::new(0).parse_all(wasm) {
+        let Ok(payload) = payload else { break };
+        match &payload {
+            Payload::ImportSection(r) => {
+                imported_funcs += r
+                    .clone()
+                    .into_imports()
+                    .flatten()
+                    .filter(|i| matches!(i.ty, wasmparser::TypeRef::Func(_)))
+                    .count() as u32;
+            }
+            Payload::CodeSectionEntry(body) => {
+                if body.range().contains(&(offset as u64)) {
+                    return Some(format!("function {}", imported_funcs + body_index));
+                }
+                body_index += 1;
+            }
+            _ => {}
+        }
+        if let Some((id, range)) = payload.as_section() {
+            if range.contains(&(offset as u64)) {
+                found = Some(format!(
+                    "{} section",
+                    crate::module_info::section_id_name(id)
+                ));
+            }
+        }
+    }
+    found
+}
