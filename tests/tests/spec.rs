@@ -173,3 +173,19 @@ fn spec_suite_memory_files_pass_with_explicit_bounds_checks() {
     };
     check("explicit-bounds", run_all(&files, options));
 }
+
+#[test]
+fn spec_suite_passes_in_the_interpreter_too() {
+    let mut files = top_level_files(false);
+    files.extend(top_level_files(true));
+    let results: Vec<(PathBuf, FileReport)> = files
+        .iter()
+        .map(|f| {
+            (
+                f.clone(),
+                waot::wast::run_file_with(f, waot::wast::Mode::Interp),
+            )
+        })
+        .collect();
+    check("interp", results);
+}

@@ -489,3 +489,20 @@ fn unknown_imports_fail_to_link_or_trap_when_asked() {
         text(&w.stderr)
     );
 }
+
+#[test]
+fn the_interpreter_serves_the_same_wasi_layer() {
+    for (name, args) in [
+        ("files", vec!["--dir", "."]),
+        ("args_env", vec!["--env", "GREETING=hi"]),
+    ] {
+        let p = build(name);
+        let (dn, dw) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let n = native(dn.path(), &p.native, &["x"], &[("GREETING", "hi")], b"");
+        let mut wargs = vec!["--interp"];
+        wargs.extend(args);
+        wargs.extend([p.so.to_str().unwrap(), "x"]);
+        let w = wrun(dw.path(), &wargs, b"");
+        assert_same(&n, &w);
+    }
+}

@@ -1,0 +1,321 @@
+//! Universal wasm, the interpreter fallback, trust, targets and the compile-on-load cache,
+//! through both command lines. Every test has its own configuration and cache directories.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use waot_tests::binary;
+
+const PROGRAM: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "hello from wasm\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 16))
+    (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (call $exit (i32.const 7)))
+  (func (export "mul") (param i64 i64) (result i64) (i64.mul (local.get 0) (local.get 1))))"#;
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        let e = Env {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        std::fs::create_dir_all(e.path("tmp")).unwrap();
+        e
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    fn cmd(&self, bin: &str, config: &str) -> Command {
+        let mut c = Command::new(binary(bin));
+        c.env("XDG_CONFIG_HOME", self.path(config))
+            .env("XDG_CACHE_HOME", self.path("cache"))
+            .env("TMPDIR", self.path("tmp"))
+            .env_remove("WAOT_KEY");
+        c
+    }
+
+    fn waotc(&self, args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+        self.cmd("waotc", "config").args(args).output().unwrap()
+    }
+
+    fn wrun(&self, config: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+        self.cmd("wrun", config).args(args).output().unwrap()
+    }
+
+    fn write_wasm(&self, name: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, wat::parse_str(PROGRAM).unwrap()).unwrap();
+        p
+    }
+
+    fn universal(&self, extra: &[&str]) -> PathBuf {
+        let wasm = self.write_wasm("plain.wasm");
+        let out = self.path("app.wasm");
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = extra
+            .iter()
+            .map(|a| a as &dyn AsRef<std::ffi::OsStr>)
+            .collect();
+        args.push(&wasm);
+        args.push(&out);
+        let o = self.waotc(&args);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        out
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ran_ok(o: &Output) {
+    assert_eq!(
+        text(&o.stdout),
+        "hello from wasm\n",
+        "stderr: {}",
+        text(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(7));
+}
+
+#[test]
+fn universal_output_is_valid_wasm_and_runs_natively_when_trusted() {
+    let e = Env::new();
+    let app = e.universal(&[]);
+    let v = Command::new("wasm-validate")
+        .arg(&app)
+        .output()
+        .expect("wasm-validate (wabt)");
+    assert!(v.status.success(), "{}", text(&v.stderr));
+    let o = e.wrun("config", &[&app]);
+    ran_ok(&o);
+    assert_eq!(text(&o.stderr), "", "native run, no notice");
+    // Native code was loaded from memory: nothing left in the temporary directory.
+    assert_eq!(std::fs::read_dir(e.path("tmp")).unwrap().count(), 0);
+    // The file is the original module plus one custom section.
+    let plain = std::fs::read(e.path("plain.wasm")).unwrap();
+    let universal = std::fs::read(&app).unwrap();
+    assert!(universal.starts_with(&plain));
+}
+
+#[test]
+fn untrusted_native_code_is_interpreted_with_a_notice() {
+    let e = Env::new();
+    let app = e.universal(&[]);
+    let o = e.wrun("other-user", &[&app]);
+    ran_ok(&o);
+    assert_eq!(text(&o.stderr), format!("wrun: interpreting {}: its native code is not signed by a trusted key (--trust-native runs it anyway)\n", app.display()));
+    let o = e.wrun("other-user", &[&"--quiet", &app]);
+    ran_ok(&o);
+    assert_eq!(text(&o.stderr), "");
+    let o = e.wrun("other-user", &[&"--trust-native", &app]);
+    ran_ok(&o);
+    assert_eq!(text(&o.stderr), "");
+    // A trusted-keys list makes another user's key trusted.
+    let key = std::fs::read_to_string(e.path("config/waot/key")).unwrap();
+    std::fs::create_dir_all(e.path("other-user/waot")).unwrap();
+    std::fs::write(e.path("other-user/waot/trusted-keys"), key).unwrap();
+    let o = e.wrun("other-user", &[&app]);
+    ran_ok(&o);
+    assert_eq!(text(&o.stderr), "");
+}
+
+#[test]
+fn a_shared_ci_key_signs_and_verifies() {
+    let e = Env::new();
+    let key = "ab".repeat(32);
+    let wasm = e.write_wasm("plain.wasm");
+    let app = e.path("ci.wasm");
+    let o = e
+        .cmd("waotc", "ci-runner")
+        .env("WAOT_KEY", &key)
+        .arg(&wasm)
+        .arg(&app)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        !e.path("ci-runner/waot/key").exists(),
+        "the shared key is used, no user key made"
+    );
+    let o = e
+        .cmd("wrun", "user")
+        .env("WAOT_KEY", &key)
+        .arg(&app)
+        .output()
+        .unwrap();
+    ran_ok(&o);
+    assert_eq!(text(&o.stderr), "");
+    let o = e
+        .cmd("wrun", "user")
+        .env("WAOT_KEY", "cd".repeat(32))
+        .arg(&app)
+        .output()
+        .unwrap();
+    ran_ok(&o);
+    assert!(text(&o.stderr).contains("not signed by a trusted key"));
+}
+
+#[test]
+fn altered_universal_files_fall_back_to_the_interpreter() {
+    let e = Env::new();
+    let app = e.universal(&[]);
+    let bytes = std::fs::read(&app).unwrap();
+    let plain_len = std::fs::read(e.path("plain.wasm")).unwrap().len();
+    // The module: change the greeting in the data segment.
+    let mut module_altered = bytes.clone();
+    let at = find(&module_altered, b"hello from wasm");
+    module_altered[at] = b'j';
+    let p = e.path("altered-module.wasm");
+    std::fs::write(&p, &module_altered).unwrap();
+    let o = e.wrun("config", &[&p]);
+    assert_eq!(text(&o.stdout), "jello from wasm\n");
+    assert!(
+        text(&o.stderr)
+            .contains("the module bytes do not match its native code (the file was altered)"),
+        "{}",
+        text(&o.stderr)
+    );
+    // The native code: flip a byte in the middle of the section.
+    let mut native_altered = bytes.clone();
+    let mid = plain_len + (bytes.len() - plain_len) / 2;
+    native_altered[mid] ^= 0xff;
+    let p = e.path("altered-native.wasm");
+    std::fs::write(&p, &native_altered).unwrap();
+    let o = e.wrun("config", &[&p]);
+    ran_ok(&o);
+    assert!(
+        text(&o.stderr).contains("wrun: interpreting"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn an_aarch64_universal_artifact_runs_here_in_the_interpreter() {
+    let e = Env::new();
+    let app = e.universal(&["--target", "aarch64-unknown-linux-gnu", "--cpu", "generic"]);
+    let o = e.wrun("config", &[&app]);
+    ran_ok(&o);
+    assert!(
+        text(&o.stderr).contains("compiled for aarch64-unknown-linux-gnu"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = e.wrun("config", &[&app, &"--invoke", &"mul", &"-3", &"5"]);
+    assert_eq!(text(&o.stdout), "-15\n");
+    // The same cross-compiled code as a .so is refused, never run.
+    let so = e.path("arm.so");
+    let o = e.waotc(&[
+        &"--target",
+        &"aarch64-unknown-linux-gnu",
+        &"--cpu",
+        &"generic",
+        &e.path("plain.wasm"),
+        &so,
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = e.wrun("config", &[&so]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("compiled for aarch64"),
+        "{}",
+        text(&o.stderr)
+    );
+    // ... but its embedded wasm can be interpreted.
+    ran_ok(&e.wrun("config", &[&"--interp", &so]));
+}
+
+#[test]
+fn plain_wasm_is_interpreted_or_compiled_on_load_and_cached() {
+    let e = Env::new();
+    let wasm = e.write_wasm("plain.wasm");
+    let o = e.wrun("config", &[&wasm]);
+    ran_ok(&o);
+    assert!(text(&o.stderr).contains("plain wasm module without native code"));
+    // --aot: compiled once, then reused.
+    ran_ok(&e.wrun("config", &[&"--aot", &wasm]));
+    let entries = |e: &Env| -> Vec<PathBuf> {
+        let mut v: Vec<_> = std::fs::read_dir(e.path("cache/waot"))
+            .unwrap()
+            .map(|d| d.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "so"))
+            .collect();
+        v.sort();
+        v
+    };
+    let first = entries(&e);
+    assert_eq!(first.len(), 1);
+    let stamp = std::fs::metadata(&first[0]).unwrap().modified().unwrap();
+    ran_ok(&e.wrun("config", &[&"--aot", &wasm]));
+    assert_eq!(
+        std::fs::metadata(&first[0]).unwrap().modified().unwrap(),
+        stamp,
+        "reused, not rebuilt"
+    );
+    // A corrupted entry is detected and rebuilt.
+    std::fs::write(&first[0], b"garbage").unwrap();
+    ran_ok(&e.wrun("config", &[&"--aot", &wasm]));
+    assert!(std::fs::read(&first[0]).unwrap().starts_with(b"\x7fELF"));
+    // Concurrent first runs: all succeed, one entry.
+    std::fs::remove_dir_all(e.path("cache")).unwrap();
+    let children: Vec<_> = (0..4)
+        .map(|_| e.cmd("wrun", "config").arg("--aot").arg(&wasm).output())
+        .collect();
+    for c in children {
+        ran_ok(&c.unwrap());
+    }
+    assert_eq!(entries(&e).len(), 1);
+}
+
+#[test]
+fn interp_and_native_agree_on_traps() {
+    let e = Env::new();
+    let wasm = e.path("t.wasm");
+    std::fs::write(
+        &wasm,
+        wat::parse_str(
+            r#"(module (memory 1)
+      (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+      (func (export "oob") (result i32) (i32.load (i32.const 70000))))"#,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let so = e.path("t.so");
+    assert!(e.waotc(&[&wasm, &so]).status.success());
+    for (args, message) in [
+        (["div", "1", "0"], "integer divide by zero"),
+        (["div", "-2147483648", "-1"], "integer overflow"),
+    ] {
+        for mode in [&"--interp" as &dyn AsRef<std::ffi::OsStr>, &"--quiet"] {
+            let o = e.wrun(
+                "config",
+                &[mode, &so, &"--invoke", &args[0], &args[1], &args[2]],
+            );
+            assert_eq!(o.status.code(), Some(134));
+            assert!(
+                text(&o.stderr).starts_with(&format!("wrun: trap: {message}")),
+                "{}",
+                text(&o.stderr)
+            );
+        }
+    }
+    let o = e.wrun("config", &[&"--interp", &so, &"--invoke", &"oob"]);
+    assert!(text(&o.stderr).starts_with("wrun: trap: out of bounds memory access"));
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("present")
+}
