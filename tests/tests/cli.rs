@@ -175,7 +175,16 @@ fn wrun_rejects_bad_artifacts_with_one_line() {
     let d = tempfile::tempdir().unwrap();
     assert_one_line_error(&run("wrun", &[&d.path().join("nope.so")]), "cannot read");
     let wasm = write_wasm(d.path(), "plain", ADD);
-    assert_one_line_error(&run("wrun", &[&wasm]), "not a shared object");
+    // A plain wasm is interpreted, with a notice; anything else is refused.
+    let o = run("wrun", &[&wasm]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("plain wasm module without native code"));
+    let text_file = d.path().join("notes.txt");
+    std::fs::write(&text_file, "not a module").unwrap();
+    assert_one_line_error(
+        &run("wrun", &[&text_file]),
+        "neither a wasm module nor a shared object",
+    );
 
     let so = compile(d.path(), ADD, &[]);
     let bytes = std::fs::read(&so).unwrap();
