@@ -17,6 +17,13 @@ pub use validate::{validate, wasm_features};
 
 use std::path::Path;
 
+/// How many partitions `wasm` is compiled in with `options` (independent of the threads).
+pub fn partition_count(wasm: &[u8], options: &CompileOptions) -> Result<usize, CompileError> {
+    let info = runtime_support::ModuleInfo::parse(wasm)
+        .map_err(|e| CompileError::invalid("module", None, e.offset, &e.message))?;
+    Ok(codegen::plan_partitions(&info, options.partition_bytes).len())
+}
+
 /// What `compile_to_file` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutputKind {
@@ -61,14 +68,14 @@ pub fn compile_as(
     let info = runtime_support::ModuleInfo::parse(wasm)
         .map_err(|e| CompileError::invalid(source, None, e.offset, &e.message))?;
     let embed = kind == OutputKind::SharedObject;
-    let (object, header) = codegen::compile_object(wasm, &info, source, options, embed)?;
+    let (objects, header) = codegen::compile_objects(wasm, &info, source, options, embed)?;
     match kind {
-        OutputKind::SharedObject => link::link_shared_object(&object, output),
+        OutputKind::SharedObject => link::link_shared_object(&objects, output),
         OutputKind::Universal => {
             let dir = tempfile::tempdir()
                 .map_err(|e| CompileError::Io(format!("temporary directory: {e}")))?;
             let so = dir.path().join("native.so");
-            link::link_shared_object(&object, &so)?;
+            link::link_shared_object(&objects, &so)?;
             let so = std::fs::read(&so)
                 .map_err(|e| CompileError::Io(format!("{}: {e}", so.display())))?;
             let key = runtime_support::trust::signing_key().map_err(CompileError::Io)?;

@@ -40,6 +40,12 @@ struct Cli {
     /// Accept a post-2.0 proposal (e.g. `tail-call`, `extended-const`); repeatable.
     #[arg(long = "enable", value_name = "PROPOSAL")]
     enable: Vec<String>,
+    /// Compiler threads (default: one per core). The output is the same for any count.
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 0)]
+    jobs: usize,
+    /// No progress bar (it shows only on a terminal, for large modules).
+    #[arg(short = 'q', long)]
+    quiet: bool,
 }
 
 /// Parses the command line; a usage error is one line and exit status 1, like any bad input.
@@ -94,6 +100,9 @@ fn run(cli: &Cli) -> Result<(), String> {
         features: cli.features.clone(),
         emit_llvm: cli.emit_llvm.clone(),
         enabled_proposals: cli.enable.clone(),
+        threads: cli.jobs,
+        progress: !cli.quiet,
+        partition_bytes: 0,
     };
     compile_to_file(&wasm, &source, &cli.output, &options).map_err(|e| e.to_string())
 }

@@ -50,6 +50,13 @@ pub struct CompileOptions {
     pub emit_llvm: Option<PathBuf>,
     /// Post-2.0 proposals to accept, by wasmparser feature name (e.g. `tail-call`).
     pub enabled_proposals: Vec<String>,
+    /// Compiler threads; 0 is one per core. The output does not depend on it.
+    pub threads: usize,
+    /// Show a progress bar on a terminal for long compiles.
+    pub progress: bool,
+    /// Wasm code bytes per partition (0: the default, 256 KiB). Partitions are what threads
+    /// compile in parallel; fewer, larger ones inline more.
+    pub partition_bytes: usize,
 }
 
 impl Default for CompileOptions {
@@ -62,6 +69,9 @@ impl Default for CompileOptions {
             features: String::new(),
             emit_llvm: None,
             enabled_proposals: Vec::new(),
+            threads: 0,
+            progress: false,
+            partition_bytes: 0,
         }
     }
 }

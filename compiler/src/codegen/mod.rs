@@ -16,6 +16,7 @@ use inkwell::values::{BasicValue, FunctionValue};
 use inkwell::{AddressSpace, OptimizationLevel};
 use runtime_support::artifact::{self, ArtifactHeader};
 use runtime_support::{ModuleInfo, VmctxLayout};
+use std::ops::Range;
 use wasmparser::{FuncType, ValType};
 
 /// What every function translation shares: the LLVM module and the module's description.
@@ -175,14 +176,160 @@ pub fn target_machine(options: &CompileOptions) -> Result<(TargetMachine, String
     Ok((machine, cpu, features))
 }
 
-/// Translates the whole module and returns an ELF object.
-pub fn compile_object(
+/// Wasm code bytes per partition: a module larger than this is split into partitions that
+/// are compiled in parallel, each in its own LLVM context, and linked together. The split
+/// depends only on the module, never on the thread count, so the output is the same for any
+/// `-j`. A module within one partition keeps every function in one LLVM module (inlining
+/// across all of them).
+pub const PARTITION_BYTES: usize = 256 * 1024;
+
+/// Contiguous ranges of defined-function indices, by code size.
+pub fn plan_partitions(info: &ModuleInfo, partition_bytes: usize) -> Vec<Range<u32>> {
+    let limit = if partition_bytes == 0 {
+        PARTITION_BYTES
+    } else {
+        partition_bytes
+    };
+    let mut parts = Vec::new();
+    let (mut start, mut bytes) = (0u32, 0usize);
+    for (i, body) in info.bodies.iter().enumerate() {
+        bytes += body.len();
+        if bytes >= limit {
+            parts.push(start..i as u32 + 1);
+            start = i as u32 + 1;
+            bytes = 0;
+        }
+    }
+    if start < info.bodies.len() as u32 || parts.is_empty() {
+        parts.push(start..info.bodies.len() as u32);
+    }
+    parts
+}
+
+/// What one LLVM module of the artifact holds.
+#[derive(Clone)]
+struct Piece {
+    /// Defined functions translated here.
+    functions: Range<u32>,
+    /// Trampolines, adapters, symbol tables and self-description.
+    glue: bool,
+    /// Function symbols are global (hidden) when other pieces call them.
+    shared_symbols: bool,
+}
+
+/// Translates the whole module and returns ELF objects to link together, in a fixed order,
+/// and the metadata header.
+pub fn compile_objects(
     wasm: &[u8],
     info: &ModuleInfo,
     source: &str,
     options: &CompileOptions,
     embed_wasm: bool,
-) -> Result<(Vec<u8>, ArtifactHeader), CompileError> {
+) -> Result<(Vec<Vec<u8>>, ArtifactHeader), CompileError> {
+    let parts = plan_partitions(info, options.partition_bytes);
+    let pieces: Vec<Piece> = if parts.len() == 1 {
+        vec![Piece {
+            functions: parts[0].clone(),
+            glue: true,
+            shared_symbols: false,
+        }]
+    } else {
+        let mut p: Vec<Piece> = parts
+            .iter()
+            .map(|r| Piece {
+                functions: r.clone(),
+                glue: false,
+                shared_symbols: true,
+            })
+            .collect();
+        p.push(Piece {
+            functions: 0..0,
+            glue: true,
+            shared_symbols: true,
+        });
+        p
+    };
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+    .min(pieces.len())
+    .max(1);
+    let progress = progress_bar(options, info.bodies.len() as u64, pieces.len());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    type Output = Result<(Vec<u8>, Option<ArtifactHeader>, String), CompileError>;
+    let results: Vec<std::sync::Mutex<Option<Output>>> =
+        pieces.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            let builder = std::thread::Builder::new().stack_size(64 << 20);
+            builder
+                .spawn_scoped(s, || loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(piece) = pieces.get(i) else { break };
+                    let r = compile_piece(
+                        wasm,
+                        info,
+                        source,
+                        options,
+                        embed_wasm,
+                        piece,
+                        progress.as_ref(),
+                    );
+                    *results[i].lock().unwrap() = Some(r);
+                })
+                .expect("spawn a compiler thread");
+        }
+    });
+    if let Some(p) = &progress {
+        p.finish_and_clear();
+    }
+    let mut objects = Vec::new();
+    let mut header = None;
+    let mut ir = String::new();
+    for r in results {
+        let (object, h, text) = r.into_inner().unwrap().expect("every piece compiled")?;
+        objects.push(object);
+        header = header.or(h);
+        ir.push_str(&text);
+    }
+    if let Some(path) = &options.emit_llvm {
+        std::fs::write(path, ir)
+            .map_err(|e| CompileError::Io(format!("{}: {e}", path.display())))?;
+    }
+    Ok((objects, header.expect("the glue piece makes the header")))
+}
+
+fn progress_bar(
+    options: &CompileOptions,
+    functions: u64,
+    pieces: usize,
+) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !options.progress || !std::io::stderr().is_terminal() || functions < 2000 {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(functions);
+    let style =
+        indicatif::ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} functions, {msg}")
+            .expect("valid template")
+            .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_prefix("waotc");
+    bar.set_message(format!("{pieces} partitions"));
+    Some(bar)
+}
+
+/// One LLVM module: translate, optimize, emit.
+fn compile_piece(
+    wasm: &[u8],
+    info: &ModuleInfo,
+    source: &str,
+    options: &CompileOptions,
+    embed_wasm: bool,
+    piece: &Piece,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<(Vec<u8>, Option<ArtifactHeader>, String), CompileError> {
     let (machine, cpu, features) = target_machine(options).map_err(CompileError::Link)?;
     let triple = machine.get_triple();
     let triple_str = triple.as_str().to_string_lossy().into_owned();
@@ -197,7 +344,6 @@ pub fn compile_object(
             message: format!("target `{triple_str}`: only 64-bit x86 and AArch64 are supported"),
         });
     }
-
     let context = Context::create();
     let module = context.create_module(source);
     module.set_triple(&triple);
@@ -216,14 +362,25 @@ pub fn compile_object(
         target_features: features.clone(),
     };
     cx.fn_types = info.types.iter().map(|t| cx.wasm_fn_type(t)).collect();
-    declare_functions(&mut cx);
-
-    for (i, body) in info.bodies.iter().enumerate() {
-        crate::translate::translate_function(&cx, i as u32, body.clone())?;
+    declare_functions(&mut cx, &piece.functions, piece.shared_symbols);
+    for i in piece.functions.clone() {
+        crate::translate::translate_function(&cx, i, info.bodies[i as usize].clone())?;
+        if let Some(p) = progress {
+            p.inc(1);
+        }
     }
-    trampolines::emit_all(&cx)?;
-    let header = emit_self_description(&cx, &triple_str, &cpu, &features, embed_wasm);
-
+    let header = if piece.glue {
+        trampolines::emit_all(&cx)?;
+        Some(emit_self_description(
+            &cx,
+            &triple_str,
+            &cpu,
+            &features,
+            embed_wasm,
+        ))
+    } else {
+        None
+    };
     if let Err(e) = cx.module.verify() {
         return Err(CompileError::Internal(format!(
             "{source}: invalid IR: {}",
@@ -234,24 +391,39 @@ pub fn compile_object(
     cx.module
         .run_passes(&passes, &machine, PassBuilderOptions::create())
         .map_err(|e| CompileError::Internal(format!("optimizer: {e}")))?;
-    if let Some(path) = &options.emit_llvm {
-        cx.module
-            .print_to_file(path)
-            .map_err(|e| CompileError::Io(format!("{}: {}", path.display(), e.to_string())))?;
-    }
+    let ir = if options.emit_llvm.is_some() {
+        cx.module.print_to_string().to_string()
+    } else {
+        String::new()
+    };
     let buffer = machine
         .write_to_memory_buffer(&cx.module, FileType::Object)
         .map_err(|e| CompileError::Internal(format!("code generation: {e}")))?;
-    Ok((buffer.as_slice().to_vec(), header))
+    Ok((buffer.as_slice().to_vec(), header, ir))
 }
 
-fn declare_functions(cx: &mut ModuleCx<'_, '_>) {
+/// Declares every defined function; those in `here` will get bodies. With `shared`, symbols
+/// are global and hidden so that other pieces of the same artifact can call them.
+fn declare_functions(cx: &mut ModuleCx<'_, '_>, here: &Range<u32>, shared: bool) {
     let info = cx.info;
     for i in 0..info.num_defined_funcs() {
         let index = info.num_imported_funcs + i;
         let ty = cx.fn_types[info.funcs[index as usize] as usize];
         let name = format!("{}{index}", artifact::FUNC_SYMBOL_PREFIX);
-        let f = cx.module.add_function(&name, ty, Some(Linkage::Internal));
+        let linkage = if shared {
+            Linkage::External
+        } else {
+            Linkage::Internal
+        };
+        let f = cx.module.add_function(&name, ty, Some(linkage));
+        if shared {
+            f.as_global_value()
+                .set_visibility(inkwell::GlobalVisibility::Hidden);
+        }
+        if !here.contains(&i) {
+            cx.functions.push(f);
+            continue;
+        }
         // Traps leave by longjmp, never by unwinding; large frames are probed so that no
         // access skips the stack guard. No tail calls: turning `(call $self)` into a jump would
         // make runaway recursion loop forever instead of exhausting the stack, as wasm requires.
