@@ -139,13 +139,19 @@ pub(crate) unsafe fn call_guest(
     vmctx: *mut u8,
     values: *mut u8,
 ) -> Result<(), Trap> {
-    crate::signals::ensure_installed();
-    // Nested entries keep the limit set by the outermost one; a store first entered from
-    // another store's host function has none yet.
-    if !in_guest() || (*limits).stack_limit == 0 {
-        (*limits).stack_limit = stack_limit();
+    // The thread's stack limit doubles as its "handlers and alternate stack are set up" flag,
+    // so the usual entry costs two thread-local reads.
+    let mut limit = STACK_LIMIT.with(|c| c.get());
+    if limit == 0 {
+        crate::signals::ensure_installed();
+        limit = stack_limit();
     }
     let slot = CATCH.with(|c| c.as_ptr());
+    // Nested entries keep the limit set by the outermost one; a store first entered from
+    // another store's host function has none yet.
+    if (*slot).is_null() || (*limits).stack_limit == 0 {
+        (*limits).stack_limit = limit;
+    }
     let trapped = waot_call_catching_traps(slot, trampoline, code, vmctx, values) != 0;
     if !trapped {
         return Ok(());

@@ -118,10 +118,10 @@ impl Val {
     }
 }
 
-/// A value slot, aligned as compiled code expects.
+/// A 16-byte value slot, aligned as compiled code expects (the host-call ABI's unit).
 #[repr(C, align(16))]
 #[derive(Clone, Copy, Default)]
-pub(crate) struct Slot(pub [u8; VALUE_SLOT_SIZE]);
+pub struct Slot(pub [u8; VALUE_SLOT_SIZE]);
 
 impl std::fmt::Display for Val {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

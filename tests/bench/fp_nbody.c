@@ -25,6 +25,6 @@ int main(void) {
     for (int s = 0; s < 12000000; s++) advance(0.001);
     double e = 0;
     for (int i = 0; i < N; i++) e += 0.5 * m[i] * (vx[i] * vx[i] + vy[i] * vy[i] + vz[i] * vz[i]);
-    printf("%.9f\n", e);
+    printf("%.5f\n", e); // the trajectory is chaotic: builds agree to these digits
     return 0;
 }

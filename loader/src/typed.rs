@@ -1,0 +1,139 @@
+//! Typed calls: the signature is checked once, when the `TypedFunc` is made, so a call is a
+//! few stores into a stack array and the entry into guest code — no allocation, no lookup.
+
+use crate::error::{Error, Result};
+use crate::store::{Func, StoreData};
+use crate::values::Slot;
+use crate::{traps, Trap};
+use runtime_support::types::VALUE_SLOT_SIZE;
+use runtime_support::vmctx::VmRuntimeLimits;
+use wasmparser::ValType;
+
+/// A Rust type that is a wasm value type.
+pub trait WasmTy: Copy {
+    const TYPE: ValType;
+    fn store(self, slot: &mut Slot);
+    fn load(slot: &Slot) -> Self;
+}
+
+macro_rules! wasm_ty {
+    ($t:ty, $vt:expr, $n:expr) => {
+        impl WasmTy for $t {
+            const TYPE: ValType = $vt;
+            #[inline]
+            fn store(self, slot: &mut Slot) {
+                slot.0[..$n].copy_from_slice(&self.to_le_bytes());
+            }
+            #[inline]
+            fn load(slot: &Slot) -> Self {
+                <$t>::from_le_bytes(slot.0[..$n].try_into().unwrap())
+            }
+        }
+    };
+}
+
+wasm_ty!(i32, ValType::I32, 4);
+wasm_ty!(u32, ValType::I32, 4);
+wasm_ty!(i64, ValType::I64, 8);
+wasm_ty!(u64, ValType::I64, 8);
+wasm_ty!(f32, ValType::F32, 4);
+wasm_ty!(f64, ValType::F64, 8);
+
+/// Parameters: a tuple of `WasmTy`.
+pub trait WasmParams: Copy {
+    const COUNT: usize;
+    fn types() -> Vec<ValType>;
+    fn store(self, slots: &mut [Slot]);
+}
+
+/// Results: `()`, one `WasmTy`, or a tuple of them.
+pub trait WasmResults: Sized {
+    const COUNT: usize;
+    fn types() -> Vec<ValType>;
+    fn load(slots: &[Slot]) -> Self;
+}
+
+macro_rules! tuples {
+    ($($n:expr => ($($t:ident $i:tt),*);)*) => {$(
+        impl<$($t: WasmTy),*> WasmParams for ($($t,)*) {
+            const COUNT: usize = $n;
+            fn types() -> Vec<ValType> { vec![$($t::TYPE),*] }
+            #[inline]
+            #[allow(unused_variables)]
+            fn store(self, slots: &mut [Slot]) { $(self.$i.store(&mut slots[$i]);)* }
+        }
+        impl<$($t: WasmTy),*> WasmResults for ($($t,)*) {
+            const COUNT: usize = $n;
+            fn types() -> Vec<ValType> { vec![$($t::TYPE),*] }
+            #[inline]
+            #[allow(unused_variables)]
+            fn load(slots: &[Slot]) -> Self { ($($t::load(&slots[$i]),)*) }
+        }
+    )*};
+}
+
+tuples! {
+    0 => ();
+    1 => (A 0);
+    2 => (A 0, B 1);
+    3 => (A 0, B 1, C 2);
+    4 => (A 0, B 1, C 2, D 3);
+}
+
+macro_rules! single_results {
+    ($($t:ty),*) => {$(
+        impl WasmResults for $t {
+            const COUNT: usize = 1;
+            fn types() -> Vec<ValType> { vec![<$t as WasmTy>::TYPE] }
+            #[inline]
+            fn load(slots: &[Slot]) -> Self { <$t as WasmTy>::load(&slots[0]) }
+        }
+    )*};
+}
+
+single_results!(i32, u32, i64, u64, f32, f64);
+
+/// Slots on the stack; enough for every typed signature.
+const MAX_SLOTS: usize = 4;
+const _: () = assert!(std::mem::size_of::<Slot>() == VALUE_SLOT_SIZE);
+
+/// A compiled function with a known signature.
+pub struct TypedFunc<P, R> {
+    code: *const u8,
+    vmctx: *mut u8,
+    trampoline: *const u8,
+    _types: std::marker::PhantomData<fn(P) -> R>,
+}
+
+impl StoreData {
+    /// `f` as a function of `P` to `R`; an error if its signature differs.
+    pub fn typed<P: WasmParams, R: WasmResults>(&self, f: Func) -> Result<TypedFunc<P, R>> {
+        let sig = self.func_signature(f);
+        if sig.params != P::types() || sig.results != R::types() {
+            return Err(Error::Usage(format!("function is {sig}, not the requested type")));
+        }
+        let Func::Wasm(p) = f else {
+            return Err(Error::Usage("typed calls are for functions of an instance".into()));
+        };
+        // SAFETY: a Wasm funcref points into a live vmctx of this store.
+        let funcref = unsafe { *p };
+        let trampoline = *self.trampolines.get(&funcref.type_id).expect("trampoline for every signature");
+        Ok(TypedFunc { code: funcref.code, vmctx: funcref.vmctx, trampoline, _types: std::marker::PhantomData })
+    }
+}
+
+impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
+    /// Calls the function. The store must be the one the function came from.
+    #[inline]
+    pub fn call(&self, store: &mut StoreData, params: P) -> std::result::Result<R, Trap> {
+        let mut slots = [Slot::default(); MAX_SLOTS];
+        params.store(&mut slots);
+        let limits: *mut VmRuntimeLimits = &mut *store.limits;
+        // SAFETY: the signature was checked when this TypedFunc was made; the slots cover
+        // every parameter and result.
+        unsafe {
+            traps::call_guest(limits, self.trampoline, self.code, self.vmctx, slots.as_mut_ptr() as *mut u8)?;
+        }
+        Ok(R::load(&slots))
+    }
+}

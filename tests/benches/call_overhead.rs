@@ -1,0 +1,70 @@
+//! Host-to-guest call overhead of the embedding API for a trivial export
+//! `(i32, i32) -> i32`, with the typed and the untyped call, and, when the `wasmtime` Python
+//! package is in `target/bench/venv` (made by scripts/bench), wasmtime's from Python in the
+//! same run. Run: `cargo bench -p waot-tests --bench call_overhead`.
+
+use std::time::Instant;
+use waot::{Linker, Store, Val};
+use waot_compiler::{compile_to_file, CompileOptions};
+
+const CALLS: u32 = 20_000_000;
+
+fn per_call(mut f: impl FnMut(u32)) -> f64 {
+    for i in 0..1_000_000 {
+        f(i); // warm up
+    }
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let start = Instant::now();
+        for i in 0..CALLS {
+            f(i);
+        }
+        best = best.min(start.elapsed().as_nanos() as f64 / CALLS as f64);
+    }
+    best
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = wat::parse_str(r#"(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))"#).unwrap();
+    let so = dir.path().join("add.so");
+    compile_to_file(&wasm, "add", &so, &CompileOptions::default()).unwrap();
+    let module = waot::Module::from_file(&so).unwrap();
+    let mut store = Store::new();
+    let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+    let add = store.get_func(instance, "add").unwrap();
+    let typed = store.typed::<(i32, i32), i32>(add).unwrap();
+    let mut sum = 0i64;
+    let typed_ns = per_call(|i| sum += typed.call(&mut store, (i as i32, 1)).unwrap() as i64);
+    let untyped_ns = per_call(|i| {
+        if let [Val::I32(r)] = store.call(add, &[Val::I32(i as i32), Val::I32(1)]).unwrap()[..] {
+            sum += r as i64;
+        }
+    });
+    println!("waot typed call:    {typed_ns:.1} ns/call");
+    println!("waot untyped call:  {untyped_ns:.1} ns/call");
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench/venv/bin/python");
+    if venv.exists() {
+        let script = r#"
+import sys, time, wasmtime
+store = wasmtime.Store()
+module = wasmtime.Module(store.engine, sys.argv[1])
+add = wasmtime.Instance(store, module, []).exports(store)["add"]
+n = 1_000_000
+best = 1e9
+for _ in range(3):
+    t = time.perf_counter()
+    for i in range(n):
+        add(store, i, 1)
+    best = min(best, (time.perf_counter() - t) / n * 1e9)
+print(f"{best:.1f}")
+"#;
+        let wasm_path = dir.path().join("add.wasm");
+        std::fs::write(&wasm_path, &wasm).unwrap();
+        let out = std::process::Command::new(&venv).arg("-c").arg(script).arg(&wasm_path).output().unwrap();
+        println!("wasmtime (Python package, includes Python's own call cost): {} ns/call", String::from_utf8_lossy(&out.stdout).trim());
+    } else {
+        println!("wasmtime: not measured (run scripts/bench once to make target/bench/venv)");
+    }
+    assert!(sum != 0);
+}
