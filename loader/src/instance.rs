@@ -81,7 +81,10 @@ impl StoreData {
         }
         self.check_imports(module, imports)?;
         for (i, id) in module.inner.type_ids.iter().enumerate() {
-            self.trampolines.insert(*id, module.inner.trampolines[i]);
+            let sig = std::sync::Arc::new(module.inner.signatures[i].clone());
+            self.trampolines
+                .entry(*id)
+                .or_insert((module.inner.trampolines[i], sig));
         }
         let layout = info.vmctx_layout();
         let mut inst = Box::new(InstanceData {

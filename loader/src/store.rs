@@ -100,7 +100,7 @@ pub struct StoreData {
     pub(crate) host_funcs: Vec<Arc<HostFunc>>,
     pub(crate) host_contexts: Vec<Box<HostFuncContext>>,
     /// Trampoline for each canonical signature id seen in this store.
-    pub(crate) trampolines: HashMap<u64, *const u8>,
+    pub(crate) trampolines: HashMap<u64, (*const u8, Arc<Signature>)>,
 }
 
 impl Default for Store {
@@ -254,26 +254,32 @@ impl StoreData {
             Func::Host(i) => self.host_funcs[i].sig.clone(),
             Func::Interpreted => Signature::new(&[], &[]),
             // SAFETY: a Wasm funcref points into a live vmctx of this store.
-            Func::Wasm(p) => {
-                signatures::lookup(unsafe { (*p).type_id }).expect("registered signature")
-            }
+            Func::Wasm(p) => (*self.wasm_signature(p)).clone(),
+        }
+    }
+
+    /// The signature of a compiled function, from this store's table (no global lock).
+    fn wasm_signature(&self, p: *const VmFuncRef) -> Arc<Signature> {
+        // SAFETY: a Wasm funcref points into a live vmctx of this store.
+        let id = unsafe { (*p).type_id };
+        match self.trampolines.get(&id) {
+            Some((_, sig)) => sig.clone(),
+            None => Arc::new(signatures::lookup(id).expect("registered signature")),
         }
     }
 
     /// Calls `f` with `args`; the results, or the trap.
     pub fn call(&mut self, f: Func, args: &[Val]) -> Result<Vec<Val>> {
-        let sig = self.func_signature(f);
-        let types: Vec<ValType> = args.iter().map(Val::ty).collect();
-        if types != sig.params {
-            return Err(Error::Usage(format!(
-                "arguments {types:?} do not match {sig}"
-            )));
-        }
         match f {
             Func::Host(i) => {
                 let host = self.host_funcs[i].clone();
-                let mut results: Vec<Val> =
-                    sig.results.iter().map(|t| Val::default_for(*t)).collect();
+                check_args(&host.sig, args)?;
+                let mut results: Vec<Val> = host
+                    .sig
+                    .results
+                    .iter()
+                    .map(|t| Val::default_for(*t))
+                    .collect();
                 (host.func)(
                     &mut Caller {
                         store: self,
@@ -290,12 +296,21 @@ impl StoreData {
             Func::Wasm(p) => {
                 // SAFETY: p points into a live vmctx of this store.
                 let funcref = unsafe { *p };
-                let trampoline = *self
+                let (trampoline, sig) = self
                     .trampolines
                     .get(&funcref.type_id)
                     .expect("trampoline for every signature");
-                let mut slots =
-                    vec![Slot::default(); sig.params.len().max(sig.results.len()).max(1)];
+                let (trampoline, sig) = (*trampoline, sig.clone());
+                check_args(&sig, args)?;
+                let n = sig.params.len().max(sig.results.len()).max(1);
+                let mut inline = [Slot::default(); 8];
+                let mut heap = Vec::new();
+                let slots: &mut [Slot] = if n <= inline.len() {
+                    &mut inline[..n]
+                } else {
+                    heap.resize(n, Slot::default());
+                    &mut heap
+                };
                 for (slot, arg) in slots.iter_mut().zip(args) {
                     arg.write_slot(&mut slot.0).map_err(Error::Usage)?;
                 }
@@ -314,12 +329,22 @@ impl StoreData {
                 Ok(sig
                     .results
                     .iter()
-                    .zip(&slots)
+                    .zip(slots.iter())
                     .map(|(t, s)| Val::read_slot(&s.0, *t))
                     .collect())
             }
         }
     }
+}
+
+fn check_args(sig: &Signature, args: &[Val]) -> Result<()> {
+    if sig.params.len() != args.len() || sig.params.iter().zip(args).any(|(t, a)| a.ty() != *t) {
+        let types: Vec<ValType> = args.iter().map(Val::ty).collect();
+        return Err(Error::Usage(format!(
+            "arguments {types:?} do not match {sig}"
+        )));
+    }
+    Ok(())
 }
 
 /// What host adapters in compiled code call: reads the arguments, runs the closure, writes

@@ -72,12 +72,16 @@ macro_rules! tuples {
     )*};
 }
 
-tuples! {
-    0 => ();
-    1 => (A 0);
-    2 => (A 0, B 1);
-    3 => (A 0, B 1, C 2);
-    4 => (A 0, B 1, C 2, D 3);
+#[allow(clippy::unused_unit)] // the empty tuple is the unit
+mod tuple_impls {
+    use super::*;
+    tuples! {
+        0 => ();
+        1 => (A 0);
+        2 => (A 0, B 1);
+        3 => (A 0, B 1, C 2);
+        4 => (A 0, B 1, C 2, D 3);
+    }
 }
 
 macro_rules! single_results {
@@ -110,15 +114,28 @@ impl StoreData {
     pub fn typed<P: WasmParams, R: WasmResults>(&self, f: Func) -> Result<TypedFunc<P, R>> {
         let sig = self.func_signature(f);
         if sig.params != P::types() || sig.results != R::types() {
-            return Err(Error::Usage(format!("function is {sig}, not the requested type")));
+            return Err(Error::Usage(format!(
+                "function is {sig}, not the requested type"
+            )));
         }
         let Func::Wasm(p) = f else {
-            return Err(Error::Usage("typed calls are for functions of an instance".into()));
+            return Err(Error::Usage(
+                "typed calls are for functions of an instance".into(),
+            ));
         };
         // SAFETY: a Wasm funcref points into a live vmctx of this store.
         let funcref = unsafe { *p };
-        let trampoline = *self.trampolines.get(&funcref.type_id).expect("trampoline for every signature");
-        Ok(TypedFunc { code: funcref.code, vmctx: funcref.vmctx, trampoline, _types: std::marker::PhantomData })
+        let trampoline = self
+            .trampolines
+            .get(&funcref.type_id)
+            .expect("trampoline for every signature")
+            .0;
+        Ok(TypedFunc {
+            code: funcref.code,
+            vmctx: funcref.vmctx,
+            trampoline,
+            _types: std::marker::PhantomData,
+        })
     }
 }
 
@@ -132,7 +149,13 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
         // SAFETY: the signature was checked when this TypedFunc was made; the slots cover
         // every parameter and result.
         unsafe {
-            traps::call_guest(limits, self.trampoline, self.code, self.vmctx, slots.as_mut_ptr() as *mut u8)?;
+            traps::call_guest(
+                limits,
+                self.trampoline,
+                self.code,
+                self.vmctx,
+                slots.as_mut_ptr() as *mut u8,
+            )?;
         }
         Ok(R::load(&slots))
     }

@@ -43,7 +43,8 @@ fn main() {
     });
     println!("waot typed call:    {typed_ns:.1} ns/call");
     println!("waot untyped call:  {untyped_ns:.1} ns/call");
-    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench/venv/bin/python");
+    let venv =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench/venv/bin/python");
     if venv.exists() {
         let script = r#"
 import sys, time, wasmtime
@@ -61,8 +62,16 @@ print(f"{best:.1f}")
 "#;
         let wasm_path = dir.path().join("add.wasm");
         std::fs::write(&wasm_path, &wasm).unwrap();
-        let out = std::process::Command::new(&venv).arg("-c").arg(script).arg(&wasm_path).output().unwrap();
-        println!("wasmtime (Python package, includes Python's own call cost): {} ns/call", String::from_utf8_lossy(&out.stdout).trim());
+        let out = std::process::Command::new(&venv)
+            .arg("-c")
+            .arg(script)
+            .arg(&wasm_path)
+            .output()
+            .unwrap();
+        println!(
+            "wasmtime (Python package, includes Python's own call cost): {} ns/call",
+            String::from_utf8_lossy(&out.stdout).trim()
+        );
     } else {
         println!("wasmtime: not measured (run scripts/bench once to make target/bench/venv)");
     }
