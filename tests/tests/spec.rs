@@ -189,3 +189,31 @@ fn spec_suite_passes_in_the_interpreter_too() {
         .collect();
     check("interp", results);
 }
+
+/// Files whose operations need runtime support routines on a baseline CPU (x86-64 has no
+/// rounding instructions before SSE4.1), compiled with `--cpu generic`.
+const BASELINE_CPU_FILES: &[&str] = &[
+    "f32.wast",
+    "f64.wast",
+    "float_exprs.wast",
+    "float_misc.wast",
+    "conversions.wast",
+    "memory_fill.wast",
+    "memory_copy.wast",
+    "simd_f32x4_rounding.wast",
+    "simd_f64x2_rounding.wast",
+    "simd_i8x16_arith2.wast",
+];
+
+#[test]
+fn spec_files_pass_on_a_baseline_cpu() {
+    let files: Vec<PathBuf> = BASELINE_CPU_FILES
+        .iter()
+        .map(|f| testsuite_dir().join(f))
+        .collect();
+    let options = CompileOptions {
+        cpu: "generic".into(),
+        ..CompileOptions::default()
+    };
+    check("generic-cpu", run_all(&files, options));
+}

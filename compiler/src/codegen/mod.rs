@@ -1,6 +1,7 @@
 //! Module-level code generation: LLVM set-up, declarations, the symbols the loader reads,
 //! optimization and object emission. Function bodies are the translator's business.
 
+mod support;
 mod trampolines;
 
 use crate::{CompileError, CompileOptions, OptLevel};
@@ -371,6 +372,7 @@ fn compile_piece(
     }
     let header = if piece.glue {
         trampolines::emit_all(&cx)?;
+        support::emit_all(&cx)?;
         Some(emit_self_description(
             &cx,
             &triple_str,
