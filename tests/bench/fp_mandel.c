@@ -3,7 +3,7 @@
 
 int main(void) {
     const int W = 2400, H = 1800, MAXI = 400;
-    long total = 0;
+    long long total = 0;
     for (int py = 0; py < H; py++)
         for (int px = 0; px < W; px++) {
             double cx = -2.2 + 3.2 * px / W, cy = -1.2 + 2.4 * py / H;
@@ -17,6 +17,6 @@ int main(void) {
             }
             total += i;
         }
-    printf("%ld\n", total);
+    printf("%lld\n", total);
     return 0;
 }

@@ -5,25 +5,25 @@
 static char buf[1 << 20];
 static const char *p;
 
-static long expr(void);
-static long atom(void) {
+static long long expr(void);
+static long long atom(void) {
     while (*p == ' ') p++;
-    if (*p == '(') { p++; long v = expr(); while (*p == ' ') p++; p++; return v; }
-    long v = 0;
+    if (*p == '(') { p++; long long v = expr(); while (*p == ' ') p++; p++; return v; }
+    long long v = 0;
     while (*p >= '0' && *p <= '9') v = v * 10 + (*p++ - '0');
     return v;
 }
-static long term(void) {
-    long v = atom();
+static long long term(void) {
+    long long v = atom();
     for (;;) {
         while (*p == ' ') p++;
         if (*p == '*') { p++; v = (v * atom()) % 1000003; }
-        else if (*p == '%') { p++; long d = atom(); v = d ? v % d : v; }
+        else if (*p == '%') { p++; long long d = atom(); v = d ? v % d : v; }
         else return v;
     }
 }
-static long expr(void) {
-    long v = term();
+static long long expr(void) {
+    long long v = term();
     for (;;) {
         while (*p == ' ') p++;
         if (*p == '+') { p++; v += term(); }
@@ -48,8 +48,8 @@ int main(void) {
     n += sprintf(buf + n, "1");
     while (depth-- > 0) buf[n++] = ')';
     buf[n] = 0;
-    long total = 0;
+    long long total = 0;
     for (int r = 0; r < 300; r++) { p = buf; total += expr() + r; }
-    printf("%ld\n", total);
+    printf("%lld\n", total);
     return 0;
 }
