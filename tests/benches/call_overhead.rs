@@ -49,7 +49,7 @@ fn main() {
         let script = r#"
 import sys, time, wasmtime
 store = wasmtime.Store()
-module = wasmtime.Module(store.engine, sys.argv[1])
+module = wasmtime.Module(store.engine, open(sys.argv[1], "rb").read())
 add = wasmtime.Instance(store, module, []).exports(store)["add"]
 n = 1_000_000
 best = 1e9
