@@ -195,44 +195,61 @@ pub fn fd_filestat_set_times(ctx: &mut WasiCtx, _: &mut GuestMemory<'_>, a: &[u6
     check(unsafe { libc::futimens(e.raw(), times.as_ptr()) }).map(drop)
 }
 
-pub fn fd_read(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R {
-    let fd = ctx.fds.with_rights(a[0] as u32, rights::FD_READ)?.raw();
+/// Which vectored transfer: `readv`/`writev`, or with an offset `preadv`/`pwritev`.
+#[derive(Clone, Copy)]
+enum Transfer {
+    Read,
+    Write,
+    ReadAt,
+    WriteAt,
+}
+
+/// The shared shape of fd_read, fd_write, fd_pread and fd_pwrite: rights, iovecs checked
+/// against guest memory, one system call straight into or out of guest memory, and the
+/// count written back. `a` is `(fd, iovs, iovs_len, [offset,] nwritten_ptr)`.
+fn vectored(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64], how: Transfer) -> R {
+    let needed = match how {
+        Transfer::Read => rights::FD_READ,
+        Transfer::Write => rights::FD_WRITE,
+        Transfer::ReadAt => rights::FD_READ | rights::FD_SEEK,
+        Transfer::WriteAt => rights::FD_WRITE | rights::FD_SEEK,
+    };
+    let fd = ctx.fds.with_rights(a[0] as u32, needed)?.raw();
     let iovs = mem.iovecs(a[1] as u32, a[2] as u32)?;
+    let (ptr, len) = (iovs.as_ptr(), iovs.len() as i32);
+    let offset = || i64::try_from(a[3]).map_err(|_| errno::INVAL);
     // SAFETY: every iovec points into guest memory, checked by `iovecs`.
-    let n = check(unsafe { libc::readv(fd, iovs.as_ptr(), iovs.len() as i32) })?;
-    mem.write_u32(a[3] as u32, n as u32)
+    let n = unsafe {
+        match how {
+            Transfer::Read => libc::readv(fd, ptr, len),
+            Transfer::Write => libc::writev(fd, ptr, len),
+            Transfer::ReadAt => libc::preadv(fd, ptr, len, offset()?),
+            Transfer::WriteAt => libc::pwritev(fd, ptr, len, offset()?),
+        }
+    };
+    let n = check(n)?;
+    let out = if matches!(how, Transfer::Read | Transfer::Write) {
+        a[3]
+    } else {
+        a[4]
+    };
+    mem.write_u32(out as u32, n as u32)
+}
+
+pub fn fd_read(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R {
+    vectored(ctx, mem, a, Transfer::Read)
 }
 
 pub fn fd_write(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R {
-    let fd = ctx.fds.with_rights(a[0] as u32, rights::FD_WRITE)?.raw();
-    let iovs = mem.iovecs(a[1] as u32, a[2] as u32)?;
-    // SAFETY: as above.
-    let n = check(unsafe { libc::writev(fd, iovs.as_ptr(), iovs.len() as i32) })?;
-    mem.write_u32(a[3] as u32, n as u32)
+    vectored(ctx, mem, a, Transfer::Write)
 }
 
 pub fn fd_pread(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R {
-    let fd = ctx
-        .fds
-        .with_rights(a[0] as u32, rights::FD_READ | rights::FD_SEEK)?
-        .raw();
-    let iovs = mem.iovecs(a[1] as u32, a[2] as u32)?;
-    let offset = i64::try_from(a[3]).map_err(|_| errno::INVAL)?;
-    // SAFETY: as above.
-    let n = check(unsafe { libc::preadv(fd, iovs.as_ptr(), iovs.len() as i32, offset) })?;
-    mem.write_u32(a[4] as u32, n as u32)
+    vectored(ctx, mem, a, Transfer::ReadAt)
 }
 
 pub fn fd_pwrite(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R {
-    let fd = ctx
-        .fds
-        .with_rights(a[0] as u32, rights::FD_WRITE | rights::FD_SEEK)?
-        .raw();
-    let iovs = mem.iovecs(a[1] as u32, a[2] as u32)?;
-    let offset = i64::try_from(a[3]).map_err(|_| errno::INVAL)?;
-    // SAFETY: as above.
-    let n = check(unsafe { libc::pwritev(fd, iovs.as_ptr(), iovs.len() as i32, offset) })?;
-    mem.write_u32(a[4] as u32, n as u32)
+    vectored(ctx, mem, a, Transfer::WriteAt)
 }
 
 pub fn fd_seek(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R {
