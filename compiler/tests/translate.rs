@@ -89,14 +89,27 @@ fn unknown_proposals_are_refused() {
 }
 
 #[test]
-fn every_function_checks_the_stack_limit() {
-    let ir = compile_ir(
-        "(module (func) (func (param i32)) (func (result i64) (i64.const 0)))",
-        OptLevel::O0,
-    )
-    .unwrap();
-    let checks = ir.matches("call i64 @llvm.read_register.i64").count();
-    assert_eq!(checks, 3, "{ir}");
+fn functions_that_call_check_the_stack_limit_and_leaves_do_not() {
+    let wat = r#"(module
+      (func $leaf (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+      (func $caller (export "c") (param i32) (result i32) (call $leaf (local.get 0)))
+      (func $self (export "r") (call $self)))"#;
+    let ir = compile_ir(wat, OptLevel::O2).unwrap();
+    let checks = |index: u32| {
+        let start = ir.find(&format!("@waot_func_{index}(")).unwrap();
+        let body = &ir[start..];
+        body[..body.find("\n}\n").unwrap()].contains("@llvm.read_register.i64")
+    };
+    assert!(!checks(0), "a leaf cannot recurse: no check");
+    assert!(checks(2), "recursion is checked:\n{ir}");
+    // $caller may be inlined into nothing but a leaf body; if it calls, it checks.
+    let start = ir.find("@waot_func_1(").unwrap();
+    let body = &ir[start..][..ir[start..].find("\n}\n").unwrap()];
+    assert_eq!(
+        body.contains("call "),
+        body.contains("@llvm.read_register.i64"),
+        "{body}"
+    );
 }
 
 #[test]

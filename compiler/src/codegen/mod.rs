@@ -91,7 +91,7 @@ impl<'a, 'ctx> ModuleCx<'a, 'ctx> {
             AttributeLoc::Function,
             self.context.create_enum_attribute(uwtable, 2),
         );
-        for (key, value) in [("probe-stack", "inline-asm"), ("frame-pointer", "all")] {
+        for (key, value) in [("probe-stack", "inline-asm"), ("frame-pointer", "non-leaf")] {
             f.add_attribute(
                 AttributeLoc::Function,
                 self.context.create_string_attribute(key, value),

@@ -37,6 +37,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     }
 
     pub fn translate_call(&mut self, func: u32) -> Result<()> {
+        self.makes_calls = true;
         let type_index = self.cx.info.funcs[func as usize];
         let imported = self.cx.info.num_imported_funcs;
         let call = if func < imported {
@@ -55,6 +56,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
 
     /// A bounds check, a null check and one compare of canonical signature ids.
     pub fn translate_call_indirect(&mut self, type_index: u32, table: u32) -> Result<()> {
+        self.makes_calls = true;
         let index = self.pop_int();
         let funcref = self.table_element(table, index, TrapCode::UndefinedElement)?;
         let is_null = self.builder.build_is_null(funcref, "")?;

@@ -205,6 +205,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let exhausted = self
             .builder
             .build_int_compare(IntPredicate::ULT, sp, limit, "")?;
+        self.stack_check = Some(exhausted);
         self.trap_if(exhausted, TrapCode::StackOverflow)
     }
 }

@@ -45,6 +45,10 @@ pub struct FuncTranslator<'a, 'b, 'ctx> {
     pub reachable: bool,
     /// Blocks opened while unreachable; their contents are skipped.
     pub dead_depth: u32,
+    /// Whether the body calls any function (directly, through a table or an import).
+    pub makes_calls: bool,
+    /// The stack-limit compare at entry, removed again from functions that call nothing.
+    pub stack_check: Option<IntValue<'ctx>>,
     trap_blocks: HashMap<TrapCode, BasicBlock<'ctx>>,
 }
 
@@ -71,6 +75,8 @@ pub fn translate_function(
         control: Vec::new(),
         reachable: true,
         dead_depth: 0,
+        makes_calls: false,
+        stack_check: None,
         trap_blocks: HashMap::new(),
     };
     let body = FunctionBody::new(BinaryReader::new(&cx.wasm[body.clone()], body.start as u64));
@@ -107,6 +113,12 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         while !ops.eof() {
             let op = ops.read().map_err(reader_err)?;
             self.translate_operator(op)?;
+        }
+        // A function that calls nothing cannot recurse: the caller's check covers it, and a
+        // frame larger than the host reserve still meets the guard page below the stack
+        // (probed, and reported as stack exhaustion). LLVM deletes the now unused loads.
+        if let (false, Some(check)) = (self.makes_calls, self.stack_check) {
+            check.replace_all_uses_with(self.cx.context.bool_type().const_zero());
         }
         Ok(())
     }

@@ -68,17 +68,25 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         Ok(())
     }
 
-    /// Loads element `index` of `table` after a bounds check that traps with `code`.
+    /// Loads element `index` of `table` after a bounds check that traps with `code`. A table
+    /// whose maximum equals its minimum never grows: its length is a constant and its
+    /// elements never move, so the checks need no loads that LLVM cannot hoist.
     pub fn table_element(
         &mut self,
         table: u32,
         index: inkwell::values::IntValue<'ctx>,
         code: runtime_support::TrapCode,
     ) -> Result<inkwell::values::PointerValue<'ctx>> {
+        let ty = self.cx.info.tables[table as usize];
+        let fixed = ty.maximum == Some(ty.initial);
         let t = self.table_ptr(table)?;
         let i64t = self.cx.context.i64_type();
-        let len_p = self.byte_offset(t, VmTable::OFFSET_LENGTH)?;
-        let len = self.builder.build_load(i64t, len_p, "")?.into_int_value();
+        let len = if fixed {
+            i64t.const_int(ty.initial, false)
+        } else {
+            let len_p = self.byte_offset(t, VmTable::OFFSET_LENGTH)?;
+            self.builder.build_load(i64t, len_p, "")?.into_int_value()
+        };
         let index = self.builder.build_int_z_extend(index, i64t, "")?;
         let oob = self
             .builder
@@ -86,10 +94,13 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         self.trap_if(oob, code)?;
         let elems_p = self.byte_offset(t, VmTable::OFFSET_ELEMENTS)?;
         let ptr = self.cx.ptr_type();
-        let elems = self
-            .builder
-            .build_load(ptr, elems_p, "")?
-            .into_pointer_value();
+        let elems = if fixed {
+            self.load_invariant(ptr, elems_p)?.into_pointer_value()
+        } else {
+            self.builder
+                .build_load(ptr, elems_p, "")?
+                .into_pointer_value()
+        };
         // SAFETY: index < length, checked above.
         let slot = unsafe { self.builder.build_gep(ptr, elems, &[index], "")? };
         Ok(self
