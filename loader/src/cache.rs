@@ -1,5 +1,6 @@
-//! The compile-on-load cache for `wrun --aot`: a plain wasm is compiled by `waotc` (a separate
-//! process: the loader does not link LLVM) once, and the artifact reused afterwards.
+//! The compile-on-load cache (`wrun --aot`, and `Module::compile_cached` in the embedding
+//! API): a plain wasm is compiled by `waotc` (a separate process: the loader does not link
+//! LLVM) once, and the artifact reused afterwards.
 //!
 //! Entries live in `$XDG_CACHE_HOME/waot` (or `~/.cache/waot`), named by a hash of the wasm,
 //! the compiler's version, the target and the options. An entry is checked like any artifact
@@ -7,8 +8,8 @@
 //! per entry while compiling, and publish the artifact by rename, so nobody ever loads a
 //! partial file and the module is compiled once.
 
+use crate::{Error, Module};
 use std::path::{Path, PathBuf};
-use waot::{Error, Module};
 
 fn cache_dir() -> Result<PathBuf, Error> {
     let base = match std::env::var_os("XDG_CACHE_HOME") {
@@ -50,6 +51,8 @@ fn entry_name(wasm: &[u8]) -> String {
     runtime_support::artifact::hex(&runtime_support::artifact::sha256(key.as_bytes()))
 }
 
+/// The native module for `wasm`, from the cache or compiled into it; `source` names the
+/// module in messages.
 pub fn compile_cached(wasm: &[u8], source: &Path) -> Result<Module, Error> {
     let dir = cache_dir()?;
     std::fs::create_dir_all(&dir).map_err(|e| Error::Usage(format!("{}: {e}", dir.display())))?;

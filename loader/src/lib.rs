@@ -17,6 +17,7 @@
 
 pub mod artifact;
 mod builtins;
+pub mod cache;
 pub mod code_registry;
 mod error;
 mod host_cpu;

@@ -1,7 +1,6 @@
 //! `wrun`: run a waot artifact as a WASI command, call one of its exports, or run spec
 //! scripts (`wrun wast`).
 
-mod cache;
 mod cli_values;
 mod run;
 mod wast_cmd;
@@ -51,6 +50,7 @@ pub struct RunCli {
     #[arg(long = "interp", visible_alias = "force-interpreter")]
     pub interp: bool,
     /// Run native code from a universal wasm even if no trusted key signed it.
+    /// Example: --trust-native app.wasm
     #[arg(long)]
     pub trust_native: bool,
     /// Compile a plain wasm ahead of time on first use (with waotc, cached per user) and run
@@ -58,6 +58,7 @@ pub struct RunCli {
     #[arg(long)]
     pub aot: bool,
     /// Do not print the one-line notice when a module is interpreted instead of run natively.
+    /// Example: -q app.wasm
     #[arg(long, short = 'q')]
     pub quiet: bool,
     /// Treat the module as a reactor, as in wasmedge: run `_initialize` if exported, then call

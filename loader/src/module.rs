@@ -167,6 +167,11 @@ impl Module {
         })
     }
 
+    /// Compiles a plain wasm on first use through the per-user cache (see `cache`).
+    pub fn compile_cached(wasm: &[u8], source: &Path) -> Result<Module> {
+        crate::cache::compile_cached(wasm, source)
+    }
+
     pub fn name(&self) -> &str {
         &self.inner.name
     }
