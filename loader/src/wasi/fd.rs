@@ -279,25 +279,24 @@ pub fn fd_tell(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R {
     mem.write_u64(a[1] as u32, pos as u64)
 }
 
-pub fn fd_prestat_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R {
-    let name = ctx
-        .fds
-        .get(a[0] as u32)?
+/// The name a preopened directory is known by; EBADF for any other descriptor.
+fn preopen_name(ctx: &WasiCtx, fd: u64) -> Result<&str, Errno> {
+    ctx.fds
+        .get(fd as u32)?
         .preopen
-        .as_ref()
-        .ok_or(errno::BADF)?;
+        .as_deref()
+        .ok_or(errno::BADF)
+}
+
+pub fn fd_prestat_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R {
+    let name = preopen_name(ctx, a[0])?;
     let len = name.len() as u32;
     mem.write(a[1] as u32, &[0, 0, 0, 0])?;
     mem.write_u32(a[1] as u32 + 4, len)
 }
 
 pub fn fd_prestat_dir_name(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R {
-    let name = ctx
-        .fds
-        .get(a[0] as u32)?
-        .preopen
-        .as_ref()
-        .ok_or(errno::BADF)?;
+    let name = preopen_name(ctx, a[0])?;
     if (a[2] as usize) < name.len() {
         return Err(errno::NAMETOOLONG);
     }
