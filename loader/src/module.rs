@@ -8,7 +8,7 @@ use object::{Object, ObjectSection, ObjectSymbol};
 use runtime_support::artifact::{self, ArtifactHeader};
 use runtime_support::types::Signature;
 use runtime_support::ModuleInfo;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// A loaded, checked artifact. Cheap to clone; instances keep it alive.
@@ -187,11 +187,6 @@ impl Module {
 
     pub fn info(&self) -> &ModuleInfo {
         &self.inner.info
-    }
-
-    /// The file's path is not kept; this is for messages.
-    pub fn path_hint(&self) -> PathBuf {
-        PathBuf::from(&self.inner.name)
     }
 }
 

@@ -64,6 +64,20 @@ pub(crate) struct HostFunc {
     pub func: Box<HostFn>,
 }
 
+impl HostFunc {
+    /// Runs the closure with `args`; its results start as the zero values of their types.
+    fn run(&self, caller: &mut Caller<'_>, args: &[Val]) -> Result<Vec<Val>, Trap> {
+        let mut results: Vec<Val> = self
+            .sig
+            .results
+            .iter()
+            .map(|t| Val::default_for(*t))
+            .collect();
+        (self.func)(caller, args, &mut results)?;
+        Ok(results)
+    }
+}
+
 /// The context a host adapter passes to `host_callback`; its first field is the callback, as
 /// `runtime_support::artifact::HOST_CONTEXT_OFFSET_CALLBACK` says.
 #[repr(C)]
@@ -274,21 +288,13 @@ impl StoreData {
             Func::Host(i) => {
                 let host = self.host_funcs[i].clone();
                 check_args(&host.sig, args)?;
-                let mut results: Vec<Val> = host
-                    .sig
-                    .results
-                    .iter()
-                    .map(|t| Val::default_for(*t))
-                    .collect();
-                (host.func)(
+                Ok(host.run(
                     &mut Caller {
                         store: self,
                         instance: None,
                     },
                     args,
-                    &mut results,
-                )?;
-                Ok(results)
+                )?)
             }
             Func::Interpreted => Err(Error::Usage(
                 "an interpreter's function cannot be called here".into(),
@@ -363,19 +369,13 @@ pub(crate) unsafe extern "C" fn host_callback(ctx: *mut HostFuncContext, values:
             .zip(slots.iter())
             .map(|(t, s)| Val::read_slot(&s.0, *t))
             .collect();
-        let mut results: Vec<Val> = host
-            .sig
-            .results
-            .iter()
-            .map(|t| Val::default_for(*t))
-            .collect();
         let mut caller = Caller {
             store,
             instance: ctx.instance,
         };
-        let run = std::panic::AssertUnwindSafe(|| (host.func)(&mut caller, &args, &mut results));
+        let run = std::panic::AssertUnwindSafe(|| host.run(&mut caller, &args));
         match std::panic::catch_unwind(run) {
-            Ok(Ok(())) => results
+            Ok(Ok(results)) => results
                 .iter()
                 .zip(slots.iter_mut())
                 .try_for_each(|(r, s)| r.write_slot(&mut s.0))

@@ -107,8 +107,6 @@ pub fn error(e: wasmi::Error) -> Error {
 
 /// Defines every WASI function in an interpreter linker whose store data is the WASI context.
 pub fn add_wasi(linker: &mut Linker<WasiCtx>) -> Result<(), Error> {
-    let engine = linker.engine().clone();
-    let _ = engine;
     for f in wasi::FUNCTIONS {
         let params: Vec<wasmi::ValType> = f.params.iter().map(|t| to_wasmi_type(*t)).collect();
         let ty = wasmi::FuncType::new(params, [wasmi::ValType::I32]);
