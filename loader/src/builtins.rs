@@ -9,7 +9,7 @@ use runtime_support::{vmctx, Builtin, TrapCode};
 
 type R<T> = Result<T, TrapCode>;
 
-unsafe fn instance<'a>(vmctx: *mut u8) -> &'a mut InstanceData {
+pub(crate) unsafe fn instance<'a>(vmctx: *mut u8) -> &'a mut InstanceData {
     &mut **(vmctx.add(vmctx::OFFSET_INSTANCE as usize) as *mut *mut InstanceData)
 }
 
@@ -190,6 +190,8 @@ static BUILTINS: BuiltinTable = BuiltinTable([
     table_copy as *const (),
     table_init_builtin as *const (),
     elem_drop as *const (),
+    crate::exceptions::exn_new as *const (),
+    crate::exceptions::waot_throw as *const (),
 ]);
 
 /// The table compiled code indexes with `Builtin::index`.

@@ -4,7 +4,9 @@
 use crate::error::{Error, Result};
 use crate::memory::{MemoryData, WASM_PAGE};
 use crate::module::Module;
-use crate::store::{Extern, Func, Global, HostFuncContext, Instance, Memory, StoreData, Table};
+use crate::store::{
+    Extern, Func, Global, HostFuncContext, Instance, Memory, StoreData, Table, Tag,
+};
 use crate::table::TableData;
 use crate::values::Val;
 use crate::{builtins, Trap};
@@ -22,6 +24,9 @@ pub(crate) struct InstanceData {
     pub memory_handles: Vec<Memory>,
     pub table_handles: Vec<Table>,
     pub global_handles: Vec<Global>,
+    pub tag_handles: Vec<Tag>,
+    /// The store that owns this instance (boxed: its address is stable).
+    pub store: *mut StoreData,
     /// Raw references of each element segment; emptied when dropped.
     pub elem_segments: Vec<Vec<usize>>,
     pub data_dropped: Vec<bool>,
@@ -95,6 +100,8 @@ impl StoreData {
             memory_handles: Vec::new(),
             table_handles: Vec::new(),
             global_handles: Vec::new(),
+            tag_handles: Vec::new(),
+            store: self as *mut StoreData,
             elem_segments: Vec::new(),
             data_dropped: vec![false; info.datas.len()],
         });
@@ -134,7 +141,16 @@ impl StoreData {
                     inst.global_handles.push(g);
                     globals += 1;
                 }
+                Extern::Tag(t) => inst.tag_handles.push(t),
             }
+        }
+        for &ty in &info.tags[info.num_imported_tags as usize..] {
+            let params = info.types[ty as usize].params().to_vec();
+            let tag = self.tag_new(&params);
+            inst.tag_handles.push(tag);
+        }
+        for (i, t) in inst.tag_handles.clone().iter().enumerate() {
+            inst.write(layout.tag(i as u32), self.tag_identity(*t));
         }
         for index in info.num_imported_funcs..info.funcs.len() as u32 {
             let type_index = info.funcs[index as usize];
@@ -264,8 +280,10 @@ impl StoreData {
                         ));
                     }
                 }
-                (ImportKind::Tag(_), _) => {
-                    return Err(link_err(module, i, "tags are not supported yet".into()))
+                (ImportKind::Tag(ty), Extern::Tag(t)) => {
+                    if self.tag_params(*t) != info.types[*ty as usize].params() {
+                        return Err(link_err(module, i, "incompatible import type: tag".into()));
+                    }
                 }
                 _ => {
                     return Err(link_err(
@@ -294,6 +312,7 @@ impl StoreData {
                 let store: *mut StoreData = self;
                 let mut ctx = Box::new(HostFuncContext {
                     callback: crate::store::host_callback,
+                    throw: crate::exceptions::waot_throw,
                     store,
                     func: index,
                     instance: Some(importer),
@@ -407,6 +426,7 @@ impl StoreData {
             ExternalKind::Memory => Extern::Memory(inst.memory_handles[export.index as usize]),
             ExternalKind::Table => Extern::Table(inst.table_handles[export.index as usize]),
             ExternalKind::Global => Extern::Global(inst.global_handles[export.index as usize]),
+            ExternalKind::Tag => Extern::Tag(inst.tag_handles[export.index as usize]),
             _ => return None,
         })
     }

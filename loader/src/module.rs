@@ -137,6 +137,14 @@ impl Module {
             let base = *sym;
             Ok((0..len).map(|i| unsafe { *base.add(i) }).collect())
         };
+        // SAFETY: the symbol is a pointer-sized global that compiled code only reads.
+        unsafe {
+            let name = runtime_support::exception::SYM_PERSONALITY_TARGET;
+            let target = library
+                .get::<*mut *const std::ffi::c_void>(name.as_bytes())
+                .map_err(|e| format!("missing symbol `{name}`: {e}"))?;
+            **target = crate::exceptions::waot_personality_routine();
+        }
         let functions = table(artifact::SYM_FUNCTIONS, info.num_defined_funcs() as usize)?;
         let trampolines = table(artifact::SYM_TRAMPOLINES, info.types.len())?;
         let host_adapters = table(artifact::SYM_HOST_ADAPTERS, info.types.len())?;

@@ -33,6 +33,8 @@ pub struct Table(pub(crate) usize);
 pub struct Global(pub(crate) usize);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Instance(pub(crate) usize);
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tag(pub(crate) usize);
 
 /// Something an instance imports or exports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +43,7 @@ pub enum Extern {
     Memory(Memory),
     Table(Table),
     Global(Global),
+    Tag(Tag),
 }
 
 /// What a host function sees of its caller.
@@ -82,7 +85,8 @@ impl HostFunc {
 /// `runtime_support::artifact::HOST_CONTEXT_OFFSET_CALLBACK` says.
 #[repr(C)]
 pub(crate) struct HostFuncContext {
-    pub callback: unsafe extern "C" fn(*mut HostFuncContext, *mut Slot),
+    pub callback: unsafe extern "C" fn(*mut HostFuncContext, *mut Slot) -> *mut u8,
+    pub throw: unsafe extern "C" fn(*mut u8, *mut u8),
     pub store: *mut StoreData,
     pub func: usize,
     pub instance: Option<Instance>,
@@ -113,6 +117,8 @@ pub struct StoreData {
     pub(crate) host_globals: Vec<Box<GlobalCell>>,
     pub(crate) host_funcs: Vec<Arc<HostFunc>>,
     pub(crate) host_contexts: Vec<Box<HostFuncContext>>,
+    pub(crate) tags: Vec<Box<crate::exceptions::TagData>>,
+    pub(crate) exceptions: Vec<crate::exceptions::ExnAllocation>,
     /// Trampoline for each canonical signature id seen in this store.
     pub(crate) trampolines: HashMap<u64, (*const u8, Arc<Signature>)>,
 }
@@ -134,6 +140,8 @@ impl Store {
             host_globals: Vec::new(),
             host_funcs: Vec::new(),
             host_contexts: Vec::new(),
+            tags: Vec::new(),
+            exceptions: Vec::new(),
             trampolines: HashMap::new(),
         }))
     }
@@ -323,14 +331,18 @@ impl StoreData {
                 let limits: *mut VmRuntimeLimits = &mut *self.limits;
                 // SAFETY: the trampoline matches the callee's signature; slots cover params
                 // and results.
-                unsafe {
+                let outcome = unsafe {
                     traps::call_guest(
                         limits,
                         trampoline,
                         funcref.code,
                         funcref.vmctx,
                         slots.as_mut_ptr() as *mut u8,
-                    )?;
+                    )
+                };
+                if let Err(mut trap) = outcome {
+                    self.decode_exception(&mut trap);
+                    return Err(trap.into());
                 }
                 Ok(sig
                     .results
@@ -355,7 +367,10 @@ fn check_args(sig: &Signature, args: &[Val]) -> Result<()> {
 
 /// What host adapters in compiled code call: reads the arguments, runs the closure, writes
 /// the results, and turns an error (or a panic) into a trap of the guest.
-pub(crate) unsafe extern "C" fn host_callback(ctx: *mut HostFuncContext, values: *mut Slot) {
+pub(crate) unsafe extern "C" fn host_callback(
+    ctx: *mut HostFuncContext,
+    values: *mut Slot,
+) -> *mut u8 {
     let outcome = {
         let ctx = &*ctx;
         let store = &mut *ctx.store;
@@ -384,7 +399,12 @@ pub(crate) unsafe extern "C" fn host_callback(ctx: *mut HostFuncContext, values:
             Err(_) => Err(Trap::host("host function panicked")),
         }
     };
-    if let Err(trap) = outcome {
-        traps::raise(trap);
+    match outcome {
+        Ok(()) => std::ptr::null_mut(),
+        // The adapter throws it, from guest code.
+        Err(Trap {
+            exception: Some(e), ..
+        }) => e.object,
+        Err(trap) => traps::raise(trap),
     }
 }

@@ -27,3 +27,50 @@ int waot_call_catching_traps(void **catch_slot, waot_trampoline trampoline, void
 void waot_unwind_to_catch(void *catch_point) {
     __builtin_longjmp((void **)catch_point, 1);
 }
+
+/* Exceptions (see runtime_support::exception): a throw is a forced unwind. The unwinder
+ * enters each landing pad of compiled code on its way up; a pad either takes the exception or
+ * throws it on. The stop function ends the walk at the innermost catch point: an exception
+ * that reaches it escaped every wasm handler and becomes the error of the call. */
+
+#include <stdint.h>
+#include <unwind.h>
+
+#define WAOT_EXCEPTION_CLASS 0x57414f545741534dULL /* "WAOTWASM" */
+
+void *waot_catch_point(void);
+void waot_exception_escaped(void *exn);
+_Unwind_Reason_Code __gcc_personality_v0(int, _Unwind_Action, _Unwind_Exception_Class,
+                                         struct _Unwind_Exception *, struct _Unwind_Context *);
+
+/* What compiled code's personality stub jumps to: the C personality, which enters the
+ * landing pads that compiled code's call-site tables name. */
+void *waot_personality_routine(void) { return (void *)__gcc_personality_v0; }
+
+static _Unwind_Reason_Code waot_stop(int version, _Unwind_Action actions,
+                                     _Unwind_Exception_Class cls,
+                                     struct _Unwind_Exception *exn,
+                                     struct _Unwind_Context *context, void *catch_point) {
+    (void)version;
+    (void)cls;
+    /* The catch point is a local of waot_call_catching_traps: frames whose canonical frame
+     * address lies above it are that function's and its callers' (the host's). */
+    if ((actions & _UA_END_OF_STACK) || _Unwind_GetCFA(context) > (uintptr_t)catch_point) {
+        waot_exception_escaped(exn);
+        __builtin_longjmp((void **)catch_point, 1);
+    }
+    return _URC_NO_REASON;
+}
+
+/* The Throw builtin, and the throw of a host adapter (whose first argument is a host
+ * context): the first argument is unused. */
+void waot_throw(void *unused, struct _Unwind_Exception *exn) {
+    (void)unused;
+    void *catch_point = waot_catch_point();
+    exn->exception_class = WAOT_EXCEPTION_CLASS;
+    exn->exception_cleanup = 0;
+    _Unwind_ForcedUnwind(exn, waot_stop, catch_point);
+    /* Only when the unwinder itself fails (no unwind information on the way). */
+    waot_exception_escaped(exn);
+    __builtin_longjmp((void **)catch_point, 1);
+}

@@ -24,6 +24,8 @@ pub struct Trap {
     pub backtrace: Vec<crate::code_registry::FrameInfo>,
     /// Set when the guest ended itself with WASI `proc_exit`: its exit status.
     pub exit_status: Option<i32>,
+    /// Set when an exception escaped every wasm handler.
+    pub exception: Option<crate::exceptions::Exception>,
 }
 
 impl Trap {
@@ -33,6 +35,7 @@ impl Trap {
             message: code.message().to_string(),
             backtrace: Vec::new(),
             exit_status: None,
+            exception: None,
         }
     }
 
@@ -43,6 +46,7 @@ impl Trap {
             message: message.into(),
             backtrace: Vec::new(),
             exit_status: None,
+            exception: None,
         }
     }
 
@@ -53,6 +57,22 @@ impl Trap {
             message: format!("exited with status {status}"),
             backtrace: Vec::new(),
             exit_status: Some(status),
+            exception: None,
+        }
+    }
+
+    /// An exception (object `exn`) that no wasm handler caught; decoded by the store.
+    pub(crate) fn uncaught(exn: *mut u8) -> Self {
+        Trap {
+            code: None,
+            message: "uncaught wasm exception".into(),
+            backtrace: Vec::new(),
+            exit_status: None,
+            exception: Some(crate::exceptions::Exception {
+                tag: None,
+                payload: Vec::new(),
+                object: exn,
+            }),
         }
     }
 }
@@ -120,6 +140,15 @@ fn current_stack() -> (usize, usize) {
         libc::pthread_attr_destroy(&mut attr);
         (addr as usize, size)
     }
+}
+
+/// The innermost catch point of this thread (null outside guest code).
+pub(crate) fn catch_point() -> *mut c_void {
+    CATCH.with(|c| c.get())
+}
+
+pub(crate) fn set_pending(trap: Trap) {
+    PENDING.with(|p| *p.borrow_mut() = Some(trap));
 }
 
 /// True while this thread runs guest code (possibly with host frames on top).

@@ -18,6 +18,22 @@ pub enum Val {
     /// An opaque host value. The raw encoding is `n + 1` (0 is null), so `u64::MAX` cannot be
     /// passed.
     ExternRef(Option<u64>),
+    ExnRef(Option<ExnRef>),
+}
+
+/// An exception reference (`exnref`): an exception object owned by the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExnRef(pub(crate) *mut u8);
+
+fn is_exn(r: RefType) -> bool {
+    use wasmparser::{AbstractHeapType, HeapType};
+    matches!(
+        r.heap_type(),
+        HeapType::Abstract {
+            ty: AbstractHeapType::Exn | AbstractHeapType::NoExn,
+            ..
+        }
+    )
 }
 
 impl Val {
@@ -30,6 +46,7 @@ impl Val {
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::Ref(RefType::FUNCREF),
             Val::ExternRef(_) => ValType::Ref(RefType::EXTERNREF),
+            Val::ExnRef(_) => ValType::Ref(RefType::EXNREF),
         }
     }
 
@@ -42,6 +59,7 @@ impl Val {
             ValType::F64 => Val::F64(0),
             ValType::V128 => Val::V128(0),
             ValType::Ref(r) if r.is_func_ref() => Val::FuncRef(None),
+            ValType::Ref(r) if is_exn(r) => Val::ExnRef(None),
             _ => Val::ExternRef(None),
         }
     }
@@ -69,7 +87,8 @@ impl Val {
     /// The raw bits of a reference value, as stored in tables and globals.
     pub(crate) fn to_raw_ref(self) -> Result<usize, String> {
         match self {
-            Val::FuncRef(None) | Val::ExternRef(None) => Ok(0),
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => Ok(0),
+            Val::ExnRef(Some(e)) => Ok(e.0 as usize),
             Val::FuncRef(Some(Func::Wasm(p))) => Ok(p as usize),
             Val::FuncRef(Some(Func::Host(_))) => Err(
                 "a host function becomes a funcref value only once an instance imports it".into(),
@@ -85,6 +104,8 @@ impl Val {
     pub(crate) fn from_raw_ref(raw: usize, ty: RefType) -> Val {
         if ty.is_func_ref() {
             Val::FuncRef((raw != 0).then_some(Func::Wasm(raw as *const VmFuncRef)))
+        } else if is_exn(ty) {
+            Val::ExnRef((raw != 0).then_some(ExnRef(raw as *mut u8)))
         } else {
             Val::ExternRef((raw != 0).then(|| raw as u64 - 1))
         }
@@ -131,7 +152,8 @@ impl std::fmt::Display for Val {
             Val::F32(b) => write!(f, "{}", f32::from_bits(*b)),
             Val::F64(b) => write!(f, "{}", f64::from_bits(*b)),
             Val::V128(v) => write!(f, "{v:#034x}"),
-            Val::FuncRef(None) | Val::ExternRef(None) => write!(f, "null"),
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => write!(f, "null"),
+            Val::ExnRef(Some(_)) => write!(f, "<exnref>"),
             Val::FuncRef(Some(_)) => write!(f, "<funcref>"),
             Val::ExternRef(Some(n)) => write!(f, "<externref {n}>"),
         }

@@ -47,8 +47,11 @@ impl BoundsStrategy {
 }
 
 /// Host-side layout of a host function's context: the first field is what a host adapter
-/// calls, `callback(ctx, values)`. It returns nothing; traps leave through the runtime.
+/// calls, `callback(ctx, values) -> exn`. It returns null, or an exception for the adapter to
+/// throw with the second field, `throw(ctx, exn)` (the `Throw` builtin). Traps leave through
+/// the runtime.
 pub const HOST_CONTEXT_OFFSET_CALLBACK: u32 = 0;
+pub const HOST_CONTEXT_OFFSET_THROW: u32 = 8;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ArtifactHeader {

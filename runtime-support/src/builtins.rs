@@ -40,10 +40,14 @@ pub enum Builtin {
     TableInit,
     /// `(segment: i32)`.
     ElemDrop,
+    /// `(tag: i32) -> exnref`: a new exception of this instance's tag, payload zeroed.
+    ExnNew,
+    /// `(exn: exnref)`, never returns: unwinds to the nearest handler (see `exception`).
+    Throw,
 }
 
 impl Builtin {
-    pub const ALL: [Builtin; 13] = [
+    pub const ALL: [Builtin; 15] = [
         Builtin::Trap,
         Builtin::MemoryGrow,
         Builtin::MemoryFill,
@@ -57,6 +61,8 @@ impl Builtin {
         Builtin::TableCopy,
         Builtin::TableInit,
         Builtin::ElemDrop,
+        Builtin::ExnNew,
+        Builtin::Throw,
     ];
 
     pub fn index(self) -> u32 {
@@ -77,6 +83,8 @@ impl Builtin {
             Builtin::TableGrow => (&[I32, Ptr, I32], Some(I32)),
             Builtin::TableFill => (&[I32, I32, Ptr, I32], None),
             Builtin::TableCopy | Builtin::TableInit => (&[I32, I32, I32, I32, I32], None),
+            Builtin::ExnNew => (&[I32], Some(Ptr)),
+            Builtin::Throw => (&[Ptr], None),
         }
     }
 }

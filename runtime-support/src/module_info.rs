@@ -121,6 +121,9 @@ pub struct ModuleInfo {
     pub globals: Vec<GlobalType>,
     pub global_inits: Vec<ConstExpr>,
     pub num_imported_globals: u32,
+    /// Type index of every tag (exception-handling proposal), imported ones first.
+    pub tags: Vec<u32>,
+    pub num_imported_tags: u32,
     pub exports: Vec<Export>,
     pub start: Option<u32>,
     pub elems: Vec<ElemSegment>,
@@ -188,6 +191,11 @@ impl ModuleInfo {
                     let g = g?;
                     self.globals.push(g.ty);
                     self.global_inits.push(const_expr(&g.init_expr)?);
+                }
+            }
+            Payload::TagSection(r) => {
+                for t in r {
+                    self.tags.push(t?.func_type_idx);
                 }
             }
             Payload::ExportSection(r) => {
@@ -269,7 +277,11 @@ impl ModuleInfo {
                 self.num_imported_globals += 1;
                 ImportKind::Global(t)
             }
-            TypeRef::Tag(t) => ImportKind::Tag(t.func_type_idx),
+            TypeRef::Tag(t) => {
+                self.tags.push(t.func_type_idx);
+                self.num_imported_tags += 1;
+                ImportKind::Tag(t.func_type_idx)
+            }
             // Later proposals; validation rejects them under the enabled feature set.
             _ => ImportKind::Tag(u32::MAX),
         };
@@ -291,6 +303,7 @@ impl ModuleInfo {
     pub fn vmctx_layout(&self) -> VmctxLayout {
         VmctxLayout::new(
             self.tables.len() as u32,
+            self.tags.len() as u32,
             self.funcs.len() as u32,
             self.num_imported_globals,
             self.globals.len() as u32 - self.num_imported_globals,

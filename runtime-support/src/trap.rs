@@ -17,10 +17,12 @@ pub enum TrapCode {
     UndefinedElement = 9,
     /// An imported function that was linked with `--trap-unknown-imports` was called.
     UnknownImport = 10,
+    /// `throw_ref` of a null `exnref`.
+    NullExnRef = 11,
 }
 
 impl TrapCode {
-    pub const ALL: [TrapCode; 11] = [
+    pub const ALL: [TrapCode; 12] = [
         TrapCode::Unreachable,
         TrapCode::MemoryOutOfBounds,
         TrapCode::TableOutOfBounds,
@@ -32,6 +34,7 @@ impl TrapCode {
         TrapCode::StackOverflow,
         TrapCode::UndefinedElement,
         TrapCode::UnknownImport,
+        TrapCode::NullExnRef,
     ];
 
     pub fn from_u32(code: u32) -> Option<TrapCode> {
@@ -52,6 +55,7 @@ impl TrapCode {
             TrapCode::StackOverflow => "call stack exhausted",
             TrapCode::UndefinedElement => "undefined element",
             TrapCode::UnknownImport => "call to an unresolved import",
+            TrapCode::NullExnRef => "null exception reference",
         }
     }
 }

@@ -22,20 +22,42 @@ impl std::fmt::Display for ValidationError {
     }
 }
 
-/// WebAssembly 2.0, plus the named proposals.
+/// What every module may use without asking: WebAssembly 2.0 plus the two proposals of
+/// WebAssembly 3.0 that today's toolchains emit, tail calls and exception handling (with its
+/// legacy form, which older toolchains still emit).
+pub fn default_features() -> WasmFeatures {
+    WasmFeatures::WASM2
+        | WasmFeatures::TAIL_CALL
+        | WasmFeatures::EXCEPTIONS
+        | WasmFeatures::LEGACY_EXCEPTIONS
+}
+
+/// The default features plus the named proposals.
 pub fn wasm_features(proposals: &[String]) -> Result<WasmFeatures, String> {
-    let mut f = WasmFeatures::WASM2;
+    let mut f = default_features();
     for p in proposals {
         let flag = match p.as_str() {
             "tail-call" => WasmFeatures::TAIL_CALL,
             "extended-const" => WasmFeatures::EXTENDED_CONST,
             "multi-memory" => WasmFeatures::MULTI_MEMORY,
-            "exceptions" | "exception-handling" => WasmFeatures::EXCEPTIONS,
+            "exceptions" | "exception-handling" => {
+                WasmFeatures::EXCEPTIONS | WasmFeatures::LEGACY_EXCEPTIONS
+            }
             other => return Err(format!("unknown proposal `{other}`")),
         };
         f.insert(flag);
     }
     Ok(f)
+}
+
+/// Whether a valid module needs the exception-handling proposal (a tag, or an instruction of
+/// either form): what the interpreter fallback cannot run.
+pub fn uses_exceptions(wasm: &[u8]) -> bool {
+    let without = default_features() - WasmFeatures::EXCEPTIONS - WasmFeatures::LEGACY_EXCEPTIONS;
+    Validator::new_with_features(without)
+        .validate_all(wasm)
+        .is_err()
+        && validate(wasm, &[]).is_ok()
 }
 
 pub fn validate(wasm: &[u8], proposals: &[String]) -> Result<(), ValidationError> {

@@ -13,6 +13,7 @@
 //!   32  *mut ()                  the loader's instance (opaque to compiled code)
 //!   40  (reserved)
 //!   48  [*mut VmTable; tables]   every table, imported or defined
+//!   ..  [*const VmTag; tags]     every tag, imported or defined: its identity
 //!   ..  [VmFuncRef; funcs]       every function, imported or defined
 //!   ..  [*mut GlobalCell; imported globals]
 //!   ..  [GlobalCell; defined globals]   16-byte aligned, 16 bytes each
@@ -35,6 +36,14 @@ impl VmFuncRef {
     pub const OFFSET_VMCTX: u32 = 8;
     pub const OFFSET_TYPE_ID: u32 = 16;
     pub const SIZE: u32 = 24;
+}
+
+/// A tag's identity. Compiled code compares only the addresses; the loader keeps the type.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VmTag {
+    /// Canonical signature id of the tag's type.
+    pub type_id: u64,
 }
 
 /// A linear memory. With the guard-page strategy `base` never moves.
@@ -100,6 +109,7 @@ pub enum GlobalLocation {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VmctxLayout {
     pub num_tables: u32,
+    pub num_tags: u32,
     pub num_funcs: u32,
     pub num_imported_globals: u32,
     pub num_defined_globals: u32,
@@ -108,12 +118,14 @@ pub struct VmctxLayout {
 impl VmctxLayout {
     pub fn new(
         num_tables: u32,
+        num_tags: u32,
         num_funcs: u32,
         num_imported_globals: u32,
         num_defined_globals: u32,
     ) -> Self {
         VmctxLayout {
             num_tables,
+            num_tags,
             num_funcs,
             num_imported_globals,
             num_defined_globals,
@@ -125,13 +137,20 @@ impl VmctxLayout {
         HEADER_SIZE + 8 * index
     }
 
+    /// The slot holding tag `index`'s identity: two tags are the same tag exactly when these
+    /// pointers are equal, across instances.
+    pub fn tag(&self, index: u32) -> u32 {
+        debug_assert!(index < self.num_tags);
+        HEADER_SIZE + 8 * self.num_tables + 8 * index
+    }
+
     pub fn funcref(&self, index: u32) -> u32 {
         debug_assert!(index < self.num_funcs);
         self.funcrefs_start() + VmFuncRef::SIZE * index
     }
 
     fn funcrefs_start(&self) -> u32 {
-        HEADER_SIZE + 8 * self.num_tables
+        HEADER_SIZE + 8 * self.num_tables + 8 * self.num_tags
     }
 
     fn imported_globals_start(&self) -> u32 {
@@ -165,9 +184,10 @@ mod tests {
 
     #[test]
     fn regions_do_not_overlap_and_cells_are_aligned() {
-        let l = VmctxLayout::new(2, 3, 1, 2);
-        assert_eq!(l.table(1) + 8, l.funcref(0));
-        assert_eq!(l.funcref(2) + VmFuncRef::SIZE, 48 + 16 + 72);
+        let l = VmctxLayout::new(2, 1, 3, 1, 2);
+        assert_eq!(l.table(1) + 8, l.tag(0));
+        assert_eq!(l.tag(0) + 8, l.funcref(0));
+        assert_eq!(l.funcref(2) + VmFuncRef::SIZE, 48 + 16 + 8 + 72);
         let GlobalLocation::Indirect(imp) = l.global(0) else {
             panic!()
         };

@@ -104,13 +104,44 @@ fn expected_failures() -> BTreeSet<String> {
         .collect()
 }
 
+/// A file's name in reports and in the expected-failures list: its path inside the suite
+/// (`throw.wast`, `proposals/exception-handling/legacy/throw.wast`).
+fn file_key(file: &std::path::Path) -> String {
+    let dir = testsuite_dir();
+    file.strip_prefix(&dir)
+        .unwrap_or(file)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Every `.wast` file of a proposal's folder (and its subfolders), sorted.
+fn proposal_files(proposal: &str) -> Vec<PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|e| e == "wast") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(
+        &testsuite_dir().join("proposals").join(proposal),
+        &mut files,
+    );
+    files.sort();
+    files
+}
+
 fn check(label: &str, results: Vec<(PathBuf, FileReport)>) {
     let expected = expected_failures();
     let (mut passed, mut failed) = (0, 0);
     let mut unexpected = Vec::new();
     let mut seen = BTreeSet::new();
     for (file, report) in &results {
-        let name = file.file_name().unwrap().to_string_lossy();
+        let name = file_key(file);
         println!(
             "{label} {name}: {} passed, {} failed",
             report.passed,
@@ -133,10 +164,7 @@ fn check(label: &str, results: Vec<(PathBuf, FileReport)>) {
         "unexpected spec failures:\n{}",
         unexpected.join("\n")
     );
-    let ran: BTreeSet<String> = results
-        .iter()
-        .map(|(f, _)| f.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
+    let ran: BTreeSet<String> = results.iter().map(|(f, _)| file_key(f)).collect();
     let stale: Vec<_> = expected
         .iter()
         .filter(|k| ran.contains(k.split(':').next().unwrap()) && !seen.contains(*k))
@@ -216,4 +244,37 @@ fn spec_files_pass_on_a_baseline_cpu() {
         ..CompileOptions::default()
     };
     check("generic-cpu", run_all(&files, options));
+}
+
+#[test]
+fn tail_call_proposal_passes_aot_and_in_the_interpreter() {
+    let files = proposal_files("tail-call");
+    assert_eq!(files.len(), 2);
+    let aot = run_all(&files, CompileOptions::default());
+    let total: usize = aot.iter().map(|(_, r)| r.passed + r.failures.len()).sum();
+    assert!(total >= 110, "about 110 directives, ran {total}");
+    check("tail-call", aot);
+    let interp = files
+        .iter()
+        .map(|f| {
+            (
+                f.clone(),
+                waot::wast::run_file_with(f, waot::wast::Mode::Interp),
+            )
+        })
+        .collect();
+    check("tail-call-interp", interp);
+}
+
+#[test]
+fn exception_handling_proposal_passes_aot_with_its_legacy_form() {
+    let files = proposal_files("exception-handling");
+    assert_eq!(files.len(), 12, "8 files and 4 in legacy/");
+    let results = run_all(&files, CompileOptions::default());
+    let total: usize = results
+        .iter()
+        .map(|(_, r)| r.passed + r.failures.len())
+        .sum();
+    assert!(total >= 440, "about 440 directives, ran {total}");
+    check("exceptions", results);
 }

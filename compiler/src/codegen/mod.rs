@@ -81,11 +81,10 @@ impl<'a, 'ctx> ModuleCx<'a, 'ctx> {
         }
     }
 
-    /// Attributes of every function in guest code: no unwinding (traps longjmp), unwind
-    /// tables and frame pointers (so the runtime can walk guest frames for a backtrace), and
-    /// probes of large frames (so no access skips the stack guard).
+    /// Attributes of every function in guest code: unwind tables (exceptions unwind through
+    /// guest frames) and frame pointers (so the runtime can walk guest frames for a
+    /// backtrace), and probes of large frames (so no access skips the stack guard).
     pub fn add_guest_attributes(&self, f: FunctionValue<'ctx>) {
-        self.add_attribute(f, "nounwind");
         let uwtable = inkwell::attributes::Attribute::get_named_enum_kind_id("uwtable");
         f.add_attribute(
             AttributeLoc::Function,
@@ -373,6 +372,7 @@ fn compile_piece(
     let header = if piece.glue {
         trampolines::emit_all(&cx)?;
         support::emit_all(&cx)?;
+        emit_personality(&cx)?;
         Some(emit_self_description(
             &cx,
             &triple_str,
@@ -418,6 +418,7 @@ fn declare_functions(cx: &mut ModuleCx<'_, '_>, here: &Range<u32>, shared: bool)
             Linkage::Internal
         };
         let f = cx.module.add_function(&name, ty, Some(linkage));
+        f.set_call_conventions(crate::translate::WASM_CALL_CONV);
         if shared {
             f.as_global_value()
                 .set_visibility(inkwell::GlobalVisibility::Hidden);
@@ -429,6 +430,8 @@ fn declare_functions(cx: &mut ModuleCx<'_, '_>, here: &Range<u32>, shared: bool)
         // Traps leave by longjmp, never by unwinding; large frames are probed so that no
         // access skips the stack guard. No tail calls: turning `(call $self)` into a jump would
         // make runaway recursion loop forever instead of exhausting the stack, as wasm requires.
+        // The translator lifts this from functions with `return_call`, whose calls marked
+        // `tail` LLVM honours only where tail calls are enabled.
         cx.add_guest_attributes(f);
         let tail = cx
             .context
@@ -473,6 +476,30 @@ fn emit_self_description(
         if embed_wasm { cx.wasm } else { &[] },
     );
     header
+}
+
+/// The personality stub every landing pad names: it jumps through a pointer the loader sets
+/// (see `runtime_support::exception`), so the artifact itself links against nothing.
+fn emit_personality(cx: &ModuleCx<'_, '_>) -> Result<(), CompileError> {
+    use runtime_support::exception::SYM_PERSONALITY_TARGET;
+    let ptr = cx.ptr_type();
+    let target = cx.module.add_global(ptr, None, SYM_PERSONALITY_TARGET);
+    target.set_initializer(&ptr.const_null());
+    let f = crate::translate::personality(cx);
+    let builder = cx.context.create_builder();
+    builder.position_at_end(cx.context.append_basic_block(f, "entry"));
+    let callee = builder
+        .build_load(ptr, target.as_pointer_value(), "personality")?
+        .into_pointer_value();
+    let args: Vec<inkwell::values::BasicMetadataValueEnum> = f
+        .get_param_iter()
+        .map(inkwell::values::BasicMetadataValueEnum::from)
+        .collect();
+    let call = builder.build_indirect_call(f.get_type(), callee, &args, "")?;
+    call.set_tail_call_kind(inkwell::values::LLVMTailCallKind::LLVMTailCallKindMustTail);
+    let result = call.try_as_basic_value().basic().expect("an i32");
+    builder.build_return(Some(&result))?;
+    Ok(())
 }
 
 pub fn add_pointer_table<'ctx>(

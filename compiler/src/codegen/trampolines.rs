@@ -5,7 +5,7 @@ use super::{add_pointer_table, ModuleCx};
 use crate::CompileError;
 use inkwell::module::Linkage;
 use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, PointerValue};
-use runtime_support::artifact::{self, HOST_CONTEXT_OFFSET_CALLBACK};
+use runtime_support::artifact::{self, HOST_CONTEXT_OFFSET_CALLBACK, HOST_CONTEXT_OFFSET_THROW};
 use runtime_support::types::VALUE_SLOT_SIZE;
 
 pub fn emit_all(cx: &ModuleCx<'_, '_>) -> Result<(), CompileError> {
@@ -60,6 +60,7 @@ fn emit_trampoline<'ctx>(
         args.push(builder.build_load(cx.val_type(*t), p, "arg")?.into());
     }
     let call = builder.build_indirect_call(cx.fn_types[index], code, &args, "call")?;
+    call.set_call_convention(crate::translate::WASM_CALL_CONV);
     let results = ft.results();
     if let Some(value) = call.try_as_basic_value().basic() {
         for i in 0..results.len() {
@@ -88,6 +89,7 @@ fn emit_host_adapter<'ctx>(
         cx.fn_types[index],
         Some(Linkage::Internal),
     );
+    f.set_call_conventions(crate::translate::WASM_CALL_CONV);
     cx.add_guest_attributes(f);
     let builder = cx.context.create_builder();
     builder.position_at_end(cx.context.append_basic_block(f, "entry"));
@@ -117,11 +119,37 @@ fn emit_host_adapter<'ctx>(
     let callback = builder
         .build_load(ptr, callback_slot, "callback")?
         .into_pointer_value();
-    let callback_ty = cx
+    let callback_ty = ptr.fn_type(&[ptr.into(), ptr.into()], false);
+    let thrown = builder
+        .build_indirect_call(callback_ty, callback, &[host_ctx.into(), values.into()], "")?
+        .try_as_basic_value()
+        .basic()
+        .expect("the callback returns a pointer")
+        .into_pointer_value();
+    // A host function that throws returns the exception; it is thrown from here, in guest
+    // code, so that no host frame is unwound.
+    let throw_block = cx.context.append_basic_block(f, "throw");
+    let done = cx.context.append_basic_block(f, "done");
+    let is_null = builder.build_is_null(thrown, "")?;
+    builder.build_conditional_branch(is_null, done, throw_block)?;
+    builder.position_at_end(throw_block);
+    let throw_offset = cx
+        .context
+        .i64_type()
+        .const_int(HOST_CONTEXT_OFFSET_THROW as u64, false);
+    // SAFETY: the host context holds the throw function after the callback.
+    let throw_slot =
+        unsafe { builder.build_gep(cx.context.i8_type(), host_ctx, &[throw_offset], "")? };
+    let throw_fn = builder
+        .build_load(ptr, throw_slot, "throw")?
+        .into_pointer_value();
+    let throw_ty = cx
         .context
         .void_type()
         .fn_type(&[ptr.into(), ptr.into()], false);
-    builder.build_indirect_call(callback_ty, callback, &[host_ctx.into(), values.into()], "")?;
+    builder.build_indirect_call(throw_ty, throw_fn, &[host_ctx.into(), thrown.into()], "")?;
+    builder.build_unreachable()?;
+    builder.position_at_end(done);
     let mut results = Vec::new();
     for (i, t) in ft.results().iter().enumerate() {
         results.push(builder.build_load(cx.val_type(*t), slot(cx, &builder, values, i)?, "r")?);

@@ -1,20 +1,34 @@
-//! Direct, imported and indirect calls.
+//! Direct, imported and indirect calls, and their tail-call forms.
+//!
+//! Every wasm function uses LLVM's `tailcc`, whose calls marked `tail` are guaranteed to reuse
+//! the caller's frame: `return_call` in an unbounded mutual recursion runs in constant stack.
+//! Inside a handler (`try_table`, legacy `try`) a call becomes an `invoke` whose unwind edge
+//! leads to the handler's landing pad.
 
 use super::{FuncTranslator, Result};
-use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, CallSiteValue, PointerValue};
+use inkwell::values::{BasicValueEnum, CallSiteValue, FunctionValue, PointerValue};
 use inkwell::IntPredicate;
 use runtime_support::vmctx::VmFuncRef;
 use runtime_support::TrapCode;
+
+/// The calling convention of every function with the wasm-call ABI (LLVM's `tailcc`).
+pub const WASM_CALL_CONV: u32 = 18;
+
+#[derive(Clone, Copy)]
+enum Callee<'ctx> {
+    Direct(FunctionValue<'ctx>),
+    Indirect(PointerValue<'ctx>),
+}
 
 impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     fn call_args(
         &mut self,
         callee_vmctx: PointerValue<'ctx>,
         type_index: u32,
-    ) -> Vec<BasicMetadataValueEnum<'ctx>> {
+    ) -> Vec<BasicValueEnum<'ctx>> {
         let n = self.cx.info.types[type_index as usize].params().len();
-        let mut args: Vec<BasicMetadataValueEnum> = vec![callee_vmctx.into()];
-        args.extend(self.pop_n(n).into_iter().map(BasicMetadataValueEnum::from));
+        let mut args: Vec<BasicValueEnum> = vec![callee_vmctx.into()];
+        args.extend(self.pop_n(n));
         args
     }
 
@@ -36,27 +50,73 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         Ok(())
     }
 
-    pub fn translate_call(&mut self, func: u32) -> Result<()> {
+    /// Emits the call (an invoke inside a handler) and pushes its results; with `tail`, the
+    /// call replaces this function's frame and what follows is unreachable.
+    fn emit_wasm_call(
+        &mut self,
+        type_index: u32,
+        callee: Callee<'ctx>,
+        callee_vmctx: PointerValue<'ctx>,
+        tail: bool,
+    ) -> Result<()> {
         self.makes_calls = true;
+        let args = self.call_args(callee_vmctx, type_index);
+        let ty = self.cx.fn_types[type_index as usize];
+        // A tail call has left every handler of this frame: it is never an invoke.
+        let pad = if tail { None } else { self.landing_pad()? };
+        let call = if let Some(pad) = pad {
+            let normal = self.new_block("invoke_cont");
+            let call = match callee {
+                Callee::Direct(f) => self
+                    .builder
+                    .build_direct_invoke(f, &args, normal, pad, "")?,
+                Callee::Indirect(p) => self
+                    .builder
+                    .build_indirect_invoke(ty, p, &args, normal, pad, "")?,
+            };
+            self.builder.position_at_end(normal);
+            call
+        } else {
+            let args: Vec<_> = args.into_iter().map(Into::into).collect();
+            match callee {
+                Callee::Direct(f) => self.builder.build_call(f, &args, "")?,
+                Callee::Indirect(p) => self.builder.build_indirect_call(ty, p, &args, "")?,
+            }
+        };
+        call.set_call_convention(WASM_CALL_CONV);
+        if !tail {
+            return self.push_call_results(call, type_index);
+        }
+        call.set_tail_call(true);
+        self.has_tail_calls = true;
+        match call.try_as_basic_value().basic() {
+            Some(v) => self.builder.build_return(Some(&v))?,
+            None => self.builder.build_return(None)?,
+        };
+        self.reachable = false;
+        Ok(())
+    }
+
+    pub fn translate_call(&mut self, func: u32, tail: bool) -> Result<()> {
         let type_index = self.cx.info.funcs[func as usize];
         let imported = self.cx.info.num_imported_funcs;
-        let call = if func < imported {
+        if func < imported {
             let funcref = self.funcref_ptr(func)?;
             let (code, callee) = self.funcref_code_and_vmctx(funcref)?;
-            let args = self.call_args(callee, type_index);
-            let ty = self.cx.fn_types[type_index as usize];
-            self.builder.build_indirect_call(ty, code, &args, "")?
+            self.emit_wasm_call(type_index, Callee::Indirect(code), callee, tail)
         } else {
-            let args = self.call_args(self.vmctx, type_index);
-            let callee = self.cx.functions[(func - imported) as usize];
-            self.builder.build_call(callee, &args, "")?
-        };
-        self.push_call_results(call, type_index)
+            let f = self.cx.functions[(func - imported) as usize];
+            self.emit_wasm_call(type_index, Callee::Direct(f), self.vmctx, tail)
+        }
     }
 
     /// A bounds check, a null check and one compare of canonical signature ids.
-    pub fn translate_call_indirect(&mut self, type_index: u32, table: u32) -> Result<()> {
-        self.makes_calls = true;
+    pub fn translate_call_indirect(
+        &mut self,
+        type_index: u32,
+        table: u32,
+        tail: bool,
+    ) -> Result<()> {
         let index = self.pop_int();
         let funcref = self.table_element(table, index, TrapCode::UndefinedElement)?;
         let is_null = self.builder.build_is_null(funcref, "")?;
@@ -70,9 +130,6 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             .build_int_compare(IntPredicate::NE, actual, expected, "")?;
         self.trap_if(mismatch, TrapCode::BadSignature)?;
         let (code, callee) = self.funcref_code_and_vmctx(funcref)?;
-        let args = self.call_args(callee, type_index);
-        let ty = self.cx.fn_types[type_index as usize];
-        let call = self.builder.build_indirect_call(ty, code, &args, "")?;
-        self.push_call_results(call, type_index)
+        self.emit_wasm_call(type_index, Callee::Indirect(code), callee, tail)
     }
 }

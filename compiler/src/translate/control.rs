@@ -1,9 +1,10 @@
 //! Structured control flow: blocks, loops and ifs become LLVM blocks whose parameters and
 //! results are phi nodes; a branch adds its values as incoming edges.
 
+use super::exceptions::Handler;
 use super::{FuncTranslator, Result};
 use inkwell::basic_block::BasicBlock;
-use inkwell::values::{BasicValueEnum, PhiValue};
+use inkwell::values::{BasicValueEnum, PhiValue, PointerValue};
 use inkwell::IntPredicate;
 use runtime_support::TrapCode;
 use std::collections::HashMap;
@@ -20,6 +21,19 @@ pub enum FrameKind<'ctx> {
         else_block: BasicBlock<'ctx>,
         params: Vec<BasicValueEnum<'ctx>>,
         has_else: bool,
+    },
+    /// A `try_table`: a block whose calls unwind to `handler`.
+    TryTable {
+        handler: Handler<'ctx>,
+    },
+    /// A legacy `try`, in its body (`catching` false) or in one of its catch clauses.
+    LegacyTry {
+        handler: Handler<'ctx>,
+        catching: bool,
+        /// Where the next catch clause's tag test goes; `None` after `catch_all`.
+        next_test: Option<BasicBlock<'ctx>>,
+        /// The caught exception's tag, loaded in the dispatch block.
+        tag: PointerValue<'ctx>,
     },
 }
 
@@ -62,12 +76,17 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     }
 
     pub fn translate_block(&mut self, ty: BlockType) -> Result<()> {
+        self.push_block_frame(ty, FrameKind::Block)
+    }
+
+    /// A frame that branches to its end, like `block`.
+    pub fn push_block_frame(&mut self, ty: BlockType, kind: FrameKind<'ctx>) -> Result<()> {
         let (params, results) = self.block_signature(ty);
         let end = self.new_block("block_end");
         let end_phis = self.make_phis(end, &results)?;
         let height = self.stack.len() - params.len();
         self.control.push(ControlFrame {
-            kind: FrameKind::Block,
+            kind,
             end,
             end_phis,
             height,
@@ -156,7 +175,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
 
     /// When the current code is reachable, branches to the innermost frame's end with the
     /// frame's results.
-    fn fall_through_to_end(&mut self) -> Result<()> {
+    pub fn fall_through_to_end(&mut self) -> Result<()> {
         if !self.reachable {
             return Ok(());
         }
@@ -173,7 +192,13 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             self.dead_depth -= 1;
             return Ok(());
         }
+        self.translate_end_of(None)
+    }
+
+    /// Closes the innermost frame; `delegate` is the depth of a legacy `delegate`.
+    pub fn translate_end_of(&mut self, delegate: Option<u32>) -> Result<()> {
         self.fall_through_to_end()?;
+        self.close_legacy_try(delegate)?;
         let frame = self.control.pop().expect("end closes a frame");
         if let FrameKind::If {
             else_block,
@@ -233,6 +258,14 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     /// The values a branch to `target` carries: the top of the stack, not popped.
     fn branch_values(&self, phis: &[PhiValue<'ctx>]) -> Vec<BasicValueEnum<'ctx>> {
         self.stack[self.stack.len() - phis.len()..].to_vec()
+    }
+
+    /// Branches to the frame `depth` with `values` (not from the operand stack).
+    pub fn branch_with(&mut self, depth: u32, values: &[BasicValueEnum<'ctx>]) -> Result<()> {
+        let (target, phis) = self.branch_target(depth);
+        add_incoming(&phis, values, self.current_block());
+        self.builder.build_unconditional_branch(target)?;
+        Ok(())
     }
 
     pub fn translate_br(&mut self, depth: u32) -> Result<()> {

@@ -10,8 +10,15 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     pub fn translate_operator(&mut self, op: Op<'_>) -> Result<()> {
         if !self.reachable {
             return match op {
-                Op::Block { .. } | Op::Loop { .. } | Op::If { .. } => self.enter_dead(),
+                Op::Block { .. }
+                | Op::Loop { .. }
+                | Op::If { .. }
+                | Op::TryTable { .. }
+                | Op::Try { .. } => self.enter_dead(),
                 Op::Else => self.translate_else(),
+                Op::Catch { tag_index } => self.translate_catch(Some(tag_index)),
+                Op::CatchAll => self.translate_catch(None),
+                Op::Delegate { relative_depth } => self.translate_delegate(relative_depth),
                 Op::End => self.translate_end(),
                 _ => Ok(()),
             };
@@ -31,11 +38,24 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             Op::BrIf { relative_depth } => self.translate_br_if(relative_depth),
             Op::BrTable { targets } => self.translate_br_table(targets),
             Op::Return => self.translate_return(),
-            Op::Call { function_index } => self.translate_call(function_index),
+            Op::Call { function_index } => self.translate_call(function_index, false),
+            Op::ReturnCall { function_index } => self.translate_call(function_index, true),
             Op::CallIndirect {
                 type_index,
                 table_index,
-            } => self.translate_call_indirect(type_index, table_index),
+            } => self.translate_call_indirect(type_index, table_index, false),
+            Op::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => self.translate_call_indirect(type_index, table_index, true),
+            Op::TryTable { try_table } => self.translate_try_table(try_table),
+            Op::Throw { tag_index } => self.translate_throw(tag_index),
+            Op::ThrowRef => self.translate_throw_ref(),
+            Op::Try { blockty } => self.translate_try(blockty),
+            Op::Catch { tag_index } => self.translate_catch(Some(tag_index)),
+            Op::CatchAll => self.translate_catch(None),
+            Op::Rethrow { relative_depth } => self.translate_rethrow(relative_depth),
+            Op::Delegate { relative_depth } => self.translate_delegate(relative_depth),
             Op::Drop => self.translate_drop(),
             Op::Select | Op::TypedSelect { .. } => self.translate_select(),
 

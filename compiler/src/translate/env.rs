@@ -160,12 +160,16 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let call = self
             .builder
             .build_indirect_call(self.builtin_type(b), f, &all, "")?;
-        if b == Builtin::Trap {
-            for attr in ["noreturn", "cold"] {
-                let kind = inkwell::attributes::Attribute::get_named_enum_kind_id(attr);
-                let a = self.cx.context.create_enum_attribute(kind, 0);
-                call.add_attribute(inkwell::attributes::AttributeLoc::Function, a);
-            }
+        // Only a throw unwinds (a trap leaves by longjmp, which no frame sees).
+        let attrs: &[&str] = match b {
+            Builtin::Throw => &["noreturn", "cold"],
+            Builtin::Trap => &["noreturn", "cold", "nounwind"],
+            _ => &["nounwind"],
+        };
+        for attr in attrs {
+            let kind = inkwell::attributes::Attribute::get_named_enum_kind_id(attr);
+            let a = self.cx.context.create_enum_attribute(kind, 0);
+            call.add_attribute(inkwell::attributes::AttributeLoc::Function, a);
         }
         Ok(call.try_as_basic_value().basic())
     }

@@ -10,6 +10,7 @@ mod control;
 mod dispatch;
 mod dispatch_simd;
 mod env;
+mod exceptions;
 mod memory;
 mod numeric;
 mod simd;
@@ -18,6 +19,7 @@ mod variables;
 
 use crate::codegen::ModuleCx;
 use crate::CompileError;
+use inkwell::attributes::AttributeLoc;
 use inkwell::basic_block::BasicBlock;
 use inkwell::builder::Builder;
 use inkwell::types::BasicTypeEnum;
@@ -27,7 +29,9 @@ use std::collections::HashMap;
 use std::ops::Range;
 use wasmparser::{BinaryReader, FunctionBody, ValType};
 
+pub use calls::WASM_CALL_CONV;
 pub use control::ControlFrame;
+pub use exceptions::personality;
 
 type Result<T> = std::result::Result<T, CompileError>;
 
@@ -49,6 +53,8 @@ pub struct FuncTranslator<'a, 'b, 'ctx> {
     pub makes_calls: bool,
     /// The stack-limit compare at entry, removed again from functions that call nothing.
     pub stack_check: Option<IntValue<'ctx>>,
+    /// Whether the body has `return_call`s, which need LLVM's tail calls enabled.
+    pub has_tail_calls: bool,
     trap_blocks: HashMap<TrapCode, BasicBlock<'ctx>>,
 }
 
@@ -77,6 +83,7 @@ pub fn translate_function(
         dead_depth: 0,
         makes_calls: false,
         stack_check: None,
+        has_tail_calls: false,
         trap_blocks: HashMap::new(),
     };
     let body = FunctionBody::new(BinaryReader::new(&cx.wasm[body.clone()], body.start as u64));
@@ -119,6 +126,10 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         // (probed, and reported as stack exhaustion). LLVM deletes the now unused loads.
         if let (false, Some(check)) = (self.makes_calls, self.stack_check) {
             check.replace_all_uses_with(self.cx.context.bool_type().const_zero());
+        }
+        if self.has_tail_calls {
+            self.function
+                .remove_string_attribute(AttributeLoc::Function, "disable-tail-calls");
         }
         Ok(())
     }

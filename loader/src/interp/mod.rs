@@ -11,8 +11,8 @@ use wasmi::{Config, Engine, Extern, Linker, Module, Store};
 pub fn engine() -> Engine {
     let mut c = Config::default();
     c.wasm_simd(true)
-        .wasm_tail_call(false)
-        .wasm_extended_const(false)
+        .wasm_tail_call(true)
+        .wasm_extended_const(true)
         .wasm_multi_memory(false)
         .wasm_custom_page_sizes(false)
         .wasm_wide_arithmetic(false)
@@ -31,6 +31,11 @@ pub fn to_wasmi(v: &Val, store: &mut Store<impl Sized>) -> Result<wasmi::Val, Er
         Val::ExternRef(None) => wasmi::Val::ExternRef(wasmi::Nullable::Null),
         Val::ExternRef(Some(n)) => {
             wasmi::Val::ExternRef(wasmi::Nullable::Val(wasmi::ExternRef::new(store, n)))
+        }
+        Val::ExnRef(_) => {
+            return Err(Error::Usage(
+                "the interpreter does not support exception references".into(),
+            ))
         }
         Val::FuncRef(Some(_)) => {
             return Err(Error::Usage(
@@ -167,7 +172,21 @@ pub fn to_wasmi_type(t: wasmparser::ValType) -> wasmi::ValType {
 /// exactly the AOT path's features.
 pub fn module(engine: &Engine, wasm: &[u8]) -> Result<Module, Error> {
     runtime_support::validate::validate(wasm, &[]).map_err(|e| Error::Load(e.to_string()))?;
+    check_supported(wasm).map_err(Error::Load)?;
     Module::new(engine, wasm).map_err(|e| Error::Load(e.to_string()))
+}
+
+/// The one feature the AOT path has and the interpreter lacks.
+pub fn check_supported(wasm: &[u8]) -> Result<(), String> {
+    if runtime_support::validate::uses_exceptions(wasm) {
+        return Err(
+            "the module uses exception handling (tags, try_table/throw or legacy \
+                    try/catch), which the interpreter fallback does not support: run it \
+                    natively (compile it with waotc for this host)"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 /// Calls `name` in `instance` with `args`.

@@ -21,6 +21,10 @@ pub fn arg_value(arg: &WastArg<'_>) -> Result<Val, String> {
             ty: AbstractHeapType::Extern,
             ..
         }) => Val::ExternRef(None),
+        WastArgCore::RefNull(HeapType::Abstract {
+            ty: AbstractHeapType::Exn,
+            ..
+        }) => Val::ExnRef(None),
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(*n as u64)),
         WastArgCore::V128(v) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
         other => return Err(format!("unsupported argument {other:?}")),
@@ -41,7 +45,10 @@ pub fn matches(actual: &Val, expected: &WastRetCore<'_>) -> bool {
             NanPattern::ArithmeticNan => a & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
             NanPattern::Value(v) => *a == v.bits,
         },
-        (Val::FuncRef(None) | Val::ExternRef(None), WastRetCore::RefNull(_)) => true,
+        (
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None),
+            WastRetCore::RefNull(_),
+        ) => true,
         (Val::ExternRef(a), WastRetCore::RefExtern(e)) => match e {
             Some(n) => *a == Some(*n as u64),
             None => a.is_some(),

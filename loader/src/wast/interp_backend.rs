@@ -85,6 +85,10 @@ impl Backend for InterpBackend {
             invalid: true,
             message: e.to_string(),
         })?;
+        interp::check_supported(wasm).map_err(|message| CompileFailure {
+            invalid: false,
+            message,
+        })?;
         let module = Module::new(&self.engine, wasm).map_err(|e| CompileFailure {
             invalid: false,
             message: e.to_string(),
