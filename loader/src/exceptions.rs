@@ -2,8 +2,9 @@
 //!
 //! The store owns every tag and every exception object. A tag's identity is the address of
 //! its `VmTag`, which compiled code compares; an exception object is laid out as
-//! `runtime_support::exception` says and lives until the store is dropped (an `exnref` may
-//! be kept anywhere, and compiled code keeps no count of them).
+//! `runtime_support::exception` says. A handler that catches an object nothing else can
+//! reference frees it; one that has been an `exnref` value (which may be kept anywhere, and
+//! compiled code keeps no count of them) lives until the store is dropped.
 //!
 //! Throwing happens in `trap_catch.c` (a forced unwind); what reaches the catch point of a
 //! call from the host comes back here through `waot_exception_escaped` and is decoded into an
@@ -60,6 +61,12 @@ impl StoreData {
         Tag(self.tags.len() - 1)
     }
 
+    /// Exception objects the store holds: those exposed as `exnref` values or to the host,
+    /// and any in flight.
+    pub fn live_exceptions(&self) -> usize {
+        self.exceptions.len()
+    }
+
     pub fn tag_params(&self, tag: Tag) -> &[ValType] {
         &self.tags[tag.0].params
     }
@@ -82,8 +89,18 @@ impl StoreData {
             *(ptr.add(layout::OFFSET_TAG as usize) as *mut *const VmTag) = self.tag_identity(tag);
             *(ptr.add(layout::OFFSET_LEN as usize) as *mut u32) = n;
         }
-        self.exceptions.push(ExnAllocation { ptr, layout });
+        self.exceptions
+            .insert(ptr as usize, ExnAllocation { ptr, layout });
         ptr
+    }
+
+    /// Frees a caught exception object unless it has been exposed as an `exnref`.
+    pub(crate) fn release_exception(&mut self, exn: *mut u8) {
+        // SAFETY: `exn` is a live object of this store (compiled code frees each at most once).
+        let flags = unsafe { *(exn.add(layout::OFFSET_FLAGS as usize) as *const u32) };
+        if flags & layout::FLAG_EXPOSED == 0 {
+            self.exceptions.remove(&(exn as usize));
+        }
     }
 
     /// An error that, returned by a host function, throws a new exception of `tag` with
@@ -101,6 +118,7 @@ impl StoreData {
             let slot = unsafe { &mut *(object.add(payload_offset(i as u32) as usize) as *mut _) };
             v.write_slot(slot).map_err(crate::Error::Usage)?;
         }
+        expose(object);
         let mut trap = Trap::uncaught(object);
         self.decode_exception(&mut trap);
         Ok(trap)
@@ -134,6 +152,18 @@ impl StoreData {
     }
 }
 
+/// Marks an object as seen outside compiled code's handlers: the store keeps it.
+fn expose(exn: *mut u8) {
+    // SAFETY: a live exception object.
+    unsafe { *(exn.add(layout::OFFSET_FLAGS as usize) as *mut u32) |= layout::FLAG_EXPOSED };
+}
+
+/// The `ExnFree` builtin.
+pub(crate) unsafe extern "C" fn exn_free(vmctx: *mut u8, exn: *mut u8) {
+    let inst = crate::builtins::instance(vmctx);
+    (*inst.store).release_exception(exn)
+}
+
 /// The `ExnNew` builtin.
 pub(crate) unsafe extern "C" fn exn_new(vmctx: *mut u8, tag: u32) -> *mut u8 {
     let inst = crate::builtins::instance(vmctx);
@@ -155,5 +185,6 @@ extern "C" fn waot_catch_point() -> *mut c_void {
 
 #[no_mangle]
 extern "C" fn waot_exception_escaped(exn: *mut u8) {
+    expose(exn);
     crate::traps::set_pending(Trap::uncaught(exn));
 }

@@ -118,7 +118,8 @@ pub struct StoreData {
     pub(crate) host_funcs: Vec<Arc<HostFunc>>,
     pub(crate) host_contexts: Vec<Box<HostFuncContext>>,
     pub(crate) tags: Vec<Box<crate::exceptions::TagData>>,
-    pub(crate) exceptions: Vec<crate::exceptions::ExnAllocation>,
+    /// Exception objects by address.
+    pub(crate) exceptions: HashMap<usize, crate::exceptions::ExnAllocation>,
     /// Trampoline for each canonical signature id seen in this store.
     pub(crate) trampolines: HashMap<u64, (*const u8, Arc<Signature>)>,
 }
@@ -141,7 +142,7 @@ impl Store {
             host_funcs: Vec::new(),
             host_contexts: Vec::new(),
             tags: Vec::new(),
-            exceptions: Vec::new(),
+            exceptions: HashMap::new(),
             trampolines: HashMap::new(),
         }))
     }

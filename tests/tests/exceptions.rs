@@ -1,0 +1,151 @@
+//! Exceptions across the host boundary and tail calls, through the embedding API.
+
+use waot::{Error, Extern, Linker, Store, Trap, Val, ValType};
+use waot_compiler::CompileOptions;
+use waot_tests::load_wat;
+
+const EXN: &str = r#"
+(module
+  (import "host" "tag" (tag $host (param i32)))
+  (import "host" "throw" (func $host_throw (param i32)))
+  (import "host" "reenter" (func $reenter (param i32) (result i32)))
+  (tag $pair (export "pair") (param i32 f64))
+  (func $throw_pair (export "throw_pair") (param i32 f64)
+    (throw $pair (local.get 0) (local.get 1)))
+  ;; A host throw caught by wasm: payload + 1.
+  (func (export "catch_host") (param i32) (result i32)
+    (block $h (result i32)
+      (try_table (catch $host $h) (call $host_throw (local.get 0)))
+      (i32.const -1))
+    (i32.add (i32.const 1)))
+  ;; The host calls back into "throw_pair" and lets the exception through; caught here.
+  (func (export "through_host") (param i32) (result i32)
+    (block $h (result i32 f64)
+      (try_table (catch $pair $h) (drop (call $reenter (local.get 0))))
+      (return (i32.const -1)))
+    (drop))
+  ;; Many throws and catches in a loop, with a function frame in between each time.
+  (func (export "loop") (param $n i32) (result i32) (local $sum i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $n)))
+        (block $h (result i32 f64)
+          (try_table (catch $pair $h)
+            (call $throw_pair (local.get $n) (f64.const 0.5)))
+          (unreachable))
+        (drop)
+        (local.set $sum (i32.add (local.get $sum)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $next)))
+    (local.get $sum))
+)"#;
+
+#[test]
+fn exceptions_cross_host_frames_in_both_directions() {
+    let d = tempfile::tempdir().unwrap();
+    let module = load_wat(d.path(), "exn", EXN, &CompileOptions::default());
+    let mut store = Store::new();
+    let tag = store.tag_new(&[ValType::I32]);
+    let throw = store.func_new(&[ValType::I32], &[], move |caller, args, _| {
+        Err(caller.store.exception_new(tag, args).unwrap())
+    });
+    let reenter = store.func_new(&[ValType::I32], &[ValType::I32], |caller, args, _| {
+        let Some(Extern::Func(f)) = caller.get_export("throw_pair") else {
+            unreachable!()
+        };
+        match caller.store.call(f, &[args[0], Val::f64(2.5)]) {
+            // The exception comes back to the host as a value, which it throws on.
+            Err(Error::Trap(t)) => {
+                let e = t.exception.as_ref().expect("an exception");
+                assert_eq!(e.payload, vec![args[0], Val::f64(2.5)]);
+                Err(t)
+            }
+            other => panic!("expected an exception, got {other:?}"),
+        }
+    });
+    let mut linker = Linker::new();
+    linker.define("host", "tag", Extern::Tag(tag));
+    linker.define("host", "throw", Extern::Func(throw));
+    linker.define("host", "reenter", Extern::Func(reenter));
+    let inst = linker.instantiate(&mut store, &module).unwrap();
+    let call = |store: &mut Store, name: &str, args: &[Val]| {
+        let f = store.get_func(inst, name).unwrap();
+        store.call(f, args)
+    };
+
+    assert_eq!(
+        call(&mut store, "catch_host", &[Val::I32(41)]).unwrap(),
+        vec![Val::I32(42)]
+    );
+    assert_eq!(
+        call(&mut store, "through_host", &[Val::I32(7)]).unwrap(),
+        vec![Val::I32(7)]
+    );
+    // Uncaught: the embedder gets the tag and the payload.
+    let Some(Extern::Tag(pair)) = store.get_export(inst, "pair") else {
+        panic!("tag export")
+    };
+    match call(&mut store, "throw_pair", &[Val::I32(3), Val::f64(-1.0)]) {
+        Err(Error::Trap(Trap {
+            exception: Some(e),
+            code: None,
+            ..
+        })) => {
+            assert_eq!(e.tag, Some(pair));
+            assert_eq!(e.payload, vec![Val::I32(3), Val::f64(-1.0)]);
+        }
+        other => panic!("expected an uncaught exception, got {other:?}"),
+    }
+    // 1 + 2 + ... + 10000, every term thrown and caught, and freed by its handler.
+    let live = store.live_exceptions();
+    assert_eq!(
+        call(&mut store, "loop", &[Val::I32(10_000)]).unwrap(),
+        vec![Val::I32(50_005_000)]
+    );
+    assert_eq!(store.live_exceptions(), live);
+    // The instance stays usable after all of it.
+    assert_eq!(
+        call(&mut store, "catch_host", &[Val::I32(1)]).unwrap(),
+        vec![Val::I32(2)]
+    );
+}
+
+#[test]
+fn exception_payload_types_are_checked() {
+    let mut store = Store::new();
+    let tag = store.tag_new(&[ValType::I64]);
+    assert!(store.exception_new(tag, &[Val::I32(1)]).is_err());
+    assert!(store.exception_new(tag, &[Val::I64(1)]).is_ok());
+}
+
+#[test]
+fn return_call_runs_in_constant_stack() {
+    let d = tempfile::tempdir().unwrap();
+    // Ten million mutually recursive tail calls through a table and directly; without real
+    // tail calls this exhausts any stack.
+    let wat = r#"(module
+      (type $t (func (param i64 i64) (result i64)))
+      (table funcref (elem $even $odd))
+      (func $even (param $n i64) (param $acc i64) (result i64)
+        (if (result i64) (i64.eqz (local.get $n))
+          (then (local.get $acc))
+          (else (return_call_indirect (type $t)
+                  (i64.sub (local.get $n) (i64.const 1))
+                  (i64.add (local.get $acc) (i64.const 2))
+                  (i32.const 1)))))
+      (func $odd (param $n i64) (param $acc i64) (result i64)
+        (if (result i64) (i64.eqz (local.get $n))
+          (then (local.get $acc))
+          (else (return_call $even (i64.sub (local.get $n) (i64.const 1)) (local.get $acc)))))
+      (export "even" (func $even)))"#;
+    let module = load_wat(d.path(), "tail", wat, &CompileOptions::default());
+    let mut store = Store::new();
+    let inst = Linker::new().instantiate(&mut store, &module).unwrap();
+    let even = store.get_func(inst, "even").unwrap();
+    assert_eq!(
+        store
+            .call(even, &[Val::I64(10_000_000), Val::I64(0)])
+            .unwrap(),
+        vec![Val::I64(10_000_000)]
+    );
+}
