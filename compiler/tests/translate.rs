@@ -115,10 +115,10 @@ fn functions_that_call_check_the_stack_limit_and_leaves_do_not() {
 #[test]
 fn runaway_recursion_stays_a_call_at_o3() {
     let ir = compile_ir(r#"(module (func $f (export "f") (call $f)))"#, OptLevel::O3).unwrap();
-    let body = &ir[ir.find("define internal void @waot_func_0").unwrap()..];
+    let body = &ir[ir.find("define internal tailcc void @waot_func_0").unwrap()..];
     let body = &body[..body.find("\n}\n").unwrap()];
     assert!(
-        body.contains("call void @waot_func_0"),
+        body.contains("call tailcc void @waot_func_0"),
         "recursion must not become a loop:\n{body}"
     );
 }
@@ -167,4 +167,48 @@ fn every_scalar_operator_family_translates_at_every_level() {
     ] {
         compile_ir(wat, level).unwrap_or_else(|e| panic!("{level:?}: {e}"));
     }
+}
+
+#[test]
+fn return_call_is_a_guaranteed_tail_call() {
+    let ir = compile_ir(
+        r#"(module
+          (func $even (param i64) (result i32)
+            (if (result i32) (i64.eqz (local.get 0)) (then (i32.const 1))
+              (else (return_call $odd (i64.sub (local.get 0) (i64.const 1))))))
+          (func $odd (export "odd") (param i64) (result i32)
+            (if (result i32) (i64.eqz (local.get 0)) (then (i32.const 0))
+              (else (return_call $even (i64.sub (local.get 0) (i64.const 1)))))))"#,
+        OptLevel::O0,
+    )
+    .unwrap();
+    assert!(ir.contains("tail call tailcc i32 @waot_func_1"), "{ir}");
+    let odd = &ir[ir.find("define internal tailcc i32 @waot_func_1").unwrap()..];
+    let odd = &odd[..odd.find("\n}\n").unwrap()];
+    assert!(!odd.contains("disable-tail-calls"), "{odd}");
+}
+
+#[test]
+fn try_table_runs_no_code_on_entry_and_invokes_calls() {
+    let ir = compile_ir(
+        r#"(module
+          (tag $e (param i32))
+          (func $g (param i32) (result i32) (local.get 0))
+          (func (export "f") (param i32) (result i32)
+            (block $h (result i32)
+              (try_table (result i32) (catch $e $h) (call $g (local.get 0))))))"#,
+        OptLevel::O0,
+    )
+    .unwrap();
+    let f = &ir[ir.find("define internal tailcc i32 @waot_func_1").unwrap()..];
+    let f = &f[..f.find("\n}\n").unwrap()];
+    assert!(f.contains("personality ptr @waot_personality"), "{f}");
+    assert!(f.contains("invoke tailcc i32 @waot_func_0"), "{f}");
+    assert!(f.contains("landingpad { ptr, i32 }"), "{f}");
+    // Only the stack check and the argument's spill precede the invoke: no setjmp, no call.
+    let entry = &f[..f.find("invoke").unwrap()];
+    assert!(
+        !entry.contains("call ptr") && !entry.contains("setjmp"),
+        "{f}"
+    );
 }

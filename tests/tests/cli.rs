@@ -156,12 +156,22 @@ fn waotc_rejects_bad_input_with_one_line() {
     assert_one_line_error(&o, "in function 0 at byte offset");
     assert!(stderr(&o).contains("type mismatch"), "{}", stderr(&o));
 
-    // Tail calls are a proposal, not WebAssembly 2.0: rejected unless enabled.
-    let tail = write_wasm(d.path(), "tail", r#"(module (func $f (return_call $f)))"#);
+    // Multi-memory is a proposal that is off unless enabled.
+    let two = write_wasm(d.path(), "two", r#"(module (memory 1) (memory 1))"#);
     assert_one_line_error(
-        &run("waotc", &[&tail, &d.path().join("x.so")]),
+        &run("waotc", &[&two, &d.path().join("x.so")]),
         "invalid module",
     );
+
+    // The interpreter has no exception handling: one line naming the file and the feature.
+    let exn = write_wasm(
+        d.path(),
+        "exn",
+        r#"(module (tag $e) (func (export "_start") (throw $e)))"#,
+    );
+    let o = run("wrun", &[&"--interp", &exn]);
+    assert_one_line_error(&o, "exn.wasm");
+    assert!(stderr(&o).contains("exception handling"), "{}", stderr(&o));
 
     assert_one_line_error(
         &run("waotc", &[&"-O9", &invalid, &d.path().join("x.so")]),
@@ -262,7 +272,7 @@ fn emit_llvm_shows_bounds_checks_only_when_asked() {
     let guard = std::fs::read_to_string(&guard_ll).unwrap();
     let explicit = std::fs::read_to_string(&explicit_ll).unwrap();
     assert!(
-        guard.contains("define internal i32 @waot_func_2"),
+        guard.contains("define internal tailcc i32 @waot_func_2"),
         "IR of every function"
     );
     assert!(!guard.contains("%memlen"), "guard pages: no length loads");
