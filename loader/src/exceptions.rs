@@ -149,6 +149,8 @@ impl StoreData {
                 Val::read_slot(slot, *t)
             })
             .collect();
+        let values: Vec<String> = exn.payload.iter().map(Val::to_string).collect();
+        trap.message = format!("uncaught wasm exception (payload: [{}])", values.join(", "));
     }
 }
 
