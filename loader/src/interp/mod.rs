@@ -16,7 +16,12 @@ pub fn engine() -> Engine {
         .wasm_multi_memory(false)
         .wasm_custom_page_sizes(false)
         .wasm_wide_arithmetic(false)
-        .wasm_relaxed_simd(false);
+        .wasm_relaxed_simd(false)
+        // About what native code gets from a thread's 8 MiB stack; wasmi's defaults (1000
+        // frames) stop ordinary recursive C programs. Both stacks are heap memory that grows
+        // on demand.
+        .set_max_recursion_depth(200_000)
+        .set_max_stack_height(256 << 20);
     Engine::new(&c)
 }
 
