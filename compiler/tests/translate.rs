@@ -115,10 +115,10 @@ fn functions_that_call_check_the_stack_limit_and_leaves_do_not() {
 #[test]
 fn runaway_recursion_stays_a_call_at_o3() {
     let ir = compile_ir(r#"(module (func $f (export "f") (call $f)))"#, OptLevel::O3).unwrap();
-    let body = &ir[ir.find("define internal tailcc void @waot_func_0").unwrap()..];
+    let body = &ir[ir.find("define internal void @waot_func_0").unwrap()..];
     let body = &body[..body.find("\n}\n").unwrap()];
     assert!(
-        body.contains("call tailcc void @waot_func_0"),
+        body.contains("call void @waot_func_0"),
         "recursion must not become a loop:\n{body}"
     );
 }
@@ -182,8 +182,8 @@ fn return_call_is_a_guaranteed_tail_call() {
         OptLevel::O0,
     )
     .unwrap();
-    assert!(ir.contains("tail call tailcc i32 @waot_func_1"), "{ir}");
-    let odd = &ir[ir.find("define internal tailcc i32 @waot_func_1").unwrap()..];
+    assert!(ir.contains("musttail call i32 @waot_func_1"), "{ir}");
+    let odd = &ir[ir.find("define internal i32 @waot_func_1").unwrap()..];
     let odd = &odd[..odd.find("\n}\n").unwrap()];
     assert!(!odd.contains("disable-tail-calls"), "{odd}");
 }
@@ -200,10 +200,10 @@ fn try_table_runs_no_code_on_entry_and_invokes_calls() {
         OptLevel::O0,
     )
     .unwrap();
-    let f = &ir[ir.find("define internal tailcc i32 @waot_func_1").unwrap()..];
+    let f = &ir[ir.find("define internal i32 @waot_func_1").unwrap()..];
     let f = &f[..f.find("\n}\n").unwrap()];
     assert!(f.contains("personality ptr @waot_personality"), "{f}");
-    assert!(f.contains("invoke tailcc i32 @waot_func_0"), "{f}");
+    assert!(f.contains("invoke i32 @waot_func_0"), "{f}");
     assert!(f.contains("landingpad { ptr, i32 }"), "{f}");
     // Only the stack check and the argument's spill precede the invoke: no setjmp, no call.
     let entry = &f[..f.find("invoke").unwrap()];

@@ -137,7 +137,16 @@ fn return_call_runs_in_constant_stack() {
         (if (result i64) (i64.eqz (local.get $n))
           (then (local.get $acc))
           (else (return_call $even (i64.sub (local.get $n) (i64.const 1)) (local.get $acc)))))
-      (export "even" (func $even)))"#;
+      (export "even" (func $even))
+      ;; Across types: (i64, i64) -> (i32, i32, f64) -> (i64, i64), still in registers.
+      (func $a (export "a") (param $n i64) (param $acc i64) (result i64)
+        (if (result i64) (i64.eqz (local.get $n))
+          (then (local.get $acc))
+          (else (return_call $b (i32.wrap_i64 (local.get $n)) (i32.const 1) (f64.convert_i64_s (local.get $acc))))))
+      (func $b (param $n i32) (param $inc i32) (param $acc f64) (result i64)
+        (return_call $a
+          (i64.extend_i32_u (i32.sub (local.get $n) (i32.const 1)))
+          (i64.add (i64.trunc_f64_s (local.get $acc)) (i64.extend_i32_u (local.get $inc))))))"#;
     let module = load_wat(d.path(), "tail", wat, &CompileOptions::default());
     let mut store = Store::new();
     let inst = Linker::new().instantiate(&mut store, &module).unwrap();
@@ -146,6 +155,11 @@ fn return_call_runs_in_constant_stack() {
         store
             .call(even, &[Val::I64(10_000_000), Val::I64(0)])
             .unwrap(),
+        vec![Val::I64(10_000_000)]
+    );
+    let a = store.get_func(inst, "a").unwrap();
+    assert_eq!(
+        store.call(a, &[Val::I64(10_000_000), Val::I64(0)]).unwrap(),
         vec![Val::I64(10_000_000)]
     );
 }
