@@ -146,7 +146,23 @@ fn return_call_runs_in_constant_stack() {
       (func $b (param $n i32) (param $inc i32) (param $acc f64) (result i64)
         (return_call $a
           (i64.extend_i32_u (i32.sub (local.get $n) (i32.const 1)))
-          (i64.add (i64.trunc_f64_s (local.get $acc)) (i64.extend_i32_u (local.get $inc))))))"#;
+          (i64.add (i64.trunc_f64_s (local.get $acc)) (i64.extend_i32_u (local.get $inc)))))
+      ;; Through the table (never inlined), across types with five integer parameters.
+      (type $c_t (func (param i64 i64) (result i64)))
+      (type $d_t (func (param i32 i32 i32 i32 i32) (result i64)))
+      (table $t2 2 funcref)
+      (elem (table $t2) (i32.const 0) func $c $d)
+      (func $c (export "c") (param $n i64) (param $acc i64) (result i64)
+        (if (result i64) (i64.eqz (local.get $n))
+          (then (local.get $acc))
+          (else (return_call_indirect $t2 (type $d_t)
+                  (i32.wrap_i64 (local.get $n)) (i32.wrap_i64 (local.get $acc))
+                  (i32.const 1) (i32.const 0) (i32.const 0) (i32.const 1)))))
+      (func $d (param $n i32) (param $acc i32) (param $inc i32) (param i32) (param i32) (result i64)
+        (return_call_indirect $t2 (type $c_t)
+          (i64.extend_i32_u (i32.sub (local.get $n) (i32.const 1)))
+          (i64.extend_i32_u (i32.add (local.get $acc) (local.get $inc)))
+          (i32.const 0))))"#;
     let module = load_wat(d.path(), "tail", wat, &CompileOptions::default());
     let mut store = Store::new();
     let inst = Linker::new().instantiate(&mut store, &module).unwrap();
@@ -157,9 +173,12 @@ fn return_call_runs_in_constant_stack() {
             .unwrap(),
         vec![Val::I64(10_000_000)]
     );
-    let a = store.get_func(inst, "a").unwrap();
-    assert_eq!(
-        store.call(a, &[Val::I64(10_000_000), Val::I64(0)]).unwrap(),
-        vec![Val::I64(10_000_000)]
-    );
+    for name in ["a", "c"] {
+        let f = store.get_func(inst, name).unwrap();
+        assert_eq!(
+            store.call(f, &[Val::I64(10_000_000), Val::I64(0)]).unwrap(),
+            vec![Val::I64(10_000_000)],
+            "{name}"
+        );
+    }
 }
