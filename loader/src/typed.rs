@@ -148,14 +148,18 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
         let limits: *mut VmRuntimeLimits = &mut *store.limits;
         // SAFETY: the signature was checked when this TypedFunc was made; the slots cover
         // every parameter and result.
-        unsafe {
+        let outcome = unsafe {
             traps::call_guest(
                 limits,
                 self.trampoline,
                 self.code,
                 self.vmctx,
                 slots.as_mut_ptr() as *mut u8,
-            )?;
+            )
+        };
+        if let Err(mut trap) = outcome {
+            store.decode_exception(&mut trap);
+            return Err(trap);
         }
         Ok(R::load(&slots))
     }

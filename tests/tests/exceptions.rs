@@ -96,6 +96,14 @@ fn exceptions_cross_host_frames_in_both_directions() {
         }
         other => panic!("expected an uncaught exception, got {other:?}"),
     }
+    // The typed call decodes an uncaught exception too.
+    let typed = store
+        .typed::<(i32, f64), ()>(store.get_func(inst, "throw_pair").unwrap())
+        .unwrap();
+    let e = typed.call(&mut store, (5, 0.25)).unwrap_err();
+    let e = e.exception.expect("an exception");
+    assert_eq!(e.tag, Some(pair));
+    assert_eq!(e.payload, vec![Val::I32(5), Val::f64(0.25)]);
     // 1 + 2 + ... + 10000, every term thrown and caught, and freed by its handler.
     let live = store.live_exceptions();
     assert_eq!(
