@@ -38,13 +38,13 @@ pub enum ArtifactKind {
 pub struct Artifact {
     pub path: PathBuf,
     pub kind: ArtifactKind,
-    bytes: Vec<u8>,
+    bytes: crate::file_bytes::FileBytes,
 }
 
 impl Artifact {
     pub fn open(path: impl AsRef<Path>) -> Result<Artifact> {
         let path = path.as_ref().to_path_buf();
-        let bytes = std::fs::read(&path)
+        let bytes = crate::file_bytes::read(&path)
             .map_err(|e| Error::Load(format!("{}: cannot read: {e}", path.display())))?;
         let kind = if bytes.starts_with(b"\0asm") {
             match universal::split(&bytes).1 {

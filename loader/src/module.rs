@@ -59,8 +59,8 @@ impl Module {
     pub fn from_file(path: impl AsRef<Path>) -> Result<Module> {
         let path = path.as_ref();
         let shown = path.display().to_string();
-        let bytes =
-            std::fs::read(path).map_err(|e| Error::Load(format!("{shown}: cannot read: {e}")))?;
+        let bytes = crate::file_bytes::read(path)
+            .map_err(|e| Error::Load(format!("{shown}: cannot read: {e}")))?;
         if bytes.starts_with(b"\0asm") {
             let policy = crate::artifact::TrustPolicy::from_environment();
             return crate::artifact::native_from_wasm(&bytes, &shown, &policy).map_err(|reason| {

@@ -132,7 +132,7 @@ pub struct ModuleInfo {
     pub bodies: Vec<Range<usize>>,
     /// Byte range of each section, with its name, for error messages.
     pub sections: Vec<(String, Range<usize>)>,
-    /// Function names from the name section.
+    /// Function names from the name section, sorted by index (first name of an index wins).
     pub func_names: Vec<(u32, String)>,
 }
 
@@ -144,6 +144,9 @@ impl ModuleInfo {
         for payload in Parser::new(0).parse_all(wasm) {
             m.add(payload?, wasm)?;
         }
+        // Looked up once per function when an artifact is loaded: sorted for binary search.
+        m.func_names.sort_by_key(|(i, _)| *i);
+        m.func_names.dedup_by_key(|(i, _)| *i);
         Ok(m)
     }
 
@@ -312,10 +315,11 @@ impl ModuleInfo {
 
     /// The name of function `index` from the name section, if any.
     pub fn func_name(&self, index: u32) -> Option<&str> {
-        self.func_names
-            .iter()
-            .find(|(i, _)| *i == index)
-            .map(|(_, n)| n.as_str())
+        let at = self
+            .func_names
+            .binary_search_by_key(&index, |(i, _)| *i)
+            .ok()?;
+        Some(self.func_names[at].1.as_str())
     }
 
     /// The section that contains byte `offset`, for error messages.

@@ -1,0 +1,64 @@
+//! A file's bytes for the checks before loading. A shared object is mapped rather than read:
+//! a 130 MB artifact read into the heap cost a third of a second of page zeroing and copying
+//! before its program started. It gains nothing to copy it, since `dlopen` maps the same file
+//! again by its path. Everything else (a universal wasm, whose signature is checked on these
+//! bytes and whose native code is then loaded from them) is read into memory once, so that
+//! nobody can change it between the check and the use.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+pub(crate) enum FileBytes {
+    Owned(Vec<u8>),
+    Mapped { ptr: *mut u8, len: usize },
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Owned(v) => v,
+            // SAFETY: a live read-only mapping of `len` bytes.
+            FileBytes::Mapped { ptr, len } => unsafe { std::slice::from_raw_parts(*ptr, *len) },
+        }
+    }
+}
+
+impl Drop for FileBytes {
+    fn drop(&mut self) {
+        if let FileBytes::Mapped { ptr, len } = *self {
+            // SAFETY: mapped in `read` with this length.
+            unsafe { libc::munmap(ptr as *mut libc::c_void, len) };
+        }
+    }
+}
+
+/// The bytes of the file at `path`: mapped when it is an ELF file, read otherwise.
+pub(crate) fn read(path: &Path) -> std::io::Result<FileBytes> {
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len() as usize;
+    let mut magic = [0u8; 4];
+    let is_elf = len >= 4 && file.read_exact(&mut magic).is_ok() && &magic == b"\x7fELF";
+    if is_elf {
+        use std::os::fd::AsRawFd;
+        // SAFETY: a fresh private read-only mapping of the whole file.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr != libc::MAP_FAILED {
+            return Ok(FileBytes::Mapped {
+                ptr: ptr as *mut u8,
+                len,
+            });
+        }
+    }
+    std::fs::read(path).map(FileBytes::Owned)
+}
