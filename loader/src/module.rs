@@ -20,7 +20,7 @@ pub struct Module {
 pub(crate) struct ModuleInner {
     pub name: String,
     pub header: ArtifactHeader,
-    pub wasm: Vec<u8>,
+    pub wasm: WasmBytes,
     pub info: ModuleInfo,
     pub functions: Vec<*const u8>,
     pub trampolines: Vec<*const u8>,
@@ -35,6 +35,36 @@ pub(crate) struct ModuleInner {
 // SAFETY: the raw pointers are code addresses in the library, immutable while it is loaded.
 unsafe impl Send for ModuleInner {}
 unsafe impl Sync for ModuleInner {}
+
+/// The module's wasm bytes: the shared object's own `.waot.wasm` section, used where the
+/// library maps it (a 69 MB module is not copied at every start), or owned bytes (a universal
+/// file's module).
+pub(crate) enum WasmBytes {
+    Owned(Vec<u8>),
+    /// Inside the loaded library, which the module keeps alive.
+    InLibrary {
+        ptr: *const u8,
+        len: usize,
+    },
+}
+
+impl std::ops::Deref for WasmBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            WasmBytes::Owned(v) => v,
+            // SAFETY: read-only data of the library that `ModuleInner` holds.
+            WasmBytes::InLibrary { ptr, len } => unsafe { std::slice::from_raw_parts(*ptr, *len) },
+        }
+    }
+}
+
+/// The wasm a module is loaded with: the embedded section's bytes in the file (checked, then
+/// used from the library once it is loaded), or a universal file's module.
+enum WasmInput<'a> {
+    Embedded(&'a [u8]),
+    Owned(Vec<u8>),
+}
 
 /// The target this loader runs native code for, as the start of an LLVM triple.
 fn host_arch_prefix() -> &'static str {
@@ -88,11 +118,17 @@ impl Module {
         };
         let header = ArtifactHeader::decode(section(artifact::META_SECTION)?)
             .map_err(|e| err(e.to_string()))?;
-        let wasm = section(artifact::WASM_SECTION)?.to_vec();
-        drop(file);
+        let wasm = section(artifact::WASM_SECTION)?;
         check_target(&header).map_err(err)?;
         let name = file_name(path);
-        Self::load_native(bytes, header, wasm, &name, ObjectSource::File(path)).map_err(err)
+        Self::load_native(
+            bytes,
+            header,
+            WasmInput::Embedded(wasm),
+            &name,
+            ObjectSource::File(path),
+        )
+        .map_err(err)
     }
 
     /// The native code of a universal file, whose module bytes are `wasm`; the caller has
@@ -103,20 +139,30 @@ impl Module {
         wasm: Vec<u8>,
         name: &str,
     ) -> std::result::Result<Module, String> {
-        Self::load_native(object, header, wasm, name, ObjectSource::Memory)
+        Self::load_native(
+            object,
+            header,
+            WasmInput::Owned(wasm),
+            name,
+            ObjectSource::Memory,
+        )
     }
 
     fn load_native(
         object_bytes: &[u8],
         header: ArtifactHeader,
-        wasm: Vec<u8>,
+        input: WasmInput<'_>,
         name: &str,
         source: ObjectSource<'_>,
     ) -> std::result::Result<Module, String> {
-        if wasm.len() as u64 != header.wasm_len || artifact::sha256(&wasm) != header.wasm_sha256 {
+        let wasm: &[u8] = match &input {
+            WasmInput::Embedded(w) => w,
+            WasmInput::Owned(w) => w,
+        };
+        if wasm.len() as u64 != header.wasm_len || artifact::sha256(wasm) != header.wasm_sha256 {
             return Err("the wasm does not match the hash in the metadata header (the artifact was altered)".into());
         }
-        let info = ModuleInfo::parse(&wasm).map_err(|e| format!("embedded wasm: {e}"))?;
+        let info = ModuleInfo::parse(wasm).map_err(|e| format!("embedded wasm: {e}"))?;
         let file = object::File::parse(object_bytes)
             .map_err(|e| format!("native code is not a shared object: {e}"))?;
         let layout = SymbolLayout::read(&file, &info)?;
@@ -145,6 +191,21 @@ impl Module {
                 .map_err(|e| format!("missing symbol `{name}`: {e}"))?;
             **target = crate::exceptions::waot_personality_routine();
         }
+        let wasm = match input {
+            WasmInput::Owned(w) => WasmBytes::Owned(w),
+            WasmInput::Embedded(w) => {
+                // SAFETY: `waot_wasm` is the section's data, `header.wasm_len` bytes, which the
+                // library maps for as long as it is loaded; the bytes were checked above.
+                let sym = unsafe { library.get::<*const u8>(b"waot_wasm") }
+                    .map_err(|e| format!("missing symbol `waot_wasm`: {e}"))?;
+                // `dlopen` maps the file that was just checked by its path, like the code it
+                // runs: replacing the file in between is the same race for both.
+                WasmBytes::InLibrary {
+                    ptr: *sym,
+                    len: w.len(),
+                }
+            }
+        };
         let functions = table(artifact::SYM_FUNCTIONS, info.num_defined_funcs() as usize)?;
         let trampolines = table(artifact::SYM_TRAMPOLINES, info.types.len())?;
         let host_adapters = table(artifact::SYM_HOST_ADAPTERS, info.types.len())?;
