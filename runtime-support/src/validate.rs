@@ -50,14 +50,13 @@ pub fn wasm_features(proposals: &[String]) -> Result<WasmFeatures, String> {
     Ok(f)
 }
 
-/// Whether a valid module needs the exception-handling proposal (a tag, or an instruction of
-/// either form): what the interpreter fallback cannot run.
-pub fn uses_exceptions(wasm: &[u8]) -> bool {
+/// Whether a module that `validate` accepted needs the exception-handling proposal (a tag, or
+/// an instruction of either form): what the interpreter fallback cannot run.
+pub fn uses_exceptions(valid_wasm: &[u8]) -> bool {
     let without = default_features() - WasmFeatures::EXCEPTIONS - WasmFeatures::LEGACY_EXCEPTIONS;
     Validator::new_with_features(without)
-        .validate_all(wasm)
+        .validate_all(valid_wasm)
         .is_err()
-        && validate(wasm, &[]).is_ok()
 }
 
 pub fn validate(wasm: &[u8], proposals: &[String]) -> Result<(), ValidationError> {

@@ -34,6 +34,21 @@ fn slot<'ctx>(
     Ok(unsafe { builder.build_gep(cx.context.i8_type(), values, &[offset], "slot")? })
 }
 
+/// The function pointer at `offset` in a host function's context.
+fn host_context_field<'ctx>(
+    cx: &ModuleCx<'_, 'ctx>,
+    builder: &inkwell::builder::Builder<'ctx>,
+    host_ctx: PointerValue<'ctx>,
+    offset: u32,
+) -> Result<PointerValue<'ctx>, CompileError> {
+    let offset = cx.context.i64_type().const_int(offset as u64, false);
+    // SAFETY: the offsets are those of the host context's layout (`runtime_support::artifact`).
+    let p = unsafe { builder.build_gep(cx.context.i8_type(), host_ctx, &[offset], "")? };
+    Ok(builder
+        .build_load(cx.ptr_type(), p, "")?
+        .into_pointer_value())
+}
+
 /// `void trampoline(code, vmctx, values)`: host → wasm.
 fn emit_trampoline<'ctx>(
     cx: &ModuleCx<'_, 'ctx>,
@@ -109,16 +124,7 @@ fn emit_host_adapter<'ctx>(
         builder.build_store(slot(cx, &builder, values, i)?, param)?;
     }
     let host_ctx = f.get_nth_param(0).unwrap().into_pointer_value();
-    let offset = cx
-        .context
-        .i64_type()
-        .const_int(HOST_CONTEXT_OFFSET_CALLBACK as u64, false);
-    // SAFETY: the host context starts with its callback pointer.
-    let callback_slot =
-        unsafe { builder.build_gep(cx.context.i8_type(), host_ctx, &[offset], "")? };
-    let callback = builder
-        .build_load(ptr, callback_slot, "callback")?
-        .into_pointer_value();
+    let callback = host_context_field(cx, &builder, host_ctx, HOST_CONTEXT_OFFSET_CALLBACK)?;
     let callback_ty = ptr.fn_type(&[ptr.into(), ptr.into()], false);
     let thrown = builder
         .build_indirect_call(callback_ty, callback, &[host_ctx.into(), values.into()], "")?
@@ -133,16 +139,7 @@ fn emit_host_adapter<'ctx>(
     let is_null = builder.build_is_null(thrown, "")?;
     builder.build_conditional_branch(is_null, done, throw_block)?;
     builder.position_at_end(throw_block);
-    let throw_offset = cx
-        .context
-        .i64_type()
-        .const_int(HOST_CONTEXT_OFFSET_THROW as u64, false);
-    // SAFETY: the host context holds the throw function after the callback.
-    let throw_slot =
-        unsafe { builder.build_gep(cx.context.i8_type(), host_ctx, &[throw_offset], "")? };
-    let throw_fn = builder
-        .build_load(ptr, throw_slot, "throw")?
-        .into_pointer_value();
+    let throw_fn = host_context_field(cx, &builder, host_ctx, HOST_CONTEXT_OFFSET_THROW)?;
     let throw_ty = cx
         .context
         .void_type()

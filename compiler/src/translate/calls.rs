@@ -70,7 +70,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let args = self.call_args(callee_vmctx, type_index);
         let ty = self.cx.fn_types[type_index as usize];
         // A tail call has left every handler of this frame: it is never an invoke.
-        let pad = if tail { None } else { self.landing_pad()? };
+        let pad = if tail { None } else { self.landing_pad() };
         let call = if let Some(pad) = pad {
             let normal = self.new_block("invoke_cont");
             let call = match callee {

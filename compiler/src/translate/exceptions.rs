@@ -100,8 +100,8 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     }
 
     /// The unwind destination for a call here, if any handler encloses it.
-    pub fn landing_pad(&mut self) -> Result<Option<BasicBlock<'ctx>>> {
-        Ok(self.active_handler(0).map(|h| h.pad))
+    pub fn landing_pad(&self) -> Option<BasicBlock<'ctx>> {
+        self.active_handler(0).map(|h| h.pad)
     }
 
     /// Passes `exn` to `handler`'s dispatch, or throws it to the caller when there is none.
