@@ -212,3 +212,34 @@ fn try_table_runs_no_code_on_entry_and_invokes_calls() {
         "{f}"
     );
 }
+
+#[test]
+fn added_addresses_are_64_bit_sums_into_the_mirror() {
+    // The sum of an `i32.add` feeding an access (directly or through a local) is formed in 64
+    // bits from the memory's mirror; one with a static offset keeps the 32-bit sum.
+    let wat = r#"(module (memory 1)
+      (func (export "direct") (param i32 i32) (result i32)
+        (i32.load (i32.add (local.get 0) (local.get 1))))
+      (func (export "through_local") (param i32 i32) (result i32) (local i32)
+        (local.set 2 (i32.add (local.get 0) (local.get 1)))
+        (i32.load (local.get 2)))
+      (func (export "with_offset") (param i32 i32) (result i32)
+        (i32.load offset=4 (i32.add (local.get 0) (local.get 1)))))"#;
+    let ir = compile_ir(wat, OptLevel::O2).unwrap();
+    let body = |name: &str| {
+        let start = ir
+            .find(&format!("@{name}("))
+            .unwrap_or_else(|| panic!("{name}:\n{ir}"));
+        ir[start..ir[start..].find("\n}").unwrap() + start].to_string()
+    };
+    for f in ["waot_func_0", "waot_func_1"] {
+        let b = body(f);
+        assert!(b.contains("i64 -4294967296"), "{f} uses the mirror:\n{b}");
+        assert!(
+            !b.contains("add i32"),
+            "{f} has no 32-bit address sum:\n{b}"
+        );
+    }
+    let b = body("waot_func_2");
+    assert!(b.contains("add i32") && !b.contains("-4294967296"), "{b}");
+}

@@ -3,10 +3,17 @@
 //! Under the guard-page strategy an address is `base + zext(addr) + offset` with no check: the
 //! reservation covers every such address and the loader turns a fault into a trap. Under the
 //! explicit strategy the end of the access is compared with the memory's current length.
+//!
+//! An address that is the result of an `i32.add` (and has no static offset) is instead
+//! `base - MIRROR_OFFSET + zext(x) + zext(y)`: the loader maps the memory a second time below
+//! `base`, so the 64-bit sum lands on the same byte whether or not the 32-bit sum wraps. LLVM
+//! then sees addresses as sums of extended values and can prove neighbouring accesses
+//! adjacent, fold constants into addressing modes and vectorize; with `zext(x + y)` it cannot,
+//! since any of those sums might wrap.
 
 use super::{FuncTranslator, Result};
 use inkwell::types::BasicTypeEnum;
-use inkwell::values::{BasicMetadataValueEnum, PointerValue};
+use inkwell::values::{BasicMetadataValueEnum, InstructionOpcode, IntValue, PointerValue};
 use inkwell::IntPredicate;
 use runtime_support::{BoundsStrategy, Builtin, TrapCode};
 use wasmparser::MemArg;
@@ -24,6 +31,18 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     pub fn effective_address(&mut self, memarg: &MemArg, size: u64) -> Result<PointerValue<'ctx>> {
         let addr = self.pop_int();
         let i64t = self.cx.context.i64_type();
+        let guarded = self.cx.options.bounds == BoundsStrategy::GuardPages;
+        if let Some((x, y)) = i32_add_operands(addr).filter(|_| guarded && memarg.offset == 0) {
+            let x = self.builder.build_int_z_extend(x, i64t, "")?;
+            let y = self.builder.build_int_z_extend(y, i64t, "")?;
+            let sum = self.builder.build_int_nuw_add(x, y, "")?;
+            let mirror = self.memory_mirror_base()?;
+            // SAFETY: inside the mirror or the memory itself, both part of the reservation.
+            return Ok(unsafe {
+                self.builder
+                    .build_gep(self.cx.context.i8_type(), mirror, &[sum], "addr")?
+            });
+        }
         let addr = self.builder.build_int_z_extend(addr, i64t, "")?;
         let addr = if memarg.offset == 0 {
             addr
@@ -143,6 +162,16 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     pub fn translate_data_drop(&mut self, segment: u32) -> Result<()> {
         self.builtin_with_operands(Builtin::DataDrop, &[segment], 0)
     }
+}
+
+/// `(x, y)` when `v` is computed as `x + y` in 32 bits.
+fn i32_add_operands(v: IntValue<'_>) -> Option<(IntValue<'_>, IntValue<'_>)> {
+    let i = v.as_instruction()?;
+    if i.get_opcode() != InstructionOpcode::Add {
+        return None;
+    }
+    let operand = |n| i.get_operand(n)?.value().map(|o| o.into_int_value());
+    Some((operand(0)?, operand(1)?))
 }
 
 fn byte_size(t: BasicTypeEnum<'_>) -> u64 {

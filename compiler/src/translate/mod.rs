@@ -43,6 +43,10 @@ pub struct FuncTranslator<'a, 'b, 'ctx> {
     pub func_index: u32,
     pub vmctx: PointerValue<'ctx>,
     pub locals: Vec<(PointerValue<'ctx>, BasicTypeEnum<'ctx>)>,
+    /// The value last stored to each local and the block that stored it: a `local.get` in
+    /// the same block uses it directly, so an address computed into a local is still seen as
+    /// the `i32.add` it is (see `effective_address`).
+    pub local_values: Vec<Option<(BasicBlock<'ctx>, BasicValueEnum<'ctx>)>>,
     pub stack: Vec<BasicValueEnum<'ctx>>,
     pub control: Vec<ControlFrame<'ctx>>,
     /// False after an unconditional branch, until the next reachable label.
@@ -77,6 +81,7 @@ pub fn translate_function(
         func_index,
         vmctx,
         locals: Vec::new(),
+        local_values: Vec::new(),
         stack: Vec::new(),
         control: Vec::new(),
         reachable: true,
@@ -138,6 +143,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let ty = self.cx.val_type(t);
         let slot = self.builder.build_alloca(ty, "local")?;
         self.locals.push((slot, ty));
+        self.local_values.push(None);
         Ok(slot)
     }
 

@@ -1,26 +1,37 @@
 //! Locals, globals and the parametric instructions.
 
 use super::{FuncTranslator, Result};
-use inkwell::values::{BasicValue, InstructionOpcode};
+use inkwell::values::{BasicValue, BasicValueEnum, InstructionOpcode};
 use inkwell::IntPredicate;
 
 impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     pub fn translate_local_get(&mut self, index: u32) -> Result<()> {
-        let (slot, ty) = self.locals[index as usize];
-        let v = self.builder.build_load(ty, slot, "")?;
+        let block = self.builder.get_insert_block();
+        let v = match self.local_values[index as usize] {
+            // Straight-line code since the store: nothing else can have changed the local.
+            Some((stored_in, v)) if Some(stored_in) == block => v,
+            _ => {
+                let (slot, ty) = self.locals[index as usize];
+                self.builder.build_load(ty, slot, "")?
+            }
+        };
         self.push(v);
         Ok(())
     }
 
     pub fn translate_local_set(&mut self, index: u32) -> Result<()> {
         let v = self.pop();
-        self.builder.build_store(self.locals[index as usize].0, v)?;
-        Ok(())
+        self.store_local(index, v)
     }
 
     pub fn translate_local_tee(&mut self, index: u32) -> Result<()> {
         let v = *self.stack.last().expect("validated: tee has an operand");
+        self.store_local(index, v)
+    }
+
+    fn store_local(&mut self, index: u32, v: BasicValueEnum<'ctx>) -> Result<()> {
         self.builder.build_store(self.locals[index as usize].0, v)?;
+        self.local_values[index as usize] = self.builder.get_insert_block().map(|b| (b, v));
         Ok(())
     }
 

@@ -1,0 +1,150 @@
+//! Linear-memory addressing at its edges. Compiled code adds the operands of an `i32.add` that
+//! feeds an access in 64 bits and relies on the loader's mirror of the memory below its base
+//! (ARCHITECTURE.md, "Linear memory"); these tests hold every such access to wasm's rule: the
+//! address is `(x + y) mod 2^32`, plus the static offset without wrapping, and an access that
+//! does not fit in the memory traps.
+
+use waot::{Error, Linker, Store, TrapCode, Val};
+use waot_compiler::CompileOptions;
+use waot_tests::load_wat;
+
+const ADDRESSING: &str = r#"
+(module
+  (memory (export "memory") 1 3)
+  (func (export "load8") (param i32 i32) (result i64)
+    (i64.extend_i32_u (i32.load8_u (i32.add (local.get 0) (local.get 1)))))
+  (func (export "load64") (param i32 i32) (result i64)
+    (i64.load (i32.add (local.get 0) (local.get 1))))
+  ;; Both halves are used: LLVM may narrow an access to the bytes it needs (see "Known
+  ;; deviations" in ARCHITECTURE.md), which these tests do not cover.
+  (func (export "load128") (param i32 i32) (result i64) (local v128)
+    (local.set 2 (v128.load (i32.add (local.get 0) (local.get 1))))
+    (i64.xor (i64x2.extract_lane 0 (local.get 2)) (i64x2.extract_lane 1 (local.get 2))))
+  ;; The address goes through a local first, as compilers emit it.
+  (func (export "load32_local") (param i32 i32) (result i64) (local i32)
+    (local.set 2 (i32.add (local.get 0) (local.get 1)))
+    (i64.extend_i32_u (i32.load (local.get 2))))
+  ;; A static offset is added after the 32-bit sum wraps, and itself never wraps.
+  (func (export "load16_offset") (param i32 i32) (result i64)
+    (i64.extend_i32_u (i32.load16_u offset=65520 (i32.add (local.get 0) (local.get 1)))))
+  ;; Stores write where loads read: the value comes back through a plain address.
+  (func (export "store_then_load") (param i32 i32) (result i64)
+    (i64.store (i32.add (local.get 0) (local.get 1)) (i64.const 0x0102030405060708))
+    (i64.load (i32.add (local.get 0) (local.get 1))))
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+)"#;
+
+/// Each export: its name, access size, static offset, and whether it writes.
+const ACCESSES: [(&str, u64, u64); 6] = [
+    ("load8", 1, 0),
+    ("load64", 8, 0),
+    ("load128", 16, 0),
+    ("load32_local", 4, 0),
+    ("load16_offset", 2, 65520),
+    ("store_then_load", 8, 0),
+];
+
+const EDGES: [u32; 16] = [
+    0,
+    1,
+    8,
+    0x7fff,
+    0xfff0,
+    0xfff8,
+    0xffff,
+    0x1_0000,
+    0x1_fff8,
+    0x3_0000,
+    0x7fff_ffff,
+    0x8000_0000,
+    0xffff_0000,
+    0xffff_fff0,
+    0xffff_fff8,
+    0xffff_ffff,
+];
+
+fn byte_at(i: u64) -> u8 {
+    (i.wrapping_mul(131) >> 3) as u8
+}
+
+/// What wasm says the export returns: the little-endian value at the effective address (the
+/// two halves of a v128 xored), or `None` for a trap.
+fn expected(name: &str, size: u64, offset: u64, x: u32, y: u32, len: u64) -> Option<i64> {
+    let ea = x.wrapping_add(y) as u64 + offset;
+    if ea + size > len {
+        return None;
+    }
+    if name == "store_then_load" {
+        return Some(0x0102030405060708);
+    }
+    let le = |from: u64, n: u64| {
+        (0..n)
+            .rev()
+            .fold(0u64, |v, k| v << 8 | byte_at(from + k) as u64)
+    };
+    let v = if size == 16 {
+        le(ea, 8) ^ le(ea + 8, 8)
+    } else {
+        le(ea, size)
+    };
+    Some(v as i64)
+}
+
+fn check_all_edges(options: &CompileOptions) {
+    let d = tempfile::tempdir().unwrap();
+    let module = load_wat(d.path(), "addressing", ADDRESSING, options);
+    let mut store = Store::new();
+    let inst = Linker::new().instantiate(&mut store, &module).unwrap();
+    let memory = store.get_memory(inst, "memory").unwrap();
+    let grow = store.get_func(inst, "grow").unwrap();
+    let mut checked = 0;
+    for pages in [1u64, 3] {
+        if pages == 3 {
+            assert_eq!(store.call(grow, &[Val::I32(2)]).unwrap(), vec![Val::I32(1)]);
+        }
+        let len = pages * 65536;
+        for (name, size, offset) in ACCESSES {
+            let f = store.get_func(inst, name).unwrap();
+            for x in EDGES {
+                for y in EDGES {
+                    // Fresh contents each time: a store must not leave its mark for the next.
+                    for (i, b) in store.memory_data_mut(memory).iter_mut().enumerate() {
+                        *b = byte_at(i as u64);
+                    }
+                    let got = match store.call(f, &[Val::I32(x as i32), Val::I32(y as i32)]) {
+                        Ok(v) => match v[..] {
+                            [Val::I64(v)] => Some(v),
+                            _ => panic!("{name}: unexpected results {v:?}"),
+                        },
+                        Err(Error::Trap(t)) => {
+                            assert_eq!(t.code, Some(TrapCode::MemoryOutOfBounds), "{name}");
+                            None
+                        }
+                        Err(e) => panic!("{name}: {e}"),
+                    };
+                    let want = expected(name, size, offset, x, y, len);
+                    assert_eq!(
+                        got, want,
+                        "{name}({x:#x}, {y:#x}) with {pages} pages: got {got:x?}, want {want:x?}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 2 * ACCESSES.len() * EDGES.len() * EDGES.len());
+}
+
+#[test]
+fn added_addresses_wrap_at_4_gib_and_trap_outside_memory() {
+    check_all_edges(&CompileOptions::default());
+}
+
+#[test]
+fn added_addresses_behave_the_same_with_explicit_bounds_checks() {
+    let options = CompileOptions {
+        bounds: runtime_support::BoundsStrategy::Explicit,
+        ..Default::default()
+    };
+    check_all_edges(&options);
+}
