@@ -1,6 +1,7 @@
 //! Module-level code generation: LLVM set-up, declarations, the symbols the loader reads,
 //! optimization and object emission. Function bodies are the translator's business.
 
+mod saturate;
 mod support;
 mod trampolines;
 
@@ -393,6 +394,9 @@ fn compile_piece(
     cx.module
         .run_passes(&passes, &machine, PassBuilderOptions::create())
         .map_err(|e| CompileError::Internal(format!("optimizer: {e}")))?;
+    if options.opt_level != OptLevel::O0 {
+        saturate::form_saturating_adds(&context, &cx.module);
+    }
     let ir = if options.emit_llvm.is_some() {
         cx.module.print_to_string().to_string()
     } else {
