@@ -34,7 +34,7 @@ const ADDRESSING: &str = r#"
   (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
 )"#;
 
-/// Each export: its name, access size, static offset, and whether it writes.
+/// Each export: its name, access size and static offset.
 const ACCESSES: [(&str, u64, u64); 6] = [
     ("load8", 1, 0),
     ("load64", 8, 0),
@@ -97,7 +97,6 @@ fn check_all_edges(options: &CompileOptions) {
     let inst = Linker::new().instantiate(&mut store, &module).unwrap();
     let memory = store.get_memory(inst, "memory").unwrap();
     let grow = store.get_func(inst, "grow").unwrap();
-    let mut checked = 0;
     for pages in [1u64, 3] {
         if pages == 3 {
             assert_eq!(store.call(grow, &[Val::I32(2)]).unwrap(), vec![Val::I32(1)]);
@@ -127,12 +126,10 @@ fn check_all_edges(options: &CompileOptions) {
                         got, want,
                         "{name}({x:#x}, {y:#x}) with {pages} pages: got {got:x?}, want {want:x?}"
                     );
-                    checked += 1;
                 }
             }
         }
     }
-    assert_eq!(checked, 2 * ACCESSES.len() * EDGES.len() * EDGES.len());
 }
 
 #[test]

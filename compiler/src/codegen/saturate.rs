@@ -27,22 +27,20 @@ use inkwell::values::{
     InstructionValue,
 };
 
-/// Rewrites every match in `module`; returns how many.
-pub fn form_saturating_adds<'ctx>(context: &'ctx Context, module: &Module<'ctx>) -> usize {
+/// Rewrites every match in `module`.
+pub fn form_saturating_adds<'ctx>(context: &'ctx Context, module: &Module<'ctx>) {
     let builder = context.create_builder();
-    let mut formed = 0;
     for f in module.get_functions() {
         for block in f.get_basic_blocks() {
             let mut next = block.get_first_instruction();
             while let Some(i) = next {
                 next = i.get_next_instruction();
-                if i.get_opcode() == Op::Trunc && rewrite(&builder, module, i).is_some() {
-                    formed += 1;
+                if i.get_opcode() == Op::Trunc {
+                    rewrite(&builder, module, i);
                 }
             }
         }
     }
-    formed
 }
 
 fn rewrite<'ctx>(
@@ -97,7 +95,8 @@ fn rewrite<'ctx>(
     };
     trunc.replace_all_uses_with(&result.as_instruction_value()?);
     trunc.erase_from_basic_block();
-    // Users before what they use, each once: erasing frees the instruction.
+    // Users before what they use, each once: erasing frees the instruction. The addends are
+    // `zext`s and splats (see `fits`), never anything with side effects.
     let adds: Vec<_> = matched.iter().map(|m| m.2).collect();
     let addends = adds
         .iter()
@@ -111,7 +110,7 @@ fn rewrite<'ctx>(
         }
     }
     for i in dead {
-        if i.get_first_use().is_none() && i.get_opcode() != Op::Load {
+        if i.get_first_use().is_none() {
             i.erase_from_basic_block();
         }
     }
@@ -148,17 +147,26 @@ fn saturating_add<'ctx>(
 
 /// Whether `shuffle` lays its two operands end to end.
 fn is_concatenation(shuffle: InstructionValue<'_>) -> bool {
-    let r = shuffle.as_value_ref();
     let half = |n| {
         operand(shuffle, n).and_then(|v| match v.get_type() {
             BasicTypeEnum::VectorType(t) => Some(t.get_size()),
             _ => None,
         })
     };
-    // SAFETY: `shuffle` is a live shufflevector instruction.
-    let n = unsafe { LLVMGetNumMaskElements(r) };
-    half(0).is_some_and(|h| h * 2 == n && half(1) == Some(h))
-        && (0..n).all(|k| unsafe { LLVMGetMaskValue(r, k) } == k as i32)
+    let mask = shuffle_mask(shuffle);
+    half(0).is_some_and(|h| h as usize * 2 == mask.len() && half(1) == Some(h))
+        && mask.iter().enumerate().all(|(k, &m)| m == k as i32)
+}
+
+/// The lane indices a `shufflevector` picks.
+fn shuffle_mask(shuffle: InstructionValue<'_>) -> Vec<i32> {
+    let r = shuffle.as_value_ref();
+    // SAFETY: `shuffle` is a live shufflevector instruction; `k` is below its mask length.
+    unsafe {
+        (0..LLVMGetNumMaskElements(r))
+            .map(|k| LLVMGetMaskValue(r, k))
+            .collect()
+    }
 }
 
 /// Whether `v`, lane by lane, is a value of `narrow` lanes zero-extended: a `zext` from
@@ -204,9 +212,7 @@ fn narrowed<'ctx>(
 /// The scalar a `shufflevector` broadcasts, if it is a splat of element 0 of an
 /// `insertelement` at index 0.
 fn splat_scalar(shuffle: InstructionValue<'_>) -> Option<BasicValueEnum<'_>> {
-    // SAFETY: `shuffle` is a live shufflevector instruction.
-    let n = unsafe { LLVMGetNumMaskElements(shuffle.as_value_ref()) };
-    if (0..n).any(|k| unsafe { LLVMGetMaskValue(shuffle.as_value_ref(), k) } != 0) {
+    if shuffle_mask(shuffle).iter().any(|&m| m != 0) {
         return None;
     }
     let insert = operand_instruction(shuffle, 0)?;

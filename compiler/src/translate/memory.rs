@@ -32,39 +32,38 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let addr = self.pop_int();
         let i64t = self.cx.context.i64_type();
         let guarded = self.cx.options.bounds == BoundsStrategy::GuardPages;
-        if let Some((x, y)) = i32_add_operands(addr).filter(|_| guarded && memarg.offset == 0) {
-            let x = self.builder.build_int_z_extend(x, i64t, "")?;
-            let y = self.builder.build_int_z_extend(y, i64t, "")?;
-            let sum = self.builder.build_int_nuw_add(x, y, "")?;
-            let mirror = self.memory_mirror_base()?;
-            // SAFETY: inside the mirror or the memory itself, both part of the reservation.
-            return Ok(unsafe {
-                self.builder
-                    .build_gep(self.cx.context.i8_type(), mirror, &[sum], "addr")?
-            });
-        }
-        let addr = self.builder.build_int_z_extend(addr, i64t, "")?;
-        let addr = if memarg.offset == 0 {
-            addr
-        } else {
-            self.builder
-                .build_int_add(addr, i64t.const_int(memarg.offset, false), "")?
+        let (base, offset) = match i32_add_operands(addr) {
+            Some((x, y)) if guarded && memarg.offset == 0 => {
+                let x = self.builder.build_int_z_extend(x, i64t, "")?;
+                let y = self.builder.build_int_z_extend(y, i64t, "")?;
+                let sum = self.builder.build_int_nuw_add(x, y, "")?;
+                (self.memory_mirror_base()?, sum)
+            }
+            _ => {
+                let addr = self.builder.build_int_z_extend(addr, i64t, "")?;
+                let addr = if memarg.offset == 0 {
+                    addr
+                } else {
+                    self.builder
+                        .build_int_add(addr, i64t.const_int(memarg.offset, false), "")?
+                };
+                if !guarded {
+                    let end = self
+                        .builder
+                        .build_int_add(addr, i64t.const_int(size, false), "")?;
+                    let len = self.memory_length()?;
+                    let oob = self
+                        .builder
+                        .build_int_compare(IntPredicate::UGT, end, len, "")?;
+                    self.trap_if(oob, TrapCode::MemoryOutOfBounds)?;
+                }
+                (self.memory_base()?, addr)
+            }
         };
-        if self.cx.options.bounds == BoundsStrategy::Explicit {
-            let end = self
-                .builder
-                .build_int_add(addr, i64t.const_int(size, false), "")?;
-            let len = self.memory_length()?;
-            let oob = self
-                .builder
-                .build_int_compare(IntPredicate::UGT, end, len, "")?;
-            self.trap_if(oob, TrapCode::MemoryOutOfBounds)?;
-        }
-        let base = self.memory_base()?;
-        // SAFETY: in range by the reservation or by the check above.
+        // SAFETY: in the memory or its mirror by the reservation, or by the check above.
         Ok(unsafe {
             self.builder
-                .build_gep(self.cx.context.i8_type(), base, &[addr], "addr")?
+                .build_gep(self.cx.context.i8_type(), base, &[offset], "addr")?
         })
     }
 
