@@ -1,30 +1,26 @@
-//! Linear memories. Each is a reservation of 12 GiB of address space, of which only the
-//! memory's current size is accessible, in two places backed by the same pages (a memfd):
+//! Linear memories. Each is a reservation of 8 GiB + 64 KiB of anonymous address space, of
+//! which only the memory's current size is accessible:
 //!
 //! ```text
-//! base - 4 GiB   the mirror: the same pages again (VmMemory::MIRROR_OFFSET)
-//! base           the memory: the first `length` bytes accessible, then a guard up to 8 GiB
-//!                (4 GiB, the largest 32-bit address, plus as much again for static offsets)
+//! base           the memory: the first `length` bytes read-write, then inaccessible pages up
+//!                to 8 GiB + 64 KiB (4 GiB, the largest 32-bit address, plus as much again for
+//!                static offsets, plus the widest access)
 //! ```
 //!
-//! Compiled code reaches the mirror when it adds the two operands of an `i32.add` in 64 bits:
-//! a sum that would wrap in 32 bits lands in the memory, one that would not lands in the
-//! mirror, and both name the same byte. Growing maps more of the file in both places, never
-//! moving `base`; untouched pages cost nothing.
+//! Growing makes more pages accessible in place, never moving `base`. The pages are private
+//! anonymous memory: untouched pages cost nothing and each is faulted in once, as ordinary
+//! heap memory is. Every byte has one address (see `compiler/src/translate/memory.rs`).
 
 use runtime_support::vmctx::VmMemory;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 pub const WASM_PAGE: u64 = 65536;
-/// One page short of 4 GiB; see `VmMemory::MAX_MIRRORED_PAGES`.
-const MAX_PAGES: u64 = VmMemory::MAX_MIRRORED_PAGES;
-const MIRROR: usize = VmMemory::MIRROR_OFFSET as usize;
-const RESERVATION: usize = MIRROR + (8 << 30) + (64 << 10);
+/// 4 GiB: every 32-bit address is below it.
+const MAX_PAGES: u64 = 65536;
+const RESERVATION: usize = (8 << 30) + (64 << 10);
 
 pub struct MemoryData {
     pub(crate) vm: VmMemory,
     pub(crate) maximum: Option<u64>,
-    pages_file: OwnedFd,
 }
 
 // SAFETY: the mapping is owned by this value.
@@ -34,18 +30,10 @@ impl MemoryData {
     pub fn new(minimum: u64, maximum: Option<u64>) -> Result<Self, String> {
         if minimum > MAX_PAGES {
             return Err(format!(
-                "memory of {minimum} pages exceeds the {MAX_PAGES} pages (4 GiB - 64 KiB) waot supports"
+                "memory of {minimum} pages exceeds the {MAX_PAGES} pages (4 GiB) of a 32-bit memory"
             ));
         }
-        let os_error = |what: &str| format!("{what}: {}", std::io::Error::last_os_error());
-        // SAFETY: a fresh anonymous memory file, owned from here on.
-        let fd = unsafe { libc::memfd_create(c"waot-memory".as_ptr(), libc::MFD_CLOEXEC) };
-        if fd < 0 {
-            return Err(os_error("cannot create the pages of a memory"));
-        }
-        // SAFETY: `fd` is ours and open.
-        let pages_file = unsafe { OwnedFd::from_raw_fd(fd) };
-        // SAFETY: a fresh anonymous reservation, inaccessible until pages are mapped into it.
+        // SAFETY: a fresh anonymous reservation, inaccessible until pages are made accessible.
         let reservation = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
@@ -57,46 +45,39 @@ impl MemoryData {
             )
         };
         if reservation == libc::MAP_FAILED {
-            return Err(os_error("cannot reserve address space for a memory"));
+            return Err(format!(
+                "cannot reserve address space for a memory: {}",
+                std::io::Error::last_os_error()
+            ));
         }
         let mut m = MemoryData {
             vm: VmMemory {
-                // SAFETY: inside the reservation just made.
-                base: unsafe { (reservation as *mut u8).add(MIRROR) },
+                base: reservation as *mut u8,
                 length: 0,
             },
             maximum,
-            pages_file,
         };
         m.set_accessible(minimum * WASM_PAGE)?;
         Ok(m)
     }
 
-    /// Extends the file to `bytes` and maps the new part at `base` and in the mirror.
+    /// Makes the first `bytes` of the reservation read-write.
     fn set_accessible(&mut self, bytes: u64) -> Result<(), String> {
         if bytes > self.vm.length {
             let old = self.vm.length as usize;
-            let fd = self.pages_file.as_raw_fd();
-            let failed = |what: &str| format!("{what}: {}", std::io::Error::last_os_error());
-            // SAFETY: resizing our own file.
-            if unsafe { libc::ftruncate(fd, bytes as libc::off_t) } != 0 {
-                return Err(failed("cannot grow memory"));
-            }
-            for view in [self.vm.base, self.vm.base.wrapping_sub(MIRROR)] {
-                // SAFETY: replaces inaccessible pages of our reservation with the file's.
-                let r = unsafe {
-                    libc::mmap(
-                        view.add(old) as *mut _,
-                        bytes as usize - old,
-                        libc::PROT_READ | libc::PROT_WRITE,
-                        libc::MAP_SHARED | libc::MAP_FIXED,
-                        fd,
-                        old as libc::off_t,
-                    )
-                };
-                if r == libc::MAP_FAILED {
-                    return Err(failed("cannot commit memory"));
-                }
+            // SAFETY: changes the protection of pages inside our own reservation.
+            let r = unsafe {
+                libc::mprotect(
+                    self.vm.base.add(old) as *mut _,
+                    bytes as usize - old,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                )
+            };
+            if r != 0 {
+                return Err(format!(
+                    "cannot commit memory: {}",
+                    std::io::Error::last_os_error()
+                ));
             }
         }
         self.vm.length = bytes;
@@ -131,8 +112,8 @@ impl MemoryData {
 
 impl Drop for MemoryData {
     fn drop(&mut self) {
-        // SAFETY: unmapping our own reservation; the file closes with `pages_file`.
-        unsafe { libc::munmap(self.vm.base.sub(MIRROR) as *mut _, RESERVATION) };
+        // SAFETY: unmapping our own reservation.
+        unsafe { libc::munmap(self.vm.base as *mut _, RESERVATION) };
     }
 }
 
@@ -153,19 +134,12 @@ mod tests {
     }
 
     #[test]
-    fn the_mirror_shows_the_same_pages_after_growth() {
-        let mut m = MemoryData::new(1, None).unwrap();
-        assert_eq!(m.grow(1), Some(1));
-        m.data_mut()[65536 + 5] = 42;
-        // SAFETY: the mirror of the two accessible pages.
-        let mirrored = unsafe { *m.vm.base.sub(MIRROR).add(65536 + 5) };
-        assert_eq!(mirrored, 42);
-    }
-
-    #[test]
-    fn memories_stop_one_page_short_of_4_gib() {
-        assert!(MemoryData::new(65536, None).is_err());
+    fn a_memory_reaches_4_gib_and_no_further() {
         let mut m = MemoryData::new(0, None).unwrap();
-        assert_eq!(m.grow(65536), None);
+        assert_eq!(m.grow(65536), Some(0));
+        assert_eq!(m.grow(1), None);
+        m.data_mut()[(4 << 30) - 1] = 9;
+        assert_eq!(m.data()[(4 << 30) - 1], 9);
+        assert!(MemoryData::new(65537, None).is_err());
     }
 }

@@ -58,14 +58,6 @@ pub struct VmMemory {
 impl VmMemory {
     pub const OFFSET_BASE: u32 = 0;
     pub const OFFSET_LENGTH: u32 = 8;
-    /// With the guard-page strategy the loader maps a memory's pages a second time this far
-    /// below `base`, so that `base - MIRROR_OFFSET + zext(x) + zext(y)` reaches the byte at
-    /// `(x + y) mod 2^32` whether or not the 32-bit sum wraps. Compiled code addresses
-    /// `i32.add` results this way, which lets LLVM see address arithmetic as 64-bit sums.
-    pub const MIRROR_OFFSET: u64 = 1 << 32;
-    /// The largest size of a mirrored memory: one page short of 4 GiB, so that an access just
-    /// below 4 GiB in the mirror runs into inaccessible pages instead of into the memory above.
-    pub const MAX_MIRRORED_PAGES: u64 = 65535;
 }
 
 /// A table: `length` pointer-sized elements (a `*const VmFuncRef` or an externref; 0 is null).

@@ -1,8 +1,6 @@
-//! Linear-memory addressing at its edges. Compiled code adds the operands of an `i32.add` that
-//! feeds an access in 64 bits and relies on the loader's mirror of the memory below its base
-//! (ARCHITECTURE.md, "Linear memory"); these tests hold every such access to wasm's rule: the
-//! address is `(x + y) mod 2^32`, plus the static offset without wrapping, and an access that
-//! does not fit in the memory traps.
+//! Linear-memory addressing at its edges: every access follows wasm's rule, the address is
+//! `(x + y) mod 2^32`, plus the static offset without wrapping, and an access that does not fit
+//! in the memory traps.
 
 use waot::{Error, Linker, Store, TrapCode, Val};
 use waot_compiler::CompileOptions;

@@ -1,6 +1,7 @@
 //! Module-level code generation: LLVM set-up, declarations, the symbols the loader reads,
 //! optimization and object emission. Function bodies are the translator's business.
 
+mod pipeline;
 mod saturate;
 mod support;
 mod trampolines;
@@ -9,7 +10,6 @@ use crate::{CompileError, CompileOptions, OptLevel};
 use inkwell::attributes::AttributeLoc;
 use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
-use inkwell::passes::PassBuilderOptions;
 use inkwell::targets::{
     CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine, TargetTriple,
 };
@@ -391,8 +391,7 @@ fn compile_piece(
         )));
     }
     let passes = format!("default<{}>", options.opt_level.name());
-    cx.module
-        .run_passes(&passes, &machine, PassBuilderOptions::create())
+    pipeline::optimize(&cx.module, &machine, &passes)
         .map_err(|e| CompileError::Internal(format!("optimizer: {e}")))?;
     if options.opt_level != OptLevel::O0 {
         saturate::form_saturating_adds(&context, &cx.module);

@@ -66,21 +66,6 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         Ok(base.into_pointer_value())
     }
 
-    /// Where the loader maps memory 0 a second time (see `VmMemory::MIRROR_OFFSET`).
-    pub fn memory_mirror_base(&self) -> Result<PointerValue<'ctx>> {
-        let base = self.memory_base()?;
-        let below = self
-            .cx
-            .context
-            .i64_type()
-            .const_int(VmMemory::MIRROR_OFFSET.wrapping_neg(), true);
-        // SAFETY: the mirror lies inside the memory's reservation.
-        Ok(unsafe {
-            self.builder
-                .build_gep(self.cx.context.i8_type(), base, &[below], "mirror")?
-        })
-    }
-
     /// Current size of memory 0 in bytes.
     pub fn memory_length(&self) -> Result<IntValue<'ctx>> {
         let mem = self.memory_struct()?;

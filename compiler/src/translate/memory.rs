@@ -4,16 +4,15 @@
 //! reservation covers every such address and the loader turns a fault into a trap. Under the
 //! explicit strategy the end of the access is compared with the memory's current length.
 //!
-//! An address that is the result of an `i32.add` (and has no static offset) is instead
-//! `base - MIRROR_OFFSET + zext(x) + zext(y)`: the loader maps the memory a second time below
-//! `base`, so the 64-bit sum lands on the same byte whether or not the 32-bit sum wraps. LLVM
-//! then sees addresses as sums of extended values and can prove neighbouring accesses
-//! adjacent, fold constants into addressing modes and vectorize; with `zext(x + y)` it cannot,
-//! since any of those sums might wrap.
+//! Every byte of a memory has exactly one address in the IR: `base + zext(addr) + offset` is
+//! the same 64-bit integer for every (addr, offset) pair that names the byte, as wasm adds the
+//! offset without wrapping. LLVM assumes distinct addresses are distinct memory (alias
+//! analysis, store-to-load forwarding, dead-store elimination), so a second address for the
+//! same byte, such as a mirror mapping of the pages, would let it reorder or drop accesses.
 
 use super::{FuncTranslator, Result};
 use inkwell::types::BasicTypeEnum;
-use inkwell::values::{BasicMetadataValueEnum, InstructionOpcode, IntValue, PointerValue};
+use inkwell::values::{BasicMetadataValueEnum, PointerValue};
 use inkwell::IntPredicate;
 use runtime_support::{BoundsStrategy, Builtin, TrapCode};
 use wasmparser::MemArg;
@@ -31,36 +30,26 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     pub fn effective_address(&mut self, memarg: &MemArg, size: u64) -> Result<PointerValue<'ctx>> {
         let addr = self.pop_int();
         let i64t = self.cx.context.i64_type();
-        let guarded = self.cx.options.bounds == BoundsStrategy::GuardPages;
-        let (base, offset) = match i32_add_operands(addr) {
-            Some((x, y)) if guarded && memarg.offset == 0 => {
-                let x = self.builder.build_int_z_extend(x, i64t, "")?;
-                let y = self.builder.build_int_z_extend(y, i64t, "")?;
-                let sum = self.builder.build_int_nuw_add(x, y, "")?;
-                (self.memory_mirror_base()?, sum)
-            }
-            _ => {
-                let addr = self.builder.build_int_z_extend(addr, i64t, "")?;
-                let addr = if memarg.offset == 0 {
-                    addr
-                } else {
-                    self.builder
-                        .build_int_add(addr, i64t.const_int(memarg.offset, false), "")?
-                };
-                if !guarded {
-                    let end = self
-                        .builder
-                        .build_int_add(addr, i64t.const_int(size, false), "")?;
-                    let len = self.memory_length()?;
-                    let oob = self
-                        .builder
-                        .build_int_compare(IntPredicate::UGT, end, len, "")?;
-                    self.trap_if(oob, TrapCode::MemoryOutOfBounds)?;
-                }
-                (self.memory_base()?, addr)
-            }
+        let addr = self.builder.build_int_z_extend(addr, i64t, "")?;
+        let offset = if memarg.offset == 0 {
+            addr
+        } else {
+            // Cannot wrap: both are below 2^32.
+            self.builder
+                .build_int_nuw_add(addr, i64t.const_int(memarg.offset, false), "")?
         };
-        // SAFETY: in the memory or its mirror by the reservation, or by the check above.
+        if self.cx.options.bounds == BoundsStrategy::Explicit {
+            let end = self
+                .builder
+                .build_int_nuw_add(offset, i64t.const_int(size, false), "")?;
+            let len = self.memory_length()?;
+            let oob = self
+                .builder
+                .build_int_compare(IntPredicate::UGT, end, len, "")?;
+            self.trap_if(oob, TrapCode::MemoryOutOfBounds)?;
+        }
+        let base = self.memory_base()?;
+        // SAFETY: inside the reservation (8 GiB and a guard), or checked above.
         Ok(unsafe {
             self.builder
                 .build_gep(self.cx.context.i8_type(), base, &[offset], "addr")?
@@ -161,16 +150,6 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     pub fn translate_data_drop(&mut self, segment: u32) -> Result<()> {
         self.builtin_with_operands(Builtin::DataDrop, &[segment], 0)
     }
-}
-
-/// `(x, y)` when `v` is computed as `x + y` in 32 bits.
-fn i32_add_operands(v: IntValue<'_>) -> Option<(IntValue<'_>, IntValue<'_>)> {
-    let i = v.as_instruction()?;
-    if i.get_opcode() != InstructionOpcode::Add {
-        return None;
-    }
-    let operand = |n| i.get_operand(n)?.value().map(|o| o.into_int_value());
-    Some((operand(0)?, operand(1)?))
 }
 
 fn byte_size(t: BasicTypeEnum<'_>) -> u64 {

@@ -1,0 +1,33 @@
+//! The optimization pipeline: LLVM's `default<On>` with waot's passes at its extension points
+//! (`cpp/pipeline.cpp`).
+
+use inkwell::module::Module;
+use inkwell::targets::TargetMachine;
+use llvm_sys::prelude::LLVMModuleRef;
+use llvm_sys::target_machine::LLVMTargetMachineRef;
+use std::ffi::{c_char, CStr, CString};
+
+extern "C" {
+    fn waot_optimize_module(
+        module: LLVMModuleRef,
+        machine: LLVMTargetMachineRef,
+        passes: *const c_char,
+    ) -> *mut c_char;
+}
+
+/// Runs the pass pipeline `passes` (e.g. `default<O2>`) on `module`.
+pub fn optimize(module: &Module<'_>, machine: &TargetMachine, passes: &str) -> Result<(), String> {
+    let passes = CString::new(passes).map_err(|e| e.to_string())?;
+    // SAFETY: both references are live LLVM objects for the duration of the call; the
+    // returned message, if any, is ours to read and dispose of.
+    unsafe {
+        let error =
+            waot_optimize_module(module.as_mut_ptr(), machine.as_mut_ptr(), passes.as_ptr());
+        if error.is_null() {
+            return Ok(());
+        }
+        let message = CStr::from_ptr(error).to_string_lossy().into_owned();
+        llvm_sys::core::LLVMDisposeMessage(error);
+        Err(message)
+    }
+}
