@@ -79,12 +79,41 @@ pub fn compile_as(
             let so = std::fs::read(&so)
                 .map_err(|e| CompileError::Io(format!("{}: {e}", so.display())))?;
             let key = runtime_support::trust::signing_key().map_err(CompileError::Io)?;
-            let message = runtime_support::universal::signed_message(&header.encode(), &so);
-            let tag = runtime_support::trust::tag(&key, &message);
             let key_id = runtime_support::trust::key_id(&key);
-            let file = runtime_support::universal::append_section(wasm, &header, &so, key_id, tag);
-            std::fs::write(output, file)
-                .map_err(|e| CompileError::Io(format!("{}: {e}", output.display())))
+            let file =
+                runtime_support::universal::append_section(wasm, &header, &so, key_id, |m| {
+                    runtime_support::trust::tag(&key, m)
+                });
+            let mut replacement = new_file_beside(output)?;
+            use std::os::unix::fs::PermissionsExt;
+            std::io::Write::write_all(&mut replacement, &file)
+                .and_then(|()| {
+                    let readable = std::fs::Permissions::from_mode(0o644);
+                    replacement.as_file().set_permissions(readable)
+                })
+                .map_err(|e| CompileError::Io(format!("{}: {e}", output.display())))?;
+            replace_with(replacement, output)
         }
     }
+}
+
+/// A temporary file in `output`'s directory, to be renamed over it.
+fn new_file_beside(output: &Path) -> Result<tempfile::NamedTempFile, CompileError> {
+    let dir = match output.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    tempfile::Builder::new()
+        .prefix(".waotc-")
+        .tempfile_in(dir)
+        .map_err(|e| CompileError::Io(format!("{}: {e}", output.display())))
+}
+
+/// Renames `replacement` over `output`. A program still running the old file keeps its
+/// pages: the new artifact is a new file, never the old one rewritten in place.
+fn replace_with(replacement: tempfile::NamedTempFile, output: &Path) -> Result<(), CompileError> {
+    replacement
+        .persist(output)
+        .map(|_| ())
+        .map_err(|e| CompileError::Io(format!("{}: {}", output.display(), e.error)))
 }

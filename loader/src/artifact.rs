@@ -119,9 +119,8 @@ pub(crate) fn native_from_wasm(
         return Err("the module bytes do not match its native code (the file was altered)".into());
     }
     if !policy.trust_any {
-        let message = universal::signed_message(&section.header_bytes, &section.object);
         let trusted = policy.keys.iter().any(|k| {
-            trust::key_id(k) == section.key_id && trust::verify(k, &message, &section.tag)
+            trust::key_id(k) == section.key_id && trust::verify(k, &section.signed, &section.tag)
         });
         if !trusted {
             return Err(

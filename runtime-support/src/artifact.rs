@@ -131,6 +131,11 @@ impl ArtifactHeader {
             .ok_or_else(|| HeaderError(format!("unknown bounds strategy `{bounds_name}`")))?;
         let wasm_len = u64::from_le_bytes(r.take(8)?.try_into().unwrap());
         let wasm_sha256 = r.take(32)?.try_into().unwrap();
+        if r.pos != bytes.len() {
+            return Err(HeaderError(
+                "metadata header has bytes after its last field".into(),
+            ));
+        }
         Ok(ArtifactHeader {
             abi_version,
             compiler_version,
@@ -199,6 +204,9 @@ mod tests {
                 "cut at {cut}"
             );
         }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(ArtifactHeader::decode(&longer).is_err(), "trailing byte");
         let mut other = sample();
         other.abi_version += 1;
         let err = ArtifactHeader::decode(&other.encode()).unwrap_err();
