@@ -73,8 +73,9 @@ pub fn link_shared_object(objects: &[Vec<u8>], output: &Path) -> Result<(), Comp
             linker.display()
         )));
     }
-    // Copy rather than rename: the output may be on another file system.
-    std::fs::copy(&tmp_out, output)
+    // The output may be on another file system: copy beside it, then rename over it.
+    let replacement = crate::new_file_beside(output)?;
+    std::fs::copy(&tmp_out, replacement.path())
         .map_err(|e| CompileError::Io(format!("{}: {e}", output.display())))?;
-    Ok(())
+    crate::replace_with(replacement, output)
 }

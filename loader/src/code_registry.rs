@@ -1,13 +1,54 @@
 //! Which addresses hold compiled guest code, for the signal handler (lock-free) and for
 //! turning return addresses into wasm function names (under a lock, never in a handler).
+//!
+//! The ranges live in segments that double in size and are never freed, so a reader in a
+//! signal handler never sees memory go away; freed slots are reused. There is no fixed limit:
+//! the number of slots is the largest number of modules ever loaded at once.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-const SLOTS: usize = 4096;
-static RANGES: [(AtomicUsize, AtomicUsize); SLOTS] =
-    [const { (AtomicUsize::new(0), AtomicUsize::new(0)) }; SLOTS];
-static SYMBOLS: Mutex<Vec<Arc<ModuleSymbols>>> = Mutex::new(Vec::new());
+/// Slots in segment 0; segment k holds `FIRST_SEGMENT << k`.
+const FIRST_SEGMENT: usize = 1024;
+const SEGMENTS: usize = 40;
+
+struct Slot {
+    start: AtomicUsize,
+    end: AtomicUsize,
+}
+
+static SEGMENT_PTRS: [AtomicPtr<Slot>; SEGMENTS] =
+    [const { AtomicPtr::new(std::ptr::null_mut()) }; SEGMENTS];
+/// Slots ever handed out; readers look at no slot beyond.
+static USED: AtomicUsize = AtomicUsize::new(0);
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+struct Registry {
+    free: Vec<usize>,
+    /// By (start address, registration id): the same library may be registered more than
+    /// once, by modules that share it.
+    symbols: BTreeMap<(usize, u64), Arc<ModuleSymbols>>,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    free: Vec::new(),
+    symbols: BTreeMap::new(),
+});
+
+/// The segment and index within it of slot `i`.
+fn locate(i: usize) -> (usize, usize) {
+    let k = (usize::BITS - 1 - (i / FIRST_SEGMENT + 1).leading_zeros()) as usize;
+    (k, i - FIRST_SEGMENT * ((1 << k) - 1))
+}
+
+fn slot(i: usize) -> &'static Slot {
+    let (k, j) = locate(i);
+    let segment = SEGMENT_PTRS[k].load(Ordering::Acquire);
+    assert!(!segment.is_null(), "slot {i} of an unallocated segment");
+    // SAFETY: segments are allocated with `FIRST_SEGMENT << k` slots and never freed.
+    unsafe { &*segment.add(j) }
+}
 
 /// The functions of one loaded artifact.
 #[derive(Debug)]
@@ -39,58 +80,90 @@ impl std::fmt::Display for FrameInfo {
 /// A registration that ends when dropped.
 #[derive(Debug)]
 pub struct Registration {
-    slot: Option<usize>,
-    symbols: Arc<ModuleSymbols>,
+    slot: usize,
+    key: (usize, u64),
 }
 
 pub fn register(symbols: ModuleSymbols) -> Registration {
-    let symbols = Arc::new(symbols);
-    let mut slot = None;
-    for (i, (start, end)) in RANGES.iter().enumerate() {
-        if start
-            .compare_exchange(0, symbols.start, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
-        {
-            end.store(symbols.end, Ordering::Release);
-            slot = Some(i);
-            break;
+    let mut registry = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+    let i = match registry.free.pop() {
+        Some(i) => i,
+        None => {
+            let i = USED.load(Ordering::Relaxed);
+            let (k, _) = locate(i);
+            if SEGMENT_PTRS[k].load(Ordering::Acquire).is_null() {
+                let segment: Box<[Slot]> = (0..FIRST_SEGMENT << k)
+                    .map(|_| Slot {
+                        start: AtomicUsize::new(0),
+                        end: AtomicUsize::new(0),
+                    })
+                    .collect();
+                SEGMENT_PTRS[k].store(Box::leak(segment).as_mut_ptr(), Ordering::Release);
+            }
+            i
         }
+    };
+    let s = slot(i);
+    s.end.store(symbols.end, Ordering::Release);
+    s.start.store(symbols.start, Ordering::Release);
+    if i == USED.load(Ordering::Relaxed) {
+        USED.store(i + 1, Ordering::Release);
     }
-    SYMBOLS.lock().unwrap().push(symbols.clone());
-    Registration { slot, symbols }
+    let key = (symbols.start, NEXT_ID.fetch_add(1, Ordering::Relaxed));
+    registry.symbols.insert(key, Arc::new(symbols));
+    Registration { slot: i, key }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        if let Some(i) = self.slot {
-            RANGES[i].1.store(0, Ordering::Release);
-            RANGES[i].0.store(0, Ordering::Release);
-        }
-        SYMBOLS
-            .lock()
-            .unwrap()
-            .retain(|s| !Arc::ptr_eq(s, &self.symbols));
+        let mut registry = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+        let s = slot(self.slot);
+        s.start.store(0, Ordering::Release);
+        s.end.store(0, Ordering::Release);
+        registry.free.push(self.slot);
+        registry.symbols.remove(&self.key);
     }
 }
 
-/// Whether `pc` lies in compiled guest code. Async-signal-safe.
+/// Whether `pc` lies in compiled guest code. Async-signal-safe: atomic loads only.
 pub fn contains(pc: usize) -> bool {
-    RANGES.iter().any(|(start, end)| {
-        let s = start.load(Ordering::Acquire);
-        s != 0 && pc >= s && pc < end.load(Ordering::Acquire)
-    })
+    let used = USED.load(Ordering::Acquire);
+    let mut base = 0;
+    for (k, segment) in SEGMENT_PTRS.iter().enumerate() {
+        if base >= used {
+            break;
+        }
+        let ptr = segment.load(Ordering::Acquire);
+        if ptr.is_null() {
+            break;
+        }
+        let n = (FIRST_SEGMENT << k).min(used - base);
+        // SAFETY: the segment has `FIRST_SEGMENT << k` slots and is never freed.
+        let slots = unsafe { std::slice::from_raw_parts(ptr, n) };
+        for s in slots {
+            let start = s.start.load(Ordering::Acquire);
+            if start != 0 && pc >= start && pc < s.end.load(Ordering::Acquire) {
+                return true;
+            }
+        }
+        base += FIRST_SEGMENT << k;
+    }
+    false
 }
 
 /// Maps return addresses to guest functions; addresses outside guest code are skipped.
 pub fn symbolize(pcs: &[usize]) -> Vec<FrameInfo> {
-    let Ok(symbols) = SYMBOLS.lock() else {
+    let Ok(registry) = REGISTRY.lock() else {
         return Vec::new();
     };
     let mut frames = Vec::new();
     for &pc in pcs {
-        let Some(m) = symbols.iter().find(|m| pc >= m.start && pc < m.end) else {
+        let Some((_, m)) = registry.symbols.range(..=(pc, u64::MAX)).next_back() else {
             continue;
         };
+        if pc >= m.end {
+            continue;
+        }
         let i = m
             .funcs
             .partition_point(|(addr, _, _)| *addr <= pc.saturating_sub(1));
@@ -108,4 +181,48 @@ pub fn symbolize(pcs: &[usize]) -> Vec<FrameInfo> {
         });
     }
     frames
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn symbols(start: usize) -> ModuleSymbols {
+        ModuleSymbols {
+            module: format!("m{start}"),
+            start,
+            end: start + 16,
+            funcs: vec![(start, 7, None)],
+        }
+    }
+
+    #[test]
+    fn slots_map_to_growing_segments() {
+        assert_eq!(locate(0), (0, 0));
+        assert_eq!(locate(1023), (0, 1023));
+        assert_eq!(locate(1024), (1, 0));
+        assert_eq!(locate(3071), (1, 2047));
+        assert_eq!(locate(3072), (2, 0));
+    }
+
+    #[test]
+    fn many_more_registrations_than_one_segment_all_count() {
+        // Far above any address a test module is loaded at.
+        let base = usize::MAX / 2;
+        let regs: Vec<Registration> = (0..20_000)
+            .map(|i| register(symbols(base + 64 * i)))
+            .collect();
+        for i in [0, 4095, 4096, 19_999] {
+            let pc = base + 64 * i + 3;
+            assert!(contains(pc), "module {i}");
+            assert_eq!(
+                symbolize(&[pc + 1])[0].module,
+                format!("m{}", base + 64 * i)
+            );
+        }
+        assert!(!contains(base + 64 * 20_000 + 3));
+        drop(regs);
+        assert!(!contains(base + 3));
+        assert!(symbolize(&[base + 4]).is_empty());
+    }
 }

@@ -1,33 +1,46 @@
-//! A file's bytes for the checks before loading. A shared object is mapped rather than read:
-//! a 130 MB artifact read into the heap cost a third of a second of page zeroing and copying
-//! before its program started. It gains nothing to copy it, since `dlopen` maps the same file
-//! again by its path. Everything else (a universal wasm, whose signature is checked on these
-//! bytes and whose native code is then loaded from them) is read into memory once, so that
-//! nobody can change it between the check and the use.
+//! A file's bytes for the checks before loading, with the descriptor they came from. A shared
+//! object is mapped rather than read (a 130 MB artifact read into the heap cost a third of a
+//! second of page zeroing and copying before its program started) and later loaded from the
+//! same descriptor (`native_library`), so the checks and `dlopen` see the same file even if
+//! the path is replaced in between. Everything else (a universal wasm, whose signature is
+//! checked on these bytes and whose native code is then loaded from them) is read into memory
+//! once, so that nobody can change it between the check and the use.
 
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-pub(crate) enum FileBytes {
+pub(crate) struct FileBytes {
+    data: Data,
+    file: File,
+}
+
+enum Data {
     Owned(Vec<u8>),
     Mapped { ptr: *mut u8, len: usize },
+}
+
+impl FileBytes {
+    /// The open file the bytes were read from.
+    pub(crate) fn file(&self) -> &File {
+        &self.file
+    }
 }
 
 impl std::ops::Deref for FileBytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        match self {
-            FileBytes::Owned(v) => v,
+        match &self.data {
+            Data::Owned(v) => v,
             // SAFETY: a live read-only mapping of `len` bytes.
-            FileBytes::Mapped { ptr, len } => unsafe { std::slice::from_raw_parts(*ptr, *len) },
+            Data::Mapped { ptr, len } => unsafe { std::slice::from_raw_parts(*ptr, *len) },
         }
     }
 }
 
 impl Drop for FileBytes {
     fn drop(&mut self) {
-        if let FileBytes::Mapped { ptr, len } = *self {
+        if let Data::Mapped { ptr, len } = self.data {
             // SAFETY: mapped in `read` with this length.
             unsafe { libc::munmap(ptr as *mut libc::c_void, len) };
         }
@@ -54,11 +67,21 @@ pub(crate) fn read(path: &Path) -> std::io::Result<FileBytes> {
             )
         };
         if ptr != libc::MAP_FAILED {
-            return Ok(FileBytes::Mapped {
-                ptr: ptr as *mut u8,
-                len,
+            return Ok(FileBytes {
+                data: Data::Mapped {
+                    ptr: ptr as *mut u8,
+                    len,
+                },
+                file,
             });
         }
     }
-    std::fs::read(path).map(FileBytes::Owned)
+    use std::io::Seek;
+    file.rewind()?;
+    let mut bytes = Vec::with_capacity(len);
+    file.read_to_end(&mut bytes)?;
+    Ok(FileBytes {
+        data: Data::Owned(bytes),
+        file,
+    })
 }

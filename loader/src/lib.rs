@@ -28,6 +28,7 @@ pub mod interp;
 mod linker;
 mod memory;
 mod module;
+mod native_library;
 mod signals;
 mod signatures;
 mod store;

@@ -29,7 +29,7 @@ pub(crate) struct ModuleInner {
     /// Canonical id of each type index, in the process-wide signature registry.
     pub type_ids: Vec<u64>,
     _registration: Registration,
-    _library: libloading::Library,
+    _library: crate::native_library::Library,
 }
 
 // SAFETY: the raw pointers are code addresses in the library, immutable while it is loaded.
@@ -77,8 +77,9 @@ fn host_arch_prefix() -> &'static str {
 
 /// Where `dlopen` finds the shared object.
 enum ObjectSource<'a> {
-    File(&'a Path),
-    /// Bytes held in memory (from a universal wasm): loaded from an anonymous memory file.
+    /// The open file whose bytes were checked.
+    File(&'a std::fs::File),
+    /// Bytes held in memory (from a universal wasm): loaded from a sealed memory file.
     Memory,
 }
 
@@ -101,10 +102,14 @@ impl Module {
     }
 
     /// A `.so` file's bytes, already read from `path`.
-    pub(crate) fn from_shared_object(bytes: &[u8], path: &Path) -> Result<Module> {
+    pub(crate) fn from_shared_object(
+        bytes: &crate::file_bytes::FileBytes,
+        path: &Path,
+    ) -> Result<Module> {
         let shown = path.display().to_string();
         let err = |m: String| Error::Load(format!("{shown}: {m}"));
-        let file = object::File::parse(bytes).map_err(|e| {
+        let data: &[u8] = bytes;
+        let file = object::File::parse(data).map_err(|e| {
             err(format!(
                 "not a shared object ({e}); is it a waotc artifact?"
             ))
@@ -122,11 +127,11 @@ impl Module {
         check_target(&header).map_err(err)?;
         let name = file_name(path);
         Self::load_native(
-            bytes,
+            data,
             header,
             WasmInput::Embedded(wasm),
             &name,
-            ObjectSource::File(path),
+            ObjectSource::File(bytes.file()),
         )
         .map_err(err)
     }
@@ -168,13 +173,8 @@ impl Module {
         let layout = SymbolLayout::read(&file, &info)?;
         drop(file);
         let library = match source {
-            ObjectSource::File(path) => {
-                // dlopen searches the library path for a name without a slash: give it one.
-                let absolute =
-                    std::path::absolute(path).map_err(|e| format!("cannot resolve path: {e}"))?;
-                dlopen(&absolute)?
-            }
-            ObjectSource::Memory => dlopen_from_memory(object_bytes)?,
+            ObjectSource::File(file) => crate::native_library::load_file(file, object_bytes)?,
+            ObjectSource::Memory => crate::native_library::load_bytes(object_bytes)?,
         };
         // SAFETY: the symbols are arrays of code pointers of the lengths the module implies.
         let table = |sym_name: &str, len: usize| -> std::result::Result<Vec<*const u8>, String> {
@@ -198,8 +198,7 @@ impl Module {
                 // library maps for as long as it is loaded; the bytes were checked above.
                 let sym = unsafe { library.get::<*const u8>(b"waot_wasm") }
                     .map_err(|e| format!("missing symbol `waot_wasm`: {e}"))?;
-                // `dlopen` maps the file that was just checked by its path, like the code it
-                // runs: replacing the file in between is the same race for both.
+                // `dlopen` mapped the file that was just checked, from the same descriptor.
                 WasmBytes::InLibrary {
                     ptr: *sym,
                     len: w.len(),
@@ -264,34 +263,6 @@ pub(crate) fn file_name(path: &Path) -> String {
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     )
-}
-
-fn dlopen(path: &Path) -> std::result::Result<libloading::Library, String> {
-    // SAFETY: the artifact passed every check; loading runs only its initializers, which
-    // waotc never emits.
-    let lib = unsafe {
-        libloading::os::unix::Library::open(Some(path), libc::RTLD_NOW | libc::RTLD_LOCAL)
-    }
-    .map_err(|e| format!("dlopen failed: {e}"))?;
-    Ok(lib.into())
-}
-
-/// Loads a shared object from memory through an anonymous memory file: nothing is left in
-/// the file system, and nobody can change the bytes between our checks and the mapping.
-fn dlopen_from_memory(bytes: &[u8]) -> std::result::Result<libloading::Library, String> {
-    use std::io::Write;
-    use std::os::fd::FromRawFd;
-    // SAFETY: memfd_create with a constant name; the descriptor is owned by the File below.
-    let fd = unsafe { libc::memfd_create(c"waot-native".as_ptr(), libc::MFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(format!("memfd_create: {}", std::io::Error::last_os_error()));
-    }
-    // SAFETY: fd is a new descriptor owned from here.
-    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
-    file.write_all(bytes)
-        .map_err(|e| format!("writing native code to memory: {e}"))?;
-    dlopen(Path::new(&format!("/proc/self/fd/{fd}")))
-    // `file` closes the descriptor; the mapping made by dlopen stays.
 }
 
 pub(crate) fn check_target(header: &ArtifactHeader) -> std::result::Result<(), String> {
