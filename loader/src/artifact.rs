@@ -17,12 +17,13 @@ pub struct TrustPolicy {
 }
 
 impl TrustPolicy {
-    /// `WAOT_KEY`, the user's key and the user's trusted-keys list.
-    pub fn from_environment() -> Self {
-        TrustPolicy {
-            keys: trust::trusted_keys(),
+    /// `WAOT_KEY`, the user's key and the user's trusted-keys list; a malformed one is an
+    /// error.
+    pub fn from_environment() -> Result<Self> {
+        Ok(TrustPolicy {
+            keys: trust::trusted_keys().map_err(Error::Usage)?,
             trust_any: false,
-        }
+        })
     }
 }
 

@@ -61,6 +61,10 @@ pub struct RunCli {
     /// Example: -q app.wasm
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// The most stack guest code may use, in bytes, with an optional K, M or G suffix
+    /// (default 8M); deeper recursion traps with `call stack exhausted`. Example: --max-stack 1M
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_stack: Option<usize>,
     /// Treat the module as a reactor, as in wasmedge: run `_initialize` if exported, then call
     /// the export named by the first argument after the module. Example: --reactor app.so add 1 2
     #[arg(long)]
@@ -88,6 +92,22 @@ pub struct WastCli {
     /// Scripts to run.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+}
+
+/// `4096`, `64K`, `8M`, `1G` (binary multiples).
+fn parse_size(s: &str) -> Result<usize, String> {
+    let (digits, shift) = match s.trim().to_ascii_uppercase().strip_suffix(['K', 'M', 'G']) {
+        Some(d) => {
+            let unit = s.trim().chars().last().unwrap().to_ascii_uppercase();
+            (d.to_string(), [10, 20, 30]["KMG".find(unit).unwrap()])
+        }
+        None => (s.trim().to_string(), 0),
+    };
+    digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("`{s}` is not a size (e.g. 65536, 512K, 8M)"))
 }
 
 /// Parses a command line; a usage error is one line and exit status 1, like any bad input.

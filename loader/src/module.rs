@@ -93,7 +93,7 @@ impl Module {
         let bytes = crate::file_bytes::read(path)
             .map_err(|e| Error::Load(format!("{shown}: cannot read: {e}")))?;
         if bytes.starts_with(b"\0asm") {
-            let policy = crate::artifact::TrustPolicy::from_environment();
+            let policy = crate::artifact::TrustPolicy::from_environment()?;
             return crate::artifact::native_from_wasm(&bytes, &shown, &policy).map_err(|reason| {
                 Error::Load(format!("{shown}: no native code to run: {reason}"))
             });

@@ -148,7 +148,7 @@ fn run(cli: &RunCli) -> Result<(), Error> {
     } else {
         let policy = TrustPolicy {
             trust_any: cli.trust_native,
-            ..TrustPolicy::from_environment()
+            ..TrustPolicy::from_environment()?
         };
         match artifact.native(&policy) {
             Ok(module) => native(cli, module, ctx)?,
@@ -187,6 +187,9 @@ fn run(cli: &RunCli) -> Result<(), Error> {
 
 fn native(cli: &RunCli, module: Module, ctx: WasiCtx) -> Result<Box<dyn Runner>, Error> {
     let mut store = Store::new();
+    if let Some(bytes) = cli.max_stack {
+        store.set_max_wasm_stack(bytes);
+    }
     let mut linker = Linker::new();
     wasi::add_to_linker(&mut linker, &mut store, Arc::new(Mutex::new(ctx)));
     if cli.trap_unknown_imports {

@@ -110,6 +110,8 @@ pub struct Store(Box<StoreData>);
 #[allow(clippy::vec_box)]
 pub struct StoreData {
     pub(crate) limits: Box<VmRuntimeLimits>,
+    /// Most stack guest code may use below the host's call (`set_max_wasm_stack`).
+    pub(crate) max_wasm_stack: usize,
     pub(crate) instances: Vec<Box<InstanceData>>,
     pub(crate) memories: Vec<Box<MemoryData>>,
     pub(crate) tables: Vec<Box<TableData>>,
@@ -134,6 +136,7 @@ impl Store {
     pub fn new() -> Store {
         Store(Box::new(StoreData {
             limits: Box::default(),
+            max_wasm_stack: traps::DEFAULT_MAX_WASM_STACK,
             instances: Vec::new(),
             memories: Vec::new(),
             tables: Vec::new(),
@@ -162,6 +165,13 @@ impl std::ops::DerefMut for Store {
 }
 
 impl StoreData {
+    /// Limits the stack guest code may use, below the host's call into it, to `bytes`
+    /// (default 8 MiB); beyond it a call traps with `call stack exhausted`. The thread's own
+    /// stack bounds it too: guest code never uses the last 256 KiB of a thread's stack.
+    pub fn set_max_wasm_stack(&mut self, bytes: usize) {
+        self.max_wasm_stack = bytes;
+    }
+
     /// Defines a host function with signature `params -> results`.
     pub fn func_new(
         &mut self,
@@ -335,6 +345,7 @@ impl StoreData {
                 let outcome = unsafe {
                     traps::call_guest(
                         limits,
+                        self.max_wasm_stack,
                         trampoline,
                         funcref.code,
                         funcref.vmctx,

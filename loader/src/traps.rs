@@ -156,13 +156,21 @@ pub(crate) fn in_guest() -> bool {
     CATCH.with(|c| !c.get().is_null())
 }
 
-/// Calls `trampoline(code, vmctx, values)` and turns any trap into `Err`.
+/// The default of `StoreData::set_max_wasm_stack`: about what guest code got on an ordinary
+/// 8 MiB main thread before the limit existed.
+pub const DEFAULT_MAX_WASM_STACK: usize = 8 << 20;
+
+/// Calls `trampoline(code, vmctx, values)` and turns any trap into `Err`. Guest code may use
+/// at most `max_stack` bytes of stack below this call, and never the thread's last
+/// `HOST_STACK_RESERVE`: whatever the thread's stack or rlimit (`ulimit -s unlimited` gives
+/// the main thread a stack that grows until memory runs out), runaway recursion traps.
 ///
 /// # Safety
 /// `trampoline` must be the trampoline for `code`'s signature, `vmctx` the callee's context,
 /// `values` an array with a slot for every parameter and result.
 pub(crate) unsafe fn call_guest(
     limits: *mut VmRuntimeLimits,
+    max_stack: usize,
     trampoline: *const u8,
     code: *const u8,
     vmctx: *mut u8,
@@ -179,7 +187,8 @@ pub(crate) unsafe fn call_guest(
     // Nested entries keep the limit set by the outermost one; a store first entered from
     // another store's host function has none yet.
     if (*slot).is_null() || (*limits).stack_limit == 0 {
-        (*limits).stack_limit = limit;
+        let here = &limit as *const usize as usize;
+        (*limits).stack_limit = limit.max(here.saturating_sub(max_stack));
     }
     let trapped = waot_call_catching_traps(slot, trampoline, code, vmctx, values) != 0;
     if !trapped {

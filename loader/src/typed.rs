@@ -151,6 +151,7 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
         let outcome = unsafe {
             traps::call_guest(
                 limits,
+                store.max_wasm_stack,
                 self.trampoline,
                 self.code,
                 self.vmctx,

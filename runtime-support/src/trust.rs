@@ -21,14 +21,16 @@ pub fn config_dir() -> Option<PathBuf> {
     }
 }
 
+/// A key written as 64 hex digits (surrounding whitespace ignored); anything else is `None`.
 pub fn parse_hex_key(s: &str) -> Option<Key> {
-    let s = s.trim();
-    if s.len() != 64 {
+    let digits = s.trim().as_bytes();
+    if digits.len() != 64 {
         return None;
     }
+    let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
     let mut k = [0u8; 32];
-    for (i, byte) in k.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+    for (byte, pair) in k.iter_mut().zip(digits.chunks_exact(2)) {
+        *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
     }
     Some(k)
 }
@@ -88,27 +90,40 @@ pub fn signing_key() -> Result<Key, String> {
     }
 }
 
-/// Every key `wrun` trusts: `WAOT_KEY`, the user's key, and the trusted-keys list.
-pub fn trusted_keys() -> Vec<Key> {
+/// Every key `wrun` trusts: `WAOT_KEY`, the user's key, and the trusted-keys list (blank
+/// lines and lines starting with `#` skipped). A malformed key is an error naming where it
+/// is, never silently dropped: the user meant to trust something.
+pub fn trusted_keys() -> Result<Vec<Key>, String> {
     let mut keys = Vec::new();
-    if let Some(k) = std::env::var("WAOT_KEY")
-        .ok()
-        .and_then(|h| parse_hex_key(&h))
-    {
-        keys.push(k);
+    if let Ok(hex) = std::env::var("WAOT_KEY") {
+        keys.push(parse_hex_key(&hex).ok_or("WAOT_KEY must be 64 hex digits")?);
     }
     if let Some(dir) = config_dir() {
-        if let Some(k) = std::fs::read_to_string(dir.join("key"))
-            .ok()
-            .and_then(|t| parse_hex_key(&t))
-        {
-            keys.push(k);
+        let own = dir.join("key");
+        if let Ok(text) = std::fs::read_to_string(&own) {
+            let key = parse_hex_key(&text)
+                .ok_or_else(|| format!("{}: not a key (64 hex digits)", own.display()))?;
+            keys.push(key);
         }
-        if let Ok(list) = std::fs::read_to_string(dir.join("trusted-keys")) {
-            keys.extend(list.lines().filter_map(parse_hex_key));
+        let list = dir.join("trusted-keys");
+        if let Ok(text) = std::fs::read_to_string(&list) {
+            for (n, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let key = parse_hex_key(line).ok_or_else(|| {
+                    format!(
+                        "{} line {}: not a key (64 hex digits)",
+                        list.display(),
+                        n + 1
+                    )
+                })?;
+                keys.push(key);
+            }
         }
     }
-    keys
+    Ok(keys)
 }
 
 fn getrandom(buf: &mut [u8]) -> Result<(), String> {
@@ -131,5 +146,9 @@ mod tests {
         assert!(!verify(&k1, b"messagf", &t));
         assert_eq!(parse_hex_key(&"ab".repeat(32)), Some([0xab; 32]));
         assert_eq!(parse_hex_key("abc"), None);
+        // Multi-byte characters where digits should be: no key, and no panic.
+        assert_eq!(parse_hex_key(&format!("é{}", "a".repeat(62))), None);
+        assert_eq!(parse_hex_key(&format!("{}a", "€".repeat(21))), None);
+        assert_eq!(parse_hex_key(&format!("{}ü", "a".repeat(62))), None);
     }
 }

@@ -65,15 +65,43 @@ pub fn validate(wasm: &[u8], proposals: &[String]) -> Result<(), ValidationError
         offset: 0,
         message: m,
     })?;
+    if let Some(message) = not_wasm(wasm) {
+        return Err(ValidationError {
+            location: None,
+            offset: 0,
+            message,
+        });
+    }
     let mut validator = Validator::new_with_features(features);
     validator.validate_all(wasm).map(drop).map_err(|e| {
         let offset = e.offset() as usize;
         ValidationError {
             location: locate(wasm, offset),
             offset,
-            message: e.message().to_string(),
+            // wasmparser's messages may span lines (debug dumps); errors are one line.
+            message: e.message().split_whitespace().collect::<Vec<_>>().join(" "),
         }
     })
+}
+
+/// What a file that does not start like a wasm module is instead, said in one line.
+fn not_wasm(bytes: &[u8]) -> Option<String> {
+    if bytes.starts_with(b"\0asm") {
+        return None;
+    }
+    let text = |b: &u8| b.is_ascii_graphic() || b.is_ascii_whitespace();
+    let what = if bytes.len() < 4 {
+        "too short"
+    } else if bytes.starts_with(b"\x7fELF") {
+        "an ELF file (a shared object or executable)"
+    } else if bytes.iter().take(64).all(text) {
+        "text (WebAssembly text must be assembled first, e.g. with wat2wasm)"
+    } else {
+        "something else"
+    };
+    Some(format!(
+        "not a WebAssembly module: it does not start with the magic bytes \\0asm; it is {what}"
+    ))
 }
 
 /// The function body, else the section, that contains `offset`.

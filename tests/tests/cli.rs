@@ -178,6 +178,60 @@ fn waotc_rejects_bad_input_with_one_line() {
         "-O9",
     );
     assert_one_line_error(&run("waotc", &[&"--nonsense"]), "--nonsense");
+
+    // Files that are not wasm at all: one line naming the file and what was expected.
+    let text_file = d.path().join("notes.txt");
+    std::fs::write(&text_file, "(module)\n").unwrap();
+    let o = run("waotc", &[&text_file, &d.path().join("x.so")]);
+    assert_one_line_error(&o, "notes.txt");
+    assert!(
+        stderr(&o).contains("not a WebAssembly module"),
+        "{}",
+        stderr(&o)
+    );
+    let elf = compile(d.path(), ADD, &[]);
+    let o = run("waotc", &[&elf, &d.path().join("y.so")]);
+    assert_one_line_error(&o, "an ELF file");
+}
+
+/// A trusted key with characters that are not hex digits, some of them several bytes long
+/// (once sliced at byte offsets, which panicked): one line, exit status 1, in both tools.
+#[test]
+fn malformed_keys_are_one_line_errors() {
+    let d = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(d.path(), "plain", ADD);
+    let universal = d.path().join("u.wasm");
+    let config = d.path().join("config");
+    let cmd = |bin: &str| {
+        let mut c = Command::new(binary(bin));
+        c.env("XDG_CONFIG_HOME", &config).env_remove("WAOT_KEY");
+        c
+    };
+    let o = cmd("waotc").arg(&wasm).arg(&universal).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    for bad in [
+        format!("é{}", "a".repeat(62)),
+        format!("{}€", "0".repeat(61)),
+        "ü".repeat(32),
+    ] {
+        let o = cmd("waotc")
+            .env("WAOT_KEY", &bad)
+            .arg(&wasm)
+            .arg(d.path().join("v.wasm"))
+            .output()
+            .unwrap();
+        assert_one_line_error(&o, "WAOT_KEY");
+        let o = cmd("wrun")
+            .env("WAOT_KEY", &bad)
+            .arg(&universal)
+            .output()
+            .unwrap();
+        assert_one_line_error(&o, "WAOT_KEY");
+        std::fs::write(config.join("waot/trusted-keys"), format!("# mine\n{bad}\n")).unwrap();
+        let o = cmd("wrun").arg(&universal).output().unwrap();
+        assert_one_line_error(&o, "trusted-keys line 2");
+        std::fs::remove_file(config.join("waot/trusted-keys")).unwrap();
+    }
 }
 
 #[test]
