@@ -192,7 +192,6 @@ static BUILTINS: BuiltinTable = BuiltinTable([
     elem_drop as *const (),
     crate::exceptions::exn_new as *const (),
     crate::exceptions::waot_throw as *const (),
-    crate::exceptions::exn_free as *const (),
 ]);
 
 /// The table compiled code indexes with `Builtin::index`.

@@ -2,9 +2,8 @@
 //!
 //! The store owns every tag and every exception object. A tag's identity is the address of
 //! its `VmTag`, which compiled code compares; an exception object is laid out as
-//! `runtime_support::exception` says. A handler that catches an object nothing else can
-//! reference frees it; one that has been an `exnref` value (which may be kept anywhere, and
-//! compiled code keeps no count of them) lives until the store is dropped.
+//! `runtime_support::exception` says and lives in the store's `ExnHeap`, which frees it once
+//! nothing can reach it; objects the host has seen are pinned for the store's lifetime.
 //!
 //! Throwing happens in `trap_catch.c` (a forced unwind); what reaches the catch point of a
 //! call from the host comes back here through `waot_exception_escaped` and is decoded into an
@@ -16,7 +15,6 @@ use crate::Trap;
 use runtime_support::exception::{self as layout, object_size, payload_offset};
 use runtime_support::types::VALUE_SLOT_SIZE;
 use runtime_support::vmctx::VmTag;
-use std::alloc::Layout;
 use std::ffi::c_void;
 use wasmparser::ValType;
 
@@ -36,19 +34,6 @@ pub(crate) struct TagData {
     pub params: Vec<ValType>,
 }
 
-/// One exception object, freed with the store.
-pub(crate) struct ExnAllocation {
-    ptr: *mut u8,
-    layout: Layout,
-}
-
-impl Drop for ExnAllocation {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `StoreData::alloc_exception` with this layout.
-        unsafe { std::alloc::dealloc(self.ptr, self.layout) }
-    }
-}
-
 impl StoreData {
     /// Defines a tag with parameters `params` (a host-made tag, to import into instances).
     pub fn tag_new(&mut self, params: &[ValType]) -> Tag {
@@ -61,10 +46,49 @@ impl StoreData {
         Tag(self.tags.len() - 1)
     }
 
-    /// Exception objects the store holds: those exposed as `exnref` values or to the host,
-    /// and any in flight.
+    /// Exception objects the store holds: those the host has seen, and those guest code may
+    /// still reach or that no collection has freed yet (see `collect_exceptions`).
     pub fn live_exceptions(&self) -> usize {
-        self.exceptions.len()
+        self.exn_heap.borrow().len()
+    }
+
+    /// Frees every exception object nothing can reach any more. The store collects by itself
+    /// as objects accumulate; this is for hosts (and tests) that want it now.
+    pub fn collect_exceptions(&mut self) {
+        let roots = self.exception_roots();
+        let top = crate::traps::stack_bounds().1;
+        let in_guest = crate::traps::in_guest();
+        self.exn_heap.get_mut().collect(&roots, in_guest, top);
+    }
+
+    /// How many collections of exception objects the store has run.
+    pub fn exception_collections(&self) -> u64 {
+        self.exn_heap.borrow().collections()
+    }
+
+    /// Words that may hold exception references: the cells of `exnref` globals and the
+    /// elements of `exnref` tables.
+    fn exception_roots(&self) -> Vec<usize> {
+        let mut roots = Vec::new();
+        for g in &self.globals {
+            if let ValType::Ref(r) = g.ty.content_type {
+                if crate::values::is_exn(r) {
+                    // SAFETY: a live 16-byte global cell of this store.
+                    roots.push(unsafe { *(g.cell as *const usize) });
+                }
+            }
+        }
+        for t in &self.tables {
+            if crate::values::is_exn(t.element_type) {
+                roots.extend_from_slice(&t.elements);
+            }
+        }
+        roots
+    }
+
+    /// Keeps an exception object the host is about to see for the store's lifetime.
+    pub(crate) fn pin_exception(&self, exn: *const u8) -> bool {
+        self.exn_heap.borrow_mut().pin(exn)
     }
 
     pub fn tag_params(&self, tag: Tag) -> &[ValType] {
@@ -75,32 +99,20 @@ impl StoreData {
         &self.tags[tag.0].vm
     }
 
-    /// A new exception object of `tag` with a zeroed payload.
+    /// A new exception object of `tag` with a zeroed payload, collecting unreachable ones
+    /// first when enough have accumulated.
     pub(crate) fn alloc_exception(&mut self, tag: Tag) -> *mut u8 {
-        let n = self.tags[tag.0].params.len() as u32;
-        let layout = Layout::from_size_align(object_size(n), 16).expect("small object");
-        // SAFETY: non-zero size.
-        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
-        if ptr.is_null() {
-            std::alloc::handle_alloc_error(layout);
+        if self.exn_heap.get_mut().wants_collection() {
+            self.collect_exceptions();
         }
+        let n = self.tags[tag.0].params.len() as u32;
+        let ptr = self.exn_heap.get_mut().alloc(object_size(n));
         // SAFETY: the object is large enough for its header.
         unsafe {
             *(ptr.add(layout::OFFSET_TAG as usize) as *mut *const VmTag) = self.tag_identity(tag);
             *(ptr.add(layout::OFFSET_LEN as usize) as *mut u32) = n;
         }
-        self.exceptions
-            .insert(ptr as usize, ExnAllocation { ptr, layout });
         ptr
-    }
-
-    /// Frees a caught exception object unless it has been exposed as an `exnref`.
-    pub(crate) fn release_exception(&mut self, exn: *mut u8) {
-        // SAFETY: `exn` is a live object of this store (compiled code frees each at most once).
-        let flags = unsafe { *(exn.add(layout::OFFSET_FLAGS as usize) as *const u32) };
-        if flags & layout::FLAG_EXPOSED == 0 {
-            self.exceptions.remove(&(exn as usize));
-        }
     }
 
     /// An error that, returned by a host function, throws a new exception of `tag` with
@@ -118,17 +130,18 @@ impl StoreData {
             let slot = unsafe { &mut *(object.add(payload_offset(i as u32) as usize) as *mut _) };
             v.write_slot(slot).map_err(crate::Error::Usage)?;
         }
-        expose(object);
+        self.pin_exception(object);
         let mut trap = Trap::uncaught(object);
         self.decode_exception(&mut trap);
         Ok(trap)
     }
 
-    /// Fills in the tag and payload of an exception that escaped to the host.
+    /// Fills in the tag and payload of an exception that escaped to the host, which keeps it.
     pub(crate) fn decode_exception(&self, trap: &mut Trap) {
         let Some(exn) = &mut trap.exception else {
             return;
         };
+        self.pin_exception(exn.object);
         // SAFETY: exception objects stay allocated as long as the store.
         let identity =
             unsafe { *(exn.object.add(layout::OFFSET_TAG as usize) as *const *const VmTag) };
@@ -146,24 +159,12 @@ impl StoreData {
                     &*(exn.object.add(payload_offset(i as u32) as usize)
                         as *const [u8; VALUE_SLOT_SIZE])
                 };
-                Val::read_slot(slot, *t)
+                self.host_val(slot, *t)
             })
             .collect();
         let values: Vec<String> = exn.payload.iter().map(Val::to_string).collect();
         trap.message = format!("uncaught wasm exception (payload: [{}])", values.join(", "));
     }
-}
-
-/// Marks an object as seen outside compiled code's handlers: the store keeps it.
-fn expose(exn: *mut u8) {
-    // SAFETY: a live exception object.
-    unsafe { *(exn.add(layout::OFFSET_FLAGS as usize) as *mut u32) |= layout::FLAG_EXPOSED };
-}
-
-/// The `ExnFree` builtin.
-pub(crate) unsafe extern "C" fn exn_free(vmctx: *mut u8, exn: *mut u8) {
-    let inst = crate::builtins::instance(vmctx);
-    (*inst.store).release_exception(exn)
 }
 
 /// The `ExnNew` builtin.
@@ -185,8 +186,9 @@ extern "C" fn waot_catch_point() -> *mut c_void {
     crate::traps::catch_point()
 }
 
+/// An exception reached the host's catch point; the store pins it when it decodes the trap
+/// (`decode_exception`), before any guest code can run again.
 #[no_mangle]
 extern "C" fn waot_exception_escaped(exn: *mut u8) {
-    expose(exn);
     crate::traps::set_pending(Trap::uncaught(exn));
 }

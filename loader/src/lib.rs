@@ -21,6 +21,7 @@ pub mod cache;
 pub mod code_registry;
 mod error;
 mod exceptions;
+mod exn_heap;
 mod file_bytes;
 mod host_cpu;
 mod instance;

@@ -120,8 +120,8 @@ pub struct StoreData {
     pub(crate) host_funcs: Vec<Arc<HostFunc>>,
     pub(crate) host_contexts: Vec<Box<HostFuncContext>>,
     pub(crate) tags: Vec<Box<crate::exceptions::TagData>>,
-    /// Exception objects by address.
-    pub(crate) exceptions: HashMap<usize, crate::exceptions::ExnAllocation>,
+    /// Exception objects, collected when unreachable.
+    pub(crate) exn_heap: std::cell::RefCell<crate::exn_heap::ExnHeap>,
     /// Trampoline for each canonical signature id seen in this store.
     pub(crate) trampolines: HashMap<u64, (*const u8, Arc<Signature>)>,
 }
@@ -145,7 +145,7 @@ impl Store {
             host_funcs: Vec::new(),
             host_contexts: Vec::new(),
             tags: Vec::new(),
-            exceptions: HashMap::new(),
+            exn_heap: Default::default(),
             trampolines: HashMap::new(),
         }))
     }
@@ -251,7 +251,7 @@ impl StoreData {
         table
             .elements
             .get(index as usize)
-            .map(|raw| Val::from_raw_ref(*raw, table.element_type))
+            .map(|raw| self.adopt(Val::from_raw_ref(*raw, table.element_type)))
     }
 
     pub fn global_type(&self, g: Global) -> GlobalType {
@@ -262,7 +262,7 @@ impl StoreData {
         let data = &self.globals[g.0];
         // SAFETY: cells are 16 bytes, owned by the store or by an instance's vmctx.
         let cell = unsafe { &*(data.cell as *const [u8; GLOBAL_CELL_SIZE as usize]) };
-        Val::read_slot(cell, data.ty.content_type)
+        self.host_val(cell, data.ty.content_type)
     }
 
     pub fn global_set(&mut self, g: Global, value: Val) -> Result<()> {
@@ -360,10 +360,30 @@ impl StoreData {
                     .results
                     .iter()
                     .zip(slots.iter())
-                    .map(|(t, s)| Val::read_slot(&s.0, *t))
+                    .map(|(t, s)| self.host_val(&s.0, *t))
                     .collect())
             }
         }
+    }
+}
+
+impl StoreData {
+    /// A value leaving for the host, read from a slot.
+    pub(crate) fn host_val(
+        &self,
+        slot: &[u8; runtime_support::types::VALUE_SLOT_SIZE],
+        ty: ValType,
+    ) -> Val {
+        self.adopt(Val::read_slot(slot, ty))
+    }
+
+    /// A value leaving for the host: an exception reference is pinned, since the host may
+    /// keep it anywhere the collector does not look.
+    pub(crate) fn adopt(&self, v: Val) -> Val {
+        if let Val::ExnRef(Some(e)) = v {
+            self.pin_exception(e.0);
+        }
+        v
     }
 }
 
@@ -394,7 +414,7 @@ pub(crate) unsafe extern "C" fn host_callback(
             .params
             .iter()
             .zip(slots.iter())
-            .map(|(t, s)| Val::read_slot(&s.0, *t))
+            .map(|(t, s)| store.host_val(&s.0, *t))
             .collect();
         let mut caller = Caller {
             store,
@@ -413,10 +433,16 @@ pub(crate) unsafe extern "C" fn host_callback(
     };
     match outcome {
         Ok(()) => std::ptr::null_mut(),
-        // The adapter throws it, from guest code.
+        // The adapter throws it, from guest code, if it is an object of this store (one from
+        // another store is that store's to free).
         Err(Trap {
             exception: Some(e), ..
-        }) => e.object,
+        }) if (*(*ctx).store).exn_heap.borrow().contains(e.object) => e.object,
+        Err(Trap {
+            exception: Some(_), ..
+        }) => traps::raise(Trap::host(
+            "a host function threw an exception that belongs to another store",
+        )),
         Err(trap) => traps::raise(trap),
     }
 }

@@ -74,3 +74,37 @@ void waot_throw(void *unused, struct _Unwind_Exception *exn) {
     waot_exception_escaped(exn);
     __builtin_longjmp((void **)catch_point, 1);
 }
+
+/* Under valgrind, the words the scan copies are declared initialized: stack words are read
+ * whether or not anything wrote them, and only decide what stays alive. The stack itself keeps
+ * its state. Without valgrind's header (or outside valgrind) this is nothing. */
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define WAOT_DEFINED(p, n) VALGRIND_MAKE_MEM_DEFINED(p, n)
+#endif
+#endif
+#ifndef WAOT_DEFINED
+#define WAOT_DEFINED(p, n) ((void)0)
+#endif
+
+/* Conservative roots for the exception heap (exn_heap.rs): calls visit(ctx, word) for every
+ * word of this thread's stack from the stack pointer up to `top`. __builtin_unwind_init spills
+ * the callee-saved registers into this frame first, so an object kept only in a register by
+ * a caller is seen too. */
+void waot_scan_stack(uintptr_t top, void (*visit)(void *, uintptr_t), void *ctx) {
+    __builtin_unwind_init();
+    uintptr_t sp;
+#if defined(__x86_64__)
+    __asm__ volatile("movq %%rsp, %0" : "=r"(sp));
+#elif defined(__aarch64__)
+    __asm__ volatile("mov %0, sp" : "=r"(sp));
+#else
+#error "waot supports x86-64 and AArch64"
+#endif
+    for (uintptr_t at = sp & ~(uintptr_t)7; at + sizeof(uintptr_t) <= top; at += sizeof(uintptr_t)) {
+        uintptr_t word = *(volatile uintptr_t *)at;
+        WAOT_DEFINED(&word, sizeof word);
+        visit(ctx, word);
+    }
+}

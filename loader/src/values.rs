@@ -25,7 +25,7 @@ pub enum Val {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExnRef(pub(crate) *mut u8);
 
-fn is_exn(r: RefType) -> bool {
+pub(crate) fn is_exn(r: RefType) -> bool {
     use wasmparser::{AbstractHeapType, HeapType};
     matches!(
         r.heap_type(),

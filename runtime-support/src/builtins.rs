@@ -44,12 +44,10 @@ pub enum Builtin {
     ExnNew,
     /// `(exn: exnref)`, never returns: unwinds to the nearest handler (see `exception`).
     Throw,
-    /// `(exn: exnref)`: a handler is done with a caught exception; freed unless exposed.
-    ExnFree,
 }
 
 impl Builtin {
-    pub const ALL: [Builtin; 16] = [
+    pub const ALL: [Builtin; 15] = [
         Builtin::Trap,
         Builtin::MemoryGrow,
         Builtin::MemoryFill,
@@ -65,7 +63,6 @@ impl Builtin {
         Builtin::ElemDrop,
         Builtin::ExnNew,
         Builtin::Throw,
-        Builtin::ExnFree,
     ];
 
     pub fn index(self) -> u32 {
@@ -87,7 +84,7 @@ impl Builtin {
             Builtin::TableFill => (&[I32, I32, Ptr, I32], None),
             Builtin::TableCopy | Builtin::TableInit => (&[I32, I32, I32, I32, I32], None),
             Builtin::ExnNew => (&[I32], Some(Ptr)),
-            Builtin::Throw | Builtin::ExnFree => (&[Ptr], None),
+            Builtin::Throw => (&[Ptr], None),
         }
     }
 }

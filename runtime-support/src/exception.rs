@@ -15,22 +15,20 @@
 //!   0   _Unwind_Exception    32 bytes, owned by the unwinder while the exception flies
 //!   32  *const VmTag         the tag
 //!   40  u32                  payload values
-//!   44  u32                  flags: `FLAG_EXPOSED`
+//!   44  u32                  reserved (0)
 //!   48  [16-byte slot; n]    the payload, one value per slot (as the host's `Slot`)
 //! ```
 //!
-//! An object that was never an `exnref` value (not caught by `catch_ref`/`catch_all_ref`, not
-//! seen by the host) is referenced by nothing but the handler that catches it, which frees it
-//! (`ExnFree`). Exposed objects live as long as the store.
+//! Compiled code never frees an exception object: the same object can be held by several
+//! handlers at once (a legacy `rethrow` of an outer clause's exception into an inner one) and
+//! copied freely as an `exnref`. The store owns every object and reclaims those nothing can
+//! reach (see the loader's `exn_heap`).
 
 /// Size of `struct _Unwind_Exception` on 64-bit targets.
 pub const UNWIND_HEADER_SIZE: u32 = 32;
 pub const OFFSET_TAG: u32 = 32;
 pub const OFFSET_LEN: u32 = 40;
-pub const OFFSET_FLAGS: u32 = 44;
 pub const OFFSET_PAYLOAD: u32 = 48;
-/// The object has been an `exnref` value somewhere: only the store may free it.
-pub const FLAG_EXPOSED: u32 = 1;
 pub const SLOT_SIZE: u32 = 16;
 
 /// `exception_class` of every waot exception: "WAOT" "WASM".

@@ -197,7 +197,6 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
 
     /// Closes the innermost frame; `delegate` is the depth of a legacy `delegate`.
     pub fn translate_end_of(&mut self, delegate: Option<u32>) -> Result<()> {
-        self.release_legacy_catch()?;
         self.fall_through_to_end()?;
         self.close_legacy_try(delegate)?;
         let frame = self.control.pop().expect("end closes a frame");

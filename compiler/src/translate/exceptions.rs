@@ -180,40 +180,6 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         Ok(no)
     }
 
-    /// A caught exception either becomes an `exnref` value (marked exposed) or is done with.
-    fn release_or_expose(&mut self, exn: PointerValue<'ctx>, expose: bool) -> Result<()> {
-        if !expose {
-            self.call_builtin(Builtin::ExnFree, &[exn.into()])?;
-            return Ok(());
-        }
-        let p = self.byte_offset(exn, exception::OFFSET_FLAGS)?;
-        let i32t = self.cx.context.i32_type();
-        let flags = self.builder.build_load(i32t, p, "flags")?.into_int_value();
-        let exposed = i32t.const_int(exception::FLAG_EXPOSED as u64, false);
-        let flags = self.builder.build_or(flags, exposed, "")?;
-        self.builder.build_store(p, flags)?;
-        Ok(())
-    }
-
-    /// Leaving a legacy catch clause normally: its exception is done with (a `rethrow`
-    /// leaves by throwing, a branch out keeps it alive in the store).
-    pub fn release_legacy_catch(&mut self) -> Result<()> {
-        if self.dead_depth > 0 || !self.reachable {
-            return Ok(());
-        }
-        let Some(FrameKind::LegacyTry {
-            handler,
-            catching: true,
-            ..
-        }) = self.control.last().map(|f| &f.kind)
-        else {
-            return Ok(());
-        };
-        let exn = handler.exn.as_basic_value().into_pointer_value();
-        self.call_builtin(Builtin::ExnFree, &[exn.into()])?;
-        Ok(())
-    }
-
     fn payload(&self, exn: PointerValue<'ctx>, tag: u32) -> Result<Vec<BasicValueEnum<'ctx>>> {
         let ty = &self.cx.info.types[self.cx.info.tags[tag as usize] as usize];
         let mut values = Vec::new();
@@ -248,7 +214,6 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
                     let next = self.test_tag(tag, t, taken)?;
                     self.builder.position_at_end(taken);
                     let mut values = self.payload(exn, t)?;
-                    self.release_or_expose(exn, with_ref)?;
                     if with_ref {
                         values.push(exn.into());
                     }
@@ -258,7 +223,6 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
                 None => {
                     self.builder.build_unconditional_branch(taken)?;
                     self.builder.position_at_end(taken);
-                    self.release_or_expose(exn, with_ref)?;
                     let values: Vec<BasicValueEnum> =
                         if with_ref { vec![exn.into()] } else { vec![] };
                     self.branch_with(label, &values)?;
@@ -294,7 +258,6 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         if self.dead_depth > 0 {
             return Ok(());
         }
-        self.release_legacy_catch()?;
         self.fall_through_to_end()?;
         let frame = self.control.last_mut().expect("catch inside a try");
         let FrameKind::LegacyTry {

@@ -7,6 +7,8 @@
 mod compare;
 mod interp_backend;
 mod legacy_try;
+/// Rewrites the folded legacy `(try (do ..) (catch ..))` to the flat form the `wast` crate parses.
+pub use legacy_try::unfold as unfold_legacy_try;
 mod spectest;
 
 use crate::{Error, Instance, Linker, Module, Store, Val};

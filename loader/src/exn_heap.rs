@@ -1,0 +1,216 @@
+//! Exception objects belong to their store, which frees those nothing can reach.
+//!
+//! Compiled code copies `exnref`s freely (locals, operand stack, registers) and several legacy
+//! handlers may hold one object at once, so no handler may free what it caught. Instead the
+//! store collects: when the number of objects reaches a threshold (twice what survived the
+//! last collection, at least `MIN_THRESHOLD`), objects are marked from the roots and the
+//! unmarked ones freed.
+//!
+//! Roots are every place an object's address can be: pinned objects (those the host has
+//! seen, as a `Val::ExnRef` or an uncaught exception, which live as long as the store), the
+//! cells of `exnref` globals, the elements of `exnref` tables, and — while guest code runs on
+//! this thread — every word of the thread's stack from the current stack pointer up, with the
+//! callee-saved registers spilled first (`waot_scan_stack` in `trap_catch.c`). The stack is
+//! scanned conservatively: any word that falls inside an object (compiled code may keep a
+//! pointer to a payload slot rather than to the object) keeps it. Marked objects' payloads
+//! are scanned the same way, so an exception carried in another's payload lives too. A word
+//! that only looks like a pointer keeps an object a little longer; nothing reachable is ever
+//! freed.
+
+use runtime_support::exception::OFFSET_PAYLOAD;
+use std::alloc::Layout;
+use std::collections::HashMap;
+use std::ffi::c_void;
+
+/// Objects allocated before the first collection.
+const MIN_THRESHOLD: usize = 1024;
+
+pub(crate) struct ExnHeap {
+    objects: HashMap<usize, Object>,
+    threshold: usize,
+    collections: u64,
+}
+
+struct Object {
+    layout: Layout,
+    pinned: bool,
+}
+
+extern "C" {
+    fn waot_scan_stack(top: usize, visit: extern "C" fn(*mut c_void, usize), ctx: *mut c_void);
+}
+
+impl Default for ExnHeap {
+    fn default() -> Self {
+        ExnHeap {
+            objects: HashMap::new(),
+            threshold: MIN_THRESHOLD,
+            collections: 0,
+        }
+    }
+}
+
+impl ExnHeap {
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    pub fn collections(&self) -> u64 {
+        self.collections
+    }
+
+    pub fn wants_collection(&self) -> bool {
+        self.objects.len() >= self.threshold
+    }
+
+    /// A zeroed object of `size` bytes, 16-byte aligned.
+    pub fn alloc(&mut self, size: usize) -> *mut u8 {
+        let layout = Layout::from_size_align(size, 16).expect("small object");
+        // SAFETY: non-zero size (every object has its header).
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        if ptr.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        self.objects.insert(
+            ptr as usize,
+            Object {
+                layout,
+                pinned: false,
+            },
+        );
+        ptr
+    }
+
+    /// Whether `ptr` is an object of this heap.
+    pub fn contains(&self, ptr: *const u8) -> bool {
+        self.objects.contains_key(&(ptr as usize))
+    }
+
+    /// Keeps `ptr` for the store's lifetime: the host may hold it anywhere. False if it is
+    /// not an object of this heap.
+    pub fn pin(&mut self, ptr: *const u8) -> bool {
+        match self.objects.get_mut(&(ptr as usize)) {
+            Some(o) => {
+                o.pinned = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Frees every object not reachable from pinned objects, `roots` (words that may point
+    /// into objects) and, when `scan_stack` holds, this thread's stack up to `stack_top`.
+    pub fn collect(&mut self, roots: &[usize], scan_stack: bool, stack_top: usize) {
+        self.collections += 1;
+        let mut ranges: Vec<(usize, usize, bool)> = self
+            .objects
+            .iter()
+            .map(|(&start, o)| (start, start + o.layout.size(), o.pinned))
+            .collect();
+        ranges.sort_unstable();
+        let mut marker = Marker {
+            ranges: &ranges,
+            marked: vec![false; ranges.len()],
+            work: Vec::new(),
+        };
+        for (i, r) in ranges.iter().enumerate() {
+            if r.2 {
+                marker.mark_index(i);
+            }
+        }
+        for &word in roots {
+            marker.mark(word);
+        }
+        if scan_stack && stack_top != 0 {
+            extern "C" fn visit(ctx: *mut c_void, word: usize) {
+                // SAFETY: `ctx` is the marker passed below, alive for the call.
+                unsafe { (*(ctx as *mut Marker<'_>)).mark(word) }
+            }
+            // SAFETY: scans this thread's own stack; `visit` only records words.
+            unsafe { waot_scan_stack(stack_top, visit, &mut marker as *mut Marker as *mut c_void) };
+        }
+        while let Some(i) = marker.work.pop() {
+            let (start, end, _) = ranges[i];
+            let mut at = start + OFFSET_PAYLOAD as usize;
+            while at + 8 <= end {
+                // SAFETY: inside a live object of ours, 8-byte aligned (objects are 16-aligned).
+                let word = unsafe { *(at as *const usize) };
+                marker.mark(word);
+                at += 8;
+            }
+        }
+        let Marker { marked, .. } = marker;
+        for (i, (start, _, _)) in ranges.iter().enumerate() {
+            if !marked[i] {
+                let o = self.objects.remove(start).expect("listed above");
+                // SAFETY: allocated in `alloc` with this layout; nothing reaches it.
+                unsafe { std::alloc::dealloc(*start as *mut u8, o.layout) };
+            }
+        }
+        self.threshold = MIN_THRESHOLD.max(2 * self.objects.len());
+    }
+}
+
+impl Drop for ExnHeap {
+    fn drop(&mut self) {
+        for (&start, o) in &self.objects {
+            // SAFETY: allocated in `alloc` with this layout; the store is gone.
+            unsafe { std::alloc::dealloc(start as *mut u8, o.layout) };
+        }
+    }
+}
+
+struct Marker<'a> {
+    /// (start, end, pinned), sorted by start.
+    ranges: &'a [(usize, usize, bool)],
+    marked: Vec<bool>,
+    work: Vec<usize>,
+}
+
+impl Marker<'_> {
+    /// Marks the object `word` points into (its end included), if any.
+    fn mark(&mut self, word: usize) {
+        let (Some(first), Some(last)) = (self.ranges.first(), self.ranges.last()) else {
+            return;
+        };
+        if word < first.0 || word > last.1 {
+            return;
+        }
+        let i = self.ranges.partition_point(|r| r.0 <= word);
+        if i > 0 && word <= self.ranges[i - 1].1 {
+            self.mark_index(i - 1);
+        }
+    }
+
+    fn mark_index(&mut self, i: usize) {
+        if !self.marked[i] {
+            self.marked[i] = true;
+            self.work.push(i);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreachable_objects_are_freed_and_reachable_ones_kept() {
+        let mut heap = ExnHeap::default();
+        let a = heap.alloc(64);
+        let b = heap.alloc(64);
+        let c = heap.alloc(80);
+        let d = heap.alloc(64);
+        // c's payload holds a pointer into d's payload; b is pinned; a is reached by a root
+        // pointing at its end.
+        // SAFETY: 8-byte aligned slots inside c's payload.
+        unsafe { *(c.add(OFFSET_PAYLOAD as usize) as *mut usize) = d as usize + 50 };
+        heap.pin(b);
+        heap.collect(&[a as usize + 64, c as usize], false, 0);
+        assert_eq!(heap.len(), 4);
+        heap.collect(&[c as usize], false, 0);
+        assert!(!heap.contains(a) && heap.contains(b) && heap.contains(c) && heap.contains(d));
+        heap.collect(&[], false, 0);
+        assert_eq!(heap.len(), 1, "only the pinned one is left");
+    }
+}
