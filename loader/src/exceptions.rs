@@ -26,7 +26,14 @@ pub struct Exception {
     pub tag: Option<Tag>,
     pub payload: Vec<Val>,
     pub(crate) object: *mut u8,
+    /// The store whose heap holds `object`.
+    pub(crate) store: crate::StoreId,
 }
+
+// SAFETY: `object` is dereferenced only by its store, after checking that the store's heap
+// holds it.
+unsafe impl Send for Exception {}
+unsafe impl Sync for Exception {}
 
 /// A tag: its identity (the `VmTag`'s address) and its parameter types.
 pub(crate) struct TagData {
@@ -43,7 +50,7 @@ impl StoreData {
             vm: VmTag { type_id },
             params: params.to_vec(),
         }));
-        Tag(self.tags.len() - 1)
+        Tag::new(self.id, self.tags.len() - 1)
     }
 
     /// Exception objects the store holds: those the host has seen, and those guest code may
@@ -91,12 +98,13 @@ impl StoreData {
         self.exn_heap.borrow_mut().pin(exn)
     }
 
-    pub fn tag_params(&self, tag: Tag) -> &[ValType] {
-        &self.tags[tag.0].params
+    pub fn tag_params(&self, tag: Tag) -> crate::Result<&[ValType]> {
+        self.owns(tag.store, "tag")?;
+        Ok(&self.tags[tag.index].params)
     }
 
     pub(crate) fn tag_identity(&self, tag: Tag) -> *const VmTag {
-        &self.tags[tag.0].vm
+        &self.tags[tag.index].vm
     }
 
     /// A new exception object of `tag` with a zeroed payload, collecting unreachable ones
@@ -105,7 +113,7 @@ impl StoreData {
         if self.exn_heap.get_mut().wants_collection() {
             self.collect_exceptions();
         }
-        let n = self.tags[tag.0].params.len() as u32;
+        let n = self.tags[tag.index].params.len() as u32;
         let ptr = self.exn_heap.get_mut().alloc(object_size(n));
         // SAFETY: the object is large enough for its header.
         unsafe {
@@ -118,12 +126,9 @@ impl StoreData {
     /// An error that, returned by a host function, throws a new exception of `tag` with
     /// `payload` into the calling wasm code.
     pub fn exception_new(&mut self, tag: Tag, payload: &[Val]) -> crate::Result<Trap> {
-        let params = self.tags[tag.0].params.clone();
-        if params.len() != payload.len() || params.iter().zip(payload).any(|(t, v)| v.ty() != *t) {
-            return Err(crate::Error::Usage(format!(
-                "exception payload {payload:?} does not match the tag's {params:?}"
-            )));
-        }
+        self.owns(tag.store, "tag")?;
+        let params = self.tags[tag.index].params.clone();
+        self.check_vals(&params, payload, "exception payload")?;
         let object = self.alloc_exception(tag);
         for (i, v) in payload.iter().enumerate() {
             // SAFETY: one slot per parameter.
@@ -141,6 +146,7 @@ impl StoreData {
         let Some(exn) = &mut trap.exception else {
             return;
         };
+        exn.store = self.id;
         self.pin_exception(exn.object);
         // SAFETY: exception objects stay allocated as long as the store.
         let identity =
@@ -148,7 +154,7 @@ impl StoreData {
         let Some(index) = self.tags.iter().position(|t| std::ptr::eq(&t.vm, identity)) else {
             return;
         };
-        exn.tag = Some(Tag(index));
+        exn.tag = Some(Tag::new(self.id, index));
         exn.payload = self.tags[index]
             .params
             .iter()

@@ -2,6 +2,7 @@
 //! the module's segments, and run the start function.
 
 use crate::error::{Error, Result};
+use crate::handles::FuncKind;
 use crate::memory::{MemoryData, WASM_PAGE};
 use crate::module::Module;
 use crate::store::{
@@ -84,6 +85,7 @@ impl StoreData {
                 info.imports.len()
             )));
         }
+        imports.iter().try_for_each(|e| self.owns_extern(e))?;
         self.check_imports(module, imports)?;
         for (i, id) in module.inner.type_ids.iter().enumerate() {
             let sig = std::sync::Arc::new(module.inner.signatures[i].clone());
@@ -105,7 +107,7 @@ impl StoreData {
             elem_segments: Vec::new(),
             data_dropped: vec![false; info.datas.len()],
         });
-        let handle = Instance(self.instances.len());
+        let handle = Instance::new(self.id, self.instances.len());
         let vmctx = inst.vmctx();
         let inst_ptr: *mut InstanceData = &mut *inst;
         inst.write(vmctx::OFFSET_LIMITS, &*self.limits as *const _);
@@ -126,18 +128,18 @@ impl StoreData {
                     funcs += 1;
                 }
                 Extern::Memory(m) => {
-                    inst.memory = &mut *self.memories[m.0];
+                    inst.memory = &mut *self.memories[m.index];
                     inst.memory_handles.push(m);
                 }
                 Extern::Table(t) => {
-                    inst.tables.push(&mut *self.tables[t.0]);
+                    inst.tables.push(&mut *self.tables[t.index]);
                     inst.table_handles.push(t);
                 }
                 Extern::Global(g) => {
                     let GlobalLocation::Indirect(off) = layout.global(globals) else {
                         unreachable!()
                     };
-                    inst.write(off, self.globals[g.0].cell);
+                    inst.write(off, self.globals[g.index].cell);
                     inst.global_handles.push(g);
                     globals += 1;
                 }
@@ -165,7 +167,8 @@ impl StoreData {
             let data = MemoryData::new(mem.initial, mem.maximum).map_err(Error::Link)?;
             self.memories.push(Box::new(data));
             inst.memory = &mut **self.memories.last_mut().unwrap();
-            inst.memory_handles.push(Memory(self.memories.len() - 1));
+            inst.memory_handles
+                .push(Memory::new(self.id, self.memories.len() - 1));
         }
         let vm_memory = if inst.memory.is_null() {
             std::ptr::null_mut()
@@ -210,7 +213,8 @@ impl StoreData {
                 .map_err(Error::Link)?;
             self.tables.push(Box::new(t));
             inst.tables.push(&mut **self.tables.last_mut().unwrap());
-            inst.table_handles.push(Table(self.tables.len() - 1));
+            inst.table_handles
+                .push(Table::new(self.id, self.tables.len() - 1));
         }
         for (i, t) in inst.tables.clone().iter().enumerate() {
             // SAFETY: tables are boxed in the store.
@@ -239,7 +243,7 @@ impl StoreData {
             match (&import.kind, ext) {
                 (ImportKind::Func(t), Extern::Func(f)) => {
                     let want = &module.inner.signatures[*t as usize];
-                    let have = self.func_signature(*f);
+                    let have = self.func_signature(*f)?;
                     if *want != have {
                         return Err(link_err(
                             module,
@@ -249,7 +253,7 @@ impl StoreData {
                     }
                 }
                 (ImportKind::Memory(ty), Extern::Memory(m)) => {
-                    let mem = &self.memories[m.0];
+                    let mem = &self.memories[m.index];
                     if !limits_match(mem.pages(), mem.maximum, ty.initial, ty.maximum) {
                         return Err(link_err(
                             module,
@@ -259,7 +263,7 @@ impl StoreData {
                     }
                 }
                 (ImportKind::Table(ty), Extern::Table(t)) => {
-                    let table = &self.tables[t.0];
+                    let table = &self.tables[t.index];
                     if table.element_type != ty.element_type
                         || !limits_match(table.size(), table.maximum, ty.initial, ty.maximum)
                     {
@@ -271,7 +275,7 @@ impl StoreData {
                     }
                 }
                 (ImportKind::Global(ty), Extern::Global(g)) => {
-                    let have = self.globals[g.0].ty;
+                    let have = self.globals[g.index].ty;
                     if have.content_type != ty.content_type || have.mutable != ty.mutable {
                         return Err(link_err(
                             module,
@@ -281,7 +285,7 @@ impl StoreData {
                     }
                 }
                 (ImportKind::Tag(ty), Extern::Tag(t)) => {
-                    if self.tag_params(*t) != info.types[*ty as usize].params() {
+                    if self.tag_params(*t)? != info.types[*ty as usize].params() {
                         return Err(link_err(module, i, "incompatible import type: tag".into()));
                     }
                 }
@@ -304,11 +308,11 @@ impl StoreData {
         type_index: u32,
         importer: Instance,
     ) -> VmFuncRef {
-        match f {
-            // SAFETY: p points into a live vmctx of this store.
-            Func::Wasm(p) => unsafe { *p },
-            Func::Interpreted => unreachable!("checked: not a function of this store"),
-            Func::Host(index) => {
+        match f.kind {
+            // SAFETY: p points into a live vmctx of this store (checked: `f` is its own).
+            FuncKind::Wasm(p) => unsafe { *p },
+            FuncKind::Interpreted => unreachable!("checked: not a function of this store"),
+            FuncKind::Host(index) => {
                 let store: *mut StoreData = self;
                 let mut ctx = Box::new(HostFuncContext {
                     callback: crate::store::host_callback,
@@ -349,9 +353,11 @@ impl StoreData {
                 ConstOp::F64(v) => stack.push(Val::F64(*v)),
                 ConstOp::V128(v) => stack.push(Val::V128(*v)),
                 ConstOp::RefNull => stack.push(Val::default_for(ty)),
-                ConstOp::RefFunc(f) => stack.push(Val::FuncRef(Some(Func::Wasm(inst.funcref(*f))))),
+                ConstOp::RefFunc(f) => {
+                    stack.push(Val::FuncRef(Some(Func::wasm(self.id, inst.funcref(*f)))))
+                }
                 ConstOp::GlobalGet(g) => {
-                    stack.push(self.global_get(inst.global_handles[*g as usize]))
+                    stack.push(self.global_get(inst.global_handles[*g as usize])?)
                 }
                 ConstOp::I32Add | ConstOp::I64Add => bin(&mut stack, &|a, b| a.wrapping_add(b)),
                 ConstOp::I32Sub | ConstOp::I64Sub => bin(&mut stack, &|a, b| a.wrapping_sub(b)),
@@ -366,7 +372,7 @@ impl StoreData {
     /// Active segments and the start function, as the specification orders them. A trap
     /// leaves earlier segments' effects in place.
     fn initialize(&mut self, handle: Instance) -> Result<()> {
-        let inst: *mut InstanceData = &mut *self.instances[handle.0];
+        let inst: *mut InstanceData = &mut *self.instances[handle.index];
         // SAFETY: the instance is boxed in the store and outlives this call.
         let inst = unsafe { &mut *inst };
         let module = inst.module.clone();
@@ -405,15 +411,17 @@ impl StoreData {
             }
         }
         if let Some(start) = info.start {
-            let f = Func::Wasm(inst.funcref(start));
+            let f = Func::wasm(self.id, inst.funcref(start));
             self.call(f, &[])?;
         }
         Ok(())
     }
 
-    /// Export `name` of `instance`.
+    /// Export `name` of `instance`; `None` if it has none, or if the instance is not this
+    /// store's.
     pub fn get_export(&self, instance: Instance, name: &str) -> Option<Extern> {
-        let inst = &self.instances[instance.0];
+        self.owns(instance.store, "instance").ok()?;
+        let inst = &self.instances[instance.index];
         let export = inst
             .module
             .inner
@@ -422,7 +430,7 @@ impl StoreData {
             .iter()
             .find(|e| e.name == name)?;
         Some(match export.kind {
-            ExternalKind::Func => Extern::Func(Func::Wasm(inst.funcref(export.index))),
+            ExternalKind::Func => Extern::Func(Func::wasm(self.id, inst.funcref(export.index))),
             ExternalKind::Memory => Extern::Memory(inst.memory_handles[export.index as usize]),
             ExternalKind::Table => Extern::Table(inst.table_handles[export.index as usize]),
             ExternalKind::Global => Extern::Global(inst.global_handles[export.index as usize]),
@@ -431,9 +439,12 @@ impl StoreData {
         })
     }
 
-    /// Names of `instance`'s exports, in the module's order.
+    /// Names of `instance`'s exports, in the module's order (none for another store's).
     pub fn export_names(&self, instance: Instance) -> Vec<String> {
-        self.instances[instance.0]
+        if self.owns(instance.store, "instance").is_err() {
+            return Vec::new();
+        }
+        self.instances[instance.index]
             .module
             .inner
             .info
@@ -464,7 +475,8 @@ impl StoreData {
         }
     }
 
-    pub fn instance_module(&self, instance: Instance) -> &Module {
-        &self.instances[instance.0].module
+    pub fn instance_module(&self, instance: Instance) -> Result<&Module> {
+        self.owns(instance.store, "instance")?;
+        Ok(&self.instances[instance.index].module)
     }
 }

@@ -14,15 +14,42 @@
 //! A module is a shared object made by `waotc`; loading checks its metadata, target, CPU
 //! features and embedded wasm before any of its code is mapped. A trap in guest code comes
 //! back as `Error::Trap`, never as a crash of the host.
+//!
+//! Safe code cannot make the runtime touch memory that is not what it seems. Handles carry
+//! their store's identity, checked on every use; values are type-checked in both directions;
+//! and what must not be forged cannot be written outside this crate:
+//!
+//! ```compile_fail
+//! // A function handle cannot be made from a pointer.
+//! let f = waot::Func::Wasm(std::ptr::null());
+//! ```
+//!
+//! ```compile_fail
+//! // Only wasm's number types are typed-call types: no type can claim to be a reference.
+//! #[derive(Clone, Copy)]
+//! struct Fake(u64);
+//! impl waot::WasmTy for Fake {
+//!     const TYPE: waot::ValType = waot::ValType::FUNCREF;
+//!     fn store(self, _: &mut waot::Slot) {}
+//!     fn load(_: &waot::Slot) -> Self { Fake(0) }
+//! }
+//! ```
+//!
+//! ```compile_fail
+//! // Two stores cannot exchange their contents: compiled code holds their addresses.
+//! let (mut a, mut b) = (waot::Store::new(), waot::Store::new());
+//! std::mem::swap(&mut *a, &mut *b);
+//! ```
 
 pub mod artifact;
 mod builtins;
 pub mod cache;
-pub mod code_registry;
+mod code_registry;
 mod error;
 mod exceptions;
 mod exn_heap;
 mod file_bytes;
+mod handles;
 mod host_cpu;
 mod instance;
 pub mod interp;
@@ -41,12 +68,15 @@ pub mod wasi;
 pub mod wast;
 
 pub use artifact::{Artifact, ArtifactKind, NotNative, TrustPolicy};
+pub use code_registry::FrameInfo;
 pub use error::{Error, Result};
 pub use exceptions::Exception;
 pub use linker::Linker;
 pub use module::Module;
 pub use runtime_support::TrapCode;
-pub use store::{Caller, Extern, Func, Global, Instance, Memory, Store, StoreData, Table, Tag};
+pub use store::{
+    Caller, Extern, Func, Global, Instance, Memory, Store, StoreData, StoreId, Table, Tag,
+};
 pub use traps::Trap;
 pub use typed::{TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use values::{ExnRef, Slot, Val};

@@ -48,7 +48,7 @@ struct Native {
 impl Runner for Native {
     fn signature(&mut self, name: &str) -> Option<(Vec<ValType>, Vec<ValType>)> {
         let f = self.store.get_func(self.instance, name)?;
-        let sig = self.store.func_signature(f);
+        let sig = self.store.func_signature(f).ok()?;
         Some((sig.params, sig.results))
     }
 

@@ -1,50 +1,24 @@
 //! The store owns everything instances create or share — memories, tables, globals, host
-//! functions — and keeps it alive as long as any instance might reach it. Handles (`Func`,
-//! `Memory`, `Table`, `Global`, `Instance`) are indices into one store; using a handle with
-//! another store is an error the API does not detect.
+//! functions, exception objects — and keeps it alive as long as any instance might reach it.
+//! Handles (`handles.rs`) carry the store's identity, checked by every method.
+//!
+//! `StoreData` is unsized (its last field is a slice), so safe code can never move one out
+//! of its box or swap two: compiled code and host contexts keep its address while guest code
+//! runs, and a host function that holds `&mut StoreData` cannot exchange it for another.
 
 use crate::error::{Error, Result};
+use crate::handles::FuncKind;
+pub use crate::handles::{Extern, Func, Global, Instance, Memory, StoreId, Table, Tag};
 use crate::instance::InstanceData;
 use crate::memory::MemoryData;
 use crate::table::TableData;
 use crate::values::{Slot, Val};
 use crate::{signatures, traps, Trap};
-use runtime_support::types::Signature;
+use runtime_support::types::{Signature, VALUE_SLOT_SIZE};
 use runtime_support::vmctx::{VmFuncRef, VmRuntimeLimits, GLOBAL_CELL_SIZE};
 use std::collections::HashMap;
 use std::sync::Arc;
 use wasmparser::{GlobalType, ValType};
-
-/// A function: compiled code reached through its `VmFuncRef`, or a host function not yet
-/// imported by any instance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Func {
-    Wasm(*const VmFuncRef),
-    Host(usize),
-    /// A function reference produced by the interpreter, opaque to this store.
-    Interpreted,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Memory(pub(crate) usize);
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Table(pub(crate) usize);
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Global(pub(crate) usize);
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Instance(pub(crate) usize);
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Tag(pub(crate) usize);
-
-/// Something an instance imports or exports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Extern {
-    Func(Func),
-    Memory(Memory),
-    Table(Table),
-    Global(Global),
-    Tag(Tag),
-}
 
 /// What a host function sees of its caller.
 pub struct Caller<'a> {
@@ -105,10 +79,13 @@ pub(crate) struct GlobalData {
 /// code and host contexts keep.
 pub struct Store(Box<StoreData>);
 
+/// A store's contents, always behind `Store`'s box (`Tail` is `[()]`: see the module's
+/// documentation).
 // The boxes are the point: compiled code and host contexts hold these addresses, which must not
 // move when the vectors grow.
 #[allow(clippy::vec_box)]
-pub struct StoreData {
+pub struct StoreData<Tail: ?Sized = [()]> {
+    pub(crate) id: StoreId,
     pub(crate) limits: Box<VmRuntimeLimits>,
     /// Most stack guest code may use below the host's call (`set_max_wasm_stack`).
     pub(crate) max_wasm_stack: usize,
@@ -124,6 +101,7 @@ pub struct StoreData {
     pub(crate) exn_heap: std::cell::RefCell<crate::exn_heap::ExnHeap>,
     /// Trampoline for each canonical signature id seen in this store.
     pub(crate) trampolines: HashMap<u64, (*const u8, Arc<Signature>)>,
+    _unsized: Tail,
 }
 
 impl Default for Store {
@@ -134,7 +112,8 @@ impl Default for Store {
 
 impl Store {
     pub fn new() -> Store {
-        Store(Box::new(StoreData {
+        let data: Box<StoreData<[(); 0]>> = Box::new(StoreData {
+            id: StoreId::fresh(),
             limits: Box::default(),
             max_wasm_stack: traps::DEFAULT_MAX_WASM_STACK,
             instances: Vec::new(),
@@ -147,7 +126,9 @@ impl Store {
             tags: Vec::new(),
             exn_heap: Default::default(),
             trampolines: HashMap::new(),
-        }))
+            _unsized: [],
+        });
+        Store(data)
     }
 }
 
@@ -183,14 +164,17 @@ impl StoreData {
             sig: Signature::new(params, results),
             func: Box::new(f),
         }));
-        Func::Host(self.host_funcs.len() - 1)
+        Func {
+            store: self.id,
+            kind: FuncKind::Host(self.host_funcs.len() - 1),
+        }
     }
 
     /// Creates a memory of `minimum` pages, growable to `maximum`.
     pub fn memory_new(&mut self, minimum: u64, maximum: Option<u64>) -> Result<Memory> {
         let m = MemoryData::new(minimum, maximum).map_err(Error::Usage)?;
         self.memories.push(Box::new(m));
-        Ok(Memory(self.memories.len() - 1))
+        Ok(Memory::new(self.id, self.memories.len() - 1))
     }
 
     pub fn table_new(
@@ -201,10 +185,11 @@ impl StoreData {
     ) -> Result<Table> {
         let t = TableData::new(ty, minimum, maximum, 0).map_err(Error::Usage)?;
         self.tables.push(Box::new(t));
-        Ok(Table(self.tables.len() - 1))
+        Ok(Table::new(self.id, self.tables.len() - 1))
     }
 
     pub fn global_new(&mut self, ty: GlobalType, value: Val) -> Result<Global> {
+        self.owns_val(&value)?;
         if value.ty() != ty.content_type {
             return Err(Error::Usage(format!(
                 "global of type {:?} given {value:?}",
@@ -220,53 +205,64 @@ impl StoreData {
 
     pub(crate) fn add_global(&mut self, ty: GlobalType, cell: *mut u8) -> Global {
         self.globals.push(GlobalData { ty, cell });
-        Global(self.globals.len() - 1)
+        Global::new(self.id, self.globals.len() - 1)
     }
 
-    pub fn memory_data(&self, m: Memory) -> &[u8] {
-        self.memories[m.0].data()
+    pub fn memory_data(&self, m: Memory) -> Result<&[u8]> {
+        self.owns(m.store, "memory")?;
+        Ok(self.memories[m.index].data())
     }
 
-    pub fn memory_data_mut(&mut self, m: Memory) -> &mut [u8] {
-        self.memories[m.0].data_mut()
+    pub fn memory_data_mut(&mut self, m: Memory) -> Result<&mut [u8]> {
+        self.owns(m.store, "memory")?;
+        Ok(self.memories[m.index].data_mut())
     }
 
-    pub fn memory_pages(&self, m: Memory) -> u64 {
-        self.memories[m.0].pages()
+    pub fn memory_pages(&self, m: Memory) -> Result<u64> {
+        self.owns(m.store, "memory")?;
+        Ok(self.memories[m.index].pages())
     }
 
     /// Grows a memory; the old size in pages.
     pub fn memory_grow(&mut self, m: Memory, delta: u64) -> Result<u64> {
-        self.memories[m.0]
+        self.owns(m.store, "memory")?;
+        self.memories[m.index]
             .grow(delta)
             .ok_or_else(|| Error::Usage("memory cannot grow that much".into()))
     }
 
-    pub fn table_size(&self, t: Table) -> u64 {
-        self.tables[t.0].size()
+    pub fn table_size(&self, t: Table) -> Result<u64> {
+        self.owns(t.store, "table")?;
+        Ok(self.tables[t.index].size())
     }
 
-    pub fn table_get(&self, t: Table, index: u64) -> Option<Val> {
-        let table = &self.tables[t.0];
-        table
+    /// Element `index` of a table; `None` past its end.
+    pub fn table_get(&self, t: Table, index: u64) -> Result<Option<Val>> {
+        self.owns(t.store, "table")?;
+        let table = &self.tables[t.index];
+        Ok(table
             .elements
             .get(index as usize)
-            .map(|raw| self.adopt(Val::from_raw_ref(*raw, table.element_type)))
+            .map(|raw| self.adopt(Val::from_raw_ref(*raw, table.element_type, self.id))))
     }
 
-    pub fn global_type(&self, g: Global) -> GlobalType {
-        self.globals[g.0].ty
+    pub fn global_type(&self, g: Global) -> Result<GlobalType> {
+        self.owns(g.store, "global")?;
+        Ok(self.globals[g.index].ty)
     }
 
-    pub fn global_get(&self, g: Global) -> Val {
-        let data = &self.globals[g.0];
+    pub fn global_get(&self, g: Global) -> Result<Val> {
+        self.owns(g.store, "global")?;
+        let data = &self.globals[g.index];
         // SAFETY: cells are 16 bytes, owned by the store or by an instance's vmctx.
         let cell = unsafe { &*(data.cell as *const [u8; GLOBAL_CELL_SIZE as usize]) };
-        self.host_val(cell, data.ty.content_type)
+        Ok(self.host_val(cell, data.ty.content_type))
     }
 
     pub fn global_set(&mut self, g: Global, value: Val) -> Result<()> {
-        let data = &self.globals[g.0];
+        self.owns(g.store, "global")?;
+        self.owns_val(&value)?;
+        let data = &self.globals[g.index];
         if !data.ty.mutable {
             return Err(Error::Usage("global is immutable".into()));
         }
@@ -282,13 +278,13 @@ impl StoreData {
     }
 
     /// The signature of a function.
-    pub fn func_signature(&self, f: Func) -> Signature {
-        match f {
-            Func::Host(i) => self.host_funcs[i].sig.clone(),
-            Func::Interpreted => Signature::new(&[], &[]),
-            // SAFETY: a Wasm funcref points into a live vmctx of this store.
-            Func::Wasm(p) => (*self.wasm_signature(p)).clone(),
-        }
+    pub fn func_signature(&self, f: Func) -> Result<Signature> {
+        self.owns(f.store, "function")?;
+        Ok(match f.kind {
+            FuncKind::Host(i) => self.host_funcs[i].sig.clone(),
+            FuncKind::Interpreted => unreachable!("interpreter functions belong to no store"),
+            FuncKind::Wasm(p) => (*self.wasm_signature(p)).clone(),
+        })
     }
 
     /// The signature of a compiled function, from this store's table (no global lock).
@@ -303,10 +299,11 @@ impl StoreData {
 
     /// Calls `f` with `args`; the results, or the trap.
     pub fn call(&mut self, f: Func, args: &[Val]) -> Result<Vec<Val>> {
-        match f {
-            Func::Host(i) => {
+        self.owns(f.store, "function")?;
+        match f.kind {
+            FuncKind::Host(i) => {
                 let host = self.host_funcs[i].clone();
-                check_args(&host.sig, args)?;
+                self.check_args(&host.sig, args)?;
                 Ok(host.run(
                     &mut Caller {
                         store: self,
@@ -315,10 +312,8 @@ impl StoreData {
                     args,
                 )?)
             }
-            Func::Interpreted => Err(Error::Usage(
-                "an interpreter's function cannot be called here".into(),
-            )),
-            Func::Wasm(p) => {
+            FuncKind::Interpreted => unreachable!("interpreter functions belong to no store"),
+            FuncKind::Wasm(p) => {
                 // SAFETY: p points into a live vmctx of this store.
                 let funcref = unsafe { *p };
                 let (trampoline, sig) = self
@@ -326,7 +321,7 @@ impl StoreData {
                     .get(&funcref.type_id)
                     .expect("trampoline for every signature");
                 let (trampoline, sig) = (*trampoline, sig.clone());
-                check_args(&sig, args)?;
+                self.check_args(&sig, args)?;
                 let n = sig.params.len().max(sig.results.len()).max(1);
                 let mut inline = [Slot::default(); 8];
                 let mut heap = Vec::new();
@@ -369,32 +364,33 @@ impl StoreData {
 
 impl StoreData {
     /// A value leaving for the host, read from a slot.
-    pub(crate) fn host_val(
-        &self,
-        slot: &[u8; runtime_support::types::VALUE_SLOT_SIZE],
-        ty: ValType,
-    ) -> Val {
-        self.adopt(Val::read_slot(slot, ty))
+    pub(crate) fn host_val(&self, slot: &[u8; VALUE_SLOT_SIZE], ty: ValType) -> Val {
+        self.adopt(Val::read_slot(slot, ty, self.id))
     }
 
     /// A value leaving for the host: an exception reference is pinned, since the host may
     /// keep it anywhere the collector does not look.
     pub(crate) fn adopt(&self, v: Val) -> Val {
         if let Val::ExnRef(Some(e)) = v {
-            self.pin_exception(e.0);
+            self.pin_exception(e.ptr);
         }
         v
     }
-}
 
-fn check_args(sig: &Signature, args: &[Val]) -> Result<()> {
-    if sig.params.len() != args.len() || sig.params.iter().zip(args).any(|(t, a)| a.ty() != *t) {
-        let types: Vec<ValType> = args.iter().map(Val::ty).collect();
-        return Err(Error::Usage(format!(
-            "arguments {types:?} do not match {sig}"
-        )));
+    /// An error unless `values` have the types `types` and are this store's.
+    pub(crate) fn check_vals(&self, types: &[ValType], values: &[Val], what: &str) -> Result<()> {
+        if types.len() != values.len() || types.iter().zip(values).any(|(t, v)| v.ty() != *t) {
+            let have: Vec<ValType> = values.iter().map(Val::ty).collect();
+            return Err(Error::Usage(format!(
+                "{what} {have:?} do not match the types {types:?}"
+            )));
+        }
+        values.iter().try_for_each(|v| self.owns_val(v))
     }
-    Ok(())
+
+    fn check_args(&self, sig: &Signature, args: &[Val]) -> Result<()> {
+        self.check_vals(&sig.params, args, "arguments")
+    }
 }
 
 /// What host adapters in compiled code call: reads the arguments, runs the closure, writes
@@ -422,11 +418,19 @@ pub(crate) unsafe extern "C" fn host_callback(
         };
         let run = std::panic::AssertUnwindSafe(|| host.run(&mut caller, &args));
         match std::panic::catch_unwind(run) {
-            Ok(Ok(results)) => results
-                .iter()
-                .zip(slots.iter_mut())
-                .try_for_each(|(r, s)| r.write_slot(&mut s.0))
-                .map_err(Trap::host),
+            // Results go to compiled code, which trusts their types: a reference of the wrong
+            // kind or of another store would be a forged pointer.
+            Ok(Ok(results)) => caller
+                .store
+                .check_vals(&host.sig.results, &results, "host function results")
+                .map_err(|e| Trap::host(e.to_string()))
+                .and_then(|()| {
+                    results
+                        .iter()
+                        .zip(slots.iter_mut())
+                        .try_for_each(|(r, s)| r.write_slot(&mut s.0))
+                        .map_err(Trap::host)
+                }),
             Ok(Err(trap)) => Err(trap),
             Err(_) => Err(Trap::host("host function panicked")),
         }
@@ -437,7 +441,11 @@ pub(crate) unsafe extern "C" fn host_callback(
         // another store is that store's to free).
         Err(Trap {
             exception: Some(e), ..
-        }) if (*(*ctx).store).exn_heap.borrow().contains(e.object) => e.object,
+        }) if e.store == (*(*ctx).store).id
+            && (*(*ctx).store).exn_heap.borrow().contains(e.object) =>
+        {
+            e.object
+        }
         Err(Trap {
             exception: Some(_), ..
         }) => traps::raise(Trap::host(

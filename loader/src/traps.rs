@@ -25,7 +25,7 @@ pub struct Trap {
     /// Set when the guest ended itself with WASI `proc_exit`: its exit status.
     pub exit_status: Option<i32>,
     /// Set when an exception escaped every wasm handler.
-    pub exception: Option<crate::exceptions::Exception>,
+    pub exception: Option<Box<crate::exceptions::Exception>>,
 }
 
 impl Trap {
@@ -68,11 +68,12 @@ impl Trap {
             message: "uncaught wasm exception".into(),
             backtrace: Vec::new(),
             exit_status: None,
-            exception: Some(crate::exceptions::Exception {
+            exception: Some(Box::new(crate::exceptions::Exception {
                 tag: None,
                 payload: Vec::new(),
                 object: exn,
-            }),
+                store: crate::StoreId::NONE,
+            })),
         }
     }
 }

@@ -9,8 +9,14 @@ use runtime_support::types::VALUE_SLOT_SIZE;
 use runtime_support::vmctx::VmRuntimeLimits;
 use wasmparser::ValType;
 
-/// A Rust type that is a wasm value type.
-pub trait WasmTy: Copy {
+/// Only this crate implements the typed-call traits: a type of the host's claiming to be a
+/// wasm reference type could write any bits where compiled code expects a reference.
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A Rust type that is a wasm value type: the integer and float types (sealed).
+pub trait WasmTy: sealed::Sealed + Copy {
     const TYPE: ValType;
     fn store(self, slot: &mut Slot);
     fn load(slot: &Slot) -> Self;
@@ -18,6 +24,7 @@ pub trait WasmTy: Copy {
 
 macro_rules! wasm_ty {
     ($t:ty, $vt:expr, $n:expr) => {
+        impl sealed::Sealed for $t {}
         impl WasmTy for $t {
             const TYPE: ValType = $vt;
             #[inline]
@@ -39,15 +46,15 @@ wasm_ty!(u64, ValType::I64, 8);
 wasm_ty!(f32, ValType::F32, 4);
 wasm_ty!(f64, ValType::F64, 8);
 
-/// Parameters: a tuple of `WasmTy`.
-pub trait WasmParams: Copy {
+/// Parameters: a tuple of `WasmTy` (sealed).
+pub trait WasmParams: sealed::Sealed + Copy {
     const COUNT: usize;
     fn types() -> Vec<ValType>;
     fn store(self, slots: &mut [Slot]);
 }
 
-/// Results: `()`, one `WasmTy`, or a tuple of them.
-pub trait WasmResults: Sized {
+/// Results: `()`, one `WasmTy`, or a tuple of them (sealed).
+pub trait WasmResults: sealed::Sealed + Sized {
     const COUNT: usize;
     fn types() -> Vec<ValType>;
     fn load(slots: &[Slot]) -> Self;
@@ -55,6 +62,7 @@ pub trait WasmResults: Sized {
 
 macro_rules! tuples {
     ($($n:expr => ($($t:ident $i:tt),*);)*) => {$(
+        impl<$($t: WasmTy),*> sealed::Sealed for ($($t,)*) {}
         impl<$($t: WasmTy),*> WasmParams for ($($t,)*) {
             const COUNT: usize = $n;
             fn types() -> Vec<ValType> { vec![$($t::TYPE),*] }
@@ -103,6 +111,7 @@ const _: () = assert!(std::mem::size_of::<Slot>() == VALUE_SLOT_SIZE);
 
 /// A compiled function with a known signature.
 pub struct TypedFunc<P, R> {
+    store: crate::StoreId,
     code: *const u8,
     vmctx: *mut u8,
     trampoline: *const u8,
@@ -112,13 +121,13 @@ pub struct TypedFunc<P, R> {
 impl StoreData {
     /// `f` as a function of `P` to `R`; an error if its signature differs.
     pub fn typed<P: WasmParams, R: WasmResults>(&self, f: Func) -> Result<TypedFunc<P, R>> {
-        let sig = self.func_signature(f);
+        let sig = self.func_signature(f)?;
         if sig.params != P::types() || sig.results != R::types() {
             return Err(Error::Usage(format!(
                 "function is {sig}, not the requested type"
             )));
         }
-        let Func::Wasm(p) = f else {
+        let crate::handles::FuncKind::Wasm(p) = f.kind else {
             return Err(Error::Usage(
                 "typed calls are for functions of an instance".into(),
             ));
@@ -131,6 +140,7 @@ impl StoreData {
             .expect("trampoline for every signature")
             .0;
         Ok(TypedFunc {
+            store: self.id,
             code: funcref.code,
             vmctx: funcref.vmctx,
             trampoline,
@@ -140,9 +150,15 @@ impl StoreData {
 }
 
 impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
-    /// Calls the function. The store must be the one the function came from.
+    /// Calls the function. With a store other than the one the function came from, an error
+    /// (a `Trap` without a code) and no call.
     #[inline]
     pub fn call(&self, store: &mut StoreData, params: P) -> std::result::Result<R, Trap> {
+        if store.id != self.store {
+            return Err(Trap::host(
+                "a typed function was called with a store it does not belong to",
+            ));
+        }
         let mut slots = [Slot::default(); MAX_SLOTS];
         params.store(&mut slots);
         let limits: *mut VmRuntimeLimits = &mut *store.limits;

@@ -1,6 +1,6 @@
 //! Values crossing the host/guest boundary, and their raw 16-byte slot encoding.
 
-use crate::store::Func;
+use crate::handles::{Func, FuncKind, StoreId};
 use runtime_support::types::VALUE_SLOT_SIZE;
 use runtime_support::vmctx::VmFuncRef;
 use wasmparser::{RefType, ValType};
@@ -21,9 +21,18 @@ pub enum Val {
     ExnRef(Option<ExnRef>),
 }
 
-/// An exception reference (`exnref`): an exception object owned by the store.
+/// An exception reference (`exnref`): an exception object owned by a store, which keeps it
+/// while the store lives once the host has seen it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ExnRef(pub(crate) *mut u8);
+pub struct ExnRef {
+    pub(crate) store: StoreId,
+    pub(crate) ptr: *mut u8,
+}
+
+// SAFETY: an identity; the object is reached only through its own store, after checking that
+// the store's heap holds it (`StoreData::owns_val`).
+unsafe impl Send for ExnRef {}
+unsafe impl Sync for ExnRef {}
 
 pub(crate) fn is_exn(r: RefType) -> bool {
     use wasmparser::{AbstractHeapType, HeapType};
@@ -84,15 +93,22 @@ impl Val {
         }
     }
 
-    /// The raw bits of a reference value, as stored in tables and globals.
+    /// The raw bits of a reference value, as stored in tables and globals. The caller has
+    /// checked that the reference is its store's (`StoreData::owns_val`).
     pub(crate) fn to_raw_ref(self) -> Result<usize, String> {
         match self {
             Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => Ok(0),
-            Val::ExnRef(Some(e)) => Ok(e.0 as usize),
-            Val::FuncRef(Some(Func::Wasm(p))) => Ok(p as usize),
-            Val::FuncRef(Some(Func::Host(_))) => Err(
-                "a host function becomes a funcref value only once an instance imports it".into(),
-            ),
+            Val::ExnRef(Some(e)) => Ok(e.ptr as usize),
+            Val::FuncRef(Some(f)) => match f.kind {
+                FuncKind::Wasm(p) => Ok(p as usize),
+                FuncKind::Host(_) => Err(
+                    "a host function becomes a funcref value only once an instance imports it"
+                        .into(),
+                ),
+                FuncKind::Interpreted => {
+                    Err("a function of the interpreter is not a function of this store".into())
+                }
+            },
             Val::ExternRef(Some(n)) => n
                 .checked_add(1)
                 .map(|r| r as usize)
@@ -101,11 +117,15 @@ impl Val {
         }
     }
 
-    pub(crate) fn from_raw_ref(raw: usize, ty: RefType) -> Val {
+    /// A reference read from a table, global or slot of `store`.
+    pub(crate) fn from_raw_ref(raw: usize, ty: RefType, store: StoreId) -> Val {
         if ty.is_func_ref() {
-            Val::FuncRef((raw != 0).then_some(Func::Wasm(raw as *const VmFuncRef)))
+            Val::FuncRef((raw != 0).then(|| Func::wasm(store, raw as *const VmFuncRef)))
         } else if is_exn(ty) {
-            Val::ExnRef((raw != 0).then_some(ExnRef(raw as *mut u8)))
+            Val::ExnRef((raw != 0).then_some(ExnRef {
+                store,
+                ptr: raw as *mut u8,
+            }))
         } else {
             Val::ExternRef((raw != 0).then(|| raw as u64 - 1))
         }
@@ -125,7 +145,8 @@ impl Val {
         Ok(())
     }
 
-    pub(crate) fn read_slot(slot: &[u8; VALUE_SLOT_SIZE], ty: ValType) -> Val {
+    /// A value of `store` read from a slot.
+    pub(crate) fn read_slot(slot: &[u8; VALUE_SLOT_SIZE], ty: ValType, store: StoreId) -> Val {
         let u32_at = || u32::from_le_bytes(slot[..4].try_into().unwrap());
         let u64_at = || u64::from_le_bytes(slot[..8].try_into().unwrap());
         match ty {
@@ -133,7 +154,7 @@ impl Val {
             ValType::I64 => Val::I64(u64_at() as i64),
             ValType::F32 => Val::F32(u32_at()),
             ValType::F64 => Val::F64(u64_at()),
-            ValType::Ref(r) => Val::from_raw_ref(u64_at() as usize, r),
+            ValType::Ref(r) => Val::from_raw_ref(u64_at() as usize, r, store),
             ValType::V128 => Val::V128(u128::from_le_bytes(*slot)),
         }
     }
@@ -178,7 +199,7 @@ mod tests {
         ] {
             let mut slot = [0u8; VALUE_SLOT_SIZE];
             v.write_slot(&mut slot).unwrap();
-            assert_eq!(Val::read_slot(&slot, t), v);
+            assert_eq!(Val::read_slot(&slot, t, StoreId::NONE), v);
         }
     }
 }

@@ -75,7 +75,7 @@ fn run_native(module: &waot::Module, name: &str, args: &[Val]) -> Outcome {
     let memory = store.get_memory(instance, "memory").unwrap();
     Outcome {
         results,
-        memory: store.memory_data(memory)[..MEMORY_CHECKED].to_vec(),
+        memory: store.memory_data(memory).unwrap()[..MEMORY_CHECKED].to_vec(),
     }
 }
 

@@ -154,7 +154,7 @@ fn host_functions_see_caller_memory_and_can_trap() {
             let Some(Extern::Memory(mem)) = caller.get_export("memory") else {
                 return Err(Trap::host("no memory"));
             };
-            let bytes = &caller.store.memory_data(mem)[ptr as usize..(ptr + len) as usize];
+            let bytes = &caller.store.memory_data(mem).unwrap()[ptr as usize..(ptr + len) as usize];
             *seen2.lock().unwrap() = String::from_utf8_lossy(bytes).into_owned();
             Ok(())
         },
@@ -272,10 +272,10 @@ fn mutable_globals_and_tables_are_shared_across_instances() {
     let add = store.get_func(ib, "add").unwrap();
     store.call(add, &[Val::I64(5)]).unwrap();
     let g = store.get_global(ia, "g").unwrap();
-    assert_eq!(store.global_get(g), Val::I64(15));
+    assert_eq!(store.global_get(g).unwrap(), Val::I64(15));
     store.global_set(g, Val::I64(100)).unwrap();
     store.call(add, &[Val::I64(1)]).unwrap();
-    assert_eq!(store.global_get(g), Val::I64(101));
+    assert_eq!(store.global_get(g).unwrap(), Val::I64(101));
     let call = store.get_func(ib, "call").unwrap();
     assert_eq!(
         store.call(call, &[Val::I32(0), Val::I32(41)]).unwrap(),
@@ -331,7 +331,7 @@ fn host_reads_and_writes_memory_and_globals() {
     let mut store = Store::new();
     let inst = Linker::new().instantiate(&mut store, &module).unwrap();
     let mem = store.get_memory(inst, "memory").unwrap();
-    store.memory_data_mut(mem)[100..104].copy_from_slice(&0x1234_5678u32.to_le_bytes());
+    store.memory_data_mut(mem).unwrap()[100..104].copy_from_slice(&0x1234_5678u32.to_le_bytes());
     let load = store.get_func(inst, "load").unwrap();
     assert_eq!(
         store.call(load, &[Val::I32(100)]).unwrap(),
@@ -346,7 +346,7 @@ fn host_reads_and_writes_memory_and_globals() {
     let bump = store.get_func(inst, "bump").unwrap();
     store.call(bump, &[]).unwrap();
     let counter = store.get_global(inst, "counter").unwrap();
-    assert_eq!(store.global_get(counter), Val::I32(1));
+    assert_eq!(store.global_get(counter).unwrap(), Val::I32(1));
     let ty = GlobalType {
         content_type: ValType::I32,
         mutable: false,

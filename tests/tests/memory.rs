@@ -105,7 +105,12 @@ fn check_all_edges(options: &CompileOptions) {
             for x in EDGES {
                 for y in EDGES {
                     // Fresh contents each time: a store must not leave its mark for the next.
-                    for (i, b) in store.memory_data_mut(memory).iter_mut().enumerate() {
+                    for (i, b) in store
+                        .memory_data_mut(memory)
+                        .unwrap()
+                        .iter_mut()
+                        .enumerate()
+                    {
                         *b = byte_at(i as u64);
                     }
                     let got = match store.call(f, &[Val::I32(x as i32), Val::I32(y as i32)]) {

@@ -62,7 +62,7 @@ fn saturating_byte_adds_match_wasm_for_every_byte_and_addend() {
             let addend = if export == "masked" { k & 3 } else { k } as u64;
             for first in (0..256).step_by(16) {
                 let bytes: Vec<u8> = (first..first + 16).map(|b| b as u8).collect();
-                store.memory_data_mut(memory)[..16].copy_from_slice(&bytes);
+                store.memory_data_mut(memory).unwrap()[..16].copy_from_slice(&bytes);
                 store.call(f, &[Val::I32(k as i32)]).unwrap();
                 // wasm: i32 lanes add modulo 2^32, then min_u 255, then narrow.
                 let want: Vec<u8> = bytes
@@ -70,7 +70,7 @@ fn saturating_byte_adds_match_wasm_for_every_byte_and_addend() {
                     .map(|&b| (b as u64 + addend).rem_euclid(1 << 32).min(255) as u8)
                     .collect();
                 assert_eq!(
-                    &store.memory_data(memory)[..16],
+                    &store.memory_data(memory).unwrap()[..16],
                     &want[..],
                     "{export}({k:#x})"
                 );

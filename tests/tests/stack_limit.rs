@@ -60,7 +60,7 @@ fn depth_on_a_big_thread(max: Option<usize>) -> i32 {
                 other => panic!("expected a trap, got {other:?}"),
             }
             let depth = store.get_global(instance, "depth").unwrap();
-            match store.global_get(depth) {
+            match store.global_get(depth).unwrap() {
                 Val::I32(d) => d,
                 other => panic!("{other:?}"),
             }

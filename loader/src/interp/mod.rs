@@ -57,7 +57,7 @@ pub fn from_wasmi(v: &wasmi::Val, store: &Store<impl Sized>) -> Val {
         wasmi::Val::F32(f) => Val::F32(f.to_bits()),
         wasmi::Val::F64(f) => Val::F64(f.to_bits()),
         wasmi::Val::V128(x) => Val::V128(x.as_u128()),
-        wasmi::Val::FuncRef(f) => Val::FuncRef(f.val().is_some().then_some(Func::Interpreted)),
+        wasmi::Val::FuncRef(f) => Val::FuncRef(f.val().is_some().then(Func::interpreted)),
         wasmi::Val::ExternRef(r) => Val::ExternRef(match r {
             wasmi::Nullable::Val(r) => r
                 .data(store)

@@ -221,7 +221,10 @@ pub fn add_to_linker(linker: &mut Linker, store: &mut StoreData, ctx: Arc<Mutex<
 /// The calling instance's exported memory, which WASI reads and writes.
 fn guest_memory<'a>(caller: &'a mut Caller<'_>) -> Result<&'a mut [u8], Trap> {
     match caller.get_export("memory") {
-        Some(Extern::Memory(m)) => Ok(caller.store.memory_data_mut(m)),
+        Some(Extern::Memory(m)) => caller
+            .store
+            .memory_data_mut(m)
+            .map_err(|e| Trap::host(e.to_string())),
         _ => Err(Trap::host(
             "WASI needs the module to export its memory as `memory`",
         )),

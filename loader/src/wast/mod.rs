@@ -258,7 +258,7 @@ impl Backend for AotBackend<'_> {
             .store
             .get_global(self.instances[instance], name)
             .ok_or_else(|| Error::Usage(format!("no global `{name}`")))?;
-        Ok(self.store.global_get(g))
+        self.store.global_get(g)
     }
 }
 
