@@ -46,8 +46,8 @@ struct SignExtendNonNegativeIndices : PassInfoMixin<SignExtendNonNegativeIndices
           continue;
         auto *S = new SExtInst(Op, Z->getDestTy(), "", Z->getIterator());
         S->takeName(Z);
-        Z->replaceAllUsesWith(S);
         SE.forgetValue(Z);
+        Z->replaceAllUsesWith(S);
         Z->eraseFromParent();
         Changed = true;
       }

@@ -84,36 +84,45 @@ pub fn compile_as(
                 runtime_support::universal::append_section(wasm, &header, &so, key_id, |m| {
                     runtime_support::trust::tag(&key, m)
                 });
-            let mut replacement = new_file_beside(output)?;
-            use std::os::unix::fs::PermissionsExt;
+            let mut replacement = new_file_beside(output, 0o666)?;
             std::io::Write::write_all(&mut replacement, &file)
-                .and_then(|()| {
-                    let readable = std::fs::Permissions::from_mode(0o644);
-                    replacement.as_file().set_permissions(readable)
-                })
                 .map_err(|e| CompileError::Io(format!("{}: {e}", output.display())))?;
             replace_with(replacement, output)
         }
     }
 }
 
-/// A temporary file in `output`'s directory, to be renamed over it.
-fn new_file_beside(output: &Path) -> Result<tempfile::NamedTempFile, CompileError> {
-    let dir = match output.parent() {
+/// A temporary file beside `output` (beside the file it links to, if it is a symbolic link),
+/// to be renamed over it, created with `mode` less the umask as any new file would be.
+fn new_file_beside(output: &Path, mode: u32) -> Result<tempfile::NamedTempFile, CompileError> {
+    use std::os::unix::fs::PermissionsExt;
+    let target = resolved(output);
+    let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     tempfile::Builder::new()
         .prefix(".waotc-")
+        .permissions(std::fs::Permissions::from_mode(mode))
         .tempfile_in(dir)
         .map_err(|e| CompileError::Io(format!("{}: {e}", output.display())))
+}
+
+/// `output`, or the file it links to.
+fn resolved(output: &Path) -> std::path::PathBuf {
+    match std::fs::symlink_metadata(output) {
+        Ok(m) if m.file_type().is_symlink() => {
+            std::fs::canonicalize(output).unwrap_or_else(|_| output.to_path_buf())
+        }
+        _ => output.to_path_buf(),
+    }
 }
 
 /// Renames `replacement` over `output`. A program still running the old file keeps its
 /// pages: the new artifact is a new file, never the old one rewritten in place.
 fn replace_with(replacement: tempfile::NamedTempFile, output: &Path) -> Result<(), CompileError> {
     replacement
-        .persist(output)
+        .persist(resolved(output))
         .map(|_| ())
         .map_err(|e| CompileError::Io(format!("{}: {}", output.display(), e.error)))
 }

@@ -74,7 +74,7 @@ pub fn link_shared_object(objects: &[Vec<u8>], output: &Path) -> Result<(), Comp
         )));
     }
     // The output may be on another file system: copy beside it, then rename over it.
-    let replacement = crate::new_file_beside(output)?;
+    let replacement = crate::new_file_beside(output, 0o777)?;
     std::fs::copy(&tmp_out, replacement.path())
         .map_err(|e| CompileError::Io(format!("{}: {e}", output.display())))?;
     crate::replace_with(replacement, output)

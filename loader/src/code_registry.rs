@@ -142,7 +142,13 @@ pub fn contains(pc: usize) -> bool {
         let slots = unsafe { std::slice::from_raw_parts(ptr, n) };
         for s in slots {
             let start = s.start.load(Ordering::Acquire);
-            if start != 0 && pc >= start && pc < s.end.load(Ordering::Acquire) {
+            if start == 0 || pc < start {
+                continue;
+            }
+            let end = s.end.load(Ordering::Acquire);
+            // A slot freed and reused between the two loads would pair this start with
+            // another module's end: the range counts only if start is unchanged.
+            if pc < end && s.start.load(Ordering::Acquire) == start {
                 return true;
             }
         }

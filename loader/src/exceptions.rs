@@ -63,9 +63,9 @@ impl StoreData {
     /// as objects accumulate; this is for hosts (and tests) that want it now.
     pub fn collect_exceptions(&mut self) {
         let roots = self.exception_roots();
-        let top = crate::traps::stack_bounds().1;
-        let in_guest = crate::traps::in_guest();
-        self.exn_heap.get_mut().collect(&roots, in_guest, top);
+        // Outside guest code no frame can hold an object the host has not seen (and pinned).
+        let stack = crate::traps::in_guest().then(crate::traps::stack_bounds);
+        self.exn_heap.get_mut().collect(&roots, stack);
     }
 
     /// How many collections of exception objects the store has run.

@@ -9,8 +9,10 @@
 //! Roots are every place an object's address can be: pinned objects (those the host has
 //! seen, as a `Val::ExnRef` or an uncaught exception, which live as long as the store), the
 //! cells of `exnref` globals, the elements of `exnref` tables, and — while guest code runs on
-//! this thread — every word of the thread's stack from the current stack pointer up, with the
-//! callee-saved registers spilled first (`waot_scan_stack` in `trap_catch.c`). The stack is
+//! this thread — every word of the stack from the current stack pointer up to the outermost
+//! entry into guest code, with the callee-saved registers spilled first (`waot_scan_stack` in
+//! `trap_catch.c`). If that stack cannot be scanned (guest code entered on a stack other than
+//! the thread's, as fibers do), the collection frees nothing. The stack is
 //! scanned conservatively: any word that falls inside an object (compiled code may keep a
 //! pointer to a payload slot rather than to the object) keeps it. Marked objects' payloads
 //! are scanned the same way, so an exception carried in another's payload lives too. A word
@@ -37,7 +39,12 @@ struct Object {
 }
 
 extern "C" {
-    fn waot_scan_stack(top: usize, visit: extern "C" fn(*mut c_void, usize), ctx: *mut c_void);
+    fn waot_scan_stack(
+        bottom: usize,
+        top: usize,
+        visit: extern "C" fn(*mut c_void, usize),
+        ctx: *mut c_void,
+    ) -> i32;
 }
 
 impl Default for ExnHeap {
@@ -99,8 +106,9 @@ impl ExnHeap {
     }
 
     /// Frees every object not reachable from pinned objects, `roots` (words that may point
-    /// into objects) and, when `scan_stack` holds, this thread's stack up to `stack_top`.
-    pub fn collect(&mut self, roots: &[usize], scan_stack: bool, stack_top: usize) {
+    /// into objects) and, when `stack` gives this thread's stack bounds (guest code is running
+    /// on it), the stack up to the outermost entry into guest code.
+    pub fn collect(&mut self, roots: &[usize], stack: Option<(usize, usize)>) {
         self.collections += 1;
         let mut ranges: Vec<(usize, usize, bool)> = self
             .objects
@@ -121,13 +129,18 @@ impl ExnHeap {
         for &word in roots {
             marker.mark(word);
         }
-        if scan_stack && stack_top != 0 {
+        if let Some((bottom, top)) = stack {
             extern "C" fn visit(ctx: *mut c_void, word: usize) {
                 // SAFETY: `ctx` is the marker passed below, alive for the call.
                 unsafe { (*(ctx as *mut Marker<'_>)).mark(word) }
             }
+            let ctx = &mut marker as *mut Marker as *mut c_void;
             // SAFETY: scans this thread's own stack; `visit` only records words.
-            unsafe { waot_scan_stack(stack_top, visit, &mut marker as *mut Marker as *mut c_void) };
+            if unsafe { waot_scan_stack(bottom, top, visit, ctx) } == 0 {
+                // The stack that may hold references could not be scanned: keep everything.
+                self.threshold = MIN_THRESHOLD.max(2 * self.objects.len());
+                return;
+            }
         }
         while let Some(i) = marker.work.pop() {
             let (start, end, _) = ranges[i];
@@ -206,11 +219,11 @@ mod tests {
         // SAFETY: 8-byte aligned slots inside c's payload.
         unsafe { *(c.add(OFFSET_PAYLOAD as usize) as *mut usize) = d as usize + 50 };
         heap.pin(b);
-        heap.collect(&[a as usize + 64, c as usize], false, 0);
+        heap.collect(&[a as usize + 64, c as usize], None);
         assert_eq!(heap.len(), 4);
-        heap.collect(&[c as usize], false, 0);
+        heap.collect(&[c as usize], None);
         assert!(!heap.contains(a) && heap.contains(b) && heap.contains(c) && heap.contains(d));
-        heap.collect(&[], false, 0);
+        heap.collect(&[], None);
         assert_eq!(heap.len(), 1, "only the pinned one is left");
     }
 }

@@ -76,6 +76,22 @@ fn limits_match(actual_min: u64, actual_max: Option<u64>, min: u64, max: Option<
 impl StoreData {
     /// Instantiates `module` with `imports`, given in the order of the module's imports.
     pub fn instantiate(&mut self, module: &Module, imports: &[Extern]) -> Result<Instance> {
+        let globals = self.globals.len();
+        let handle = match self.build_instance(module, imports) {
+            Ok(handle) => handle,
+            Err(e) => {
+                // The instance's defined globals live in its vmctx, which is gone: the store
+                // must not keep their cells (the exception collector reads exnref cells).
+                self.globals.truncate(globals);
+                return Err(e);
+            }
+        };
+        self.initialize(handle)?;
+        Ok(handle)
+    }
+
+    /// Builds and adds the instance, without running its segments and start function.
+    fn build_instance(&mut self, module: &Module, imports: &[Extern]) -> Result<Instance> {
         let info = &module.inner.info;
         if imports.len() != info.imports.len() {
             return Err(Error::Link(format!(
@@ -233,7 +249,6 @@ impl StoreData {
             inst.elem_segments.push(items);
         }
         self.instances.push(inst);
-        self.initialize(handle)?;
         Ok(handle)
     }
 

@@ -15,10 +15,12 @@
 //! asks `dlopen` for a file it has loaded: a shared object already loaded (same device, inode,
 //! size and modification times) is shared through `SHARED`; one whose identity matches but
 //! whose times differ was rewritten in place, and gets a private copy of the checked bytes.
-//! After each load the library's recorded name must be the one asked for, else the load is
-//! undone: someone else loaded that file, and the checked bytes are loaded as a private copy.
+//! A file the dynamic loader has loaded under a path (by the host, say) is not asked for
+//! either: its checked bytes are loaded as a private copy. After each load the library's
+//! recorded name must be the one asked for; otherwise the name was an alias the loader had
+//! added to another library, the load is undone and another name tried.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -114,35 +116,82 @@ pub(crate) fn load_bytes(bytes: &[u8]) -> Result<Library, String> {
     // `file` closes the descriptor; the mappings made by dlopen keep the pages.
 }
 
-/// `dlopen`s the file open as `fd` under a name no loaded library has; `None` if the dynamic
-/// loader returned a library it had loaded before (then that load is undone).
+/// Attempts at a fresh name before giving up on sharing the file (`load_descriptor`).
+const NAME_ATTEMPTS: usize = 8;
+
+/// `dlopen`s the file open as `fd` under a name no loaded library answers to; `None` if the
+/// dynamic loader has this file loaded already (under a name waot did not give it), or keeps
+/// answering with other libraries (then each such load is undone).
 fn load_descriptor(fd: c_int) -> Result<Option<libloading::Library>, String> {
     let _serialized = LOADING.lock().unwrap_or_else(|e| e.into_inner());
-    let loaded = loaded_names();
+    let (mut taken, identities) = loaded_libraries();
+    // SAFETY: fstat of a descriptor we hold.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return Err(format!("fstat: {}", std::io::Error::last_os_error()));
+    }
+    if identities.contains(&(st.st_dev, st.st_ino)) {
+        return Ok(None);
+    }
     let mut duplicate: Option<OwnedFd> = None;
     let mut current = fd;
-    let name = loop {
-        let name = format!("/proc/self/fd/{current}");
-        if !loaded.contains(&name) {
-            break name;
+    for _ in 0..NAME_ATTEMPTS {
+        let name = loop {
+            let name = format!("/proc/self/fd/{current}");
+            if !taken.contains(&name) {
+                break name;
+            }
+            // SAFETY: duplicates a descriptor we hold to a number above `current`.
+            let d = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, current + 1) };
+            if d < 0 {
+                return Err(format!(
+                    "duplicating a descriptor: {}",
+                    std::io::Error::last_os_error()
+                ));
+            }
+            // SAFETY: a new descriptor, owned from here; the previous duplicate closes.
+            duplicate = Some(unsafe { OwnedFd::from_raw_fd(d) });
+            current = d;
+        };
+        let library = dlopen(&name)?;
+        if library_name(library.handle)? == name {
+            return Ok(Some(library.into_library()));
         }
-        // SAFETY: duplicates a descriptor we hold to a number above `current`.
-        let d = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, current + 1) };
-        if d < 0 {
-            return Err(format!(
-                "duplicating a descriptor: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-        // SAFETY: a new descriptor, owned from here; the previous duplicate, if any, closes.
-        duplicate = Some(unsafe { OwnedFd::from_raw_fd(d) });
-        current = d;
-    };
-    let c_name = CString::new(name.clone()).expect("no NUL in a path we made");
+        // The name was an alias the dynamic loader had added to another library (it does when
+        // someone loads one file under two names): undo and take another.
+        drop(library);
+        taken.insert(name);
+    }
+    drop(duplicate);
+    Ok(None)
+}
+
+/// A handle `dlopen` returned, closed when dropped unless made a `Library`.
+struct Opened {
+    handle: *mut c_void,
+}
+
+impl Opened {
+    fn into_library(self) -> libloading::Library {
+        let handle = self.handle;
+        std::mem::forget(self);
+        // SAFETY: a handle dlopen returned, owned from here (dlclose on drop).
+        unsafe { libloading::os::unix::Library::from_raw(handle) }.into()
+    }
+}
+
+impl Drop for Opened {
+    fn drop(&mut self) {
+        // SAFETY: a handle of ours, closed once.
+        unsafe { libc::dlclose(self.handle) };
+    }
+}
+
+fn dlopen(name: &str) -> Result<Opened, String> {
+    let c_name = CString::new(name).expect("no NUL in a path we made");
     // SAFETY: the object passed every check; loading runs only its initializers, which waotc
     // never emits.
     let handle = unsafe { libc::dlopen(c_name.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
-    drop(duplicate);
     if handle.is_null() {
         // SAFETY: dlerror returns a message owned by the dynamic loader, or null.
         let message = unsafe {
@@ -155,33 +204,37 @@ fn load_descriptor(fd: c_int) -> Result<Option<libloading::Library>, String> {
         };
         return Err(format!("dlopen failed: {message}"));
     }
-    // SAFETY: a handle dlopen returned, owned from here (dlclose on drop).
-    let library: libloading::Library =
-        unsafe { libloading::os::unix::Library::from_raw(handle) }.into();
-    if library_name(handle)? != name {
-        return Ok(None);
-    }
-    Ok(Some(library))
+    Ok(Opened { handle })
 }
 
-/// The name of every library the dynamic loader has loaded.
-fn loaded_names() -> std::collections::HashSet<String> {
+/// The name of every library the dynamic loader has loaded, and the device and inode of
+/// those whose name is a path (not a `/proc/self/fd/N`, which may name another file by now).
+fn loaded_libraries() -> (HashSet<String>, HashSet<(u64, u64)>) {
     unsafe extern "C" fn visit(
         info: *mut libc::dl_phdr_info,
         _size: usize,
         data: *mut c_void,
     ) -> c_int {
-        let names = &mut *(data as *mut std::collections::HashSet<String>);
+        let names = &mut *(data as *mut HashSet<String>);
         let name = (*info).dlpi_name;
         if !name.is_null() {
             names.insert(CStr::from_ptr(name).to_string_lossy().into_owned());
         }
         0
     }
-    let mut names = std::collections::HashSet::new();
+    let mut names: HashSet<String> = HashSet::new();
     // SAFETY: the callback only reads the loader's records and writes to `names`.
     unsafe { libc::dl_iterate_phdr(Some(visit), &mut names as *mut _ as *mut c_void) };
-    names
+    let identities = names
+        .iter()
+        .filter(|n| n.starts_with('/') && !n.starts_with("/proc/self/fd/"))
+        .filter_map(|n| {
+            use std::os::unix::fs::MetadataExt;
+            let m = std::fs::metadata(n).ok()?;
+            Some((m.dev(), m.ino()))
+        })
+        .collect();
+    (names, identities)
 }
 
 /// The name the dynamic loader records for the library behind `handle`.

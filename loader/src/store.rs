@@ -89,6 +89,8 @@ pub struct StoreData<Tail: ?Sized = [()]> {
     pub(crate) limits: Box<VmRuntimeLimits>,
     /// Most stack guest code may use below the host's call (`set_max_wasm_stack`).
     pub(crate) max_wasm_stack: usize,
+    /// Calls into this store's guest code in progress (nested through host functions).
+    pub(crate) active_calls: usize,
     pub(crate) instances: Vec<Box<InstanceData>>,
     pub(crate) memories: Vec<Box<MemoryData>>,
     pub(crate) tables: Vec<Box<TableData>>,
@@ -116,6 +118,7 @@ impl Store {
             id: StoreId::fresh(),
             limits: Box::default(),
             max_wasm_stack: traps::DEFAULT_MAX_WASM_STACK,
+            active_calls: 0,
             instances: Vec::new(),
             memories: Vec::new(),
             tables: Vec::new(),
@@ -335,18 +338,22 @@ impl StoreData {
                     arg.write_slot(&mut slot.0).map_err(Error::Usage)?;
                 }
                 let limits: *mut VmRuntimeLimits = &mut *self.limits;
+                let outermost = self.active_calls == 0;
+                self.active_calls += 1;
                 // SAFETY: the trampoline matches the callee's signature; slots cover params
                 // and results.
                 let outcome = unsafe {
                     traps::call_guest(
                         limits,
                         self.max_wasm_stack,
+                        outermost,
                         trampoline,
                         funcref.code,
                         funcref.vmctx,
                         slots.as_mut_ptr() as *mut u8,
                     )
                 };
+                self.active_calls -= 1;
                 if let Err(mut trap) = outcome {
                     self.decode_exception(&mut trap);
                     return Err(trap.into());

@@ -9,11 +9,17 @@
 
 typedef void (*waot_trampoline)(void *code, void *vmctx, void *values);
 
+/* A catch point is the jump buffer (__builtin_setjmp's five words) followed by the enclosing
+ * catch point, so the chain of active entries into guest code can be walked (the exception
+ * collector scans the stack they span). */
+#define WAOT_CATCH_PREVIOUS 5
+
 int waot_call_catching_traps(void **catch_slot, waot_trampoline trampoline, void *code,
                              void *vmctx, void *values) {
-    void *buf[5];
+    void *buf[6];
     void *volatile previous = *catch_slot;
     void **volatile slot = catch_slot;
+    buf[WAOT_CATCH_PREVIOUS] = previous;
     *catch_slot = buf;
     if (__builtin_setjmp(buf) == 0) {
         trampoline(code, vmctx, values);
@@ -89,10 +95,15 @@ void waot_throw(void *unused, struct _Unwind_Exception *exn) {
 #endif
 
 /* Conservative roots for the exception heap (exn_heap.rs): calls visit(ctx, word) for every
- * word of this thread's stack from the stack pointer up to `top`. __builtin_unwind_init spills
- * the callee-saved registers into this frame first, so an object kept only in a register by
- * a caller is seen too. */
-void waot_scan_stack(uintptr_t top, void (*visit)(void *, uintptr_t), void *ctx) {
+ * word of this thread's stack from the stack pointer up to the outermost active catch point,
+ * which lies above every guest frame and every host frame between them (where callee-saved
+ * registers of guest frames may have been spilled). __builtin_unwind_init spills this
+ * function's callee-saved registers first, so an object kept only in a register is seen too.
+ * Scanning needs one contiguous stack: if the stack pointer or any catch point lies outside
+ * [bottom, top) (the thread's stack), or the chain does not climb the stack (guest code was
+ * entered on another stack, as fibers do), nothing is scanned and 0 is returned: the caller
+ * then frees nothing. Returns 1 after a scan. */
+int waot_scan_stack(uintptr_t bottom, uintptr_t top, void (*visit)(void *, uintptr_t), void *ctx) {
     __builtin_unwind_init();
     uintptr_t sp;
 #if defined(__x86_64__)
@@ -102,9 +113,24 @@ void waot_scan_stack(uintptr_t top, void (*visit)(void *, uintptr_t), void *ctx)
 #else
 #error "waot supports x86-64 and AArch64"
 #endif
-    for (uintptr_t at = sp & ~(uintptr_t)7; at + sizeof(uintptr_t) <= top; at += sizeof(uintptr_t)) {
+    uintptr_t outermost = (uintptr_t)waot_catch_point();
+    if (outermost == 0 || sp < bottom || sp >= outermost)
+        return 0;
+    for (;;) {
+        if (outermost < bottom || outermost >= top)
+            return 0;
+        uintptr_t previous = (uintptr_t)((void **)outermost)[WAOT_CATCH_PREVIOUS];
+        if (previous == 0)
+            break;
+        if (previous <= outermost)
+            return 0;
+        outermost = previous;
+    }
+    for (uintptr_t at = sp & ~(uintptr_t)7; at + sizeof(uintptr_t) <= outermost;
+         at += sizeof(uintptr_t)) {
         uintptr_t word = *(volatile uintptr_t *)at;
         WAOT_DEFINED(&word, sizeof word);
         visit(ctx, word);
     }
+    return 1;
 }

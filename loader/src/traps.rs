@@ -162,8 +162,8 @@ pub(crate) fn in_guest() -> bool {
 pub const DEFAULT_MAX_WASM_STACK: usize = 8 << 20;
 
 /// Calls `trampoline(code, vmctx, values)` and turns any trap into `Err`. Guest code may use
-/// at most `max_stack` bytes of stack below this call, and never the thread's last
-/// `HOST_STACK_RESERVE`: whatever the thread's stack or rlimit (`ulimit -s unlimited` gives
+/// at most `max_stack` bytes of stack below the store's outermost entry, and never the
+/// thread's last `HOST_STACK_RESERVE`: whatever the thread's stack or rlimit (`ulimit -s unlimited` gives
 /// the main thread a stack that grows until memory runs out), runaway recursion traps.
 ///
 /// # Safety
@@ -172,6 +172,7 @@ pub const DEFAULT_MAX_WASM_STACK: usize = 8 << 20;
 pub(crate) unsafe fn call_guest(
     limits: *mut VmRuntimeLimits,
     max_stack: usize,
+    outermost: bool,
     trampoline: *const u8,
     code: *const u8,
     vmctx: *mut u8,
@@ -185,9 +186,10 @@ pub(crate) unsafe fn call_guest(
         limit = stack_limit();
     }
     let slot = CATCH.with(|c| c.as_ptr());
-    // Nested entries keep the limit set by the outermost one; a store first entered from
-    // another store's host function has none yet.
-    if (*slot).is_null() || (*limits).stack_limit == 0 {
+    // Entries nested in this store's own calls keep the limit its outermost entry set, so
+    // recursion through host functions cannot renew the budget; `outermost` says this store
+    // is not running yet on this thread (it may be nested in another store's call).
+    if outermost {
         let here = &limit as *const usize as usize;
         (*limits).stack_limit = limit.max(here.saturating_sub(max_stack));
     }

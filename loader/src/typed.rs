@@ -162,18 +162,22 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
         let mut slots = [Slot::default(); MAX_SLOTS];
         params.store(&mut slots);
         let limits: *mut VmRuntimeLimits = &mut *store.limits;
+        let outermost = store.active_calls == 0;
+        store.active_calls += 1;
         // SAFETY: the signature was checked when this TypedFunc was made; the slots cover
         // every parameter and result.
         let outcome = unsafe {
             traps::call_guest(
                 limits,
                 store.max_wasm_stack,
+                outermost,
                 self.trampoline,
                 self.code,
                 self.vmctx,
                 slots.as_mut_ptr() as *mut u8,
             )
         };
+        store.active_calls -= 1;
         if let Err(mut trap) = outcome {
             store.decode_exception(&mut trap);
             return Err(trap);

@@ -24,7 +24,7 @@ pub use vmctx::VmctxLayout;
 
 /// Version of the ABI between compiled code and the loader. Bump on any change to the vmctx
 /// layout, the builtin table, trampolines or the artifact format.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 
 /// Folds a command-line parser's error message into one line: its text before the usage
 /// summary. Both command lines report usage errors this way, with exit status 1.

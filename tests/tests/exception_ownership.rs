@@ -112,3 +112,36 @@ fn no_pattern_touches_a_freed_object_under_valgrind() {
         format!("{}\n", sum_to(3000))
     );
 }
+
+/// Instantiation that fails after the instance's globals were defined must not leave their
+/// cells (inside the discarded instance) where the collector reads `exnref` globals.
+#[test]
+fn a_failed_instantiation_leaves_nothing_the_collector_reads() {
+    // 10,000 globals make the instance's context (160 KB) large enough that, with malloc's
+    // threshold pinned at 64 KiB, freeing it unmaps it and a read of it faults; the table is
+    // larger than the runtime allows, so instantiation fails after the globals.
+    // SAFETY: sets an allocator tunable; affects only where large blocks come from.
+    unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 64 * 1024) };
+    let globals: String = (0..10_000)
+        .map(|_| "(global (mut exnref) (ref.null exn))")
+        .collect();
+    let wat = format!("(module {globals} (table 20000000 funcref))");
+    let dir = tempfile::tempdir().unwrap();
+    let module = waot_tests::load_wat(dir.path(), "big", &wat, &CompileOptions::default());
+    let mut store = Store::new();
+    assert!(Linker::new().instantiate(&mut store, &module).is_err());
+    store.collect_exceptions();
+    // The store is still usable.
+    let wat = wat::parse_str(
+        r#"(module (tag $e (param i32))
+             (func (export "f") (result i32)
+               (block $h (result i32) (try_table (catch $e $h) (throw $e (i32.const 9))) (i32.const 0))))"#,
+    )
+    .unwrap();
+    let so = dir.path().join("ok.so");
+    compile_to_file(&wat, "ok", &so, &CompileOptions::default()).unwrap();
+    let module = waot::Module::from_file(&so).unwrap();
+    let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+    let f = store.get_func(instance, "f").unwrap();
+    assert_eq!(store.call(f, &[]).unwrap(), vec![Val::I32(9)]);
+}
