@@ -137,12 +137,15 @@ fn load_descriptor(fd: c_int) -> Result<Option<libloading::Library>, String> {
     let mut current = fd;
     for _ in 0..NAME_ATTEMPTS {
         let name = loop {
-            let name = format!("/proc/self/fd/{current}");
-            if !taken.contains(&name) {
-                break name;
+            if !taken.contains(&current) {
+                break format!("{FD_PREFIX}{current}");
             }
-            // SAFETY: duplicates a descriptor we hold to a number above `current`.
-            let d = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, current + 1) };
+            let mut wanted = current + 1;
+            while taken.contains(&wanted) {
+                wanted += 1;
+            }
+            // SAFETY: duplicates a descriptor we hold to the lowest free number >= `wanted`.
+            let d = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, wanted) };
             if d < 0 {
                 return Err(format!(
                     "duplicating a descriptor: {}",
@@ -160,7 +163,7 @@ fn load_descriptor(fd: c_int) -> Result<Option<libloading::Library>, String> {
         // The name was an alias the dynamic loader had added to another library (it does when
         // someone loads one file under two names): undo and take another.
         drop(library);
-        taken.insert(name);
+        taken.insert(current);
     }
     drop(duplicate);
     Ok(None)
@@ -207,34 +210,58 @@ fn dlopen(name: &str) -> Result<Opened, String> {
     Ok(Opened { handle })
 }
 
-/// The name of every library the dynamic loader has loaded, and the device and inode of
-/// those whose name is a path (not a `/proc/self/fd/N`, which may name another file by now).
-fn loaded_libraries() -> (HashSet<String>, HashSet<(u64, u64)>) {
+const FD_PREFIX: &str = "/proc/self/fd/";
+
+/// The descriptor numbers N of the loaded libraries named `/proc/self/fd/N`, and the device
+/// and inode of those named by another absolute path (a `/proc/self/fd/N` name may stand for
+/// another file by now). One pass over the dynamic loader's list, allocating only for paths.
+fn loaded_libraries() -> (HashSet<c_int>, HashSet<(u64, u64)>) {
+    struct Seen {
+        descriptors: HashSet<c_int>,
+        paths: Vec<std::path::PathBuf>,
+    }
     unsafe extern "C" fn visit(
         info: *mut libc::dl_phdr_info,
         _size: usize,
         data: *mut c_void,
     ) -> c_int {
-        let names = &mut *(data as *mut HashSet<String>);
+        let seen = &mut *(data as *mut Seen);
         let name = (*info).dlpi_name;
-        if !name.is_null() {
-            names.insert(CStr::from_ptr(name).to_string_lossy().into_owned());
+        if name.is_null() {
+            return 0;
+        }
+        let name = CStr::from_ptr(name).to_bytes();
+        match name.strip_prefix(FD_PREFIX.as_bytes()) {
+            Some(n) => {
+                if let Some(n) = std::str::from_utf8(n).ok().and_then(|n| n.parse().ok()) {
+                    seen.descriptors.insert(n);
+                }
+            }
+            None if name.first() == Some(&b'/') => {
+                use std::os::unix::ffi::OsStrExt;
+                seen.paths
+                    .push(std::ffi::OsStr::from_bytes(name).to_os_string().into());
+            }
+            None => {}
         }
         0
     }
-    let mut names: HashSet<String> = HashSet::new();
-    // SAFETY: the callback only reads the loader's records and writes to `names`.
-    unsafe { libc::dl_iterate_phdr(Some(visit), &mut names as *mut _ as *mut c_void) };
-    let identities = names
+    let mut seen = Seen {
+        descriptors: HashSet::new(),
+        paths: Vec::new(),
+    };
+    // SAFETY: the callback only reads the loader's records and writes to `seen`.
+    unsafe { libc::dl_iterate_phdr(Some(visit), &mut seen as *mut Seen as *mut c_void) };
+    let identities = seen
+        .paths
         .iter()
-        .filter(|n| n.starts_with('/') && !n.starts_with("/proc/self/fd/"))
-        .filter_map(|n| {
+        .filter_map(|p| {
             use std::os::unix::fs::MetadataExt;
-            let m = std::fs::metadata(n).ok()?;
+            let m = std::fs::metadata(p).ok()?;
             Some((m.dev(), m.ino()))
         })
         .collect();
-    (names, identities)
+    (seen.descriptors, identities)
 }
 
 /// The name the dynamic loader records for the library behind `handle`.

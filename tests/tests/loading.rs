@@ -7,12 +7,13 @@ use std::process::Command;
 use waot::{Artifact, Error, Linker, Module, Store, TrapCode, TrustPolicy, Val};
 use waot_tests::binary;
 
-/// A module whose export `answer` returns `n`, and whose export `crash` traps.
+/// A module whose export `answer` returns `n`, and whose export `crash` faults (an access
+/// outside its memory: a trap only if the signal handler knows the code is guest code).
 fn source(n: i32) -> Vec<u8> {
     wat::parse_str(format!(
-        r#"(module
+        r#"(module (memory 1)
           (func (export "answer") (result i32) (i32.const {n}))
-          (func (export "crash") (result i32) unreachable))"#
+          (func (export "crash") (result i32) (i32.load (i32.const 70000))))"#
     ))
     .unwrap()
 }
@@ -114,7 +115,7 @@ fn trap_after_loading(so: &Path, count: usize, keep: bool) {
     let instance = Linker::new().instantiate(&mut store, &module).unwrap();
     let crash = store.get_func(instance, "crash").unwrap();
     match store.call(crash, &[]) {
-        Err(Error::Trap(t)) => assert_eq!(t.code, Some(TrapCode::Unreachable)),
+        Err(Error::Trap(t)) => assert_eq!(t.code, Some(TrapCode::MemoryOutOfBounds)),
         other => panic!("expected a trap, got {other:?}"),
     }
     drop(alive);
@@ -127,4 +128,25 @@ fn a_trap_in_the_hundred_thousandth_module_is_still_a_trap() {
     waotc(dir.path(), &source(7), &so);
     trap_after_loading(&so, 100_000, false);
     trap_after_loading(&so, 100_000, true);
+}
+
+/// Universal modules are each loaded as their own library (a sealed memory file per load), so
+/// these are 4,200 distinct code ranges alive together: more than the registry's old fixed
+/// 4,096 slots, after which a trap in guest code crashed the host.
+#[test]
+fn a_trap_with_4200_distinct_modules_alive_is_still_a_trap() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("u.wasm");
+    waotc(dir.path(), &source(3), &path);
+    let modules: Vec<Module> = (0..4200).map(|_| trusted_native(&path)).collect();
+    for module in [&modules[0], &modules[4199]] {
+        let mut store = Store::new();
+        let instance = Linker::new().instantiate(&mut store, module).unwrap();
+        let crash = store.get_func(instance, "crash").unwrap();
+        match store.call(crash, &[]) {
+            Err(Error::Trap(t)) => assert_eq!(t.code, Some(TrapCode::MemoryOutOfBounds)),
+            other => panic!("expected a trap, got {other:?}"),
+        }
+        assert_eq!(answer(module), 3);
+    }
 }
