@@ -9,6 +9,7 @@
 #include "llvm/IR/Instructions.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/PassManager.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Passes/StandardInstrumentations.h"
 #include "llvm/Target/TargetMachine.h"
@@ -93,4 +94,24 @@ extern "C" char *waot_optimize_module(LLVMModuleRef module, LLVMTargetMachineRef
   }
   MPM.run(M, MAM);
   return nullptr;
+}
+
+// Every feature enabled for `machine`'s CPU and feature string, as "+a,+b,...": what its code
+// may use. A CPU name implies features (x86-64-v4 implies avx512f) that the feature string
+// does not list; the artifact's header records them all, so the loader can refuse code this
+// CPU cannot run. Free the result with `LLVMDisposeMessage`.
+extern "C" char *waot_enabled_features(LLVMTargetMachineRef machine) {
+  TargetMachine *TM = reinterpret_cast<TargetMachine *>(machine);
+  const MCSubtargetInfo *STI = TM->getMCSubtargetInfo();
+  const FeatureBitset &Bits = STI->getFeatureBits();
+  std::string Out;
+  for (const SubtargetFeatureKV &KV : STI->getAllProcessorFeatures()) {
+    if (!Bits.test(KV.Value))
+      continue;
+    if (!Out.empty())
+      Out += ',';
+    Out += '+';
+    Out += KV.Key;
+  }
+  return LLVMCreateMessage(Out.c_str());
 }

@@ -435,3 +435,22 @@ fn artifacts_for_a_cpu_feature_this_machine_lacks_are_refused_before_loading() {
     let o = run("wrun", &[&so, &"--invoke", &"add", &"1", &"2"]);
     assert_one_line_error(&o, &format!("feature `{feature}`, which this CPU lacks"));
 }
+
+/// A CPU name implies features its name does not spell (x86-64-v4: AVX-512; bdver2: TBM);
+/// the header records them all, so code for such a CPU is refused on a machine without them
+/// instead of faulting on its first instruction of them.
+#[test]
+fn artifacts_for_a_cpu_whose_implied_features_this_machine_lacks_are_refused() {
+    let candidates = [
+        ("x86-64-v4", std::arch::is_x86_feature_detected!("avx512f")),
+        ("bdver2", std::arch::is_x86_feature_detected!("tbm")),
+    ];
+    let Some((cpu, _)) = candidates.into_iter().find(|(_, present)| !present) else {
+        eprintln!("skipped: this CPU has AVX-512 and TBM");
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let so = compile(d.path(), ADD, &["--cpu", cpu]);
+    let o = run("wrun", &[&so, &"--invoke", &"add", &"1", &"2"]);
+    assert_one_line_error(&o, &format!("compiled for CPU `{cpu}` with feature"));
+}

@@ -174,6 +174,8 @@ pub fn target_machine(options: &CompileOptions) -> Result<(TargetMachine, String
             CodeModel::Default,
         )
         .ok_or_else(|| format!("LLVM cannot create a target machine for `{triple}` cpu `{cpu}`"))?;
+    // The header records every feature the code may use, those the CPU name implies included.
+    let features = pipeline::enabled_features(&machine);
     Ok((machine, cpu, features))
 }
 

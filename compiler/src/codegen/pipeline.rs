@@ -8,6 +8,7 @@ use llvm_sys::target_machine::LLVMTargetMachineRef;
 use std::ffi::{c_char, CStr, CString};
 
 extern "C" {
+    fn waot_enabled_features(machine: LLVMTargetMachineRef) -> *mut c_char;
     fn waot_optimize_module(
         module: LLVMModuleRef,
         machine: LLVMTargetMachineRef,
@@ -29,5 +30,16 @@ pub fn optimize(module: &Module<'_>, machine: &TargetMachine, passes: &str) -> R
         let message = CStr::from_ptr(error).to_string_lossy().into_owned();
         llvm_sys::core::LLVMDisposeMessage(error);
         Err(message)
+    }
+}
+
+/// Every feature `machine` may use, `+a,+b,...`, including those its CPU name implies.
+pub fn enabled_features(machine: &TargetMachine) -> String {
+    // SAFETY: a live target machine; the message is ours to read and dispose of.
+    unsafe {
+        let text = waot_enabled_features(machine.as_mut_ptr());
+        let features = CStr::from_ptr(text).to_string_lossy().into_owned();
+        llvm_sys::core::LLVMDisposeMessage(text);
+        features
     }
 }
