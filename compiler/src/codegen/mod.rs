@@ -36,6 +36,10 @@ pub struct ModuleCx<'a, 'ctx> {
     pub functions: Vec<FunctionValue<'ctx>>,
     /// Name of the stack pointer register for `llvm.read_register`.
     pub sp_register: &'static str,
+    /// How many results of the integer class (integers, references) and of the float/vector
+    /// class the target returns in registers; more are returned through memory, and such a
+    /// call cannot be a guaranteed (`musttail`) tail call.
+    pub return_registers: (usize, usize),
     /// The target machine's LLVM feature string (`+sse4.2,...`), for feature-specific lowering.
     pub target_features: String,
 }
@@ -108,6 +112,31 @@ impl<'a, 'ctx> ModuleCx<'a, 'ctx> {
     }
 }
 
+/// The input being compiled, for LLVM's fatal errors (the last one started, when several
+/// compile at once in one process).
+pub(crate) static CURRENT_SOURCE: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+/// What LLVM calls instead of aborting on an error it cannot recover from (a bug of waot's
+/// or of LLVM's for this input): one line naming the file, exit status 1, no core dump.
+extern "C" fn llvm_fatal_error(reason: *const std::ffi::c_char) {
+    // SAFETY: LLVM passes a NUL-terminated message.
+    let reason = unsafe { std::ffi::CStr::from_ptr(reason) }.to_string_lossy();
+    let source = CURRENT_SOURCE
+        .try_lock()
+        .map(|s| s.clone())
+        .unwrap_or_default();
+    let line = format!(
+        "waotc: {source}: internal compiler error in LLVM: {}\n",
+        reason.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
+    // SAFETY: write(2) and _exit(2) are async-signal-safe; other threads may be inside LLVM,
+    // so no destructor or atexit handler may run.
+    unsafe {
+        libc::write(2, line.as_ptr() as *const _, line.len());
+        libc::_exit(1);
+    }
+}
+
 /// LLVM's process-wide options, set once before the first compile. `WAOT_LLVM_ARGS` adds
 /// more (space-separated), for experiments.
 fn init_llvm_options() {
@@ -129,6 +158,7 @@ fn init_llvm_options() {
                 ptrs.as_ptr(),
                 std::ptr::null(),
             );
+            llvm_sys::error_handling::LLVMInstallFatalErrorHandler(Some(llvm_fatal_error));
         }
     });
 }
@@ -229,6 +259,9 @@ pub fn compile_objects(
     options: &CompileOptions,
     embed_wasm: bool,
 ) -> Result<(Vec<Vec<u8>>, ArtifactHeader), CompileError> {
+    if let Ok(mut current) = CURRENT_SOURCE.lock() {
+        *current = source.to_string();
+    }
     let parts = plan_partitions(info, options.partition_bytes);
     let pieces: Vec<Piece> = if parts.len() == 1 {
         vec![Piece {
@@ -362,6 +395,11 @@ fn compile_piece(
         fn_types: Vec::new(),
         functions: Vec::new(),
         sp_register,
+        return_registers: if triple_str.starts_with("aarch64") {
+            (8, 8)
+        } else {
+            (3, 4)
+        },
         target_features: features.clone(),
     };
     cx.fn_types = info.types.iter().map(|t| cx.wasm_fn_type(t)).collect();

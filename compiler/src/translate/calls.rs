@@ -1,11 +1,14 @@
 //! Direct, imported and indirect calls, and their tail-call forms.
 //!
 //! Every wasm function uses the C calling convention. A `return_call` to a function of the same
-//! type is a `musttail` call, which LLVM must turn into a jump; to another type it is a `tail`
-//! call, which x86-64 and AArch64 turn into a jump whenever the callee takes all its arguments
-//! in registers and returns in registers (up to 5 integer and 8 float parameters besides the
-//! vmctx, up to 2 results on x86-64). So unbounded mutual recursion through `return_call` runs
-//! in constant stack except across types beyond those limits. (LLVM's `tailcc` guarantees
+//! type whose results come back in registers (x86-64: up to 3 integer and 4 float/vector
+//! results; AArch64: 8 and 8) is a `musttail` call, which LLVM must turn into a jump. Any other
+//! is a `tail` call, which x86-64 and AArch64 turn into a jump whenever the callee takes all
+//! its arguments in registers and returns in registers (up to 5 integer and 8 float parameters
+//! besides the vmctx), and otherwise an ordinary call: LLVM cannot jump to a callee whose
+//! results travel through memory, and `musttail` there would abort the compiler. So unbounded
+//! recursion through `return_call` runs in constant stack except across types beyond those
+//! limits, or with more results than the return registers hold. (LLVM's `tailcc` guarantees
 //! every case, but its callee-popped, 16-byte padded argument area costs every call an extra
 //! stack adjustment: 1.45× on a recursive Fibonacci.)
 //!
@@ -95,9 +98,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             return self.push_call_results(call, type_index);
         }
         let own_type = self.cx.info.funcs[self.func_index as usize];
-        let same_type =
-            self.cx.info.types[own_type as usize] == self.cx.info.types[type_index as usize];
-        if same_type {
+        let callee_type = &self.cx.info.types[type_index as usize];
+        let same_type = self.cx.info.types[own_type as usize] == *callee_type;
+        if same_type && self.returns_in_registers(callee_type.results()) {
             call.set_tail_call_kind(inkwell::values::LLVMTailCallKind::LLVMTailCallKindMustTail);
         } else {
             call.set_tail_call(true);
@@ -109,6 +112,17 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         };
         self.reachable = false;
         Ok(())
+    }
+
+    /// Whether a function with these results returns them all in registers.
+    fn returns_in_registers(&self, results: &[wasmparser::ValType]) -> bool {
+        use wasmparser::ValType::*;
+        let floats = results
+            .iter()
+            .filter(|t| matches!(t, F32 | F64 | V128))
+            .count();
+        let (int_regs, float_regs) = self.cx.return_registers;
+        results.len() - floats <= int_regs && floats <= float_regs
     }
 
     pub fn translate_call(&mut self, func: u32, tail: bool) -> Result<()> {
