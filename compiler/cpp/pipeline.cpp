@@ -6,6 +6,7 @@
 #include "llvm-c/TargetMachine.h"
 #include "llvm/Analysis/LoopInfo.h"
 #include "llvm/Analysis/ScalarEvolution.h"
+#include "llvm/IR/InstIterator.h"
 #include "llvm/IR/Instructions.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/PassManager.h"
@@ -13,6 +14,9 @@
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Passes/StandardInstrumentations.h"
 #include "llvm/Target/TargetMachine.h"
+
+#include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/ADT/SmallVector.h"
 
 #include <cstring>
 #include <string>
@@ -61,6 +65,33 @@ struct SignExtendNonNegativeIndices : PassInfoMixin<SignExtendNonNegativeIndices
   }
 };
 
+// Wasm executes every load, and one out of bounds traps, even when nothing uses its value;
+// LLVM deletes an unused load at every level (instruction selection drops it even at -O0).
+// Before optimizing, every linear-memory load (marked `waot.memory` by the translator) whose
+// value reaches no effect — a store, a call, a branch, a return — becomes volatile, so it is
+// executed and can trap. A load whose value is used is left alone: volatility would forbid
+// the optimizations that matter. (A load that becomes unused only after optimization, such as
+// one multiplied by 0, can still be deleted; see ARCHITECTURE.md, "Known limitations".)
+static void keepUnusedMemoryLoads(Function &F, unsigned MemoryKind) {
+  SmallPtrSet<Instruction *, 32> Live;
+  SmallVector<Instruction *, 64> Work;
+  for (Instruction &I : instructions(F))
+    if (I.isTerminator() || I.mayHaveSideEffects() || I.isEHPad())
+      if (Live.insert(&I).second)
+        Work.push_back(&I);
+  while (!Work.empty()) {
+    Instruction *I = Work.pop_back_val();
+    for (Value *Op : I->operands())
+      if (auto *OpI = dyn_cast<Instruction>(Op))
+        if (Live.insert(OpI).second)
+          Work.push_back(OpI);
+  }
+  for (Instruction &I : instructions(F))
+    if (auto *L = dyn_cast<LoadInst>(&I))
+      if (!L->isVolatile() && L->getMetadata(MemoryKind) && !Live.count(L))
+        L->setVolatile(true);
+}
+
 } // namespace
 
 // Runs `passes` (e.g. "default<O2>") on `module` for `machine`, with waot's passes added.
@@ -69,6 +100,10 @@ extern "C" char *waot_optimize_module(LLVMModuleRef module, LLVMTargetMachineRef
                                       const char *passes) {
   Module &M = *unwrap(module);
   TargetMachine *TM = reinterpret_cast<TargetMachine *>(machine);
+  unsigned MemoryKind = M.getContext().getMDKindID("waot.memory");
+  for (Function &F : M)
+    if (!F.isDeclaration())
+      keepUnusedMemoryLoads(F, MemoryKind);
   PipelineTuningOptions PTO;
   LoopAnalysisManager LAM;
   FunctionAnalysisManager FAM;

@@ -112,6 +112,11 @@ impl<'a, 'ctx> ModuleCx<'a, 'ctx> {
     }
 }
 
+/// Metadata kind on every load from linear memory (`translate::memory`): such a load must
+/// happen even when its value is unused, since it traps when out of bounds. The name is
+/// shared with `cpp/pipeline.cpp`.
+pub const MEMORY_ACCESS_METADATA: &str = "waot.memory";
+
 /// The input being compiled, for LLVM's fatal errors (the last one started, when several
 /// compile at once in one process).
 pub(crate) static CURRENT_SOURCE: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());

@@ -12,7 +12,7 @@
 
 use super::{FuncTranslator, Result};
 use inkwell::types::BasicTypeEnum;
-use inkwell::values::{BasicMetadataValueEnum, PointerValue};
+use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, PointerValue};
 use inkwell::IntPredicate;
 use runtime_support::{BoundsStrategy, Builtin, TrapCode};
 use wasmparser::MemArg;
@@ -56,6 +56,25 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         })
     }
 
+    /// A load of `ty` from linear memory at `p`: unaligned, and marked as a linear-memory
+    /// access (`MEMORY_ACCESS_METADATA`) so that one LLVM would delete as unused is kept: it
+    /// must trap when out of bounds (`pipeline.cpp`).
+    pub fn load_memory(
+        &mut self,
+        ty: BasicTypeEnum<'ctx>,
+        p: PointerValue<'ctx>,
+    ) -> Result<BasicValueEnum<'ctx>> {
+        let v = self.builder.build_load(ty, p, "")?;
+        let load = inkwell::values::BasicValue::as_instruction_value(&v).expect("a load");
+        load.set_alignment(1)
+            .map_err(|e| crate::CompileError::Internal(e.to_string()))?;
+        let context = self.cx.context;
+        let kind = context.get_kind_id(crate::codegen::MEMORY_ACCESS_METADATA);
+        load.set_metadata(context.metadata_node(&[]), kind)
+            .map_err(|e| crate::CompileError::Internal(e.to_string()))?;
+        Ok(v)
+    }
+
     /// Loads `mem_ty` and widens it to `result_ty` as `extend` says.
     pub fn translate_load(
         &mut self,
@@ -66,11 +85,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     ) -> Result<()> {
         let size = byte_size(mem_ty);
         let p = self.effective_address(&memarg, size)?;
-        let v = self.builder.build_load(mem_ty, p, "")?;
-        inkwell::values::BasicValue::as_instruction_value(&v)
-            .unwrap()
-            .set_alignment(1)
-            .unwrap();
+        let v = self.load_memory(mem_ty, p)?;
         let v = match extend {
             Extend::None => v,
             Extend::Signed => self

@@ -1,7 +1,7 @@
 //! Locals, globals and the parametric instructions.
 
 use super::{FuncTranslator, Result};
-use inkwell::values::{BasicValue, BasicValueEnum, InstructionOpcode};
+use inkwell::values::BasicValueEnum;
 use inkwell::IntPredicate;
 
 impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
@@ -67,30 +67,10 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         Ok(())
     }
 
-    /// A dropped load must still trap when out of bounds, and LLVM deletes unused loads, so
-    /// a load whose only purpose was to be dropped becomes volatile.
+    /// A dropped load must still trap when out of bounds: it is kept by `pipeline.cpp`, like
+    /// every load whose value nothing uses.
     pub fn translate_drop(&mut self) -> Result<()> {
-        let v = self.pop();
-        let mut inst = v
-            .as_instruction_value()
-            .filter(|i| i.get_first_use().is_none());
-        // A narrow load is dropped through its (unused) extension.
-        while let Some(i) = inst {
-            match i.get_opcode() {
-                InstructionOpcode::Load => {
-                    i.set_volatile(true)
-                        .map_err(|e| crate::CompileError::Internal(e.to_string()))?;
-                    break;
-                }
-                InstructionOpcode::SExt | InstructionOpcode::ZExt => {
-                    inst = i
-                        .get_operand(0)
-                        .and_then(|o| o.value())
-                        .and_then(|o| o.as_instruction_value());
-                }
-                _ => break,
-            }
-        }
+        self.pop();
         Ok(())
     }
 

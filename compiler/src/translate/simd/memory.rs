@@ -3,7 +3,7 @@
 
 use super::{FuncTranslator, Result, Shape};
 use inkwell::types::BasicTypeEnum;
-use inkwell::values::{BasicValue, BasicValueEnum};
+use inkwell::values::BasicValueEnum;
 use wasmparser::MemArg;
 
 impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
@@ -14,9 +14,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         size: u64,
     ) -> Result<BasicValueEnum<'ctx>> {
         let p = self.effective_address(memarg, size)?;
-        let v = self.builder.build_load(ty, p, "")?;
-        v.as_instruction_value().unwrap().set_alignment(1).unwrap();
-        Ok(v)
+        self.load_memory(ty, p)
     }
 
     pub fn translate_v_load(&mut self, memarg: MemArg) -> Result<()> {
