@@ -2,6 +2,10 @@
 //! from the same `wasi::FUNCTIONS` table; values and traps are converted to this crate's
 //! `Val` and `Trap`, so callers see one behaviour in both modes.
 
+mod rewrite;
+
+pub use rewrite::commit_comparisons;
+
 use crate::wasi::{self, WasiCtx};
 use crate::{Error, Func, Trap, TrapCode, Val};
 use wasmi::{Config, Engine, Extern, Linker, Module, Store};
@@ -178,7 +182,7 @@ pub fn to_wasmi_type(t: wasmparser::ValType) -> wasmi::ValType {
 pub fn module(engine: &Engine, wasm: &[u8]) -> Result<Module, Error> {
     runtime_support::validate::validate(wasm, &[]).map_err(|e| Error::Load(e.to_string()))?;
     check_supported(wasm).map_err(Error::Load)?;
-    Module::new(engine, wasm).map_err(|e| Error::Load(e.to_string()))
+    Module::new(engine, rewrite::commit_comparisons(wasm)).map_err(|e| Error::Load(e.to_string()))
 }
 
 /// The one feature the AOT path has and the interpreter lacks.

@@ -89,10 +89,13 @@ impl Backend for InterpBackend {
             invalid: false,
             message,
         })?;
-        let module = Module::new(&self.engine, wasm).map_err(|e| CompileFailure {
-            invalid: false,
-            message: e.to_string(),
-        })?;
+        let module =
+            Module::new(&self.engine, crate::interp::commit_comparisons(wasm)).map_err(|e| {
+                CompileFailure {
+                    invalid: false,
+                    message: e.to_string(),
+                }
+            })?;
         self.modules.push(module);
         Ok(self.modules.len() - 1)
     }
