@@ -7,9 +7,12 @@ use waot_compiler::{compile_to_file, CompileError, CompileOptions, OptLevel};
 fn compile_ir(wat: &str, opt_level: OptLevel) -> Result<String, CompileError> {
     let dir = tempfile::tempdir().unwrap();
     let ll: PathBuf = dir.path().join("m.ll");
+    // A fixed CPU: the IR must not depend on the machine that runs the test.
     let options = CompileOptions {
         opt_level,
         emit_llvm: Some(ll.clone()),
+        target: Some("x86_64-unknown-linux-gnu".into()),
+        cpu: "x86-64-v3".into(),
         ..Default::default()
     };
     compile_to_file(

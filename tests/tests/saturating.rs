@@ -81,25 +81,35 @@ fn saturating_byte_adds_match_wasm_for_every_byte_and_addend() {
 
 #[test]
 fn widened_saturating_byte_adds_become_uadd_sat_when_the_addend_fits() {
-    let dir = tempfile::tempdir().unwrap();
-    let ll = dir.path().join("s.ll");
-    let options = CompileOptions {
-        emit_llvm: Some(ll.clone()),
-        ..Default::default()
-    };
-    let so = dir.path().join("s.so");
-    let wasm = wat::parse_str(saturating_module()).unwrap();
-    compile_to_file(&wasm, "s", &so, &options).unwrap();
-    let ir = std::fs::read_to_string(ll).unwrap();
-    let body = |index: u32| {
-        let start = ir.find(&format!("@waot_func_{index}(")).unwrap();
-        ir[start..start + ir[start..].find("\n}\n").unwrap()].to_string()
-    };
-    let (masked, unmasked) = (body(0), body(1));
-    assert!(
-        masked.contains("@llvm.uadd.sat.v") && masked.contains("i8>"),
-        "{masked}"
-    );
-    assert!(!masked.contains("umin"), "{masked}");
-    assert!(!unmasked.contains("uadd.sat"), "{unmasked}");
+    // For fixed CPU levels (vector widths differ with AVX2 and AVX-512) and AArch64.
+    for (target, cpu) in [
+        ("x86_64-unknown-linux-gnu", "x86-64-v2"),
+        ("x86_64-unknown-linux-gnu", "x86-64-v3"),
+        ("x86_64-unknown-linux-gnu", "x86-64-v4"),
+        ("aarch64-unknown-linux-gnu", "generic"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let ll = dir.path().join("s.ll");
+        let options = CompileOptions {
+            emit_llvm: Some(ll.clone()),
+            target: Some(target.into()),
+            cpu: cpu.into(),
+            ..Default::default()
+        };
+        let so = dir.path().join("s.so");
+        let wasm = wat::parse_str(saturating_module()).unwrap();
+        compile_to_file(&wasm, "s", &so, &options).unwrap();
+        let ir = std::fs::read_to_string(ll).unwrap();
+        let body = |index: u32| {
+            let start = ir.find(&format!("@waot_func_{index}(")).unwrap();
+            ir[start..start + ir[start..].find("\n}\n").unwrap()].to_string()
+        };
+        let (masked, unmasked) = (body(0), body(1));
+        assert!(
+            masked.contains("@llvm.uadd.sat.v") && masked.contains("i8>"),
+            "{cpu}: {masked}"
+        );
+        assert!(!masked.contains("umin"), "{cpu}: {masked}");
+        assert!(!unmasked.contains("uadd.sat"), "{cpu}: {unmasked}");
+    }
 }
