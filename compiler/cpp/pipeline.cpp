@@ -4,8 +4,10 @@
 
 #include "llvm-c/Core.h"
 #include "llvm-c/TargetMachine.h"
+#include "llvm/Analysis/ConstantFolding.h"
 #include "llvm/Analysis/LoopInfo.h"
 #include "llvm/Analysis/ScalarEvolution.h"
+#include "llvm/IR/Constants.h"
 #include "llvm/IR/InstIterator.h"
 #include "llvm/IR/Instructions.h"
 #include "llvm/IR/Module.h"
@@ -92,6 +94,19 @@ static void keepUnusedMemoryLoads(Function &F, unsigned MemoryKind) {
         L->setVolatile(true);
 }
 
+// The IR builder folds constants without the data layout, so a v128 constant used at another
+// lane shape stays a constant expression such as `bitcast (<2 x i64> ...) to <4 x i32>`.
+// Folded with the data layout, it becomes a plain vector. At -O0 nothing else folds them, and
+// LLVM 19's instruction selector loops forever on some operations of such expressions (a
+// vector compare of two of them, sign-extended and passed to fabs, found by the fuzzer).
+static void foldConstantExpressions(Function &F, const DataLayout &DL) {
+  for (Instruction &I : instructions(F))
+    for (Use &U : I.operands())
+      if (auto *CE = dyn_cast<ConstantExpr>(U.get()))
+        if (Constant *Folded = ConstantFoldConstant(CE, DL); Folded && Folded != CE)
+          U.set(Folded);
+}
+
 } // namespace
 
 // Runs `passes` (e.g. "default<O2>") on `module` for `machine`, with waot's passes added.
@@ -102,8 +117,10 @@ extern "C" char *waot_optimize_module(LLVMModuleRef module, LLVMTargetMachineRef
   TargetMachine *TM = reinterpret_cast<TargetMachine *>(machine);
   unsigned MemoryKind = M.getContext().getMDKindID("waot.memory");
   for (Function &F : M)
-    if (!F.isDeclaration())
+    if (!F.isDeclaration()) {
+      foldConstantExpressions(F, M.getDataLayout());
       keepUnusedMemoryLoads(F, MemoryKind);
+    }
   PipelineTuningOptions PTO;
   LoopAnalysisManager LAM;
   FunctionAnalysisManager FAM;

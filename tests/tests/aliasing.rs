@@ -12,7 +12,8 @@ use std::path::Path;
 use std::process::Command;
 use waot::{Error, Linker, Store, Val};
 use waot_compiler::{compile_to_file, CompileOptions, OptLevel};
-use waot_tests::binary;
+use waot_tests::fuzz::generate::Rng;
+use waot_tests::{aliasing_wat, binary};
 
 /// The configurations every case runs in.
 fn configurations() -> Vec<CompileOptions> {
@@ -205,168 +206,19 @@ fn every_address_form_reaches_the_same_byte() {
     check_against_interpreter("forms", &wasm, &calls);
 }
 
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-/// The generated function's parameters, passed at run time so that LLVM cannot fold them:
-/// `$w` makes sums wrap, `$s` and `$h` make them not wrap or wrap at 2^31, `$z` is 0.
-const W: u32 = 0xFFFF_FFF0;
-const S: u32 = 16;
-const H: u32 = 0x8000_0000;
-
-/// A wasm address expression and static offset whose effective address is `t`.
-fn address(rng: &mut Rng, t: u32) -> (String, u32) {
-    let o = if t > 0 {
-        rng.below(t as u64 + 1) as u32
-    } else {
-        0
-    };
-    match rng.below(8) {
-        0 => ("(local.get $z)".into(), t),
-        1 => (
-            format!("(i32.add (local.get $w) (i32.const {}))", t - o + 16),
-            o,
-        ),
-        2 => (
-            format!(
-                "(i32.add (i32.const {}) (local.get $s))",
-                (t - o).wrapping_sub(S) as i32
-            ),
-            o,
-        ),
-        3 => (format!("(i32.const {})", t - o), o),
-        4 => (
-            format!(
-                "(i32.add (i32.const 0xFFFFFF00) (i32.const {}))",
-                t - o + 0x100
-            ),
-            o,
-        ),
-        5 => (
-            format!(
-                "(i32.add (local.get $h) (i32.const {}))",
-                (t - o).wrapping_add(H) as i32
-            ),
-            o,
-        ),
-        6 => (
-            format!(
-                "(local.tee $tmp (i32.add (local.get $w) (i32.const {})))",
-                t - o + 16
-            ),
-            o,
-        ),
-        _ => (format!("(i32.add (local.get $z) (i32.const {}))", t - o), o),
-    }
-}
-
-/// One access at `addr` + `offset`: a store of a value derived from `$acc`, or a load folded
-/// into `$acc`.
-fn access(rng: &mut Rng, addr: &str, offset: u32) -> String {
-    let k = rng.below(1000);
-    let store = rng.below(2) == 0;
-    let value64 = format!("(i64.add (local.get $acc) (i64.const {k}))");
-    let value32 = format!("(i32.wrap_i64 {value64})");
-    let fold = |v: String| {
-        format!("(local.set $acc (i64.xor (i64.rotl (local.get $acc) (i64.const 7)) {v}))")
-    };
-    match (rng.below(5), store) {
-        (0, true) => format!("(i32.store8 offset={offset} {addr} {value32})"),
-        (0, false) => fold(format!("(i64.load8_u offset={offset} {addr})")),
-        (1, true) => format!("(i32.store16 offset={offset} {addr} {value32})"),
-        (1, false) => fold(format!("(i64.load16_u offset={offset} {addr})")),
-        (2, true) => format!("(i32.store offset={offset} {addr} {value32})"),
-        (2, false) => fold(format!(
-            "(i64.extend_i32_u (i32.load offset={offset} {addr}))"
-        )),
-        (3, true) => format!("(i64.store offset={offset} {addr} {value64})"),
-        (3, false) => fold(format!("(i64.load offset={offset} {addr})")),
-        (_, true) => {
-            format!("(v128.store offset={offset} {addr} (i64x2.splat {value64}))")
-        }
-        (_, false) => fold(format!(
-            "(i64.xor (i64x2.extract_lane 0 (local.tee $v (v128.load offset={offset} {addr}))) \
-             (i64x2.extract_lane 1 (local.get $v)))"
-        )),
-    }
-    .replace("offset=0 ", "")
-        + "\n"
-}
-
-/// A function of straight-line accesses and counter loops over 64 bytes that overlap.
-fn generate(rng: &mut Rng) -> String {
-    let mut body = String::new();
-    for _ in 0..4 + rng.below(5) {
-        if rng.below(3) == 0 {
-            // A loop whose counter runs from -8n up to 0, addressing t + 8k through wrapping
-            // sums, with accesses to fixed bytes of the same range inside.
-            let n = 2 + rng.below(6) as u32;
-            let t = rng.below(48) as u32;
-            body += &format!("(local.set $i (i32.const {}))\n(loop $l\n", -(8 * n as i32));
-            for _ in 0..1 + rng.below(3) {
-                let k = rng.below(1000);
-                let at = format!("(i32.add (local.get $i) (i32.const {}))", t + 8 * n);
-                body += &match rng.below(3) {
-                    0 => format!("(i64.store {at} (i64.add (i64.load {at}) (i64.const {k})))\n"),
-                    1 => format!("(local.set $acc (i64.add (local.get $acc) (i64.load {at})))\n"),
-                    _ => {
-                        let fixed = rng.below(64) as u32;
-                        let (addr, offset) = address(rng, fixed);
-                        access(rng, &addr, offset)
-                    }
-                };
-            }
-            body += "(br_if $l (local.tee $i (i32.add (local.get $i) (i32.const 8)))))\n";
-        } else {
-            for _ in 0..1 + rng.below(6) {
-                let t = rng.below(64) as u32;
-                let (addr, offset) = address(rng, t);
-                body += &access(rng, &addr, offset);
-            }
-        }
-    }
-    format!(
-        r#"(module (memory (export "memory") 1)
-  (func (export "f") (param $w i32) (param $s i32) (param $h i32) (param $z i32) (result i64)
-    (local $acc i64) (local $i i32) (local $tmp i32) (local $v v128)
-    (local.set $acc (i64.const 0x0123456789abcdef))
-{body}    (local.get $acc)))"#
-    )
-}
-
 #[test]
 fn generated_overlapping_accesses_agree_with_the_interpreter() {
     let modules: u64 = std::env::var("WAOT_ALIAS_MODULES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(60);
-    let args = vec![
-        Val::I32(W as i32),
-        Val::I32(S as i32),
-        Val::I32(H as i32),
-        Val::I32(0),
-    ];
     for seed in 1..=modules {
-        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
-        let wat = generate(&mut rng);
+        let mut rng = Rng::new(seed);
+        let wat = aliasing_wat(&mut rng);
         let wasm = wat::parse_str(&wat).unwrap_or_else(|e| panic!("{e}\n{wat}"));
         let label = format!("generated module {seed}");
-        let result = std::panic::catch_unwind(|| {
-            check_against_interpreter(&label, &wasm, &[("f", args.clone())])
-        });
+        let result =
+            std::panic::catch_unwind(|| check_against_interpreter(&label, &wasm, &[("f", vec![])]));
         if let Err(e) = result {
             eprintln!("{wat}");
             std::panic::resume_unwind(e);

@@ -1,0 +1,240 @@
+//! Running one module in each mode: every export called in order, with the same arguments,
+//! in one instance; then the exported memories and globals.
+
+use super::generate::{argument, Rng};
+use runtime_support::BoundsStrategy;
+use waot::{Error, Extern, Linker, Store, Val};
+use waot_compiler::{compile_to_file, CompileOptions, OptLevel};
+
+/// Where the module runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Interpreter,
+    AotO0,
+    AotDefault,
+    AotExplicitBounds,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 4] = [
+        Mode::Interpreter,
+        Mode::AotO0,
+        Mode::AotDefault,
+        Mode::AotExplicitBounds,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Interpreter => "interpreter",
+            Mode::AotO0 => "aot -O0",
+            Mode::AotDefault => "aot -O2",
+            Mode::AotExplicitBounds => "aot --bounds-checks explicit",
+        }
+    }
+
+    fn options(self) -> Option<CompileOptions> {
+        let opt_level = match self {
+            Mode::Interpreter => return None,
+            Mode::AotO0 => OptLevel::O0,
+            _ => OptLevel::O2,
+        };
+        let bounds = match self {
+            Mode::AotExplicitBounds => BoundsStrategy::Explicit,
+            _ => BoundsStrategy::GuardPages,
+        };
+        Some(CompileOptions {
+            opt_level,
+            bounds,
+            ..Default::default()
+        })
+    }
+}
+
+/// What a value became, comparable across modes (references by kind and nullness only).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Num(Val),
+    FuncRef(bool),
+    ExternRef(Option<u64>),
+    ExnRef(bool),
+}
+
+impl From<Val> for Value {
+    fn from(v: Val) -> Value {
+        match v {
+            Val::FuncRef(f) => Value::FuncRef(f.is_some()),
+            Val::ExternRef(e) => Value::ExternRef(e),
+            Val::ExnRef(e) => Value::ExnRef(e.is_some()),
+            other => Value::Num(other),
+        }
+    }
+}
+
+/// The interpreter's trap for a table index out of range, which native code reports as
+/// `TableOutOfBounds` or, for `call_indirect`, `UndefinedElement`.
+pub const TABLE_TRAPS: &str = "TableOutOfBounds or UndefinedElement";
+
+/// How one call ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Call {
+    Returned(Vec<Value>),
+    /// A trap's kind (`TrapCode` name), or `exception` for an uncaught exception.
+    Trapped(String),
+}
+
+/// Everything a mode observed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    /// `Err` when instantiation failed (a trap in the start function or a segment).
+    pub instantiated: Result<(), String>,
+    pub calls: Vec<(String, Call)>,
+    pub memories: Vec<Vec<u8>>,
+    pub globals: Vec<(String, Value)>,
+}
+
+/// The exports to call, with their arguments: drawn once, used by every mode.
+pub fn calls_for(wasm: &[u8], seed: u64) -> Vec<(String, Vec<Val>)> {
+    let Ok(info) = runtime_support::ModuleInfo::parse(wasm) else {
+        return Vec::new();
+    };
+    let mut rng = Rng::new(seed ^ 0x5eed);
+    info.exports
+        .iter()
+        .filter(|e| e.kind == wasmparser::ExternalKind::Func)
+        .map(|e| {
+            let ty = info.func_type(e.index);
+            let args = ty.params().iter().map(|t| argument(&mut rng, *t)).collect();
+            (e.name.clone(), args)
+        })
+        .collect()
+}
+
+fn trap_kind(e: Error) -> String {
+    match e {
+        Error::Trap(t) if t.exception.is_some() => "exception".into(),
+        Error::Trap(t) => match t.code {
+            Some(code) => format!("{code:?}"),
+            None => format!("host: {}", t.message),
+        },
+        other => format!("error: {other}"),
+    }
+}
+
+/// Runs `wasm` in `mode`; `None` when the mode cannot run it (the interpreter and exception
+/// handling).
+pub fn run(
+    wasm: &[u8],
+    mode: Mode,
+    calls: &[(String, Vec<Val>)],
+    dir: &std::path::Path,
+) -> Result<Option<Outcome>, String> {
+    match mode.options() {
+        None => interpret(wasm, calls),
+        Some(options) => native(wasm, &options, calls, dir).map(Some),
+    }
+}
+
+fn native(
+    wasm: &[u8],
+    options: &CompileOptions,
+    calls: &[(String, Vec<Val>)],
+    dir: &std::path::Path,
+) -> Result<Outcome, String> {
+    let so = dir.join("module.so");
+    compile_to_file(wasm, "fuzz", &so, options).map_err(|e| format!("compile: {e}"))?;
+    let module = waot::Module::from_file(&so).map_err(|e| format!("load: {e}"))?;
+    let mut store = Store::new();
+    let mut outcome = Outcome {
+        instantiated: Ok(()),
+        calls: Vec::new(),
+        memories: Vec::new(),
+        globals: Vec::new(),
+    };
+    let instance = match Linker::new().instantiate(&mut store, &module) {
+        Ok(i) => i,
+        Err(e) => {
+            outcome.instantiated = Err(trap_kind(e));
+            return Ok(outcome);
+        }
+    };
+    for (name, args) in calls {
+        let f = store
+            .get_func(instance, name)
+            .ok_or_else(|| format!("no export {name}"))?;
+        let call = match store.call(f, args) {
+            Ok(values) => Call::Returned(values.into_iter().map(Value::from).collect()),
+            Err(e) => Call::Trapped(trap_kind(e)),
+        };
+        outcome.calls.push((name.clone(), call));
+    }
+    for name in store.export_names(instance) {
+        match store.get_export(instance, &name) {
+            Some(Extern::Memory(m)) => {
+                outcome
+                    .memories
+                    .push(store.memory_data(m).map_err(|e| e.to_string())?.to_vec());
+            }
+            Some(Extern::Global(g)) => {
+                let v = store.global_get(g).map_err(|e| e.to_string())?;
+                outcome.globals.push((name, v.into()));
+            }
+            _ => {}
+        }
+    }
+    Ok(outcome)
+}
+
+fn interpret(wasm: &[u8], calls: &[(String, Vec<Val>)]) -> Result<Option<Outcome>, String> {
+    if waot::interp::check_supported(wasm).is_err() {
+        return Ok(None);
+    }
+    let engine = waot::interp::engine();
+    let Ok(module) = waot::interp::module(&engine, wasm) else {
+        return Ok(None);
+    };
+    let mut store = wasmi::Store::new(&engine, ());
+    let mut outcome = Outcome {
+        instantiated: Ok(()),
+        calls: Vec::new(),
+        memories: Vec::new(),
+        globals: Vec::new(),
+    };
+    let instance =
+        match wasmi::Linker::<()>::new(&engine).instantiate_and_start(&mut store, &module) {
+            Ok(i) => i,
+            Err(e) => {
+                outcome.instantiated = Err(trap_kind(waot::interp::error(e)));
+                return Ok(Some(outcome));
+            }
+        };
+    for (name, args) in calls {
+        let call = match waot::interp::call(&mut store, &instance, name, args) {
+            Ok(values) => Call::Returned(values.into_iter().map(Value::from).collect()),
+            // wasmi reports a `call_indirect` past the table's end and any other access past
+            // it as one trap (ARCHITECTURE.md, "The interpreter").
+            Err(e) => match trap_kind(e).as_str() {
+                "TableOutOfBounds" => Call::Trapped(TABLE_TRAPS.into()),
+                other => Call::Trapped(other.into()),
+            },
+        };
+        outcome.calls.push((name.clone(), call));
+    }
+    // In the module's export order, as the native modes report them.
+    let names: Vec<String> = runtime_support::ModuleInfo::parse(wasm)
+        .map(|info| info.exports.iter().map(|e| e.name.clone()).collect())
+        .unwrap_or_default();
+    for name in names {
+        let Some(export) = instance.get_export(&store, &name) else {
+            continue;
+        };
+        match export {
+            wasmi::Extern::Memory(m) => outcome.memories.push(m.data(&store).to_vec()),
+            wasmi::Extern::Global(g) => {
+                let v = waot::interp::from_wasmi(&g.get(&store), &store);
+                outcome.globals.push((name, v.into()));
+            }
+            _ => {}
+        }
+    }
+    Ok(Some(outcome))
+}
