@@ -198,6 +198,37 @@ fn files_and_directories_match_native() {
     assert!(text(&w.stdout).ends_with("ls .: . ..\n"));
 }
 
+/// Every path operation on every shape of path (trailing slashes, `.` and `..`, empty, through
+/// a file, symlinks) gives the errno Linux gives, natively compiled and run from a fresh
+/// directory, in AOT code and in the interpreter.
+#[test]
+fn path_corners_give_the_errors_linux_gives() {
+    let p = build("paths");
+    let dn = tempfile::tempdir().unwrap();
+    let n = native(dn.path(), &p.native, &[], &[], b"");
+    assert_eq!(n.status.code(), Some(0), "{}", text(&n.stderr));
+    assert!(text(&n.stdout).lines().count() > 900);
+    for mode in [&[][..], &["--interp", "-q"][..]] {
+        let dw = tempfile::tempdir().unwrap();
+        let mut args = mode.to_vec();
+        args.extend(["--dir", ".", p.so.to_str().unwrap()]);
+        let w = wrun(dw.path(), &args, b"");
+        let (expected, got) = (text(&n.stdout), text(&w.stdout));
+        let differences: Vec<String> = expected
+            .lines()
+            .zip(got.lines())
+            .filter(|(a, b)| a != b)
+            .map(|(a, b)| format!("native {a}, waot {b}"))
+            .collect();
+        assert!(
+            differences.is_empty(),
+            "{mode:?}:\n{}",
+            differences.join("\n")
+        );
+        assert_same(&n, &w);
+    }
+}
+
 #[test]
 fn the_sandbox_holds() {
     let p = build_wasi_only("sandbox");

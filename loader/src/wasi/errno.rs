@@ -8,6 +8,7 @@ pub const TOOBIG: Errno = 1;
 pub const ACCES: Errno = 2;
 pub const AGAIN: Errno = 6;
 pub const BADF: Errno = 8;
+pub const BUSY: Errno = 10;
 pub const EXIST: Errno = 20;
 pub const FAULT: Errno = 21;
 pub const FBIG: Errno = 22;

@@ -6,6 +6,14 @@
 //! leave it; the kernel's EXDEV becomes ENOTCAPABLE. Operations on a last component (unlink,
 //! mkdir, rename, ...) resolve its parent that way and act on the name with the `*at` calls,
 //! never following a final symlink.
+//!
+//! A trailing slash keeps Linux's meaning (tests/wasi/paths.c compares every case with the
+//! same calls made natively): the calls that never follow the last component — `mkdirat`,
+//! `unlinkat`, `renameat`, `symlinkat` and `linkat`'s new name — get the name with its slash,
+//! and the kernel answers ENOENT, ENOTDIR, EISDIR or EEXIST as it would natively. Where a
+//! trailing slash makes the kernel follow a final symlink (`fstatat`, `utimensat`,
+//! `readlinkat`, `linkat`'s old name), the path is resolved beneath the directory instead, so
+//! no symlink is followed out of the sandbox even to answer with an error.
 
 use super::errno::{self, check, Errno};
 use super::fd::{timespecs, write_filestat};
@@ -52,14 +60,34 @@ fn open_beneath(dir: i32, path: &str, flags: i32, mode: u64) -> Result<OwnedFd, 
 
 /// A path split for an operation on its last component.
 enum Target {
-    /// Act on `name` inside `parent`.
+    /// Act on `name` inside `parent`; `slashed` is the name with the path's trailing slash,
+    /// if it had one.
     Entry {
         parent: OwnedFd,
         name: CString,
-        trailing_slash: bool,
+        slashed: CString,
     },
     /// The path ends in `.` or `..`: it names a directory, resolved as a whole.
     Dir(OwnedFd),
+}
+
+impl Target {
+    /// The name for calls that never follow the last component: with its trailing slash, so
+    /// the kernel applies Linux's rules for it.
+    fn entry_as_given(&self) -> Option<(i32, &CString)> {
+        match self {
+            Target::Entry {
+                parent, slashed, ..
+            } => Some((parent.as_raw_fd(), slashed)),
+            Target::Dir(_) => None,
+        }
+    }
+}
+
+/// The last component of `path`, trailing slashes ignored.
+fn last_component(path: &str) -> &str {
+    let trimmed = path.trim_end_matches('/');
+    trimmed.rsplit('/').next().unwrap_or(trimmed)
 }
 
 fn resolve_target(dir: i32, path: &str) -> Result<Target, Errno> {
@@ -85,11 +113,22 @@ fn resolve_target(dir: i32, path: &str) -> Result<Target, Errno> {
         )?));
     }
     let parent = open_beneath(dir, parent, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+    let slashed = if trailing_slash {
+        format!("{name}/")
+    } else {
+        name.to_string()
+    };
     Ok(Target::Entry {
         parent,
         name: cstring(name)?,
-        trailing_slash,
+        slashed: cstring(&slashed)?,
     })
+}
+
+/// `path` resolved as a whole beneath `dir`, following a final symlink as a trailing slash
+/// asks (a directory, or the error the kernel gives for what is there).
+fn resolve_slashed(dir: i32, path: &str) -> Result<Target, Errno> {
+    Ok(Target::Dir(open_beneath(dir, path, libc::O_PATH, 0)?))
 }
 
 fn dir_with(ctx: &WasiCtx, fd: u64, needed: u64) -> Result<i32, Errno> {
@@ -106,13 +145,12 @@ fn path<'m>(mem: &'m GuestMemory<'_>, ptr: u64, len: u64) -> Result<&'m str, Err
 
 pub fn path_create_directory(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R {
     let dir = dir_with(ctx, a[0], rights::PATH_CREATE_DIRECTORY)?;
-    match resolve_target(dir, path(mem, a[1], a[2])?)? {
-        Target::Dir(_) => Err(errno::EXIST),
-        // SAFETY: mkdirat on a directory we hold.
-        Target::Entry { parent, name, .. } => {
-            check(unsafe { libc::mkdirat(parent.as_raw_fd(), name.as_ptr(), 0o777) }).map(drop)
-        }
-    }
+    let target = resolve_target(dir, path(mem, a[1], a[2])?)?;
+    let Some((parent, name)) = target.entry_as_given() else {
+        return Err(errno::EXIST);
+    };
+    // SAFETY: mkdirat on a directory we hold.
+    check(unsafe { libc::mkdirat(parent, name.as_ptr(), 0o777) }).map(drop)
 }
 
 fn stat_target(target: &Target, follow: bool) -> Result<libc::stat, Errno> {
@@ -126,16 +164,8 @@ fn stat_target(target: &Target, follow: bool) -> Result<libc::stat, Errno> {
                 &mut st,
                 libc::AT_EMPTY_PATH,
             ))?,
-            Target::Entry {
-                parent,
-                name,
-                trailing_slash,
-            } => {
-                let flags = if follow || *trailing_slash {
-                    0
-                } else {
-                    libc::AT_SYMLINK_NOFOLLOW
-                };
+            Target::Entry { parent, name, .. } => {
+                let flags = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW };
                 check(libc::fstatat(
                     parent.as_raw_fd(),
                     name.as_ptr(),
@@ -148,11 +178,12 @@ fn stat_target(target: &Target, follow: bool) -> Result<libc::stat, Errno> {
     }
 }
 
-/// With SYMLINK_FOLLOW the whole path is opened beneath the directory (a link may not lead
-/// out); without it the last component is looked at itself.
+/// With SYMLINK_FOLLOW, or a trailing slash (which follows a final symlink on Linux), the
+/// whole path is opened beneath the directory (a link may not lead out); otherwise the last
+/// component is looked at itself.
 fn follow_target(dir: i32, p: &str, lookup: u64) -> Result<Target, Errno> {
-    if lookup as u32 & LOOKUP_SYMLINK_FOLLOW != 0 {
-        return Ok(Target::Dir(open_beneath(dir, p, libc::O_PATH, 0)?));
+    if lookup as u32 & LOOKUP_SYMLINK_FOLLOW != 0 || (p.ends_with('/') && p.len() > 1) {
+        return resolve_slashed(dir, p);
     }
     resolve_target(dir, p)
 }
@@ -193,29 +224,48 @@ pub fn path_link(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R {
     let old_dir = dir_with(ctx, a[0], rights::PATH_LINK_SOURCE)?;
     let new_dir = dir_with(ctx, a[4], rights::PATH_LINK_TARGET)?;
     let old = follow_target(old_dir, path(mem, a[2], a[3])?, a[1])?;
+    // Linux looks the source up first: a missing one is ENOENT whatever the new path is.
+    let old_is_dir = stat_target(&old, false)?.st_mode & libc::S_IFMT == libc::S_IFDIR;
+    let new = resolve_target(new_dir, path(mem, a[5], a[6])?)?;
     let Target::Entry {
         parent: new_parent,
         name: new_name,
-        ..
-    } = resolve_target(new_dir, path(mem, a[5], a[6])?)?
+        slashed: new_slashed,
+    } = &new
     else {
         return Err(errno::EXIST);
     };
+    if old_is_dir {
+        // No hard link to a directory; but the new name is checked first, as Linux does.
+        let exists = stat_target(&new, false).is_ok();
+        return Err(if exists {
+            errno::EXIST
+        } else if new_slashed != new_name {
+            errno::NOENT
+        } else {
+            errno::PERM
+        });
+    }
     // SAFETY: linkat on descriptors we hold.
     let r = unsafe {
         match &old {
-            Target::Dir(fd) => libc::linkat(
-                fd.as_raw_fd(),
-                c"".as_ptr(),
-                new_parent.as_raw_fd(),
-                new_name.as_ptr(),
-                libc::AT_EMPTY_PATH,
-            ),
+            // A descriptor of what a symlink led to: linked through its /proc name, which
+            // needs no capability (AT_EMPTY_PATH does).
+            Target::Dir(fd) => {
+                let proc = cstring(&format!("/proc/self/fd/{}", fd.as_raw_fd()))?;
+                libc::linkat(
+                    libc::AT_FDCWD,
+                    proc.as_ptr(),
+                    new_parent.as_raw_fd(),
+                    new_slashed.as_ptr(),
+                    libc::AT_SYMLINK_FOLLOW,
+                )
+            }
             Target::Entry { parent, name, .. } => libc::linkat(
                 parent.as_raw_fd(),
                 name.as_ptr(),
                 new_parent.as_raw_fd(),
-                new_name.as_ptr(),
+                new_slashed.as_ptr(),
                 0,
             ),
         }
@@ -293,7 +343,14 @@ pub fn path_open(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R {
 
 pub fn path_readlink(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R {
     let dir = dir_with(ctx, a[0], rights::PATH_READLINK)?;
-    let Target::Entry { parent, name, .. } = resolve_target(dir, path(mem, a[1], a[2])?)? else {
+    let p = path(mem, a[1], a[2])?;
+    let target = if p.ends_with('/') {
+        resolve_slashed(dir, p)?
+    } else {
+        resolve_target(dir, p)?
+    };
+    // A directory (named by `.`, `..` or a trailing slash) is not a symbolic link.
+    let Target::Entry { parent, name, .. } = target else {
         return Err(errno::INVAL);
     };
     let mut buf = vec![0u8; 4096];
@@ -313,45 +370,28 @@ pub fn path_readlink(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) ->
 
 pub fn path_remove_directory(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R {
     let dir = dir_with(ctx, a[0], rights::PATH_REMOVE_DIRECTORY)?;
-    match resolve_target(dir, path(mem, a[1], a[2])?)? {
-        Target::Dir(_) => Err(errno::INVAL),
-        // SAFETY: unlinkat on a directory we hold.
-        Target::Entry { parent, name, .. } => {
-            check(unsafe { libc::unlinkat(parent.as_raw_fd(), name.as_ptr(), libc::AT_REMOVEDIR) })
-                .map(drop)
-        }
-    }
+    let p = path(mem, a[1], a[2])?;
+    let target = resolve_target(dir, p)?;
+    let Some((parent, name)) = target.entry_as_given() else {
+        // Linux: removing `.` is invalid, `..` is a directory that is not empty.
+        return Err(if last_component(p) == ".." {
+            errno::NOTEMPTY
+        } else {
+            errno::INVAL
+        });
+    };
+    // SAFETY: unlinkat on a directory we hold.
+    check(unsafe { libc::unlinkat(parent, name.as_ptr(), libc::AT_REMOVEDIR) }).map(drop)
 }
 
 pub fn path_unlink_file(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R {
     let dir = dir_with(ctx, a[0], rights::PATH_UNLINK_FILE)?;
-    match resolve_target(dir, path(mem, a[1], a[2])?)? {
-        Target::Dir(_) => Err(errno::ISDIR),
-        Target::Entry {
-            trailing_slash: true,
-            parent,
-            name,
-        } => {
-            // "file/" names a directory: unlinking it is EISDIR or ENOTDIR, as on Linux.
-            let st = stat_target(
-                &Target::Entry {
-                    parent,
-                    name,
-                    trailing_slash: true,
-                },
-                false,
-            )?;
-            Err(if filetype::from_mode(st.st_mode) == filetype::DIRECTORY {
-                errno::ISDIR
-            } else {
-                errno::NOTDIR
-            })
-        }
-        // SAFETY: as above.
-        Target::Entry { parent, name, .. } => {
-            check(unsafe { libc::unlinkat(parent.as_raw_fd(), name.as_ptr(), 0) }).map(drop)
-        }
-    }
+    let target = resolve_target(dir, path(mem, a[1], a[2])?)?;
+    let Some((parent, name)) = target.entry_as_given() else {
+        return Err(errno::ISDIR);
+    };
+    // SAFETY: unlinkat on a directory we hold.
+    check(unsafe { libc::unlinkat(parent, name.as_ptr(), 0) }).map(drop)
 }
 
 pub fn path_rename(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R {
@@ -359,24 +399,12 @@ pub fn path_rename(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R
     let new_dir = dir_with(ctx, a[3], rights::PATH_RENAME_TARGET)?;
     let old = resolve_target(old_dir, path(mem, a[1], a[2])?)?;
     let new = resolve_target(new_dir, path(mem, a[4], a[5])?)?;
-    let (
-        Target::Entry {
-            parent: op,
-            name: on,
-            ..
-        },
-        Target::Entry {
-            parent: np,
-            name: nn,
-            ..
-        },
-    ) = (old, new)
-    else {
-        return Err(errno::INVAL);
+    let (Some((op, on)), Some((np, nn))) = (old.entry_as_given(), new.entry_as_given()) else {
+        // Linux refuses to rename `.` or `..`, or onto them, once both parents resolve.
+        return Err(errno::BUSY);
     };
     // SAFETY: renameat on directories we hold.
-    check(unsafe { libc::renameat(op.as_raw_fd(), on.as_ptr(), np.as_raw_fd(), nn.as_ptr()) })
-        .map(drop)
+    check(unsafe { libc::renameat(op, on.as_ptr(), np, nn.as_ptr()) }).map(drop)
 }
 
 pub fn path_symlink(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R {
@@ -386,10 +414,11 @@ pub fn path_symlink(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> 
         // An absolute target can never resolve inside the sandbox; refuse it, as others do.
         return Err(errno::PERM);
     }
-    let Target::Entry { parent, name, .. } = resolve_target(dir, path(mem, a[3], a[4])?)? else {
+    let link = resolve_target(dir, path(mem, a[3], a[4])?)?;
+    let Some((parent, name)) = link.entry_as_given() else {
         return Err(errno::EXIST);
     };
     let target = cstring(&target)?;
     // SAFETY: symlinkat on a directory we hold.
-    check(unsafe { libc::symlinkat(target.as_ptr(), parent.as_raw_fd(), name.as_ptr()) }).map(drop)
+    check(unsafe { libc::symlinkat(target.as_ptr(), parent, name.as_ptr()) }).map(drop)
 }
