@@ -6,6 +6,7 @@
 #include "llvm-c/TargetMachine.h"
 #include "llvm/Analysis/ConstantFolding.h"
 #include "llvm/Analysis/LoopInfo.h"
+#include "llvm/IR/Dominators.h"
 #include "llvm/Analysis/ScalarEvolution.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/InstIterator.h"
@@ -16,6 +17,7 @@
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Passes/StandardInstrumentations.h"
 #include "llvm/Target/TargetMachine.h"
+#include "llvm/Transforms/Utils/PromoteMemToReg.h"
 
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/SmallVector.h"
@@ -69,12 +71,36 @@ struct SignExtendNonNegativeIndices : PassInfoMixin<SignExtendNonNegativeIndices
 
 // Wasm executes every load, and one out of bounds traps, even when nothing uses its value;
 // LLVM deletes an unused load at every level (instruction selection drops it even at -O0).
+// Wasm locals start as stack slots; a load stored only into a local that is never read again
+// would look used. Promoting them to SSA values first leaves only real uses.
+static void promoteLocals(Function &F) {
+  SmallVector<AllocaInst *, 32> Allocas;
+  for (Instruction &I : F.getEntryBlock())
+    if (auto *AI = dyn_cast<AllocaInst>(&I))
+      if (isAllocaPromotable(AI))
+        Allocas.push_back(AI);
+  if (Allocas.empty())
+    return;
+  DominatorTree DT(F);
+  PromoteMemToReg(Allocas, DT);
+}
+
 // Before optimizing, every linear-memory load (marked `waot.memory` by the translator) whose
 // value reaches no effect — a store, a call, a branch, a return — becomes volatile, so it is
 // executed and can trap. A load whose value is used is left alone: volatility would forbid
 // the optimizations that matter. (A load that becomes unused only after optimization, such as
-// one multiplied by 0, can still be deleted; see ARCHITECTURE.md, "Known limitations".)
-static void keepUnusedMemoryLoads(Function &F, unsigned MemoryKind) {
+// one multiplied by 0 or a lane never extracted, can still be deleted; see ARCHITECTURE.md,
+// "Known limitations".) At -O0, where nothing is optimized, every such load is volatile: the
+// instruction selector deletes loads whose value it folds away.
+static void keepUnusedMemoryLoads(Function &F, unsigned MemoryKind, bool Every) {
+  if (Every) {
+    for (Instruction &I : instructions(F))
+      if (auto *L = dyn_cast<LoadInst>(&I))
+        if (L->getMetadata(MemoryKind))
+          L->setVolatile(true);
+    return;
+  }
+  promoteLocals(F);
   SmallPtrSet<Instruction *, 32> Live;
   SmallVector<Instruction *, 64> Work;
   for (Instruction &I : instructions(F))
@@ -109,17 +135,18 @@ static void foldConstantExpressions(Function &F, const DataLayout &DL) {
 
 } // namespace
 
-// Runs `passes` (e.g. "default<O2>") on `module` for `machine`, with waot's passes added.
-// Returns null, or an error message to free with `LLVMDisposeMessage`.
+// Runs `passes` (e.g. "default<O2>") on `module` for `machine`, with waot's passes added;
+// `keepEveryLoad` makes every linear-memory load volatile (for -O0). Returns null, or an error
+// message to free with `LLVMDisposeMessage`.
 extern "C" char *waot_optimize_module(LLVMModuleRef module, LLVMTargetMachineRef machine,
-                                      const char *passes) {
+                                      const char *passes, bool keepEveryLoad) {
   Module &M = *unwrap(module);
   TargetMachine *TM = reinterpret_cast<TargetMachine *>(machine);
   unsigned MemoryKind = M.getContext().getMDKindID("waot.memory");
   for (Function &F : M)
     if (!F.isDeclaration()) {
       foldConstantExpressions(F, M.getDataLayout());
-      keepUnusedMemoryLoads(F, MemoryKind);
+      keepUnusedMemoryLoads(F, MemoryKind, keepEveryLoad);
     }
   PipelineTuningOptions PTO;
   LoopAnalysisManager LAM;

@@ -436,7 +436,8 @@ fn compile_piece(
         )));
     }
     let passes = format!("default<{}>", options.opt_level.name());
-    pipeline::optimize(&cx.module, &machine, &passes)
+    let keep_every_load = options.opt_level == OptLevel::O0;
+    pipeline::optimize(&cx.module, &machine, &passes, keep_every_load)
         .map_err(|e| CompileError::Internal(format!("optimizer: {e}")))?;
     if options.opt_level != OptLevel::O0 {
         saturate::form_saturating_adds(&context, &cx.module);

@@ -13,17 +13,28 @@ extern "C" {
         module: LLVMModuleRef,
         machine: LLVMTargetMachineRef,
         passes: *const c_char,
+        keep_every_load: bool,
     ) -> *mut c_char;
 }
 
-/// Runs the pass pipeline `passes` (e.g. `default<O2>`) on `module`.
-pub fn optimize(module: &Module<'_>, machine: &TargetMachine, passes: &str) -> Result<(), String> {
+/// Runs the pass pipeline `passes` (e.g. `default<O2>`) on `module`; `keep_every_load` makes
+/// every linear-memory load volatile, so none is deleted and each can trap (for -O0).
+pub fn optimize(
+    module: &Module<'_>,
+    machine: &TargetMachine,
+    passes: &str,
+    keep_every_load: bool,
+) -> Result<(), String> {
     let passes = CString::new(passes).map_err(|e| e.to_string())?;
     // SAFETY: both references are live LLVM objects for the duration of the call; the
     // returned message, if any, is ours to read and dispose of.
     unsafe {
-        let error =
-            waot_optimize_module(module.as_mut_ptr(), machine.as_mut_ptr(), passes.as_ptr());
+        let error = waot_optimize_module(
+            module.as_mut_ptr(),
+            machine.as_mut_ptr(),
+            passes.as_ptr(),
+            keep_every_load,
+        );
         if error.is_null() {
             return Ok(());
         }

@@ -2,7 +2,7 @@
 
 use super::{FuncTranslator, Result};
 use inkwell::types::{BasicTypeEnum, FloatType, IntType};
-use inkwell::values::{BasicValueEnum, FloatValue, IntValue};
+use inkwell::values::{AsValueRef, BasicValueEnum, FloatValue, IntValue};
 use inkwell::{FloatPredicate, IntPredicate};
 use runtime_support::TrapCode;
 
@@ -239,8 +239,14 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
 
     /// Whether `v` is a constant that makes an arithmetic operation an identity or a negation.
     fn is_foldable_constant(v: FloatValue<'ctx>) -> bool {
-        v.get_constant()
-            .is_some_and(|(c, _)| c == 0.0 || c.abs() == 1.0)
+        // `get_constant` reads any constant as a ConstantFP; a constant expression (a bitcast
+        // of an integer, a lane of a constant vector) is not one and would crash LLVM.
+        // SAFETY: a live value; the call only inspects its kind.
+        let is_constant_fp =
+            unsafe { !llvm_sys::core::LLVMIsAConstantFP(v.as_value_ref()).is_null() };
+        is_constant_fp
+            && v.get_constant()
+                .is_some_and(|(c, _)| c == 0.0 || c.abs() == 1.0)
     }
 
     pub fn translate_float_binary(&mut self, op: FloatBinOp) -> Result<()> {

@@ -4,6 +4,7 @@
 //! fuzz modules FIRST LAST [DIR]   run seeds FIRST..=LAST, saving divergent modules to DIR
 //! fuzz bytes FIRST LAST           feed random and mutated bytes to every reader
 //! fuzz write SEED FILE            write the module of SEED to FILE (to reproduce one)
+//! fuzz print FILE                 print a module as text (every proposal waot runs)
 //! ```
 //! Prints a summary (modules per class, each divergence) and exits 1 if anything diverged.
 
@@ -24,8 +25,25 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let (Some("print"), Some(file)) = (args.get(1).map(String::as_str), args.get(2)) {
+        let text = std::fs::read(file)
+            .map_err(|e| e.to_string())
+            .and_then(|wasm| wasmprinter::print_bytes(wasm).map_err(|e| e.to_string()));
+        return match text {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("fuzz: {file}: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let (Some(first), Some(last)) = (seed(2), seed(3)) else {
-        eprintln!("usage: fuzz modules|bytes FIRST LAST [DIR], or fuzz write SEED FILE");
+        eprintln!(
+            "usage: fuzz modules|bytes FIRST LAST [DIR], fuzz write SEED FILE, fuzz print FILE"
+        );
         return ExitCode::FAILURE;
     };
     match args[1].as_str() {

@@ -203,19 +203,14 @@ fn interpret(wasm: &[u8], calls: &[(String, Vec<Val>)]) -> Result<Option<Outcome
         match wasmi::Linker::<()>::new(&engine).instantiate_and_start(&mut store, &module) {
             Ok(i) => i,
             Err(e) => {
-                outcome.instantiated = Err(trap_kind(waot::interp::error(e)));
+                outcome.instantiated = Err(interpreted_trap(trap_kind(waot::interp::error(e))));
                 return Ok(Some(outcome));
             }
         };
     for (name, args) in calls {
         let call = match waot::interp::call(&mut store, &instance, name, args) {
             Ok(values) => Call::Returned(values.into_iter().map(Value::from).collect()),
-            // wasmi reports a `call_indirect` past the table's end and any other access past
-            // it as one trap (ARCHITECTURE.md, "The interpreter").
-            Err(e) => match trap_kind(e).as_str() {
-                "TableOutOfBounds" => Call::Trapped(TABLE_TRAPS.into()),
-                other => Call::Trapped(other.into()),
-            },
+            Err(e) => Call::Trapped(interpreted_trap(trap_kind(e))),
         };
         outcome.calls.push((name.clone(), call));
     }
@@ -237,4 +232,13 @@ fn interpret(wasm: &[u8], calls: &[(String, Vec<Val>)]) -> Result<Option<Outcome
         }
     }
     Ok(Some(outcome))
+}
+
+/// The interpreter's trap `kind` as compared: its one table trap stands for either of native
+/// code's (ARCHITECTURE.md, "The interpreter").
+fn interpreted_trap(kind: String) -> String {
+    match kind.as_str() {
+        "TableOutOfBounds" => TABLE_TRAPS.into(),
+        _ => kind,
+    }
 }

@@ -96,6 +96,7 @@ impl Summary {
             Verdict::Same => "same",
             Verdict::NanBits => "NaN bits only (allowed)",
             Verdict::OptimizedAwayTrap => "out-of-bounds access optimized away at -O2 (documented)",
+            Verdict::StackLimit => "stack exhausted on one side only (limits differ)",
             Verdict::Divergence(_) => "DIVERGENCE",
         };
         *self.classes.entry(class.to_string()).or_default() += 1;
