@@ -63,12 +63,16 @@ impl Runner for Native {
 
 struct Interpreted {
     store: wasmi::Store<WasiCtx>,
-    instance: wasmi::Instance,
+    instance: interp::Instance,
 }
 
 impl Runner for Interpreted {
     fn signature(&mut self, name: &str) -> Option<(Vec<ValType>, Vec<ValType>)> {
-        let ty = self.instance.get_func(&self.store, name)?.ty(&self.store);
+        let ty = self
+            .instance
+            .wasmi()
+            .get_func(&self.store, name)?
+            .ty(&self.store);
         let back = |t: &wasmi::ValType| match t {
             wasmi::ValType::I32 => ValType::I32,
             wasmi::ValType::I64 => ValType::I64,
@@ -210,8 +214,10 @@ fn native(cli: &RunCli, module: Module, ctx: WasiCtx) -> Result<Box<dyn Runner>,
 
 fn interpreted(cli: &RunCli, wasm: &[u8], ctx: WasiCtx) -> Result<Box<dyn Runner>, Error> {
     let engine = interp::engine();
+    let file = cli.module.file_name().unwrap_or_default().to_string_lossy();
     let module = interp::module(&engine, wasm)
-        .map_err(|e| Error::Load(format!("{}: {e}", cli.module.display())))?;
+        .map_err(|e| Error::Load(format!("{}: {e}", cli.module.display())))?
+        .named(&file);
     let mut store = wasmi::Store::new(&engine, ctx);
     let mut linker = wasmi::Linker::new(&engine);
     interp::add_wasi(&mut linker)?;
@@ -236,9 +242,7 @@ fn interpreted(cli: &RunCli, wasm: &[u8], ctx: WasiCtx) -> Result<Box<dyn Runner
             })
             .map_err(|e| Error::Link(e.to_string()))?;
     }
-    let instance = linker
-        .instantiate_and_start(&mut store, &module)
-        .map_err(interp::error)?;
+    let instance = interp::instantiate(&linker, &mut store, &module)?;
     Ok(Box::new(Interpreted { store, instance }))
 }
 

@@ -56,11 +56,10 @@ fn interpret(wasm: &[u8], name: &str, args: &[Val]) -> Outcome {
     let engine = waot::interp::engine();
     let module = waot::interp::module(&engine, wasm).unwrap();
     let mut store = wasmi::Store::new(&engine, ());
-    let instance = wasmi::Linker::<()>::new(&engine)
-        .instantiate_and_start(&mut store, &module)
-        .unwrap();
+    let linker = wasmi::Linker::<()>::new(&engine);
+    let instance = waot::interp::instantiate(&linker, &mut store, &module).unwrap();
     let results = waot::interp::call(&mut store, &instance, name, args).map_err(trap_kind);
-    let memory = instance.get_memory(&store, "memory").unwrap();
+    let memory = instance.wasmi().get_memory(&store, "memory").unwrap();
     Outcome {
         results,
         memory: memory.data(&store)[..MEMORY_CHECKED].to_vec(),

@@ -1,5 +1,6 @@
 //! The interpreter fallback computes what native code computes, where the wasmi version it is
-//! built on does not (issue 18; docs/upstream/wasmi-select-fusion.md).
+//! built on does not (issue 18; docs/upstream/wasmi-select-fusion.md and
+//! wasmi-failed-instance.md), and reports traps with the same backtraces.
 
 use waot::{Linker, Store, Val};
 use waot_compiler::CompileOptions;
@@ -9,9 +10,8 @@ fn interpret(wasm: &[u8], name: &str, args: &[Val]) -> Vec<Val> {
     let engine = waot::interp::engine();
     let module = waot::interp::module(&engine, wasm).unwrap();
     let mut store = wasmi::Store::new(&engine, ());
-    let instance = wasmi::Linker::<()>::new(&engine)
-        .instantiate_and_start(&mut store, &module)
-        .unwrap();
+    let linker = wasmi::Linker::<()>::new(&engine);
+    let instance = waot::interp::instantiate(&linker, &mut store, &module).unwrap();
     waot::interp::call(&mut store, &instance, name, args).unwrap()
 }
 
@@ -65,5 +65,134 @@ fn select_on_a_comparison_with_zero_after_a_dropped_value() {
             let native = store.call(f, &args).unwrap();
             assert_eq!(interpret(&wasm, name, &args), native, "{name}({a}, {w})");
         }
+    }
+}
+
+/// A function that a failed instantiation left in an imported table (WebAssembly 2.0 keeps
+/// what the segments before the failing one wrote) runs, and reads its instance's global:
+/// with wasmi 2.0.0 alone the process died with SIGSEGV.
+#[test]
+fn functions_left_by_a_failed_instantiation_run_in_both_modes() {
+    let script = r#"
+      (module $Mt
+        (table (export "tab") 10 funcref)
+        (memory (export "mem") 1)
+        (type $t (func (result i32)))
+        (func (export "call") (param i32) (result i32) (call_indirect (type $t) (local.get 0)))
+        (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0))))
+      (register "Mt" $Mt)
+      (assert_trap
+        (module
+          (table (import "Mt" "tab") 10 funcref)
+          (global $g (mut i32) (i32.const 42))
+          (func $f (result i32) (global.set $g (i32.add (global.get $g) (i32.const 1))) (global.get $g))
+          (elem (i32.const 7) $f)
+          (elem (i32.const 8) $f $f $f $f $f))
+        "out of bounds table access")
+      (assert_return (invoke $Mt "call" (i32.const 7)) (i32.const 43))
+      (assert_return (invoke $Mt "call" (i32.const 7)) (i32.const 44))
+      (assert_trap (invoke $Mt "call" (i32.const 8)) "uninitialized element")
+      (assert_trap
+        (module
+          (memory (import "Mt" "mem") 1)
+          (table 1 funcref)
+          (func $h)
+          (elem (i32.const 0) $h)
+          (data (i32.const 10) "ab")
+          (data (i32.const 65535) "cd"))
+        "out of bounds memory access")
+      (assert_return (invoke $Mt "load" (i32.const 11)) (i32.const 98))
+      (assert_return (invoke $Mt "load" (i32.const 65535)) (i32.const 0))
+    "#;
+    let compiler = waot_tests::InProcessCompiler {
+        options: CompileOptions::default(),
+    };
+    for mode in [waot::wast::Mode::Interp, waot::wast::Mode::Aot(&compiler)] {
+        let report = waot::wast::run_script(script, mode);
+        assert!(report.failures.is_empty(), "{:?}", report.failures);
+        // Every directive of the script.
+        assert_eq!(report.passed, 9);
+    }
+}
+
+/// A trap in the interpreter carries the frames native code reports, innermost first, with
+/// the names of the name section; in the start function too.
+#[test]
+fn interpreted_traps_have_backtraces() {
+    let wat = r#"(module
+        (memory 1)
+        (func $inner (export "inner") (param i32) (result i32) (i32.load (local.get 0)))
+        (func $middle (param i32) (result i32) (call $inner (local.get 0)))
+        (func $tail (param i32) (result i32) (return_call $middle (local.get 0)))
+        (func $outer (export "outer") (param i32) (result i32)
+          (drop (call $middle (i32.const 0)))
+          (call $tail (local.get 0)))
+        (func $fine (export "fine") (result i32) (call $middle (i32.const 4)))
+        (func $leafy (result i32) (i32.const 1))
+        (func $tailer (result i32) (return_call $leafy))
+        (func $after (export "after") (drop (call $tailer)) (unreachable)))"#;
+    let wasm = wat::parse_str(wat).unwrap();
+    let engine = waot::interp::engine();
+    let module = waot::interp::module(&engine, &wasm)
+        .unwrap()
+        .named("m.wasm");
+    let mut store = wasmi::Store::new(&engine, ());
+    let linker = wasmi::Linker::<()>::new(&engine);
+    let instance = waot::interp::instantiate(&linker, &mut store, &module).unwrap();
+    let frames = |r: Result<Vec<Val>, waot::Error>| match r {
+        Err(waot::Error::Trap(t)) => t
+            .backtrace
+            .iter()
+            .map(|f| f.to_string())
+            .collect::<Vec<_>>(),
+        other => panic!("not a trap: {other:?}"),
+    };
+    // `return_call` hands $tail's frame to $middle; the earlier call to $middle returned.
+    let got = frames(waot::interp::call(
+        &mut store,
+        &instance,
+        "outer",
+        &[Val::I32(-1)],
+    ));
+    assert_eq!(
+        got,
+        [
+            "m.wasm!inner (function 0)",
+            "m.wasm!middle (function 1)",
+            "m.wasm!outer (function 3)"
+        ]
+    );
+    // A later call starts from an empty stack, whatever the trap left.
+    assert_eq!(
+        waot::interp::call(&mut store, &instance, "fine", &[]).unwrap(),
+        [Val::I32(0)]
+    );
+    let got = frames(waot::interp::call(
+        &mut store,
+        &instance,
+        "inner",
+        &[Val::I32(65536)],
+    ));
+    assert_eq!(got, ["m.wasm!inner (function 0)"]);
+    // A leaf reached by a tail call has returned: it is not in the trap's frames.
+    let got = frames(waot::interp::call(&mut store, &instance, "after", &[]));
+    assert_eq!(got, ["m.wasm!after (function 7)"]);
+
+    let start = wat::parse_str(
+        r#"(module (func $boom unreachable) (func $start (call $boom)) (start $start))"#,
+    )
+    .unwrap();
+    let module = waot::interp::module(&engine, &start)
+        .unwrap()
+        .named("s.wasm");
+    match waot::interp::instantiate(&linker, &mut store, &module) {
+        Err(waot::Error::Trap(t)) => {
+            let got: Vec<String> = t.backtrace.iter().map(|f| f.to_string()).collect();
+            assert_eq!(
+                got,
+                ["s.wasm!boom (function 0)", "s.wasm!start (function 1)"]
+            );
+        }
+        other => panic!("the start function did not trap: {:?}", other.map(|_| ())),
     }
 }

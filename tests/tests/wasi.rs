@@ -482,14 +482,20 @@ fn dir_mappings_in_every_spelling() {
 fn a_trapping_program_prints_a_backtrace_with_function_names() {
     let p = build("cat");
     let d = tempfile::tempdir().unwrap();
-    let w = wrun(d.path(), &[p.so.to_str().unwrap(), "!"], b"");
-    assert_eq!(w.status.code(), Some(134));
-    let err = text(&w.stderr);
-    assert!(err.starts_with("wrun: trap: unreachable\n"), "{err}");
-    assert!(
-        err.contains("cat.so!main") || err.contains("cat.so!__main_argc_argv"),
-        "{err}"
-    );
+    for mode in [&[][..], &["--interp", "-q"][..]] {
+        let mut args = mode.to_vec();
+        args.extend([p.so.to_str().unwrap(), "!"]);
+        let w = wrun(d.path(), &args, b"");
+        assert_eq!(w.status.code(), Some(134));
+        let err = text(&w.stderr);
+        assert!(err.starts_with("wrun: trap: unreachable\n"), "{err}");
+        assert!(
+            err.contains("    at cat.so!main (function ")
+                || err.contains("    at cat.so!__main_argc_argv (function "),
+            "{mode:?}: {err}"
+        );
+        assert!(err.contains("    at cat.so!_start"), "{mode:?}: {err}");
+    }
 }
 
 #[test]

@@ -2,13 +2,66 @@
 //! from the same `wasi::FUNCTIONS` table; values and traps are converted to this crate's
 //! `Val` and `Trap`, so callers see one behaviour in both modes.
 
-mod rewrite;
+mod instrument;
+mod segments;
 
-pub use rewrite::commit_comparisons;
-
+use crate::code_registry::FrameInfo;
 use crate::wasi::{self, WasiCtx};
 use crate::{Error, Func, Trap, TrapCode, Val};
-use wasmi::{Config, Engine, Extern, Linker, Module, Store};
+use instrument::Hidden;
+use std::sync::Arc;
+use wasmi::{Config, Engine, Extern, Linker, Store};
+
+/// wasmi's limit on nested calls; the instrumentation's frame stack is sized for it.
+const MAX_RECURSION_DEPTH: usize = 200_000;
+
+/// The most frames a backtrace shows, as in native code.
+const MAX_FRAMES: u32 = 64;
+
+/// A module ready for the interpreter: instrumented to leave backtraces (`instrument`).
+#[derive(Clone)]
+pub struct Module {
+    module: wasmi::Module,
+    hidden: Hidden,
+    names: Arc<Names>,
+    /// The module as given, for a variant with passive segments (`segments`).
+    wasm: Arc<[u8]>,
+}
+
+/// What names the frames of a backtrace.
+struct Names {
+    module: String,
+    funcs: Vec<(u32, String)>,
+}
+
+impl Module {
+    /// The module under `name` in backtraces (native code uses the artifact's file name).
+    pub fn named(mut self, name: &str) -> Self {
+        self.names = Arc::new(Names {
+            module: name.to_string(),
+            funcs: self.names.funcs.clone(),
+        });
+        self
+    }
+
+    pub fn wasmi(&self) -> &wasmi::Module {
+        &self.module
+    }
+}
+
+/// An instance of a [`Module`].
+#[derive(Clone)]
+pub struct Instance {
+    instance: wasmi::Instance,
+    hidden: Hidden,
+    names: Arc<Names>,
+}
+
+impl Instance {
+    pub fn wasmi(&self) -> &wasmi::Instance {
+        &self.instance
+    }
+}
 
 /// An engine that accepts what the AOT path accepts: WebAssembly 2.0 (validation itself is
 /// done by `runtime_support::validate` first, with exactly the same features).
@@ -17,14 +70,16 @@ pub fn engine() -> Engine {
     c.wasm_simd(true)
         .wasm_tail_call(true)
         .wasm_extended_const(true)
-        .wasm_multi_memory(false)
+        // For the ring of frames the instrumentation adds; guest modules with several
+        // memories are refused by validation before.
+        .wasm_multi_memory(true)
         .wasm_custom_page_sizes(false)
         .wasm_wide_arithmetic(false)
         .wasm_relaxed_simd(false)
         // About what native code gets from a thread's 8 MiB stack; wasmi's defaults (1000
         // frames) stop ordinary recursive C programs. Both stacks are heap memory that grows
         // on demand.
-        .set_max_recursion_depth(200_000)
+        .set_max_recursion_depth(MAX_RECURSION_DEPTH)
         .set_max_stack_height(256 << 20);
     Engine::new(&c)
 }
@@ -177,12 +232,121 @@ pub fn to_wasmi_type(t: wasmparser::ValType) -> wasmi::ValType {
     }
 }
 
-/// Compiles (validates and translates) `wasm` for the interpreter after validating it with
-/// exactly the AOT path's features.
+/// Compiles (validates, instruments and translates) `wasm` for the interpreter after
+/// validating it with exactly the AOT path's features.
 pub fn module(engine: &Engine, wasm: &[u8]) -> Result<Module, Error> {
     runtime_support::validate::validate(wasm, &[]).map_err(|e| Error::Load(e.to_string()))?;
     check_supported(wasm).map_err(Error::Load)?;
-    Module::new(engine, rewrite::commit_comparisons(wasm)).map_err(|e| Error::Load(e.to_string()))
+    prepare(engine, wasm)
+}
+
+/// [`module`] for a `wasm` that its caller validated and checked already.
+pub fn prepare(engine: &Engine, wasm: &[u8]) -> Result<Module, Error> {
+    let (instrumented, hidden) = instrument::instrument(wasm).map_err(Error::Load)?;
+    let module =
+        wasmi::Module::new(engine, &instrumented).map_err(|e| Error::Load(e.to_string()))?;
+    let funcs = runtime_support::ModuleInfo::parse(wasm)
+        .map(|info| info.func_names)
+        .unwrap_or_default();
+    Ok(Module {
+        module,
+        hidden,
+        names: Arc::new(Names {
+            module: String::new(),
+            funcs,
+        }),
+        wasm: wasm.into(),
+    })
+}
+
+/// Instantiates `module` and runs its start function; a trap there has its backtrace.
+pub fn instantiate<T>(
+    linker: &Linker<T>,
+    store: &mut Store<T>,
+    module: &Module,
+) -> Result<Instance, Error> {
+    if let Some((passive, code)) = segments::first_out_of_bounds(&module.wasm, linker, store) {
+        // What the failed instantiation writes, from a complete instance (`segments`).
+        let (wasm, _) = instrument::instrument_with(&module.wasm, passive).map_err(Error::Load)?;
+        let variant = wasmi::Module::new(module.module.engine(), &wasm)
+            .map_err(|e| Error::Load(e.to_string()))?;
+        linker
+            .instantiate_and_start(&mut *store, &variant)
+            .map_err(error)?;
+        return Err(Error::Trap(Trap::new(code)));
+    }
+    let instance = linker
+        .instantiate_and_start(&mut *store, &module.module)
+        .map_err(error)?;
+    let instance = Instance {
+        instance,
+        hidden: module.hidden.clone(),
+        names: module.names.clone(),
+    };
+    if let Some(start) = &module.hidden.start {
+        let func = instance
+            .instance
+            .get_func(&*store, start)
+            .ok_or_else(|| Error::Load("the instrumented start function is missing".into()))?;
+        reset_depth(store, &instance);
+        func.call(&mut *store, &[], &mut [])
+            .map_err(|e| with_backtrace(error(e), store, &instance))?;
+    }
+    Ok(instance)
+}
+
+/// An empty frame stack, whatever a trap left, for a call from the host.
+fn reset_depth<T>(store: &mut Store<T>, instance: &Instance) {
+    for name in [&instance.hidden.depth, &instance.hidden.leaf] {
+        if let Some(global) = instance.instance.get_global(&*store, name) {
+            global.set(&mut *store, wasmi::Val::I32(0)).ok();
+        }
+    }
+}
+
+/// `error` with the frames the instrumentation left, innermost first, if it is a trap.
+fn with_backtrace<T>(mut error: Error, store: &Store<T>, instance: &Instance) -> Error {
+    if let Error::Trap(trap) = &mut error {
+        if trap.exit_status.is_none() {
+            trap.backtrace = backtrace(store, instance);
+        }
+    }
+    error
+}
+
+fn backtrace<T>(store: &Store<T>, instance: &Instance) -> Vec<FrameInfo> {
+    let hidden = &instance.hidden;
+    let global = |name: &str| match instance.instance.get_global(store, name)?.get(store) {
+        wasmi::Val::I32(v) => Some(v as u32),
+        _ => None,
+    };
+    let (Some(top), Some(leaf), Some(stack)) = (
+        global(&hidden.depth),
+        global(&hidden.leaf),
+        instance.instance.get_memory(store, &hidden.frames),
+    ) else {
+        return Vec::new();
+    };
+    let stack = stack.data(store);
+    let pushed = (1..=top / 4).rev().filter_map(|slot| {
+        let at = slot as usize * 4;
+        Some(u32::from_le_bytes(stack.get(at..at + 4)?.try_into().ok()?))
+    });
+    let names = &instance.names;
+    leaf.checked_sub(1)
+        .into_iter()
+        .chain(pushed)
+        .take(MAX_FRAMES as usize)
+        .map(|func_index| FrameInfo {
+            module: names.module.clone(),
+            func_index,
+            func_name: names
+                .funcs
+                .binary_search_by_key(&func_index, |(i, _)| *i)
+                .ok()
+                .map(|i| names.funcs[i].1.clone()),
+        })
+        .collect()
 }
 
 /// The one feature the AOT path has and the interpreter lacks.
@@ -198,14 +362,15 @@ pub fn check_supported(wasm: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// Calls `name` in `instance` with `args`.
+/// Calls `name` in `instance` with `args`; a trap carries the backtrace.
 pub fn call<T>(
     store: &mut Store<T>,
-    instance: &wasmi::Instance,
+    instance: &Instance,
     name: &str,
     args: &[Val],
 ) -> Result<Vec<Val>, Error> {
     let func = instance
+        .instance
         .get_func(&*store, name)
         .ok_or_else(|| Error::Usage(format!("no exported function `{name}`")))?;
     let ty = func.ty(&*store);
@@ -218,7 +383,8 @@ pub fn call<T>(
         .iter()
         .map(|t| wasmi::Val::default_for_ty(*t))
         .collect();
+    reset_depth(store, instance);
     func.call(&mut *store, &wargs, &mut results)
-        .map_err(error)?;
+        .map_err(|e| with_backtrace(error(e), store, instance))?;
     Ok(results.iter().map(|v| from_wasmi(v, store)).collect())
 }

@@ -2,15 +2,16 @@
 //! the AOT path.
 
 use super::{Backend, CompileFailure, Outcome};
+use crate::interp::{Instance, Module};
 use crate::{interp, Error, Val};
-use wasmi::{Engine, Extern, Linker, Module, Store};
+use wasmi::{Engine, Extern, Linker, Store};
 
 pub struct InterpBackend {
     engine: Engine,
     store: Store<()>,
     linker: Linker<()>,
     modules: Vec<Module>,
-    instances: Vec<wasmi::Instance>,
+    instances: Vec<Instance>,
 }
 
 impl InterpBackend {
@@ -89,29 +90,23 @@ impl Backend for InterpBackend {
             invalid: false,
             message,
         })?;
-        let module =
-            Module::new(&self.engine, crate::interp::commit_comparisons(wasm)).map_err(|e| {
-                CompileFailure {
-                    invalid: false,
-                    message: e.to_string(),
-                }
-            })?;
+        let module = interp::prepare(&self.engine, wasm).map_err(|e| CompileFailure {
+            invalid: false,
+            message: e.to_string(),
+        })?;
         self.modules.push(module);
         Ok(self.modules.len() - 1)
     }
 
     fn instantiate(&mut self, module: usize) -> Result<usize, Error> {
-        let instance = self
-            .linker
-            .instantiate_and_start(&mut self.store, &self.modules[module])
-            .map_err(interp::error)?;
+        let instance = interp::instantiate(&self.linker, &mut self.store, &self.modules[module])?;
         self.instances.push(instance);
         Ok(self.instances.len() - 1)
     }
 
     fn register(&mut self, name: &str, instance: usize) -> Outcome {
         self.linker
-            .instance(&mut self.store, name, self.instances[instance])
+            .instance(&mut self.store, name, *self.instances[instance].wasmi())
             .map(drop)
             .map_err(|e| e.to_string())
     }
@@ -121,7 +116,10 @@ impl Backend for InterpBackend {
     }
 
     fn global(&mut self, instance: usize, name: &str) -> Result<Val, Error> {
-        match self.instances[instance].get_export(&self.store, name) {
+        match self.instances[instance]
+            .wasmi()
+            .get_export(&self.store, name)
+        {
             Some(Extern::Global(g)) => Ok(interp::from_wasmi(&g.get(&self.store), &self.store)),
             _ => Err(Error::Usage(format!("no global `{name}`"))),
         }

@@ -184,8 +184,8 @@ pub fn compare(reference: &Outcome, other: &Outcome) -> Verdict {
 }
 
 /// The verdict for `mode`, given every mode's outcome: a divergence of the optimized
-/// guard-page build is the documented class when the first differing call is one where `-O0`
-/// and explicit checks both trap out of bounds.
+/// guard-page build is the documented class when the first differing call (or the start
+/// function) is one where `-O0` and explicit checks both trap out of bounds.
 pub fn classify(mode: Mode, verdict: Verdict, outcomes: &[(Mode, Outcome)]) -> Verdict {
     let Verdict::Divergence(_) = &verdict else {
         return verdict;
@@ -201,6 +201,15 @@ pub fn classify(mode: Mode, verdict: Verdict, outcomes: &[(Mode, Outcome)]) -> V
     ) else {
         return verdict;
     };
+    let oob_at_start = Err("MemoryOutOfBounds".to_string());
+    if o2.instantiated != explicit.instantiated {
+        // The start function: the same test as for a call.
+        return if explicit.instantiated == oob_at_start && o0.instantiated == oob_at_start {
+            Verdict::OptimizedAwayTrap
+        } else {
+            verdict
+        };
+    }
     let first_difference = o2
         .calls
         .iter()

@@ -199,14 +199,14 @@ fn interpret(wasm: &[u8], calls: &[(String, Vec<Val>)]) -> Result<Option<Outcome
         memories: Vec::new(),
         globals: Vec::new(),
     };
-    let instance =
-        match wasmi::Linker::<()>::new(&engine).instantiate_and_start(&mut store, &module) {
-            Ok(i) => i,
-            Err(e) => {
-                outcome.instantiated = Err(interpreted_trap(trap_kind(waot::interp::error(e))));
-                return Ok(Some(outcome));
-            }
-        };
+    let linker = wasmi::Linker::<()>::new(&engine);
+    let instance = match waot::interp::instantiate(&linker, &mut store, &module) {
+        Ok(i) => i,
+        Err(e) => {
+            outcome.instantiated = Err(interpreted_trap(trap_kind(e)));
+            return Ok(Some(outcome));
+        }
+    };
     for (name, args) in calls {
         let call = match waot::interp::call(&mut store, &instance, name, args) {
             Ok(values) => Call::Returned(values.into_iter().map(Value::from).collect()),
@@ -219,7 +219,7 @@ fn interpret(wasm: &[u8], calls: &[(String, Vec<Val>)]) -> Result<Option<Outcome
         .map(|info| info.exports.iter().map(|e| e.name.clone()).collect())
         .unwrap_or_default();
     for name in names {
-        let Some(export) = instance.get_export(&store, &name) else {
+        let Some(export) = instance.wasmi().get_export(&store, &name) else {
             continue;
         };
         match export {
