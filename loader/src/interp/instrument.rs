@@ -524,3 +524,63 @@ impl Reencode for Rewriter {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid(wasm: &[u8]) {
+        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+            .validate_all(wasm)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[test]
+    fn every_shape_of_module_stays_valid_with_hidden_names_that_do_not_collide() {
+        let modules = [
+            "(module)",
+            "(module (func (export \"f\") (result i32) (i32.eqz (i32.const 1))))",
+            r#"(module
+                 (import "env" "g" (global i32)) (import "env" "m" (memory 1))
+                 (import "env" "h" (func $h))
+                 (global $own (mut i32) (global.get 0))
+                 (func $f (export "waot:frames") (call $h) (global.set $own (i32.const 2)))
+                 (func $s (call $f) (return_call $f))
+                 (export "waot:depth" (global $own))
+                 (start $s)
+                 (data (i32.const 0) "after the code"))"#,
+            r#"(module (memory 1) (table 2 funcref) (type $t (func))
+                 (func $a (call_indirect (type $t) (i32.const 0)))
+                 (elem (i32.const 0) $a) (elem (i32.const 1) $a))"#,
+        ];
+        for text in modules {
+            let wasm = wat::parse_str(text).unwrap();
+            let (out, hidden) = instrument(&wasm).unwrap();
+            valid(&out);
+            let mut exports = Vec::new();
+            for payload in wasmparser::Parser::new(0).parse_all(&out) {
+                match payload.unwrap() {
+                    wasmparser::Payload::ExportSection(r) => {
+                        exports.extend(r.into_iter().map(|e| e.unwrap().name.to_string()))
+                    }
+                    wasmparser::Payload::StartSection { .. } => panic!("a start section"),
+                    _ => {}
+                }
+            }
+            let mut unique = exports.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), exports.len(), "{exports:?}");
+            assert!(exports.contains(&hidden.frames) && exports.contains(&hidden.depth));
+            let (passive, _) = instrument_with(
+                &wasm,
+                PassiveFrom {
+                    elements: 1,
+                    data: 0,
+                },
+            )
+            .unwrap();
+            valid(&passive);
+        }
+    }
+}
