@@ -543,3 +543,66 @@ fn the_interpreter_serves_the_same_wasi_layer() {
         assert_same(&n, &w);
     }
 }
+
+/// A path with a NUL byte is EILSEQ for every path function, in both modes: never cut at the
+/// NUL (which would act on `f`).
+#[test]
+fn a_path_with_a_nul_byte_is_an_error_not_a_shorter_path() {
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "path_filestat_get"
+        (func $stat (param i32 i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "path_open"
+        (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "path_unlink_file"
+        (func $unlink (param i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "path_create_directory"
+        (func $mkdir (param i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "path_rename"
+        (func $rename (param i32 i32 i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "path_symlink"
+        (func $symlink (param i32 i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 0) "f\00x")
+      (data (i32.const 8) "g")
+      (func (export "stat") (result i32) (call $stat (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 3) (i32.const 64)))
+      (func (export "open") (result i32)
+        (call $open (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 3) (i32.const 1)
+          (i64.const -1) (i64.const -1) (i32.const 0) (i32.const 64)))
+      (func (export "unlink") (result i32) (call $unlink (i32.const 3) (i32.const 0) (i32.const 3)))
+      (func (export "mkdir") (result i32) (call $mkdir (i32.const 3) (i32.const 0) (i32.const 3)))
+      (func (export "rename") (result i32)
+        (call $rename (i32.const 3) (i32.const 0) (i32.const 3) (i32.const 3) (i32.const 8) (i32.const 1)))
+      (func (export "symlink") (result i32)
+        (call $symlink (i32.const 8) (i32.const 1) (i32.const 3) (i32.const 0) (i32.const 3))))"#;
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("nul.wasm");
+    std::fs::write(&wasm, wat::parse_str(wat).unwrap()).unwrap();
+    let so = dir.path().join("nul.so");
+    compile_to_file(
+        &std::fs::read(&wasm).unwrap(),
+        "nul",
+        &so,
+        &CompileOptions::default(),
+    )
+    .unwrap();
+    for module in [&so, &wasm] {
+        for op in ["stat", "open", "unlink", "mkdir", "rename", "symlink"] {
+            let work = tempfile::tempdir().unwrap();
+            std::fs::write(work.path().join("f"), b"kept").unwrap();
+            let w = wrun(
+                work.path(),
+                &["-q", "--dir", ".", module.to_str().unwrap(), "--invoke", op],
+                b"",
+            );
+            assert_eq!(
+                text(&w.stdout),
+                "25\n",
+                "{op} {module:?}: {}",
+                text(&w.stderr)
+            );
+            assert_eq!(std::fs::read(work.path().join("f")).unwrap(), b"kept");
+            let names: Vec<_> = std::fs::read_dir(work.path()).unwrap().collect();
+            assert_eq!(names.len(), 1, "{op}: {names:?}");
+        }
+    }
+}
