@@ -196,3 +196,51 @@ fn interpreted_traps_have_backtraces() {
         other => panic!("the start function did not trap: {:?}", other.map(|_| ())),
     }
 }
+
+/// Frames stay exact when calls cross instances: a function of another instance (through an
+/// import or a shared table) pushes on its own instance's stack, which nobody there pops, more
+/// times than that stack has room for; and a call from it back into the first instance leaves
+/// no frame behind there. The loop overflowed the frame stack of `b` (a spurious out-of-bounds
+/// trap) and the re-entry left `h` in `run`'s backtrace.
+#[test]
+fn frames_stay_exact_across_instances() {
+    let b = wat::parse_str(
+        r#"(module
+            (table (export "t") 1 funcref) (type $v (func))
+            (func $helper)
+            (func (export "g") (call $helper))
+            (func (export "k") (call_indirect (type $v) (i32.const 0))))"#,
+    )
+    .unwrap();
+    let a = wat::parse_str(
+        r#"(module
+            (import "b" "g" (func $g)) (import "b" "k" (func $k))
+            (import "b" "t" (table 1 funcref))
+            (func $leaf)
+            (func $h (call $leaf))
+            (elem (i32.const 0) $h)
+            (func $run (export "run") (param $n i32)
+              (loop $again
+                (call $g)
+                (br_if $again (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+              (call $k)
+              (unreachable)))"#,
+    )
+    .unwrap();
+    let engine = waot::interp::engine();
+    let mut store = wasmi::Store::new(&engine, ());
+    let mut linker = wasmi::Linker::<()>::new(&engine);
+    let b = waot::interp::module(&engine, &b).unwrap().named("b.wasm");
+    let b = waot::interp::instantiate(&linker, &mut store, &b).unwrap();
+    linker.instance(&mut store, "b", *b.wasmi()).unwrap();
+    let a = waot::interp::module(&engine, &a).unwrap().named("a.wasm");
+    let a = waot::interp::instantiate(&linker, &mut store, &a).unwrap();
+    match waot::interp::call(&mut store, &a, "run", &[Val::I32(300_000)]) {
+        Err(waot::Error::Trap(t)) => {
+            assert_eq!(t.code, Some(waot::TrapCode::Unreachable), "{t}");
+            let got: Vec<String> = t.backtrace.iter().map(|f| f.to_string()).collect();
+            assert_eq!(got, ["a.wasm!run (function 4)"]);
+        }
+        other => panic!("run did not trap: {other:?}"),
+    }
+}

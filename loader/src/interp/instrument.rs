@@ -3,8 +3,13 @@
 //!
 //! **Frames.** A stack of function indices lives in an extra memory, its top (a byte offset)
 //! in an extra global. The prologue of a function that calls pushes its index and keeps the
-//! new top in a new local; after each call it puts that top back, and a tail call pops its
-//! frame first so the callee takes its place. A function that calls nothing only writes its
+//! new top in a new local; after each call (to an import too: it may re-enter this instance)
+//! it puts that top back, and a tail call pops its frame first so the callee takes its place.
+//! The top wraps around at the end of the memory: a function called from another instance
+//! (through an import or a shared table) pushes on its own instance's stack, which no caller
+//! there restores, and a trap leaves the top of every instance it unwound through where it
+//! was; such a stack only ever needs to be read by the host for the instance it called, which
+//! is exact (`super::call` puts the top back after reading it), but it must never overflow. A function that calls nothing only writes its
 //! index to a second global, which its callers clear after calling it: leaves, where small
 //! hot functions are, cost one instruction. A trap leaves both globals as they were, so the
 //! host reads the frames innermost first from them (`super::backtrace`). The stack holds as
@@ -29,11 +34,18 @@ use wasm_encoder::{
     Instruction, MemArg, MemArgTarget, MemorySection, MemoryType, Module, SectionId, ValType,
 };
 
-/// Pages of the frame stack: a `u32` per frame up to wasmi's recursion limit, plus the unused
-/// slot 0.
-fn frame_pages() -> u64 {
-    ((super::MAX_RECURSION_DEPTH as u64 + 1) * 4).div_ceil(65536)
-}
+/// Pages of the frame stack: a `u32` per frame up to wasmi's recursion limit plus the unused
+/// slot 0, rounded up to a power of two so that the top wraps with a mask.
+pub(super) const FRAME_PAGES: u64 = ((super::MAX_RECURSION_DEPTH as u64 + 1) * 4)
+    .div_ceil(65536)
+    .next_power_of_two();
+
+/// The mask that wraps the top of the frame stack (a byte offset of a `u32`).
+pub(super) const FRAME_MASK: u32 = (FRAME_PAGES * 65536 - 4) as u32;
+
+/// wasmparser's (and wasmi's) limit on a function's parameters and locals together: a
+/// function at it has no room for the frame local, and the module then gets no frames.
+const MAX_LOCALS: u32 = 50_000;
 
 /// The hidden exports of an instrumented module, named so as not to collide with the guest's.
 #[derive(Clone, Debug, Default)]
@@ -106,23 +118,32 @@ pub fn instrument_with(wasm: &[u8], passive: PassiveFrom) -> Result<(Vec<u8>, Hi
         start: None,
     };
     let calls = callers(&wasm).map_err(|e| e.to_string())?;
-    let mut rewriter = Rewriter {
-        calls,
-        hidden,
-        start_name: unique("waot:start"),
-        start: start.map(|(func, _)| func),
-        passive,
-        ..Rewriter::default()
+    let rewrite = |frames| {
+        let mut rewriter = Rewriter {
+            calls: calls.clone(),
+            hidden: hidden.clone(),
+            start_name: unique("waot:start"),
+            start: start.as_ref().map(|(func, _)| *func),
+            passive,
+            frames,
+            ..Rewriter::default()
+        };
+        let mut module = Module::new();
+        rewriter
+            .parse_core_module(&mut module, wasmparser::Parser::new(0), &wasm)
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>((module.finish(), rewriter))
     };
-    let mut module = Module::new();
-    rewriter
-        .parse_core_module(&mut module, wasmparser::Parser::new(0), &wasm)
-        .map_err(|e| e.to_string())?;
-    Ok((module.finish(), rewriter.hidden))
+    let (mut out, mut rewriter) = rewrite(true)?;
+    if rewriter.no_room {
+        // Rare enough (a function at the locals limit) that rewriting twice costs nothing.
+        (out, rewriter) = rewrite(false)?;
+    }
+    Ok((out, rewriter.hidden))
 }
 
 /// What a defined function calls.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Calls {
     /// Anything, a tail call included: else it is a leaf.
     any: bool,
@@ -157,6 +178,10 @@ fn callers(wasm: &[u8]) -> std::result::Result<Vec<Calls>, wasmparser::BinaryRea
 
 #[derive(Default)]
 struct Rewriter {
+    /// Whether functions record their frames (else only the select-fusion rewrite is done).
+    frames: bool,
+    /// A function that calls has no room for the frame local: rewrite without frames.
+    no_room: bool,
     hidden: Hidden,
     /// What each defined function calls: leaves get the one-global prologue.
     calls: Vec<Calls>,
@@ -233,8 +258,8 @@ impl Rewriter {
 
     fn add_memory(&mut self, memories: &mut MemorySection) {
         memories.memory(MemoryType {
-            minimum: frame_pages(),
-            maximum: Some(frame_pages()),
+            minimum: FRAME_PAGES,
+            maximum: Some(FRAME_PAGES),
             memory64: false,
             shared: false,
             page_size_log2: None,
@@ -270,6 +295,8 @@ impl Rewriter {
         f.instruction(&Instruction::GlobalGet(depth));
         f.instruction(&Instruction::I32Const(4));
         f.instruction(&Instruction::I32Add);
+        f.instruction(&Instruction::I32Const(FRAME_MASK as i32));
+        f.instruction(&Instruction::I32And);
         f.instruction(&Instruction::LocalTee(local));
         f.instruction(&Instruction::GlobalSet(depth));
         f.instruction(&Instruction::LocalGet(local));
@@ -285,12 +312,8 @@ impl Rewriter {
     /// After a call to `callee` (`None`: not known) returned, from a function whose frame top
     /// is in `local`: the callee's marks are undone.
     fn after_call(&self, f: &mut Function, callee: Option<u32>, local: u32) {
-        let calls = match callee {
-            // A host function marks nothing.
-            Some(c) if c < self.imported_funcs => return,
-            Some(c) => self.calls_of(c),
-            None => None,
-        };
+        // An import (`calls_of` is `None`) may be this instance's own function re-entered.
+        let calls = callee.and_then(|c| self.calls_of(c));
         let leaf = calls.is_some_and(|c| !c.any);
         if calls.is_none_or(|c| !c.any || c.tail) {
             f.instruction(&Instruction::I32Const(0));
@@ -444,6 +467,17 @@ impl Reencode for Rewriter {
         Ok(())
     }
 
+    /// Copied as they are: the rewrite renumbers nothing, and a malformed `name` section (which
+    /// a module may carry and still be valid) must not stop it.
+    fn parse_custom_section(
+        &mut self,
+        module: &mut Module,
+        section: wasmparser::CustomSectionReader<'_>,
+    ) -> R<()> {
+        module.section(&utils::custom_section(self, section));
+        Ok(())
+    }
+
     fn parse_code_section(
         &mut self,
         code: &mut CodeSection,
@@ -468,15 +502,17 @@ impl Reencode for Rewriter {
             local += count;
             locals.push((count, self.val_type(ty)?));
         }
+        let frames = self.frames;
         let leaf = !self.calls[defined as usize].any;
-        if !leaf {
+        if frames && !leaf {
+            self.no_room |= local >= MAX_LOCALS;
             locals.push((1, ValType::I32));
         }
         let mut f = Function::new(locals);
-        if leaf {
+        if frames && leaf {
             f.instruction(&Instruction::I32Const(index as i32 + 1));
             f.instruction(&Instruction::GlobalSet(self.leaf_global()));
-        } else {
+        } else if frames {
             self.prologue(&mut f, index, local);
         }
         let mut reader = func.get_operators_reader()?;
@@ -495,7 +531,9 @@ impl Reencode for Rewriter {
             match instruction {
                 Instruction::ReturnCall(_)
                 | Instruction::ReturnCallIndirect { .. }
-                | Instruction::ReturnCallRef(_) => {
+                | Instruction::ReturnCallRef(_)
+                    if frames =>
+                {
                     // The callee takes this frame's place.
                     f.instruction(&Instruction::LocalGet(local));
                     f.instruction(&Instruction::I32Const(4));
@@ -503,11 +541,11 @@ impl Reencode for Rewriter {
                     f.instruction(&Instruction::GlobalSet(self.depth_global()));
                     f.instruction(&instruction);
                 }
-                Instruction::Call(callee) => {
+                Instruction::Call(callee) if frames => {
                     f.instruction(&instruction);
                     self.after_call(&mut f, Some(callee), local);
                 }
-                Instruction::CallIndirect { .. } | Instruction::CallRef(_) => {
+                Instruction::CallIndirect { .. } | Instruction::CallRef(_) if frames => {
                     f.instruction(&instruction);
                     self.after_call(&mut f, None, local);
                 }
@@ -582,5 +620,38 @@ mod tests {
             .unwrap();
             valid(&passive);
         }
+    }
+
+    /// A malformed `name` section leaves a module valid; it is copied as it is.
+    #[test]
+    fn a_malformed_name_section_is_copied() {
+        let mut wasm = wat::parse_str("(module (func (export \"f\") (call 0)))").unwrap();
+        let payload = [&[4u8][..], b"name", &[1, 0x7f, 0xff]].concat();
+        wasm.push(0);
+        wasm.push(payload.len() as u8);
+        wasm.extend_from_slice(&payload);
+        valid(&wasm);
+        let (out, _) = instrument(&wasm).unwrap();
+        valid(&out);
+        assert!(out.ends_with(&payload));
+    }
+
+    /// A function that calls, with as many locals as a function may have, leaves no room for
+    /// the frame local: the module is rewritten without frames, and stays valid.
+    #[test]
+    fn a_caller_at_the_locals_limit_gets_no_frames() {
+        let wat = format!(
+            "(module (func $f (param i32) (local {}) (call $g)) (func $g))",
+            "i32 ".repeat(MAX_LOCALS as usize - 1)
+        );
+        let wasm = wat::parse_str(&wat).unwrap();
+        valid(&wasm);
+        let (out, hidden) = instrument(&wasm).unwrap();
+        valid(&out);
+        assert!(!hidden.depth.is_empty());
+        let room = wat::parse_str(wat.replacen("(param i32) ", "", 1)).unwrap();
+        let (framed, _) = instrument(&room).unwrap();
+        valid(&framed);
+        assert!(framed.len() > out.len(), "the smaller function got frames");
     }
 }

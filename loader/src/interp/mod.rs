@@ -288,30 +288,40 @@ pub fn instantiate<T>(
             .instance
             .get_func(&*store, start)
             .ok_or_else(|| Error::Load("the instrumented start function is missing".into()))?;
-        reset_depth(store, &instance);
-        func.call(&mut *store, &[], &mut [])
-            .map_err(|e| with_backtrace(error(e), store, &instance))?;
+        call_framed(store, &instance, func, &[], &mut [])?;
     }
     Ok(instance)
 }
 
-/// An empty frame stack, whatever a trap left, for a call from the host.
-fn reset_depth<T>(store: &mut Store<T>, instance: &Instance) {
-    for name in [&instance.hidden.depth, &instance.hidden.leaf] {
-        if let Some(global) = instance.instance.get_global(&*store, name) {
-            global.set(&mut *store, wasmi::Val::I32(0)).ok();
+/// Calls `func` of `instance` from the host; a trap carries the frames the instrumentation
+/// left, innermost first. The frame stack is as it was before afterwards, whatever a trap left
+/// on it: a call from a host function that the guest called pushes on top of the guest's
+/// frames, which stay intact (and are part of a backtrace from inside, as natively).
+fn call_framed<T>(
+    store: &mut Store<T>,
+    instance: &Instance,
+    func: wasmi::Func,
+    args: &[wasmi::Val],
+    results: &mut [wasmi::Val],
+) -> Result<(), Error> {
+    let globals = [&instance.hidden.depth, &instance.hidden.leaf]
+        .map(|name| instance.instance.get_global(&*store, name));
+    let saved = globals.map(|g| g.map(|g| g.get(&*store)));
+    let outcome = func.call(&mut *store, args, results).map_err(|e| {
+        let mut error = error(e);
+        if let Error::Trap(trap) = &mut error {
+            if trap.exit_status.is_none() {
+                trap.backtrace = backtrace(store, instance);
+            }
+        }
+        error
+    });
+    for (global, value) in globals.into_iter().zip(saved) {
+        if let (Some(global), Some(value)) = (global, value) {
+            global.set(&mut *store, value).ok();
         }
     }
-}
-
-/// `error` with the frames the instrumentation left, innermost first, if it is a trap.
-fn with_backtrace<T>(mut error: Error, store: &Store<T>, instance: &Instance) -> Error {
-    if let Error::Trap(trap) = &mut error {
-        if trap.exit_status.is_none() {
-            trap.backtrace = backtrace(store, instance);
-        }
-    }
-    error
+    outcome
 }
 
 fn backtrace<T>(store: &Store<T>, instance: &Instance) -> Vec<FrameInfo> {
@@ -328,6 +338,8 @@ fn backtrace<T>(store: &Store<T>, instance: &Instance) -> Vec<FrameInfo> {
         return Vec::new();
     };
     let stack = stack.data(store);
+    // The top is only ever masked to the stack's size; clamped all the same, for a bogus one.
+    let top = (top & instrument::FRAME_MASK).min((stack.len() / 4).saturating_sub(1) as u32 * 4);
     let pushed = (1..=top / 4).rev().filter_map(|slot| {
         let at = slot as usize * 4;
         Some(u32::from_le_bytes(stack.get(at..at + 4)?.try_into().ok()?))
@@ -383,8 +395,6 @@ pub fn call<T>(
         .iter()
         .map(|t| wasmi::Val::default_for_ty(*t))
         .collect();
-    reset_depth(store, instance);
-    func.call(&mut *store, &wargs, &mut results)
-        .map_err(|e| with_backtrace(error(e), store, instance))?;
+    call_framed(store, instance, func, &wargs, &mut results)?;
     Ok(results.iter().map(|v| from_wasmi(v, store)).collect())
 }

@@ -16,7 +16,7 @@ pub enum Verdict {
     /// to the lanes it used (ARCHITECTURE.md, "Known limitations").
     OptimizedAwayTrap,
     /// One side ran out of stack where the other did not: the limits differ (8 MiB of native
-    /// stack, 1,000 interpreted frames), so one recursion can end either way. Nothing after
+    /// stack, 200,000 interpreted frames), so one recursion can end either way. Nothing after
     /// that point is compared: the guest's state differs from there on.
     StackLimit,
     /// Anything else: a bug.

@@ -189,9 +189,9 @@ fn interpret(wasm: &[u8], calls: &[(String, Vec<Val>)]) -> Result<Option<Outcome
         return Ok(None);
     }
     let engine = waot::interp::engine();
-    let Ok(module) = waot::interp::module(&engine, wasm) else {
-        return Ok(None);
-    };
+    // The module is valid and supported: failing to load it is a finding, not a skip.
+    let module = waot::interp::module(&engine, wasm)
+        .map_err(|e| format!("the interpreter cannot load a valid module: {e}"))?;
     let mut store = wasmi::Store::new(&engine, ());
     let mut outcome = Outcome {
         instantiated: Ok(()),
