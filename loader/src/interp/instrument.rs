@@ -5,18 +5,18 @@
 //! in an extra global. The prologue of a function that calls pushes its index and keeps the
 //! new top in a new local; after each call (to an import too: it may re-enter this instance)
 //! it puts that top back, and a tail call pops its frame first so the callee takes its place.
-//! The top wraps around at the end of the memory: a function called from another instance
-//! (through an import or a shared table) pushes on its own instance's stack, which no caller
-//! there restores, and a trap leaves the top of every instance it unwound through where it
-//! was; such a stack only ever needs to be read by the host for the instance it called, which
-//! is exact (`super::call` puts the top back after reading it), but it must never overflow. A function that calls nothing only writes its
-//! index to a second global, which its callers clear after calling it: leaves, where small
-//! hot functions are, cost one instruction. A trap leaves both globals as they were, so the
-//! host reads the frames innermost first from them (`super::backtrace`). The stack holds as
-//! many frames as wasmi's recursion limit allows, so it never overflows first. The start
-//! function is run by the host after instantiation (exported under a hidden name instead of
-//! named in the start section), so a trap in it has frames too. The interpreter runs no
-//! exception handling, so nothing but returns unwinds frames.
+//! A function that calls nothing only writes its index to a second global, which its callers
+//! clear after calling it: leaves, where small hot functions are, cost one instruction. A trap
+//! leaves both globals as they were, so the host reads the frames innermost first from them
+//! (`super::backtrace`) and then puts them back as they were before its call. The stack holds
+//! as many frames as wasmi's recursion limit allows, and its top wraps around at the end of
+//! the memory: a function called from another instance (through an import or a shared table)
+//! pushes on its own instance's stack, where no caller pops, and that must never overflow
+//! (only the called instance's stack is read, and it is exact). The start function is run by
+//! the host after instantiation (exported under a hidden name instead of named in the start
+//! section), so a trap in it has frames too. The interpreter runs no exception handling, so
+//! nothing but returns unwinds frames. A trap in the checks of a `return_call_indirect` misses
+//! the caller, whose frame the tail call popped first.
 //!
 //! **wasmi 2.0.0's select fusion.** It fuses a comparison with zero (`i32.eqz`, or `eq`/`ne`
 //! with 0) into a following `select` by swapping the selected values and taking the
