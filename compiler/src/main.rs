@@ -103,6 +103,7 @@ fn run(cli: &Cli) -> Result<(), String> {
         threads: cli.jobs,
         progress: !cli.quiet,
         partition_bytes: 0,
+        keep_every_load: false,
     };
     compile_to_file(&wasm, &source, &cli.output, &options).map_err(|e| e.to_string())
 }

@@ -57,6 +57,10 @@ pub struct CompileOptions {
     /// Wasm code bytes per partition (0: the default, 256 KiB). Partitions are what threads
     /// compile in parallel; fewer, larger ones inline more.
     pub partition_bytes: usize,
+    /// Keep every linear-memory load, in order, as `-O0` does, at any level (slower code). For
+    /// diagnosis: a build whose behaviour changes with it lost a trap to a deleted load
+    /// (ARCHITECTURE.md, "Known limitations"); the fuzzer classifies divergences with it.
+    pub keep_every_load: bool,
 }
 
 impl Default for CompileOptions {
@@ -72,6 +76,7 @@ impl Default for CompileOptions {
             threads: 0,
             progress: false,
             partition_bytes: 0,
+            keep_every_load: false,
         }
     }
 }

@@ -436,7 +436,7 @@ fn compile_piece(
         )));
     }
     let passes = format!("default<{}>", options.opt_level.name());
-    let keep_every_load = options.opt_level == OptLevel::O0;
+    let keep_every_load = options.opt_level == OptLevel::O0 || options.keep_every_load;
     pipeline::optimize(&cx.module, &machine, &passes, keep_every_load)
         .map_err(|e| CompileError::Internal(format!("optimizer: {e}")))?;
     if options.opt_level != OptLevel::O0 {

@@ -1,7 +1,7 @@
 //! Comparing what two modes observed, NaNs as the specification allows, and sorting the
 //! differences into documented classes and real divergences.
 
-use super::execute::{Call, Mode, Outcome, Value};
+use super::execute::{Call, Outcome, Value};
 use waot::Val;
 
 /// How two modes' observations relate.
@@ -180,47 +180,6 @@ pub fn compare(reference: &Outcome, other: &Outcome) -> Verdict {
         Verdict::NanBits
     } else {
         Verdict::Same
-    }
-}
-
-/// The verdict for `mode`, given every mode's outcome: a divergence of the optimized
-/// guard-page build is the documented class when the first differing call (or the start
-/// function) is one where `-O0` and explicit checks both trap out of bounds.
-pub fn classify(mode: Mode, verdict: Verdict, outcomes: &[(Mode, Outcome)]) -> Verdict {
-    let Verdict::Divergence(_) = &verdict else {
-        return verdict;
-    };
-    if mode != Mode::AotDefault {
-        return verdict;
-    }
-    let get = |m: Mode| outcomes.iter().find(|(x, _)| *x == m).map(|(_, o)| o);
-    let (Some(o0), Some(explicit), Some(o2)) = (
-        get(Mode::AotO0),
-        get(Mode::AotExplicitBounds),
-        get(Mode::AotDefault),
-    ) else {
-        return verdict;
-    };
-    let oob_at_start = Err("MemoryOutOfBounds".to_string());
-    if o2.instantiated != explicit.instantiated {
-        // The start function: the same test as for a call.
-        return if explicit.instantiated == oob_at_start && o0.instantiated == oob_at_start {
-            Verdict::OptimizedAwayTrap
-        } else {
-            verdict
-        };
-    }
-    let first_difference = o2
-        .calls
-        .iter()
-        .zip(&explicit.calls)
-        .position(|((_, a), (_, b))| a != b);
-    let oob = Call::Trapped("MemoryOutOfBounds".into());
-    match first_difference {
-        Some(i) if explicit.calls[i].1 == oob && o0.calls.get(i).map(|c| &c.1) == Some(&oob) => {
-            Verdict::OptimizedAwayTrap
-        }
-        _ => verdict,
     }
 }
 

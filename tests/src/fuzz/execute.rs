@@ -13,6 +13,9 @@ pub enum Mode {
     AotO0,
     AotDefault,
     AotExplicitBounds,
+    /// The default level with every linear-memory load kept (`keep_every_load`): not a mode
+    /// of its own, the evidence that a divergence of `AotDefault` comes from deleted loads.
+    AotDefaultEveryLoad,
 }
 
 impl Mode {
@@ -29,6 +32,7 @@ impl Mode {
             Mode::AotO0 => "aot -O0",
             Mode::AotDefault => "aot -O2",
             Mode::AotExplicitBounds => "aot --bounds-checks explicit",
+            Mode::AotDefaultEveryLoad => "aot -O2, every load kept",
         }
     }
 
@@ -45,6 +49,7 @@ impl Mode {
         Some(CompileOptions {
             opt_level,
             bounds,
+            keep_every_load: self == Mode::AotDefaultEveryLoad,
             ..Default::default()
         })
     }
