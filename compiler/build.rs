@@ -1,9 +1,12 @@
-//! Builds `cpp/pipeline.cpp` (waot's LLVM passes) against the LLVM that llvm-sys links.
+//! Builds `cpp/` (waot's LLVM passes and object emission) against the LLVM that llvm-sys links.
 
 use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=cpp/pipeline.cpp");
+    println!("cargo:rerun-if-changed=cpp/emit.cpp");
+    println!("cargo:rerun-if-changed=cpp/budget.cpp");
+    println!("cargo:rerun-if-changed=cpp/budget.h");
     println!("cargo:rerun-if-env-changed=LLVM_SYS_191_PREFIX");
     let prefix = std::env::var("LLVM_SYS_191_PREFIX").unwrap_or_else(|_| "/usr/lib/llvm-19".into());
     let config = format!("{prefix}/bin/llvm-config");
@@ -17,6 +20,8 @@ fn main() {
     build
         .cpp(true)
         .file("cpp/pipeline.cpp")
+        .file("cpp/emit.cpp")
+        .file("cpp/budget.cpp")
         .opt_level(2)
         .warnings(false);
     for flag in flags.split_whitespace() {

@@ -2,6 +2,8 @@
 // (LLVMRunPasses) cannot add passes that use LLVM's analyses; this file is the only C++ in
 // waot and holds only what needs them.
 
+#include "budget.h"
+
 #include "llvm-c/Core.h"
 #include "llvm-c/TargetMachine.h"
 #include "llvm/Analysis/ConstantFolding.h"
@@ -22,6 +24,7 @@
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/SmallVector.h"
 
+#include <chrono>
 #include <cstring>
 #include <string>
 
@@ -135,11 +138,20 @@ static void foldConstantExpressions(Function &F, const DataLayout &DL) {
 
 } // namespace
 
+// Called with a function's name and the seconds the optimizer spent on it.
+typedef void (*WaotFunctionTime)(void *ctx, const char *name, size_t len, double seconds);
+
 // Runs `passes` (e.g. "default<O2>") on `module` for `machine`, with waot's passes added;
-// `keepEveryLoad` makes every linear-memory load volatile (for -O0). Returns null, or an error
-// message to free with `LLVMDisposeMessage`.
+// `keepEveryLoad` makes every linear-memory load volatile (for -O0). `passBudget`,
+// `blockBudget` and `blocksBudget` are the compile-time budgets of `budget.h` (0: none). `report` gets the time
+// of the function passes run on each function (module and call-graph passes, the inliner
+// among them, are no function's). Returns null, or an error message to free with
+// `LLVMDisposeMessage`.
 extern "C" char *waot_optimize_module(LLVMModuleRef module, LLVMTargetMachineRef machine,
-                                      const char *passes, bool keepEveryLoad) {
+                                      const char *passes, bool keepEveryLoad,
+                                      unsigned passBudget, unsigned blockBudget,
+                                      unsigned blocksBudget,
+                                      WaotFunctionTime report, void *ctx) {
   Module &M = *unwrap(module);
   TargetMachine *TM = reinterpret_cast<TargetMachine *>(machine);
   unsigned MemoryKind = M.getContext().getMDKindID("waot.memory");
@@ -157,6 +169,32 @@ extern "C" char *waot_optimize_module(LLVMModuleRef module, LLVMTargetMachineRef
   PassInstrumentationCallbacks PIC;
   StandardInstrumentations SI(M.getContext(), false);
   SI.registerCallbacks(PIC, &MAM);
+  // Only the outermost function-level pass is timed: pass managers and adaptors nest.
+  using Clock = std::chrono::steady_clock;
+  DenseMap<const Function *, double> Seconds;
+  unsigned Depth = 0;
+  Clock::time_point Started;
+  PIC.registerBeforeNonSkippedPassCallback([&](StringRef, Any IR) {
+    if (!any_cast<const Function *>(&IR))
+      return;
+    if (Depth++ == 0)
+      Started = Clock::now();
+  });
+  auto After = [&](StringRef, Any IR) {
+    const Function *const *F = any_cast<const Function *>(&IR);
+    if (!F || Depth == 0)
+      return;
+    if (--Depth == 0)
+      Seconds[*F] += std::chrono::duration<double>(Clock::now() - Started).count();
+  };
+  PIC.registerAfterPassCallback([&](StringRef P, Any IR, const PreservedAnalyses &) { After(P, IR); });
+  PIC.registerAfterPassInvalidatedCallback([&](StringRef, const PreservedAnalyses &) {
+    // The IR unit is gone (a function deleted): its time counts for nobody.
+    if (Depth > 0 && --Depth == 0)
+      Started = Clock::now();
+  });
+  if (passBudget)
+    waot::limitSuperlinearPasses(PIC, passBudget, blockBudget);
   PassBuilder PB(TM, PTO, std::nullopt, &PIC);
   PB.registerModuleAnalyses(MAM);
   PB.registerCGSCCAnalyses(CGAM);
@@ -172,6 +210,11 @@ extern "C" char *waot_optimize_module(LLVMModuleRef module, LLVMTargetMachineRef
     return LLVMCreateMessage(Message.c_str());
   }
   MPM.run(M, MAM);
+  if (blockBudget || blocksBudget)
+    waot::limitInstructionSelection(M, blockBudget, blocksBudget);
+  for (Function &F : M)
+    if (auto It = Seconds.find(&F); It != Seconds.end())
+      report(ctx, F.getName().data(), F.getName().size(), It->second);
   return nullptr;
 }
 

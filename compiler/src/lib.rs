@@ -8,11 +8,13 @@ mod codegen;
 mod error;
 mod link;
 mod options;
+mod report;
 mod translate;
 mod validate;
 
 pub use error::CompileError;
 pub use options::{CompileOptions, OptLevel};
+pub use report::{CompileReport, FunctionTimes};
 pub use validate::{validate, wasm_features};
 
 use std::path::Path;
@@ -21,7 +23,8 @@ use std::path::Path;
 pub fn partition_count(wasm: &[u8], options: &CompileOptions) -> Result<usize, CompileError> {
     let info = runtime_support::ModuleInfo::parse(wasm)
         .map_err(|e| CompileError::invalid("module", None, e.offset, &e.message))?;
-    Ok(codegen::plan_partitions(&info, options.partition_bytes).len())
+    let parts = codegen::plan_partitions(&info, wasm, options.partition_bytes, options.opt_level);
+    Ok(parts.len())
 }
 
 /// What `compile_to_file` writes.
@@ -44,46 +47,65 @@ impl OutputKind {
 }
 
 /// Compiles `wasm` and writes to `output` the kind of artifact its name implies. `source`
-/// names the input in error messages.
+/// names the input in error messages. Returns where the time went.
 pub fn compile_to_file(
     wasm: &[u8],
     source: &str,
     output: &Path,
     options: &CompileOptions,
-) -> Result<(), CompileError> {
+) -> Result<CompileReport, CompileError> {
     compile_as(wasm, source, output, OutputKind::for_path(output), options)
 }
 
+/// [`compile_to_file`] with the kind of artifact given.
 pub fn compile_as(
     wasm: &[u8],
     source: &str,
     output: &Path,
     kind: OutputKind,
     options: &CompileOptions,
-) -> Result<(), CompileError> {
+) -> Result<CompileReport, CompileError> {
+    let started = std::time::Instant::now();
+    let mut report = CompileReport::default();
     // A universal file's native section may already be there (recompiling one): the module
     // is what precedes it.
     let (wasm, _) = runtime_support::universal::split(wasm);
     validate(wasm, source, options)?;
     let info = runtime_support::ModuleInfo::parse(wasm)
         .map_err(|e| CompileError::invalid(source, None, e.offset, &e.message))?;
+    report.validate = started.elapsed();
     let embed = kind == OutputKind::SharedObject;
-    let (objects, header) = codegen::compile_objects(wasm, &info, source, options, embed)?;
+    let (objects, header) =
+        codegen::compile_objects(wasm, &info, source, options, embed, &mut report)?;
+    let linking = std::time::Instant::now();
+    write_artifact(wasm, output, kind, &objects, &header)?;
+    report.link = linking.elapsed();
+    report.wall = started.elapsed();
+    Ok(report)
+}
+
+/// Links `objects` and writes the artifact of `kind` to `output`.
+fn write_artifact(
+    wasm: &[u8],
+    output: &Path,
+    kind: OutputKind,
+    objects: &[Vec<u8>],
+    header: &runtime_support::artifact::ArtifactHeader,
+) -> Result<(), CompileError> {
     match kind {
-        OutputKind::SharedObject => link::link_shared_object(&objects, output),
+        OutputKind::SharedObject => link::link_shared_object(objects, output),
         OutputKind::Universal => {
             let dir = tempfile::tempdir()
                 .map_err(|e| CompileError::Io(format!("temporary directory: {e}")))?;
             let so = dir.path().join("native.so");
-            link::link_shared_object(&objects, &so)?;
+            link::link_shared_object(objects, &so)?;
             let so = std::fs::read(&so)
                 .map_err(|e| CompileError::Io(format!("{}: {e}", so.display())))?;
             let key = runtime_support::trust::signing_key().map_err(CompileError::Io)?;
             let key_id = runtime_support::trust::key_id(&key);
-            let file =
-                runtime_support::universal::append_section(wasm, &header, &so, key_id, |m| {
-                    runtime_support::trust::tag(&key, m)
-                });
+            let file = runtime_support::universal::append_section(wasm, header, &so, key_id, |m| {
+                runtime_support::trust::tag(&key, m)
+            });
             let mut replacement = new_file_beside(output, 0o666)?;
             std::io::Write::write_all(&mut replacement, &file)
                 .map_err(|e| CompileError::Io(format!("{}: {e}", output.display())))?;

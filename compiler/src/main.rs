@@ -11,7 +11,7 @@ use waot_compiler::{compile_to_file, CompileOptions, OptLevel};
     name = "waotc",
     version,
     about = "Compile a WebAssembly module ahead of time to a native shared object",
-    after_help = "Examples:\n  waotc app.wasm app.so\n  waotc -O3 --emit-llvm app.ll app.wasm app.so\n  waotc --bounds-checks explicit app.wasm app.so"
+    after_help = "Examples:\n  waotc app.wasm app.so\n  waotc -O3 --emit-llvm app.ll app.wasm app.so\n  waotc --bounds-checks explicit app.wasm app.so\n  waotc --time app.wasm app.so"
 )]
 struct Cli {
     /// The WebAssembly module (binary format).
@@ -46,6 +46,9 @@ struct Cli {
     /// No progress bar (it shows only on a terminal, for large modules).
     #[arg(short = 'q', long)]
     quiet: bool,
+    /// Print the time of each phase and of the slowest functions to stderr.
+    #[arg(long)]
+    time: bool,
 }
 
 /// Parses the command line; a usage error is one line and exit status 1, like any bad input.
@@ -105,5 +108,10 @@ fn run(cli: &Cli) -> Result<(), String> {
         partition_bytes: 0,
         keep_every_load: false,
     };
-    compile_to_file(&wasm, &source, &cli.output, &options).map_err(|e| e.to_string())
+    let report =
+        compile_to_file(&wasm, &source, &cli.output, &options).map_err(|e| e.to_string())?;
+    if cli.time {
+        eprint!("{}", report.render(&source, &wasm, 10));
+    }
+    Ok(())
 }

@@ -32,6 +32,7 @@ fn compile_bytes(bytes: &[u8]) -> Result<(), CompileError> {
         &dir.path().join("m.so"),
         &CompileOptions::default(),
     )
+    .map(drop)
 }
 
 #[test]

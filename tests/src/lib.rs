@@ -15,10 +15,12 @@ pub struct InProcessCompiler {
 
 impl ModuleCompiler for InProcessCompiler {
     fn compile(&self, wasm: &[u8], output: &Path) -> Result<(), CompileFailure> {
-        compile_to_file(wasm, "module", output, &self.options).map_err(|e| CompileFailure {
-            invalid: matches!(e, CompileError::Invalid { .. }),
-            message: e.to_string(),
-        })
+        compile_to_file(wasm, "module", output, &self.options)
+            .map(drop)
+            .map_err(|e| CompileFailure {
+                invalid: matches!(e, CompileError::Invalid { .. }),
+                message: e.to_string(),
+            })
     }
 }
 

@@ -1,21 +1,24 @@
 //! Module-level code generation: LLVM set-up, declarations, the symbols the loader reads,
 //! optimization and object emission. Function bodies are the translator's business.
 
+mod partition;
 mod pipeline;
 mod saturate;
 mod support;
 mod trampolines;
 
+use crate::report::{defined_index, CompileReport, Phase, PieceTimes};
 use crate::{CompileError, CompileOptions, OptLevel};
 use inkwell::attributes::AttributeLoc;
 use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
 use inkwell::targets::{
-    CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine, TargetTriple,
+    CodeModel, InitializationConfig, RelocMode, Target, TargetMachine, TargetTriple,
 };
 use inkwell::types::{BasicMetadataTypeEnum, BasicType, BasicTypeEnum, FunctionType};
 use inkwell::values::{BasicValue, FunctionValue};
 use inkwell::{AddressSpace, OptimizationLevel};
+pub use partition::{plan_partitions, Tier};
 use runtime_support::artifact::{self, ArtifactHeader};
 use runtime_support::{ModuleInfo, VmctxLayout};
 use std::ops::Range;
@@ -168,8 +171,12 @@ fn init_llvm_options() {
     });
 }
 
-/// Builds the target machine that options ask for; the host when no target is given.
-pub fn target_machine(options: &CompileOptions) -> Result<(TargetMachine, String, String), String> {
+/// Builds the target machine that options ask for (the host when no target is given), with
+/// fast code generation for `Tier::Light`.
+pub fn target_machine(
+    options: &CompileOptions,
+    tier: Tier,
+) -> Result<(TargetMachine, String, String), String> {
     init_llvm_options();
     Target::initialize_x86(&InitializationConfig::default());
     Target::initialize_aarch64(&InitializationConfig::default());
@@ -194,6 +201,7 @@ pub fn target_machine(options: &CompileOptions) -> Result<(TargetMachine, String
         features.push_str(&options.features);
     }
     let level = match options.opt_level {
+        _ if tier == Tier::Light => OptimizationLevel::None,
         OptLevel::O0 => OptimizationLevel::None,
         OptLevel::O1 => OptimizationLevel::Less,
         OptLevel::O2 | OptLevel::Os | OptLevel::Oz => OptimizationLevel::Default,
@@ -214,34 +222,24 @@ pub fn target_machine(options: &CompileOptions) -> Result<(TargetMachine, String
     Ok((machine, cpu, features))
 }
 
-/// Wasm code bytes per partition: a module larger than this is split into partitions that
-/// are compiled in parallel, each in its own LLVM context, and linked together. The split
-/// depends only on the module, never on the thread count, so the output is the same for any
-/// `-j`. A module within one partition keeps every function in one LLVM module (inlining
-/// across all of them).
-pub const PARTITION_BYTES: usize = 256 * 1024;
+/// Above this size (instructions and switch cases, when the pass is about to run) a function
+/// skips the optimizer's superlinear passes (`cpp/budget.cpp`).
+pub const PASS_BUDGET: u32 = 20_000;
 
-/// Contiguous ranges of defined-function indices, by code size.
-pub fn plan_partitions(info: &ModuleInfo, partition_bytes: usize) -> Vec<Range<u32>> {
-    let limit = if partition_bytes == 0 {
-        PARTITION_BYTES
-    } else {
-        partition_bytes
-    };
-    let mut parts = Vec::new();
-    let (mut start, mut bytes) = (0u32, 0usize);
-    for (i, body) in info.bodies.iter().enumerate() {
-        bytes += body.len();
-        if bytes >= limit {
-            parts.push(start..i as u32 + 1);
-            start = i as u32 + 1;
-            bytes = 0;
-        }
-    }
-    if start < info.bodies.len() as u32 || parts.is_empty() {
-        parts.push(start..info.bodies.len() as u32);
-    }
-    parts
+/// Above this many instructions in one block, a function skips the superlinear passes on
+/// blocks (SLP vectorization, dead-store elimination) and gets the fast instruction selector.
+pub const BLOCK_BUDGET: u32 = 4_000;
+
+/// Above this many blocks, a function gets the fast code generation (the register allocator
+/// is superlinear in them).
+pub const BLOCKS_BUDGET: u32 = 2_000;
+
+/// A budget, or the value of `variable` (for measurements; 0 is no limit).
+fn budget_from_env(variable: &str, default: u32) -> u32 {
+    std::env::var(variable)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// What one LLVM module of the artifact holds.
@@ -249,6 +247,7 @@ pub fn plan_partitions(info: &ModuleInfo, partition_bytes: usize) -> Vec<Range<u
 struct Piece {
     /// Defined functions translated here.
     functions: Range<u32>,
+    tier: Tier,
     /// Trampolines, adapters, symbol tables and self-description.
     glue: bool,
     /// Function symbols are global (hidden) when other pieces call them.
@@ -256,35 +255,39 @@ struct Piece {
 }
 
 /// Translates the whole module and returns ELF objects to link together, in a fixed order,
-/// and the metadata header.
+/// and the metadata header; the times of each phase and function are added to `report`.
 pub fn compile_objects(
     wasm: &[u8],
     info: &ModuleInfo,
     source: &str,
     options: &CompileOptions,
     embed_wasm: bool,
+    report: &mut CompileReport,
 ) -> Result<(Vec<Vec<u8>>, ArtifactHeader), CompileError> {
     if let Ok(mut current) = CURRENT_SOURCE.lock() {
         *current = source.to_string();
     }
-    let parts = plan_partitions(info, options.partition_bytes);
-    let pieces: Vec<Piece> = if parts.len() == 1 {
+    let parts = plan_partitions(info, wasm, options.partition_bytes, options.opt_level);
+    let pieces: Vec<Piece> = if parts.len() == 1 && parts[0].tier == Tier::Full {
         vec![Piece {
-            functions: parts[0].clone(),
+            functions: parts[0].functions.clone(),
+            tier: Tier::Full,
             glue: true,
             shared_symbols: false,
         }]
     } else {
         let mut p: Vec<Piece> = parts
             .iter()
-            .map(|r| Piece {
-                functions: r.clone(),
+            .map(|part| Piece {
+                functions: part.functions.clone(),
+                tier: part.tier,
                 glue: false,
                 shared_symbols: true,
             })
             .collect();
         p.push(Piece {
             functions: 0..0,
+            tier: Tier::Full,
             glue: true,
             shared_symbols: true,
         });
@@ -298,7 +301,7 @@ pub fn compile_objects(
     .max(1);
     let progress = progress_bar(options, info.bodies.len() as u64, pieces.len());
     let next = std::sync::atomic::AtomicUsize::new(0);
-    type Output = Result<(Vec<u8>, Option<ArtifactHeader>, String), CompileError>;
+    type Output = Result<(Vec<u8>, Option<ArtifactHeader>, String, PieceTimes), CompileError>;
     let results: Vec<std::sync::Mutex<Option<Output>>> =
         pieces.iter().map(|_| std::sync::Mutex::new(None)).collect();
     std::thread::scope(|s| {
@@ -328,11 +331,15 @@ pub fn compile_objects(
     let mut objects = Vec::new();
     let mut header = None;
     let mut ir = String::new();
+    let bodies: Vec<usize> = info.bodies.iter().map(|b| b.len()).collect();
+    report.partitions = pieces.len();
+    report.threads = threads;
     for r in results {
-        let (object, h, text) = r.into_inner().unwrap().expect("every piece compiled")?;
+        let (object, h, text, times) = r.into_inner().unwrap().expect("every piece compiled")?;
         objects.push(object);
         header = header.or(h);
         ir.push_str(&text);
+        report.add(&times, info.num_imported_funcs, &bodies);
     }
     if let Some(path) = &options.emit_llvm {
         std::fs::write(path, ir)
@@ -351,10 +358,11 @@ fn progress_bar(
         return None;
     }
     let bar = indicatif::ProgressBar::new(functions);
-    let style =
-        indicatif::ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} functions, {msg}")
-            .expect("valid template")
-            .progress_chars("=> ");
+    let style = indicatif::ProgressStyle::with_template(
+        "{prefix} [{bar:40}] {pos}/{len} functions compiled, {msg}, {eta} left",
+    )
+    .expect("valid template")
+    .progress_chars("=> ");
     bar.set_style(style);
     bar.set_prefix("waotc");
     bar.set_message(format!("{pieces} partitions"));
@@ -370,8 +378,11 @@ fn compile_piece(
     embed_wasm: bool,
     piece: &Piece,
     progress: Option<&indicatif::ProgressBar>,
-) -> Result<(Vec<u8>, Option<ArtifactHeader>, String), CompileError> {
-    let (machine, cpu, features) = target_machine(options).map_err(CompileError::Link)?;
+) -> Result<(Vec<u8>, Option<ArtifactHeader>, String, PieceTimes), CompileError> {
+    let mut times = PieceTimes::default();
+    let started = std::time::Instant::now();
+    let (machine, cpu, features) =
+        target_machine(options, piece.tier).map_err(CompileError::Link)?;
     let triple = machine.get_triple();
     let triple_str = triple.as_str().to_string_lossy().into_owned();
     let sp_register = if triple_str.starts_with("aarch64") {
@@ -410,10 +421,10 @@ fn compile_piece(
     cx.fn_types = info.types.iter().map(|t| cx.wasm_fn_type(t)).collect();
     declare_functions(&mut cx, &piece.functions, piece.shared_symbols);
     for i in piece.functions.clone() {
+        let start = std::time::Instant::now();
         crate::translate::translate_function(&cx, i, info.bodies[i as usize].clone())?;
-        if let Some(p) = progress {
-            p.inc(1);
-        }
+        let seconds = start.elapsed().as_secs_f64();
+        times.functions.push((i, Phase::Translate, seconds));
     }
     let header = if piece.glue {
         trampolines::emit_all(&cx)?;
@@ -435,10 +446,36 @@ fn compile_piece(
             e.to_string()
         )));
     }
-    let passes = format!("default<{}>", options.opt_level.name());
-    let keep_every_load = options.opt_level == OptLevel::O0 || options.keep_every_load;
-    pipeline::optimize(&cx.module, &machine, &passes, keep_every_load)
-        .map_err(|e| CompileError::Internal(format!("optimizer: {e}")))?;
+    times.translate = started.elapsed();
+    let imported = info.num_imported_funcs;
+    let started = std::time::Instant::now();
+    // The light tier promotes locals and cleans up locally, each linear in the function; its
+    // loads are all kept, as at -O0, since the fast instruction selector is -O0's.
+    let passes = match piece.tier {
+        Tier::Full => format!("default<{}>", options.opt_level.name()),
+        Tier::Light => "function(sroa,early-cse,simplifycfg)".to_string(),
+    };
+    let keep_every_load =
+        options.opt_level == OptLevel::O0 || options.keep_every_load || piece.tier == Tier::Light;
+    let mut on_function = |name: &str, seconds: f64| {
+        if let Some(i) = defined_index(name, imported) {
+            times.functions.push((i, Phase::Optimize, seconds));
+        }
+    };
+    let budgets = pipeline::Budgets {
+        passes: budget_from_env("WAOT_PASS_BUDGET", PASS_BUDGET),
+        block: budget_from_env("WAOT_BLOCK_BUDGET", BLOCK_BUDGET),
+        blocks: budget_from_env("WAOT_BLOCKS_BUDGET", BLOCKS_BUDGET),
+    };
+    pipeline::optimize(
+        &cx.module,
+        &machine,
+        &passes,
+        keep_every_load,
+        budgets,
+        &mut on_function,
+    )
+    .map_err(|e| CompileError::Internal(format!("optimizer: {e}")))?;
     if options.opt_level != OptLevel::O0 {
         saturate::form_saturating_adds(&context, &cx.module);
     }
@@ -447,10 +484,29 @@ fn compile_piece(
     } else {
         String::new()
     };
-    let buffer = machine
-        .write_to_memory_buffer(&cx.module, FileType::Object)
+    times.optimize = started.elapsed();
+    let started = std::time::Instant::now();
+    let mut on_function = |name: &str, seconds: f64| {
+        if let Some(i) = defined_index(name, imported) {
+            times.functions.push((i, Phase::Codegen, seconds));
+            if let Some(p) = progress {
+                p.inc(1);
+            }
+        }
+    };
+    let object = pipeline::emit_object(&cx.module, &machine, &mut on_function)
         .map_err(|e| CompileError::Internal(format!("code generation: {e}")))?;
-    Ok((buffer.as_slice().to_vec(), header, ir))
+    times.codegen = started.elapsed();
+    if let Some(p) = progress {
+        // Functions inlined everywhere and deleted were never emitted: they are done too.
+        let emitted = times
+            .functions
+            .iter()
+            .filter(|(_, phase, _)| *phase == Phase::Codegen)
+            .count();
+        p.inc((piece.functions.len() - emitted.min(piece.functions.len())) as u64);
+    }
+    Ok((object, header, ir, times))
 }
 
 /// Declares every defined function; those in `here` will get bodies. With `shared`, symbols

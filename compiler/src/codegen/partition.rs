@@ -1,0 +1,111 @@
+//! How a module is split into LLVM modules: partitions of about `PARTITION_BYTES` of code,
+//! compiled in parallel, and giant functions alone in partitions of their own, compiled
+//! cheaply (issue 13: LLVM's optimizer, instruction selector and register allocator are
+//! superlinear in a function's blocks, and a function of thousands of `try_table`s took
+//! minutes). The split depends only on the module and the optimization level, never on the
+//! thread count, so the output is the same for any `-j`.
+
+use crate::OptLevel;
+use runtime_support::ModuleInfo;
+use std::ops::Range;
+
+/// Wasm code bytes per partition: a module larger than this is split into partitions that
+/// are compiled in parallel, each in its own LLVM context, and linked together. A module
+/// within one partition keeps every function in one LLVM module (inlining across all of
+/// them).
+pub const PARTITION_BYTES: usize = 256 * 1024;
+
+/// A function with more structured control instructions than this (`block`, `loop`, `if`,
+/// `try`, `try_table`: each makes blocks) is giant. The largest function of micropython has
+/// a few hundred.
+pub const GIANT_CONTROL: usize = 1_500;
+
+/// How hard a partition is optimized.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tier {
+    /// The pipeline of the optimization level asked for.
+    Full,
+    /// Promotion of locals to registers and local cleanups, then LLVM's fast instruction
+    /// selection and register allocation: time linear in the function, slower code.
+    Light,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Partition {
+    /// Defined-function indices.
+    pub functions: Range<u32>,
+    pub tier: Tier,
+}
+
+/// Contiguous ranges of defined-function indices, by code size; each giant function alone,
+/// at `Tier::Light` (at `-O0` nothing is giant: everything is compiled cheaply already).
+pub fn plan_partitions(
+    info: &ModuleInfo,
+    wasm: &[u8],
+    partition_bytes: usize,
+    level: OptLevel,
+) -> Vec<Partition> {
+    let limit = if partition_bytes == 0 {
+        PARTITION_BYTES
+    } else {
+        partition_bytes
+    };
+    let mut parts = Vec::new();
+    let (mut start, mut bytes) = (0u32, 0usize);
+    let full = |functions| Partition {
+        functions,
+        tier: Tier::Full,
+    };
+    for (i, body) in info.bodies.iter().enumerate() {
+        let i = i as u32;
+        if level != OptLevel::O0 && is_giant(&wasm[body.clone()]) {
+            if start < i {
+                parts.push(full(start..i));
+            }
+            parts.push(Partition {
+                functions: i..i + 1,
+                tier: Tier::Light,
+            });
+            (start, bytes) = (i + 1, 0);
+            continue;
+        }
+        bytes += body.len();
+        if bytes >= limit {
+            parts.push(full(start..i + 1));
+            (start, bytes) = (i + 1, 0);
+        }
+    }
+    if start < info.bodies.len() as u32 || parts.is_empty() {
+        parts.push(full(start..info.bodies.len() as u32));
+    }
+    parts
+}
+
+/// Whether a function body (locals and code) has more than `GIANT_CONTROL` structured
+/// control instructions. A body that does not parse is not giant: translation reports it.
+fn is_giant(body: &[u8]) -> bool {
+    use wasmparser::Operator as O;
+    // Cheaper than the control instructions themselves: most functions are too small to be.
+    if body.len() < 2 * GIANT_CONTROL {
+        return false;
+    }
+    let reader = wasmparser::BinaryReader::new(body, 0);
+    let Ok(mut ops) = wasmparser::FunctionBody::new(reader).get_operators_reader() else {
+        return false;
+    };
+    let mut control = 0;
+    while !ops.eof() {
+        match ops.read() {
+            Ok(O::Block { .. } | O::Loop { .. } | O::If { .. } | O::Try { .. })
+            | Ok(O::TryTable { .. }) => {
+                control += 1;
+                if control > GIANT_CONTROL {
+                    return true;
+                }
+            }
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+    false
+}
