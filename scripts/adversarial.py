@@ -96,6 +96,31 @@ def try_tables(n=3000):
     return "\n".join(out)
 
 
+def legacy_try(n=3000):
+    """`n` legacy `try`/`catch` blocks (flat syntax: the folded form is not parsed by every
+    tool), each around a call that may throw."""
+    out = ['(module (tag $e (param i32))',
+           '  (func $may (param i32) (if (i32.eq (local.get 0) (i32.const 77)) (then (throw $e (local.get 0)))))',
+           '  (func (export "f") (param $p i32) (result i32) (local $x i32)']
+    for i in range(n):
+        out.append(f"  try local.get $p i32.const {i} i32.add call $may"
+                   " catch $e local.get $x i32.add local.set $x end")
+    out.append("  (local.get $x)))")
+    return "\n".join(out)
+
+
+def many_functions(n=20000):
+    """`n` tiny functions (every one in the function table, so none is dropped), a seventh
+    of them called by the export: the per-function cost of the pipeline."""
+    out = ["(module (memory 1)"]
+    for i in range(n):
+        out.append(f"  (func $f{i} (param i32) (result i32)"
+                   f" (i32.add (local.get 0) (i32.load offset={i % 1000 * 4} (local.get 0))))")
+    calls = "".join(f"(local.set 0 (call $f{i} (local.get 0)))" for i in range(0, n, 7))
+    out.append(f'  (func (export "f") (param i32) (result i32) {calls} (local.get 0)))')
+    return "\n".join(out)
+
+
 def inlined_kernels(copies=600):
     """One function made of `copies` small loops, as a producer's inliner leaves them."""
     out = [header(), "  (local $i i32) (local $s i32)"]
@@ -116,5 +141,7 @@ MODULES = {
     "deep-nesting": deep_nesting,
     "br-table": big_br_table,
     "try-tables": try_tables,
+    "legacy-try": legacy_try,
+    "many-functions": many_functions,
     "inlined-kernels": inlined_kernels,
 }
