@@ -15,6 +15,7 @@
 #include "llvm/Analysis/LoopInfo.h"
 #include "llvm/IR/Function.h"
 #include "llvm/IR/CFG.h"
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/IR/Instructions.h"
 
 #include <algorithm>
@@ -109,17 +110,39 @@ void waot::limitSuperlinearPasses(PassInstrumentationCallbacks &PIC, unsigned Bu
   });
 }
 
+// Splits `BB` into blocks of about `Chunk` instructions each: the instruction selector works
+// a block at a time, and even the fast one hands what it cannot select (vector operations)
+// to the DAG builder for the rest of the block. Only for `optnone` functions, where
+// CodeGenPrepare, which would merge the blocks again, does not run.
+static void splitBlock(BasicBlock &BB, unsigned Chunk) {
+  BasicBlock *Current = &BB;
+  unsigned Count = 0;
+  for (auto It = Current->getFirstNonPHIOrDbgOrAlloca(); It != Current->end();) {
+    Instruction &I = *It++;
+    if (++Count < Chunk || I.isTerminator() || It == Current->end() || It->isTerminator() ||
+        It->isEHPad() || isa<PHINode>(*It))
+      continue;
+    Current = Current->splitBasicBlock(It, Current->getName() + ".chunk");
+    It = Current->begin();
+    Count = 0;
+  }
+}
+
 void waot::limitInstructionSelection(Module &M, unsigned BlockBudget, unsigned BlocksBudget) {
   for (Function &F : M) {
     if (F.isDeclaration() || F.hasOptNone())
       continue;
     bool Huge = BlocksBudget && F.size() > BlocksBudget;
-    for (const BasicBlock &BB : F)
-      Huge |= BlockBudget && BB.size() > BlockBudget;
-    if (Huge) {
-      F.removeFnAttr(Attribute::AlwaysInline);
-      F.addFnAttr(Attribute::NoInline);
-      F.addFnAttr(Attribute::OptimizeNone);
-    }
+    SmallVector<BasicBlock *, 4> HugeBlocks;
+    for (BasicBlock &BB : F)
+      if (BlockBudget && BB.size() > BlockBudget)
+        HugeBlocks.push_back(&BB);
+    if (!Huge && HugeBlocks.empty())
+      continue;
+    F.removeFnAttr(Attribute::AlwaysInline);
+    F.addFnAttr(Attribute::NoInline);
+    F.addFnAttr(Attribute::OptimizeNone);
+    for (BasicBlock *BB : HugeBlocks)
+      splitBlock(*BB, 1000);
   }
 }

@@ -64,8 +64,9 @@ fn a_giant_function_is_compiled_alone_and_lightly_and_computes_the_same() {
 }
 
 /// A block of more than `BLOCK_BUDGET` instructions (straight-line code a generator or full
-/// unrolling makes) is compiled with the fast instruction selector: its function is marked
-/// `optnone` after optimization. A small function beside it is not.
+/// unrolling makes) is compiled with the fast instruction selector, in pieces: its function
+/// is marked `optnone` after optimization and the block split. A small function beside it is
+/// not.
 #[test]
 fn a_giant_block_gets_fast_instruction_selection_and_computes_the_same() {
     let mut wat = String::from(
@@ -104,6 +105,8 @@ fn a_giant_block_gets_fast_instruction_selection_and_computes_the_same() {
             .to_string()
     };
     assert!(attributes("waot_func_1").contains("optnone"));
+    // Cut into blocks of about 1,000 instructions, which the selector takes one at a time.
+    assert!(ir.contains(".chunk"), "the giant block was not split");
     assert!(!attributes("waot_func_0").contains("optnone"));
     // The same results and memory as without any optimization.
     let fast = load_wat(dir.path(), "fast", &wat, &CompileOptions::default());
