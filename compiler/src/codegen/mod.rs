@@ -300,6 +300,21 @@ pub fn compile_objects(
     .min(pieces.len())
     .max(1);
     let progress = progress_bar(options, info.bodies.len() as u64, pieces.len());
+    // The largest pieces first, so that a big one does not start last while the other
+    // threads idle; results still go in piece order, so the output does not change.
+    let cost = |p: &Piece| -> usize {
+        let code: usize = p
+            .functions
+            .clone()
+            .map(|i| info.bodies[i as usize].len())
+            .sum();
+        match p.tier {
+            Tier::Full => code,
+            Tier::Light => code / 8,
+        }
+    };
+    let mut order: Vec<usize> = (0..pieces.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(cost(&pieces[i])), i));
     let next = std::sync::atomic::AtomicUsize::new(0);
     type Output = Result<(Vec<u8>, Option<ArtifactHeader>, String, PieceTimes), CompileError>;
     let results: Vec<std::sync::Mutex<Option<Output>>> =
@@ -309,8 +324,9 @@ pub fn compile_objects(
             let builder = std::thread::Builder::new().stack_size(64 << 20);
             builder
                 .spawn_scoped(s, || loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(piece) = pieces.get(i) else { break };
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&i) = order.get(n) else { break };
+                    let piece = &pieces[i];
                     let r = compile_piece(
                         wasm,
                         info,
