@@ -454,3 +454,38 @@ fn artifacts_for_a_cpu_whose_implied_features_this_machine_lacks_are_refused() {
     let o = run("wrun", &[&so, &"--invoke", &"add", &"1", &"2"]);
     assert_one_line_error(&o, &format!("compiled for CPU `{cpu}` with feature"));
 }
+
+/// `waotc --time` reports each phase and the slowest functions, named from the name section
+/// and with their code sizes; every defined function of a small module is listed.
+#[test]
+fn time_reports_phases_and_the_slowest_functions() {
+    let d = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(d.path(), "m", ADD);
+    let o = run("waotc", &[&"--time", &"-q", &wasm, &d.path().join("m.so")]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("4 functions"), "{err}");
+    for phase in [
+        "validate",
+        "translate",
+        "optimize",
+        "codegen",
+        "link",
+        "wall",
+    ] {
+        let line = err
+            .lines()
+            .find(|l| l.trim_start().starts_with(phase))
+            .unwrap_or_else(|| panic!("no {phase} in {err}"));
+        let seconds: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        assert!(seconds >= 0.0, "{line}");
+    }
+    let functions: Vec<&str> = err
+        .lines()
+        .skip_while(|l| !l.contains("slowest functions"))
+        .skip(1)
+        .collect();
+    assert_eq!(functions.len(), 4, "{err}");
+    assert!(functions.iter().any(|l| l.ends_with(" 0 add")), "{err}");
+    assert!(functions.iter().any(|l| l.ends_with(" 3 deep")), "{err}");
+}
