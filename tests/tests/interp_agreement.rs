@@ -244,3 +244,46 @@ fn frames_stay_exact_across_instances() {
         other => panic!("run did not trap: {other:?}"),
     }
 }
+
+/// `v128.store8_lane` and `v128.store16_lane` with a static offset of 2^16 or more and a value
+/// from a global or local: wasmi 2.0.0 jumped to a garbage address and killed the process
+/// (fuzzer seed 41593; docs/upstream/wasmi-store-lane-offset.md). In bounds they store the
+/// lane; past the end they trap, as native code does.
+#[test]
+fn lane_stores_at_large_offsets_store_or_trap_as_native_code() {
+    let wat = r#"(module (memory (export "m") 3 3)
+        (global $g (mut v128) (v128.const i32x4 0x04030201 0x08070605 0x0c0b0a09 0x100f0e0d))
+        (func (export "s8") (param $a i32) (result i32)
+          (v128.store8_lane offset=189472 6 (local.get $a) (global.get $g))
+          (i32.load offset=189472 (local.get $a)))
+        (func (export "s16") (param $a i32) (result i32) (local $v v128)
+          (local.set $v (global.get $g))
+          (v128.store16_lane offset=65536 3 (local.get $a) (local.get $v))
+          (i32.load offset=65536 (local.get $a))))"#;
+    let wasm = wat::parse_str(wat).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let module = load_wat(dir.path(), "lanes", wat, &CompileOptions::default());
+    let mut store = Store::new();
+    let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+    for (name, addresses) in [
+        ("s8", [0, 7, 196608 - 189472 - 1, 196608 - 189472]),
+        ("s16", [0, 3, 196608 - 65536 - 2, 196608 - 65536 - 1]),
+    ] {
+        let f = store.get_func(instance, name).unwrap();
+        for a in addresses {
+            let args = [Val::I32(a)];
+            let native = store.call(f, &args).map_err(|e| e.to_string());
+            let interpreted = interpret_result(&wasm, name, &args);
+            assert_eq!(interpreted, native, "{name}({a})");
+        }
+    }
+}
+
+fn interpret_result(wasm: &[u8], name: &str, args: &[Val]) -> Result<Vec<Val>, String> {
+    let engine = waot::interp::engine();
+    let module = waot::interp::module(&engine, wasm).unwrap();
+    let mut store = wasmi::Store::new(&engine, ());
+    let linker = wasmi::Linker::<()>::new(&engine);
+    let instance = waot::interp::instantiate(&linker, &mut store, &module).unwrap();
+    waot::interp::call(&mut store, &instance, name, args).map_err(|e| e.to_string())
+}

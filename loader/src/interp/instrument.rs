@@ -18,6 +18,9 @@
 //! nothing but returns unwinds frames. A trap in the checks of a `return_call_indirect` misses
 //! the caller, whose frame the tail call popped first.
 //!
+//! **wasmi 2.0.0's lane stores at large offsets** crash it: they become an extract and an
+//! integer store of the same width (`narrow_lane_store`).
+//!
 //! **wasmi 2.0.0's select fusion.** It fuses a comparison with zero (`i32.eqz`, or `eq`/`ne`
 //! with 0) into a following `select` by swapping the selected values and taking the
 //! comparison's input as the condition, but when that input is a local (or another value in
@@ -527,6 +530,15 @@ impl Reencode for Rewriter {
                     | wasmparser::Operator::I64Eq
                     | wasmparser::Operator::I64Ne
             );
+            if let Some((extract, memarg, bits)) = narrow_lane_store(&op) {
+                let memarg = self.mem_arg(memarg)?;
+                f.instruction(&extract);
+                f.instruction(&match bits {
+                    8 => Instruction::I32Store8(memarg),
+                    _ => Instruction::I32Store16(memarg),
+                });
+                continue;
+            }
             let instruction = self.instruction(op)?;
             match instruction {
                 Instruction::ReturnCall(_)
@@ -560,6 +572,26 @@ impl Reencode for Rewriter {
         }
         code.function(&f);
         Ok(())
+    }
+}
+
+/// wasmi 2.0.0 crashes (a jump to a garbage address) on `v128.store8_lane` and
+/// `v128.store16_lane` with a static offset of 2^16 or more whose value is not a constant
+/// (docs/upstream/wasmi-store-lane-offset.md). Extracting the lane and storing it as an
+/// integer of the same width at the same offset is the same access: the same bytes, the same
+/// bounds check.
+fn narrow_lane_store(
+    op: &wasmparser::Operator<'_>,
+) -> Option<(Instruction<'static>, wasmparser::MemArg, u8)> {
+    use wasmparser::Operator as O;
+    match op {
+        O::V128Store8Lane { memarg, lane } if memarg.offset >= 1 << 16 => {
+            Some((Instruction::I8x16ExtractLaneU(*lane), *memarg, 8))
+        }
+        O::V128Store16Lane { memarg, lane } if memarg.offset >= 1 << 16 => {
+            Some((Instruction::I16x8ExtractLaneU(*lane), *memarg, 16))
+        }
+        _ => None,
     }
 }
 
