@@ -119,8 +119,10 @@ static void splitBlock(BasicBlock &BB, unsigned Chunk) {
   unsigned Count = 0;
   for (auto It = Current->getFirstNonPHIOrDbgOrAlloca(); It != Current->end();) {
     Instruction &I = *It++;
+    // Never between a `musttail` call and its return, nor before a terminator or EH pad.
+    const auto *Call = dyn_cast<CallInst>(&I);
     if (++Count < Chunk || I.isTerminator() || It == Current->end() || It->isTerminator() ||
-        It->isEHPad() || isa<PHINode>(*It))
+        It->isEHPad() || isa<PHINode>(*It) || (Call && Call->isMustTailCall()))
       continue;
     Current = Current->splitBasicBlock(It, Current->getName() + ".chunk");
     It = Current->begin();
