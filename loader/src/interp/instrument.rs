@@ -327,6 +327,29 @@ impl Rewriter {
             f.instruction(&Instruction::GlobalSet(self.depth_global()));
         }
     }
+
+    /// wasmi 2.0.0 crashes (a jump to a garbage address) on `v128.store8_lane` and
+    /// `v128.store16_lane` with a static offset of 2^16 or more whose value is not a constant
+    /// (docs/upstream/wasmi-store-lane-offset.md). Extracting the lane and storing it as an
+    /// integer of the same width at the same offset is the same access: the same bytes, the
+    /// same bounds check.
+    fn narrow_lane_store(
+        &mut self,
+        op: &wasmparser::Operator<'_>,
+    ) -> R<Option<[Instruction<'static>; 2]>> {
+        use wasmparser::Operator as O;
+        Ok(match *op {
+            O::V128Store8Lane { memarg, lane } if memarg.offset >= 1 << 16 => Some([
+                Instruction::I8x16ExtractLaneU(lane),
+                Instruction::I32Store8(self.mem_arg(memarg)?),
+            ]),
+            O::V128Store16Lane { memarg, lane } if memarg.offset >= 1 << 16 => Some([
+                Instruction::I16x8ExtractLaneU(lane),
+                Instruction::I32Store16(self.mem_arg(memarg)?),
+            ]),
+            _ => None,
+        })
+    }
 }
 
 impl Default for PassiveFrom {
@@ -530,13 +553,9 @@ impl Reencode for Rewriter {
                     | wasmparser::Operator::I64Eq
                     | wasmparser::Operator::I64Ne
             );
-            if let Some((extract, memarg, bits)) = narrow_lane_store(&op) {
-                let memarg = self.mem_arg(memarg)?;
+            if let Some([extract, store]) = self.narrow_lane_store(&op)? {
                 f.instruction(&extract);
-                f.instruction(&match bits {
-                    8 => Instruction::I32Store8(memarg),
-                    _ => Instruction::I32Store16(memarg),
-                });
+                f.instruction(&store);
                 continue;
             }
             let instruction = self.instruction(op)?;
@@ -572,26 +591,6 @@ impl Reencode for Rewriter {
         }
         code.function(&f);
         Ok(())
-    }
-}
-
-/// wasmi 2.0.0 crashes (a jump to a garbage address) on `v128.store8_lane` and
-/// `v128.store16_lane` with a static offset of 2^16 or more whose value is not a constant
-/// (docs/upstream/wasmi-store-lane-offset.md). Extracting the lane and storing it as an
-/// integer of the same width at the same offset is the same access: the same bytes, the same
-/// bounds check.
-fn narrow_lane_store(
-    op: &wasmparser::Operator<'_>,
-) -> Option<(Instruction<'static>, wasmparser::MemArg, u8)> {
-    use wasmparser::Operator as O;
-    match op {
-        O::V128Store8Lane { memarg, lane } if memarg.offset >= 1 << 16 => {
-            Some((Instruction::I8x16ExtractLaneU(*lane), *memarg, 8))
-        }
-        O::V128Store16Lane { memarg, lane } if memarg.offset >= 1 << 16 => {
-            Some((Instruction::I16x8ExtractLaneU(*lane), *memarg, 16))
-        }
-        _ => None,
     }
 }
 

@@ -9,6 +9,7 @@ use crate::code_registry::FrameInfo;
 use crate::wasi::{self, WasiCtx};
 use crate::{Error, Func, Trap, TrapCode, Val};
 use instrument::Hidden;
+use runtime_support::ModuleInfo;
 use std::sync::Arc;
 use wasmi::{Config, Engine, Extern, Linker, Store};
 
@@ -23,24 +24,18 @@ const MAX_FRAMES: u32 = 64;
 pub struct Module {
     module: wasmi::Module,
     hidden: Hidden,
-    names: Arc<Names>,
+    /// The module's name in backtraces.
+    name: Arc<str>,
+    /// Its structure: segments (`segments`) and function names.
+    info: Arc<ModuleInfo>,
     /// The module as given, for a variant with passive segments (`segments`).
     wasm: Arc<[u8]>,
-}
-
-/// What names the frames of a backtrace.
-struct Names {
-    module: String,
-    funcs: Vec<(u32, String)>,
 }
 
 impl Module {
     /// The module under `name` in backtraces (native code uses the artifact's file name).
     pub fn named(mut self, name: &str) -> Self {
-        self.names = Arc::new(Names {
-            module: name.to_string(),
-            funcs: self.names.funcs.clone(),
-        });
+        self.name = name.into();
         self
     }
 
@@ -53,8 +48,17 @@ impl Module {
 #[derive(Clone)]
 pub struct Instance {
     instance: wasmi::Instance,
-    hidden: Hidden,
-    names: Arc<Names>,
+    /// The instrumentation's frame stack (`instrument::Hidden`), looked up once.
+    frames: Option<Frames>,
+    name: Arc<str>,
+    info: Arc<ModuleInfo>,
+}
+
+#[derive(Clone, Copy)]
+struct Frames {
+    stack: wasmi::Memory,
+    depth: wasmi::Global,
+    leaf: wasmi::Global,
 }
 
 impl Instance {
@@ -245,16 +249,12 @@ pub fn prepare(engine: &Engine, wasm: &[u8]) -> Result<Module, Error> {
     let (instrumented, hidden) = instrument::instrument(wasm).map_err(Error::Load)?;
     let module =
         wasmi::Module::new(engine, &instrumented).map_err(|e| Error::Load(e.to_string()))?;
-    let funcs = runtime_support::ModuleInfo::parse(wasm)
-        .map(|info| info.func_names)
-        .unwrap_or_default();
+    let info = ModuleInfo::parse(wasm).map_err(|e| Error::Load(e.to_string()))?;
     Ok(Module {
         module,
         hidden,
-        names: Arc::new(Names {
-            module: String::new(),
-            funcs,
-        }),
+        name: "".into(),
+        info: Arc::new(info),
         wasm: wasm.into(),
     })
 }
@@ -265,7 +265,7 @@ pub fn instantiate<T>(
     store: &mut Store<T>,
     module: &Module,
 ) -> Result<Instance, Error> {
-    if let Some((passive, code)) = segments::first_out_of_bounds(&module.wasm, linker, store) {
+    if let Some((passive, code)) = segments::first_out_of_bounds(&module.info, linker, store) {
         // What the failed instantiation writes, from a complete instance (`segments`).
         let (wasm, _) = instrument::instrument_with(&module.wasm, passive).map_err(Error::Load)?;
         let variant = wasmi::Module::new(module.module.engine(), &wasm)
@@ -278,10 +278,19 @@ pub fn instantiate<T>(
     let instance = linker
         .instantiate_and_start(&mut *store, &module.module)
         .map_err(error)?;
+    let hidden = &module.hidden;
+    let frames = (|| {
+        Some(Frames {
+            stack: instance.get_memory(&*store, &hidden.frames)?,
+            depth: instance.get_global(&*store, &hidden.depth)?,
+            leaf: instance.get_global(&*store, &hidden.leaf)?,
+        })
+    })();
     let instance = Instance {
         instance,
-        hidden: module.hidden.clone(),
-        names: module.names.clone(),
+        frames,
+        name: module.name.clone(),
+        info: module.info.clone(),
     };
     if let Some(start) = &module.hidden.start {
         let func = instance
@@ -304,9 +313,9 @@ fn call_framed<T>(
     args: &[wasmi::Val],
     results: &mut [wasmi::Val],
 ) -> Result<(), Error> {
-    let globals = [&instance.hidden.depth, &instance.hidden.leaf]
-        .map(|name| instance.instance.get_global(&*store, name));
-    let saved = globals.map(|g| g.map(|g| g.get(&*store)));
+    let saved = instance
+        .frames
+        .map(|f| (f.depth.get(&*store), f.leaf.get(&*store)));
     let outcome = func.call(&mut *store, args, results).map_err(|e| {
         let mut error = error(e);
         if let Error::Trap(trap) = &mut error {
@@ -316,47 +325,41 @@ fn call_framed<T>(
         }
         error
     });
-    for (global, value) in globals.into_iter().zip(saved) {
-        if let (Some(global), Some(value)) = (global, value) {
-            global.set(&mut *store, value).ok();
-        }
+    if let (Some(frames), Some((depth, leaf))) = (instance.frames, saved) {
+        frames.depth.set(&mut *store, depth).ok();
+        frames.leaf.set(&mut *store, leaf).ok();
     }
     outcome
 }
 
 fn backtrace<T>(store: &Store<T>, instance: &Instance) -> Vec<FrameInfo> {
-    let hidden = &instance.hidden;
-    let global = |name: &str| match instance.instance.get_global(store, name)?.get(store) {
-        wasmi::Val::I32(v) => Some(v as u32),
-        _ => None,
-    };
-    let (Some(top), Some(leaf), Some(stack)) = (
-        global(&hidden.depth),
-        global(&hidden.leaf),
-        instance.instance.get_memory(store, &hidden.frames),
-    ) else {
+    let Some(frames) = instance.frames else {
         return Vec::new();
     };
-    let stack = stack.data(store);
+    let global = |g: wasmi::Global| match g.get(store) {
+        wasmi::Val::I32(v) => v as u32,
+        _ => 0,
+    };
+    let (top, leaf) = (global(frames.depth), global(frames.leaf));
+    let stack = frames.stack.data(store);
     // The top is only ever masked to the stack's size; clamped all the same, for a bogus one.
     let top = (top & instrument::FRAME_MASK).min((stack.len() / 4).saturating_sub(1) as u32 * 4);
     let pushed = (1..=top / 4).rev().filter_map(|slot| {
         let at = slot as usize * 4;
         Some(u32::from_le_bytes(stack.get(at..at + 4)?.try_into().ok()?))
     });
-    let names = &instance.names;
+    let names = &instance.info.func_names;
     leaf.checked_sub(1)
         .into_iter()
         .chain(pushed)
         .take(MAX_FRAMES as usize)
         .map(|func_index| FrameInfo {
-            module: names.module.clone(),
+            module: instance.name.to_string(),
             func_index,
             func_name: names
-                .funcs
                 .binary_search_by_key(&func_index, |(i, _)| *i)
                 .ok()
-                .map(|i| names.funcs[i].1.clone()),
+                .map(|i| names[i].1.clone()),
         })
         .collect()
 }

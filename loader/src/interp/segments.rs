@@ -11,142 +11,99 @@
 
 use super::instrument::PassiveFrom;
 use crate::TrapCode;
+use runtime_support::module_info::{ConstOp, ImportKind, ModuleInfo, SegmentMode};
 use wasmi::{Extern, Linker, Store};
-use wasmparser::{Operator, Parser, Payload, TypeRef};
 
-/// The segments to make passive and the trap, if instantiating `wasm` with `linker`'s
-/// definitions would fail on a segment; `None` when none would (or when that cannot be told:
-/// wasmi then instantiates as usual).
+/// The segments to make passive and the trap, if instantiating the module `info` describes
+/// with `linker`'s definitions would fail on a segment; `None` when none would (or when that
+/// cannot be told: wasmi then instantiates as usual).
 pub fn first_out_of_bounds<T>(
-    wasm: &[u8],
+    info: &ModuleInfo,
     linker: &Linker<T>,
     store: &Store<T>,
 ) -> Option<(PassiveFrom, TrapCode)> {
-    let mut tables: Vec<u64> = Vec::new();
-    let mut memories: Vec<u64> = Vec::new();
-    let mut globals: Vec<Option<i64>> = Vec::new();
-    let (mut element, mut data) = (0u32, 0u32);
-    for payload in Parser::new(0).parse_all(wasm) {
-        match payload.ok()? {
-            Payload::ImportSection(reader) => {
-                for import in reader.into_imports() {
-                    let import = import.ok()?;
-                    let item = || linker.get(store, import.module, import.name);
-                    match import.ty {
-                        TypeRef::Table(_) => match item()? {
-                            Extern::Table(t) => tables.push(t.size(store)),
-                            _ => return None,
-                        },
-                        TypeRef::Memory(_) => match item()? {
-                            Extern::Memory(m) => memories.push(m.size(store) << 16),
-                            _ => return None,
-                        },
-                        TypeRef::Global(_) => match item()? {
-                            Extern::Global(g) => globals.push(match g.get(store) {
-                                wasmi::Val::I32(v) => Some(v as i64),
-                                wasmi::Val::I64(v) => Some(v),
-                                _ => None,
-                            }),
-                            _ => return None,
-                        },
-                        _ => {}
-                    }
-                }
+    // Sizes of tables (elements) and memories (bytes), values of integer globals, in index
+    // order: imports first, as the linker defines them.
+    let (mut tables, mut memories, mut globals) = (Vec::new(), Vec::new(), Vec::new());
+    for import in &info.imports {
+        let item = || linker.get(store, &import.module, &import.name);
+        match (&import.kind, item()) {
+            (ImportKind::Table(_), Some(Extern::Table(t))) => tables.push(t.size(store)),
+            (ImportKind::Memory(_), Some(Extern::Memory(m))) => memories.push(m.size(store) << 16),
+            (ImportKind::Global(_), Some(Extern::Global(g))) => globals.push(match g.get(store) {
+                wasmi::Val::I32(v) => Some(v as i64),
+                wasmi::Val::I64(v) => Some(v),
+                _ => None,
+            }),
+            (ImportKind::Func(_) | ImportKind::Tag(_), _) => {}
+            _ => return None,
+        }
+    }
+    let defined_tables = &info.tables[info.num_imported_tables as usize..];
+    tables.extend(defined_tables.iter().map(|t| t.initial));
+    let defined_memories = &info.memories[info.num_imported_memories as usize..];
+    memories.extend(defined_memories.iter().map(|m| m.initial << 16));
+    for init in &info.global_inits {
+        let value = evaluate(init, &globals);
+        globals.push(value);
+    }
+    for (i, segment) in info.elems.iter().enumerate() {
+        if let SegmentMode::Active { index, offset } = &segment.mode {
+            let size = *tables.get(*index as usize)?;
+            let offset = evaluate(offset, &globals)? as u32 as u64;
+            if offset + segment.items.len() as u64 > size {
+                let passive = PassiveFrom {
+                    elements: i as u32,
+                    data: 0,
+                };
+                return Some((passive, TrapCode::TableOutOfBounds));
             }
-            Payload::TableSection(reader) => {
-                for table in reader {
-                    tables.push(table.ok()?.ty.initial);
-                }
+        }
+    }
+    for (i, segment) in info.datas.iter().enumerate() {
+        if let SegmentMode::Active { index, offset } = &segment.mode {
+            let size = *memories.get(*index as usize)?;
+            let offset = evaluate(offset, &globals)? as u32 as u64;
+            if offset + segment.bytes.len() as u64 > size {
+                let passive = PassiveFrom {
+                    elements: u32::MAX,
+                    data: i as u32,
+                };
+                return Some((passive, TrapCode::MemoryOutOfBounds));
             }
-            Payload::MemorySection(reader) => {
-                for memory in reader {
-                    memories.push(memory.ok()?.initial << 16);
-                }
-            }
-            Payload::GlobalSection(reader) => {
-                for global in reader {
-                    let value = evaluate(&global.ok()?.init_expr, &globals);
-                    globals.push(value);
-                }
-            }
-            Payload::ElementSection(reader) => {
-                for segment in reader {
-                    let segment = segment.ok()?;
-                    if let wasmparser::ElementKind::Active {
-                        table_index,
-                        offset_expr,
-                    } = segment.kind
-                    {
-                        let size = *tables.get(table_index.unwrap_or(0) as usize)?;
-                        let offset = evaluate(&offset_expr, &globals)? as u32 as u64;
-                        let count = match &segment.items {
-                            wasmparser::ElementItems::Functions(r) => r.count(),
-                            wasmparser::ElementItems::Expressions(_, r) => r.count(),
-                        };
-                        if offset + count as u64 > size {
-                            let passive = PassiveFrom {
-                                elements: element,
-                                data: 0,
-                            };
-                            return Some((passive, TrapCode::TableOutOfBounds));
-                        }
-                    }
-                    element += 1;
-                }
-            }
-            Payload::DataSection(reader) => {
-                for segment in reader {
-                    let segment = segment.ok()?;
-                    if let wasmparser::DataKind::Active {
-                        memory_index,
-                        offset_expr,
-                    } = segment.kind
-                    {
-                        let size = *memories.get(memory_index as usize)?;
-                        let offset = evaluate(&offset_expr, &globals)? as u32 as u64;
-                        if offset + segment.data.len() as u64 > size {
-                            let passive = PassiveFrom {
-                                elements: u32::MAX,
-                                data,
-                            };
-                            return Some((passive, TrapCode::MemoryOutOfBounds));
-                        }
-                    }
-                    data += 1;
-                }
-            }
-            _ => {}
         }
     }
     None
 }
 
 /// The value of a constant expression of integers, or `None` for any other.
-fn evaluate(expr: &wasmparser::ConstExpr<'_>, globals: &[Option<i64>]) -> Option<i64> {
+fn evaluate(expr: &[ConstOp], globals: &[Option<i64>]) -> Option<i64> {
     let mut stack: Vec<i64> = Vec::new();
-    let mut ops = expr.get_operators_reader();
-    while !ops.eof() {
-        let op = ops.read().ok()?;
-        let mut binary = |f: fn(i64, i64) -> i64| -> Option<()> {
-            let (b, a) = (stack.pop()?, stack.pop()?);
-            stack.push(f(a, b));
-            Some(())
-        };
-        match op {
-            Operator::I32Const { value } => stack.push(value as i64),
-            Operator::I64Const { value } => stack.push(value),
-            Operator::GlobalGet { global_index } => {
-                stack.push((*globals.get(global_index as usize)?)?)
+    for op in expr {
+        let value = match *op {
+            ConstOp::I32(v) => v as i64,
+            ConstOp::I64(v) => v,
+            ConstOp::GlobalGet(g) => (*globals.get(g as usize)?)?,
+            ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
+                let (b, a) = (stack.pop()? as i32, stack.pop()? as i32);
+                let value = match *op {
+                    ConstOp::I32Add => a.wrapping_add(b),
+                    ConstOp::I32Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                };
+                value as i64
             }
-            Operator::I32Add => binary(|a, b| (a as i32).wrapping_add(b as i32) as i64)?,
-            Operator::I32Sub => binary(|a, b| (a as i32).wrapping_sub(b as i32) as i64)?,
-            Operator::I32Mul => binary(|a, b| (a as i32).wrapping_mul(b as i32) as i64)?,
-            Operator::I64Add => binary(i64::wrapping_add)?,
-            Operator::I64Sub => binary(i64::wrapping_sub)?,
-            Operator::I64Mul => binary(i64::wrapping_mul)?,
-            Operator::End => {}
+            ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                let (b, a) = (stack.pop()?, stack.pop()?);
+                match *op {
+                    ConstOp::I64Add => a.wrapping_add(b),
+                    ConstOp::I64Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                }
+            }
             _ => return None,
-        }
+        };
+        stack.push(value);
     }
     stack.pop()
 }
