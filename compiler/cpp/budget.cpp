@@ -4,11 +4,12 @@
 // elimination quadratic time; a switch with thousands of cases does the same to the lazy
 // value analysis of correlated-value propagation and jump threading; the instruction
 // selector's DAG combiner is superlinear in the size of a block, and the greedy register
-// allocator's region splitting in the number of blocks (thousands of `try_table`s). A module of a few kilobytes
-// could keep a core busy for minutes. Functions over a budget skip those passes (wasm input
-// was optimized by its producer; the rest of the pipeline still runs), and blocks over a
-// budget, and functions with too many blocks, get LLVM's fast instruction selector. Both decisions depend only on the IR, so the
-// output stays the same for any thread count.
+// allocator's region splitting in the number of blocks (thousands of `try_table`s). A module
+// of a few kilobytes could keep a core busy for minutes. Functions over a budget skip those
+// passes (wasm input was optimized by its producer; the rest of the pipeline still runs), and
+// functions with a block over a budget, or too many blocks, get LLVM's fast instruction
+// selector. Both decisions depend only on the IR, so the output stays the same for any
+// thread count.
 
 #include "budget.h"
 
@@ -88,20 +89,27 @@ Size sizeOf(const Function &F) {
 
 void waot::limitSuperlinearPasses(PassInstrumentationCallbacks &PIC, unsigned Budget,
                                   unsigned BlockBudget) {
-  // Sizes are taken when a function-level pass is about to run; loop passes, which run
-  // inside one (a loop pass adaptor), use the last size of their function.
-  auto Sizes = std::make_shared<DenseMap<const Function *, Size>>();
+  // A function's size is measured when a listed pass asks and a function pass has run on it
+  // since the last measurement; loop passes, which run inside one (a loop pass adaptor),
+  // share the size measured at their first.
+  struct Measured {
+    Size S;
+    bool Stale = true;
+  };
+  auto Sizes = std::make_shared<DenseMap<const Function *, Measured>>();
   PIC.registerShouldRunOptionalPassCallback([=](StringRef Pass, Any IR) {
     if (const Function *const *F = any_cast<const Function *>(&IR))
-      (*Sizes)[*F] = sizeOf(**F);
+      (*Sizes)[*F].Stale = true;
     bool PerLoop = isPerLoopLinear(Pass), PerFunction = growsWithFunctions(Pass);
     if (!PerLoop && !PerFunction)
       return true;
     const Function *F = functionOf(IR);
     if (!F)
       return true;
-    auto It = Sizes->find(F);
-    Size S = It != Sizes->end() ? It->second : sizeOf(*F);
+    Measured &M = (*Sizes)[F];
+    if (M.Stale)
+      M = {sizeOf(*F), false};
+    const Size &S = M.S;
     if (PerLoop && uint64_t(S.Instructions) * S.Loops > uint64_t(Budget) * 100)
       return false;
     if (PerFunction && S.Instructions > Budget)

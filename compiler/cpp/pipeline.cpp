@@ -1,6 +1,6 @@
 // LLVM's optimization pipeline with waot's own passes at its extension points. The C API
-// (LLVMRunPasses) cannot add passes that use LLVM's analyses; this file is the only C++ in
-// waot and holds only what needs them.
+// (LLVMRunPasses) cannot add passes that use LLVM's analyses; this file, with emit.cpp and
+// budget.cpp, is the only C++ in waot and holds only what needs them.
 
 #include "budget.h"
 
@@ -143,9 +143,9 @@ typedef void (*WaotFunctionTime)(void *ctx, const char *name, size_t len, double
 
 // Runs `passes` (e.g. "default<O2>") on `module` for `machine`, with waot's passes added;
 // `keepEveryLoad` makes every linear-memory load volatile (for -O0). `passBudget`,
-// `blockBudget` and `blocksBudget` are the compile-time budgets of `budget.h` (0: none). `report` gets the time
-// of the function passes run on each function (module and call-graph passes, the inliner
-// among them, are no function's). Returns null, or an error message to free with
+// `blockBudget` and `blocksBudget` are the compile-time budgets of `budget.h` (0: none).
+// `report` gets the time of the function passes run on each function (module and call-graph
+// passes, the inliner among them, are no function's). Returns null, or an error message to free with
 // `LLVMDisposeMessage`.
 extern "C" char *waot_optimize_module(LLVMModuleRef module, LLVMTargetMachineRef machine,
                                       const char *passes, bool keepEveryLoad,
@@ -187,7 +187,8 @@ extern "C" char *waot_optimize_module(LLVMModuleRef module, LLVMTargetMachineRef
     if (--Depth == 0)
       Seconds[*F] += std::chrono::duration<double>(Clock::now() - Started).count();
   };
-  PIC.registerAfterPassCallback([&](StringRef P, Any IR, const PreservedAnalyses &) { After(P, IR); });
+  PIC.registerAfterPassCallback(
+      [&](StringRef P, Any IR, const PreservedAnalyses &) { After(P, IR); });
   PIC.registerAfterPassInvalidatedCallback([&](StringRef, const PreservedAnalyses &) {
     // The IR unit is gone (a function deleted): its time counts for nobody.
     if (Depth > 0 && --Depth == 0)
