@@ -111,7 +111,7 @@ fn run(cli: &Cli) -> Result<(), String> {
     let report =
         compile_to_file(&wasm, &source, &cli.output, &options).map_err(|e| e.to_string())?;
     if cli.time {
-        eprint!("{}", report.render(&source, &wasm, 10));
+        eprint!("{}", report.render(&source, 10));
     }
     Ok(())
 }

@@ -23,6 +23,8 @@ pub struct CompileReport {
     pub threads: usize,
     /// Every defined function, in index order.
     pub functions: Vec<FunctionTimes>,
+    /// Function names from the name section, sorted by index.
+    pub names: Vec<(u32, String)>,
 }
 
 /// The time spent on one defined function, in seconds. The optimizer's module-level passes
@@ -110,11 +112,10 @@ pub(crate) fn defined_index(name: &str, imported: u32) -> Option<u32> {
 }
 
 impl CompileReport {
-    /// The report `waotc --time` prints for `source`, naming functions from `wasm`'s name
-    /// section where it has one.
-    pub fn render(&self, source: &str, wasm: &[u8], slowest: usize) -> String {
+    /// The report `waotc --time` prints for `source`, naming functions from the module's
+    /// name section where it has one.
+    pub fn render(&self, source: &str, slowest: usize) -> String {
         use std::fmt::Write;
-        let names = function_names(wasm);
         let mut out = format!(
             "waotc: {source}: {} functions, {} code bytes, {} partitions on {} threads\n",
             self.functions.len(),
@@ -144,7 +145,10 @@ impl CompileReport {
             "total s", "translate", "optimize", "codegen", "bytes"
         );
         for f in self.slowest(slowest) {
-            let name = names.get(&f.index).map_or("", String::as_str);
+            let name = match self.names.binary_search_by_key(&f.index, |(i, _)| *i) {
+                Ok(i) => runtime_support::printable(&self.names[i].1),
+                Err(_) => "".into(),
+            };
             let _ = writeln!(
                 out,
                 "  {:>28.3} {:>9.3} {:>9.3} {:>9.3} {:>9}  {} {name}",
@@ -158,25 +162,4 @@ impl CompileReport {
         }
         out
     }
-}
-
-/// Function names from the name section; none if it is missing or malformed.
-fn function_names(wasm: &[u8]) -> std::collections::HashMap<u32, String> {
-    let mut names = std::collections::HashMap::new();
-    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
-        let Ok(wasmparser::Payload::CustomSection(section)) = payload else {
-            continue;
-        };
-        let wasmparser::KnownCustom::Name(reader) = section.as_known() else {
-            continue;
-        };
-        for subsection in reader.into_iter().flatten() {
-            if let wasmparser::Name::Function(map) = subsection {
-                for naming in map.into_iter().flatten() {
-                    names.insert(naming.index, naming.name.to_string());
-                }
-            }
-        }
-    }
-    names
 }

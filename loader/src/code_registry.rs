@@ -70,9 +70,16 @@ pub struct FrameInfo {
 
 impl std::fmt::Display for FrameInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use runtime_support::printable;
+        let module = printable(&self.module);
         match &self.func_name {
-            Some(n) => write!(f, "{}!{} (function {})", self.module, n, self.func_index),
-            None => write!(f, "{}!function {}", self.module, self.func_index),
+            Some(n) => write!(
+                f,
+                "{module}!{} (function {})",
+                printable(n),
+                self.func_index
+            ),
+            None => write!(f, "{module}!function {}", self.func_index),
         }
     }
 }

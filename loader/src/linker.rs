@@ -54,8 +54,8 @@ impl Linker {
                     Error::Link(format!(
                         "{}: unknown import `{}`.`{}`",
                         module.name(),
-                        i.module,
-                        i.name
+                        runtime_support::printable(&i.module),
+                        runtime_support::printable(&i.name)
                     ))
                 })
             })

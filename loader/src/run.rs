@@ -226,8 +226,10 @@ fn interpreted(cli: &RunCli, wasm: &[u8], ctx: WasiCtx) -> Result<Box<dyn Runner
     for (module_name, name, t) in missing {
         if !cli.trap_unknown_imports {
             return Err(Error::Link(format!(
-                "{}: unknown import `{module_name}`.`{name}`",
-                cli.module.display()
+                "{}: unknown import `{}`.`{}`",
+                cli.module.display(),
+                runtime_support::printable(&module_name),
+                runtime_support::printable(&name)
             )));
         }
         let ty = &info.types[t as usize];

@@ -26,6 +26,25 @@ pub use vmctx::VmctxLayout;
 /// layout, the builtin table, trampolines or the artifact format.
 pub const ABI_VERSION: u32 = 5;
 
+/// A name a module chose (a function's in the name section, an import's) as it may be
+/// printed: control characters are escaped (`\u{1b}`, `\n`), so that a module can neither
+/// send escape sequences to a terminal nor break a one-line message into lines of its own.
+pub fn printable(name: &str) -> std::borrow::Cow<'_, str> {
+    if !name.chars().any(char::is_control) {
+        return name.into();
+    }
+    name.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 /// Folds a command-line parser's error message into one line: its text before the usage
 /// summary. Both command lines report usage errors this way, with exit status 1.
 pub fn one_line_usage_error(message: &str) -> String {

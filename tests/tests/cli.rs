@@ -489,3 +489,44 @@ fn time_reports_phases_and_the_slowest_functions() {
     assert!(functions.iter().any(|l| l.ends_with(" 0 add")), "{err}");
     assert!(functions.iter().any(|l| l.ends_with(" 3 deep")), "{err}");
 }
+
+/// Names a module chooses (its name section, its imports) are printed with control
+/// characters escaped: a module cannot send escape sequences to the terminal or add lines of
+/// its own to a backtrace, a one-line error or `waotc --time`.
+#[test]
+fn names_from_a_module_cannot_reach_the_terminal_raw() {
+    let d = tempfile::tempdir().unwrap();
+    let trap = write_wasm(
+        d.path(),
+        "trap",
+        r#"(module (func (@name "x\1b[31mred\0awrun: forged") (export "f") unreachable))"#,
+    );
+    let so = d.path().join("trap.so");
+    let o = run("waotc", &[&"--time", &"-q", &trap, &so]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut outputs = vec![stderr(&o)];
+    for args in [
+        vec![&"--invoke" as &dyn AsRef<std::ffi::OsStr>, &"f", &so],
+        vec![&"--interp", &"--invoke", &"f", &trap],
+    ] {
+        let o = run("wrun", &args);
+        assert!(stderr(&o).contains("trap: unreachable"), "{}", stderr(&o));
+        outputs.push(stderr(&o));
+    }
+    let import = write_wasm(
+        d.path(),
+        "import",
+        r#"(module (import "e\1b]0;title\07" "n\0a" (func)))"#,
+    );
+    let o = run("wrun", &[&"-q", &import]);
+    assert_one_line_error(&o, "unknown import");
+    outputs.push(stderr(&o));
+    for out in outputs {
+        assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+        assert!(
+            !out.lines().any(|l| l.starts_with("wrun: forged")),
+            "{out:?}"
+        );
+        assert!(out.contains("\\u{1b}"), "{out:?}");
+    }
+}
