@@ -29,9 +29,9 @@ fn range(start: u32, len: u32, size: u64, code: TrapCode) -> R<std::ops::Range<u
     Ok(start as usize..end as usize)
 }
 
-fn memory(inst: &mut InstanceData) -> &mut MemoryData {
-    // SAFETY: validation guarantees a memory for memory instructions.
-    unsafe { &mut *inst.memory }
+fn memory(inst: &mut InstanceData, index: u32) -> &mut MemoryData {
+    // SAFETY: validation checked the index of every memory instruction.
+    unsafe { &mut *inst.memories[index as usize] }
 }
 
 unsafe extern "C" fn trap(_vmctx: *mut u8, code: u32) {
@@ -40,32 +40,57 @@ unsafe extern "C" fn trap(_vmctx: *mut u8, code: u32) {
     ))
 }
 
-unsafe extern "C" fn memory_grow(vmctx: *mut u8, delta: u32) -> u32 {
-    memory(instance(vmctx))
+unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u32) -> u32 {
+    memory(instance(vmctx), mem)
         .grow(delta as u64)
         .map_or(u32::MAX, |old| old as u32)
 }
 
-unsafe extern "C" fn memory_fill(vmctx: *mut u8, dst: u32, value: u32, len: u32) {
-    let mem = memory(instance(vmctx));
+unsafe extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u32, value: u32, len: u32) {
+    let mem = memory(instance(vmctx), mem);
     let r = range(dst, len, mem.vm.length, TrapCode::MemoryOutOfBounds);
     finish(r.map(|r| mem.data_mut()[r].fill(value as u8)))
 }
 
-unsafe extern "C" fn memory_copy(vmctx: *mut u8, dst: u32, src: u32, len: u32) {
-    let mem = memory(instance(vmctx));
-    let size = mem.vm.length;
-    let r = range(src, len, size, TrapCode::MemoryOutOfBounds)
-        .and_then(|s| range(dst, len, size, TrapCode::MemoryOutOfBounds).map(|_| s));
-    finish(r.map(|s| mem.data_mut().copy_within(s, dst as usize)))
+unsafe extern "C" fn memory_copy(
+    vmctx: *mut u8,
+    dst_mem: u32,
+    src_mem: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) {
+    let inst = instance(vmctx);
+    // Two indices may name one memory (imported twice), so copy by address, as memmove.
+    let (d, s) = (
+        inst.memories[dst_mem as usize],
+        inst.memories[src_mem as usize],
+    );
+    let r = range(src, len, (*s).vm.length, TrapCode::MemoryOutOfBounds)
+        .and_then(|s| range(dst, len, (*d).vm.length, TrapCode::MemoryOutOfBounds).map(|d| (s, d)));
+    finish(r.map(|(sr, dr)| {
+        // SAFETY: both ranges were checked against their memory's current length.
+        std::ptr::copy(
+            (*s).vm.base.add(sr.start),
+            (*d).vm.base.add(dr.start),
+            sr.len(),
+        )
+    }))
 }
 
-unsafe extern "C" fn memory_init(vmctx: *mut u8, segment: u32, dst: u32, src: u32, len: u32) {
+unsafe extern "C" fn memory_init(
+    vmctx: *mut u8,
+    mem: u32,
+    segment: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) {
     let inst = instance(vmctx);
     let r = (|| {
         let data = inst.data_segment(segment);
         let s = range(src, len, data.len() as u64, TrapCode::MemoryOutOfBounds)?;
-        let mem = &mut *inst.memory;
+        let mem = &mut *inst.memories[mem as usize];
         let d = range(dst, len, mem.vm.length, TrapCode::MemoryOutOfBounds)?;
         let bytes = &inst.module.inner.wasm
             [inst.module.inner.info.datas[segment as usize].bytes.clone()][s];

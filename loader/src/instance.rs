@@ -20,7 +20,8 @@ use wasmparser::{ExternalKind, ValType};
 pub(crate) struct InstanceData {
     pub module: Module,
     vmctx: Vec<u128>,
-    pub memory: *mut MemoryData,
+    /// Every memory, imported or defined, in index order (boxed in the store).
+    pub memories: Vec<*mut MemoryData>,
     pub tables: Vec<*mut TableData>,
     pub memory_handles: Vec<Memory>,
     pub table_handles: Vec<Table>,
@@ -113,7 +114,7 @@ impl StoreData {
         let mut inst = Box::new(InstanceData {
             module: module.clone(),
             vmctx: vec![0u128; (layout.size() as usize).div_ceil(16)],
-            memory: std::ptr::null_mut(),
+            memories: Vec::new(),
             tables: Vec::new(),
             memory_handles: Vec::new(),
             table_handles: Vec::new(),
@@ -144,7 +145,7 @@ impl StoreData {
                     funcs += 1;
                 }
                 Extern::Memory(m) => {
-                    inst.memory = &mut *self.memories[m.index];
+                    inst.memories.push(&mut *self.memories[m.index]);
                     inst.memory_handles.push(m);
                 }
                 Extern::Table(t) => {
@@ -182,17 +183,15 @@ impl StoreData {
         for mem in &info.memories[info.num_imported_memories as usize..] {
             let data = MemoryData::new(mem.initial, mem.maximum).map_err(Error::Link)?;
             self.memories.push(Box::new(data));
-            inst.memory = &mut **self.memories.last_mut().unwrap();
+            inst.memories.push(&mut **self.memories.last_mut().unwrap());
             inst.memory_handles
                 .push(Memory::new(self.id, self.memories.len() - 1));
         }
-        let vm_memory = if inst.memory.is_null() {
-            std::ptr::null_mut()
-        } else {
-            // SAFETY: the memory is boxed in the store.
-            unsafe { &raw mut (*inst.memory).vm }
-        };
-        inst.write(vmctx::OFFSET_MEMORY, vm_memory);
+        // Memory 0's slot stays null in a module without memory.
+        for (i, m) in inst.memories.clone().iter().enumerate() {
+            // SAFETY: memories are boxed in the store.
+            inst.write(layout.memory(i as u32), unsafe { &raw mut (**m).vm });
+        }
 
         // Defined globals, in order: an initializer may read imported globals and earlier
         // defined ones (extended-const), and name functions.
@@ -409,13 +408,13 @@ impl StoreData {
             }
         }
         for (i, seg) in info.datas.iter().enumerate() {
-            if let SegmentMode::Active { offset, .. } = &seg.mode {
+            if let SegmentMode::Active { index, offset } = &seg.mode {
                 let Val::I32(offset) = self.eval_const(inst, offset, ValType::I32)? else {
                     unreachable!()
                 };
                 let bytes = &module.inner.wasm[seg.bytes.clone()];
-                // SAFETY: active data implies a memory.
-                let mem = unsafe { &mut *inst.memory };
+                // SAFETY: validation checked the memory index.
+                let mem = unsafe { &mut *inst.memories[*index as usize] };
                 let start = offset as u32 as u64;
                 let end = start + bytes.len() as u64;
                 if end > mem.pages() * WASM_PAGE {

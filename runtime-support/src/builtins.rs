@@ -16,13 +16,13 @@ pub enum AbiType {
 pub enum Builtin {
     /// `(code: i32)`, never returns.
     Trap = 0,
-    /// `(delta_pages: i32) -> i32`, old size in pages or -1.
+    /// `(memory: i32, delta_pages: i32) -> i32`, old size in pages or -1.
     MemoryGrow,
-    /// `(dst: i32, value: i32, len: i32)`.
+    /// `(memory: i32, dst: i32, value: i32, len: i32)`.
     MemoryFill,
-    /// `(dst: i32, src: i32, len: i32)`.
+    /// `(dst_memory: i32, src_memory: i32, dst: i32, src: i32, len: i32)`.
     MemoryCopy,
-    /// `(segment: i32, dst: i32, src: i32, len: i32)`.
+    /// `(memory: i32, segment: i32, dst: i32, src: i32, len: i32)`.
     MemoryInit,
     /// `(segment: i32)`.
     DataDrop,
@@ -74,9 +74,9 @@ impl Builtin {
         use AbiType::*;
         match self {
             Builtin::Trap => (&[I32], None),
-            Builtin::MemoryGrow => (&[I32], Some(I32)),
-            Builtin::MemoryFill | Builtin::MemoryCopy => (&[I32, I32, I32], None),
-            Builtin::MemoryInit => (&[I32, I32, I32, I32], None),
+            Builtin::MemoryGrow => (&[I32, I32], Some(I32)),
+            Builtin::MemoryFill => (&[I32, I32, I32, I32], None),
+            Builtin::MemoryCopy | Builtin::MemoryInit => (&[I32, I32, I32, I32, I32], None),
             Builtin::DataDrop | Builtin::ElemDrop => (&[I32], None),
             Builtin::TableGet => (&[I32, I32], Some(Ptr)),
             Builtin::TableSet => (&[I32, I32, Ptr], None),

@@ -305,6 +305,7 @@ impl ModuleInfo {
 
     pub fn vmctx_layout(&self) -> VmctxLayout {
         VmctxLayout::new(
+            self.memories.len() as u32,
             self.tables.len() as u32,
             self.tags.len() as u32,
             self.funcs.len() as u32,

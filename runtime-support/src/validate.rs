@@ -22,14 +22,17 @@ impl std::fmt::Display for ValidationError {
     }
 }
 
-/// What every module may use without asking: WebAssembly 2.0 plus the two proposals of
-/// WebAssembly 3.0 that today's toolchains emit, tail calls and exception handling (with its
-/// legacy form, which older toolchains still emit).
+/// What every module may use without asking: WebAssembly 2.0 plus the proposals of
+/// WebAssembly 3.0 that waot implements: tail calls, exception handling (with its legacy
+/// form, which older toolchains still emit), multiple memories and extended constant
+/// expressions.
 pub fn default_features() -> WasmFeatures {
     WasmFeatures::WASM2
         | WasmFeatures::TAIL_CALL
         | WasmFeatures::EXCEPTIONS
         | WasmFeatures::LEGACY_EXCEPTIONS
+        | WasmFeatures::MULTI_MEMORY
+        | WasmFeatures::EXTENDED_CONST
 }
 
 /// The default features plus the named proposals.

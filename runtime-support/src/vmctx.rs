@@ -12,7 +12,8 @@
 //!   24  *const u64               canonical signature id of each type index
 //!   32  *mut ()                  the loader's instance (opaque to compiled code)
 //!   40  (reserved)
-//!   48  [*mut VmTable; tables]   every table, imported or defined
+//!   48  [*mut VmMemory; memories - 1]  memories 1.. (multi-memory), imported or defined
+//!   ..  [*mut VmTable; tables]   every table, imported or defined
 //!   ..  [*const VmTag; tags]     every tag, imported or defined: its identity
 //!   ..  [VmFuncRef; funcs]       every function, imported or defined
 //!   ..  [*mut GlobalCell; imported globals]
@@ -108,6 +109,7 @@ pub enum GlobalLocation {
 /// The vmctx layout of one module, computed from its counts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VmctxLayout {
+    pub num_memories: u32,
     pub num_tables: u32,
     pub num_tags: u32,
     pub num_funcs: u32,
@@ -117,6 +119,7 @@ pub struct VmctxLayout {
 
 impl VmctxLayout {
     pub fn new(
+        num_memories: u32,
         num_tables: u32,
         num_tags: u32,
         num_funcs: u32,
@@ -124,6 +127,7 @@ impl VmctxLayout {
         num_defined_globals: u32,
     ) -> Self {
         VmctxLayout {
+            num_memories,
             num_tables,
             num_tags,
             num_funcs,
@@ -132,16 +136,31 @@ impl VmctxLayout {
         }
     }
 
+    /// The slot holding a pointer to memory `index`'s `VmMemory`. Memory 0 keeps its fixed
+    /// slot in the header, so single-memory code is laid out as before multi-memory.
+    pub fn memory(&self, index: u32) -> u32 {
+        debug_assert!(index < self.num_memories.max(1));
+        if index == 0 {
+            OFFSET_MEMORY
+        } else {
+            HEADER_SIZE + 8 * (index - 1)
+        }
+    }
+
+    fn tables_start(&self) -> u32 {
+        HEADER_SIZE + 8 * self.num_memories.saturating_sub(1)
+    }
+
     pub fn table(&self, index: u32) -> u32 {
         debug_assert!(index < self.num_tables);
-        HEADER_SIZE + 8 * index
+        self.tables_start() + 8 * index
     }
 
     /// The slot holding tag `index`'s identity: two tags are the same tag exactly when these
     /// pointers are equal, across instances.
     pub fn tag(&self, index: u32) -> u32 {
         debug_assert!(index < self.num_tags);
-        HEADER_SIZE + 8 * self.num_tables + 8 * index
+        self.tables_start() + 8 * self.num_tables + 8 * index
     }
 
     pub fn funcref(&self, index: u32) -> u32 {
@@ -150,7 +169,7 @@ impl VmctxLayout {
     }
 
     fn funcrefs_start(&self) -> u32 {
-        HEADER_SIZE + 8 * self.num_tables + 8 * self.num_tags
+        self.tables_start() + 8 * self.num_tables + 8 * self.num_tags
     }
 
     fn imported_globals_start(&self) -> u32 {
@@ -184,7 +203,8 @@ mod tests {
 
     #[test]
     fn regions_do_not_overlap_and_cells_are_aligned() {
-        let l = VmctxLayout::new(2, 1, 3, 1, 2);
+        let l = VmctxLayout::new(1, 2, 1, 3, 1, 2);
+        assert_eq!(l.table(0), 48);
         assert_eq!(l.table(1) + 8, l.tag(0));
         assert_eq!(l.tag(0) + 8, l.funcref(0));
         assert_eq!(l.funcref(2) + VmFuncRef::SIZE, 48 + 16 + 8 + 72);
@@ -198,6 +218,16 @@ mod tests {
         assert!(g1 > imp && g1 % 16 == 0);
         assert_eq!(l.global(2), GlobalLocation::Inline(g1 + 16));
         assert_eq!(l.size(), g1 + 32);
+    }
+
+    #[test]
+    fn memories_after_the_first_come_before_the_tables() {
+        let l = VmctxLayout::new(3, 1, 0, 0, 0, 0);
+        assert_eq!(l.memory(0), OFFSET_MEMORY);
+        assert_eq!(l.memory(1), 48);
+        assert_eq!(l.memory(2), 56);
+        assert_eq!(l.table(0), 64);
+        assert_eq!(VmctxLayout::new(0, 1, 0, 0, 0, 0).table(0), 48);
     }
 
     #[test]

@@ -216,3 +216,128 @@ fn loads_whose_value_is_discarded_still_trap() {
         }
     }
 }
+
+/// Four memories: the store's one imported twice (indices 0 and 1 name the same bytes), and
+/// two defined ones of different sizes. Every instruction acts on the memory it names.
+const FOUR_MEMORIES: &str = r#"
+(module
+  (import "host" "m" (memory $a 1 4))
+  (import "host" "m" (memory $b 1 4))
+  (memory $c 1)
+  (memory $d 2)
+  (data (memory $d) (i32.const 70000) "\2a")
+  (data $seg "\01\02\03\04")
+  (func (export "store") (param $mem i32) (param $at i32) (param $v i32)
+    (block $c3 (block $c2 (block $c1 (block $c0
+      (br_table $c0 $c1 $c2 $c3 (local.get $mem)))
+      (i32.store8 $a (local.get $at) (local.get $v)) (return))
+      (i32.store8 $b (local.get $at) (local.get $v)) (return))
+      (i32.store8 $c (local.get $at) (local.get $v)) (return))
+    (i32.store8 $d (local.get $at) (local.get $v)))
+  (func (export "load") (param $mem i32) (param $at i32) (result i32)
+    (block $c3 (block $c2 (block $c1 (block $c0
+      (br_table $c0 $c1 $c2 $c3 (local.get $mem)))
+      (return (i32.load8_u $a (local.get $at))))
+      (return (i32.load8_u $b (local.get $at))))
+      (return (i32.load8_u $c (local.get $at))))
+    (i32.load8_u $d (local.get $at)))
+  (func (export "sizes") (result i32)
+    ;; Each size in its own decimal digit: a * 1000 + b * 100 + c * 10 + d.
+    (i32.add (i32.add (i32.mul (memory.size $a) (i32.const 1000))
+                      (i32.mul (memory.size $b) (i32.const 100)))
+             (i32.add (i32.mul (memory.size $c) (i32.const 10)) (memory.size $d))))
+  (func (export "grow_b") (param i32) (result i32) (memory.grow $b (local.get 0)))
+  (func (export "grow_d") (param i32) (result i32) (memory.grow $d (local.get 0)))
+  (func (export "copy_c_to_d") (param i32 i32 i32) (memory.copy $d $c (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "copy_d_to_c") (param i32 i32 i32) (memory.copy $c $d (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "copy_a_to_b") (param i32 i32 i32) (memory.copy $b $a (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "fill_c") (param i32 i32 i32) (memory.fill $c (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "init_d") (param i32 i32 i32) (memory.init $d $seg (local.get 0) (local.get 1) (local.get 2)))
+)"#;
+
+fn check_four_memories(options: &CompileOptions) {
+    let d = tempfile::tempdir().unwrap();
+    let module = load_wat(d.path(), "four_memories", FOUR_MEMORIES, options);
+    let mut store = Store::new();
+    let host = store.memory_new(1, Some(4)).unwrap();
+    let mut linker = Linker::new();
+    linker.define("host", "m", waot::Extern::Memory(host));
+    let inst = linker.instantiate(&mut store, &module).unwrap();
+    let i = Val::I32;
+    let call = |store: &mut Store, name: &str, args: &[Val]| {
+        let f = store.get_func(inst, name).unwrap();
+        store.call(f, args)
+    };
+    let load = |store: &mut Store, mem: i32, at: i32| match call(store, "load", &[i(mem), i(at)]) {
+        Ok(v) => v[0],
+        Err(e) => panic!("load({mem}, {at}): {e}"),
+    };
+    let traps = |r: waot::Result<Vec<Val>>| matches!(r, Err(Error::Trap(t)) if t.code == Some(TrapCode::MemoryOutOfBounds));
+
+    assert_eq!(load(&mut store, 3, 70000), i(42), "active data in memory 3");
+    assert_eq!(call(&mut store, "sizes", &[]).unwrap(), vec![i(1112)]);
+    // A store is seen through every index that names the same memory, and nowhere else.
+    for mem in 0..4 {
+        call(&mut store, "store", &[i(mem), i(100), i(10 + mem)]).unwrap();
+    }
+    assert_eq!(load(&mut store, 0, 100), i(11));
+    assert_eq!(load(&mut store, 1, 100), i(11));
+    assert_eq!(load(&mut store, 2, 100), i(12));
+    assert_eq!(load(&mut store, 3, 100), i(13));
+    assert_eq!(store.memory_data(host).unwrap()[100], 11);
+    // Bounds are each memory's own: memory 2 has one page, memory 3 two.
+    assert!(traps(call(&mut store, "load", &[i(2), i(65536)])));
+    assert_eq!(load(&mut store, 3, 65536), i(0));
+    // Growing through one index grows the memory every index of it sees.
+    assert_eq!(call(&mut store, "grow_b", &[i(1)]).unwrap(), vec![i(1)]);
+    assert_eq!(call(&mut store, "grow_d", &[i(1)]).unwrap(), vec![i(2)]);
+    assert_eq!(call(&mut store, "sizes", &[]).unwrap(), vec![i(2213)]);
+    assert_eq!(store.memory_pages(host).unwrap(), 2);
+    assert_eq!(load(&mut store, 0, 131071), i(0));
+    // Copies between memories, in both directions, bounded by each side's own length.
+    call(&mut store, "fill_c", &[i(200), i(7), i(3)]).unwrap();
+    call(&mut store, "copy_c_to_d", &[i(150_000), i(199), i(5)]).unwrap();
+    let got: Vec<Val> = (150_000..150_005).map(|a| load(&mut store, 3, a)).collect();
+    assert_eq!(got, [0, 7, 7, 7, 0].map(i));
+    assert!(traps(call(
+        &mut store,
+        "copy_d_to_c",
+        &[i(65535), i(0), i(2)]
+    )));
+    assert!(traps(call(
+        &mut store,
+        "copy_c_to_d",
+        &[i(0), i(65535), i(2)]
+    )));
+    call(&mut store, "copy_d_to_c", &[i(0), i(70000), i(1)]).unwrap();
+    assert_eq!(load(&mut store, 2, 0), i(42));
+    // Two indices of one memory: an overlapping copy behaves as memmove.
+    for k in 0..8 {
+        call(&mut store, "store", &[i(0), i(1000 + k), i(k)]).unwrap();
+    }
+    call(&mut store, "copy_a_to_b", &[i(1002), i(1000), i(6)]).unwrap();
+    let got: Vec<Val> = (1000..1008).map(|a| load(&mut store, 1, a)).collect();
+    assert_eq!(got, [0, 1, 0, 1, 2, 3, 4, 5].map(i));
+    // A passive segment goes to the memory memory.init names.
+    call(&mut store, "init_d", &[i(196_600), i(1), i(3)]).unwrap();
+    let got: Vec<Val> = (196_600..196_603).map(|a| load(&mut store, 3, a)).collect();
+    assert_eq!(got, [2, 3, 4].map(i));
+    assert_eq!(load(&mut store, 2, 196_600 % 65536), i(0));
+    assert!(traps(call(&mut store, "init_d", &[i(196_607), i(0), i(2)])));
+}
+
+#[test]
+fn each_of_several_memories_is_its_own() {
+    for bounds in [
+        runtime_support::BoundsStrategy::GuardPages,
+        runtime_support::BoundsStrategy::Explicit,
+    ] {
+        for opt_level in [waot_compiler::OptLevel::O0, waot_compiler::OptLevel::O2] {
+            check_four_memories(&CompileOptions {
+                opt_level,
+                bounds,
+                ..Default::default()
+            });
+        }
+    }
+}

@@ -95,6 +95,19 @@ fn run_all(files: &[PathBuf], options: CompileOptions) -> Vec<(PathBuf, FileRepo
     results.into_iter().map(|(_, f, r)| (f, r)).collect()
 }
 
+/// Runs `files` in the interpreter, in order.
+fn run_all_interp(files: &[PathBuf]) -> Vec<(PathBuf, FileReport)> {
+    files
+        .iter()
+        .map(|f| {
+            (
+                f.clone(),
+                waot::wast::run_file_with(f, waot::wast::Mode::Interp),
+            )
+        })
+        .collect()
+}
+
 fn expected_failures() -> BTreeSet<String> {
     let text = include_str!("../spec-expected-failures.txt");
     text.lines()
@@ -206,16 +219,7 @@ fn spec_suite_memory_files_pass_with_explicit_bounds_checks() {
 fn spec_suite_passes_in_the_interpreter_too() {
     let mut files = top_level_files(false);
     files.extend(top_level_files(true));
-    let results: Vec<(PathBuf, FileReport)> = files
-        .iter()
-        .map(|f| {
-            (
-                f.clone(),
-                waot::wast::run_file_with(f, waot::wast::Mode::Interp),
-            )
-        })
-        .collect();
-    check("interp", results);
+    check("interp", run_all_interp(&files));
 }
 
 /// Files whose operations need runtime support routines on a baseline CPU (x86-64 has no
@@ -254,15 +258,7 @@ fn tail_call_proposal_passes_aot_and_in_the_interpreter() {
     let total: usize = aot.iter().map(|(_, r)| r.passed + r.failures.len()).sum();
     assert!(total >= 110, "about 110 directives, ran {total}");
     check("tail-call", aot);
-    let interp = files
-        .iter()
-        .map(|f| {
-            (
-                f.clone(),
-                waot::wast::run_file_with(f, waot::wast::Mode::Interp),
-            )
-        })
-        .collect();
+    let interp = run_all_interp(&files);
     check("tail-call-interp", interp);
 }
 
@@ -277,4 +273,33 @@ fn exception_handling_proposal_passes_aot_with_its_legacy_form() {
         .sum();
     assert!(total >= 440, "about 440 directives, ran {total}");
     check("exceptions", results);
+}
+
+#[test]
+fn multi_memory_proposal_passes_aot_in_both_bounds_modes_and_in_the_interpreter() {
+    let files = proposal_files("multi-memory");
+    assert_eq!(files.len(), 47);
+    let aot = run_all(&files, CompileOptions::default());
+    let total: usize = aot.iter().map(|(_, r)| r.passed + r.failures.len()).sum();
+    assert!(total >= 1680, "about 1,690 directives, ran {total}");
+    check("multi-memory", aot);
+    let explicit = CompileOptions {
+        bounds: BoundsStrategy::Explicit,
+        ..CompileOptions::default()
+    };
+    check("multi-memory-explicit", run_all(&files, explicit));
+    let interp = run_all_interp(&files);
+    check("multi-memory-interp", interp);
+}
+
+#[test]
+fn extended_const_proposal_passes_aot_and_in_the_interpreter() {
+    let files = proposal_files("extended-const");
+    assert_eq!(files.len(), 3);
+    let aot = run_all(&files, CompileOptions::default());
+    let total: usize = aot.iter().map(|(_, r)| r.passed + r.failures.len()).sum();
+    assert!(total >= 290, "about 290 directives, ran {total}");
+    check("extended-const", aot);
+    let interp = run_all_interp(&files);
+    check("extended-const-interp", interp);
 }

@@ -110,11 +110,11 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
                 self.translate_store(memarg, i16t.into())
             }
             Op::I64Store32 { memarg } => self.translate_store(memarg, i32t.into()),
-            Op::MemorySize { .. } => self.translate_memory_size(),
-            Op::MemoryGrow { .. } => self.translate_memory_grow(),
-            Op::MemoryFill { .. } => self.translate_memory_fill(),
-            Op::MemoryCopy { .. } => self.translate_memory_copy(),
-            Op::MemoryInit { data_index, .. } => self.translate_memory_init(data_index),
+            Op::MemorySize { mem } => self.translate_memory_size(mem),
+            Op::MemoryGrow { mem } => self.translate_memory_grow(mem),
+            Op::MemoryFill { mem } => self.translate_memory_fill(mem),
+            Op::MemoryCopy { dst_mem, src_mem } => self.translate_memory_copy(dst_mem, src_mem),
+            Op::MemoryInit { data_index, mem } => self.translate_memory_init(mem, data_index),
             Op::DataDrop { data_index } => self.translate_data_drop(data_index),
 
             Op::TableGet { table } => self.translate_table_get(table),

@@ -50,13 +50,15 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         Ok(v.into_pointer_value())
     }
 
-    fn memory_struct(&self) -> Result<PointerValue<'ctx>> {
-        self.vmctx_pointer(vmctx::OFFSET_MEMORY, true)
+    /// The `VmMemory` of memory `index`: which memory a slot names never changes.
+    fn memory_struct(&self, index: u32) -> Result<PointerValue<'ctx>> {
+        self.vmctx_pointer(self.cx.layout.memory(index), true)
     }
 
-    /// Base of memory 0. It never moves under the guard-page strategy, so the load is invariant.
-    pub fn memory_base(&self) -> Result<PointerValue<'ctx>> {
-        let mem = self.memory_struct()?;
+    /// Base of memory `index`. It never moves under the guard-page strategy, so the load is
+    /// invariant.
+    pub fn memory_base(&self, index: u32) -> Result<PointerValue<'ctx>> {
+        let mem = self.memory_struct(index)?;
         let p = self.byte_offset(mem, VmMemory::OFFSET_BASE)?;
         let ptr = self.cx.ptr_type();
         let base = match self.cx.options.bounds {
@@ -66,9 +68,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         Ok(base.into_pointer_value())
     }
 
-    /// Current size of memory 0 in bytes.
-    pub fn memory_length(&self) -> Result<IntValue<'ctx>> {
-        let mem = self.memory_struct()?;
+    /// Current size of memory `index` in bytes.
+    pub fn memory_length(&self, index: u32) -> Result<IntValue<'ctx>> {
+        let mem = self.memory_struct(index)?;
         let p = self.byte_offset(mem, VmMemory::OFFSET_LENGTH)?;
         Ok(self
             .builder

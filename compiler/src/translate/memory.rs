@@ -15,7 +15,7 @@ use inkwell::types::BasicTypeEnum;
 use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, PointerValue};
 use inkwell::IntPredicate;
 use runtime_support::{BoundsStrategy, Builtin, TrapCode};
-use wasmparser::MemArg;
+use wasmparser::{MemArg, MemArgTarget};
 
 /// How a narrow load widens to its result.
 #[derive(Clone, Copy)]
@@ -28,6 +28,16 @@ pub enum Extend {
 impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     /// The host address of an access of `size` bytes at `addr + memarg.offset`.
     pub fn effective_address(&mut self, memarg: &MemArg, size: u64) -> Result<PointerValue<'ctx>> {
+        let MemArgTarget::Memory(memory) = memarg.target else {
+            // Only GC array accesses have another target; validation rejects them without GC.
+            return Err(crate::CompileError::Unsupported {
+                source: self.cx.source.to_string(),
+                message: format!(
+                    "function {}: a memory access to a GC array",
+                    self.func_index
+                ),
+            });
+        };
         let addr = self.pop_int();
         let i64t = self.cx.context.i64_type();
         let addr = self.builder.build_int_z_extend(addr, i64t, "")?;
@@ -42,13 +52,13 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             let end = self
                 .builder
                 .build_int_nuw_add(offset, i64t.const_int(size, false), "")?;
-            let len = self.memory_length()?;
+            let len = self.memory_length(memory)?;
             let oob = self
                 .builder
                 .build_int_compare(IntPredicate::UGT, end, len, "")?;
             self.trap_if(oob, TrapCode::MemoryOutOfBounds)?;
         }
-        let base = self.memory_base()?;
+        let base = self.memory_base(memory)?;
         // SAFETY: inside the reservation (8 GiB and a guard), or checked above.
         Ok(unsafe {
             self.builder
@@ -119,8 +129,8 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         Ok(())
     }
 
-    pub fn translate_memory_size(&mut self) -> Result<()> {
-        let len = self.memory_length()?;
+    pub fn translate_memory_size(&mut self, mem: u32) -> Result<()> {
+        let len = self.memory_length(mem)?;
         let pages = self
             .builder
             .build_right_shift(len, self.i64_const(16), false, "")?;
@@ -146,20 +156,20 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         Ok(())
     }
 
-    pub fn translate_memory_grow(&mut self) -> Result<()> {
-        self.builtin_with_operands(Builtin::MemoryGrow, &[], 1)
+    pub fn translate_memory_grow(&mut self, mem: u32) -> Result<()> {
+        self.builtin_with_operands(Builtin::MemoryGrow, &[mem], 1)
     }
 
-    pub fn translate_memory_fill(&mut self) -> Result<()> {
-        self.builtin_with_operands(Builtin::MemoryFill, &[], 3)
+    pub fn translate_memory_fill(&mut self, mem: u32) -> Result<()> {
+        self.builtin_with_operands(Builtin::MemoryFill, &[mem], 3)
     }
 
-    pub fn translate_memory_copy(&mut self) -> Result<()> {
-        self.builtin_with_operands(Builtin::MemoryCopy, &[], 3)
+    pub fn translate_memory_copy(&mut self, dst_mem: u32, src_mem: u32) -> Result<()> {
+        self.builtin_with_operands(Builtin::MemoryCopy, &[dst_mem, src_mem], 3)
     }
 
-    pub fn translate_memory_init(&mut self, segment: u32) -> Result<()> {
-        self.builtin_with_operands(Builtin::MemoryInit, &[segment], 3)
+    pub fn translate_memory_init(&mut self, mem: u32, segment: u32) -> Result<()> {
+        self.builtin_with_operands(Builtin::MemoryInit, &[mem, segment], 3)
     }
 
     pub fn translate_data_drop(&mut self, segment: u32) -> Result<()> {

@@ -67,15 +67,15 @@ impl Instance {
     }
 }
 
-/// An engine that accepts what the AOT path accepts: WebAssembly 2.0 (validation itself is
-/// done by `runtime_support::validate` first, with exactly the same features).
+/// An engine that accepts what the AOT path accepts (validation itself is done by
+/// `runtime_support::validate` first, with exactly the same features; exceptions, which wasmi
+/// lacks, are refused before).
 pub fn engine() -> Engine {
     let mut c = Config::default();
     c.wasm_simd(true)
         .wasm_tail_call(true)
         .wasm_extended_const(true)
-        // For the ring of frames the instrumentation adds; guest modules with several
-        // memories are refused by validation before.
+        // Guest modules' memories, and the ring of frames the instrumentation adds after them.
         .wasm_multi_memory(true)
         .wasm_custom_page_sizes(false)
         .wasm_wide_arithmetic(false)
