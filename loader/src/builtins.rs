@@ -21,12 +21,11 @@ fn finish<T>(r: R<T>) -> T {
 }
 
 /// `[start, start + len)` inside `size`, or an out-of-bounds trap.
-fn range(start: u32, len: u32, size: u64, code: TrapCode) -> R<std::ops::Range<usize>> {
-    let end = start as u64 + len as u64;
-    if end > size {
-        return Err(code);
+fn range(start: u64, len: u64, size: u64, code: TrapCode) -> R<std::ops::Range<usize>> {
+    match start.checked_add(len) {
+        Some(end) if end <= size => Ok(start as usize..end as usize),
+        _ => Err(code),
     }
-    Ok(start as usize..end as usize)
 }
 
 fn memory(inst: &mut InstanceData, index: u32) -> &mut MemoryData {
@@ -40,13 +39,11 @@ unsafe extern "C" fn trap(_vmctx: *mut u8, code: u32) {
     ))
 }
 
-unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u32) -> u32 {
-    memory(instance(vmctx), mem)
-        .grow(delta as u64)
-        .map_or(u32::MAX, |old| old as u32)
+unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u64) -> u64 {
+    memory(instance(vmctx), mem).grow(delta).unwrap_or(u64::MAX)
 }
 
-unsafe extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u32, value: u32, len: u32) {
+unsafe extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u64, value: u32, len: u64) {
     let mem = memory(instance(vmctx), mem);
     let r = range(dst, len, mem.vm.length, TrapCode::MemoryOutOfBounds);
     finish(r.map(|r| mem.data_mut()[r].fill(value as u8)))
@@ -56,9 +53,9 @@ unsafe extern "C" fn memory_copy(
     vmctx: *mut u8,
     dst_mem: u32,
     src_mem: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
 ) {
     let inst = instance(vmctx);
     // Two indices may name one memory (imported twice), so copy by address, as memmove.
@@ -82,9 +79,9 @@ unsafe extern "C" fn memory_init(
     vmctx: *mut u8,
     mem: u32,
     segment: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
 ) {
     let inst = instance(vmctx);
     let r = (|| {
@@ -104,33 +101,32 @@ unsafe extern "C" fn data_drop(vmctx: *mut u8, segment: u32) {
     instance(vmctx).data_dropped[segment as usize] = true;
 }
 
-unsafe extern "C" fn table_get(vmctx: *mut u8, table: u32, index: u32) -> usize {
+unsafe extern "C" fn table_get(vmctx: *mut u8, table: u32, index: u64) -> usize {
     let t = &*instance(vmctx).tables[table as usize];
     finish(
         t.elements
-            .get(index as usize)
+            .get(usize::try_from(index).unwrap_or(usize::MAX))
             .copied()
             .ok_or(TrapCode::TableOutOfBounds),
     )
 }
 
-unsafe extern "C" fn table_set(vmctx: *mut u8, table: u32, index: u32, value: usize) {
+unsafe extern "C" fn table_set(vmctx: *mut u8, table: u32, index: u64, value: usize) {
     let t = &mut *instance(vmctx).tables[table as usize];
     finish(
         t.elements
-            .get_mut(index as usize)
+            .get_mut(usize::try_from(index).unwrap_or(usize::MAX))
             .map(|e| *e = value)
             .ok_or(TrapCode::TableOutOfBounds),
     )
 }
 
-unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: usize, delta: u32) -> u32 {
+unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: usize, delta: u64) -> u64 {
     let t = &mut *instance(vmctx).tables[table as usize];
-    t.grow(delta as u64, init)
-        .map_or(u32::MAX, |old| old as u32)
+    t.grow(delta, init).unwrap_or(u64::MAX)
 }
 
-unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u32, value: usize, len: u32) {
+unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u64, value: usize, len: u64) {
     let t = &mut *instance(vmctx).tables[table as usize];
     let r = range(dst, len, t.size(), TrapCode::TableOutOfBounds);
     finish(r.map(|r| t.elements[r].fill(value)))
@@ -140,9 +136,9 @@ unsafe extern "C" fn table_copy(
     vmctx: *mut u8,
     dst_table: u32,
     src_table: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
 ) {
     let inst = instance(vmctx);
     let (dt, st) = (
@@ -169,9 +165,9 @@ pub(crate) fn table_init(
     inst: &mut InstanceData,
     table: u32,
     segment: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
 ) -> R<()> {
     // SAFETY: table pointers of an instance point into its store.
     let t = unsafe { &mut *inst.tables[table as usize] };
@@ -186,9 +182,9 @@ unsafe extern "C" fn table_init_builtin(
     vmctx: *mut u8,
     table: u32,
     segment: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
 ) {
     finish(table_init(instance(vmctx), table, segment, dst, src, len))
 }

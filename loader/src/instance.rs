@@ -181,7 +181,8 @@ impl StoreData {
             inst.write(layout.funcref(index), funcref);
         }
         for mem in &info.memories[info.num_imported_memories as usize..] {
-            let data = MemoryData::new(mem.initial, mem.maximum).map_err(Error::Link)?;
+            let data =
+                MemoryData::new(mem.initial, mem.maximum, mem.memory64).map_err(Error::Link)?;
             self.memories.push(Box::new(data));
             inst.memories.push(&mut **self.memories.last_mut().unwrap());
             inst.memory_handles
@@ -224,8 +225,14 @@ impl StoreData {
                     .map_err(Error::Link)?,
                 None => 0,
             };
-            let t = TableData::new(def.ty.element_type, def.ty.initial, def.ty.maximum, init)
-                .map_err(Error::Link)?;
+            let t = TableData::new(
+                def.ty.element_type,
+                def.ty.initial,
+                def.ty.maximum,
+                init,
+                def.ty.table64,
+            )
+            .map_err(Error::Link)?;
             self.tables.push(Box::new(t));
             inst.tables.push(&mut **self.tables.last_mut().unwrap());
             inst.table_handles
@@ -268,7 +275,9 @@ impl StoreData {
                 }
                 (ImportKind::Memory(ty), Extern::Memory(m)) => {
                     let mem = &self.memories[m.index];
-                    if !limits_match(mem.pages(), mem.maximum, ty.initial, ty.maximum) {
+                    if mem.memory64 != ty.memory64
+                        || !limits_match(mem.pages(), mem.maximum, ty.initial, ty.maximum)
+                    {
                         return Err(link_err(
                             module,
                             i,
@@ -279,6 +288,7 @@ impl StoreData {
                 (ImportKind::Table(ty), Extern::Table(t)) => {
                     let table = &self.tables[t.index];
                     if table.element_type != ty.element_type
+                        || table.table64 != ty.table64
                         || !limits_match(table.size(), table.maximum, ty.initial, ty.maximum)
                     {
                         return Err(link_err(
@@ -346,6 +356,16 @@ impl StoreData {
         }
     }
 
+    /// A segment's offset: an `i32` (zero-extended) or, into a 64-bit table or memory, an `i64`.
+    fn eval_offset(&self, inst: &InstanceData, expr: &[ConstOp], wide: bool) -> Result<u64> {
+        let ty = if wide { ValType::I64 } else { ValType::I32 };
+        match self.eval_const(inst, expr, ty)? {
+            Val::I32(v) => Ok(v as u32 as u64),
+            Val::I64(v) => Ok(v as u64),
+            _ => unreachable!("validated offsets are integers"),
+        }
+    }
+
     /// Evaluates a constant expression in the context of a (partly built) instance.
     fn eval_const(&self, inst: &InstanceData, expr: &[ConstOp], ty: ValType) -> Result<Val> {
         let mut stack: Vec<Val> = Vec::new();
@@ -394,12 +414,10 @@ impl StoreData {
         for (i, seg) in info.elems.iter().enumerate() {
             match &seg.mode {
                 SegmentMode::Active { index, offset } => {
-                    let offset = self.eval_const(inst, offset, ValType::I32)?;
-                    let Val::I32(offset) = offset else {
-                        unreachable!()
-                    };
-                    let n = inst.elem_segments[i].len() as u32;
-                    builtins::table_init(inst, *index, i as u32, offset as u32, 0, n)
+                    let table64 = info.tables[*index as usize].table64;
+                    let offset = self.eval_offset(inst, offset, table64)?;
+                    let n = inst.elem_segments[i].len() as u64;
+                    builtins::table_init(inst, *index, i as u32, offset, 0, n)
                         .map_err(|c| Error::Trap(Trap::new(c)))?;
                     inst.elem_segments[i].clear();
                 }
@@ -409,17 +427,15 @@ impl StoreData {
         }
         for (i, seg) in info.datas.iter().enumerate() {
             if let SegmentMode::Active { index, offset } = &seg.mode {
-                let Val::I32(offset) = self.eval_const(inst, offset, ValType::I32)? else {
-                    unreachable!()
-                };
+                let memory64 = info.memories[*index as usize].memory64;
+                let start = self.eval_offset(inst, offset, memory64)?;
                 let bytes = &module.inner.wasm[seg.bytes.clone()];
                 // SAFETY: validation checked the memory index.
                 let mem = unsafe { &mut *inst.memories[*index as usize] };
-                let start = offset as u32 as u64;
-                let end = start + bytes.len() as u64;
-                if end > mem.pages() * WASM_PAGE {
-                    return Err(Error::Trap(Trap::new(TrapCode::MemoryOutOfBounds)));
-                }
+                let end = match start.checked_add(bytes.len() as u64) {
+                    Some(end) if end <= mem.pages() * WASM_PAGE => end,
+                    _ => return Err(Error::Trap(Trap::new(TrapCode::MemoryOutOfBounds))),
+                };
                 mem.data_mut()[start as usize..end as usize].copy_from_slice(bytes);
                 inst.data_dropped[i] = true;
             }

@@ -1,5 +1,7 @@
 //! Linear memories. Each is a reservation of 8 GiB + 64 KiB of anonymous address space, of
-//! which only the memory's current size is accessible:
+//! which only the memory's current size is accessible. A 64-bit memory (memory64) has the same
+//! reservation, and may grow to all of it but the last 64 KiB (compiled code checks its
+//! addresses above 4 GiB, see `compiler/src/translate/address.rs`):
 //!
 //! ```text
 //! base           the memory: the first `length` bytes read-write, then inaccessible pages up
@@ -16,21 +18,31 @@ use runtime_support::vmctx::VmMemory;
 pub const WASM_PAGE: u64 = 65536;
 /// 4 GiB: every 32-bit address is below it.
 const MAX_PAGES: u64 = 65536;
+/// 8 GiB: what a 64-bit memory may grow to inside the reservation.
+const MAX_PAGES_64: u64 = 2 * MAX_PAGES;
 const RESERVATION: usize = (8 << 30) + (64 << 10);
 
 pub struct MemoryData {
     pub(crate) vm: VmMemory,
     pub(crate) maximum: Option<u64>,
+    /// Addressed with `i64` (memory64).
+    pub(crate) memory64: bool,
 }
 
 // SAFETY: the mapping is owned by this value.
 unsafe impl Send for MemoryData {}
 
 impl MemoryData {
-    pub fn new(minimum: u64, maximum: Option<u64>) -> Result<Self, String> {
-        if minimum > MAX_PAGES {
+    pub fn new(minimum: u64, maximum: Option<u64>, memory64: bool) -> Result<Self, String> {
+        let limit = Self::limit(memory64);
+        if minimum > limit {
+            let what = if memory64 {
+                "8 GiB this runtime gives a 64-bit memory"
+            } else {
+                "4 GiB of a 32-bit memory"
+            };
             return Err(format!(
-                "memory of {minimum} pages exceeds the {MAX_PAGES} pages (4 GiB) of a 32-bit memory"
+                "memory of {minimum} pages exceeds the {limit} pages ({what})"
             ));
         }
         // SAFETY: a fresh anonymous reservation, inaccessible until pages are made accessible.
@@ -56,6 +68,7 @@ impl MemoryData {
                 length: 0,
             },
             maximum,
+            memory64,
         };
         m.set_accessible(minimum * WASM_PAGE)?;
         Ok(m)
@@ -84,6 +97,14 @@ impl MemoryData {
         Ok(())
     }
 
+    fn limit(memory64: bool) -> u64 {
+        if memory64 {
+            MAX_PAGES_64
+        } else {
+            MAX_PAGES
+        }
+    }
+
     pub fn pages(&self) -> u64 {
         self.vm.length / WASM_PAGE
     }
@@ -92,7 +113,8 @@ impl MemoryData {
     pub fn grow(&mut self, delta: u64) -> Option<u64> {
         let old = self.pages();
         let new = old.checked_add(delta)?;
-        if new > self.maximum.unwrap_or(MAX_PAGES).min(MAX_PAGES) {
+        let limit = Self::limit(self.memory64);
+        if new > self.maximum.unwrap_or(limit).min(limit) {
             return None;
         }
         self.set_accessible(new * WASM_PAGE).ok()?;
@@ -123,7 +145,7 @@ mod tests {
 
     #[test]
     fn grow_respects_maximum_and_keeps_base() {
-        let mut m = MemoryData::new(1, Some(3)).unwrap();
+        let mut m = MemoryData::new(1, Some(3), false).unwrap();
         let base = m.vm.base;
         assert_eq!(m.grow(2), Some(1));
         assert_eq!(m.grow(1), None);
@@ -135,11 +157,11 @@ mod tests {
 
     #[test]
     fn a_memory_reaches_4_gib_and_no_further() {
-        let mut m = MemoryData::new(0, None).unwrap();
+        let mut m = MemoryData::new(0, None, false).unwrap();
         assert_eq!(m.grow(65536), Some(0));
         assert_eq!(m.grow(1), None);
         m.data_mut()[(4 << 30) - 1] = 9;
         assert_eq!(m.data()[(4 << 30) - 1], 9);
-        assert!(MemoryData::new(65537, None).is_err());
+        assert!(MemoryData::new(65537, None, false).is_err());
     }
 }

@@ -175,7 +175,21 @@ impl StoreData {
 
     /// Creates a memory of `minimum` pages, growable to `maximum`.
     pub fn memory_new(&mut self, minimum: u64, maximum: Option<u64>) -> Result<Memory> {
-        let m = MemoryData::new(minimum, maximum).map_err(Error::Usage)?;
+        self.memory_new_indexed(minimum, maximum, false)
+    }
+
+    /// Creates a 64-bit memory (memory64) of `minimum` pages, growable to `maximum`.
+    pub fn memory64_new(&mut self, minimum: u64, maximum: Option<u64>) -> Result<Memory> {
+        self.memory_new_indexed(minimum, maximum, true)
+    }
+
+    fn memory_new_indexed(
+        &mut self,
+        minimum: u64,
+        maximum: Option<u64>,
+        memory64: bool,
+    ) -> Result<Memory> {
+        let m = MemoryData::new(minimum, maximum, memory64).map_err(Error::Usage)?;
         self.memories.push(Box::new(m));
         Ok(Memory::new(self.id, self.memories.len() - 1))
     }
@@ -186,7 +200,27 @@ impl StoreData {
         minimum: u64,
         maximum: Option<u64>,
     ) -> Result<Table> {
-        let t = TableData::new(ty, minimum, maximum, 0).map_err(Error::Usage)?;
+        self.table_new_indexed(ty, minimum, maximum, false)
+    }
+
+    /// Creates a 64-bit table (memory64's table64).
+    pub fn table64_new(
+        &mut self,
+        ty: wasmparser::RefType,
+        minimum: u64,
+        maximum: Option<u64>,
+    ) -> Result<Table> {
+        self.table_new_indexed(ty, minimum, maximum, true)
+    }
+
+    fn table_new_indexed(
+        &mut self,
+        ty: wasmparser::RefType,
+        minimum: u64,
+        maximum: Option<u64>,
+        table64: bool,
+    ) -> Result<Table> {
+        let t = TableData::new(ty, minimum, maximum, 0, table64).map_err(Error::Usage)?;
         self.tables.push(Box::new(t));
         Ok(Table::new(self.id, self.tables.len() - 1))
     }

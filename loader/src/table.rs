@@ -11,6 +11,8 @@ pub struct TableData {
     pub(crate) elements: Vec<usize>,
     pub(crate) element_type: RefType,
     pub(crate) maximum: Option<u64>,
+    /// Indexed with `i64` (memory64's table64).
+    pub(crate) table64: bool,
 }
 
 // SAFETY: raw references are plain addresses kept alive by the store.
@@ -22,6 +24,7 @@ impl TableData {
         minimum: u64,
         maximum: Option<u64>,
         init: usize,
+        table64: bool,
     ) -> Result<Self, String> {
         if minimum > MAX_ELEMENTS {
             return Err(format!(
@@ -36,6 +39,7 @@ impl TableData {
             elements: vec![init; minimum as usize],
             element_type,
             maximum,
+            table64,
         };
         t.sync();
         Ok(t)
@@ -55,7 +59,12 @@ impl TableData {
     pub fn grow(&mut self, delta: u64, init: usize) -> Option<u64> {
         let old = self.size();
         let new = old.checked_add(delta)?;
-        if new > self.maximum.unwrap_or(u32::MAX as u64).min(MAX_ELEMENTS) {
+        let index_limit = if self.table64 {
+            u64::MAX
+        } else {
+            u32::MAX as u64
+        };
+        if new > self.maximum.unwrap_or(index_limit).min(MAX_ELEMENTS) {
             return None;
         }
         self.elements.resize(new as usize, init);

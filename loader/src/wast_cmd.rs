@@ -48,11 +48,7 @@ pub fn run_wast(cli: WastCli) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         },
-        "interp" if cli.enable.is_empty() => Mode::Interp,
-        "interp" => {
-            eprintln!("wrun wast: --enable is not supported with --mode interp");
-            return ExitCode::FAILURE;
-        }
+        "interp" => Mode::Interp(&cli.enable),
         other => {
             eprintln!("wrun wast: unknown mode `{other}` (aot or interp)");
             return ExitCode::FAILURE;

@@ -16,27 +16,28 @@ pub enum AbiType {
 pub enum Builtin {
     /// `(code: i32)`, never returns.
     Trap = 0,
-    /// `(memory: i32, delta_pages: i32) -> i32`, old size in pages or -1.
+    /// `(memory: i32, delta_pages: i64) -> i64`, old size in pages or -1. Addresses, sizes
+    /// and indices are 64-bit in every builtin, zero-extended from a 32-bit memory or table's.
     MemoryGrow,
-    /// `(memory: i32, dst: i32, value: i32, len: i32)`.
+    /// `(memory: i32, dst: i64, value: i32, len: i64)`.
     MemoryFill,
-    /// `(dst_memory: i32, src_memory: i32, dst: i32, src: i32, len: i32)`.
+    /// `(dst_memory: i32, src_memory: i32, dst: i64, src: i64, len: i64)`.
     MemoryCopy,
-    /// `(memory: i32, segment: i32, dst: i32, src: i32, len: i32)`.
+    /// `(memory: i32, segment: i32, dst: i64, src: i64, len: i64)`.
     MemoryInit,
     /// `(segment: i32)`.
     DataDrop,
-    /// `(table: i32, index: i32) -> ref`.
+    /// `(table: i32, index: i64) -> ref`.
     TableGet,
-    /// `(table: i32, index: i32, value: ref)`.
+    /// `(table: i32, index: i64, value: ref)`.
     TableSet,
-    /// `(table: i32, init: ref, delta: i32) -> i32`, old size or -1.
+    /// `(table: i32, init: ref, delta: i64) -> i64`, old size or -1.
     TableGrow,
-    /// `(table: i32, dst: i32, value: ref, len: i32)`.
+    /// `(table: i32, dst: i64, value: ref, len: i64)`.
     TableFill,
-    /// `(dst_table: i32, src_table: i32, dst: i32, src: i32, len: i32)`.
+    /// `(dst_table: i32, src_table: i32, dst: i64, src: i64, len: i64)`.
     TableCopy,
-    /// `(table: i32, segment: i32, dst: i32, src: i32, len: i32)`.
+    /// `(table: i32, segment: i32, dst: i64, src: i64, len: i64)`.
     TableInit,
     /// `(segment: i32)`.
     ElemDrop,
@@ -74,15 +75,15 @@ impl Builtin {
         use AbiType::*;
         match self {
             Builtin::Trap => (&[I32], None),
-            Builtin::MemoryGrow => (&[I32, I32], Some(I32)),
-            Builtin::MemoryFill => (&[I32, I32, I32, I32], None),
-            Builtin::MemoryCopy | Builtin::MemoryInit => (&[I32, I32, I32, I32, I32], None),
+            Builtin::MemoryGrow => (&[I32, I64], Some(I64)),
+            Builtin::MemoryFill => (&[I32, I64, I32, I64], None),
+            Builtin::MemoryCopy | Builtin::MemoryInit => (&[I32, I32, I64, I64, I64], None),
             Builtin::DataDrop | Builtin::ElemDrop => (&[I32], None),
-            Builtin::TableGet => (&[I32, I32], Some(Ptr)),
-            Builtin::TableSet => (&[I32, I32, Ptr], None),
-            Builtin::TableGrow => (&[I32, Ptr, I32], Some(I32)),
-            Builtin::TableFill => (&[I32, I32, Ptr, I32], None),
-            Builtin::TableCopy | Builtin::TableInit => (&[I32, I32, I32, I32, I32], None),
+            Builtin::TableGet => (&[I32, I64], Some(Ptr)),
+            Builtin::TableSet => (&[I32, I64, Ptr], None),
+            Builtin::TableGrow => (&[I32, Ptr, I64], Some(I64)),
+            Builtin::TableFill => (&[I32, I64, Ptr, I64], None),
+            Builtin::TableCopy | Builtin::TableInit => (&[I32, I32, I64, I64, I64], None),
             Builtin::ExnNew => (&[I32], Some(Ptr)),
             Builtin::Throw => (&[Ptr], None),
         }

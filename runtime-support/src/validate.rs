@@ -24,8 +24,8 @@ impl std::fmt::Display for ValidationError {
 
 /// What every module may use without asking: WebAssembly 2.0 plus the proposals of
 /// WebAssembly 3.0 that waot implements: tail calls, exception handling (with its legacy
-/// form, which older toolchains still emit), multiple memories and extended constant
-/// expressions.
+/// form, which older toolchains still emit), multiple memories, 64-bit memories and tables,
+/// and extended constant expressions.
 pub fn default_features() -> WasmFeatures {
     WasmFeatures::WASM2
         | WasmFeatures::TAIL_CALL
@@ -33,13 +33,24 @@ pub fn default_features() -> WasmFeatures {
         | WasmFeatures::LEGACY_EXCEPTIONS
         | WasmFeatures::MULTI_MEMORY
         | WasmFeatures::EXTENDED_CONST
+        | WasmFeatures::MEMORY64
 }
 
-/// The default features plus the named proposals.
+/// The default features plus the named proposals. `2.0` first makes the base WebAssembly 2.0
+/// with tail calls and exception handling (the set before 3.0's other proposals), so that the
+/// 2.0 spec suite, which expects their modules rejected, runs as written.
 pub fn wasm_features(proposals: &[String]) -> Result<WasmFeatures, String> {
     let mut f = default_features();
     for p in proposals {
         let flag = match p.as_str() {
+            "2.0" => {
+                f = WasmFeatures::WASM2
+                    | WasmFeatures::TAIL_CALL
+                    | WasmFeatures::EXCEPTIONS
+                    | WasmFeatures::LEGACY_EXCEPTIONS;
+                continue;
+            }
+            "memory64" => WasmFeatures::MEMORY64,
             "tail-call" => WasmFeatures::TAIL_CALL,
             "extended-const" => WasmFeatures::EXTENDED_CONST,
             "multi-memory" => WasmFeatures::MULTI_MEMORY,

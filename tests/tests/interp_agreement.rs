@@ -107,7 +107,10 @@ fn functions_left_by_a_failed_instantiation_run_in_both_modes() {
     let compiler = waot_tests::InProcessCompiler {
         options: CompileOptions::default(),
     };
-    for mode in [waot::wast::Mode::Interp, waot::wast::Mode::Aot(&compiler)] {
+    for mode in [
+        waot::wast::Mode::Interp(&[]),
+        waot::wast::Mode::Aot(&compiler),
+    ] {
         let report = waot::wast::run_script(script, mode);
         assert!(report.failures.is_empty(), "{:?}", report.failures);
         // Every directive of the script.

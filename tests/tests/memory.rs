@@ -341,3 +341,149 @@ fn each_of_several_memories_is_its_own() {
         }
     }
 }
+
+/// A 64-bit memory: the access `[addr + offset, addr + offset + size)` is inside or traps,
+/// computed without wrapping, for addresses and offsets on both sides of 4 GiB (where the
+/// guard-page strategy switches from the reservation to a compare) up to 2^64 - 1.
+const MEMORY64: &str = r#"
+(module
+  (memory (export "memory") i64 1 131072)
+  (func (export "load8") (param i64) (result i64) (i64.load8_u (local.get 0)))
+  (func (export "load64") (param i64) (result i64) (i64.load (local.get 0)))
+  (func (export "load8_4g") (param i64) (result i64) (i64.load8_u offset=0xffffffff (local.get 0)))
+  (func (export "load64_4g") (param i64) (result i64) (i64.load offset=0x100000000 (local.get 0)))
+  (func (export "load32_huge") (param i64) (result i64)
+    (i64.load32_u offset=0xfffffffffffffff0 (local.get 0)))
+  (func (export "load128") (param i64) (result i64)
+    (i64x2.extract_lane 1 (v128.load offset=8 (local.get 0))))
+  (func (export "store8") (param i64) (result i64)
+    (i64.store8 offset=1 (local.get 0) (i64.const 0x5a)) (i64.load8_u offset=1 (local.get 0)))
+  (func (export "size") (result i64) (memory.size))
+  (func (export "grow") (param i64) (result i64) (memory.grow (local.get 0)))
+  (func (export "fill") (param i64 i64) (memory.fill (local.get 0) (i32.const 0x77) (local.get 1)))
+)"#;
+
+/// Each export: its name, access size and static offset.
+const ACCESSES64: [(&str, u64, u64); 7] = [
+    ("load8", 1, 0),
+    ("load64", 8, 0),
+    ("load8_4g", 1, 0xffff_ffff),
+    ("load64_4g", 8, 0x1_0000_0000),
+    ("load32_huge", 4, 0xffff_ffff_ffff_fff0),
+    ("load128", 16, 8),
+    ("store8", 1, 1),
+];
+
+fn edges64(len: u64) -> Vec<u64> {
+    let mut v = vec![
+        0,
+        1,
+        8,
+        15,
+        16,
+        0xffff_ffff,
+        1 << 32,
+        (1 << 32) + 1,
+        1 << 48,
+    ];
+    v.extend([u64::MAX, u64::MAX - 15, u64::MAX - 0xffff_ffff, 1 << 63]);
+    for k in [1, 2, 8, 9, 16, 17] {
+        v.push(len - k);
+        v.push(len.wrapping_sub(0xffff_ffff + k));
+        v.push(len.wrapping_sub(0x1_0000_0000 + k));
+    }
+    v.extend([len, len + 1]);
+    v
+}
+
+fn check_memory64(options: &CompileOptions) {
+    let d = tempfile::tempdir().unwrap();
+    let module = load_wat(d.path(), "memory64", MEMORY64, options);
+    let mut store = Store::new();
+    let inst = Linker::new().instantiate(&mut store, &module).unwrap();
+    let call = |store: &mut Store, name: &str, args: &[Val]| {
+        let f = store.get_func(inst, name).unwrap();
+        store.call(f, args)
+    };
+    // Past 4 GiB if the machine lets us commit it (untouched pages cost nothing); every
+    // access beyond the length traps either way.
+    let grown = call(&mut store, "grow", &[Val::I64(65536)]).unwrap();
+    let pages = match grown[..] {
+        [Val::I64(1)] => 65537,
+        [Val::I64(-1)] => 1,
+        _ => panic!("grow: {grown:?}"),
+    };
+    assert_eq!(
+        call(&mut store, "size", &[]).unwrap(),
+        vec![Val::I64(pages)]
+    );
+    let len = pages as u64 * 65536;
+    // A memory.fill past 4 GiB: the bytes loads below find there.
+    if pages > 1 {
+        call(
+            &mut store,
+            "fill",
+            &[Val::I64((1i64 << 32) - 8), Val::I64(24)],
+        )
+        .unwrap();
+    }
+    let byte = |a: u64| -> u64 {
+        if pages > 1 && ((1 << 32) - 8..(1 << 32) + 16).contains(&a) {
+            0x77
+        } else {
+            0
+        }
+    };
+    for (name, size, offset) in ACCESSES64 {
+        for addr in edges64(len) {
+            let ea = addr as u128 + offset as u128;
+            let want = if ea + size as u128 > len as u128 {
+                None
+            } else if name == "store8" {
+                Some(0x5a)
+            } else {
+                let ea = ea as u64;
+                // load128 returns the high lane: bytes 8..16 of the access.
+                let (from, n) = if size == 16 { (ea + 8, 8) } else { (ea, size) };
+                Some((0..n).rev().fold(0u64, |v, k| v << 8 | byte(from + k)) as i64)
+            };
+            let got = match call(&mut store, name, &[Val::I64(addr as i64)]) {
+                Ok(v) => match v[..] {
+                    [Val::I64(v)] => Some(v),
+                    _ => panic!("{name}: unexpected results {v:?}"),
+                },
+                Err(Error::Trap(t)) => {
+                    assert_eq!(t.code, Some(TrapCode::MemoryOutOfBounds), "{name}");
+                    None
+                }
+                Err(e) => panic!("{name}: {e}"),
+            };
+            assert_eq!(
+                got, want,
+                "{name}({addr:#x}) with {pages} pages: got {got:x?}, want {want:x?}"
+            );
+            if name == "store8" && got.is_some() {
+                // Put the byte back as the model has it.
+                let m = store.get_memory(inst, "memory").unwrap();
+                let at = (addr + 1) as usize;
+                store.memory_data_mut(m).unwrap()[at] = byte(addr + 1) as u8;
+            }
+        }
+    }
+}
+
+#[test]
+fn memory64_accesses_trap_exactly_past_the_end_up_to_2_pow_64() {
+    for bounds in [
+        runtime_support::BoundsStrategy::GuardPages,
+        runtime_support::BoundsStrategy::Explicit,
+    ] {
+        for opt_level in [waot_compiler::OptLevel::O0, waot_compiler::OptLevel::O2] {
+            check_memory64(&CompileOptions {
+                opt_level,
+                bounds,
+                ..Default::default()
+            });
+        }
+    }
+}

@@ -1,21 +1,12 @@
-//! Linear memory: loads, stores and the memory instructions.
-//!
-//! Under the guard-page strategy an address is `base + zext(addr) + offset` with no check: the
-//! reservation covers every such address and the loader turns a fault into a trap. Under the
-//! explicit strategy the end of the access is compared with the memory's current length.
-//!
-//! Every byte of a memory has exactly one address in the IR: `base + zext(addr) + offset` is
-//! the same 64-bit integer for every (addr, offset) pair that names the byte, as wasm adds the
-//! offset without wrapping. LLVM assumes distinct addresses are distinct memory (alias
-//! analysis, store-to-load forwarding, dead-store elimination), so a second address for the
-//! same byte, such as a mirror mapping of the pages, would let it reorder or drop accesses.
+//! Linear memory: loads, stores and the memory instructions (addresses: `address.rs`).
+//! Builtins take 64-bit addresses and sizes; a 32-bit memory's are zero-extended.
 
 use super::{FuncTranslator, Result};
 use inkwell::types::BasicTypeEnum;
 use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, PointerValue};
-use inkwell::IntPredicate;
-use runtime_support::{BoundsStrategy, Builtin, TrapCode};
-use wasmparser::{MemArg, MemArgTarget};
+use runtime_support::builtins::AbiType;
+use runtime_support::Builtin;
+use wasmparser::MemArg;
 
 /// How a narrow load widens to its result.
 #[derive(Clone, Copy)]
@@ -26,46 +17,6 @@ pub enum Extend {
 }
 
 impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
-    /// The host address of an access of `size` bytes at `addr + memarg.offset`.
-    pub fn effective_address(&mut self, memarg: &MemArg, size: u64) -> Result<PointerValue<'ctx>> {
-        let MemArgTarget::Memory(memory) = memarg.target else {
-            // Only GC array accesses have another target; validation rejects them without GC.
-            return Err(crate::CompileError::Unsupported {
-                source: self.cx.source.to_string(),
-                message: format!(
-                    "function {}: a memory access to a GC array",
-                    self.func_index
-                ),
-            });
-        };
-        let addr = self.pop_int();
-        let i64t = self.cx.context.i64_type();
-        let addr = self.builder.build_int_z_extend(addr, i64t, "")?;
-        let offset = if memarg.offset == 0 {
-            addr
-        } else {
-            // Cannot wrap: both are below 2^32.
-            self.builder
-                .build_int_nuw_add(addr, i64t.const_int(memarg.offset, false), "")?
-        };
-        if self.cx.options.bounds == BoundsStrategy::Explicit {
-            let end = self
-                .builder
-                .build_int_nuw_add(offset, i64t.const_int(size, false), "")?;
-            let len = self.memory_length(memory)?;
-            let oob = self
-                .builder
-                .build_int_compare(IntPredicate::UGT, end, len, "")?;
-            self.trap_if(oob, TrapCode::MemoryOutOfBounds)?;
-        }
-        let base = self.memory_base(memory)?;
-        // SAFETY: inside the reservation (8 GiB and a guard), or checked above.
-        Ok(unsafe {
-            self.builder
-                .build_gep(self.cx.context.i8_type(), base, &[offset], "addr")?
-        })
-    }
-
     /// A load of `ty` from linear memory at `p`: unaligned, and marked as a linear-memory
     /// access (`MEMORY_ACCESS_METADATA`) so that one LLVM would delete as unused is kept: it
     /// must trap when out of bounds (`pipeline.cpp`).
@@ -129,35 +80,61 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         Ok(())
     }
 
+    pub fn memory64(&self, mem: u32) -> bool {
+        self.cx.info.memories[mem as usize].memory64
+    }
+
     pub fn translate_memory_size(&mut self, mem: u32) -> Result<()> {
         let len = self.memory_length(mem)?;
         let pages = self
             .builder
             .build_right_shift(len, self.i64_const(16), false, "")?;
-        let pages = self
-            .builder
-            .build_int_truncate(pages, self.cx.context.i32_type(), "")?;
         self.push(pages);
-        Ok(())
+        self.narrow_top(!self.memory64(mem))
     }
 
-    /// Calls builtin `b` with the top `n` operands (after `leading` immediates) and pushes its
-    /// result, if any.
+    /// Calls builtin `b` with the top `n` operands (after `leading` immediates), each 32-bit
+    /// integer zero-extended where the builtin takes 64 bits, and pushes its result, if any.
     pub fn builtin_with_operands(&mut self, b: Builtin, leading: &[u32], n: usize) -> Result<()> {
         let operands = self.pop_n(n);
         let mut args: Vec<BasicMetadataValueEnum> = leading
             .iter()
             .map(|v| self.i32_const(*v as u64).into())
             .collect();
-        args.extend(operands.into_iter().map(BasicMetadataValueEnum::from));
+        let (params, _) = b.signature();
+        let i64t = self.cx.context.i64_type();
+        for (v, t) in operands.into_iter().zip(&params[leading.len()..]) {
+            let v = match (v, t) {
+                (BasicValueEnum::IntValue(i), AbiType::I64) => self
+                    .builder
+                    .build_int_z_extend_or_bit_cast(i, i64t, "")?
+                    .into(),
+                _ => v,
+            };
+            args.push(v.into());
+        }
         if let Some(r) = self.call_builtin(b, &args)? {
             self.push(r);
         }
         Ok(())
     }
 
+    /// Truncates the 64-bit integer on top of the stack to 32 bits when `narrow`: the result of
+    /// a builtin for a 32-bit memory or table (-1 stays -1).
+    pub fn narrow_top(&mut self, narrow: bool) -> Result<()> {
+        if narrow {
+            let v = self.pop_int();
+            let v = self
+                .builder
+                .build_int_truncate(v, self.cx.context.i32_type(), "")?;
+            self.push(v);
+        }
+        Ok(())
+    }
+
     pub fn translate_memory_grow(&mut self, mem: u32) -> Result<()> {
-        self.builtin_with_operands(Builtin::MemoryGrow, &[mem], 1)
+        self.builtin_with_operands(Builtin::MemoryGrow, &[mem], 1)?;
+        self.narrow_top(!self.memory64(mem))
     }
 
     pub fn translate_memory_fill(&mut self, mem: u32) -> Result<()> {

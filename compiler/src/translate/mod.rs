@@ -2,9 +2,10 @@
 //!
 //! `FuncTranslator` holds the state (operand stack, control frames, locals); `dispatch` maps
 //! every operator to one helper call; the helpers are split by concern: `control`, `numeric`,
-//! `memory`, `calls`, `table`, `variables`. `env` answers where runtime structures live, from
+//! `memory` (and `address`), `calls`, `table`, `variables`. `env` answers where runtime structures live, from
 //! `runtime_support`'s layout, so no file here knows an offset.
 
+mod address;
 mod calls;
 mod control;
 mod dispatch;

@@ -16,7 +16,12 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     }
 
     pub fn translate_table_grow(&mut self, table: u32) -> Result<()> {
-        self.builtin_with_operands(Builtin::TableGrow, &[table], 2)
+        self.builtin_with_operands(Builtin::TableGrow, &[table], 2)?;
+        self.narrow_top(!self.table64(table))
+    }
+
+    pub fn table64(&self, table: u32) -> bool {
+        self.cx.info.tables[table as usize].table64
     }
 
     pub fn translate_table_fill(&mut self, table: u32) -> Result<()> {
@@ -42,11 +47,8 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             .builder
             .build_load(self.cx.context.i64_type(), p, "")?
             .into_int_value();
-        let len = self
-            .builder
-            .build_int_truncate(len, self.cx.context.i32_type(), "")?;
         self.push(len);
-        Ok(())
+        self.narrow_top(!self.table64(table))
     }
 
     pub fn translate_ref_null(&mut self) -> Result<()> {
@@ -87,7 +89,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             let len_p = self.byte_offset(t, VmTable::OFFSET_LENGTH)?;
             self.builder.build_load(i64t, len_p, "")?.into_int_value()
         };
-        let index = self.builder.build_int_z_extend(index, i64t, "")?;
+        let index = self
+            .builder
+            .build_int_z_extend_or_bit_cast(index, i64t, "")?;
         let oob = self
             .builder
             .build_int_compare(IntPredicate::UGE, index, len, "")?;

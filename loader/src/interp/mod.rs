@@ -75,6 +75,7 @@ pub fn engine() -> Engine {
     c.wasm_simd(true)
         .wasm_tail_call(true)
         .wasm_extended_const(true)
+        .wasm_memory64(true)
         // Guest modules' memories, and the ring of frames the instrumentation adds after them.
         .wasm_multi_memory(true)
         .wasm_custom_page_sizes(false)

@@ -50,8 +50,14 @@ pub fn first_out_of_bounds<T>(
     for (i, segment) in info.elems.iter().enumerate() {
         if let SegmentMode::Active { index, offset } = &segment.mode {
             let size = *tables.get(*index as usize)?;
-            let offset = evaluate(offset, &globals)? as u32 as u64;
-            if offset + segment.items.len() as u64 > size {
+            let offset = offset_value(
+                evaluate(offset, &globals)?,
+                info.tables[*index as usize].table64,
+            );
+            if offset
+                .checked_add(segment.items.len() as u64)
+                .is_none_or(|end| end > size)
+            {
                 let passive = PassiveFrom {
                     elements: i as u32,
                     data: 0,
@@ -63,8 +69,12 @@ pub fn first_out_of_bounds<T>(
     for (i, segment) in info.datas.iter().enumerate() {
         if let SegmentMode::Active { index, offset } = &segment.mode {
             let size = *memories.get(*index as usize)?;
-            let offset = evaluate(offset, &globals)? as u32 as u64;
-            if offset + segment.bytes.len() as u64 > size {
+            let wide = info.memories[*index as usize].memory64;
+            let offset = offset_value(evaluate(offset, &globals)?, wide);
+            if offset
+                .checked_add(segment.bytes.len() as u64)
+                .is_none_or(|end| end > size)
+            {
                 let passive = PassiveFrom {
                     elements: u32::MAX,
                     data: i as u32,
@@ -74,6 +84,15 @@ pub fn first_out_of_bounds<T>(
         }
     }
     None
+}
+
+/// A segment offset: an `i32`, zero-extended, or into a 64-bit table or memory an `i64`.
+fn offset_value(v: i64, wide: bool) -> u64 {
+    if wide {
+        v as u64
+    } else {
+        v as u32 as u64
+    }
 }
 
 /// The value of a constant expression of integers, or `None` for any other.

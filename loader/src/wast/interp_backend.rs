@@ -12,10 +12,11 @@ pub struct InterpBackend {
     linker: Linker<()>,
     modules: Vec<Module>,
     instances: Vec<Instance>,
+    proposals: Vec<String>,
 }
 
 impl InterpBackend {
-    pub fn new() -> Self {
+    pub fn new(proposals: Vec<String>) -> Self {
         let engine = interp::engine();
         let mut store = Store::new(&engine, ());
         let mut linker = Linker::new(&engine);
@@ -26,6 +27,7 @@ impl InterpBackend {
             linker,
             modules: Vec::new(),
             instances: Vec::new(),
+            proposals,
         }
     }
 }
@@ -63,16 +65,23 @@ fn define_spectest(store: &mut Store<()>, linker: &mut Linker<()>) {
         let g = wasmi::Global::new(&mut *store, v, wasmi::Mutability::Const);
         linker.define("spectest", name, g).expect("spectest global");
     }
-    let table_ty = wasmi::TableType::new(wasmi::RefType::Func, 10, Some(20));
-    let table = wasmi::Table::new(
-        &mut *store,
-        table_ty,
-        wasmi::Ref::Func(wasmi::Nullable::Null),
-    )
-    .expect("spectest table");
-    linker
-        .define("spectest", "table", table)
-        .expect("spectest table");
+    let tables = [
+        (
+            "table",
+            wasmi::TableType::new(wasmi::RefType::Func, 10, Some(20)),
+        ),
+        (
+            "table64",
+            wasmi::TableType::new64(wasmi::RefType::Func, 10, Some(20)),
+        ),
+    ];
+    for (name, ty) in tables {
+        let null = wasmi::Ref::Func(wasmi::Nullable::Null);
+        let table = wasmi::Table::new(&mut *store, ty, null).expect("spectest table");
+        linker
+            .define("spectest", name, table)
+            .expect("spectest table");
+    }
     let memory = wasmi::Memory::new(&mut *store, wasmi::MemoryType::new(1, Some(2)))
         .expect("spectest memory");
     linker
@@ -82,7 +91,7 @@ fn define_spectest(store: &mut Store<()>, linker: &mut Linker<()>) {
 
 impl Backend for InterpBackend {
     fn load(&mut self, wasm: &[u8]) -> Result<usize, CompileFailure> {
-        runtime_support::validate::validate(wasm, &[]).map_err(|e| CompileFailure {
+        runtime_support::validate::validate(wasm, &self.proposals).map_err(|e| CompileFailure {
             invalid: true,
             message: e.to_string(),
         })?;

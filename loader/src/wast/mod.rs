@@ -102,7 +102,8 @@ pub fn run_file(path: &Path, compiler: &dyn ModuleCompiler) -> FileReport {
 #[derive(Clone, Copy)]
 pub enum Mode<'c> {
     Aot(&'c dyn ModuleCompiler),
-    Interp,
+    /// The interpreter, validating with these proposals (see `validate::wasm_features`).
+    Interp(&'c [String]),
 }
 
 pub fn run_file_with(path: &Path, mode: Mode<'_>) -> FileReport {
@@ -164,8 +165,8 @@ pub fn run_script(text: &str, mode: Mode<'_>) -> FileReport {
             aot = AotBackend::new(compiler, dir.path().to_path_buf());
             &mut aot
         }
-        Mode::Interp => {
-            interp = interp_backend::InterpBackend::new();
+        Mode::Interp(proposals) => {
+            interp = interp_backend::InterpBackend::new(proposals.to_vec());
             &mut interp
         }
     };
@@ -382,6 +383,16 @@ impl<'b> Runner<'b> {
                     other => Err(format!("expected unlinkable `{message}`, got {other:?}")),
                 }
             }
+            // A custom section's contents never make a module invalid (the binary format
+            // leaves them to tools): the text parser may reject the annotation, else the module
+            // must load as if the section were not there.
+            WastDirective::AssertMalformedCustom { mut module, .. }
+            | WastDirective::AssertInvalidCustom { mut module, .. } => match module.encode() {
+                Err(_) => Ok(()),
+                Ok(wasm) => self.compile(&wasm).map(drop).map_err(|e| {
+                    format!("a bad custom section must not make the module fail: {e}")
+                }),
+            },
             other => Err(format!(
                 "unsupported directive {:?}",
                 std::mem::discriminant(&other)

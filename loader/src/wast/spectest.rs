@@ -37,6 +37,10 @@ pub fn define(store: &mut Store, linker: &mut Linker) {
         .table_new(RefType::FUNCREF, 10, Some(20))
         .expect("spectest table");
     linker.define("spectest", "table", Extern::Table(table));
+    let table64 = store
+        .table64_new(RefType::FUNCREF, 10, Some(20))
+        .expect("spectest table64");
+    linker.define("spectest", "table64", Extern::Table(table64));
     let memory = store.memory_new(1, Some(2)).expect("spectest memory");
     linker.define("spectest", "memory", Extern::Memory(memory));
 }
