@@ -247,6 +247,41 @@ fn spec_suite_memory_files_pass_with_explicit_bounds_checks() {
     check("explicit-bounds", run_all(&files, options));
 }
 
+/// The 3.0 suite's files for 64-bit memories, run with explicit bounds checks (the default
+/// run covers guard pages).
+const MEMORY64_FILES: &[&str] = &[
+    "address64.wast",
+    "align64.wast",
+    "bulk64.wast",
+    "endianness64.wast",
+    "float_memory64.wast",
+    "load64.wast",
+    "memory64.wast",
+    "memory64-imports.wast",
+    "memory_copy64.wast",
+    "memory_fill64.wast",
+    "memory_grow64.wast",
+    "memory_init64.wast",
+    "memory_redundancy64.wast",
+    "memory_trap64.wast",
+];
+
+#[test]
+fn memory64_files_pass_with_explicit_bounds_checks() {
+    let files: Vec<PathBuf> = MEMORY64_FILES
+        .iter()
+        .map(|f| testsuite_dir().join("3.0").join(f))
+        .collect();
+    let options = CompileOptions {
+        bounds: BoundsStrategy::Explicit,
+        ..CompileOptions::default()
+    };
+    let results = run_all(&files, options);
+    let total: usize = results.iter().map(|(_, r)| r.passed).sum();
+    assert!(total >= 5_900, "about 5,950 assertions, passed {total}");
+    check("memory64-explicit-bounds", results);
+}
+
 #[test]
 fn spec_suite_passes_in_the_interpreter_too() {
     let mut files = top_level_files(false);
