@@ -1,7 +1,7 @@
 //! Linear memories. Each is a reservation of 8 GiB + 64 KiB of anonymous address space, of
-//! which only the memory's current size is accessible. A 64-bit memory (memory64) has the same
-//! reservation, and may grow to all of it but the last 64 KiB (compiled code checks its
-//! addresses above 4 GiB, see `compiler/src/translate/address.rs`):
+//! which only the memory's current size is accessible. A 64-bit memory (memory64) may grow to
+//! 8 GiB inside its reservation; compiled code compares each of its accesses with the length
+//! (`compiler/src/translate/address.rs`):
 //!
 //! ```text
 //! base           the memory: the first `length` bytes read-write, then inaccessible pages up
@@ -13,14 +13,15 @@
 //! anonymous memory: untouched pages cost nothing and each is faulted in once, as ordinary
 //! heap memory is. Every byte has one address (see `compiler/src/translate/memory.rs`).
 
-use runtime_support::vmctx::VmMemory;
+use runtime_support::vmctx::{
+    VmMemory, MEMORY32_RESERVATION, MEMORY64_MAX_BYTES, MEMORY64_RESERVATION,
+};
 
 pub const WASM_PAGE: u64 = 65536;
 /// 4 GiB: every 32-bit address is below it.
 const MAX_PAGES: u64 = 65536;
-/// 8 GiB: what a 64-bit memory may grow to inside the reservation.
-const MAX_PAGES_64: u64 = 2 * MAX_PAGES;
-const RESERVATION: usize = (8 << 30) + (64 << 10);
+/// What a 64-bit memory may grow to inside its reservation.
+const MAX_PAGES_64: u64 = MEMORY64_MAX_BYTES / WASM_PAGE;
 
 pub struct MemoryData {
     pub(crate) vm: VmMemory,
@@ -49,7 +50,7 @@ impl MemoryData {
         let reservation = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
-                RESERVATION,
+                Self::reservation(memory64),
                 libc::PROT_NONE,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
                 -1,
@@ -97,6 +98,14 @@ impl MemoryData {
         Ok(())
     }
 
+    fn reservation(memory64: bool) -> usize {
+        if memory64 {
+            MEMORY64_RESERVATION as usize
+        } else {
+            MEMORY32_RESERVATION as usize
+        }
+    }
+
     fn limit(memory64: bool) -> u64 {
         if memory64 {
             MAX_PAGES_64
@@ -135,7 +144,7 @@ impl MemoryData {
 impl Drop for MemoryData {
     fn drop(&mut self) {
         // SAFETY: unmapping our own reservation.
-        unsafe { libc::munmap(self.vm.base as *mut _, RESERVATION) };
+        unsafe { libc::munmap(self.vm.base as *mut _, Self::reservation(self.memory64)) };
     }
 }
 

@@ -61,6 +61,17 @@ impl VmMemory {
     pub const OFFSET_LENGTH: u32 = 8;
 }
 
+/// Address space reserved for a 32-bit memory: every `u32 address + u32 offset + 16` lands
+/// inside, and everything past the memory's length is inaccessible.
+pub const MEMORY32_RESERVATION: u64 = (8 << 30) + (64 << 10);
+
+/// The most a 64-bit memory may grow to, in bytes (compiled code compares every 64-bit access
+/// with the length, so its reservation needs no guard for addresses).
+pub const MEMORY64_MAX_BYTES: u64 = 8 << 30;
+
+/// Address space reserved for a 64-bit memory: room to grow without moving, and a guard page.
+pub const MEMORY64_RESERVATION: u64 = MEMORY64_MAX_BYTES + (64 << 10);
+
 /// A table: `length` pointer-sized elements (a `*const VmFuncRef` or an externref; 0 is null).
 #[repr(C)]
 #[derive(Debug)]

@@ -36,6 +36,9 @@ pub enum Flavor {
     Smith,
     /// The same with exception handling on: compared among the AOT modes only.
     SmithExceptions,
+    /// `Smith` with up to three memories, 64-bit memories and tables, and extended constant
+    /// expressions (WebAssembly 3.0).
+    SmithMemories,
     /// Many loads and stores of overlapping bytes through every address form
     /// (`crate::aliasing_module`): the class of the memory-mirror miscompile.
     Aliasing,
@@ -43,9 +46,10 @@ pub enum Flavor {
 
 impl Flavor {
     pub fn of(seed: u64) -> Flavor {
-        match seed % 5 {
-            0 => Flavor::Aliasing,
-            1 => Flavor::SmithExceptions,
+        match (seed % 5, seed % 10) {
+            (0, _) => Flavor::Aliasing,
+            (1, _) => Flavor::SmithExceptions,
+            (_, 7) => Flavor::SmithMemories,
             _ => Flavor::Smith,
         }
     }
@@ -60,11 +64,13 @@ pub const FUEL: u32 = 20_000;
 pub fn module(seed: u64) -> Vec<u8> {
     match Flavor::of(seed) {
         Flavor::Aliasing => crate::aliasing_module(&mut Rng::new(seed)),
-        flavor => smith(seed, flavor == Flavor::SmithExceptions),
+        flavor => smith(seed, flavor),
     }
 }
 
-fn smith(seed: u64, exceptions: bool) -> Vec<u8> {
+fn smith(seed: u64, flavor: Flavor) -> Vec<u8> {
+    let exceptions = flavor == Flavor::SmithExceptions;
+    let memories = flavor == Flavor::SmithMemories;
     let mut rng = Rng::new(seed);
     let config = wasm_smith::Config {
         min_funcs: 1,
@@ -72,8 +78,9 @@ fn smith(seed: u64, exceptions: bool) -> Vec<u8> {
         max_imports: 0,
         export_everything: true,
         max_instructions: 200,
-        max_memories: 1,
+        max_memories: if memories { 3 } else { 1 },
         max_memory32_bytes: 4 << 16,
+        max_memory64_bytes: 4 << 16,
         memory_max_size_required: true,
         max_tables: 2,
         max_table_elements: 64,
@@ -92,11 +99,11 @@ fn smith(seed: u64, exceptions: bool) -> Vec<u8> {
         saturating_float_to_int_enabled: true,
         sign_extension_ops_enabled: true,
         gc_enabled: false,
-        memory64_enabled: false,
+        memory64_enabled: memories,
         threads_enabled: false,
         wide_arithmetic_enabled: false,
         custom_page_sizes_enabled: false,
-        extended_const_enabled: false,
+        extended_const_enabled: memories,
         shared_everything_threads_enabled: false,
         canonicalize_nans: rng.below(2) == 0,
         ..wasm_smith::Config::default()
