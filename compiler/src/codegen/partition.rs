@@ -45,10 +45,14 @@ pub fn plan_partitions(
     partition_bytes: usize,
     level: OptLevel,
 ) -> Vec<Partition> {
-    let limit = if partition_bytes == 0 {
-        PARTITION_BYTES
-    } else {
-        partition_bytes
+    let limit = match partition_bytes {
+        // `WAOT_PARTITION_BYTES`, for measurements.
+        0 => std::env::var("WAOT_PARTITION_BYTES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(PARTITION_BYTES),
+        n => n,
     };
     let mut parts = Vec::new();
     let (mut start, mut bytes) = (0u32, 0usize);
