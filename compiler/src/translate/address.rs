@@ -50,9 +50,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             // Cannot wrap: both are below 2^32.
             let offset = self.add_offset(addr, memarg.offset)?;
             if self.cx.options.bounds == BoundsStrategy::Explicit {
-                let end = self
-                    .builder
-                    .build_int_nuw_add(offset, i64t.const_int(size, false), "")?;
+                let end =
+                    self.builder
+                        .build_int_nuw_add(offset, i64t.const_int(size, false), "")?;
                 let len = self.memory_length(memory)?;
                 let oob = self
                     .builder
