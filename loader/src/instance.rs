@@ -77,13 +77,19 @@ fn limits_match(actual_min: u64, actual_max: Option<u64>, min: u64, max: Option<
 impl StoreData {
     /// Instantiates `module` with `imports`, given in the order of the module's imports.
     pub fn instantiate(&mut self, module: &Module, imports: &[Extern]) -> Result<Instance> {
-        let globals = self.globals.len();
+        let (globals, memories, tables) =
+            (self.globals.len(), self.memories.len(), self.tables.len());
         let handle = match self.build_instance(module, imports) {
             Ok(handle) => handle,
             Err(e) => {
                 // The instance's defined globals live in its vmctx, which is gone: the store
                 // must not keep their cells (the exception collector reads exnref cells).
                 self.globals.truncate(globals);
+                // Nothing can name the memories and tables it defined: without this, each
+                // failed attempt at a module of many memories would keep their reservations
+                // (8 GiB of address space each) until the store is dropped.
+                self.memories.truncate(memories);
+                self.tables.truncate(tables);
                 return Err(e);
             }
         };

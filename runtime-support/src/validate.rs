@@ -36,20 +36,22 @@ pub fn default_features() -> WasmFeatures {
         | WasmFeatures::MEMORY64
 }
 
-/// The default features plus the named proposals. `2.0` first makes the base WebAssembly 2.0
-/// with tail calls and exception handling (the set before 3.0's other proposals), so that the
-/// 2.0 spec suite, which expects their modules rejected, runs as written.
+/// The default features plus the named proposals. `2.0`, wherever it is in the list, makes
+/// the base WebAssembly 2.0 with tail calls and exception handling (the set before 3.0's other
+/// proposals) and the others add to it, so that the 2.0 spec suite, which expects their
+/// modules rejected, runs as written.
 pub fn wasm_features(proposals: &[String]) -> Result<WasmFeatures, String> {
-    let mut f = default_features();
+    let mut f = if proposals.iter().any(|p| p == "2.0") {
+        WasmFeatures::WASM2
+            | WasmFeatures::TAIL_CALL
+            | WasmFeatures::EXCEPTIONS
+            | WasmFeatures::LEGACY_EXCEPTIONS
+    } else {
+        default_features()
+    };
     for p in proposals {
         let flag = match p.as_str() {
-            "2.0" => {
-                f = WasmFeatures::WASM2
-                    | WasmFeatures::TAIL_CALL
-                    | WasmFeatures::EXCEPTIONS
-                    | WasmFeatures::LEGACY_EXCEPTIONS;
-                continue;
-            }
+            "2.0" => continue,
             "memory64" => WasmFeatures::MEMORY64,
             "tail-call" => WasmFeatures::TAIL_CALL,
             "extended-const" => WasmFeatures::EXTENDED_CONST,
@@ -152,4 +154,21 @@ fn locate(wasm: &[u8], offset: usize) -> Option<String> {
         }
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_2_0_base_holds_wherever_it_is_named() {
+        for list in [["multi-memory", "2.0"], ["2.0", "multi-memory"]] {
+            let list: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+            let f = wasm_features(&list).unwrap();
+            assert!(f.contains(WasmFeatures::MULTI_MEMORY), "{list:?}");
+            assert!(!f.contains(WasmFeatures::MEMORY64), "{list:?}");
+            assert!(f.contains(WasmFeatures::EXCEPTIONS), "{list:?}");
+        }
+        assert!(default_features().contains(WasmFeatures::MEMORY64));
+    }
 }

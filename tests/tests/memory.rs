@@ -487,3 +487,32 @@ fn memory64_accesses_trap_exactly_past_the_end_up_to_2_pow_64() {
         }
     }
 }
+
+/// A module of 99 memories whose 100th cannot be created: each failed instantiation must give
+/// back the reservations of the ones before it (8 GiB of address space each). Kept, 200 tries
+/// would reserve about 155 TiB, more than a process has, and instantiation would start failing
+/// for lack of address space instead.
+#[test]
+fn failed_instantiations_keep_no_memories() {
+    let mut wat = String::from("(module");
+    for _ in 0..99 {
+        wat.push_str(" (memory 0)");
+    }
+    wat.push_str(" (memory i64 200000))");
+    let d = tempfile::tempdir().unwrap();
+    let module = load_wat(d.path(), "many", &wat, &CompileOptions::default());
+    let mut store = Store::new();
+    for attempt in 0..200 {
+        match Linker::new().instantiate(&mut store, &module) {
+            Err(Error::Link(m)) => assert!(m.contains("exceeds"), "attempt {attempt}: {m}"),
+            other => panic!("attempt {attempt}: {other:?}"),
+        }
+    }
+    let fine = load_wat(
+        d.path(),
+        "fine",
+        "(module (memory 1))",
+        &CompileOptions::default(),
+    );
+    Linker::new().instantiate(&mut store, &fine).unwrap();
+}

@@ -45,8 +45,8 @@ pub struct FuncTranslator<'a, 'b, 'ctx> {
     pub vmctx: PointerValue<'ctx>,
     pub locals: Vec<(PointerValue<'ctx>, BasicTypeEnum<'ctx>)>,
     /// The value last stored to each local and the block that stored it: a `local.get` in
-    /// the same block uses it directly, so an address computed into a local is still seen as
-    /// the `i32.add` it is (see `effective_address`).
+    /// the same block uses it directly, so LLVM sees an address computed into a local as the
+    /// value it is.
     pub local_values: Vec<Option<(BasicBlock<'ctx>, BasicValueEnum<'ctx>)>>,
     pub stack: Vec<BasicValueEnum<'ctx>>,
     pub control: Vec<ControlFrame<'ctx>>,
