@@ -34,6 +34,7 @@ pub fn default_features() -> WasmFeatures {
         | WasmFeatures::MULTI_MEMORY
         | WasmFeatures::EXTENDED_CONST
         | WasmFeatures::MEMORY64
+        | WasmFeatures::WIDE_ARITHMETIC
 }
 
 /// The default features plus the named proposals. `2.0`, wherever it is in the list, makes
@@ -53,6 +54,7 @@ pub fn wasm_features(proposals: &[String]) -> Result<WasmFeatures, String> {
         let flag = match p.as_str() {
             "2.0" => continue,
             "memory64" => WasmFeatures::MEMORY64,
+            "wide-arithmetic" => WasmFeatures::WIDE_ARITHMETIC,
             "tail-call" => WasmFeatures::TAIL_CALL,
             "extended-const" => WasmFeatures::EXTENDED_CONST,
             "multi-memory" => WasmFeatures::MULTI_MEMORY,

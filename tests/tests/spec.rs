@@ -397,3 +397,14 @@ fn webassembly_3_0_suite_passes_aot_and_in_the_interpreter_but_for_listed_featur
     check("3.0", aot);
     check("3.0-interp", run_all_interp(&files, &[]));
 }
+
+#[test]
+fn wide_arithmetic_proposal_passes_aot_and_in_the_interpreter() {
+    let dir = testsuite_dir().join("3.0/proposals/wide-arithmetic");
+    let files = vec![dir.join("wide-arithmetic.wast")];
+    let aot = run_all(&files, CompileOptions::default());
+    let total: usize = aot.iter().map(|(_, r)| r.passed + r.failures.len()).sum();
+    assert!(total >= 109, "109 directives, ran {total}");
+    check("wide-arithmetic", aot);
+    check("wide-arithmetic-interp", run_all_interp(&files, &[]));
+}

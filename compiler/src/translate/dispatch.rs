@@ -2,6 +2,7 @@
 
 use super::memory::Extend::{None as Plain, Signed, Unsigned};
 use super::numeric::{FloatBinOp as FB, FloatUnOp as FU, IntBinOp as IB, IntUnOp as IU};
+use super::wide::Wide;
 use super::{FuncTranslator, Result};
 use inkwell::{FloatPredicate as FP, IntPredicate as IP};
 use wasmparser::Operator as Op;
@@ -159,6 +160,10 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             Op::I32Ctz | Op::I64Ctz => self.translate_int_unary(IU::Ctz),
             Op::I32Popcnt | Op::I64Popcnt => self.translate_int_unary(IU::Popcnt),
             Op::I32Add | Op::I64Add => self.translate_int_binary(IB::Add),
+            Op::I64Add128 => self.translate_wide(Wide::Add128),
+            Op::I64Sub128 => self.translate_wide(Wide::Sub128),
+            Op::I64MulWideS => self.translate_wide(Wide::MulWideS),
+            Op::I64MulWideU => self.translate_wide(Wide::MulWideU),
             Op::I32Sub | Op::I64Sub => self.translate_int_binary(IB::Sub),
             Op::I32Mul | Op::I64Mul => self.translate_int_binary(IB::Mul),
             Op::I32DivS | Op::I64DivS => self.translate_int_binary(IB::DivS),

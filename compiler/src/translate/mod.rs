@@ -2,7 +2,7 @@
 //!
 //! `FuncTranslator` holds the state (operand stack, control frames, locals); `dispatch` maps
 //! every operator to one helper call; the helpers are split by concern: `control`, `numeric`,
-//! `memory` (and `address`), `calls`, `table`, `variables`. `env` answers where runtime structures live, from
+//! `memory` (and `address`), `calls`, `table`, `variables`, `wide`. `env` answers where runtime structures live, from
 //! `runtime_support`'s layout, so no file here knows an offset.
 
 mod address;
@@ -17,6 +17,7 @@ mod numeric;
 mod simd;
 mod table;
 mod variables;
+mod wide;
 
 use crate::codegen::ModuleCx;
 use crate::CompileError;

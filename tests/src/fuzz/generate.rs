@@ -36,8 +36,8 @@ pub enum Flavor {
     Smith,
     /// The same with exception handling on: compared among the AOT modes only.
     SmithExceptions,
-    /// `Smith` with up to three memories, 64-bit memories and tables, and extended constant
-    /// expressions (WebAssembly 3.0).
+    /// `Smith` with up to three memories, 64-bit memories and tables, extended constant
+    /// expressions (WebAssembly 3.0) and wide arithmetic.
     SmithMemories,
     /// Many loads and stores of overlapping bytes through every address form
     /// (`crate::aliasing_module`): the class of the memory-mirror miscompile.
@@ -101,7 +101,7 @@ fn smith(seed: u64, flavor: Flavor) -> Vec<u8> {
         gc_enabled: false,
         memory64_enabled: memories,
         threads_enabled: false,
-        wide_arithmetic_enabled: false,
+        wide_arithmetic_enabled: memories,
         custom_page_sizes_enabled: false,
         extended_const_enabled: memories,
         shared_everything_threads_enabled: false,
