@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::handles::FuncKind;
-use crate::memory::{MemoryData, WASM_PAGE};
+use crate::memory::{MemoryData, DEFAULT_PAGE_LOG2};
 use crate::module::Module;
 use crate::store::{
     Extern, Func, Global, HostFuncContext, Instance, Memory, StoreData, Table, Tag,
@@ -187,8 +187,7 @@ impl StoreData {
             inst.write(layout.funcref(index), funcref);
         }
         for mem in &info.memories[info.num_imported_memories as usize..] {
-            let data =
-                MemoryData::new(mem.initial, mem.maximum, mem.memory64).map_err(Error::Link)?;
+            let data = MemoryData::of_type(mem).map_err(Error::Link)?;
             self.memories.push(Box::new(data));
             inst.memories.push(&mut **self.memories.last_mut().unwrap());
             inst.memory_handles
@@ -282,6 +281,7 @@ impl StoreData {
                 (ImportKind::Memory(ty), Extern::Memory(m)) => {
                     let mem = &self.memories[m.index];
                     if mem.memory64 != ty.memory64
+                        || mem.page_log2 != ty.page_size_log2.unwrap_or(DEFAULT_PAGE_LOG2)
                         || !limits_match(mem.pages(), mem.maximum, ty.initial, ty.maximum)
                     {
                         return Err(link_err(
@@ -439,7 +439,7 @@ impl StoreData {
                 // SAFETY: validation checked the memory index.
                 let mem = unsafe { &mut *inst.memories[*index as usize] };
                 let end = match start.checked_add(bytes.len() as u64) {
-                    Some(end) if end <= mem.pages() * WASM_PAGE => end,
+                    Some(end) if end <= mem.vm.length => end,
                     _ => return Err(Error::Trap(Trap::new(TrapCode::MemoryOutOfBounds))),
                 };
                 mem.data_mut()[start as usize..end as usize].copy_from_slice(bytes);

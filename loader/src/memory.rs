@@ -17,25 +17,36 @@ use runtime_support::vmctx::{
     VmMemory, MEMORY32_RESERVATION, MEMORY64_MAX_BYTES, MEMORY64_RESERVATION,
 };
 
-pub const WASM_PAGE: u64 = 65536;
-/// 4 GiB: every 32-bit address is below it.
-const MAX_PAGES: u64 = 65536;
-/// What a 64-bit memory may grow to inside its reservation.
-const MAX_PAGES_64: u64 = MEMORY64_MAX_BYTES / WASM_PAGE;
+/// log2 of the default page size, 64 KiB.
+pub const DEFAULT_PAGE_LOG2: u32 = 16;
 
 pub struct MemoryData {
     pub(crate) vm: VmMemory,
+    /// In pages.
     pub(crate) maximum: Option<u64>,
     /// Addressed with `i64` (memory64).
     pub(crate) memory64: bool,
+    /// log2 of the page size: 16, or 0 (custom-page-sizes: one-byte pages).
+    pub(crate) page_log2: u32,
 }
 
 // SAFETY: the mapping is owned by this value.
 unsafe impl Send for MemoryData {}
 
 impl MemoryData {
-    pub fn new(minimum: u64, maximum: Option<u64>, memory64: bool) -> Result<Self, String> {
-        let limit = Self::limit(memory64);
+    /// A memory of the module's type `ty`.
+    pub fn of_type(ty: &wasmparser::MemoryType) -> Result<Self, String> {
+        let log2 = ty.page_size_log2.unwrap_or(DEFAULT_PAGE_LOG2);
+        Self::new(ty.initial, ty.maximum, ty.memory64, log2)
+    }
+
+    pub fn new(
+        minimum: u64,
+        maximum: Option<u64>,
+        memory64: bool,
+        page_log2: u32,
+    ) -> Result<Self, String> {
+        let limit = Self::limit(memory64, page_log2);
         if minimum > limit {
             let what = if memory64 {
                 "8 GiB this runtime gives a 64-bit memory"
@@ -70,20 +81,26 @@ impl MemoryData {
             },
             maximum,
             memory64,
+            page_log2,
         };
-        m.set_accessible(minimum * WASM_PAGE)?;
+        m.set_accessible(minimum << page_log2)?;
         Ok(m)
     }
 
-    /// Makes the first `bytes` of the reservation read-write.
+    /// Makes the first `bytes` of the reservation read-write. The host's pages are larger than
+    /// a one-byte wasm page: the bytes past `length` in the last host page stay accessible, and
+    /// compiled code checks such a memory's accesses explicitly.
     fn set_accessible(&mut self, bytes: u64) -> Result<(), String> {
-        if bytes > self.vm.length {
-            let old = self.vm.length as usize;
+        // SAFETY: sysconf has no preconditions.
+        let host_page = (unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize).max(4096);
+        let up = |n: u64| (n as usize).next_multiple_of(host_page);
+        let (from, to) = (up(self.vm.length), up(bytes));
+        if to > from {
             // SAFETY: changes the protection of pages inside our own reservation.
             let r = unsafe {
                 libc::mprotect(
-                    self.vm.base.add(old) as *mut _,
-                    bytes as usize - old,
+                    self.vm.base.add(from) as *mut _,
+                    to - from,
                     libc::PROT_READ | libc::PROT_WRITE,
                 )
             };
@@ -106,27 +123,29 @@ impl MemoryData {
         }
     }
 
-    fn limit(memory64: bool) -> u64 {
+    /// The most pages a memory may have here: 4 GiB for a 32-bit one (and no more pages than
+    /// an `i32` counts), `MEMORY64_MAX_BYTES` for a 64-bit one.
+    fn limit(memory64: bool, page_log2: u32) -> u64 {
         if memory64 {
-            MAX_PAGES_64
+            MEMORY64_MAX_BYTES >> page_log2
         } else {
-            MAX_PAGES
+            ((1u64 << 32) >> page_log2).min(u32::MAX as u64)
         }
     }
 
     pub fn pages(&self) -> u64 {
-        self.vm.length / WASM_PAGE
+        self.vm.length >> self.page_log2
     }
 
     /// Grows by `delta` pages; the old size in pages, or `None` if the maximum forbids it.
     pub fn grow(&mut self, delta: u64) -> Option<u64> {
         let old = self.pages();
         let new = old.checked_add(delta)?;
-        let limit = Self::limit(self.memory64);
+        let limit = Self::limit(self.memory64, self.page_log2);
         if new > self.maximum.unwrap_or(limit).min(limit) {
             return None;
         }
-        self.set_accessible(new * WASM_PAGE).ok()?;
+        self.set_accessible(new << self.page_log2).ok()?;
         Some(old)
     }
 
@@ -154,7 +173,7 @@ mod tests {
 
     #[test]
     fn grow_respects_maximum_and_keeps_base() {
-        let mut m = MemoryData::new(1, Some(3), false).unwrap();
+        let mut m = MemoryData::new(1, Some(3), false, 16).unwrap();
         let base = m.vm.base;
         assert_eq!(m.grow(2), Some(1));
         assert_eq!(m.grow(1), None);
@@ -166,11 +185,11 @@ mod tests {
 
     #[test]
     fn a_memory_reaches_4_gib_and_no_further() {
-        let mut m = MemoryData::new(0, None, false).unwrap();
+        let mut m = MemoryData::new(0, None, false, 16).unwrap();
         assert_eq!(m.grow(65536), Some(0));
         assert_eq!(m.grow(1), None);
         m.data_mut()[(4 << 30) - 1] = 9;
         assert_eq!(m.data()[(4 << 30) - 1], 9);
-        assert!(MemoryData::new(65537, None, false).is_err());
+        assert!(MemoryData::new(65537, None, false, 16).is_err());
     }
 }

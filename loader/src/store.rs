@@ -189,7 +189,8 @@ impl StoreData {
         maximum: Option<u64>,
         memory64: bool,
     ) -> Result<Memory> {
-        let m = MemoryData::new(minimum, maximum, memory64).map_err(Error::Usage)?;
+        let m = MemoryData::new(minimum, maximum, memory64, crate::memory::DEFAULT_PAGE_LOG2)
+            .map_err(Error::Usage)?;
         self.memories.push(Box::new(m));
         Ok(Memory::new(self.id, self.memories.len() - 1))
     }

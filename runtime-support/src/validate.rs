@@ -55,6 +55,8 @@ pub fn wasm_features(proposals: &[String]) -> Result<WasmFeatures, String> {
             "2.0" => continue,
             "memory64" => WasmFeatures::MEMORY64,
             "wide-arithmetic" => WasmFeatures::WIDE_ARITHMETIC,
+            // Not yet standard, so asked for: a memory of one-byte pages.
+            "custom-page-sizes" => WasmFeatures::CUSTOM_PAGE_SIZES,
             "tail-call" => WasmFeatures::TAIL_CALL,
             "extended-const" => WasmFeatures::EXTENDED_CONST,
             "multi-memory" => WasmFeatures::MULTI_MEMORY,
@@ -71,7 +73,9 @@ pub fn wasm_features(proposals: &[String]) -> Result<WasmFeatures, String> {
 /// Whether a module that `validate` accepted needs the exception-handling proposal (a tag, or
 /// an instruction of either form): what the interpreter fallback cannot run.
 pub fn uses_exceptions(valid_wasm: &[u8]) -> bool {
-    let without = default_features() - WasmFeatures::EXCEPTIONS - WasmFeatures::LEGACY_EXCEPTIONS;
+    // Everything any `--enable` accepts, so that only exceptions can make it fail.
+    let all = default_features() | WasmFeatures::CUSTOM_PAGE_SIZES;
+    let without = all - WasmFeatures::EXCEPTIONS - WasmFeatures::LEGACY_EXCEPTIONS;
     Validator::new_with_features(without)
         .validate_all(valid_wasm)
         .is_err()

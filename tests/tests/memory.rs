@@ -516,3 +516,53 @@ fn failed_instantiations_keep_no_memories() {
     );
     Linker::new().instantiate(&mut store, &fine).unwrap();
 }
+
+/// One-byte pages (custom-page-sizes): the host's pages are 4 KiB or more, so the bytes past
+/// the length up to the host page are mapped, and only a compare keeps accesses in bounds.
+#[test]
+fn one_byte_pages_end_exactly_at_their_length() {
+    let wat = r#"(module
+      (memory (export "memory") 5 (pagesize 1))
+      (func (export "load8") (param i32) (result i32) (i32.load8_u (local.get 0)))
+      (func (export "load32") (param i32) (result i32) (i32.load offset=1 (local.get 0)))
+      (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+      (func (export "size") (result i32) (memory.size)))"#;
+    let d = tempfile::tempdir().unwrap();
+    for bounds in [
+        runtime_support::BoundsStrategy::GuardPages,
+        runtime_support::BoundsStrategy::Explicit,
+    ] {
+        let options = CompileOptions {
+            bounds,
+            enabled_proposals: vec!["custom-page-sizes".into()],
+            ..Default::default()
+        };
+        let module = load_wat(d.path(), "pages", wat, &options);
+        let mut store = Store::new();
+        let inst = Linker::new().instantiate(&mut store, &module).unwrap();
+        let call = |store: &mut Store, name: &str, args: &[Val]| {
+            let f = store.get_func(inst, name).unwrap();
+            store.call(f, args)
+        };
+        let fits = |r: waot::Result<Vec<Val>>| match r {
+            Ok(_) => true,
+            Err(Error::Trap(t)) if t.code == Some(TrapCode::MemoryOutOfBounds) => false,
+            Err(e) => panic!("{e}"),
+        };
+        let mut old = 5;
+        for len in [5, 8, 4099] {
+            if len > old {
+                let grown = call(&mut store, "grow", &[Val::I32(len - old)]).unwrap();
+                assert_eq!(grown, vec![Val::I32(old)]);
+                old = len;
+            }
+            assert_eq!(call(&mut store, "size", &[]).unwrap(), vec![Val::I32(len)]);
+            for at in [0, len - 1, len, len + 1, 4095, 4096, 8191] {
+                let got = fits(call(&mut store, "load8", &[Val::I32(at)]));
+                assert_eq!(got, at < len, "{bounds:?}: load8 at {at} of {len}");
+                let got = fits(call(&mut store, "load32", &[Val::I32(at)]));
+                assert_eq!(got, at + 5 <= len, "{bounds:?}: load32 at {at}+1 of {len}");
+            }
+        }
+    }
+}

@@ -408,3 +408,33 @@ fn wide_arithmetic_proposal_passes_aot_and_in_the_interpreter() {
     check("wide-arithmetic", aot);
     check("wide-arithmetic-interp", run_all_interp(&files, &[]));
 }
+
+#[test]
+fn custom_page_sizes_proposal_passes_aot_in_both_bounds_modes_and_in_the_interpreter() {
+    let dir = testsuite_dir().join("3.0/proposals/custom-page-sizes");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wast"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 5);
+    let proposals = vec!["custom-page-sizes".to_string()];
+    let options = CompileOptions {
+        enabled_proposals: proposals.clone(),
+        ..CompileOptions::default()
+    };
+    let aot = run_all(&files, options.clone());
+    let total: usize = aot.iter().map(|(_, r)| r.passed + r.failures.len()).sum();
+    assert!(total >= 207, "207 directives, ran {total}");
+    check("custom-page-sizes", aot);
+    let explicit = CompileOptions {
+        bounds: BoundsStrategy::Explicit,
+        ..options
+    };
+    check("custom-page-sizes-explicit", run_all(&files, explicit));
+    check(
+        "custom-page-sizes-interp",
+        run_all_interp(&files, &proposals),
+    );
+}

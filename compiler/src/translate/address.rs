@@ -49,7 +49,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             let addr = self.builder.build_int_z_extend(addr, i64t, "")?;
             // Cannot wrap: both are below 2^32.
             let offset = self.add_offset(addr, memarg.offset)?;
-            if self.cx.options.bounds == BoundsStrategy::Explicit {
+            // The host's pages are larger than one-byte wasm pages: the bytes past such a
+            // memory's length up to a host page are accessible, so its accesses are checked.
+            if self.cx.options.bounds == BoundsStrategy::Explicit || self.page_log2(memory) < 16 {
                 let end =
                     self.builder
                         .build_int_nuw_add(offset, i64t.const_int(size, false), "")?;

@@ -84,11 +84,21 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         self.cx.info.memories[mem as usize].memory64
     }
 
+    /// log2 of memory `mem`'s page size: 16, or 0 for one-byte pages (custom-page-sizes).
+    pub fn page_log2(&self, mem: u32) -> u32 {
+        self.cx.info.memories[mem as usize]
+            .page_size_log2
+            .unwrap_or(16)
+    }
+
     pub fn translate_memory_size(&mut self, mem: u32) -> Result<()> {
         let len = self.memory_length(mem)?;
-        let pages = self
-            .builder
-            .build_right_shift(len, self.i64_const(16), false, "")?;
+        let pages = self.builder.build_right_shift(
+            len,
+            self.i64_const(self.page_log2(mem) as u64),
+            false,
+            "",
+        )?;
         self.push(pages);
         self.narrow_top(!self.memory64(mem))
     }

@@ -78,7 +78,7 @@ pub fn engine() -> Engine {
         .wasm_memory64(true)
         // Guest modules' memories, and the ring of frames the instrumentation adds after them.
         .wasm_multi_memory(true)
-        .wasm_custom_page_sizes(false)
+        .wasm_custom_page_sizes(true)
         .wasm_wide_arithmetic(true)
         .wasm_relaxed_simd(false)
         // About what native code gets from a thread's 8 MiB stack; wasmi's defaults (1000

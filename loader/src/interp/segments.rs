@@ -29,7 +29,9 @@ pub fn first_out_of_bounds<T>(
         let item = || linker.get(store, &import.module, &import.name);
         match (&import.kind, item()) {
             (ImportKind::Table(_), Some(Extern::Table(t))) => tables.push(t.size(store)),
-            (ImportKind::Memory(_), Some(Extern::Memory(m))) => memories.push(m.size(store) << 16),
+            (ImportKind::Memory(ty), Some(Extern::Memory(m))) => {
+                memories.push(m.size(store) << ty.page_size_log2.unwrap_or(16))
+            }
             (ImportKind::Global(_), Some(Extern::Global(g))) => globals.push(match g.get(store) {
                 wasmi::Val::I32(v) => Some(v as i64),
                 wasmi::Val::I64(v) => Some(v),
@@ -42,7 +44,11 @@ pub fn first_out_of_bounds<T>(
     let defined_tables = &info.tables[info.num_imported_tables as usize..];
     tables.extend(defined_tables.iter().map(|t| t.initial));
     let defined_memories = &info.memories[info.num_imported_memories as usize..];
-    memories.extend(defined_memories.iter().map(|m| m.initial << 16));
+    memories.extend(
+        defined_memories
+            .iter()
+            .map(|m| m.initial << m.page_size_log2.unwrap_or(16)),
+    );
     for init in &info.global_inits {
         let value = evaluate(init, &globals);
         globals.push(value);
