@@ -193,6 +193,18 @@ unsafe extern "C" fn elem_drop(vmctx: *mut u8, segment: u32) {
     instance(vmctx).elem_segments[segment as usize] = Vec::new();
 }
 
+unsafe extern "C" fn fma_f32(_vmctx: *mut u8, a: u32, b: u32, c: u32) -> u32 {
+    f32::from_bits(a)
+        .mul_add(f32::from_bits(b), f32::from_bits(c))
+        .to_bits()
+}
+
+unsafe extern "C" fn fma_f64(_vmctx: *mut u8, a: u64, b: u64, c: u64) -> u64 {
+    f64::from_bits(a)
+        .mul_add(f64::from_bits(b), f64::from_bits(c))
+        .to_bits()
+}
+
 struct BuiltinTable([*const (); Builtin::ALL.len()]);
 // SAFETY: function addresses, immutable.
 unsafe impl Sync for BuiltinTable {}
@@ -213,6 +225,8 @@ static BUILTINS: BuiltinTable = BuiltinTable([
     elem_drop as *const (),
     crate::exceptions::exn_new as *const (),
     crate::exceptions::waot_throw as *const (),
+    fma_f32 as *const (),
+    fma_f64 as *const (),
 ]);
 
 /// The table compiled code indexes with `Builtin::index`.

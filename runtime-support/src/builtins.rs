@@ -45,10 +45,15 @@ pub enum Builtin {
     ExnNew,
     /// `(exn: exnref)`, never returns: unwinds to the nearest handler (see `exception`).
     Throw,
+    /// `(a: f32 bits, b: f32 bits, c: f32 bits) -> f32 bits`: `a * b + c` rounded once, for
+    /// relaxed SIMD on targets without FMA instructions.
+    FmaF32,
+    /// `(a: f64 bits, b: f64 bits, c: f64 bits) -> f64 bits`, as `FmaF32`.
+    FmaF64,
 }
 
 impl Builtin {
-    pub const ALL: [Builtin; 15] = [
+    pub const ALL: [Builtin; 17] = [
         Builtin::Trap,
         Builtin::MemoryGrow,
         Builtin::MemoryFill,
@@ -64,6 +69,8 @@ impl Builtin {
         Builtin::ElemDrop,
         Builtin::ExnNew,
         Builtin::Throw,
+        Builtin::FmaF32,
+        Builtin::FmaF64,
     ];
 
     pub fn index(self) -> u32 {
@@ -86,6 +93,8 @@ impl Builtin {
             Builtin::TableCopy | Builtin::TableInit => (&[I32, I32, I64, I64, I64], None),
             Builtin::ExnNew => (&[I32], Some(Ptr)),
             Builtin::Throw => (&[Ptr], None),
+            Builtin::FmaF32 => (&[I32, I32, I32], Some(I32)),
+            Builtin::FmaF64 => (&[I64, I64, I64], Some(I64)),
         }
     }
 }

@@ -35,6 +35,7 @@ pub fn default_features() -> WasmFeatures {
         | WasmFeatures::EXTENDED_CONST
         | WasmFeatures::MEMORY64
         | WasmFeatures::WIDE_ARITHMETIC
+        | WasmFeatures::RELAXED_SIMD
 }
 
 /// The default features plus the named proposals. `2.0`, wherever it is in the list, makes

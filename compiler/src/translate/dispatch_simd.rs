@@ -42,7 +42,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
 
             Op::V128Const { value } => self.translate_v_const(value.i128() as u128),
             Op::I8x16Shuffle { lanes } => self.translate_v_shuffle(lanes),
-            Op::I8x16Swizzle => self.translate_v_swizzle(),
+            Op::I8x16Swizzle | Op::I8x16RelaxedSwizzle => self.translate_v_swizzle(),
             Op::I8x16Splat => self.translate_v_splat(I8x16),
             Op::I16x8Splat => self.translate_v_splat(I16x8),
             Op::I32x4Splat => self.translate_v_splat(I32x4),
@@ -118,7 +118,11 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             Op::V128AndNot => self.translate_v_bitwise(VBit::AndNot),
             Op::V128Or => self.translate_v_bitwise(VBit::Or),
             Op::V128Xor => self.translate_v_bitwise(VBit::Xor),
-            Op::V128Bitselect => self.translate_v_bitselect(),
+            Op::V128Bitselect
+            | Op::I8x16RelaxedLaneselect
+            | Op::I16x8RelaxedLaneselect
+            | Op::I32x4RelaxedLaneselect
+            | Op::I64x2RelaxedLaneselect => self.translate_v_bitselect(),
             Op::V128AnyTrue => self.translate_v_any_true(),
 
             Op::I8x16Abs => self.translate_v_unary(I8x16, U::Abs),
@@ -147,7 +151,15 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             Op::I16x8ExtAddPairwiseI8x16U => self.translate_v_extadd_pairwise(I8x16, false),
             Op::I16x8Abs => self.translate_v_unary(I16x8, U::Abs),
             Op::I16x8Neg => self.translate_v_unary(I16x8, U::Neg),
-            Op::I16x8Q15MulrSatS => self.translate_v_binary(I16x8, B::Q15MulrSatS),
+            Op::I16x8Q15MulrSatS | Op::I16x8RelaxedQ15mulrS => {
+                self.translate_v_binary(I16x8, B::Q15MulrSatS)
+            }
+            Op::I16x8RelaxedDotI8x16I7x16S => self.translate_v_relaxed_dot(false),
+            Op::I32x4RelaxedDotI8x16I7x16AddS => self.translate_v_relaxed_dot(true),
+            Op::F32x4RelaxedMadd => self.translate_v_madd(F32x4, false),
+            Op::F32x4RelaxedNmadd => self.translate_v_madd(F32x4, true),
+            Op::F64x2RelaxedMadd => self.translate_v_madd(F64x2, false),
+            Op::F64x2RelaxedNmadd => self.translate_v_madd(F64x2, true),
             Op::I16x8AllTrue => self.translate_v_all_true(I16x8),
             Op::I16x8Bitmask => self.translate_v_bitmask(I16x8),
             Op::I16x8NarrowI32x4S => self.translate_v_narrow(I32x4, true),
@@ -232,8 +244,8 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             Op::F32x4Sub => self.translate_v_binary(F32x4, B::Sub),
             Op::F32x4Mul => self.translate_v_binary(F32x4, B::Mul),
             Op::F32x4Div => self.translate_v_binary(F32x4, B::Div),
-            Op::F32x4Min => self.translate_v_binary(F32x4, B::Min),
-            Op::F32x4Max => self.translate_v_binary(F32x4, B::Max),
+            Op::F32x4Min | Op::F32x4RelaxedMin => self.translate_v_binary(F32x4, B::Min),
+            Op::F32x4Max | Op::F32x4RelaxedMax => self.translate_v_binary(F32x4, B::Max),
             Op::F32x4PMin => self.translate_v_binary(F32x4, B::PMin),
             Op::F32x4PMax => self.translate_v_binary(F32x4, B::PMax),
             Op::F64x2Ceil => self.translate_v_unary(F64x2, U::Ceil),
@@ -247,17 +259,25 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             Op::F64x2Sub => self.translate_v_binary(F64x2, B::Sub),
             Op::F64x2Mul => self.translate_v_binary(F64x2, B::Mul),
             Op::F64x2Div => self.translate_v_binary(F64x2, B::Div),
-            Op::F64x2Min => self.translate_v_binary(F64x2, B::Min),
-            Op::F64x2Max => self.translate_v_binary(F64x2, B::Max),
+            Op::F64x2Min | Op::F64x2RelaxedMin => self.translate_v_binary(F64x2, B::Min),
+            Op::F64x2Max | Op::F64x2RelaxedMax => self.translate_v_binary(F64x2, B::Max),
             Op::F64x2PMin => self.translate_v_binary(F64x2, B::PMin),
             Op::F64x2PMax => self.translate_v_binary(F64x2, B::PMax),
 
-            Op::I32x4TruncSatF32x4S => self.translate_v_trunc_sat_f32(true),
-            Op::I32x4TruncSatF32x4U => self.translate_v_trunc_sat_f32(false),
+            Op::I32x4TruncSatF32x4S | Op::I32x4RelaxedTruncF32x4S => {
+                self.translate_v_trunc_sat_f32(true)
+            }
+            Op::I32x4TruncSatF32x4U | Op::I32x4RelaxedTruncF32x4U => {
+                self.translate_v_trunc_sat_f32(false)
+            }
             Op::F32x4ConvertI32x4S => self.translate_v_convert_i32(true),
             Op::F32x4ConvertI32x4U => self.translate_v_convert_i32(false),
-            Op::I32x4TruncSatF64x2SZero => self.translate_v_trunc_sat_f64_zero(true),
-            Op::I32x4TruncSatF64x2UZero => self.translate_v_trunc_sat_f64_zero(false),
+            Op::I32x4TruncSatF64x2SZero | Op::I32x4RelaxedTruncF64x2SZero => {
+                self.translate_v_trunc_sat_f64_zero(true)
+            }
+            Op::I32x4TruncSatF64x2UZero | Op::I32x4RelaxedTruncF64x2UZero => {
+                self.translate_v_trunc_sat_f64_zero(false)
+            }
             Op::F64x2ConvertLowI32x4S => self.translate_v_convert_low_i32(true),
             Op::F64x2ConvertLowI32x4U => self.translate_v_convert_low_i32(false),
             Op::F32x4DemoteF64x2Zero => self.translate_v_demote(),

@@ -80,7 +80,7 @@ pub fn engine() -> Engine {
         .wasm_multi_memory(true)
         .wasm_custom_page_sizes(true)
         .wasm_wide_arithmetic(true)
-        .wasm_relaxed_simd(false)
+        .wasm_relaxed_simd(true)
         // About what native code gets from a thread's 8 MiB stack; wasmi's defaults (1000
         // frames) stop ordinary recursive C programs. Both stacks are heap memory that grows
         // on demand.

@@ -37,7 +37,7 @@ pub enum Flavor {
     /// The same with exception handling on: compared among the AOT modes only.
     SmithExceptions,
     /// `Smith` with up to three memories, 64-bit memories and tables, extended constant
-    /// expressions (WebAssembly 3.0) and wide arithmetic.
+    /// expressions, relaxed SIMD (WebAssembly 3.0) and wide arithmetic.
     SmithMemories,
     /// Many loads and stores of overlapping bytes through every address form
     /// (`crate::aliasing_module`): the class of the memory-mirror miscompile.
@@ -90,7 +90,7 @@ fn smith(seed: u64, flavor: Flavor) -> Vec<u8> {
         max_globals: 8,
         max_tags: if exceptions { 4 } else { 0 },
         simd_enabled: true,
-        relaxed_simd_enabled: false,
+        relaxed_simd_enabled: memories,
         exceptions_enabled: exceptions,
         tail_call_enabled: true,
         bulk_memory_enabled: true,

@@ -130,7 +130,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     }
 
     /// Whether the target machine's feature string enables `feature`.
-    fn has_feature(&self, feature: &str) -> bool {
+    pub fn has_feature(&self, feature: &str) -> bool {
         self.cx
             .target_features
             .split(',')

@@ -6,6 +6,7 @@ pub mod arith;
 pub mod convert;
 mod lanes;
 mod memory;
+mod relaxed;
 
 use super::{FuncTranslator, Result};
 use inkwell::types::VectorType;
