@@ -326,20 +326,25 @@ fn check_four_memories(options: &CompileOptions) {
     assert!(traps(call(&mut store, "init_d", &[i(196_607), i(0), i(2)])));
 }
 
-#[test]
-fn each_of_several_memories_is_its_own() {
+/// Runs `check` in both bounds modes at -O0 and -O2.
+fn in_both_bounds_modes_at_o0_and_o2(check: fn(&CompileOptions)) {
     for bounds in [
         runtime_support::BoundsStrategy::GuardPages,
         runtime_support::BoundsStrategy::Explicit,
     ] {
         for opt_level in [waot_compiler::OptLevel::O0, waot_compiler::OptLevel::O2] {
-            check_four_memories(&CompileOptions {
+            check(&CompileOptions {
                 opt_level,
                 bounds,
                 ..Default::default()
             });
         }
     }
+}
+
+#[test]
+fn each_of_several_memories_is_its_own() {
+    in_both_bounds_modes_at_o0_and_o2(check_four_memories);
 }
 
 /// A 64-bit memory: the access `[addr + offset, addr + offset + size)` is inside or traps,
@@ -474,18 +479,7 @@ fn check_memory64(options: &CompileOptions) {
 
 #[test]
 fn memory64_accesses_trap_exactly_past_the_end_up_to_2_pow_64() {
-    for bounds in [
-        runtime_support::BoundsStrategy::GuardPages,
-        runtime_support::BoundsStrategy::Explicit,
-    ] {
-        for opt_level in [waot_compiler::OptLevel::O0, waot_compiler::OptLevel::O2] {
-            check_memory64(&CompileOptions {
-                opt_level,
-                bounds,
-                ..Default::default()
-            });
-        }
-    }
+    in_both_bounds_modes_at_o0_and_o2(check_memory64);
 }
 
 /// A module of 99 memories whose 100th cannot be created: each failed instantiation must give
