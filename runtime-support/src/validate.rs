@@ -38,6 +38,11 @@ pub fn default_features() -> WasmFeatures {
         | WasmFeatures::RELAXED_SIMD
 }
 
+/// What waot implements but enables only when named: proposals not yet standard whose modules
+/// differ at run time (custom page sizes: a memory of one-byte pages). `wasm_features` maps
+/// each name in; keep both in step.
+const OPT_IN: WasmFeatures = WasmFeatures::CUSTOM_PAGE_SIZES;
+
 /// The default features plus the named proposals. `2.0`, wherever it is in the list, makes
 /// the base WebAssembly 2.0 with tail calls and exception handling (the set before 3.0's other
 /// proposals) and the others add to it, so that the 2.0 spec suite, which expects their
@@ -56,7 +61,6 @@ pub fn wasm_features(proposals: &[String]) -> Result<WasmFeatures, String> {
             "2.0" => continue,
             "memory64" => WasmFeatures::MEMORY64,
             "wide-arithmetic" => WasmFeatures::WIDE_ARITHMETIC,
-            // Not yet standard, so asked for: a memory of one-byte pages.
             "custom-page-sizes" => WasmFeatures::CUSTOM_PAGE_SIZES,
             "tail-call" => WasmFeatures::TAIL_CALL,
             "extended-const" => WasmFeatures::EXTENDED_CONST,
@@ -75,7 +79,7 @@ pub fn wasm_features(proposals: &[String]) -> Result<WasmFeatures, String> {
 /// an instruction of either form): what the interpreter fallback cannot run.
 pub fn uses_exceptions(valid_wasm: &[u8]) -> bool {
     // Everything any `--enable` accepts, so that only exceptions can make it fail.
-    let all = default_features() | WasmFeatures::CUSTOM_PAGE_SIZES;
+    let all = default_features() | OPT_IN;
     let without = all - WasmFeatures::EXCEPTIONS - WasmFeatures::LEGACY_EXCEPTIONS;
     Validator::new_with_features(without)
         .validate_all(valid_wasm)

@@ -88,6 +88,23 @@ fn expected(name: &str, size: u64, offset: u64, x: u32, y: u32, len: u64) -> Opt
     Some(v as i64)
 }
 
+/// An export's results, or `None` when it trapped out of bounds; any other error fails.
+fn in_bounds(r: waot::Result<Vec<Val>>, what: &str) -> Option<Vec<Val>> {
+    match r {
+        Ok(v) => Some(v),
+        Err(Error::Trap(t)) if t.code == Some(TrapCode::MemoryOutOfBounds) => None,
+        Err(e) => panic!("{what}: {e}"),
+    }
+}
+
+/// The one `i64` an export returns, or `None` when it trapped out of bounds.
+fn i64_in_bounds(r: waot::Result<Vec<Val>>, what: &str) -> Option<i64> {
+    in_bounds(r, what).map(|v| match v[..] {
+        [Val::I64(v)] => v,
+        _ => panic!("{what}: unexpected results {v:?}"),
+    })
+}
+
 fn check_all_edges(options: &CompileOptions) {
     let d = tempfile::tempdir().unwrap();
     let module = load_wat(d.path(), "addressing", ADDRESSING, options);
@@ -113,17 +130,8 @@ fn check_all_edges(options: &CompileOptions) {
                     {
                         *b = byte_at(i as u64);
                     }
-                    let got = match store.call(f, &[Val::I32(x as i32), Val::I32(y as i32)]) {
-                        Ok(v) => match v[..] {
-                            [Val::I64(v)] => Some(v),
-                            _ => panic!("{name}: unexpected results {v:?}"),
-                        },
-                        Err(Error::Trap(t)) => {
-                            assert_eq!(t.code, Some(TrapCode::MemoryOutOfBounds), "{name}");
-                            None
-                        }
-                        Err(e) => panic!("{name}: {e}"),
-                    };
+                    let args = [Val::I32(x as i32), Val::I32(y as i32)];
+                    let got = i64_in_bounds(store.call(f, &args), name);
                     let want = expected(name, size, offset, x, y, len);
                     assert_eq!(
                         got, want,
@@ -272,7 +280,7 @@ fn check_four_memories(options: &CompileOptions) {
         Ok(v) => v[0],
         Err(e) => panic!("load({mem}, {at}): {e}"),
     };
-    let traps = |r: waot::Result<Vec<Val>>| matches!(r, Err(Error::Trap(t)) if t.code == Some(TrapCode::MemoryOutOfBounds));
+    let traps = |r| in_bounds(r, "four memories").is_none();
 
     assert_eq!(load(&mut store, 3, 70000), i(42), "active data in memory 3");
     assert_eq!(call(&mut store, "sizes", &[]).unwrap(), vec![i(1112)]);
@@ -452,17 +460,7 @@ fn check_memory64(options: &CompileOptions) {
                 let (from, n) = if size == 16 { (ea + 8, 8) } else { (ea, size) };
                 Some((0..n).rev().fold(0u64, |v, k| v << 8 | byte(from + k)) as i64)
             };
-            let got = match call(&mut store, name, &[Val::I64(addr as i64)]) {
-                Ok(v) => match v[..] {
-                    [Val::I64(v)] => Some(v),
-                    _ => panic!("{name}: unexpected results {v:?}"),
-                },
-                Err(Error::Trap(t)) => {
-                    assert_eq!(t.code, Some(TrapCode::MemoryOutOfBounds), "{name}");
-                    None
-                }
-                Err(e) => panic!("{name}: {e}"),
-            };
+            let got = i64_in_bounds(call(&mut store, name, &[Val::I64(addr as i64)]), name);
             assert_eq!(
                 got, want,
                 "{name}({addr:#x}) with {pages} pages: got {got:x?}, want {want:x?}"
@@ -538,11 +536,7 @@ fn one_byte_pages_end_exactly_at_their_length() {
             let f = store.get_func(inst, name).unwrap();
             store.call(f, args)
         };
-        let fits = |r: waot::Result<Vec<Val>>| match r {
-            Ok(_) => true,
-            Err(Error::Trap(t)) if t.code == Some(TrapCode::MemoryOutOfBounds) => false,
-            Err(e) => panic!("{e}"),
-        };
+        let fits = |r| in_bounds(r, "one-byte pages").is_some();
         let mut old = 5;
         for len in [5, 8, 4099] {
             if len > old {

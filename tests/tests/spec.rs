@@ -145,8 +145,9 @@ fn file_key(file: &std::path::Path) -> String {
         .into_owned()
 }
 
-/// Every `.wast` file of a proposal's folder (and its subfolders), sorted.
-fn proposal_files(proposal: &str) -> Vec<PathBuf> {
+/// Every `.wast` file of a folder of the suite (and its subfolders), sorted, e.g.
+/// `proposals/tail-call`.
+fn suite_files(folder: &str) -> Vec<PathBuf> {
     fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
@@ -158,10 +159,7 @@ fn proposal_files(proposal: &str) -> Vec<PathBuf> {
         }
     }
     let mut files = Vec::new();
-    walk(
-        &testsuite_dir().join("proposals").join(proposal),
-        &mut files,
-    );
+    walk(&testsuite_dir().join(folder), &mut files);
     files.sort();
     files
 }
@@ -218,6 +216,33 @@ fn check(label: &str, results: Vec<(PathBuf, FileReport)>) {
         stale.is_empty(),
         "these now pass; remove them from spec-expected-failures.txt: {stale:?}"
     );
+}
+
+/// Runs `files` ahead of time validating with `proposals` (with explicit bounds checks too
+/// when `explicit`), and in the interpreter, checking each run; at least `directives` ran.
+fn check_everywhere(
+    label: &str,
+    files: &[PathBuf],
+    proposals: &[String],
+    directives: usize,
+    explicit: bool,
+) {
+    let options = CompileOptions {
+        enabled_proposals: proposals.to_vec(),
+        ..CompileOptions::default()
+    };
+    let aot = run_all(files, options.clone());
+    let total: usize = aot.iter().map(|(_, r)| r.passed + r.failures.len()).sum();
+    assert!(total >= directives, "{label}: ran {total} directives");
+    check(label, aot);
+    if explicit {
+        let explicit = CompileOptions {
+            bounds: BoundsStrategy::Explicit,
+            ..options
+        };
+        check(&format!("{label}-explicit"), run_all(files, explicit));
+    }
+    check(&format!("{label}-interp"), run_all_interp(files, proposals));
 }
 
 #[test]
@@ -318,20 +343,8 @@ fn spec_files_pass_on_a_baseline_cpu() {
 }
 
 #[test]
-fn tail_call_proposal_passes_aot_and_in_the_interpreter() {
-    let files = proposal_files("tail-call");
-    assert_eq!(files.len(), 2);
-    let aot = run_all(&files, wasm2_options(&[]));
-    let total: usize = aot.iter().map(|(_, r)| r.passed + r.failures.len()).sum();
-    assert!(total >= 110, "about 110 directives, ran {total}");
-    check("tail-call", aot);
-    let interp = run_all_interp(&files, &wasm2(&[]));
-    check("tail-call-interp", interp);
-}
-
-#[test]
 fn exception_handling_proposal_passes_aot_with_its_legacy_form() {
-    let files = proposal_files("exception-handling");
+    let files = suite_files("proposals/exception-handling");
     assert_eq!(files.len(), 12, "8 files and 4 in legacy/");
     let results = run_all(&files, wasm2_options(&[]));
     let total: usize = results
@@ -340,35 +353,6 @@ fn exception_handling_proposal_passes_aot_with_its_legacy_form() {
         .sum();
     assert!(total >= 440, "about 440 directives, ran {total}");
     check("exceptions", results);
-}
-
-#[test]
-fn multi_memory_proposal_passes_aot_in_both_bounds_modes_and_in_the_interpreter() {
-    let files = proposal_files("multi-memory");
-    assert_eq!(files.len(), 47);
-    let aot = run_all(&files, wasm2_options(&["multi-memory"]));
-    let total: usize = aot.iter().map(|(_, r)| r.passed + r.failures.len()).sum();
-    assert!(total >= 1680, "about 1,690 directives, ran {total}");
-    check("multi-memory", aot);
-    let explicit = CompileOptions {
-        bounds: BoundsStrategy::Explicit,
-        ..wasm2_options(&["multi-memory"])
-    };
-    check("multi-memory-explicit", run_all(&files, explicit));
-    let interp = run_all_interp(&files, &wasm2(&["multi-memory"]));
-    check("multi-memory-interp", interp);
-}
-
-#[test]
-fn extended_const_proposal_passes_aot_and_in_the_interpreter() {
-    let files = proposal_files("extended-const");
-    assert_eq!(files.len(), 3);
-    let aot = run_all(&files, wasm2_options(&["extended-const"]));
-    let total: usize = aot.iter().map(|(_, r)| r.passed + r.failures.len()).sum();
-    assert!(total >= 290, "about 290 directives, ran {total}");
-    check("extended-const", aot);
-    let interp = run_all_interp(&files, &wasm2(&["extended-const"]));
-    check("extended-const-interp", interp);
 }
 
 /// Every `.wast` file of the WebAssembly 3.0 core suite (`3.0/`, its `legacy/` and `custom/`),
@@ -388,53 +372,56 @@ fn core_3_0_files() -> Vec<PathBuf> {
 }
 
 #[test]
+fn tail_call_proposal_passes_aot_and_in_the_interpreter() {
+    let files = suite_files("proposals/tail-call");
+    assert_eq!(files.len(), 2);
+    check_everywhere("tail-call", &files, &wasm2(&[]), 110, false);
+}
+
+#[test]
+fn multi_memory_proposal_passes_aot_in_both_bounds_modes_and_in_the_interpreter() {
+    let files = suite_files("proposals/multi-memory");
+    assert_eq!(files.len(), 47);
+    check_everywhere(
+        "multi-memory",
+        &files,
+        &wasm2(&["multi-memory"]),
+        1680,
+        true,
+    );
+}
+
+#[test]
+fn extended_const_proposal_passes_aot_and_in_the_interpreter() {
+    let files = suite_files("proposals/extended-const");
+    assert_eq!(files.len(), 3);
+    check_everywhere(
+        "extended-const",
+        &files,
+        &wasm2(&["extended-const"]),
+        290,
+        false,
+    );
+}
+
+#[test]
 fn webassembly_3_0_suite_passes_aot_and_in_the_interpreter_but_for_listed_features() {
     let files = core_3_0_files();
     assert_eq!(files.len(), 257 + 4 + 3);
-    let aot = run_all(&files, CompileOptions::default());
-    let total: usize = aot.iter().map(|(_, r)| r.passed + r.failures.len()).sum();
-    assert!(total >= 65_000, "about 65,300 directives, ran {total}");
-    check("3.0", aot);
-    check("3.0-interp", run_all_interp(&files, &[]));
+    check_everywhere("3.0", &files, &[], 65_000, false);
 }
 
 #[test]
 fn wide_arithmetic_proposal_passes_aot_and_in_the_interpreter() {
-    let dir = testsuite_dir().join("3.0/proposals/wide-arithmetic");
-    let files = vec![dir.join("wide-arithmetic.wast")];
-    let aot = run_all(&files, CompileOptions::default());
-    let total: usize = aot.iter().map(|(_, r)| r.passed + r.failures.len()).sum();
-    assert!(total >= 109, "109 directives, ran {total}");
-    check("wide-arithmetic", aot);
-    check("wide-arithmetic-interp", run_all_interp(&files, &[]));
+    let files = suite_files("3.0/proposals/wide-arithmetic");
+    assert_eq!(files.len(), 1);
+    check_everywhere("wide-arithmetic", &files, &[], 109, false);
 }
 
 #[test]
 fn custom_page_sizes_proposal_passes_aot_in_both_bounds_modes_and_in_the_interpreter() {
-    let dir = testsuite_dir().join("3.0/proposals/custom-page-sizes");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wast"))
-        .collect();
-    files.sort();
+    let files = suite_files("3.0/proposals/custom-page-sizes");
     assert_eq!(files.len(), 5);
-    let proposals = vec!["custom-page-sizes".to_string()];
-    let options = CompileOptions {
-        enabled_proposals: proposals.clone(),
-        ..CompileOptions::default()
-    };
-    let aot = run_all(&files, options.clone());
-    let total: usize = aot.iter().map(|(_, r)| r.passed + r.failures.len()).sum();
-    assert!(total >= 207, "207 directives, ran {total}");
-    check("custom-page-sizes", aot);
-    let explicit = CompileOptions {
-        bounds: BoundsStrategy::Explicit,
-        ..options
-    };
-    check("custom-page-sizes-explicit", run_all(&files, explicit));
-    check(
-        "custom-page-sizes-interp",
-        run_all_interp(&files, &proposals),
-    );
+    let proposals = ["custom-page-sizes".to_string()];
+    check_everywhere("custom-page-sizes", &files, &proposals, 207, true);
 }

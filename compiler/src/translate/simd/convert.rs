@@ -59,17 +59,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     /// Adjacent lanes widened and added.
     pub fn translate_v_extadd_pairwise(&mut self, from: Shape, signed: bool) -> Result<()> {
         let v = self.pop_v(from)?;
-        let n = from.lanes() / 2;
-        let undef = v.get_type().get_undef();
-        let even =
-            self.builder
-                .build_shuffle_vector(v, undef, self.mask((0..n).map(|i| 2 * i)), "")?;
-        let odd = self.builder.build_shuffle_vector(
-            v,
-            undef,
-            self.mask((0..n).map(|i| 2 * i + 1)),
-            "",
-        )?;
+        let (even, odd) = self.even_odd(v, from.lanes() / 2)?;
         let wide = self.vec_type(from.widened());
         let (e, o) = if signed {
             (

@@ -123,6 +123,21 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         VectorType::const_vector(&values)
     }
 
+    /// The even lanes `2i` and the odd lanes `2i + 1` of `v`, for `i < n`.
+    pub fn even_odd(
+        &self,
+        v: VectorValue<'ctx>,
+        n: u32,
+    ) -> Result<(VectorValue<'ctx>, VectorValue<'ctx>)> {
+        let undef = v.get_type().get_undef();
+        let even = self.mask((0..n).map(|i| 2 * i));
+        let odd = self.mask((0..n).map(|i| 2 * i + 1));
+        Ok((
+            self.builder.build_shuffle_vector(v, undef, even, "")?,
+            self.builder.build_shuffle_vector(v, undef, odd, "")?,
+        ))
+    }
+
     /// Calls intrinsic `name` overloaded on the types of `args`' first operand.
     pub fn vector_intrinsic(
         &self,

@@ -55,10 +55,10 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         b: VectorValue<'ctx>,
         c: VectorValue<'ctx>,
     ) -> Result<VectorValue<'ctx>> {
-        let (builtin, bits) = if shape == F32x4 {
-            (Builtin::FmaF32, self.cx.context.i32_type())
+        let builtin = if shape == F32x4 {
+            Builtin::FmaF32
         } else {
-            (Builtin::FmaF64, self.cx.context.i64_type())
+            Builtin::FmaF64
         };
         let ints = |v: VectorValue<'ctx>| self.cast_v(v.into(), shape.as_int());
         let (a, b, c) = (ints(a)?, ints(b)?, ints(c)?);
@@ -71,7 +71,6 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
                 .call_builtin(builtin, &[x?.into(), y?.into(), z?.into()])?
                 .expect("fma returns a value")
                 .into_int_value();
-            debug_assert_eq!(r.get_type(), bits);
             out = self.builder.build_insert_element(out, r, i, "")?;
         }
         self.cast_v(out.into(), shape)
@@ -82,13 +81,11 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let c = if add { Some(self.pop_v(I32x4)?) } else { None };
         let b = self.pop_v(I8x16)?;
         let a = self.pop_v(I8x16)?;
-        let wide = self.vec_type(I16x8);
         let w16 = self.vec_type_n(I16x8, 16);
         let a = self.builder.build_int_s_extend(a, w16, "")?;
         let b = self.builder.build_int_s_extend(b, w16, "")?;
         let products = self.builder.build_int_mul(a, b, "")?;
         let dot = self.pairwise_add(products, 8)?;
-        debug_assert_eq!(dot.get_type(), wide);
         let Some(c) = c else {
             return self.push_v(dot);
         };
@@ -101,11 +98,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
 
     /// Lanes `2i` and `2i + 1` of `v` added (wrapping), for `i < n`.
     fn pairwise_add(&self, v: VectorValue<'ctx>, n: u32) -> Result<VectorValue<'ctx>> {
-        let undef = v.get_type().get_undef();
-        let even = self.mask((0..n).map(|i| 2 * i));
-        let odd = self.mask((0..n).map(|i| 2 * i + 1));
-        let e = self.builder.build_shuffle_vector(v, undef, even, "")?;
-        let o = self.builder.build_shuffle_vector(v, undef, odd, "")?;
+        let (e, o) = self.even_odd(v, n)?;
         Ok(self.builder.build_int_add(e, o, "")?)
     }
 }
