@@ -28,7 +28,7 @@ fn range(start: u64, len: u64, size: u64, code: TrapCode) -> R<std::ops::Range<u
     }
 }
 
-fn memory(inst: &mut InstanceData, index: u32) -> &mut MemoryData {
+pub(crate) fn memory(inst: &mut InstanceData, index: u32) -> &mut MemoryData {
     // SAFETY: validation checked the index of every memory instruction.
     unsafe { &mut *inst.memories[index as usize] }
 }
@@ -99,26 +99,6 @@ unsafe extern "C" fn memory_init(
 
 unsafe extern "C" fn data_drop(vmctx: *mut u8, segment: u32) {
     instance(vmctx).data_dropped[segment as usize] = true;
-}
-
-unsafe extern "C" fn table_get(vmctx: *mut u8, table: u32, index: u64) -> usize {
-    let t = &*instance(vmctx).tables[table as usize];
-    finish(
-        t.elements
-            .get(usize::try_from(index).unwrap_or(usize::MAX))
-            .copied()
-            .ok_or(TrapCode::TableOutOfBounds),
-    )
-}
-
-unsafe extern "C" fn table_set(vmctx: *mut u8, table: u32, index: u64, value: usize) {
-    let t = &mut *instance(vmctx).tables[table as usize];
-    finish(
-        t.elements
-            .get_mut(usize::try_from(index).unwrap_or(usize::MAX))
-            .map(|e| *e = value)
-            .ok_or(TrapCode::TableOutOfBounds),
-    )
 }
 
 unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: usize, delta: u64) -> u64 {
@@ -216,8 +196,6 @@ static BUILTINS: BuiltinTable = BuiltinTable([
     memory_copy as *const (),
     memory_init as *const (),
     data_drop as *const (),
-    table_get as *const (),
-    table_set as *const (),
     table_grow as *const (),
     table_fill as *const (),
     table_copy as *const (),
@@ -227,6 +205,9 @@ static BUILTINS: BuiltinTable = BuiltinTable([
     crate::exceptions::waot_throw as *const (),
     fma_f32 as *const (),
     fma_f64 as *const (),
+    crate::atomics::atomic_notify as *const (),
+    crate::atomics::atomic_wait32 as *const (),
+    crate::atomics::atomic_wait64 as *const (),
 ]);
 
 /// The table compiled code indexes with `Builtin::index`.

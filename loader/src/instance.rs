@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::handles::FuncKind;
-use crate::memory::{MemoryData, DEFAULT_PAGE_LOG2};
+use crate::memory::{MemoryData, MemorySlot, SharedMemory, DEFAULT_PAGE_LOG2};
 use crate::module::Module;
 use crate::store::{
     Extern, Func, Global, HostFuncContext, Instance, Memory, StoreData, Table, Tag,
@@ -12,9 +12,10 @@ use crate::table::TableData;
 use crate::values::Val;
 use crate::{builtins, Trap};
 use runtime_support::module_info::{ConstOp, ImportKind, SegmentMode};
+use runtime_support::types::is_subtype;
 use runtime_support::vmctx::{self, GlobalLocation, VmFuncRef, GLOBAL_CELL_SIZE};
 use runtime_support::TrapCode;
-use wasmparser::{ExternalKind, ValType};
+use wasmparser::{ExternalKind, GlobalType, ValType};
 
 /// An instance's runtime state. Boxed in the store: compiled code holds its address.
 pub(crate) struct InstanceData {
@@ -151,7 +152,7 @@ impl StoreData {
                     funcs += 1;
                 }
                 Extern::Memory(m) => {
-                    inst.memories.push(&mut *self.memories[m.index]);
+                    inst.memories.push(self.memories[m.index].ptr());
                     inst.memory_handles.push(m);
                 }
                 Extern::Table(t) => {
@@ -170,7 +171,7 @@ impl StoreData {
             }
         }
         for &ty in &info.tags[info.num_imported_tags as usize..] {
-            let params = info.types[ty as usize].params().to_vec();
+            let params = module.inner.signatures[ty as usize].params.clone();
             let tag = self.tag_new(&params);
             inst.tag_handles.push(tag);
         }
@@ -188,8 +189,13 @@ impl StoreData {
         }
         for mem in &info.memories[info.num_imported_memories as usize..] {
             let data = MemoryData::of_type(mem).map_err(Error::Link)?;
-            self.memories.push(Box::new(data));
-            inst.memories.push(&mut **self.memories.last_mut().unwrap());
+            let slot = if mem.shared {
+                MemorySlot::Shared(SharedMemory::new(data))
+            } else {
+                MemorySlot::Owned(Box::new(data))
+            };
+            self.memories.push(slot);
+            inst.memories.push(self.memories.last_mut().unwrap().ptr());
             inst.memory_handles
                 .push(Memory::new(self.id, self.memories.len() - 1));
         }
@@ -210,6 +216,10 @@ impl StoreData {
             let GlobalLocation::Inline(off) = layout.global(i as u32) else {
                 unreachable!()
             };
+            let ty = GlobalType {
+                content_type: module.inner.canonical(ty.content_type),
+                ..*ty
+            };
             let value = self.eval_const(
                 &inst,
                 &info.global_inits[i - info.num_imported_globals as usize],
@@ -219,7 +229,7 @@ impl StoreData {
             let cell =
                 unsafe { &mut *(vmctx.add(off as usize) as *mut [u8; GLOBAL_CELL_SIZE as usize]) };
             value.write_slot(cell).map_err(Error::Link)?;
-            let g = self.add_global(*ty, cell.as_mut_ptr());
+            let g = self.add_global(ty, cell.as_mut_ptr());
             inst.global_handles.push(g);
         }
         for def in &info.table_defs {
@@ -231,7 +241,7 @@ impl StoreData {
                 None => 0,
             };
             let t = TableData::new(
-                def.ty.element_type,
+                module.inner.canonical_ref(def.ty.element_type),
                 def.ty.initial,
                 def.ty.maximum,
                 init,
@@ -279,8 +289,9 @@ impl StoreData {
                     }
                 }
                 (ImportKind::Memory(ty), Extern::Memory(m)) => {
-                    let mem = &self.memories[m.index];
+                    let mem = self.memories[m.index].get();
                     if mem.memory64 != ty.memory64
+                        || mem.shared != ty.shared
                         || mem.page_log2 != ty.page_size_log2.unwrap_or(DEFAULT_PAGE_LOG2)
                         || !limits_match(mem.pages(), mem.maximum, ty.initial, ty.maximum)
                     {
@@ -293,7 +304,7 @@ impl StoreData {
                 }
                 (ImportKind::Table(ty), Extern::Table(t)) => {
                     let table = &self.tables[t.index];
-                    if table.element_type != ty.element_type
+                    if table.element_type != module.inner.canonical_ref(ty.element_type)
                         || table.table64 != ty.table64
                         || !limits_match(table.size(), table.maximum, ty.initial, ty.maximum)
                     {
@@ -305,8 +316,16 @@ impl StoreData {
                     }
                 }
                 (ImportKind::Global(ty), Extern::Global(g)) => {
+                    // An immutable global may be of a subtype; a mutable one is read and
+                    // written, so its type is exactly the import's.
                     let have = self.globals[g.index].ty;
-                    if have.content_type != ty.content_type || have.mutable != ty.mutable {
+                    let want = module.inner.canonical(ty.content_type);
+                    let fits = if ty.mutable {
+                        have.content_type == want
+                    } else {
+                        is_subtype(have.content_type, want)
+                    };
+                    if !fits || have.mutable != ty.mutable {
                         return Err(link_err(
                             module,
                             i,
@@ -315,7 +334,7 @@ impl StoreData {
                     }
                 }
                 (ImportKind::Tag(ty), Extern::Tag(t)) => {
-                    if self.tag_params(*t)? != info.types[*ty as usize].params() {
+                    if *self.tag_params(*t)? != module.inner.signatures[*ty as usize].params[..] {
                         return Err(link_err(module, i, "incompatible import type: tag".into()));
                     }
                 }

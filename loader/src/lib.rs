@@ -42,6 +42,7 @@
 //! ```
 
 pub mod artifact;
+mod atomics;
 mod builtins;
 pub mod cache;
 mod code_registry;
@@ -72,6 +73,7 @@ pub use code_registry::FrameInfo;
 pub use error::{Error, Result};
 pub use exceptions::Exception;
 pub use linker::Linker;
+pub use memory::SharedMemory;
 pub use module::Module;
 pub use runtime_support::TrapCode;
 pub use store::{

@@ -16,6 +16,9 @@
 use runtime_support::vmctx::{
     VmMemory, MEMORY32_RESERVATION, MEMORY64_MAX_BYTES, MEMORY64_RESERVATION,
 };
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// log2 of the default page size, 64 KiB.
 pub const DEFAULT_PAGE_LOG2: u32 = 16;
@@ -28,6 +31,10 @@ pub struct MemoryData {
     pub(crate) memory64: bool,
     /// log2 of the page size: 16, or 0 (custom-page-sizes: one-byte pages).
     pub(crate) page_log2: u32,
+    /// Declared `shared` (threads): `memory.atomic.wait` may park on it, and several threads
+    /// may use it at once, so growing it is serialized by this lock (see `grow`).
+    pub(crate) shared: bool,
+    grow_lock: Arc<Mutex<()>>,
 }
 
 // SAFETY: the mapping is owned by this value.
@@ -37,7 +44,9 @@ impl MemoryData {
     /// A memory of the module's type `ty`.
     pub fn of_type(ty: &wasmparser::MemoryType) -> Result<Self, String> {
         let log2 = ty.page_size_log2.unwrap_or(DEFAULT_PAGE_LOG2);
-        Self::new(ty.initial, ty.maximum, ty.memory64, log2)
+        let mut m = Self::new(ty.initial, ty.maximum, ty.memory64, log2)?;
+        m.shared = ty.shared;
+        Ok(m)
     }
 
     pub fn new(
@@ -82,6 +91,8 @@ impl MemoryData {
             maximum,
             memory64,
             page_log2,
+            shared: false,
+            grow_lock: Arc::default(),
         };
         m.set_accessible(minimum << page_log2)?;
         Ok(m)
@@ -111,7 +122,8 @@ impl MemoryData {
                 ));
             }
         }
-        self.vm.length = bytes;
+        // SAFETY: aligned; readers in other threads load it (shared memories).
+        unsafe { AtomicU64::from_ptr(&mut self.vm.length) }.store(bytes, Ordering::SeqCst);
         Ok(())
     }
 
@@ -134,11 +146,22 @@ impl MemoryData {
     }
 
     pub fn pages(&self) -> u64 {
-        self.vm.length >> self.page_log2
+        self.length() >> self.page_log2
+    }
+
+    /// The current length in bytes; another thread may grow a shared memory at any time.
+    pub(crate) fn length(&self) -> u64 {
+        // SAFETY: the field is aligned; writers of a shared memory store it atomically.
+        unsafe { AtomicU64::from_ptr(&self.vm.length as *const u64 as *mut u64) }
+            .load(Ordering::SeqCst)
     }
 
     /// Grows by `delta` pages; the old size in pages, or `None` if the maximum forbids it.
+    /// A shared memory grows under its lock, and its new length is published atomically
+    /// after its pages are accessible, so a thread that sees the length can use the bytes.
     pub fn grow(&mut self, delta: u64) -> Option<u64> {
+        let lock = self.grow_lock.clone();
+        let _serialized = lock.lock().unwrap_or_else(|e| e.into_inner());
         let old = self.pages();
         let new = old.checked_add(delta)?;
         let limit = Self::limit(self.memory64, self.page_log2);
@@ -157,6 +180,95 @@ impl MemoryData {
     pub fn data_mut(&mut self) -> &mut [u8] {
         // SAFETY: as above, and we hold the only reference.
         unsafe { std::slice::from_raw_parts_mut(self.vm.base, self.vm.length as usize) }
+    }
+}
+
+/// A memory that stores on several threads use at once (threads proposal): what
+/// `Store::shared_memory_new` makes and `Store::shared_memory` hands to another thread's store
+/// (`Store::import_shared_memory`). Its bytes are never handed out as a Rust slice: guest
+/// threads change them at any time.
+#[derive(Clone)]
+pub struct SharedMemory(pub(crate) Arc<SharedMemoryData>);
+
+pub(crate) struct SharedMemoryData(UnsafeCell<MemoryData>);
+
+// SAFETY: compiled code and the builtins use the memory through raw pointers, growing it under
+// its lock (`MemoryData::grow`); the host reaches it only through those builtins and WASI.
+unsafe impl Send for SharedMemoryData {}
+unsafe impl Sync for SharedMemoryData {}
+
+impl SharedMemory {
+    pub(crate) fn new(mut data: MemoryData) -> SharedMemory {
+        data.shared = true;
+        SharedMemory(Arc::new(SharedMemoryData(UnsafeCell::new(data))))
+    }
+
+    pub(crate) fn ptr(&self) -> *mut MemoryData {
+        self.0 .0.get()
+    }
+
+    /// The current size in pages.
+    pub fn pages(&self) -> u64 {
+        // SAFETY: reads immutable fields and the atomically written length.
+        unsafe { (*self.ptr()).pages() }
+    }
+
+    /// The current length in bytes.
+    pub fn len(&self) -> u64 {
+        // SAFETY: as in `pages`.
+        unsafe { (*self.ptr()).length() }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Copies `buf.len()` bytes at `offset` out of the memory; `None` past its end. Bytes that
+    /// guest threads write meanwhile may or may not be seen, as for any racing read.
+    pub fn read(&self, offset: u64, buf: &mut [u8]) -> Option<()> {
+        let at = self.range(offset, buf.len())?;
+        // SAFETY: inside the accessible length, which never shrinks; a raw copy, never a
+        // reference to memory other threads write.
+        unsafe { std::ptr::copy(at, buf.as_mut_ptr(), buf.len()) };
+        Some(())
+    }
+
+    /// Copies `data` into the memory at `offset`; `None` past its end.
+    pub fn write(&self, offset: u64, data: &[u8]) -> Option<()> {
+        let at = self.range(offset, data.len())?;
+        // SAFETY: as in `read`.
+        unsafe { std::ptr::copy(data.as_ptr(), at, data.len()) };
+        Some(())
+    }
+
+    fn range(&self, offset: u64, len: usize) -> Option<*mut u8> {
+        let end = offset.checked_add(len as u64)?;
+        // SAFETY: the base never changes.
+        (end <= self.len()).then(|| unsafe { (*self.ptr()).vm.base.add(offset as usize) })
+    }
+}
+
+/// A store's memory: its own, or one it shares with other stores.
+// The box is the point: compiled code holds the address, which must not move.
+pub(crate) enum MemorySlot {
+    Owned(Box<MemoryData>),
+    Shared(SharedMemory),
+}
+
+impl MemorySlot {
+    pub fn ptr(&mut self) -> *mut MemoryData {
+        match self {
+            MemorySlot::Owned(m) => &mut **m,
+            MemorySlot::Shared(m) => m.ptr(),
+        }
+    }
+
+    pub fn get(&self) -> &MemoryData {
+        match self {
+            MemorySlot::Owned(m) => m,
+            // SAFETY: shared access to the fields that never change and the atomic length.
+            MemorySlot::Shared(m) => unsafe { &*m.ptr() },
+        }
     }
 }
 

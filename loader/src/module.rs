@@ -32,6 +32,45 @@ pub(crate) struct ModuleInner {
     _library: crate::native_library::Library,
 }
 
+/// That every type the loader canonicalizes (`ModuleInner::canonical`) names a type of the
+/// module, so that doing so cannot fail later.
+fn check_type_indices(info: &ModuleInfo, ids: &[u64]) -> std::result::Result<(), String> {
+    use runtime_support::module_info::ImportKind;
+    use wasmparser::ValType;
+    let tables = info.tables.iter().map(|t| ValType::Ref(t.element_type));
+    let globals = info.globals.iter().map(|g| g.content_type);
+    let elems = info.elems.iter().map(|e| ValType::Ref(e.ty));
+    let imports = info.imports.iter().filter_map(|i| match i.kind {
+        ImportKind::Global(g) => Some(g.content_type),
+        ImportKind::Table(t) => Some(ValType::Ref(t.element_type)),
+        _ => None,
+    });
+    match tables
+        .chain(globals)
+        .chain(elems)
+        .chain(imports)
+        .find(|t| runtime_support::types::canonicalize(*t, ids).is_none())
+    {
+        Some(t) => Err(format!("a type names no type of the module: {t:?}")),
+        None => Ok(()),
+    }
+}
+
+impl ModuleInner {
+    /// `t` as the store sees it: concrete types named by canonical ids, comparable across
+    /// modules (every index of a valid module has an id that fits, `intern_module_types`).
+    pub fn canonical(&self, t: wasmparser::ValType) -> wasmparser::ValType {
+        runtime_support::types::canonicalize(t, &self.type_ids).expect("canonical id")
+    }
+
+    pub fn canonical_ref(&self, r: wasmparser::RefType) -> wasmparser::RefType {
+        match self.canonical(wasmparser::ValType::Ref(r)) {
+            wasmparser::ValType::Ref(r) => r,
+            _ => unreachable!(),
+        }
+    }
+}
+
 // SAFETY: the raw pointers are code addresses in the library, immutable while it is loaded.
 unsafe impl Send for ModuleInner {}
 unsafe impl Sync for ModuleInner {}
@@ -216,8 +255,8 @@ impl Module {
         .map(|(actual, linked)| actual.wrapping_sub(linked))
         .unwrap_or(0);
         let registration = code_registry::register(layout.symbols(bias, name, &info));
-        let signatures: Vec<Signature> = info.types.iter().map(Signature::from).collect();
-        let type_ids = signatures.iter().map(signatures::intern).collect();
+        let (signatures, type_ids) = signatures::intern_module_types(&info.types)?;
+        check_type_indices(&info, &type_ids)?;
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 name: name.to_string(),

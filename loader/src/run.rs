@@ -195,7 +195,11 @@ fn native(cli: &RunCli, module: Module, ctx: WasiCtx) -> Result<Box<dyn Runner>,
         store.set_max_wasm_stack(bytes);
     }
     let mut linker = Linker::new();
-    wasi::add_to_linker(&mut linker, &mut store, Arc::new(Mutex::new(ctx)));
+    let ctx = Arc::new(Mutex::new(ctx));
+    wasi::add_to_linker(&mut linker, &mut store, ctx.clone());
+    if wasi::threads::wanted(&module) {
+        wasi::threads::add_to_linker(&mut linker, &mut store, &module, ctx, cli.max_stack)?;
+    }
     if cli.trap_unknown_imports {
         for (module_name, name, t) in
             unresolved_functions(&module.info().imports, |m, n| linker.get(m, n).is_some())

@@ -10,11 +10,13 @@ use crate::error::{Error, Result};
 use crate::handles::FuncKind;
 pub use crate::handles::{Extern, Func, Global, Instance, Memory, StoreId, Table, Tag};
 use crate::instance::InstanceData;
-use crate::memory::MemoryData;
+use crate::memory::{MemoryData, MemorySlot, SharedMemory};
 use crate::table::TableData;
 use crate::values::{Slot, Val};
 use crate::{signatures, traps, Trap};
-use runtime_support::types::{Signature, VALUE_SLOT_SIZE};
+use runtime_support::types::{
+    concrete_index, ref_kind, val_type_name, RefKind, Signature, VALUE_SLOT_SIZE,
+};
 use runtime_support::vmctx::{VmFuncRef, VmRuntimeLimits, GLOBAL_CELL_SIZE};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -92,7 +94,7 @@ pub struct StoreData<Tail: ?Sized = [()]> {
     /// Calls into this store's guest code in progress (nested through host functions).
     pub(crate) active_calls: usize,
     pub(crate) instances: Vec<Box<InstanceData>>,
-    pub(crate) memories: Vec<Box<MemoryData>>,
+    pub(crate) memories: Vec<MemorySlot>,
     pub(crate) tables: Vec<Box<TableData>>,
     pub(crate) globals: Vec<GlobalData>,
     pub(crate) host_globals: Vec<Box<GlobalCell>>,
@@ -183,6 +185,36 @@ impl StoreData {
         self.memory_new_indexed(minimum, maximum, true)
     }
 
+    /// Creates a shared memory (threads proposal) of `minimum` pages, growable to `maximum`,
+    /// which a shared memory must declare. Instances of this store that import it see each
+    /// other's accesses; `memory.atomic.wait` parks on it.
+    pub fn shared_memory_new(&mut self, minimum: u64, maximum: u64) -> Result<Memory> {
+        let m = MemoryData::new(
+            minimum,
+            Some(maximum),
+            false,
+            crate::memory::DEFAULT_PAGE_LOG2,
+        )
+        .map_err(Error::Usage)?;
+        Ok(self.import_shared_memory(&SharedMemory::new(m)))
+    }
+
+    /// A shared memory of another store (on another thread), as a memory of this one.
+    pub fn import_shared_memory(&mut self, memory: &SharedMemory) -> Memory {
+        self.memories.push(MemorySlot::Shared(memory.clone()));
+        Memory::new(self.id, self.memories.len() - 1)
+    }
+
+    /// The shareable handle of a shared memory, to import into other stores; `None` if `m`
+    /// is not shared.
+    pub fn shared_memory(&self, m: Memory) -> Result<Option<SharedMemory>> {
+        self.owns(m.store, "memory")?;
+        Ok(match &self.memories[m.index] {
+            MemorySlot::Shared(s) => Some(s.clone()),
+            MemorySlot::Owned(_) => None,
+        })
+    }
+
     fn memory_new_indexed(
         &mut self,
         minimum: u64,
@@ -191,7 +223,7 @@ impl StoreData {
     ) -> Result<Memory> {
         let m = MemoryData::new(minimum, maximum, memory64, crate::memory::DEFAULT_PAGE_LOG2)
             .map_err(Error::Usage)?;
-        self.memories.push(Box::new(m));
+        self.memories.push(MemorySlot::Owned(Box::new(m)));
         Ok(Memory::new(self.id, self.memories.len() - 1))
     }
 
@@ -221,6 +253,14 @@ impl StoreData {
         maximum: Option<u64>,
         table64: bool,
     ) -> Result<Table> {
+        known_types(&[ValType::Ref(ty)])?;
+        if !ty.is_nullable() {
+            return Err(Error::Usage(
+                "a table of non-nullable references needs an initial value: define it in a \
+                 module"
+                    .into(),
+            ));
+        }
         let t = TableData::new(ty, minimum, maximum, 0, table64).map_err(Error::Usage)?;
         self.tables.push(Box::new(t));
         Ok(Table::new(self.id, self.tables.len() - 1))
@@ -228,7 +268,8 @@ impl StoreData {
 
     pub fn global_new(&mut self, ty: GlobalType, value: Val) -> Result<Global> {
         self.owns_val(&value)?;
-        if value.ty() != ty.content_type {
+        known_types(&[ty.content_type])?;
+        if !self.val_matches(&value, ty.content_type) {
             return Err(Error::Usage(format!(
                 "global of type {:?} given {value:?}",
                 ty.content_type
@@ -246,25 +287,42 @@ impl StoreData {
         Global::new(self.id, self.globals.len() - 1)
     }
 
+    /// The bytes of a memory; an error for a shared memory, whose bytes other threads change
+    /// under any slice.
     pub fn memory_data(&self, m: Memory) -> Result<&[u8]> {
         self.owns(m.store, "memory")?;
-        Ok(self.memories[m.index].data())
+        match &self.memories[m.index] {
+            MemorySlot::Owned(data) => Ok(data.data()),
+            MemorySlot::Shared(_) => Err(not_a_slice()),
+        }
     }
 
     pub fn memory_data_mut(&mut self, m: Memory) -> Result<&mut [u8]> {
         self.owns(m.store, "memory")?;
-        Ok(self.memories[m.index].data_mut())
+        match &mut self.memories[m.index] {
+            MemorySlot::Owned(data) => Ok(data.data_mut()),
+            MemorySlot::Shared(_) => Err(not_a_slice()),
+        }
+    }
+
+    /// The bytes of any memory, shared ones included, for WASI: what a guest passes to a
+    /// system call is its to keep still while the call runs, as with any racing write.
+    pub(crate) fn guest_bytes_mut(&mut self, m: Memory) -> Result<&mut [u8]> {
+        self.owns(m.store, "memory")?;
+        // SAFETY: the first `length` bytes are accessible; see above for other threads.
+        Ok(unsafe { (*self.memories[m.index].ptr()).data_mut() })
     }
 
     pub fn memory_pages(&self, m: Memory) -> Result<u64> {
         self.owns(m.store, "memory")?;
-        Ok(self.memories[m.index].pages())
+        Ok(self.memories[m.index].get().pages())
     }
 
     /// Grows a memory; the old size in pages.
     pub fn memory_grow(&mut self, m: Memory, delta: u64) -> Result<u64> {
         self.owns(m.store, "memory")?;
-        self.memories[m.index]
+        // SAFETY: the slot's memory is live; a shared one grows under its lock.
+        unsafe { &mut *self.memories[m.index].ptr() }
             .grow(delta)
             .ok_or_else(|| Error::Usage("memory cannot grow that much".into()))
     }
@@ -304,7 +362,7 @@ impl StoreData {
         if !data.ty.mutable {
             return Err(Error::Usage("global is immutable".into()));
         }
-        if value.ty() != data.ty.content_type {
+        if !self.val_matches(&value, data.ty.content_type) {
             return Err(Error::Usage(format!(
                 "global of type {:?} given {value:?}",
                 data.ty.content_type
@@ -421,7 +479,12 @@ impl StoreData {
 
     /// An error unless `values` have the types `types` and are this store's.
     pub(crate) fn check_vals(&self, types: &[ValType], values: &[Val], what: &str) -> Result<()> {
-        if types.len() != values.len() || types.iter().zip(values).any(|(t, v)| v.ty() != *t) {
+        if types.len() != values.len()
+            || types
+                .iter()
+                .zip(values)
+                .any(|(t, v)| !self.val_matches(v, *t))
+        {
             let have: Vec<ValType> = values.iter().map(Val::ty).collect();
             return Err(Error::Usage(format!(
                 "{what} {have:?} do not match the types {types:?}"
@@ -430,9 +493,81 @@ impl StoreData {
         values.iter().try_for_each(|v| self.owns_val(v))
     }
 
+    /// Whether `v` is a value of the (canonical) type `t`: a reference of the right kind, null
+    /// only where the type is nullable, and a function of exactly the type it names. Compiled
+    /// code trusts static types (`call_ref` compares no signature), so a value that enters a
+    /// typed place from the host passes here first.
+    pub(crate) fn val_matches(&self, v: &Val, t: ValType) -> bool {
+        use wasmparser::{AbstractHeapType as A, HeapType as H};
+        let ValType::Ref(r) = t else {
+            return v.ty() == t;
+        };
+        let (kind, present) = match v {
+            Val::FuncRef(f) => (RefKind::Func, f.is_some()),
+            Val::ExternRef(e) => (RefKind::Extern, e.is_some()),
+            Val::ExnRef(e) => (RefKind::Exn, e.is_some()),
+            _ => return false,
+        };
+        if kind != ref_kind(r) {
+            return false;
+        }
+        if !present {
+            return r.is_nullable();
+        }
+        match r.heap_type() {
+            H::Abstract {
+                ty: A::NoFunc | A::NoExtern | A::NoExn,
+                ..
+            } => false,
+            H::Concrete(_) => {
+                let Val::FuncRef(Some(f)) = v else {
+                    return false;
+                };
+                Some(self.func_type_id(*f)) == concrete_index(r).map(u64::from)
+            }
+            _ => true,
+        }
+    }
+
+    /// The canonical signature id of a function of this store.
+    fn func_type_id(&self, f: Func) -> u64 {
+        match f.kind {
+            // SAFETY: a Wasm funcref of this store points into one of its live vmctxs.
+            FuncKind::Wasm(p) => unsafe { (*p).type_id },
+            FuncKind::Host(i) => signatures::intern(&self.host_funcs[i].sig),
+            FuncKind::Interpreted => 0,
+        }
+    }
+
     fn check_args(&self, sig: &Signature, args: &[Val]) -> Result<()> {
         self.check_vals(&sig.params, args, "arguments")
     }
+}
+
+fn not_a_slice() -> Error {
+    Error::Usage(
+        "a shared memory's bytes are changed by other threads: not a slice (use \
+         `SharedMemory::read`/`write`)"
+            .into(),
+    )
+}
+
+/// An error unless every concrete type among `types` names a signature of the registry: a
+/// host cannot make up a type that no module has (its ids are the registry's).
+fn known_types(types: &[ValType]) -> Result<()> {
+    for t in types {
+        if let ValType::Ref(r) = t {
+            if let Some(id) = concrete_index(*r) {
+                if !signatures::is_registered(id.into()) {
+                    return Err(Error::Usage(format!(
+                        "type {} names no function type of this process",
+                        val_type_name(*t)
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What host adapters in compiled code call: reads the arguments, runs the closure, writes

@@ -2,6 +2,7 @@
 
 use crate::handles::{Func, FuncKind, StoreId};
 use runtime_support::types::VALUE_SLOT_SIZE;
+use runtime_support::types::{ref_kind, RefKind};
 use runtime_support::vmctx::VmFuncRef;
 use wasmparser::{RefType, ValType};
 
@@ -35,14 +36,7 @@ unsafe impl Send for ExnRef {}
 unsafe impl Sync for ExnRef {}
 
 pub(crate) fn is_exn(r: RefType) -> bool {
-    use wasmparser::{AbstractHeapType, HeapType};
-    matches!(
-        r.heap_type(),
-        HeapType::Abstract {
-            ty: AbstractHeapType::Exn | AbstractHeapType::NoExn,
-            ..
-        }
-    )
+    ref_kind(r) == RefKind::Exn
 }
 
 impl Val {
@@ -67,9 +61,11 @@ impl Val {
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
             ValType::V128 => Val::V128(0),
-            ValType::Ref(r) if r.is_func_ref() => Val::FuncRef(None),
-            ValType::Ref(r) if is_exn(r) => Val::ExnRef(None),
-            _ => Val::ExternRef(None),
+            ValType::Ref(r) => match ref_kind(r) {
+                RefKind::Func => Val::FuncRef(None),
+                RefKind::Exn => Val::ExnRef(None),
+                RefKind::Extern => Val::ExternRef(None),
+            },
         }
     }
 
@@ -119,15 +115,15 @@ impl Val {
 
     /// A reference read from a table, global or slot of `store`.
     pub(crate) fn from_raw_ref(raw: usize, ty: RefType, store: StoreId) -> Val {
-        if ty.is_func_ref() {
-            Val::FuncRef((raw != 0).then(|| Func::wasm(store, raw as *const VmFuncRef)))
-        } else if is_exn(ty) {
-            Val::ExnRef((raw != 0).then_some(ExnRef {
+        match ref_kind(ty) {
+            RefKind::Func => {
+                Val::FuncRef((raw != 0).then(|| Func::wasm(store, raw as *const VmFuncRef)))
+            }
+            RefKind::Exn => Val::ExnRef((raw != 0).then_some(ExnRef {
                 store,
                 ptr: raw as *mut u8,
-            }))
-        } else {
-            Val::ExternRef((raw != 0).then(|| raw as u64 - 1))
+            })),
+            RefKind::Extern => Val::ExternRef((raw != 0).then(|| raw as u64 - 1)),
         }
     }
 

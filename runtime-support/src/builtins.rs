@@ -27,10 +27,6 @@ pub enum Builtin {
     MemoryInit,
     /// `(segment: i32)`.
     DataDrop,
-    /// `(table: i32, index: i64) -> ref`.
-    TableGet,
-    /// `(table: i32, index: i64, value: ref)`.
-    TableSet,
     /// `(table: i32, init: ref, delta: i64) -> i64`, old size or -1.
     TableGrow,
     /// `(table: i32, dst: i64, value: ref, len: i64)`.
@@ -50,18 +46,24 @@ pub enum Builtin {
     FmaF32,
     /// `(a: f64 bits, b: f64 bits, c: f64 bits) -> f64 bits`, as `FmaF32`.
     FmaF64,
+    /// `(memory: i32, addr: ptr, count: i32) -> i32`: `memory.atomic.notify` at a checked,
+    /// aligned host address; how many waiters were woken.
+    AtomicNotify,
+    /// `(memory: i32, addr: ptr, expected: i32, timeout_ns: i64) -> i32`:
+    /// `memory.atomic.wait32`; 0 woken, 1 not equal, 2 timed out.
+    AtomicWait32,
+    /// `(memory: i32, addr: ptr, expected: i64, timeout_ns: i64) -> i32`, as `AtomicWait32`.
+    AtomicWait64,
 }
 
 impl Builtin {
-    pub const ALL: [Builtin; 17] = [
+    pub const ALL: [Builtin; 18] = [
         Builtin::Trap,
         Builtin::MemoryGrow,
         Builtin::MemoryFill,
         Builtin::MemoryCopy,
         Builtin::MemoryInit,
         Builtin::DataDrop,
-        Builtin::TableGet,
-        Builtin::TableSet,
         Builtin::TableGrow,
         Builtin::TableFill,
         Builtin::TableCopy,
@@ -71,6 +73,9 @@ impl Builtin {
         Builtin::Throw,
         Builtin::FmaF32,
         Builtin::FmaF64,
+        Builtin::AtomicNotify,
+        Builtin::AtomicWait32,
+        Builtin::AtomicWait64,
     ];
 
     pub fn index(self) -> u32 {
@@ -86,8 +91,6 @@ impl Builtin {
             Builtin::MemoryFill => (&[I32, I64, I32, I64], None),
             Builtin::MemoryCopy | Builtin::MemoryInit => (&[I32, I32, I64, I64, I64], None),
             Builtin::DataDrop | Builtin::ElemDrop => (&[I32], None),
-            Builtin::TableGet => (&[I32, I64], Some(Ptr)),
-            Builtin::TableSet => (&[I32, I64, Ptr], None),
             Builtin::TableGrow => (&[I32, Ptr, I64], Some(I64)),
             Builtin::TableFill => (&[I32, I64, Ptr, I64], None),
             Builtin::TableCopy | Builtin::TableInit => (&[I32, I32, I64, I64, I64], None),
@@ -95,6 +98,9 @@ impl Builtin {
             Builtin::Throw => (&[Ptr], None),
             Builtin::FmaF32 => (&[I32, I32, I32], Some(I32)),
             Builtin::FmaF64 => (&[I64, I64, I64], Some(I64)),
+            Builtin::AtomicNotify => (&[I32, Ptr, I32], Some(I32)),
+            Builtin::AtomicWait32 => (&[I32, Ptr, I32, I64], Some(I32)),
+            Builtin::AtomicWait64 => (&[I32, Ptr, I64, I64], Some(I32)),
         }
     }
 }

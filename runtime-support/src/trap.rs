@@ -19,10 +19,18 @@ pub enum TrapCode {
     UnknownImport = 10,
     /// `throw_ref` of a null `exnref`.
     NullExnRef = 11,
+    /// `call_ref` or `return_call_ref` of a null function reference.
+    NullFunctionReference = 12,
+    /// `ref.as_non_null` of a null reference.
+    NullReference = 13,
+    /// An atomic access whose effective address is not a multiple of its size.
+    UnalignedAtomic = 14,
+    /// `memory.atomic.wait32/64` on a memory that is not shared.
+    ExpectedSharedMemory = 15,
 }
 
 impl TrapCode {
-    pub const ALL: [TrapCode; 12] = [
+    pub const ALL: [TrapCode; 16] = [
         TrapCode::Unreachable,
         TrapCode::MemoryOutOfBounds,
         TrapCode::TableOutOfBounds,
@@ -35,6 +43,10 @@ impl TrapCode {
         TrapCode::UndefinedElement,
         TrapCode::UnknownImport,
         TrapCode::NullExnRef,
+        TrapCode::NullFunctionReference,
+        TrapCode::NullReference,
+        TrapCode::UnalignedAtomic,
+        TrapCode::ExpectedSharedMemory,
     ];
 
     pub fn from_u32(code: u32) -> Option<TrapCode> {
@@ -56,6 +68,10 @@ impl TrapCode {
             TrapCode::UndefinedElement => "undefined element",
             TrapCode::UnknownImport => "call to an unresolved import",
             TrapCode::NullExnRef => "null exception reference",
+            TrapCode::NullFunctionReference => "null function reference",
+            TrapCode::NullReference => "null reference",
+            TrapCode::UnalignedAtomic => "unaligned atomic",
+            TrapCode::ExpectedSharedMemory => "expected shared memory",
         }
     }
 }

@@ -25,7 +25,8 @@ impl std::fmt::Display for ValidationError {
 /// What every module may use without asking: WebAssembly 2.0 plus the proposals of
 /// WebAssembly 3.0 that waot implements: tail calls, exception handling (with its legacy
 /// form, which older toolchains still emit), multiple memories, 64-bit memories and tables,
-/// and extended constant expressions.
+/// extended constant expressions, typed function references, relaxed SIMD, wide arithmetic and
+/// threads (shared memories and atomics).
 pub fn default_features() -> WasmFeatures {
     WasmFeatures::WASM2
         | WasmFeatures::TAIL_CALL
@@ -36,6 +37,8 @@ pub fn default_features() -> WasmFeatures {
         | WasmFeatures::MEMORY64
         | WasmFeatures::WIDE_ARITHMETIC
         | WasmFeatures::RELAXED_SIMD
+        | WasmFeatures::FUNCTION_REFERENCES
+        | WasmFeatures::THREADS
 }
 
 /// What waot implements but enables only when named: proposals not yet standard whose modules
@@ -65,6 +68,8 @@ pub fn wasm_features(proposals: &[String]) -> Result<WasmFeatures, String> {
             "tail-call" => WasmFeatures::TAIL_CALL,
             "extended-const" => WasmFeatures::EXTENDED_CONST,
             "multi-memory" => WasmFeatures::MULTI_MEMORY,
+            "function-references" => WasmFeatures::FUNCTION_REFERENCES,
+            "threads" => WasmFeatures::THREADS,
             "exceptions" | "exception-handling" => {
                 WasmFeatures::EXCEPTIONS | WasmFeatures::LEGACY_EXCEPTIONS
             }
@@ -75,15 +80,34 @@ pub fn wasm_features(proposals: &[String]) -> Result<WasmFeatures, String> {
     Ok(f)
 }
 
-/// Whether a module that `validate` accepted needs the exception-handling proposal (a tag, or
-/// an instruction of either form): what the interpreter fallback cannot run.
-pub fn uses_exceptions(valid_wasm: &[u8]) -> bool {
-    // Everything any `--enable` accepts, so that only exceptions can make it fail.
+/// The proposals the interpreter fallback (wasmi) lacks, with how to name them in one line.
+const NOT_IN_INTERPRETER: [(WasmFeatures, &str); 3] = [
+    (
+        WasmFeatures::EXCEPTIONS.union(WasmFeatures::LEGACY_EXCEPTIONS),
+        "exception handling (tags, try_table/throw or legacy try/catch)",
+    ),
+    (
+        WasmFeatures::FUNCTION_REFERENCES,
+        "typed function references (call_ref, (ref $t), br_on_null ...)",
+    ),
+    (
+        WasmFeatures::THREADS,
+        "threads (shared memories, atomic instructions)",
+    ),
+];
+
+/// The first proposal that a module `validate` accepted needs and the interpreter fallback
+/// does not support, by name.
+pub fn feature_the_interpreter_lacks(valid_wasm: &[u8]) -> Option<&'static str> {
+    // Everything any `--enable` accepts, so that only the one feature left out can fail it.
     let all = default_features() | OPT_IN;
-    let without = all - WasmFeatures::EXCEPTIONS - WasmFeatures::LEGACY_EXCEPTIONS;
-    Validator::new_with_features(without)
-        .validate_all(valid_wasm)
-        .is_err()
+    NOT_IN_INTERPRETER.iter().find_map(|(feature, name)| {
+        let without = all - *feature;
+        Validator::new_with_features(without)
+            .validate_all(valid_wasm)
+            .is_err()
+            .then_some(*name)
+    })
 }
 
 pub fn validate(wasm: &[u8], proposals: &[String]) -> Result<(), ValidationError> {

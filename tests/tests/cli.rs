@@ -157,14 +157,10 @@ fn waotc_rejects_bad_input_with_one_line() {
     assert!(stderr(&o).contains("type mismatch"), "{}", stderr(&o));
 
     // A proposal waot does not implement yet: the error names it.
-    let typed = write_wasm(
-        d.path(),
-        "typed",
-        r#"(module (type $t (func)) (func (param (ref null $t))))"#,
-    );
-    let o = run("waotc", &[&typed, &d.path().join("x.so")]);
+    let gc = write_wasm(d.path(), "gc", r#"(module (type $s (struct (field i32))))"#);
+    let o = run("waotc", &[&gc, &d.path().join("x.so")]);
     assert_one_line_error(&o, "invalid module");
-    assert!(stderr(&o).contains("function references"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("gc"), "{}", stderr(&o));
 
     // The interpreter has no exception handling: one line naming the file and the feature.
     let exn = write_wasm(
@@ -175,6 +171,20 @@ fn waotc_rejects_bad_input_with_one_line() {
     let o = run("wrun", &[&"--interp", &exn]);
     assert_one_line_error(&o, "exn.wasm");
     assert!(stderr(&o).contains("exception handling"), "{}", stderr(&o));
+    // Nor typed function references.
+    let typed = write_wasm(
+        d.path(),
+        "typed",
+        r#"(module (type $t (func)) (func $f (type $t))
+             (func (export "_start") (call_ref $t (ref.func $f))) (elem declare func $f))"#,
+    );
+    let o = run("wrun", &[&"--interp", &typed]);
+    assert_one_line_error(&o, "typed.wasm");
+    assert!(
+        stderr(&o).contains("typed function references"),
+        "{}",
+        stderr(&o)
+    );
 
     assert_one_line_error(
         &run("waotc", &[&"-O9", &invalid, &d.path().join("x.so")]),

@@ -378,6 +378,36 @@ fn tail_call_proposal_passes_aot_and_in_the_interpreter() {
     check_everywhere("tail-call", &files, &wasm2(&[]), 110, false);
 }
 
+/// The typed function references proposal's own suite, on the 2.0 base it was written for.
+/// AOT only: the interpreter (wasmi) lacks the proposal (the 3.0 suite's `@interp` lines).
+#[test]
+fn function_references_proposal_passes_aot() {
+    let files = suite_files("proposals/function-references");
+    assert_eq!(files.len(), 28);
+    let aot = run_all(&files, wasm2_options(&["function-references"]));
+    let total: usize = aot.iter().map(|(_, r)| r.passed + r.failures.len()).sum();
+    assert!(total >= 1870, "ran {total} directives");
+    check("function-references", aot);
+}
+
+/// The threads proposal's suite (shared memories, atomics, wait and notify), AOT in both
+/// bounds modes: the interpreter (wasmi) lacks the proposal.
+#[test]
+fn threads_proposal_passes_aot_in_both_bounds_modes() {
+    let files = suite_files("proposals/threads");
+    assert_eq!(files.len(), 4);
+    for bounds in [BoundsStrategy::GuardPages, BoundsStrategy::Explicit] {
+        let options = CompileOptions {
+            bounds,
+            ..wasm2_options(&["threads"])
+        };
+        let aot = run_all(&files, options);
+        let total: usize = aot.iter().map(|(_, r)| r.passed + r.failures.len()).sum();
+        assert!(total >= 440, "ran {total} directives");
+        check(&format!("threads-{bounds:?}"), aot);
+    }
+}
+
 #[test]
 fn multi_memory_proposal_passes_aot_in_both_bounds_modes_and_in_the_interpreter() {
     let files = suite_files("proposals/multi-memory");

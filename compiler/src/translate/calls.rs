@@ -160,4 +160,14 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let (code, callee) = self.funcref_code_and_vmctx(funcref)?;
         self.emit_wasm_call(type_index, Callee::Indirect(code), callee, tail)
     }
+
+    /// `call_ref`: a null check and the call; the operand's static type is the callee's, so
+    /// there is no signature to compare.
+    pub fn translate_call_ref(&mut self, type_index: u32, tail: bool) -> Result<()> {
+        let funcref = self.pop().into_pointer_value();
+        let is_null = self.builder.build_is_null(funcref, "")?;
+        self.trap_if(is_null, TrapCode::NullFunctionReference)?;
+        let (code, callee) = self.funcref_code_and_vmctx(funcref)?;
+        self.emit_wasm_call(type_index, Callee::Indirect(code), callee, tail)
+    }
 }

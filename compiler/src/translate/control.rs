@@ -4,7 +4,7 @@
 use super::exceptions::Handler;
 use super::{FuncTranslator, Result};
 use inkwell::basic_block::BasicBlock;
-use inkwell::values::{BasicValueEnum, PhiValue, PointerValue};
+use inkwell::values::{BasicValueEnum, IntValue, PhiValue, PointerValue};
 use inkwell::IntPredicate;
 use runtime_support::TrapCode;
 use std::collections::HashMap;
@@ -279,14 +279,37 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
 
     pub fn translate_br_if(&mut self, depth: u32) -> Result<()> {
         let cond = self.pop_int();
-        let (target, phis) = self.branch_target(depth);
-        let values = self.branch_values(&phis);
-        add_incoming(&phis, &values, self.current_block());
-        let cont = self.new_block("br_if_cont");
         let zero = cond.get_type().const_zero();
         let taken = self
             .builder
             .build_int_compare(IntPredicate::NE, cond, zero, "")?;
+        self.branch_if(taken, depth)
+    }
+
+    /// `br_on_null`: branches without the reference when it is null, else keeps it.
+    pub fn translate_br_on_null(&mut self, depth: u32) -> Result<()> {
+        let r = self.pop().into_pointer_value();
+        let is_null = self.builder.build_is_null(r, "")?;
+        self.branch_if(is_null, depth)?;
+        self.push(r);
+        Ok(())
+    }
+
+    /// `br_on_non_null`: branches with the reference when it is not null, else drops it.
+    pub fn translate_br_on_non_null(&mut self, depth: u32) -> Result<()> {
+        let r = self.stack.last().unwrap().into_pointer_value();
+        let not_null = self.builder.build_is_not_null(r, "")?;
+        self.branch_if(not_null, depth)?;
+        self.pop();
+        Ok(())
+    }
+
+    /// Branches to `depth` with the top of the stack when `taken`, else falls through.
+    fn branch_if(&mut self, taken: IntValue<'ctx>, depth: u32) -> Result<()> {
+        let (target, phis) = self.branch_target(depth);
+        let values = self.branch_values(&phis);
+        add_incoming(&phis, &values, self.current_block());
+        let cont = self.new_block("br_if_cont");
         self.builder.build_conditional_branch(taken, target, cont)?;
         self.builder.position_at_end(cont);
         Ok(())

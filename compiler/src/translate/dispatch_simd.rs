@@ -4,7 +4,6 @@ use super::simd::arith::{VBin as B, VBit, VShift as Sh, VUn as U};
 use super::simd::convert::Half::{High, Low};
 use super::simd::Shape::{F32x4, F64x2, I16x8, I32x4, I64x2, I8x16};
 use super::{FuncTranslator, Result};
-use crate::CompileError;
 use inkwell::{FloatPredicate as FP, IntPredicate as IP};
 use wasmparser::Operator as Op;
 
@@ -283,10 +282,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             Op::F32x4DemoteF64x2Zero => self.translate_v_demote(),
             Op::F64x2PromoteLowF32x4 => self.translate_v_promote(),
 
-            other => Err(CompileError::Unsupported {
-                source: self.cx.source.to_string(),
-                message: format!("function {}: operator {other:?}", self.func_index),
-            }),
+            other => self.translate_atomic_operator(other),
         }
     }
 }

@@ -6,9 +6,11 @@
 //! `runtime_support`'s layout, so no file here knows an offset.
 
 mod address;
+mod atomic;
 mod calls;
 mod control;
 mod dispatch;
+mod dispatch_atomic;
 mod dispatch_simd;
 mod env;
 mod exceptions;

@@ -1,18 +1,27 @@
-//! Tables and references. Element access goes through builtins, except `table.size` and the
-//! reference instructions, which are plain loads and compares.
+//! Tables and references. `table.get`, `table.set`, `table.size` and the reference
+//! instructions are inline loads, stores and compares (an element is one pointer, with no
+//! barrier); growing, filling, copying and segments go through builtins.
 
 use super::{FuncTranslator, Result};
+use inkwell::values::{IntValue, PointerValue};
 use inkwell::IntPredicate;
 use runtime_support::vmctx::VmTable;
-use runtime_support::Builtin;
+use runtime_support::{Builtin, TrapCode};
 
 impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     pub fn translate_table_get(&mut self, table: u32) -> Result<()> {
-        self.builtin_with_operands(Builtin::TableGet, &[table], 1)
+        let index = self.pop_int();
+        let v = self.table_element(table, index, TrapCode::TableOutOfBounds)?;
+        self.push(v);
+        Ok(())
     }
 
     pub fn translate_table_set(&mut self, table: u32) -> Result<()> {
-        self.builtin_with_operands(Builtin::TableSet, &[table], 2)
+        let value = self.pop().into_pointer_value();
+        let index = self.pop_int();
+        let slot = self.table_slot(table, index, TrapCode::TableOutOfBounds)?;
+        self.builder.build_store(slot, value)?;
+        Ok(())
     }
 
     pub fn translate_table_grow(&mut self, table: u32) -> Result<()> {
@@ -64,6 +73,14 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         Ok(())
     }
 
+    pub fn translate_ref_as_non_null(&mut self) -> Result<()> {
+        let v = self.pop().into_pointer_value();
+        let is_null = self.builder.build_is_null(v, "")?;
+        self.trap_if(is_null, TrapCode::NullReference)?;
+        self.push(v);
+        Ok(())
+    }
+
     pub fn translate_ref_func(&mut self, func: u32) -> Result<()> {
         let p = self.funcref_ptr(func)?;
         self.push(p);
@@ -76,9 +93,24 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     pub fn table_element(
         &mut self,
         table: u32,
-        index: inkwell::values::IntValue<'ctx>,
-        code: runtime_support::TrapCode,
-    ) -> Result<inkwell::values::PointerValue<'ctx>> {
+        index: IntValue<'ctx>,
+        code: TrapCode,
+    ) -> Result<PointerValue<'ctx>> {
+        let slot = self.table_slot(table, index, code)?;
+        let ptr = self.cx.ptr_type();
+        Ok(self
+            .builder
+            .build_load(ptr, slot, "elem")?
+            .into_pointer_value())
+    }
+
+    /// The address of element `index` of `table`, after a bounds check that traps with `code`.
+    fn table_slot(
+        &mut self,
+        table: u32,
+        index: IntValue<'ctx>,
+        code: TrapCode,
+    ) -> Result<PointerValue<'ctx>> {
         let ty = self.cx.info.tables[table as usize];
         let fixed = ty.maximum == Some(ty.initial);
         let t = self.table_ptr(table)?;
@@ -106,10 +138,6 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
                 .into_pointer_value()
         };
         // SAFETY: index < length, checked above.
-        let slot = unsafe { self.builder.build_gep(ptr, elems, &[index], "")? };
-        Ok(self
-            .builder
-            .build_load(ptr, slot, "elem")?
-            .into_pointer_value())
+        Ok(unsafe { self.builder.build_gep(ptr, elems, &[index], "")? })
     }
 }

@@ -365,17 +365,15 @@ fn backtrace<T>(store: &Store<T>, instance: &Instance) -> Vec<FrameInfo> {
         .collect()
 }
 
-/// The one feature the AOT path has and the interpreter lacks.
+/// The features the AOT path has and the interpreter lacks.
 pub fn check_supported(wasm: &[u8]) -> Result<(), String> {
-    if runtime_support::validate::uses_exceptions(wasm) {
-        return Err(
-            "the module uses exception handling (tags, try_table/throw or legacy \
-                    try/catch), which the interpreter fallback does not support: run it \
-                    natively (compile it with waotc for this host)"
-                .into(),
-        );
+    match runtime_support::validate::feature_the_interpreter_lacks(wasm) {
+        Some(feature) => Err(format!(
+            "the module uses {feature}, which the interpreter fallback does not support: \
+             run it natively (compile it with waotc for this host)"
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Calls `name` in `instance` with `args`; a trap carries the backtrace.

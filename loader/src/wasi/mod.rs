@@ -11,6 +11,7 @@ mod misc;
 mod path;
 mod poll;
 pub mod table;
+pub mod threads;
 
 use crate::{Caller, Extern, Linker, StoreData, Trap, ValType};
 use memory::GuestMemory;
@@ -223,7 +224,7 @@ fn guest_memory<'a>(caller: &'a mut Caller<'_>) -> Result<&'a mut [u8], Trap> {
     match caller.get_export("memory") {
         Some(Extern::Memory(m)) => caller
             .store
-            .memory_data_mut(m)
+            .guest_bytes_mut(m)
             .map_err(|e| Trap::host(e.to_string())),
         _ => Err(Trap::host(
             "WASI needs the module to export its memory as `memory`",

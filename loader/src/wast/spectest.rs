@@ -43,4 +43,8 @@ pub fn define(store: &mut Store, linker: &mut Linker) {
     linker.define("spectest", "table64", Extern::Table(table64));
     let memory = store.memory_new(1, Some(2)).expect("spectest memory");
     linker.define("spectest", "memory", Extern::Memory(memory));
+    let shared = store
+        .shared_memory_new(1, 2)
+        .expect("spectest shared memory");
+    linker.define("spectest", "shared_memory", Extern::Memory(shared));
 }

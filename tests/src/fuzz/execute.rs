@@ -175,9 +175,7 @@ fn native(
     for name in store.export_names(instance) {
         match store.get_export(instance, &name) {
             Some(Extern::Memory(m)) => {
-                outcome
-                    .memories
-                    .push(store.memory_data(m).map_err(|e| e.to_string())?.to_vec());
+                outcome.memories.push(memory_bytes(&store, m)?);
             }
             Some(Extern::Global(g)) => {
                 let v = store.global_get(g).map_err(|e| e.to_string())?;
@@ -245,5 +243,17 @@ fn interpreted_trap(kind: String) -> String {
     match kind.as_str() {
         "TableOutOfBounds" => TABLE_TRAPS.into(),
         _ => kind,
+    }
+}
+
+/// A memory's bytes: a shared one (threads) through `SharedMemory::read`.
+fn memory_bytes(store: &waot::Store, m: waot::Memory) -> Result<Vec<u8>, String> {
+    match store.shared_memory(m).map_err(|e| e.to_string())? {
+        Some(shared) => {
+            let mut bytes = vec![0; shared.len() as usize];
+            shared.read(0, &mut bytes).ok_or("shared memory shrank")?;
+            Ok(bytes)
+        }
+        None => Ok(store.memory_data(m).map_err(|e| e.to_string())?.to_vec()),
     }
 }

@@ -34,7 +34,9 @@ pub enum Flavor {
     /// multi-value), float results canonicalized half of the time; no exceptions, so the
     /// interpreter takes part.
     Smith,
-    /// The same with exception handling on: compared among the AOT modes only.
+    /// The same with exception handling and threads (a shared memory, atomic instructions) on:
+    /// compared among the AOT modes only. No `memory.atomic.wait`: with one thread it could
+    /// only time out or block forever.
     SmithExceptions,
     /// `Smith` with up to three memories, 64-bit memories and tables, extended constant
     /// expressions, relaxed SIMD (WebAssembly 3.0) and wide arithmetic.
@@ -100,7 +102,7 @@ fn smith(seed: u64, flavor: Flavor) -> Vec<u8> {
         sign_extension_ops_enabled: true,
         gc_enabled: false,
         memory64_enabled: memories,
-        threads_enabled: false,
+        threads_enabled: exceptions,
         wide_arithmetic_enabled: memories,
         custom_page_sizes_enabled: false,
         extended_const_enabled: memories,
@@ -108,19 +110,39 @@ fn smith(seed: u64, flavor: Flavor) -> Vec<u8> {
         canonicalize_nans: rng.below(2) == 0,
         ..wasm_smith::Config::default()
     };
-    // Retry with more entropy when wasm-smith runs out of it before a module is complete.
-    for size in [4096, 16384, 65536] {
+    // Retry with more entropy when wasm-smith runs out of it before a module is complete (or,
+    // with threads, made one that waits).
+    for size in [4096, 16384, 65536].repeat(if exceptions { 4 } else { 1 }) {
         let bytes = rng.bytes(size);
         let mut u = arbitrary::Unstructured::new(&bytes);
         let Ok(mut module) = wasm_smith::Module::new(config.clone(), &mut u) else {
             continue;
         };
         if module.ensure_termination(FUEL).is_ok() {
-            return module.to_bytes();
+            let wasm = module.to_bytes();
+            if !exceptions || !waits(&wasm) {
+                return wasm;
+            }
         }
     }
     // A module wasm-smith always accepts: an empty one.
     b"\0asm\x01\0\0\0".to_vec()
+}
+
+/// Whether a module contains `memory.atomic.wait32/64`.
+fn waits(wasm: &[u8]) -> bool {
+    use wasmparser::{Operator, Parser, Payload};
+    Parser::new(0).parse_all(wasm).flatten().any(|p| match p {
+        Payload::CodeSectionEntry(body) => body.get_operators_reader().is_ok_and(|mut r| {
+            std::iter::from_fn(|| (!r.eof()).then(|| r.read().ok()).flatten()).any(|op| {
+                matches!(
+                    op,
+                    Operator::MemoryAtomicWait32 { .. } | Operator::MemoryAtomicWait64 { .. }
+                )
+            })
+        }),
+        _ => false,
+    })
 }
 
 /// An argument of type `ty`: edge values (0, -1, extremes, NaNs, addresses near the end of a
