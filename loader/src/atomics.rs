@@ -102,6 +102,14 @@ fn notify(addr: usize, count: u32) -> u32 {
     n as u32
 }
 
+/// Traps unless `[addr, addr + size)` is inside memory `mem`: under guard pages compiled code
+/// checks no bounds and leaves it to the fault, which a builtin would not turn into a trap.
+unsafe fn require_inside(vmctx: *mut u8, mem: u32, addr: *mut u8, size: u64) {
+    if !memory(instance(vmctx), mem).holds(addr, size) {
+        traps::raise(Trap::new(TrapCode::MemoryOutOfBounds));
+    }
+}
+
 /// A wait on an unshared memory traps: no other thread could ever notify it.
 unsafe fn require_shared(vmctx: *mut u8, mem: u32) {
     if !memory(instance(vmctx), mem).shared {
@@ -110,11 +118,12 @@ unsafe fn require_shared(vmctx: *mut u8, mem: u32) {
 }
 
 pub(crate) unsafe extern "C" fn atomic_notify(
-    _vmctx: *mut u8,
-    _mem: u32,
+    vmctx: *mut u8,
+    mem: u32,
     addr: *mut u8,
     count: u32,
 ) -> u32 {
+    require_inside(vmctx, mem, addr, 4);
     // An unshared memory has no waiters: the table has none at its addresses.
     notify(addr as usize, count)
 }
@@ -126,8 +135,9 @@ pub(crate) unsafe extern "C" fn atomic_wait32(
     expected: u32,
     timeout_ns: i64,
 ) -> u32 {
+    require_inside(vmctx, mem, addr, 4);
     require_shared(vmctx, mem);
-    // SAFETY: compiled code checked bounds and 4-byte alignment.
+    // SAFETY: inside the memory (above), 4-byte aligned (compiled code).
     let cell = &*(addr as *const AtomicI32);
     wait(
         addr as usize,
@@ -143,8 +153,9 @@ pub(crate) unsafe extern "C" fn atomic_wait64(
     expected: u64,
     timeout_ns: i64,
 ) -> u32 {
+    require_inside(vmctx, mem, addr, 8);
     require_shared(vmctx, mem);
-    // SAFETY: compiled code checked bounds and 8-byte alignment.
+    // SAFETY: inside the memory (above), 8-byte aligned (compiled code).
     let cell = &*(addr as *const AtomicI64);
     wait(
         addr as usize,

@@ -28,9 +28,11 @@ fn range(start: u64, len: u64, size: u64, code: TrapCode) -> R<std::ops::Range<u
     }
 }
 
-pub(crate) fn memory(inst: &mut InstanceData, index: u32) -> &mut MemoryData {
+/// Memory `index` of an instance, shared: other threads may use a shared memory at the same
+/// time, so builtins write through raw copies (`MemoryData::write`) and grow through `&self`.
+pub(crate) fn memory(inst: &InstanceData, index: u32) -> &MemoryData {
     // SAFETY: validation checked the index of every memory instruction.
-    unsafe { &mut *inst.memories[index as usize] }
+    unsafe { &*inst.memories[index as usize] }
 }
 
 unsafe extern "C" fn trap(_vmctx: *mut u8, code: u32) {
@@ -44,9 +46,9 @@ unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u64) -> u64 {
 }
 
 unsafe extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u64, value: u32, len: u64) {
-    let mem = memory(instance(vmctx), mem);
-    let r = range(dst, len, mem.vm.length, TrapCode::MemoryOutOfBounds);
-    finish(r.map(|r| mem.data_mut()[r].fill(value as u8)))
+    let r = memory(instance(vmctx), mem).range_ptr(dst, len);
+    // SAFETY: the range was checked against the memory's current length.
+    finish(r.map(|p| std::ptr::write_bytes(p, value as u8, len as usize)))
 }
 
 unsafe extern "C" fn memory_copy(
@@ -63,16 +65,11 @@ unsafe extern "C" fn memory_copy(
         inst.memories[dst_mem as usize],
         inst.memories[src_mem as usize],
     );
-    let r = range(src, len, (*s).vm.length, TrapCode::MemoryOutOfBounds)
-        .and_then(|s| range(dst, len, (*d).vm.length, TrapCode::MemoryOutOfBounds).map(|d| (s, d)));
-    finish(r.map(|(sr, dr)| {
-        // SAFETY: both ranges were checked against their memory's current length.
-        std::ptr::copy(
-            (*s).vm.base.add(sr.start),
-            (*d).vm.base.add(dr.start),
-            sr.len(),
-        )
-    }))
+    let r = (*s)
+        .range_ptr(src, len)
+        .and_then(|s| (*d).range_ptr(dst, len).map(|d| (s, d)));
+    // SAFETY: both ranges were checked against their memory's current length.
+    finish(r.map(|(s, d)| std::ptr::copy(s, d, len as usize)))
 }
 
 unsafe extern "C" fn memory_init(
@@ -87,12 +84,9 @@ unsafe extern "C" fn memory_init(
     let r = (|| {
         let data = inst.data_segment(segment);
         let s = range(src, len, data.len() as u64, TrapCode::MemoryOutOfBounds)?;
-        let mem = &mut *inst.memories[mem as usize];
-        let d = range(dst, len, mem.vm.length, TrapCode::MemoryOutOfBounds)?;
         let bytes = &inst.module.inner.wasm
             [inst.module.inner.info.datas[segment as usize].bytes.clone()][s];
-        mem.data_mut()[d].copy_from_slice(bytes);
-        Ok(())
+        memory(inst, mem).write(dst, bytes)
     })();
     finish(r)
 }

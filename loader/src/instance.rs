@@ -14,7 +14,7 @@ use crate::{builtins, Trap};
 use runtime_support::module_info::{ConstOp, ImportKind, SegmentMode};
 use runtime_support::types::is_subtype;
 use runtime_support::vmctx::{self, GlobalLocation, VmFuncRef, GLOBAL_CELL_SIZE};
-use runtime_support::TrapCode;
+
 use wasmparser::{ExternalKind, GlobalType, ValType};
 
 /// An instance's runtime state. Boxed in the store: compiled code holds its address.
@@ -455,13 +455,9 @@ impl StoreData {
                 let memory64 = info.memories[*index as usize].memory64;
                 let start = self.eval_offset(inst, offset, memory64)?;
                 let bytes = &module.inner.wasm[seg.bytes.clone()];
-                // SAFETY: validation checked the memory index.
-                let mem = unsafe { &mut *inst.memories[*index as usize] };
-                let end = match start.checked_add(bytes.len() as u64) {
-                    Some(end) if end <= mem.vm.length => end,
-                    _ => return Err(Error::Trap(Trap::new(TrapCode::MemoryOutOfBounds))),
-                };
-                mem.data_mut()[start as usize..end as usize].copy_from_slice(bytes);
+                builtins::memory(inst, *index)
+                    .write(start, bytes)
+                    .map_err(|c| Error::Trap(Trap::new(c)))?;
                 inst.data_dropped[i] = true;
             }
         }

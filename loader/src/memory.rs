@@ -34,7 +34,7 @@ pub struct MemoryData {
     /// Declared `shared` (threads): `memory.atomic.wait` may park on it, and several threads
     /// may use it at once, so growing it is serialized by this lock (see `grow`).
     pub(crate) shared: bool,
-    grow_lock: Arc<Mutex<()>>,
+    grow_lock: Mutex<()>,
 }
 
 // SAFETY: the mapping is owned by this value.
@@ -56,6 +56,12 @@ impl MemoryData {
         page_log2: u32,
     ) -> Result<Self, String> {
         let limit = Self::limit(memory64, page_log2);
+        if maximum.is_some_and(|max| max < minimum) {
+            return Err(format!(
+                "memory of {minimum} pages exceeds its maximum of {} pages",
+                maximum.unwrap_or(0)
+            ));
+        }
         if minimum > limit {
             let what = if memory64 {
                 "8 GiB this runtime gives a 64-bit memory"
@@ -83,7 +89,7 @@ impl MemoryData {
                 std::io::Error::last_os_error()
             ));
         }
-        let mut m = MemoryData {
+        let m = MemoryData {
             vm: VmMemory {
                 base: reservation as *mut u8,
                 length: 0,
@@ -92,7 +98,7 @@ impl MemoryData {
             memory64,
             page_log2,
             shared: false,
-            grow_lock: Arc::default(),
+            grow_lock: Mutex::new(()),
         };
         m.set_accessible(minimum << page_log2)?;
         Ok(m)
@@ -101,11 +107,11 @@ impl MemoryData {
     /// Makes the first `bytes` of the reservation read-write. The host's pages are larger than
     /// a one-byte wasm page: the bytes past `length` in the last host page stay accessible, and
     /// compiled code checks such a memory's accesses explicitly.
-    fn set_accessible(&mut self, bytes: u64) -> Result<(), String> {
+    fn set_accessible(&self, bytes: u64) -> Result<(), String> {
         // SAFETY: sysconf has no preconditions.
         let host_page = (unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize).max(4096);
         let up = |n: u64| (n as usize).next_multiple_of(host_page);
-        let (from, to) = (up(self.vm.length), up(bytes));
+        let (from, to) = (up(self.length()), up(bytes));
         if to > from {
             // SAFETY: changes the protection of pages inside our own reservation.
             let r = unsafe {
@@ -123,7 +129,8 @@ impl MemoryData {
             }
         }
         // SAFETY: aligned; readers in other threads load it (shared memories).
-        unsafe { AtomicU64::from_ptr(&mut self.vm.length) }.store(bytes, Ordering::SeqCst);
+        unsafe { AtomicU64::from_ptr(&self.vm.length as *const u64 as *mut u64) }
+            .store(bytes, Ordering::SeqCst);
         Ok(())
     }
 
@@ -159,9 +166,10 @@ impl MemoryData {
     /// Grows by `delta` pages; the old size in pages, or `None` if the maximum forbids it.
     /// A shared memory grows under its lock, and its new length is published atomically
     /// after its pages are accessible, so a thread that sees the length can use the bytes.
-    pub fn grow(&mut self, delta: u64) -> Option<u64> {
-        let lock = self.grow_lock.clone();
-        let _serialized = lock.lock().unwrap_or_else(|e| e.into_inner());
+    /// Takes `&self`: threads sharing the memory grow it at once (only the length and the
+    /// pages' protection change, under the lock).
+    pub fn grow(&self, delta: u64) -> Option<u64> {
+        let _serialized = self.grow_lock.lock().unwrap_or_else(|e| e.into_inner());
         let old = self.pages();
         let new = old.checked_add(delta)?;
         let limit = Self::limit(self.memory64, self.page_log2);
@@ -170,6 +178,34 @@ impl MemoryData {
         }
         self.set_accessible(new << self.page_log2).ok()?;
         Some(old)
+    }
+
+    /// The host address of `[offset, offset + len)`, or an out-of-bounds trap: what the
+    /// builtins write through, by raw copies (other threads may access a shared memory).
+    pub(crate) fn range_ptr(
+        &self,
+        offset: u64,
+        len: u64,
+    ) -> Result<*mut u8, runtime_support::TrapCode> {
+        match offset.checked_add(len) {
+            // SAFETY: inside the accessible length.
+            Some(end) if end <= self.length() => Ok(unsafe { self.vm.base.add(offset as usize) }),
+            _ => Err(runtime_support::TrapCode::MemoryOutOfBounds),
+        }
+    }
+
+    /// Copies `bytes` to `offset`, or traps out of bounds (data segments, `memory.init`).
+    pub(crate) fn write(&self, offset: u64, bytes: &[u8]) -> Result<(), runtime_support::TrapCode> {
+        let p = self.range_ptr(offset, bytes.len() as u64)?;
+        // SAFETY: checked above; a raw copy, as other threads may use a shared memory.
+        unsafe { std::ptr::copy(bytes.as_ptr(), p, bytes.len()) };
+        Ok(())
+    }
+
+    /// Whether host address `addr` starts `size` accessible bytes of this memory.
+    pub(crate) fn holds(&self, addr: *const u8, size: u64) -> bool {
+        let offset = (addr as usize).wrapping_sub(self.vm.base as usize) as u64;
+        self.range_ptr(offset, size).is_ok()
     }
 
     pub fn data(&self) -> &[u8] {
@@ -285,19 +321,21 @@ mod tests {
 
     #[test]
     fn grow_respects_maximum_and_keeps_base() {
-        let mut m = MemoryData::new(1, Some(3), false, 16).unwrap();
+        let m = MemoryData::new(1, Some(3), false, 16).unwrap();
         let base = m.vm.base;
         assert_eq!(m.grow(2), Some(1));
         assert_eq!(m.grow(1), None);
         assert_eq!(m.pages(), 3);
         assert_eq!(m.vm.base, base);
-        m.data_mut()[3 * 65536 - 1] = 7;
+        m.write(3 * 65536 - 1, &[7]).unwrap();
         assert_eq!(m.data()[3 * 65536 - 1], 7);
+        assert!(m.write(3 * 65536, &[7]).is_err());
     }
 
     #[test]
     fn a_memory_reaches_4_gib_and_no_further() {
         let mut m = MemoryData::new(0, None, false, 16).unwrap();
+        assert!(MemoryData::new(2, Some(1), false, 16).is_err());
         assert_eq!(m.grow(65536), Some(0));
         assert_eq!(m.grow(1), None);
         m.data_mut()[(4 << 30) - 1] = 9;

@@ -292,6 +292,12 @@ impl Module {
         &self.inner.wasm
     }
 
+    /// The canonical signature of type `index` (concrete types named by canonical ids): what a
+    /// host function standing in for an import of that type declares.
+    pub fn signature(&self, index: u32) -> Option<&Signature> {
+        self.inner.signatures.get(index as usize)
+    }
+
     pub fn info(&self) -> &ModuleInfo {
         &self.inner.info
     }

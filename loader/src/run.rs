@@ -204,9 +204,10 @@ fn native(cli: &RunCli, module: Module, ctx: WasiCtx) -> Result<Box<dyn Runner>,
         for (module_name, name, t) in
             unresolved_functions(&module.info().imports, |m, n| linker.get(m, n).is_some())
         {
-            let ty = &module.info().types[t as usize];
+            // Canonical types: an import that names a function type links by its id.
+            let sig = module.signature(t).expect("a type of the module").clone();
             let message = unresolved_message(&module_name, &name);
-            let f = store.func_new(ty.params(), ty.results(), move |_, _, _| {
+            let f = store.func_new(&sig.params, &sig.results, move |_, _, _| {
                 Err(unresolved_trap(&message))
             });
             linker.define(&module_name, &name, Extern::Func(f));

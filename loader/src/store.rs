@@ -189,13 +189,24 @@ impl StoreData {
     /// which a shared memory must declare. Instances of this store that import it see each
     /// other's accesses; `memory.atomic.wait` parks on it.
     pub fn shared_memory_new(&mut self, minimum: u64, maximum: u64) -> Result<Memory> {
-        let m = MemoryData::new(
-            minimum,
-            Some(maximum),
-            false,
-            crate::memory::DEFAULT_PAGE_LOG2,
-        )
-        .map_err(Error::Usage)?;
+        self.shared_memory_of_type(&wasmparser::MemoryType {
+            memory64: false,
+            shared: true,
+            initial: minimum,
+            maximum: Some(maximum),
+            page_size_log2: None,
+        })
+    }
+
+    /// Creates a shared memory of type `ty` (which must be shared, with a maximum), 64-bit or
+    /// of one-byte pages as it says.
+    pub fn shared_memory_of_type(&mut self, ty: &wasmparser::MemoryType) -> Result<Memory> {
+        if !ty.shared || ty.maximum.is_none() {
+            return Err(Error::Usage(
+                "a shared memory is declared shared and has a maximum".into(),
+            ));
+        }
+        let m = MemoryData::of_type(ty).map_err(Error::Usage)?;
         Ok(self.import_shared_memory(&SharedMemory::new(m)))
     }
 
@@ -318,11 +329,27 @@ impl StoreData {
         Ok(self.memories[m.index].get().pages())
     }
 
+    /// A memory's type as it is now: its current size as the minimum, its maximum, index
+    /// type (memory64), sharing and page size.
+    pub fn memory_type(&self, m: Memory) -> Result<wasmparser::MemoryType> {
+        self.owns(m.store, "memory")?;
+        let data = self.memories[m.index].get();
+        Ok(wasmparser::MemoryType {
+            memory64: data.memory64,
+            shared: data.shared,
+            initial: data.pages(),
+            maximum: data.maximum,
+            page_size_log2: (data.page_log2 != crate::memory::DEFAULT_PAGE_LOG2)
+                .then_some(data.page_log2),
+        })
+    }
+
     /// Grows a memory; the old size in pages.
     pub fn memory_grow(&mut self, m: Memory, delta: u64) -> Result<u64> {
         self.owns(m.store, "memory")?;
-        // SAFETY: the slot's memory is live; a shared one grows under its lock.
-        unsafe { &mut *self.memories[m.index].ptr() }
+        // A shared one grows under its lock.
+        self.memories[m.index]
+            .get()
             .grow(delta)
             .ok_or_else(|| Error::Usage("memory cannot grow that much".into()))
     }
@@ -330,6 +357,20 @@ impl StoreData {
     pub fn table_size(&self, t: Table) -> Result<u64> {
         self.owns(t.store, "table")?;
         Ok(self.tables[t.index].size())
+    }
+
+    /// A table's type as it is now: element type (concrete types by canonical id), current
+    /// size as the minimum, maximum and index type (table64).
+    pub fn table_type(&self, t: Table) -> Result<wasmparser::TableType> {
+        self.owns(t.store, "table")?;
+        let data = &self.tables[t.index];
+        Ok(wasmparser::TableType {
+            element_type: data.element_type,
+            table64: data.table64,
+            initial: data.size(),
+            maximum: data.maximum,
+            shared: false,
+        })
     }
 
     /// Element `index` of a table; `None` past its end.
@@ -479,6 +520,8 @@ impl StoreData {
 
     /// An error unless `values` have the types `types` and are this store's.
     pub(crate) fn check_vals(&self, types: &[ValType], values: &[Val], what: &str) -> Result<()> {
+        // Ownership first: `val_matches` reads a function's type through its pointer.
+        values.iter().try_for_each(|v| self.owns_val(v))?;
         if types.len() != values.len()
             || types
                 .iter()
@@ -490,7 +533,7 @@ impl StoreData {
                 "{what} {have:?} do not match the types {types:?}"
             )));
         }
-        values.iter().try_for_each(|v| self.owns_val(v))
+        Ok(())
     }
 
     /// Whether `v` is a value of the (canonical) type `t`: a reference of the right kind, null
@@ -523,7 +566,9 @@ impl StoreData {
                 let Val::FuncRef(Some(f)) = v else {
                     return false;
                 };
-                Some(self.func_type_id(*f)) == concrete_index(r).map(u64::from)
+                // Another store's function is not a value here (and its pointer may dangle).
+                f.store == self.id
+                    && Some(self.func_type_id(*f)) == concrete_index(r).map(u64::from)
             }
             _ => true,
         }

@@ -183,21 +183,24 @@ fn one_shared_memory_serves_stores_on_several_host_threads() {
     old_sizes.sort();
     // Every increment counted; the growths were serialized (each saw the one before), the
     // last one failed at the maximum, and the main thread's instance sees it all.
-    let mut call = |name: &str| {
+    let call = |store: &mut Store, name: &str| {
         let f = store.get_func(main, name).unwrap();
         store.call(f, &[]).unwrap()
     };
-    assert_eq!(call("get"), vec![Val::I32(1_000_000)]);
+    assert_eq!(call(&mut store, "get"), vec![Val::I32(1_000_000)]);
     assert_eq!(old_sizes, vec![-1, 1, 2, 3]);
-    assert_eq!(call("size"), vec![Val::I32(4)]);
-    assert_eq!(call("last"), vec![Val::I32(0)]);
+    assert_eq!(call(&mut store, "size"), vec![Val::I32(4)]);
+    assert_eq!(call(&mut store, "last"), vec![Val::I32(0)]);
     assert_eq!(shared.pages(), 4);
+    let ty = store.memory_type(m).unwrap();
+    assert!(ty.shared && !ty.memory64);
+    assert_eq!((ty.initial, ty.maximum), (4, Some(4)));
     // The host reads and writes a shared memory by copying, never through a slice.
     let mut word = [0u8; 4];
     shared.read(0, &mut word).unwrap();
     assert_eq!(u32::from_le_bytes(word), 1_000_000);
     shared.write(0, &7u32.to_le_bytes()).unwrap();
-    assert_eq!(call("get"), vec![Val::I32(7)]);
+    assert_eq!(call(&mut store, "get"), vec![Val::I32(7)]);
     assert!(shared.read(4 * 65536 - 2, &mut word).is_none());
     assert!(shared.write(u64::MAX, &word).is_none());
 }

@@ -120,6 +120,16 @@ fn arguments_of_the_wrong_type_or_null_are_refused() {
         s.store.call(apply, &[Val::ExternRef(Some(1)), Val::I32(1)]),
         "do not match",
     );
+    // A function of the right type but of another store, dropped since: refused before its
+    // (dangling) type is ever read.
+    let other = setup(null);
+    let foreign = other.store.get_func(other.instance, "inc").unwrap();
+    drop(other);
+    usage_error(
+        s.store
+            .call(apply, &[Val::FuncRef(Some(foreign)), Val::I32(1)]),
+        "store",
+    );
 }
 
 #[test]
@@ -209,6 +219,13 @@ fn the_host_cannot_make_up_types_or_non_null_tables() {
         unreachable!()
     };
     usage_error(s.store.table_new(t, 1, None), "non-nullable");
+    // The module's typed table reports its canonical element type.
+    let tab = match s.store.get_export(s.instance, "tab") {
+        Some(Extern::Table(tab)) => tab,
+        other => panic!("{other:?}"),
+    };
+    let tt = s.store.table_type(tab).unwrap();
+    assert_eq!((tt.element_type, tt.initial, tt.table64), (t, 2, false));
     assert!(s.store.table_new(t.nullable(), 1, None).is_ok());
 }
 

@@ -47,10 +47,10 @@ pub fn add_to_linker(
     let mut memories = Vec::new();
     for import in &module.info().imports {
         if let ImportKind::Memory(ty) = import.kind {
-            let Some(maximum) = ty.maximum.filter(|_| ty.shared) else {
+            if !ty.shared {
                 continue;
-            };
-            let m = store.shared_memory_new(ty.initial, maximum)?;
+            }
+            let m = store.shared_memory_of_type(&ty)?;
             let shared = store.shared_memory(m)?.expect("a shared memory");
             linker.define(&import.module, &import.name, Extern::Memory(m));
             memories.push((import.module.clone(), import.name.clone(), shared));
