@@ -3,8 +3,10 @@
 //! once, and WASI threads run a program whose threads count together, ending the process on a
 //! trap or `proc_exit` in any thread.
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use waot::{Error, Extern, Linker, SharedMemory, Store, TrapCode, Val};
 use waot_compiler::{CompileOptions, OptLevel};
 use waot_tests::{binary, load_wat};
@@ -244,4 +246,46 @@ fn wasi_threads_count_together_and_end_the_process_on_a_trap_or_exit() {
         "{err}"
     );
     assert_eq!(wrun_counter(Some(98)).status.code(), Some(7));
+}
+
+/// Runs `wrun` on `wat` (a file in tests/threads) with stdin a pipe no one writes; its output
+/// and how long it took, killing it after `limit`.
+fn wrun_with_idle_stdin(file: &str, limit: Duration) -> (std::process::Output, Duration) {
+    let d = tempfile::tempdir().unwrap();
+    let wat = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("threads")
+        .join(file);
+    let wasm = d.path().join("m.wasm");
+    std::fs::write(&wasm, wat::parse_file(&wat).unwrap()).unwrap();
+    let so = d.path().join("m.so");
+    let c = Command::new(binary("waotc"))
+        .arg(&wasm)
+        .arg(&so)
+        .output()
+        .unwrap();
+    assert!(c.status.success(), "{}", String::from_utf8_lossy(&c.stderr));
+    let t0 = Instant::now();
+    let mut child = Command::new(binary("wrun"))
+        .arg(&so)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _idle_stdin = child.stdin.take();
+    while child.try_wait().unwrap().is_none() && t0.elapsed() < limit {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let elapsed = t0.elapsed();
+    child.kill().ok();
+    (child.wait_with_output().unwrap(), elapsed)
+}
+
+#[test]
+fn a_sleeping_or_blocked_thread_does_not_hold_up_other_threads_wasi_calls() {
+    let (o, elapsed) = wrun_with_idle_stdin("blocking.wat", Duration::from_secs(20));
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "main\n");
+    // The sleeping thread would take 3 s and the reading one forever.
+    assert!(elapsed < Duration::from_millis(2500), "took {elapsed:?}");
 }

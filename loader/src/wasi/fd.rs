@@ -4,6 +4,7 @@ use super::errno::{self, check, Errno};
 use super::memory::GuestMemory;
 use super::table::{filetype, rights};
 use super::WasiCtx;
+use std::os::fd::RawFd;
 
 type R = Result<(), Errno>;
 
@@ -208,13 +209,23 @@ enum Transfer {
 /// against guest memory, one system call straight into or out of guest memory, and the
 /// count written back. `a` is `(fd, iovs, iovs_len, [offset,] nwritten_ptr)`.
 fn vectored(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64], how: Transfer) -> R {
-    let needed = match how {
-        Transfer::Read => rights::FD_READ,
-        Transfer::Write => rights::FD_WRITE,
-        Transfer::ReadAt => rights::FD_READ | rights::FD_SEEK,
-        Transfer::WriteAt => rights::FD_WRITE | rights::FD_SEEK,
-    };
-    let fd = ctx.fds.with_rights(a[0] as u32, needed)?.raw();
+    let fd = ctx.fds.with_rights(a[0] as u32, how.rights())?.raw();
+    transfer(fd, mem, a, how)
+}
+
+impl Transfer {
+    fn rights(self) -> u64 {
+        match self {
+            Transfer::Read => rights::FD_READ,
+            Transfer::Write => rights::FD_WRITE,
+            Transfer::ReadAt => rights::FD_READ | rights::FD_SEEK,
+            Transfer::WriteAt => rights::FD_WRITE | rights::FD_SEEK,
+        }
+    }
+}
+
+/// The system call of a transfer on host descriptor `fd`, with the guest's iovecs.
+fn transfer(fd: RawFd, mem: &mut GuestMemory<'_>, a: &[u64], how: Transfer) -> R {
     let iovs = mem.iovecs(a[1] as u32, a[2] as u32)?;
     let (ptr, len) = (iovs.as_ptr(), iovs.len() as i32);
     let offset = || i64::try_from(a[3]).map_err(|_| errno::INVAL);
@@ -234,6 +245,34 @@ fn vectored(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64], how: Transf
         a[4]
     };
     mem.write_u32(out as u32, n as u32)
+}
+
+/// `fd_read`/`fd_write` on one of the host's standard streams, whose descriptor the table
+/// never closes: the rights are checked under the context's lock and the system call, which
+/// may block (a read of the terminal), runs after it is released, so other threads' WASI
+/// calls go on. `None` for any other descriptor or function.
+pub fn stdio_unlocked(
+    ctx: &std::sync::Mutex<WasiCtx>,
+    name: &str,
+    mem: &mut GuestMemory<'_>,
+    a: &[u64],
+) -> Option<R> {
+    let how = match name {
+        "fd_read" => Transfer::Read,
+        "fd_write" => Transfer::Write,
+        _ => return None,
+    };
+    let fd = {
+        let ctx = ctx.lock().unwrap_or_else(|p| p.into_inner());
+        match ctx.fds.with_rights(a[0] as u32, how.rights()) {
+            Ok(e) => match e.handle {
+                super::table::Handle::Stdio(fd) => fd,
+                super::table::Handle::Owned(_) => return None,
+            },
+            Err(e) => return Some(Err(e)),
+        }
+    };
+    Some(transfer(fd, mem, a, how))
 }
 
 pub fn fd_read(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R {

@@ -204,8 +204,22 @@ pub fn add_to_linker(linker: &mut Linker, store: &mut StoreData, ctx: Arc<Mutex<
         let func = store.func_new(f.params, &[ValType::I32], move |caller, args, results| {
             let raw: Vec<u64> = args.iter().map(crate::Val::to_raw_bits).collect();
             let memory = guest_memory(caller)?;
-            let mut ctx = ctx.lock().unwrap_or_else(|p| p.into_inner());
-            results[0] = crate::Val::I32(dispatch(f, &mut ctx, memory, &raw));
+            // Calls that may block for long without needing the context past a check run
+            // after its lock is released (WASI threads share the context).
+            let mut mem = GuestMemory::new(memory);
+            let unlocked = fd::stdio_unlocked(&ctx, f.name, &mut mem, &raw).or_else(|| {
+                (f.name == "poll_oneoff")
+                    .then(|| poll::clocks_unlocked(&mut mem, &raw))
+                    .flatten()
+            });
+            let errno = match unlocked {
+                Some(r) => r.err().unwrap_or(errno::SUCCESS) as i32,
+                None => {
+                    let mut ctx = ctx.lock().unwrap_or_else(|p| p.into_inner());
+                    dispatch(f, &mut ctx, memory, &raw)
+                }
+            };
+            results[0] = crate::Val::I32(errno);
             Ok(())
         });
         linker.define(MODULE, f.name, Extern::Func(func));

@@ -33,6 +33,25 @@ enum Sub {
 }
 
 pub fn poll_oneoff(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R {
+    poll(Some(ctx), mem, a)
+}
+
+/// `poll_oneoff` whose subscriptions are all clocks (a `sleep`): it needs no descriptor, so it
+/// runs without the context's lock and a sleeping thread does not hold up other threads' WASI
+/// calls. `None` if any subscription is on a descriptor (or the list is unreadable).
+pub fn clocks_unlocked(mem: &mut GuestMemory<'_>, a: &[u64]) -> Option<R> {
+    let (subs_ptr, count) = (a[0] as u32, a[2] as u32);
+    let clock_only = (0..count).all(|i| {
+        subs_ptr
+            .checked_add(48 * i + 8)
+            .and_then(|at| mem.slice(at, 1).ok())
+            .is_some_and(|kind| kind[0] == EVENT_CLOCK)
+    });
+    (count > 0 && clock_only).then(|| poll(None, mem, a))
+}
+
+/// `ctx` is `None` only for clock-only subscriptions.
+fn poll(ctx: Option<&mut WasiCtx>, mem: &mut GuestMemory<'_>, a: &[u64]) -> R {
     let (subs_ptr, events_ptr, count) = (a[0] as u32, a[1] as u32, a[2] as u32);
     if count == 0 {
         return Err(errno::INVAL);
@@ -79,7 +98,11 @@ pub fn poll_oneoff(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R
             }
             EVENT_FD_READ | EVENT_FD_WRITE => {
                 let fd = mem.read_u32(at + 16)?;
-                match ctx.fds.with_rights(fd, rights::POLL_FD_READWRITE) {
+                let entry = match &ctx {
+                    Some(ctx) => ctx.fds.with_rights(fd, rights::POLL_FD_READWRITE),
+                    None => Err(errno::BADF),
+                };
+                match entry {
                     Ok(e) => {
                         let events = if kind == EVENT_FD_READ {
                             libc::POLLIN
