@@ -187,8 +187,25 @@ impl StoreData {
             };
             inst.write(layout.funcref(index), funcref);
         }
-        for mem in &info.memories[info.num_imported_memories as usize..] {
+        module.inner.note_instantiation();
+        for (defined, mem) in info.memories[info.num_imported_memories as usize..]
+            .iter()
+            .enumerate()
+        {
             let data = MemoryData::of_type(mem).map_err(Error::Link)?;
+            // The active segments in place, copy-on-write (`memory_image`): initialize skips
+            // them.
+            let index = info.num_imported_memories + defined as u32;
+            if let Some(image) = module.inner.memory_image(defined) {
+                // SAFETY: the memory's own reservation, its initial size accessible.
+                if unsafe { image.map_at(data.vm.base, data.length()) } {
+                    for (i, seg) in info.datas.iter().enumerate() {
+                        if matches!(seg.mode, SegmentMode::Active { index: m, .. } if m == index) {
+                            inst.data_dropped[i] = true;
+                        }
+                    }
+                }
+            }
             let slot = if mem.shared {
                 MemorySlot::Shared(SharedMemory::new(data))
             } else {
@@ -451,6 +468,10 @@ impl StoreData {
             }
         }
         for (i, seg) in info.datas.iter().enumerate() {
+            // Already in place from the memory's image.
+            if inst.data_dropped[i] {
+                continue;
+            }
             if let SegmentMode::Active { index, offset } = &seg.mode {
                 let memory64 = info.memories[*index as usize].memory64;
                 let start = self.eval_offset(inst, offset, memory64)?;

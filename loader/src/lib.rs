@@ -56,6 +56,7 @@ mod instance;
 pub mod interp;
 mod linker;
 mod memory;
+mod memory_image;
 mod module;
 mod native_library;
 mod signals;

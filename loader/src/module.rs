@@ -28,6 +28,10 @@ pub(crate) struct ModuleInner {
     pub signatures: Vec<Signature>,
     /// Canonical id of each type index, in the process-wide signature registry.
     pub type_ids: Vec<u64>,
+    /// Copy-on-write images of the defined memories, built at the second instantiation (a
+    /// module instantiated once copies its data, which costs no more).
+    images: std::sync::OnceLock<Vec<Option<crate::memory_image::MemoryImage>>>,
+    instantiations: std::sync::atomic::AtomicUsize,
     _registration: Registration,
     _library: crate::native_library::Library,
 }
@@ -57,6 +61,21 @@ fn check_type_indices(info: &ModuleInfo, ids: &[u64]) -> std::result::Result<(),
 }
 
 impl ModuleInner {
+    /// The image of defined memory `defined` (counted from the first defined memory), if it
+    /// has one and this module has been instantiated before.
+    pub fn memory_image(&self, defined: usize) -> Option<&crate::memory_image::MemoryImage> {
+        self.images.get()?.get(defined)?.as_ref()
+    }
+
+    /// Counts an instantiation; from the second on, builds the images first.
+    pub fn note_instantiation(&self) {
+        use std::sync::atomic::Ordering;
+        if self.instantiations.fetch_add(1, Ordering::Relaxed) >= 1 {
+            self.images
+                .get_or_init(|| crate::memory_image::build(&self.info, &self.wasm));
+        }
+    }
+
     /// `t` as the store sees it: concrete types named by canonical ids, comparable across
     /// modules (every index of a valid module has an id that fits, `intern_module_types`).
     pub fn canonical(&self, t: wasmparser::ValType) -> wasmparser::ValType {
@@ -268,6 +287,8 @@ impl Module {
                 host_adapters,
                 signatures,
                 type_ids,
+                images: Default::default(),
+                instantiations: Default::default(),
                 _registration: registration,
                 _library: library,
             }),

@@ -554,3 +554,95 @@ fn one_byte_pages_end_exactly_at_their_length() {
         }
     }
 }
+
+/// Active data segments, overlapping (the later wins) and reaching the end of the initial
+/// memory, a passive one, and one at an imported global's offset (which gets no image).
+const DATA: &str = r#"
+(module
+  (import "env" "at" (global $at i32))
+  (memory (export "memory") 2)
+  (memory $m1 1)
+  (data (i32.const 100) "aaaaaaaa")
+  (data (i32.const 104) "bb")
+  (data (i32.const 131068) "end!")
+  (data $p "passive")
+  (data (memory $m1) (global.get $at) "global")
+  (func (export "init") (memory.init $p (i32.const 200) (i32.const 0) (i32.const 7)))
+  (func (export "load") (param i32) (result i32) (i32.load (local.get 0)))
+  (func (export "store") (param i32 i32) (i32.store (local.get 0) (local.get 1)))
+  (func (export "load1") (param i32) (result i32) (i32.load $m1 (local.get 0))))"#;
+
+/// From the second instantiation on, a module's data comes from a copy-on-write image
+/// (`memory_image.rs`): every instance must still see exactly its segments, and its writes
+/// must stay its own, in one store and across stores.
+#[test]
+fn instances_of_one_module_get_their_data_and_keep_their_writes() {
+    let d = tempfile::tempdir().unwrap();
+    let module = load_wat(d.path(), "data", DATA, &CompileOptions::default());
+    let word = |s: &[u8]| Val::I32(i32::from_le_bytes(s.try_into().unwrap()));
+    let mut stores: Vec<(Store, waot::Instance)> = Vec::new();
+    for n in 0..4 {
+        let mut store = Store::new();
+        let at = store
+            .global_new(
+                waot::GlobalType {
+                    content_type: waot::ValType::I32,
+                    mutable: false,
+                    shared: false,
+                },
+                Val::I32(8 + n),
+            )
+            .unwrap();
+        let mut linker = Linker::new();
+        linker.define("env", "at", waot::Extern::Global(at));
+        // Two instances in this store, then the next store.
+        for _ in 0..2 {
+            let i = linker.instantiate(&mut store, &module).unwrap();
+            let call = |s: &mut Store, name: &str, args: &[Val]| {
+                let f = s.get_func(i, name).unwrap();
+                s.call(f, args).unwrap()
+            };
+            assert_eq!(
+                call(&mut store, "load", &[Val::I32(100)]),
+                vec![word(b"aaaa")]
+            );
+            assert_eq!(
+                call(&mut store, "load", &[Val::I32(104)]),
+                vec![word(b"bbaa")]
+            );
+            assert_eq!(
+                call(&mut store, "load", &[Val::I32(131068)]),
+                vec![word(b"end!")]
+            );
+            assert_eq!(
+                call(&mut store, "load", &[Val::I32(200)]),
+                vec![Val::I32(0)]
+            );
+            let at = 8 + n;
+            assert_eq!(
+                call(&mut store, "load1", &[Val::I32(at)]),
+                vec![word(b"glob")]
+            );
+            // Writes of earlier instances are not seen here.
+            assert_eq!(
+                call(&mut store, "load", &[Val::I32(4096)]),
+                vec![Val::I32(0)]
+            );
+            call(&mut store, "store", &[Val::I32(100), Val::I32(n)]);
+            call(&mut store, "store", &[Val::I32(4096), Val::I32(-1)]);
+            call(&mut store, "init", &[]);
+            assert_eq!(
+                call(&mut store, "load", &[Val::I32(200)]),
+                vec![word(b"pass")]
+            );
+            assert_eq!(
+                call(&mut store, "load", &[Val::I32(100)]),
+                vec![Val::I32(n)]
+            );
+            let m = store.get_memory(i, "memory").unwrap();
+            assert_eq!(&store.memory_data(m).unwrap()[104..106], b"bb");
+            stores.push((Store::new(), i));
+        }
+        drop(store);
+    }
+}

@@ -135,7 +135,10 @@ pub fn run(
 ) -> Result<Option<Outcome>, String> {
     match mode.options() {
         None => interpret(wasm, calls),
-        Some(options) => native(wasm, &options, calls, dir).map(Some),
+        // The default build is instantiated once before, so that its instance gets its data
+        // from the module's copy-on-write memory images (`memory_image.rs`), which the other
+        // modes, instantiated once, copy.
+        Some(options) => native(wasm, &options, calls, dir, mode == Mode::AotDefault).map(Some),
     }
 }
 
@@ -144,10 +147,14 @@ fn native(
     options: &CompileOptions,
     calls: &[(String, Vec<Val>)],
     dir: &std::path::Path,
+    second_instance: bool,
 ) -> Result<Outcome, String> {
     let so = dir.join("module.so");
     compile_to_file(wasm, "fuzz", &so, options).map_err(|e| format!("compile: {e}"))?;
     let module = waot::Module::from_file(&so).map_err(|e| format!("load: {e}"))?;
+    if second_instance {
+        let _first = Linker::new().instantiate(&mut Store::new(), &module);
+    }
     let mut store = Store::new();
     let mut outcome = Outcome {
         instantiated: Ok(()),
