@@ -235,11 +235,14 @@ impl Module {
             ObjectSource::Memory => crate::native_library::load_bytes(object_bytes)?,
         };
         // SAFETY: the symbols are arrays of code pointers of the lengths the module implies.
+        // Each entry is an address's distance from the table (`artifact::SYM_FUNCTIONS`).
         let table = |sym_name: &str, len: usize| -> std::result::Result<Vec<*const u8>, String> {
-            let sym = unsafe { library.get::<*const *const u8>(sym_name.as_bytes()) }
+            let sym = unsafe { library.get::<*const i64>(sym_name.as_bytes()) }
                 .map_err(|e| format!("missing symbol `{sym_name}`: {e}"))?;
             let base = *sym;
-            Ok((0..len).map(|i| unsafe { *base.add(i) }).collect())
+            Ok((0..len)
+                .map(|i| unsafe { (base as *const u8).wrapping_offset(*base.add(i) as isize) })
+                .collect())
         };
         // SAFETY: the symbol is a pointer-sized global that compiled code only reads.
         unsafe {

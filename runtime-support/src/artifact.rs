@@ -7,12 +7,14 @@ use sha2::{Digest, Sha256};
 pub const META_SECTION: &str = ".waot.meta";
 /// ELF section holding the original wasm module, byte for byte.
 pub const WASM_SECTION: &str = ".waot.wasm";
-/// `[*const u8; defined functions]`: code of every defined function, wasm-call ABI.
+/// `[i64; defined functions]`: code of every defined function, wasm-call ABI. This table and
+/// the next two hold each address as its distance from the table's own address, so the
+/// dynamic loader relocates none of their entries.
 pub const SYM_FUNCTIONS: &str = "waot_functions";
-/// `[*const u8; types]`: per type index, `fn(code, vmctx, values: *mut ValueSlot)`, which calls
+/// `[i64; types]` (offsets, as above): per type index, `fn(code, vmctx, values: *mut ValueSlot)`, which calls
 /// `code` with arguments read from `values` and writes the results back over them.
 pub const SYM_TRAMPOLINES: &str = "waot_trampolines";
-/// `[*const u8; types]`: per type index, a wasm-call ABI function whose first argument is a
+/// `[i64; types]` (offsets, as above): per type index, a wasm-call ABI function whose first argument is a
 /// `HostFuncContext`; it spills its arguments to a value array and calls the host callback.
 pub const SYM_HOST_ADAPTERS: &str = "waot_host_adapters";
 /// Prefix of the symbol of defined function N: `waot_func_N`, kept for backtraces.

@@ -576,7 +576,7 @@ fn emit_self_description(
         .iter()
         .map(|f| f.as_global_value().as_pointer_value())
         .collect();
-    add_pointer_table(cx, artifact::SYM_FUNCTIONS, &funcs);
+    add_offset_table(cx, artifact::SYM_FUNCTIONS, &funcs);
 
     let header = ArtifactHeader {
         abi_version: runtime_support::ABI_VERSION,
@@ -623,17 +623,24 @@ fn emit_personality(cx: &ModuleCx<'_, '_>) -> Result<(), CompileError> {
     Ok(())
 }
 
-pub fn add_pointer_table<'ctx>(
+/// A table of code addresses stored as each one's distance from the table itself (`i64`), so
+/// that the linker resolves every entry and the loader applies no relocation to it: the pages
+/// stay clean and shared between processes. The loader adds the table's address back.
+pub fn add_offset_table<'ctx>(
     cx: &ModuleCx<'_, 'ctx>,
     name: &str,
     values: &[inkwell::values::PointerValue<'ctx>],
 ) {
-    let ptr = cx.ptr_type();
-    let array = ptr.const_array(values);
+    let i64t = cx.context.i64_type();
     let global = cx
         .module
-        .add_global(ptr.array_type(values.len() as u32), None, name);
-    global.set_initializer(&array.as_basic_value_enum());
+        .add_global(i64t.array_type(values.len() as u32), None, name);
+    let base = global.as_pointer_value().const_to_int(i64t);
+    let offsets: Vec<_> = values
+        .iter()
+        .map(|v| v.const_to_int(i64t).const_sub(base))
+        .collect();
+    global.set_initializer(&i64t.const_array(&offsets).as_basic_value_enum());
     global.set_constant(true);
 }
 

@@ -1,7 +1,7 @@
 //! Per-signature glue between the host's uniform calling convention (an array of 16-byte value
 //! slots) and the wasm-call ABI, in both directions.
 
-use super::{add_pointer_table, ModuleCx};
+use super::{add_offset_table, ModuleCx};
 use crate::CompileError;
 use inkwell::module::Linkage;
 use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, PointerValue};
@@ -15,8 +15,8 @@ pub fn emit_all(cx: &ModuleCx<'_, '_>) -> Result<(), CompileError> {
         trampolines.push(emit_trampoline(cx, index)?);
         adapters.push(emit_host_adapter(cx, index)?);
     }
-    add_pointer_table(cx, artifact::SYM_TRAMPOLINES, &trampolines);
-    add_pointer_table(cx, artifact::SYM_HOST_ADAPTERS, &adapters);
+    add_offset_table(cx, artifact::SYM_TRAMPOLINES, &trampolines);
+    add_offset_table(cx, artifact::SYM_HOST_ADAPTERS, &adapters);
     Ok(())
 }
 
