@@ -209,26 +209,31 @@ fn one_shared_memory_serves_stores_on_several_host_threads() {
 
 fn wrun_counter(spawn_arg: Option<i32>) -> std::process::Output {
     let d = tempfile::tempdir().unwrap();
-    let mut wat = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("threads/counter.wat"),
-    )
-    .unwrap();
+    let mut wat =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("threads/counter.wat"))
+            .unwrap();
     if let Some(arg) = spawn_arg {
         wat = wat.replace(
             "(call $spawn (local.get $i))",
             &format!("(call $spawn (i32.const {arg}))"),
         );
     }
-    let wasm = d.path().join("counter.wasm");
-    std::fs::write(&wasm, wat::parse_str(&wat).unwrap()).unwrap();
-    let so = d.path().join("counter.so");
+    let so = compile_with_waotc(d.path(), &wat);
+    Command::new(binary("wrun")).arg(&so).output().unwrap()
+}
+
+/// `wat` compiled by the `waotc` binary into `dir`; the artifact's path.
+fn compile_with_waotc(dir: &Path, wat: &str) -> std::path::PathBuf {
+    let wasm = dir.join("m.wasm");
+    std::fs::write(&wasm, wat::parse_str(wat).unwrap()).unwrap();
+    let so = dir.join("m.so");
     let c = Command::new(binary("waotc"))
         .arg(&wasm)
         .arg(&so)
         .output()
         .unwrap();
     assert!(c.status.success(), "{}", String::from_utf8_lossy(&c.stderr));
-    Command::new(binary("wrun")).arg(&so).output().unwrap()
+    so
 }
 
 #[test]
@@ -252,18 +257,10 @@ fn wasi_threads_count_together_and_end_the_process_on_a_trap_or_exit() {
 /// and how long it took, killing it after `limit`.
 fn wrun_with_idle_stdin(file: &str, limit: Duration) -> (std::process::Output, Duration) {
     let d = tempfile::tempdir().unwrap();
-    let wat = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("threads")
         .join(file);
-    let wasm = d.path().join("m.wasm");
-    std::fs::write(&wasm, wat::parse_file(&wat).unwrap()).unwrap();
-    let so = d.path().join("m.so");
-    let c = Command::new(binary("waotc"))
-        .arg(&wasm)
-        .arg(&so)
-        .output()
-        .unwrap();
-    assert!(c.status.success(), "{}", String::from_utf8_lossy(&c.stderr));
+    let so = compile_with_waotc(d.path(), &std::fs::read_to_string(path).unwrap());
     let t0 = Instant::now();
     let mut child = Command::new(binary("wrun"))
         .arg(&so)
