@@ -74,7 +74,7 @@ pub fn compile_as(
     let info = runtime_support::ModuleInfo::parse(wasm)
         .map_err(|e| CompileError::invalid(source, None, e.offset, &e.message))?;
     report.validate = started.elapsed();
-    report.names = info.func_names.clone();
+    report.names = (*info.func_names).clone();
     let embed = kind == OutputKind::SharedObject;
     let (objects, header) =
         codegen::compile_objects(wasm, &info, source, options, embed, &mut report)?;

@@ -56,8 +56,10 @@ pub struct ModuleSymbols {
     pub module: String,
     pub start: usize,
     pub end: usize,
-    /// `(address, wasm function index, name)`, sorted by address.
-    pub funcs: Vec<(usize, u32, Option<String>)>,
+    /// `(address, wasm function index)`, sorted by address.
+    pub funcs: Vec<(usize, u32)>,
+    /// The module's function names, sorted by index, looked up only for a backtrace.
+    pub names: Arc<Vec<(u32, String)>>,
 }
 
 /// One guest frame of a backtrace.
@@ -179,18 +181,23 @@ pub fn symbolize(pcs: &[usize]) -> Vec<FrameInfo> {
         }
         let i = m
             .funcs
-            .partition_point(|(addr, _, _)| *addr <= pc.saturating_sub(1));
+            .partition_point(|(addr, _)| *addr <= pc.saturating_sub(1));
         if i == 0 {
             continue;
         }
-        let (_, index, name) = &m.funcs[i - 1];
-        if *index == u32::MAX {
+        let (_, index) = m.funcs[i - 1];
+        if index == u32::MAX {
             continue; // a trampoline or host adapter, not a wasm function
         }
+        let name = m
+            .names
+            .binary_search_by_key(&index, |(i, _)| *i)
+            .ok()
+            .map(|at| m.names[at].1.clone());
         frames.push(FrameInfo {
             module: m.module.clone(),
-            func_index: *index,
-            func_name: name.clone(),
+            func_index: index,
+            func_name: name,
         });
     }
     frames
@@ -205,7 +212,8 @@ mod tests {
             module: format!("m{start}"),
             start,
             end: start + 16,
-            funcs: vec![(start, 7, None)],
+            funcs: vec![(start, 7)],
+            names: Arc::new(vec![(7, "seven".into())]),
         }
     }
 

@@ -367,19 +367,25 @@ impl SymbolLayout {
         let mut code = Vec::new();
         let mut first_trampoline = None;
         let mut first_function = None;
+        // Bytes, not `str`: a module has a symbol per function, and start-up should not
+        // validate 100,000 names as UTF-8.
         for sym in file.symbols() {
-            let Ok(name) = sym.name() else { continue };
-            if let Some(index) = name.strip_prefix(artifact::FUNC_SYMBOL_PREFIX) {
-                let Ok(index) = index.parse::<u32>() else {
+            let Ok(name) = sym.name_bytes() else { continue };
+            if let Some(index) = name.strip_prefix(artifact::FUNC_SYMBOL_PREFIX.as_bytes()) {
+                let Some(index) = std::str::from_utf8(index)
+                    .ok()
+                    .and_then(|i| i.parse::<u32>().ok())
+                else {
                     continue;
                 };
                 if index == info.num_imported_funcs {
                     first_function = Some(sym.address() as usize);
                 }
                 code.push((sym.address() as usize, index));
-            } else if name.starts_with("waot_trampoline_") || name.starts_with("waot_host_adapter_")
+            } else if name.starts_with(b"waot_trampoline_")
+                || name.starts_with(b"waot_host_adapter_")
             {
-                if name == "waot_trampoline_0" {
+                if name == b"waot_trampoline_0" {
                     first_trampoline = Some(sym.address() as usize);
                 }
                 code.push((sym.address() as usize, u32::MAX));
@@ -404,18 +410,14 @@ impl SymbolLayout {
         let funcs = self
             .code
             .iter()
-            .map(|&(addr, index)| {
-                let name = (index != u32::MAX)
-                    .then(|| info.func_name(index).map(str::to_string))
-                    .flatten();
-                (addr.wrapping_add(bias), index, name)
-            })
+            .map(|&(addr, index)| (addr.wrapping_add(bias), index))
             .collect();
         ModuleSymbols {
             module: module.to_string(),
             start: self.text.0.wrapping_add(bias),
             end: self.text.1.wrapping_add(bias),
             funcs,
+            names: info.func_names.clone(),
         }
     }
 }

@@ -133,7 +133,8 @@ pub struct ModuleInfo {
     /// Byte range of each section, with its name, for error messages.
     pub sections: Vec<(String, Range<usize>)>,
     /// Function names from the name section, sorted by index (first name of an index wins).
-    pub func_names: Vec<(u32, String)>,
+    /// Shared, so that the loader's backtrace registry names functions without copying them.
+    pub func_names: std::sync::Arc<Vec<(u32, String)>>,
 }
 
 impl ModuleInfo {
@@ -145,8 +146,9 @@ impl ModuleInfo {
             m.add(payload?, wasm)?;
         }
         // Looked up once per function when an artifact is loaded: sorted for binary search.
-        m.func_names.sort_by_key(|(i, _)| *i);
-        m.func_names.dedup_by_key(|(i, _)| *i);
+        let names = std::sync::Arc::make_mut(&mut m.func_names);
+        names.sort_by_key(|(i, _)| *i);
+        names.dedup_by_key(|(i, _)| *i);
         Ok(m)
     }
 
@@ -246,7 +248,7 @@ impl ModuleInfo {
                     // A malformed name section is not an error in the spec: names are advisory.
                     for name in names.into_iter().flatten() {
                         if let Name::Function(map) = name {
-                            self.func_names.extend(
+                            std::sync::Arc::make_mut(&mut self.func_names).extend(
                                 map.into_iter().flatten().map(|n| (n.index, n.name.into())),
                             );
                         }
