@@ -135,15 +135,10 @@ pub(crate) unsafe extern "C" fn atomic_wait32(
     expected: u32,
     timeout_ns: i64,
 ) -> u32 {
-    require_inside(vmctx, mem, addr, 4);
-    require_shared(vmctx, mem);
-    // SAFETY: inside the memory (above), 4-byte aligned (compiled code).
-    let cell = &*(addr as *const AtomicI32);
-    wait(
-        addr as usize,
-        || cell.load(Ordering::SeqCst) == expected as i32,
-        timeout_ns,
-    )
+    checked_wait(vmctx, mem, addr, 4, timeout_ns, || {
+        // SAFETY: inside the memory and 4-byte aligned (`checked_wait`, compiled code).
+        (*(addr as *const AtomicI32)).load(Ordering::SeqCst) == expected as i32
+    })
 }
 
 pub(crate) unsafe extern "C" fn atomic_wait64(
@@ -153,15 +148,24 @@ pub(crate) unsafe extern "C" fn atomic_wait64(
     expected: u64,
     timeout_ns: i64,
 ) -> u32 {
-    require_inside(vmctx, mem, addr, 8);
+    checked_wait(vmctx, mem, addr, 8, timeout_ns, || {
+        // SAFETY: inside the memory and 8-byte aligned (`checked_wait`, compiled code).
+        (*(addr as *const AtomicI64)).load(Ordering::SeqCst) == expected as i64
+    })
+}
+
+/// A wait of `size` bytes at `addr` of memory `mem`, after its traps.
+unsafe fn checked_wait(
+    vmctx: *mut u8,
+    mem: u32,
+    addr: *mut u8,
+    size: u64,
+    timeout_ns: i64,
+    equal: impl FnOnce() -> bool,
+) -> u32 {
+    require_inside(vmctx, mem, addr, size);
     require_shared(vmctx, mem);
-    // SAFETY: inside the memory (above), 8-byte aligned (compiled code).
-    let cell = &*(addr as *const AtomicI64);
-    wait(
-        addr as usize,
-        || cell.load(Ordering::SeqCst) == expected as i64,
-        timeout_ns,
-    )
+    wait(addr as usize, equal, timeout_ns)
 }
 
 #[cfg(test)]
