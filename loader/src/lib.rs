@@ -41,46 +41,26 @@
 //! std::mem::swap(&mut *a, &mut *b);
 //! ```
 
+mod api;
 pub mod artifact;
-mod atomics;
-mod builtins;
-pub mod cache;
-mod code_registry;
 mod error;
-mod exceptions;
-mod exn_heap;
-mod file_bytes;
-mod handles;
-mod host_cpu;
-mod instance;
 pub mod interp;
-mod linker;
-mod memory;
-mod memory_image;
-mod module;
-mod native_library;
-mod signals;
-mod signatures;
-mod store;
-mod table;
-mod traps;
-mod typed;
-mod values;
+mod vm;
 pub mod wasi;
 pub mod wast;
 
-pub use artifact::{Artifact, ArtifactKind, NotNative, TrustPolicy};
-pub use code_registry::FrameInfo;
-pub use error::{Error, Result};
-pub use exceptions::Exception;
-pub use linker::Linker;
-pub use memory::SharedMemory;
-pub use module::Module;
-pub use runtime_support::TrapCode;
-pub use store::{
+pub use api::exceptions::Exception;
+pub use api::linker::Linker;
+pub use api::module::Module;
+pub use api::store::{
     Caller, Extern, Func, Global, Instance, Memory, Store, StoreData, StoreId, Table, Tag,
 };
-pub use traps::Trap;
-pub use typed::{TypedFunc, WasmParams, WasmResults, WasmTy};
-pub use values::{ExnRef, Slot, Val};
+pub use api::typed::{TypedFunc, WasmParams, WasmResults, WasmTy};
+pub use api::values::{ExnRef, Slot, Val};
+pub use artifact::{Artifact, ArtifactKind, NotNative, TrustPolicy};
+pub use error::{Error, Result};
+pub use runtime_support::TrapCode;
+pub use vm::code_registry::FrameInfo;
+pub use vm::memory::SharedMemory;
+pub use vm::traps::Trap;
 pub use wasmparser::{GlobalType, RefType, ValType};

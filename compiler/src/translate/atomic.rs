@@ -3,7 +3,7 @@
 //! with `unaligned atomic` (before the bounds check, as the reference interpreter orders
 //! them); then the bounds are checked as for any access (`address.rs`). Narrow forms zero-
 //! extend what they read; `cmpxchg` compares with the expected value wrapped to the access
-//! width. `wait`/`notify` go through builtins, which park the thread (`loader/src/atomics.rs`).
+//! width. `wait`/`notify` go through builtins, which park the thread (`loader/src/vm/atomics.rs`).
 
 use super::{FuncTranslator, Result};
 use inkwell::types::IntType;

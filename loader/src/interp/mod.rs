@@ -5,7 +5,7 @@
 mod instrument;
 mod segments;
 
-use crate::code_registry::FrameInfo;
+use crate::vm::code_registry::FrameInfo;
 use crate::wasi::{self, WasiCtx};
 use crate::{Error, Func, Trap, TrapCode, Val};
 use instrument::Hidden;

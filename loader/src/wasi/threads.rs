@@ -88,7 +88,7 @@ fn spawn(program: &Arc<Program>, arg: i32) -> i32 {
     }
     let stack = program
         .max_wasm_stack
-        .unwrap_or(crate::traps::DEFAULT_MAX_WASM_STACK)
+        .unwrap_or(crate::vm::traps::DEFAULT_MAX_WASM_STACK)
         + HOST_STACK_SLACK;
     let program = program.clone();
     let started = std::thread::Builder::new()

@@ -2,9 +2,9 @@
 //! of `runtime_support::Builtin`. Each validates its operands, then either returns or raises a
 //! trap once nothing that needs dropping is alive.
 
-use crate::instance::InstanceData;
-use crate::memory::MemoryData;
-use crate::traps::{self, Trap};
+use crate::api::instance::InstanceData;
+use crate::vm::memory::MemoryData;
+use crate::vm::traps::{self, Trap};
 use runtime_support::{vmctx, Builtin, TrapCode};
 
 type R<T> = Result<T, TrapCode>;
@@ -195,13 +195,13 @@ static BUILTINS: BuiltinTable = BuiltinTable([
     table_copy as *const (),
     table_init_builtin as *const (),
     elem_drop as *const (),
-    crate::exceptions::exn_new as *const (),
-    crate::exceptions::waot_throw as *const (),
+    crate::api::exceptions::exn_new as *const (),
+    crate::api::exceptions::waot_throw as *const (),
     fma_f32 as *const (),
     fma_f64 as *const (),
-    crate::atomics::atomic_notify as *const (),
-    crate::atomics::atomic_wait32 as *const (),
-    crate::atomics::atomic_wait64 as *const (),
+    crate::vm::atomics::atomic_notify as *const (),
+    crate::vm::atomics::atomic_wait32 as *const (),
+    crate::vm::atomics::atomic_wait64 as *const (),
 ]);
 
 /// The table compiled code indexes with `Builtin::index`.

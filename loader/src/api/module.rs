@@ -1,10 +1,11 @@
 //! Loading an artifact: everything is checked from the file's bytes (metadata header, target,
 //! CPU features, hash of the embedded wasm) before `dlopen`, since `dlopen` runs code.
 
-use crate::code_registry::{self, ModuleSymbols, Registration};
+use crate::artifact::checks::{check_target, file_name, SymbolLayout};
 use crate::error::{Error, Result};
-use crate::signatures;
-use object::{Object, ObjectSection, ObjectSymbol};
+use crate::vm::code_registry::{self, Registration};
+use crate::vm::signatures;
+use object::{Object, ObjectSection};
 use runtime_support::artifact::{self, ArtifactHeader};
 use runtime_support::types::Signature;
 use runtime_support::ModuleInfo;
@@ -30,10 +31,10 @@ pub(crate) struct ModuleInner {
     pub type_ids: Vec<u64>,
     /// Copy-on-write images of the defined memories, built at the second instantiation (a
     /// module instantiated once copies its data, which costs no more).
-    images: std::sync::OnceLock<Vec<Option<crate::memory_image::MemoryImage>>>,
+    images: std::sync::OnceLock<Vec<Option<crate::vm::memory_image::MemoryImage>>>,
     instantiations: std::sync::atomic::AtomicUsize,
     _registration: Registration,
-    _library: crate::native_library::Library,
+    _library: crate::artifact::native_library::Library,
 }
 
 /// That every type the loader canonicalizes (`ModuleInner::canonical`) names a type of the
@@ -63,7 +64,7 @@ fn check_type_indices(info: &ModuleInfo, ids: &[u64]) -> std::result::Result<(),
 impl ModuleInner {
     /// The image of defined memory `defined` (counted from the first defined memory), if it
     /// has one and this module has been instantiated before.
-    pub fn memory_image(&self, defined: usize) -> Option<&crate::memory_image::MemoryImage> {
+    pub fn memory_image(&self, defined: usize) -> Option<&crate::vm::memory_image::MemoryImage> {
         self.images.get()?.get(defined)?.as_ref()
     }
 
@@ -72,7 +73,7 @@ impl ModuleInner {
         use std::sync::atomic::Ordering;
         if self.instantiations.fetch_add(1, Ordering::Relaxed) >= 1 {
             self.images
-                .get_or_init(|| crate::memory_image::build(&self.info, &self.wasm));
+                .get_or_init(|| crate::vm::memory_image::build(&self.info, &self.wasm));
         }
     }
 
@@ -124,15 +125,6 @@ enum WasmInput<'a> {
     Owned(Vec<u8>),
 }
 
-/// The target this loader runs native code for, as the start of an LLVM triple.
-fn host_arch_prefix() -> &'static str {
-    if cfg!(target_arch = "x86_64") {
-        "x86_64"
-    } else {
-        "aarch64"
-    }
-}
-
 /// Where `dlopen` finds the shared object.
 enum ObjectSource<'a> {
     /// The open file whose bytes were checked.
@@ -148,7 +140,7 @@ impl Module {
     pub fn from_file(path: impl AsRef<Path>) -> Result<Module> {
         let path = path.as_ref();
         let shown = path.display().to_string();
-        let bytes = crate::file_bytes::read(path)
+        let bytes = crate::artifact::file_bytes::read(path)
             .map_err(|e| Error::Load(format!("{shown}: cannot read: {e}")))?;
         if bytes.starts_with(b"\0asm") {
             let policy = crate::artifact::TrustPolicy::from_environment()?;
@@ -161,7 +153,7 @@ impl Module {
 
     /// A `.so` file's bytes, already read from `path`.
     pub(crate) fn from_shared_object(
-        bytes: &crate::file_bytes::FileBytes,
+        bytes: &crate::artifact::file_bytes::FileBytes,
         path: &Path,
     ) -> Result<Module> {
         let shown = path.display().to_string();
@@ -231,8 +223,10 @@ impl Module {
         let layout = SymbolLayout::read(&file, &info)?;
         drop(file);
         let library = match source {
-            ObjectSource::File(file) => crate::native_library::load_file(file, object_bytes)?,
-            ObjectSource::Memory => crate::native_library::load_bytes(object_bytes)?,
+            ObjectSource::File(file) => {
+                crate::artifact::native_library::load_file(file, object_bytes)?
+            }
+            ObjectSource::Memory => crate::artifact::native_library::load_bytes(object_bytes)?,
         };
         // SAFETY: the symbols are arrays of code pointers of the lengths the module implies.
         // Each entry is an address's distance from the table (`artifact::SYM_FUNCTIONS`).
@@ -250,7 +244,7 @@ impl Module {
             let target = library
                 .get::<*mut *const std::ffi::c_void>(name.as_bytes())
                 .map_err(|e| format!("missing symbol `{name}`: {e}"))?;
-            **target = crate::exceptions::waot_personality_routine();
+            **target = crate::api::exceptions::waot_personality_routine();
         }
         let wasm = match input {
             WasmInput::Owned(w) => WasmBytes::Owned(w),
@@ -300,7 +294,7 @@ impl Module {
 
     /// Compiles a plain wasm on first use through the per-user cache (see `cache`).
     pub fn compile_cached(wasm: &[u8], source: &Path) -> Result<Module> {
-        crate::cache::compile_cached(wasm, source)
+        crate::artifact::cache::compile_cached(wasm, source)
     }
 
     pub fn name(&self) -> &str {
@@ -324,100 +318,5 @@ impl Module {
 
     pub fn info(&self) -> &ModuleInfo {
         &self.inner.info
-    }
-}
-
-pub(crate) fn file_name(path: &Path) -> String {
-    path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    )
-}
-
-pub(crate) fn check_target(header: &ArtifactHeader) -> std::result::Result<(), String> {
-    if !header.target_triple.starts_with(host_arch_prefix())
-        || !header.target_triple.contains("linux")
-    {
-        return Err(format!(
-            "compiled for {}, but this host is {}-linux",
-            header.target_triple,
-            host_arch_prefix()
-        ));
-    }
-    if let Some(f) = crate::host_cpu::first_missing_feature(&header.cpu_features) {
-        return Err(format!(
-            "compiled for CPU `{}` with feature `{f}`, which this CPU lacks (recompile with --cpu generic)",
-            header.cpu
-        ));
-    }
-    Ok(())
-}
-
-/// Addresses of code symbols as linked, to locate the text and name functions in backtraces.
-struct SymbolLayout {
-    first_code_symbol: Option<usize>,
-    text: (usize, usize),
-    /// (linked address, wasm function index or u32::MAX for glue)
-    code: Vec<(usize, u32)>,
-}
-
-impl SymbolLayout {
-    fn read(file: &object::File<'_>, info: &ModuleInfo) -> std::result::Result<Self, String> {
-        let text = file.section_by_name(".text").ok_or("no .text section")?;
-        let mut code = Vec::new();
-        let mut first_trampoline = None;
-        let mut first_function = None;
-        // Bytes, not `str`: a module has a symbol per function, and start-up should not
-        // validate 100,000 names as UTF-8.
-        for sym in file.symbols() {
-            let Ok(name) = sym.name_bytes() else { continue };
-            if let Some(index) = name.strip_prefix(artifact::FUNC_SYMBOL_PREFIX.as_bytes()) {
-                let Some(index) = std::str::from_utf8(index)
-                    .ok()
-                    .and_then(|i| i.parse::<u32>().ok())
-                else {
-                    continue;
-                };
-                if index == info.num_imported_funcs {
-                    first_function = Some(sym.address() as usize);
-                }
-                code.push((sym.address() as usize, index));
-            } else if name.starts_with(b"waot_trampoline_")
-                || name.starts_with(b"waot_host_adapter_")
-            {
-                if name == b"waot_trampoline_0" {
-                    first_trampoline = Some(sym.address() as usize);
-                }
-                code.push((sym.address() as usize, u32::MAX));
-            }
-        }
-        code.sort();
-        Ok(SymbolLayout {
-            first_code_symbol: if info.types.is_empty() {
-                first_function
-            } else {
-                first_trampoline
-            },
-            text: (
-                text.address() as usize,
-                (text.address() + text.size()) as usize,
-            ),
-            code,
-        })
-    }
-
-    fn symbols(&self, bias: usize, module: &str, info: &ModuleInfo) -> ModuleSymbols {
-        let funcs = self
-            .code
-            .iter()
-            .map(|&(addr, index)| (addr.wrapping_add(bias), index))
-            .collect();
-        ModuleSymbols {
-            module: module.to_string(),
-            start: self.text.0.wrapping_add(bias),
-            end: self.text.1.wrapping_add(bias),
-            funcs,
-            names: info.func_names.clone(),
-        }
     }
 }

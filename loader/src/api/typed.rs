@@ -1,10 +1,10 @@
 //! Typed calls: the signature is checked once, when the `TypedFunc` is made, so a call is a
 //! few stores into a stack array and the entry into guest code — no allocation, no lookup.
 
+use crate::api::store::{Func, StoreData};
+use crate::api::values::Slot;
 use crate::error::{Error, Result};
-use crate::store::{Func, StoreData};
-use crate::values::Slot;
-use crate::{traps, Trap};
+use crate::{vm::traps, Trap};
 use runtime_support::types::VALUE_SLOT_SIZE;
 use runtime_support::vmctx::VmRuntimeLimits;
 use wasmparser::ValType;
@@ -127,7 +127,7 @@ impl StoreData {
                 "function is {sig}, not the requested type"
             )));
         }
-        let crate::handles::FuncKind::Wasm(p) = f.kind else {
+        let crate::api::handles::FuncKind::Wasm(p) = f.kind else {
             return Err(Error::Usage(
                 "typed calls are for functions of an instance".into(),
             ));

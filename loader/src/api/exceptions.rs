@@ -9,8 +9,8 @@
 //! call from the host comes back here through `waot_exception_escaped` and is decoded into an
 //! `Exception` of the call's error.
 
-use crate::store::{StoreData, Tag};
-use crate::values::Val;
+use crate::api::store::{StoreData, Tag};
+use crate::api::values::Val;
 use crate::Trap;
 use runtime_support::exception::{self as layout, object_size, payload_offset};
 use runtime_support::types::VALUE_SLOT_SIZE;
@@ -45,7 +45,7 @@ impl StoreData {
     /// Defines a tag with parameters `params` (a host-made tag, to import into instances).
     pub fn tag_new(&mut self, params: &[ValType]) -> Tag {
         let sig = runtime_support::types::Signature::new(params, &[]);
-        let type_id = crate::signatures::intern(&sig);
+        let type_id = crate::vm::signatures::intern(&sig);
         self.tags.push(Box::new(TagData {
             vm: VmTag { type_id },
             params: params.to_vec(),
@@ -64,7 +64,7 @@ impl StoreData {
     pub fn collect_exceptions(&mut self) {
         let roots = self.exception_roots();
         // Outside guest code no frame can hold an object the host has not seen (and pinned).
-        let stack = crate::traps::in_guest().then(crate::traps::stack_bounds);
+        let stack = crate::vm::traps::in_guest().then(crate::vm::traps::stack_bounds);
         self.exn_heap.get_mut().collect(&roots, stack);
     }
 
@@ -79,14 +79,14 @@ impl StoreData {
         let mut roots = Vec::new();
         for g in &self.globals {
             if let ValType::Ref(r) = g.ty.content_type {
-                if crate::values::is_exn(r) {
+                if crate::api::values::is_exn(r) {
                     // SAFETY: a live 16-byte global cell of this store.
                     roots.push(unsafe { *(g.cell as *const usize) });
                 }
             }
         }
         for t in &self.tables {
-            if crate::values::is_exn(t.element_type) {
+            if crate::api::values::is_exn(t.element_type) {
                 roots.extend_from_slice(&t.elements);
             }
         }
@@ -175,7 +175,7 @@ impl StoreData {
 
 /// The `ExnNew` builtin.
 pub(crate) unsafe extern "C" fn exn_new(vmctx: *mut u8, tag: u32) -> *mut u8 {
-    let inst = crate::builtins::instance(vmctx);
+    let inst = crate::vm::builtins::instance(vmctx);
     let handle = inst.tag_handles[tag as usize];
     (*inst.store).alloc_exception(handle)
 }
@@ -189,12 +189,12 @@ extern "C" {
 
 #[no_mangle]
 extern "C" fn waot_catch_point() -> *mut c_void {
-    crate::traps::catch_point()
+    crate::vm::traps::catch_point()
 }
 
 /// An exception reached the host's catch point; the store pins it when it decodes the trap
 /// (`decode_exception`), before any guest code can run again.
 #[no_mangle]
 extern "C" fn waot_exception_escaped(exn: *mut u8) {
-    crate::traps::set_pending(Trap::uncaught(exn));
+    crate::vm::traps::set_pending(Trap::uncaught(exn));
 }

@@ -1,8 +1,15 @@
 //! The three artifact kinds — a shared object, a universal wasm, a plain wasm — and the choice
 //! between running native code and interpreting.
 
+pub mod cache;
+pub(crate) mod checks;
+pub(crate) mod file_bytes;
+pub(crate) mod host_cpu;
+pub(crate) mod native_library;
+
+use crate::api::module::Module;
 use crate::error::{Error, Result};
-use crate::module::{check_target, file_name, Module};
+use checks::{check_target, file_name};
 use runtime_support::trust::{self, Key};
 use runtime_support::universal;
 use std::path::{Path, PathBuf};
@@ -39,13 +46,13 @@ pub enum ArtifactKind {
 pub struct Artifact {
     pub path: PathBuf,
     pub kind: ArtifactKind,
-    bytes: crate::file_bytes::FileBytes,
+    bytes: crate::artifact::file_bytes::FileBytes,
 }
 
 impl Artifact {
     pub fn open(path: impl AsRef<Path>) -> Result<Artifact> {
         let path = path.as_ref().to_path_buf();
-        let bytes = crate::file_bytes::read(&path)
+        let bytes = crate::artifact::file_bytes::read(&path)
             .map_err(|e| Error::Load(format!("{}: cannot read: {e}", path.display())))?;
         let kind = if bytes.starts_with(b"\0asm") {
             match universal::split(&bytes).1 {

@@ -1,16 +1,16 @@
 //! Instantiation: check imports, build the vmctx, initialize globals, tables and memory from
 //! the module's segments, and run the start function.
 
-use crate::error::{Error, Result};
-use crate::handles::FuncKind;
-use crate::memory::{MemoryData, MemorySlot, SharedMemory, DEFAULT_PAGE_LOG2};
-use crate::module::Module;
-use crate::store::{
+use crate::api::handles::FuncKind;
+use crate::api::module::Module;
+use crate::api::store::{
     Extern, Func, Global, HostFuncContext, Instance, Memory, StoreData, Table, Tag,
 };
-use crate::table::TableData;
-use crate::values::Val;
-use crate::{builtins, Trap};
+use crate::api::values::Val;
+use crate::error::{Error, Result};
+use crate::vm::memory::{MemoryData, MemorySlot, SharedMemory, DEFAULT_PAGE_LOG2};
+use crate::vm::table::TableData;
+use crate::{vm::builtins, Trap};
 use runtime_support::module_info::{ConstOp, ImportKind, SegmentMode};
 use runtime_support::types::is_subtype;
 use runtime_support::vmctx::{self, GlobalLocation, VmFuncRef, GLOBAL_CELL_SIZE};
@@ -381,8 +381,8 @@ impl StoreData {
             FuncKind::Host(index) => {
                 let store: *mut StoreData = self;
                 let mut ctx = Box::new(HostFuncContext {
-                    callback: crate::store::host_callback,
-                    throw: crate::exceptions::waot_throw,
+                    callback: crate::api::store::host_callback,
+                    throw: crate::api::exceptions::waot_throw,
                     store,
                     func: index,
                     instance: Some(importer),

@@ -6,14 +6,14 @@
 //! of its box or swap two: compiled code and host contexts keep its address while guest code
 //! runs, and a host function that holds `&mut StoreData` cannot exchange it for another.
 
+use crate::api::handles::FuncKind;
+pub use crate::api::handles::{Extern, Func, Global, Instance, Memory, StoreId, Table, Tag};
+use crate::api::instance::InstanceData;
+use crate::api::values::{Slot, Val};
 use crate::error::{Error, Result};
-use crate::handles::FuncKind;
-pub use crate::handles::{Extern, Func, Global, Instance, Memory, StoreId, Table, Tag};
-use crate::instance::InstanceData;
-use crate::memory::{MemoryData, MemorySlot, SharedMemory};
-use crate::table::TableData;
-use crate::values::{Slot, Val};
-use crate::{signatures, traps, Trap};
+use crate::vm::memory::{MemoryData, MemorySlot, SharedMemory};
+use crate::vm::table::TableData;
+use crate::{vm::signatures, vm::traps, Trap};
 use runtime_support::types::{
     concrete_index, ref_kind, val_type_name, RefKind, Signature, VALUE_SLOT_SIZE,
 };
@@ -100,9 +100,9 @@ pub struct StoreData<Tail: ?Sized = [()]> {
     pub(crate) host_globals: Vec<Box<GlobalCell>>,
     pub(crate) host_funcs: Vec<Arc<HostFunc>>,
     pub(crate) host_contexts: Vec<Box<HostFuncContext>>,
-    pub(crate) tags: Vec<Box<crate::exceptions::TagData>>,
+    pub(crate) tags: Vec<Box<crate::api::exceptions::TagData>>,
     /// Exception objects, collected when unreachable.
-    pub(crate) exn_heap: std::cell::RefCell<crate::exn_heap::ExnHeap>,
+    pub(crate) exn_heap: std::cell::RefCell<crate::vm::exn_heap::ExnHeap>,
     /// Trampoline for each canonical signature id seen in this store.
     pub(crate) trampolines: HashMap<u64, (*const u8, Arc<Signature>)>,
     _unsized: Tail,
@@ -232,8 +232,13 @@ impl StoreData {
         maximum: Option<u64>,
         memory64: bool,
     ) -> Result<Memory> {
-        let m = MemoryData::new(minimum, maximum, memory64, crate::memory::DEFAULT_PAGE_LOG2)
-            .map_err(Error::Usage)?;
+        let m = MemoryData::new(
+            minimum,
+            maximum,
+            memory64,
+            crate::vm::memory::DEFAULT_PAGE_LOG2,
+        )
+        .map_err(Error::Usage)?;
         self.memories.push(MemorySlot::Owned(Box::new(m)));
         Ok(Memory::new(self.id, self.memories.len() - 1))
     }
@@ -339,7 +344,7 @@ impl StoreData {
             shared: data.shared,
             initial: data.pages(),
             maximum: data.maximum,
-            page_size_log2: (data.page_log2 != crate::memory::DEFAULT_PAGE_LOG2)
+            page_size_log2: (data.page_log2 != crate::vm::memory::DEFAULT_PAGE_LOG2)
                 .then_some(data.page_log2),
         })
     }

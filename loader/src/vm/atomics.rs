@@ -4,8 +4,8 @@
 //! table's lock, and `notify` takes the same lock, so a notification cannot fall between a
 //! waiter's compare and its parking (no lost wake-up).
 
-use crate::builtins::{instance, memory};
-use crate::traps::{self, Trap};
+use crate::vm::builtins::{instance, memory};
+use crate::vm::traps::{self, Trap};
 use runtime_support::TrapCode;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI32, AtomicI64, Ordering};

@@ -7,7 +7,7 @@
 //! the trap code and jumps the same way. Everything is per thread, so traps in several
 //! threads at once are independent.
 
-use crate::code_registry;
+use crate::vm::code_registry;
 use runtime_support::vmctx::VmRuntimeLimits;
 use runtime_support::TrapCode;
 use std::cell::{Cell, RefCell};
@@ -21,11 +21,11 @@ pub struct Trap {
     pub code: Option<TrapCode>,
     pub message: String,
     /// Innermost frame first.
-    pub backtrace: Vec<crate::code_registry::FrameInfo>,
+    pub backtrace: Vec<crate::vm::code_registry::FrameInfo>,
     /// Set when the guest ended itself with WASI `proc_exit`: its exit status.
     pub exit_status: Option<i32>,
     /// Set when an exception escaped every wasm handler.
-    pub exception: Option<Box<crate::exceptions::Exception>>,
+    pub exception: Option<Box<crate::api::exceptions::Exception>>,
 }
 
 impl Trap {
@@ -68,7 +68,7 @@ impl Trap {
             message: "uncaught wasm exception".into(),
             backtrace: Vec::new(),
             exit_status: None,
-            exception: Some(Box::new(crate::exceptions::Exception {
+            exception: Some(Box::new(crate::api::exceptions::Exception {
                 tag: None,
                 payload: Vec::new(),
                 object: exn,
@@ -182,7 +182,7 @@ pub(crate) unsafe fn call_guest(
     // so the usual entry costs two thread-local reads.
     let mut limit = STACK_LIMIT.with(|c| c.get());
     if limit == 0 {
-        crate::signals::ensure_installed();
+        crate::vm::signals::ensure_installed();
         limit = stack_limit();
     }
     let slot = CATCH.with(|c| c.as_ptr());
@@ -249,7 +249,7 @@ pub(crate) unsafe fn unwind_from_signal(code: TrapCode, pc: usize, fp: usize) ->
     SIGNAL_PCS.with(|p| {
         if let Ok(mut p) = p.try_borrow_mut() {
             let (pcs, n) = &mut *p;
-            *n = crate::signals::walk_frame_pointers(pc, fp, pcs);
+            *n = crate::vm::signals::walk_frame_pointers(pc, fp, pcs);
         }
     });
     let point = CATCH.with(|c| c.get());

@@ -3,7 +3,7 @@
 //! this thread runs guest code, and passes every other fault to the handler that was there
 //! before.
 
-use crate::{code_registry, traps};
+use crate::{vm::code_registry, vm::traps};
 use runtime_support::TrapCode;
 use std::cell::Cell;
 use std::sync::Once;

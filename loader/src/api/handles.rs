@@ -3,9 +3,9 @@
 //! another store, or after its store was dropped, is an error, never an access to memory that
 //! is not the store's. Only a store makes handles; their fields are private.
 
+use crate::api::store::StoreData;
+use crate::api::values::Val;
 use crate::error::{Error, Result};
-use crate::store::StoreData;
-use crate::values::Val;
 use runtime_support::vmctx::VmFuncRef;
 use std::sync::atomic::{AtomicU64, Ordering};
 

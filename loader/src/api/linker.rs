@@ -1,8 +1,8 @@
 //! Resolving imports by name.
 
+use crate::api::module::Module;
+use crate::api::store::{Extern, Instance, StoreData};
 use crate::error::{Error, Result};
-use crate::module::Module;
-use crate::store::{Extern, Instance, StoreData};
 use std::collections::HashMap;
 
 /// Definitions by `(module, name)`, from which a module's imports are resolved.

@@ -147,7 +147,7 @@ fn run(cli: &RunCli) -> Result<(), Error> {
     let mut runner: Box<dyn Runner> = if cli.interp {
         interpreted(cli, &artifact.wasm()?, ctx)?
     } else if artifact.kind == ArtifactKind::PlainWasm && cli.aot {
-        let module = waot::cache::compile_cached(&artifact.wasm()?, &cli.module)?;
+        let module = waot::artifact::cache::compile_cached(&artifact.wasm()?, &cli.module)?;
         native(cli, module, ctx)?
     } else {
         let policy = TrustPolicy {

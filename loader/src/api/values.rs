@@ -1,6 +1,6 @@
 //! Values crossing the host/guest boundary, and their raw 16-byte slot encoding.
 
-use crate::handles::{Func, FuncKind, StoreId};
+use crate::api::handles::{Func, FuncKind, StoreId};
 use runtime_support::types::VALUE_SLOT_SIZE;
 use runtime_support::types::{ref_kind, RefKind};
 use runtime_support::vmctx::VmFuncRef;

@@ -1,0 +1,14 @@
+//! What compiled code touches at run time: linear memories and their images, tables, the
+//! builtins called through the vmctx, atomics, traps and the signal handler, exception
+//! objects, the registry of code addresses, and the process-wide signature registry.
+
+pub(crate) mod atomics;
+pub(crate) mod builtins;
+pub(crate) mod code_registry;
+pub(crate) mod exn_heap;
+pub(crate) mod memory;
+pub(crate) mod memory_image;
+pub(crate) mod signals;
+pub(crate) mod signatures;
+pub(crate) mod table;
+pub(crate) mod traps;
