@@ -1,6 +1,7 @@
 //! `waotc INPUT.wasm OUTPUT.so`: compile a WebAssembly module ahead of time.
 
 use clap::Parser;
+use runtime_support::artifact::Metering;
 use runtime_support::BoundsStrategy;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +50,14 @@ struct Cli {
     /// Print the time of each phase and of the slowest functions to stderr.
     #[arg(long)]
     time: bool,
+    /// Meter fuel: every basic block subtracts its instruction count from the store's fuel,
+    /// so that the host can bound the work a guest does (`wrun --fuel N`).
+    #[arg(long)]
+    fuel: bool,
+    /// Poll for interrupts at loop headers too, so that `wrun --time-limit` and
+    /// `Store::interrupt_handle` stop any loop (function entries stop without it).
+    #[arg(long)]
+    interruptible: bool,
 }
 
 /// Parses the command line; a usage error is one line and exit status 1, like any bad input.
@@ -107,6 +116,10 @@ fn run(cli: &Cli) -> Result<(), String> {
         progress: !cli.quiet,
         partition_bytes: 0,
         keep_every_load: false,
+        metering: Metering {
+            fuel: cli.fuel,
+            interruptible: cli.interruptible,
+        },
     };
     let report =
         compile_to_file(&wasm, &source, &cli.output, &options).map_err(|e| e.to_string())?;

@@ -1,3 +1,4 @@
+use runtime_support::artifact::Metering;
 use runtime_support::BoundsStrategy;
 use std::path::PathBuf;
 
@@ -61,6 +62,8 @@ pub struct CompileOptions {
     /// diagnosis: a build whose behaviour changes with it lost a trap to a deleted load
     /// (ARCHITECTURE.md, "Known limitations"); the fuzzer classifies divergences with it.
     pub keep_every_load: bool,
+    /// Fuel metering and interrupt polling at loop headers (`--fuel`, `--interruptible`).
+    pub metering: Metering,
 }
 
 impl Default for CompileOptions {
@@ -77,6 +80,7 @@ impl Default for CompileOptions {
             progress: false,
             partition_bytes: 0,
             keep_every_load: false,
+            metering: Metering::default(),
         }
     }
 }

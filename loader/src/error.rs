@@ -12,12 +12,14 @@ pub enum Error {
     Trap(Trap),
     /// Wrong use of the API: bad argument types, unknown exports.
     Usage(String),
+    /// A resource limit of the store (`StoreData::set_resource_limits`) would be exceeded.
+    Limit(String),
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Load(m) | Error::Link(m) | Error::Usage(m) => f.write_str(m),
+            Error::Load(m) | Error::Link(m) | Error::Usage(m) | Error::Limit(m) => f.write_str(m),
             Error::Trap(t) => write!(f, "trap: {t}"),
         }
     }

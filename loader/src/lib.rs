@@ -50,6 +50,7 @@ pub mod wasi;
 pub mod wast;
 
 pub use api::exceptions::Exception;
+pub use api::limits::{FuelRefill, ResourceLimits};
 pub use api::linker::Linker;
 pub use api::module::Module;
 pub use api::store::{
@@ -61,6 +62,7 @@ pub use artifact::{Artifact, ArtifactKind, NotNative, TrustPolicy};
 pub use error::{Error, Result};
 pub use runtime_support::TrapCode;
 pub use vm::code_registry::FrameInfo;
+pub use vm::limits::InterruptHandle;
 pub use vm::memory::SharedMemory;
 pub use vm::traps::Trap;
 pub use wasmparser::{GlobalType, RefType, ValType};

@@ -3,6 +3,7 @@
 
 mod cli_values;
 mod run;
+mod stats;
 mod wast_cmd;
 
 use clap::Parser;
@@ -20,9 +21,13 @@ Examples:
   wrun --tcplisten 127.0.0.1:8080 srv.so hand the guest a listening socket (sock_accept)
   wrun wast tests/*.wast                 run spec scripts (see `wrun wast --help`)
 
+  wrun --fuel 1000000 --time-limit 2s app.so
+                                         stop the guest after 10^6 instructions or 2 seconds
+
 Exit status: the guest's `proc_exit` status, 0 when `_start` returns; 1 for bad input
-(missing or foreign file, bad flag, unresolved import); 134 when guest code traps (the trap
-and a wasm backtrace are printed on stderr).";
+(missing or foreign file, bad flag, unresolved import, an artifact compiled without the
+metering a limit needs); 124 when a limit (--fuel, --time-limit) stops the guest; 134 when
+guest code traps (the trap and a wasm backtrace are printed on stderr).";
 
 #[derive(Parser)]
 #[command(name = "wrun", version, about = "Run a WebAssembly module compiled by waotc", after_help = RUN_HELP)]
@@ -65,6 +70,24 @@ pub struct RunCli {
     /// (default 8M); deeper recursion traps with `call stack exhausted`. Example: --max-stack 1M
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_stack: Option<usize>,
+    /// Stop the guest after this much work: one unit per wasm instruction executed. Native
+    /// code must be compiled with `waotc --fuel`. Example: --fuel 1000000000
+    #[arg(long, value_name = "N")]
+    pub fuel: Option<u64>,
+    /// Stop the guest after this much wall-clock time: `500ms`, `2s`, `1.5m`. Native code
+    /// stops at its next call or, compiled with `waotc --interruptible`, loop iteration.
+    /// Example: --time-limit 10s
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub time_limit: Option<std::time::Duration>,
+    /// The most memory the guest's linear memories may hold together, in bytes with an
+    /// optional K, M or G suffix; `memory.grow` beyond it returns -1 (the interpreter limits
+    /// each memory to it). Example: --max-memory 256M
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<usize>,
+    /// Print what the run used on stderr when it ends: wall and CPU time, peak resident
+    /// memory, and with metered code (`waotc --fuel`) instructions executed and per second.
+    #[arg(long)]
+    pub stats: bool,
     /// Treat the module as a reactor, as in wasmedge: run `_initialize` if exported, then call
     /// the export named by the first argument after the module. Example: --reactor app.so add 1 2
     #[arg(long)]
@@ -108,6 +131,30 @@ fn parse_size(s: &str) -> Result<usize, String> {
         .ok()
         .and_then(|n| n.checked_mul(1 << shift))
         .ok_or_else(|| format!("`{s}` is not a size (e.g. 65536, 512K, 8M)"))
+}
+
+/// `500ms`, `2s`, `1.5m`, `1h`, `250us` (a number and a unit).
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let scale = match unit {
+        "ns" => 1e-9,
+        "us" => 1e-6,
+        "ms" => 1e-3,
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => f64::NAN,
+    };
+    number
+        .parse::<f64>()
+        .ok()
+        .map(|n| n * scale)
+        .and_then(|secs| std::time::Duration::try_from_secs_f64(secs).ok())
+        .ok_or_else(|| format!("`{s}` is not a duration (e.g. 500ms, 2s, 1.5m)"))
 }
 
 /// Parses a command line; a usage error is one line and exit status 1, like any bad input.

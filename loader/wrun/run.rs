@@ -13,6 +13,12 @@ use waot::{
 /// Exit status when guest code traps (as 128 + SIGABRT, like other runtimes).
 const TRAP_EXIT: u8 = 134;
 
+/// Exit status when a limit stops the guest (as `timeout`'s).
+const LIMIT_EXIT: u8 = 124;
+
+/// How long an interrupted guest may take to reach a check before `wrun` exits anyway.
+const INTERRUPT_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub fn main(cli: &RunCli) -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -20,6 +26,21 @@ pub fn main(cli: &RunCli) -> ExitCode {
             exit_status: Some(status),
             ..
         })) => ExitCode::from(status as u8),
+        Err(Error::Trap(Trap {
+            code: Some(code @ (waot::TrapCode::OutOfFuel | waot::TrapCode::Interrupted)),
+            ..
+        })) => {
+            let limit = match code {
+                waot::TrapCode::OutOfFuel => format!("--fuel {}", cli.fuel.unwrap_or(0)),
+                _ => format!("--time-limit {:?}", cli.time_limit.unwrap_or_default()),
+            };
+            eprintln!(
+                "wrun: {}: stopped: {} ({limit})",
+                cli.module.display(),
+                code.message()
+            );
+            ExitCode::from(LIMIT_EXIT)
+        }
         Err(Error::Trap(trap)) => {
             eprintln!("wrun: trap: {}", trap.message);
             for frame in &trap.backtrace {
@@ -38,11 +59,14 @@ pub fn main(cli: &RunCli) -> ExitCode {
 trait Runner {
     fn signature(&mut self, name: &str) -> Option<(Vec<ValType>, Vec<ValType>)>;
     fn call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, Error>;
+    /// Fuel used, when the code counts it.
+    fn fuel_consumed(&self) -> Option<u64>;
 }
 
 struct Native {
     store: Store,
     instance: waot::Instance,
+    metered: bool,
 }
 
 impl Runner for Native {
@@ -59,10 +83,14 @@ impl Runner for Native {
             .ok_or_else(|| Error::Usage(format!("no exported function `{name}`")))?;
         self.store.call(f, args)
     }
+
+    fn fuel_consumed(&self) -> Option<u64> {
+        self.metered.then(|| self.store.fuel_consumed())
+    }
 }
 
 struct Interpreted {
-    store: wasmi::Store<WasiCtx>,
+    store: wasmi::Store<interp::InterpData>,
     instance: interp::Instance,
 }
 
@@ -90,6 +118,13 @@ impl Runner for Interpreted {
 
     fn call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, Error> {
         interp::call(&mut self.store, &self.instance, name, args)
+    }
+
+    fn fuel_consumed(&self) -> Option<u64> {
+        self.store
+            .get_fuel()
+            .is_ok()
+            .then(|| self.instance.budget().consumed)
     }
 }
 
@@ -130,6 +165,16 @@ fn wasi_ctx(cli: &RunCli, program_args: &[String]) -> Result<WasiCtx, Error> {
 }
 
 fn run(cli: &RunCli) -> Result<(), Error> {
+    let started = std::time::Instant::now();
+    let mut runner = None;
+    let outcome = run_with(cli, &mut runner);
+    if cli.stats {
+        crate::stats::print(started, runner.as_deref().and_then(|r| r.fuel_consumed()));
+    }
+    outcome
+}
+
+fn run_with(cli: &RunCli, slot: &mut Option<Box<dyn Runner>>) -> Result<(), Error> {
     // `--invoke NAME ARGS...`, or wasmedge's `--reactor MODULE NAME ARGS...`: ARGS are the
     // export's parameters. Otherwise the command `_start`, and ARGS are the program's.
     let invoked: Option<(String, &[String])> = match (&cli.invoke, cli.reactor) {
@@ -144,7 +189,7 @@ fn run(cli: &RunCli) -> Result<(), Error> {
     };
     let ctx = wasi_ctx(cli, program_args)?;
     let artifact = Artifact::open(&cli.module)?;
-    let mut runner: Box<dyn Runner> = if cli.interp {
+    let runner: Box<dyn Runner> = if cli.interp {
         interpreted(cli, &artifact.wasm()?, ctx)?
     } else if artifact.kind == ArtifactKind::PlainWasm && cli.aot {
         let module = waot::artifact::cache::compile_cached(&artifact.wasm()?, &cli.module)?;
@@ -165,6 +210,7 @@ fn run(cli: &RunCli) -> Result<(), Error> {
             }
         }
     };
+    let runner = slot.insert(runner);
     let Some((name, args)) = invoked else {
         if cli.reactor {
             return initialize_reactor(runner.as_mut());
@@ -194,6 +240,28 @@ fn native(cli: &RunCli, module: Module, ctx: WasiCtx) -> Result<Box<dyn Runner>,
     if let Some(bytes) = cli.max_stack {
         store.set_max_wasm_stack(bytes);
     }
+    if let Some(fuel) = cli.fuel {
+        store.set_fuel(fuel)?;
+    }
+    if let Some(bytes) = cli.max_memory {
+        store.set_resource_limits(waot::ResourceLimits {
+            total_memory_bytes: Some(bytes as u64),
+            ..Default::default()
+        });
+    }
+    if let Some(limit) = cli.time_limit {
+        let handle = store.interrupt_handle()?;
+        let module = cli.module.display().to_string();
+        std::thread::spawn(move || {
+            std::thread::sleep(limit);
+            handle.interrupt();
+            // Guest code blocked in a host call (a read, `memory.atomic.wait`, another WASI
+            // thread's loop) reaches no check: the limit still ends the run.
+            std::thread::sleep(INTERRUPT_GRACE);
+            eprintln!("wrun: {module}: stopped: time limit reached while the guest was blocked (--time-limit {limit:?})");
+            std::process::exit(LIMIT_EXIT.into());
+        });
+    }
     let mut linker = Linker::new();
     let ctx = Arc::new(Mutex::new(ctx));
     wasi::add_to_linker(&mut linker, &mut store, ctx.clone());
@@ -213,17 +281,26 @@ fn native(cli: &RunCli, module: Module, ctx: WasiCtx) -> Result<Box<dyn Runner>,
             linker.define(&module_name, &name, Extern::Func(f));
         }
     }
+    let metered = module.header().metering.fuel;
     let instance = linker.instantiate(&mut store, &module)?;
-    Ok(Box::new(Native { store, instance }))
+    Ok(Box::new(Native {
+        store,
+        instance,
+        metered,
+    }))
 }
 
 fn interpreted(cli: &RunCli, wasm: &[u8], ctx: WasiCtx) -> Result<Box<dyn Runner>, Error> {
-    let engine = interp::engine();
+    let limited = cli.fuel.is_some() || cli.time_limit.is_some();
+    let engine = match limited || cli.stats {
+        true => interp::engine_metered(),
+        false => interp::engine(),
+    };
     let file = cli.module.file_name().unwrap_or_default().to_string_lossy();
     let module = interp::module(&engine, wasm)
         .map_err(|e| Error::Load(format!("{}: {e}", cli.module.display())))?
         .named(&file);
-    let mut store = wasmi::Store::new(&engine, ctx);
+    let mut store = interp::InterpData::store(&engine, ctx, cli.max_memory.map(|b| b as u64));
     let mut linker = wasmi::Linker::new(&engine);
     interp::add_wasi(&mut linker)?;
     let info = runtime_support::ModuleInfo::parse(wasm).map_err(|e| Error::Load(e.to_string()))?;
@@ -249,7 +326,12 @@ fn interpreted(cli: &RunCli, wasm: &[u8], ctx: WasiCtx) -> Result<Box<dyn Runner
             })
             .map_err(|e| Error::Link(e.to_string()))?;
     }
-    let instance = interp::instantiate(&linker, &mut store, &module)?;
+    let budget = interp::Budget {
+        fuel: cli.fuel,
+        deadline: cli.time_limit.map(|d| std::time::Instant::now() + d),
+        consumed: 0,
+    };
+    let instance = interp::instantiate_limited(&linker, &mut store, &module, budget)?;
     Ok(Box::new(Interpreted { store, instance }))
 }
 

@@ -48,6 +48,36 @@ impl BoundsStrategy {
     }
 }
 
+/// What compiled code measures so that the host can limit it. Code without a kind of metering
+/// cannot be limited that way: the loader refuses to run it when the host asks for that limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Metering {
+    /// Basic blocks subtract their cost from `VmRuntimeLimits::fuel` (`waotc --fuel`).
+    pub fuel: bool,
+    /// Loop headers poll `VmRuntimeLimits::interrupt` (`waotc --interruptible`). Function
+    /// entries stop on an interrupt in every artifact (through the stack limit).
+    pub interruptible: bool,
+}
+
+impl Metering {
+    const FUEL: u32 = 1;
+    const INTERRUPTIBLE: u32 = 2;
+
+    pub fn bits(self) -> u32 {
+        (self.fuel as u32 * Self::FUEL) | (self.interruptible as u32 * Self::INTERRUPTIBLE)
+    }
+
+    pub fn from_bits(bits: u32) -> Result<Self, HeaderError> {
+        if bits & !(Self::FUEL | Self::INTERRUPTIBLE) != 0 {
+            return Err(HeaderError(format!("unknown metering flags {bits:#x}")));
+        }
+        Ok(Metering {
+            fuel: bits & Self::FUEL != 0,
+            interruptible: bits & Self::INTERRUPTIBLE != 0,
+        })
+    }
+}
+
 /// Host-side layout of a host function's context: the first field is what a host adapter
 /// calls, `callback(ctx, values) -> exn`. It returns null, or an exception for the adapter to
 /// throw with the second field, `throw(ctx, exn)` (the `Throw` builtin). Traps leave through
@@ -66,6 +96,8 @@ pub struct ArtifactHeader {
     /// Optimization level as given on the command line: `O0`..`O3`, `Os`, `Oz`.
     pub opt_level: String,
     pub bounds: BoundsStrategy,
+    /// What the code measures for the host's limits (`--fuel`, `--interruptible`).
+    pub metering: Metering,
     pub wasm_len: u64,
     pub wasm_sha256: [u8; 32],
 }
@@ -102,6 +134,7 @@ impl ArtifactHeader {
             out.extend_from_slice(&(s.len() as u32).to_le_bytes());
             out.extend_from_slice(s.as_bytes());
         }
+        out.extend_from_slice(&self.metering.bits().to_le_bytes());
         out.extend_from_slice(&self.wasm_len.to_le_bytes());
         out.extend_from_slice(&self.wasm_sha256);
         out
@@ -131,6 +164,7 @@ impl ArtifactHeader {
         let bounds_name = r.string()?;
         let bounds = BoundsStrategy::from_name(&bounds_name)
             .ok_or_else(|| HeaderError(format!("unknown bounds strategy `{bounds_name}`")))?;
+        let metering = Metering::from_bits(u32::from_le_bytes(r.take(4)?.try_into().unwrap()))?;
         let wasm_len = u64::from_le_bytes(r.take(8)?.try_into().unwrap());
         let wasm_sha256 = r.take(32)?.try_into().unwrap();
         if r.pos != bytes.len() {
@@ -146,6 +180,7 @@ impl ArtifactHeader {
             cpu_features,
             opt_level,
             bounds,
+            metering,
             wasm_len,
             wasm_sha256,
         })
@@ -186,6 +221,10 @@ mod tests {
             cpu_features: "+avx2,+sse4.2".into(),
             opt_level: "O2".into(),
             bounds: BoundsStrategy::GuardPages,
+            metering: Metering {
+                fuel: true,
+                interruptible: false,
+            },
             wasm_len: 8,
             wasm_sha256: sha256(b"\0asm\x01\0\0\0"),
         }

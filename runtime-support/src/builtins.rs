@@ -54,10 +54,12 @@ pub enum Builtin {
     AtomicWait32,
     /// `(memory: i32, addr: ptr, expected: i64, timeout_ns: i64) -> i32`, as `AtomicWait32`.
     AtomicWait64,
+    /// `()`: fuel ran out (`waotc --fuel`). Returns when the host added fuel; traps otherwise.
+    OutOfFuel,
 }
 
 impl Builtin {
-    pub const ALL: [Builtin; 18] = [
+    pub const ALL: [Builtin; 19] = [
         Builtin::Trap,
         Builtin::MemoryGrow,
         Builtin::MemoryFill,
@@ -76,6 +78,7 @@ impl Builtin {
         Builtin::AtomicNotify,
         Builtin::AtomicWait32,
         Builtin::AtomicWait64,
+        Builtin::OutOfFuel,
     ];
 
     pub fn index(self) -> u32 {
@@ -101,6 +104,7 @@ impl Builtin {
             Builtin::AtomicNotify => (&[I32, Ptr, I32], Some(I32)),
             Builtin::AtomicWait32 => (&[I32, Ptr, I32, I64], Some(I32)),
             Builtin::AtomicWait64 => (&[I32, Ptr, I64, I64], Some(I32)),
+            Builtin::OutOfFuel => (&[], None),
         }
     }
 }

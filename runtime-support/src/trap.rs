@@ -27,10 +27,17 @@ pub enum TrapCode {
     UnalignedAtomic = 14,
     /// `memory.atomic.wait32/64` on a memory that is not shared.
     ExpectedSharedMemory = 15,
+    /// The host interrupted the store (`InterruptHandle::interrupt`, `wrun --time-limit`).
+    Interrupted = 16,
+    /// Metered code used all its fuel and the host added none.
+    OutOfFuel = 17,
+    /// `memory.grow` or `table.grow` beyond the store's resource limits, when the embedder
+    /// asked for a trap rather than -1.
+    ResourceLimitExceeded = 18,
 }
 
 impl TrapCode {
-    pub const ALL: [TrapCode; 16] = [
+    pub const ALL: [TrapCode; 19] = [
         TrapCode::Unreachable,
         TrapCode::MemoryOutOfBounds,
         TrapCode::TableOutOfBounds,
@@ -47,6 +54,9 @@ impl TrapCode {
         TrapCode::NullReference,
         TrapCode::UnalignedAtomic,
         TrapCode::ExpectedSharedMemory,
+        TrapCode::Interrupted,
+        TrapCode::OutOfFuel,
+        TrapCode::ResourceLimitExceeded,
     ];
 
     pub fn from_u32(code: u32) -> Option<TrapCode> {
@@ -72,6 +82,9 @@ impl TrapCode {
             TrapCode::NullReference => "null reference",
             TrapCode::UnalignedAtomic => "unaligned atomic",
             TrapCode::ExpectedSharedMemory => "expected shared memory",
+            TrapCode::Interrupted => "interrupted",
+            TrapCode::OutOfFuel => "all fuel consumed",
+            TrapCode::ResourceLimitExceeded => "resource limit exceeded",
         }
     }
 }

@@ -200,6 +200,7 @@ mod tests {
             cpu_features: String::new(),
             opt_level: "O2".into(),
             bounds: BoundsStrategy::GuardPages,
+            metering: Default::default(),
             wasm_len: module.len() as u64,
             wasm_sha256: sha256(&module),
         };
@@ -229,6 +230,7 @@ mod tests {
             cpu_features: "+avx2".into(),
             opt_level: "O2".into(),
             bounds: BoundsStrategy::GuardPages,
+            metering: Default::default(),
             wasm_len: module.len() as u64,
             wasm_sha256: sha256(&module),
         };

@@ -85,17 +85,28 @@ impl VmTable {
     pub const OFFSET_LENGTH: u32 = 8;
 }
 
-/// Limits shared by every instance of a store, set on each entry from the host.
+/// Limits shared by every instance of a store. The stack limit is set on each entry from the
+/// host; `interrupt` may be written by any thread at any time (atomically); `fuel` is read and
+/// written by metered code (`waotc --fuel`) at function entries, calls and returns.
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct VmRuntimeLimits {
     /// Lowest stack address compiled code may use; a function whose stack pointer is below it
-    /// traps with `call stack exhausted`.
+    /// traps with `call stack exhausted`. An interrupt sets it to `usize::MAX`, so that every
+    /// function entry, which compares with it anyway, stops at no extra cost.
     pub stack_limit: usize,
+    /// Non-zero when the host asked the store's guest code to stop; polled at loop headers by
+    /// code compiled with `--interruptible`.
+    pub interrupt: u64,
+    /// Fuel left, for code compiled with `--fuel`: each basic block subtracts what it costs,
+    /// and function entries and loop headers call `Builtin::OutOfFuel` when it is negative.
+    pub fuel: i64,
 }
 
 impl VmRuntimeLimits {
     pub const OFFSET_STACK_LIMIT: u32 = 0;
+    pub const OFFSET_INTERRUPT: u32 = 8;
+    pub const OFFSET_FUEL: u32 = 16;
 }
 
 /// Storage of one global: 16 bytes, so that a `v128` fits.

@@ -586,6 +586,7 @@ fn emit_self_description(
         cpu_features: features.into(),
         opt_level: cx.options.opt_level.name().into(),
         bounds: cx.options.bounds,
+        metering: cx.options.metering,
         wasm_len: cx.wasm.len() as u64,
         wasm_sha256: artifact::sha256(cx.wasm),
     };

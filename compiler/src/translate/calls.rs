@@ -70,6 +70,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         tail: bool,
     ) -> Result<()> {
         self.makes_calls = true;
+        self.store_fuel()?;
         let args = self.call_args(callee_vmctx, type_index);
         let ty = self.cx.fn_types[type_index as usize];
         // A tail call has left every handler of this frame: it is never an invoke.
@@ -95,6 +96,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         };
         call.set_call_convention(WASM_CALL_CONV);
         if !tail {
+            self.reload_fuel()?;
             return self.push_call_results(call, type_index);
         }
         let own_type = self.cx.info.funcs[self.func_index as usize];

@@ -104,6 +104,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         add_incoming(&header_phis, &values, self.current_block());
         self.builder.build_unconditional_branch(header)?;
         self.builder.position_at_end(header);
+        self.meter_loop_header()?;
         let height = self.stack.len();
         self.stack
             .extend(header_phis.iter().map(|p| p.as_basic_value()));
@@ -226,6 +227,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let values: Vec<BasicValueEnum> =
             frame.end_phis.iter().map(|p| p.as_basic_value()).collect();
         if matches!(frame.kind, FrameKind::Function) {
+            self.store_fuel()?;
             self.build_return(&values)?;
             self.reachable = false;
         } else {

@@ -24,6 +24,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
                 _ => Ok(()),
             };
         }
+        self.meter(&op)?;
         let c = self.cx.context;
         let (i8t, i16t, i32t, i64t) = (c.i8_type(), c.i16_type(), c.i32_type(), c.i64_type());
         let (f32t, f64t) = (c.f32_type(), c.f64_type());

@@ -39,7 +39,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         Ok(v)
     }
 
-    fn vmctx_pointer(&self, offset: u32, invariant: bool) -> Result<PointerValue<'ctx>> {
+    pub(super) fn vmctx_pointer(&self, offset: u32, invariant: bool) -> Result<PointerValue<'ctx>> {
         let p = self.byte_offset(self.vmctx, offset)?;
         let ptr = self.cx.ptr_type();
         let v = if invariant {
@@ -200,10 +200,14 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let i64t = self.cx.context.i64_type();
         let limits = self.vmctx_pointer(vmctx::OFFSET_LIMITS, true)?;
         let p = self.byte_offset(limits, VmRuntimeLimits::OFFSET_STACK_LIMIT)?;
-        let limit = self
-            .builder
-            .build_load(i64t, p, "stack_limit")?
-            .into_int_value();
+        // An interrupt raises the limit (see `metering`).
+        let limit = match self.cx.options.metering.interruptible {
+            true => self.load_polled(p, "stack_limit")?,
+            false => self
+                .builder
+                .build_load(i64t, p, "stack_limit")?
+                .into_int_value(),
+        };
         let read = self.intrinsic("llvm.read_register", &[i64t.into()]);
         let name = self.cx.context.metadata_string(self.cx.sp_register);
         let node = self.cx.context.metadata_node(&[name.into()]);

@@ -77,6 +77,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             .builder
             .build_extract_value(lp.into_struct_value(), 0, "exn_object")?;
         exn.add_incoming(&[(&object, pad)]);
+        self.reload_fuel()?;
         self.builder.build_unconditional_branch(dispatch)?;
         self.builder.position_at_end(here);
         Ok(Handler { pad, dispatch, exn })
@@ -116,6 +117,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
                 self.builder.build_unconditional_branch(h.dispatch)?;
             }
             None => {
+                self.store_fuel()?;
                 self.call_builtin(Builtin::Throw, &[exn.into()])?;
                 self.builder.build_unreachable()?;
             }

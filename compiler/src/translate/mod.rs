@@ -15,6 +15,7 @@ mod dispatch_simd;
 mod env;
 mod exceptions;
 mod memory;
+mod metering;
 mod numeric;
 mod simd;
 mod table;
@@ -63,6 +64,8 @@ pub struct FuncTranslator<'a, 'b, 'ctx> {
     pub stack_check: Option<IntValue<'ctx>>,
     /// Whether the body has `return_call`s, which need LLVM's tail calls enabled.
     pub has_tail_calls: bool,
+    /// The fuel local and the cost not yet charged (`--fuel`).
+    pub fuel: Option<metering::Fuel<'ctx>>,
     trap_blocks: HashMap<TrapCode, BasicBlock<'ctx>>,
 }
 
@@ -93,6 +96,7 @@ pub fn translate_function(
         makes_calls: false,
         stack_check: None,
         has_tail_calls: false,
+        fuel: None,
         trap_blocks: HashMap::new(),
     };
     let body = FunctionBody::new(BinaryReader::new(&cx.wasm[body.clone()], body.start as u64));
@@ -124,6 +128,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             }
         }
         self.check_stack_limit()?;
+        self.start_metering()?;
         self.push_function_frame(ft.results())?;
         let mut ops = body.get_operators_reader().map_err(reader_err)?;
         while !ops.eof() {
@@ -220,13 +225,25 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     pub fn trap_if(&mut self, cond: IntValue<'ctx>, code: TrapCode) -> Result<()> {
         let trap = self.trap_block(code)?;
         let cont = self.new_block("ok");
+        self.branch_unlikely(cond, trap, cont)?;
+        self.builder.position_at_end(cont);
+        Ok(())
+    }
+
+    /// Branches to `unlikely` when `cond` holds, to `otherwise` else; the first is cold.
+    pub fn branch_unlikely(
+        &mut self,
+        cond: IntValue<'ctx>,
+        unlikely: BasicBlock<'ctx>,
+        otherwise: BasicBlock<'ctx>,
+    ) -> Result<()> {
         let expect = self.intrinsic("llvm.expect", &[self.cx.context.bool_type().into()]);
         let cold = self.cx.context.bool_type().const_zero();
         let cond = self
             .call_intrinsic(expect, &[cond.into(), cold.into()])?
             .into_int_value();
-        self.builder.build_conditional_branch(cond, trap, cont)?;
-        self.builder.position_at_end(cont);
+        self.builder
+            .build_conditional_branch(cond, unlikely, otherwise)?;
         Ok(())
     }
 

@@ -109,6 +109,8 @@ impl StoreData {
                 info.imports.len()
             )));
         }
+        self.check_metering(module)?;
+        self.check_instantiation_limits(module)?;
         imports.iter().try_for_each(|e| self.owns_extern(e))?;
         self.check_imports(module, imports)?;
         for (i, id) in module.inner.type_ids.iter().enumerate() {
@@ -134,7 +136,7 @@ impl StoreData {
         let handle = Instance::new(self.id, self.instances.len());
         let vmctx = inst.vmctx();
         let inst_ptr: *mut InstanceData = &mut *inst;
-        inst.write(vmctx::OFFSET_LIMITS, &*self.limits as *const _);
+        inst.write(vmctx::OFFSET_LIMITS, self.limits.as_ptr());
         inst.write(vmctx::OFFSET_BUILTINS, builtins::table());
         inst.write(vmctx::OFFSET_TYPE_IDS, module.inner.type_ids.as_ptr());
         inst.write(vmctx::OFFSET_INSTANCE, inst_ptr);

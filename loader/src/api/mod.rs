@@ -4,6 +4,7 @@
 pub(crate) mod exceptions;
 pub(crate) mod handles;
 pub(crate) mod instance;
+pub(crate) mod limits;
 pub(crate) mod linker;
 pub(crate) mod module;
 pub(crate) mod store;

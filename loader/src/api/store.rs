@@ -17,7 +17,7 @@ use crate::{vm::signatures, vm::traps, Trap};
 use runtime_support::types::{
     concrete_index, ref_kind, val_type_name, RefKind, Signature, VALUE_SLOT_SIZE,
 };
-use runtime_support::vmctx::{VmFuncRef, VmRuntimeLimits, GLOBAL_CELL_SIZE};
+use runtime_support::vmctx::{VmFuncRef, GLOBAL_CELL_SIZE};
 use std::collections::HashMap;
 use std::sync::Arc;
 use wasmparser::{GlobalType, ValType};
@@ -88,7 +88,10 @@ pub struct Store(Box<StoreData>);
 #[allow(clippy::vec_box)]
 pub struct StoreData<Tail: ?Sized = [()]> {
     pub(crate) id: StoreId,
-    pub(crate) limits: Box<VmRuntimeLimits>,
+    /// Shared with interrupt handles, which may outlive the store.
+    pub(crate) limits: Arc<crate::vm::limits::StoreLimits>,
+    pub(crate) metering: crate::api::limits::MeteringState,
+    pub(crate) resource_limits: crate::api::limits::ResourceLimits,
     /// Most stack guest code may use below the host's call (`set_max_wasm_stack`).
     pub(crate) max_wasm_stack: usize,
     /// Calls into this store's guest code in progress (nested through host functions).
@@ -118,7 +121,9 @@ impl Store {
     pub fn new() -> Store {
         let data: Box<StoreData<[(); 0]>> = Box::new(StoreData {
             id: StoreId::fresh(),
-            limits: Box::default(),
+            limits: crate::vm::limits::StoreLimits::new(),
+            metering: crate::api::limits::MeteringState::new(),
+            resource_limits: Default::default(),
             max_wasm_stack: traps::DEFAULT_MAX_WASM_STACK,
             active_calls: 0,
             instances: Vec::new(),
@@ -232,6 +237,8 @@ impl StoreData {
         maximum: Option<u64>,
         memory64: bool,
     ) -> Result<Memory> {
+        let bytes = minimum.checked_mul(1 << crate::vm::memory::DEFAULT_PAGE_LOG2);
+        self.memory_may_grow(0, bytes)?;
         let m = MemoryData::new(
             minimum,
             maximum,
@@ -277,6 +284,7 @@ impl StoreData {
                     .into(),
             ));
         }
+        self.table_may_grow(0, minimum)?;
         let t = TableData::new(ty, minimum, maximum, 0, table64).map_err(Error::Usage)?;
         self.tables.push(Box::new(t));
         Ok(Table::new(self.id, self.tables.len() - 1))
@@ -352,6 +360,8 @@ impl StoreData {
     /// Grows a memory; the old size in pages.
     pub fn memory_grow(&mut self, m: Memory, delta: u64) -> Result<u64> {
         self.owns(m.store, "memory")?;
+        let data = self.memories[m.index].get();
+        self.memory_may_grow(data.length(), delta.checked_mul(1 << data.page_log2))?;
         // A shared one grows under its lock.
         self.memories[m.index]
             .get()
@@ -476,14 +486,14 @@ impl StoreData {
                 for (slot, arg) in slots.iter_mut().zip(args) {
                     arg.write_slot(&mut slot.0).map_err(Error::Usage)?;
                 }
-                let limits: *mut VmRuntimeLimits = &mut *self.limits;
+                let limits: *const crate::vm::limits::StoreLimits = &*self.limits;
                 let outermost = self.active_calls == 0;
                 self.active_calls += 1;
                 // SAFETY: the trampoline matches the callee's signature; slots cover params
                 // and results.
                 let outcome = unsafe {
                     traps::call_guest(
-                        limits,
+                        &*limits,
                         self.max_wasm_stack,
                         outermost,
                         trampoline,

@@ -4,9 +4,9 @@
 use crate::api::store::{Func, StoreData};
 use crate::api::values::Slot;
 use crate::error::{Error, Result};
+use crate::vm::limits::StoreLimits;
 use crate::{vm::traps, Trap};
 use runtime_support::types::VALUE_SLOT_SIZE;
-use runtime_support::vmctx::VmRuntimeLimits;
 use wasmparser::ValType;
 
 /// Only this crate implements the typed-call traits: a type of the host's claiming to be a
@@ -161,14 +161,14 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
         }
         let mut slots = [Slot::default(); MAX_SLOTS];
         params.store(&mut slots);
-        let limits: *mut VmRuntimeLimits = &mut *store.limits;
+        let limits: *const StoreLimits = &*store.limits;
         let outermost = store.active_calls == 0;
         store.active_calls += 1;
         // SAFETY: the signature was checked when this TypedFunc was made; the slots cover
         // every parameter and result.
         let outcome = unsafe {
             traps::call_guest(
-                limits,
+                &*limits,
                 store.max_wasm_stack,
                 outermost,
                 self.trampoline,

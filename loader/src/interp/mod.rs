@@ -52,7 +52,24 @@ pub struct Instance {
     frames: Option<Frames>,
     name: Arc<str>,
     info: Arc<ModuleInfo>,
+    budget: Arc<std::sync::Mutex<Budget>>,
 }
+
+/// What guest code may use in the interpreter (`wrun --fuel`, `--time-limit`), with an
+/// engine from `engine_metered`: wasmi counts fuel in its own units (about one per
+/// instruction, and the backtrace instrumentation's too), given in slices so that the deadline
+/// is checked between them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Budget {
+    /// Fuel left; `None` is unlimited.
+    pub fuel: Option<u64>,
+    pub deadline: Option<std::time::Instant>,
+    /// Fuel used so far.
+    pub consumed: u64,
+}
+
+/// Fuel per slice: between two looks at the clock (about a millisecond of work).
+const FUEL_SLICE: u64 = 1 << 20;
 
 #[derive(Clone, Copy)]
 struct Frames {
@@ -65,12 +82,28 @@ impl Instance {
     pub fn wasmi(&self) -> &wasmi::Instance {
         &self.instance
     }
+
+    /// What the instance's guest code has left and used.
+    pub fn budget(&self) -> Budget {
+        *self.budget.lock().unwrap()
+    }
 }
 
 /// An engine that accepts what the AOT path accepts (validation itself is done by
 /// `runtime_support::validate` first, with exactly the same features; exceptions, which wasmi
 /// lacks, are refused before).
 pub fn engine() -> Engine {
+    Engine::new(&config())
+}
+
+/// An engine whose stores count fuel, for a `Budget`.
+pub fn engine_metered() -> Engine {
+    let mut c = config();
+    c.consume_fuel(true);
+    Engine::new(&c)
+}
+
+fn config() -> Config {
     let mut c = Config::default();
     c.wasm_simd(true)
         .wasm_tail_call(true)
@@ -86,7 +119,7 @@ pub fn engine() -> Engine {
         // on demand.
         .set_max_recursion_depth(MAX_RECURSION_DEPTH)
         .set_max_stack_height(256 << 20);
-    Engine::new(&c)
+    c
 }
 
 pub fn to_wasmi(v: &Val, store: &mut Store<impl Sized>) -> Result<wasmi::Val, Error> {
@@ -139,6 +172,14 @@ pub fn error(e: wasmi::Error) -> Error {
     if let Some(status) = e.i32_exit_status() {
         return Error::Trap(Trap::exit(status));
     }
+    if let Some(LimitReached(code)) = e.downcast_ref::<LimitReached>() {
+        return Error::Trap(Trap::new(*code));
+    }
+    // wasmi reports fuel that cannot cover a function's first block as an error, not as a
+    // resumable call.
+    if matches!(e.kind(), wasmi::errors::ErrorKind::ResumableOutOfFuel(_)) {
+        return Error::Trap(Trap::new(TrapCode::OutOfFuel));
+    }
     if let Some(code) = e.as_trap_code() {
         use wasmi::TrapCode as W;
         let ours = match code {
@@ -180,7 +221,42 @@ pub fn error(e: wasmi::Error) -> Error {
 }
 
 /// Defines every WASI function in an interpreter linker whose store data is the WASI context.
-pub fn add_wasi(linker: &mut Linker<WasiCtx>) -> Result<(), Error> {
+/// What an interpreted WASI program's store holds: its WASI state and its limits.
+pub struct InterpData {
+    pub wasi: WasiCtx,
+    pub limits: wasmi::StoreLimits,
+}
+
+impl InterpData {
+    /// A store for `wasi`, whose memories may hold `max_memory` bytes together.
+    pub fn store(engine: &Engine, wasi: WasiCtx, max_memory: Option<u64>) -> Store<InterpData> {
+        let mut limits = wasmi::StoreLimitsBuilder::new();
+        if let Some(bytes) = max_memory {
+            limits = limits.memory_size(usize::try_from(bytes).unwrap_or(usize::MAX));
+        }
+        let data = InterpData {
+            wasi,
+            limits: limits.build(),
+        };
+        let mut store = Store::new(engine, data);
+        store.limiter(|d| &mut d.limits);
+        store
+    }
+}
+
+impl AsMut<WasiCtx> for InterpData {
+    fn as_mut(&mut self) -> &mut WasiCtx {
+        &mut self.wasi
+    }
+}
+
+impl AsMut<WasiCtx> for WasiCtx {
+    fn as_mut(&mut self) -> &mut WasiCtx {
+        self
+    }
+}
+
+pub fn add_wasi<T: AsMut<WasiCtx> + 'static>(linker: &mut Linker<T>) -> Result<(), Error> {
     for f in wasi::FUNCTIONS {
         let params: Vec<wasmi::ValType> = f.params.iter().map(|t| to_wasmi_type(*t)).collect();
         let ty = wasmi::FuncType::new(params, [wasmi::ValType::I32]);
@@ -207,7 +283,7 @@ pub fn add_wasi(linker: &mut Linker<WasiCtx>) -> Result<(), Error> {
                         }
                     };
                     let (bytes, ctx) = memory.data_and_store_mut(&mut caller);
-                    results[0] = wasmi::Val::I32(wasi::dispatch(f, ctx, bytes, &raw));
+                    results[0] = wasmi::Val::I32(wasi::dispatch(f, ctx.as_mut(), bytes, &raw));
                     Ok(())
                 },
             )
@@ -266,6 +342,19 @@ pub fn instantiate<T>(
     store: &mut Store<T>,
     module: &Module,
 ) -> Result<Instance, Error> {
+    instantiate_limited(linker, store, module, Budget::default())
+}
+
+/// `instantiate`, with the start function and every later call limited by `budget` (the
+/// engine must be `engine_metered` for a limit to hold).
+pub fn instantiate_limited<T>(
+    linker: &Linker<T>,
+    store: &mut Store<T>,
+    module: &Module,
+    budget: Budget,
+) -> Result<Instance, Error> {
+    // Segments run no guest code; with a metered engine nothing runs without fuel.
+    store.set_fuel(u64::MAX).ok();
     if let Some((passive, code)) = segments::first_out_of_bounds(&module.info, linker, store) {
         // What the failed instantiation writes, from a complete instance (`segments`).
         let (wasm, _) = instrument::instrument_with(&module.wasm, passive).map_err(Error::Load)?;
@@ -292,6 +381,7 @@ pub fn instantiate<T>(
         frames,
         name: module.name.clone(),
         info: module.info.clone(),
+        budget: Arc::new(std::sync::Mutex::new(budget)),
     };
     if let Some(start) = &module.hidden.start {
         let func = instance
@@ -317,7 +407,7 @@ fn call_framed<T>(
     let saved = instance
         .frames
         .map(|f| (f.depth.get(&*store), f.leaf.get(&*store)));
-    let outcome = func.call(&mut *store, args, results).map_err(|e| {
+    let outcome = call_within_budget(store, instance, func, args, results).map_err(|e| {
         let mut error = error(e);
         if let Error::Trap(trap) = &mut error {
             if trap.exit_status.is_none() {
@@ -332,6 +422,64 @@ fn call_framed<T>(
     }
     outcome
 }
+
+/// `func.call`, in slices of fuel when the engine is metered: between slices, the budget's
+/// fuel and deadline decide whether the call goes on.
+fn call_within_budget<T>(
+    store: &mut Store<T>,
+    instance: &Instance,
+    func: wasmi::Func,
+    args: &[wasmi::Val],
+    results: &mut [wasmi::Val],
+) -> Result<(), wasmi::Error> {
+    if store.get_fuel().is_err() {
+        return func.call(&mut *store, args, results);
+    }
+    let mut budget = instance.budget.lock().unwrap();
+    let mut given = budget.fuel.unwrap_or(u64::MAX).min(FUEL_SLICE);
+    store.set_fuel(given)?;
+    let mut call = func.call_resumable(&mut *store, args, results);
+    loop {
+        let left = store.get_fuel().unwrap_or(0);
+        let used = given.saturating_sub(left);
+        budget.consumed += used;
+        if let Some(f) = &mut budget.fuel {
+            *f = f.saturating_sub(used);
+        }
+        let resumable = match call? {
+            wasmi::ResumableCall::Finished => return Ok(()),
+            wasmi::ResumableCall::HostTrap(t) => return Err(t.into_host_error()),
+            wasmi::ResumableCall::OutOfFuel(t) => t,
+        };
+        let past_deadline = budget
+            .deadline
+            .is_some_and(|d| std::time::Instant::now() >= d);
+        let need = resumable.required_fuel().max(1);
+        let code = match budget.fuel {
+            _ if past_deadline => Some(TrapCode::Interrupted),
+            Some(f) if f < need => Some(TrapCode::OutOfFuel),
+            _ => None,
+        };
+        if let Some(code) = code {
+            return Err(wasmi::Error::host(LimitReached(code)));
+        }
+        given = budget.fuel.unwrap_or(u64::MAX).min(FUEL_SLICE.max(need));
+        store.set_fuel(given)?;
+        call = resumable.resume(&mut *store, results);
+    }
+}
+
+/// A limit of the `Budget` stopped the call (carried through wasmi's error as a host error).
+#[derive(Debug)]
+struct LimitReached(TrapCode);
+
+impl std::fmt::Display for LimitReached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.message())
+    }
+}
+
+impl wasmi::errors::HostError for LimitReached {}
 
 fn backtrace<T>(store: &Store<T>, instance: &Instance) -> Vec<FrameInfo> {
     let Some(frames) = instance.frames else {

@@ -35,14 +35,34 @@ pub(crate) fn memory(inst: &InstanceData, index: u32) -> &MemoryData {
     unsafe { &*inst.memories[index as usize] }
 }
 
-unsafe extern "C" fn trap(_vmctx: *mut u8, code: u32) {
-    traps::raise(Trap::new(
-        TrapCode::from_u32(code).unwrap_or(TrapCode::Unreachable),
-    ))
+unsafe extern "C" fn trap(vmctx: *mut u8, code: u32) {
+    let mut code = TrapCode::from_u32(code).unwrap_or(TrapCode::Unreachable);
+    // An interrupt sets the stack limit to its maximum: the entry check that fails is its.
+    if matches!(code, TrapCode::StackOverflow | TrapCode::Interrupted) {
+        code = match crate::vm::limits::of_vmctx(vmctx).take_interrupt() {
+            true => TrapCode::Interrupted,
+            false => code,
+        };
+    }
+    traps::raise(Trap::new(code))
+}
+
+unsafe extern "C" fn out_of_fuel(vmctx: *mut u8) {
+    let store = &mut *instance(vmctx).store;
+    if let Err(trap) = store.refill_fuel() {
+        traps::raise(trap)
+    }
 }
 
 unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u64) -> u64 {
-    memory(instance(vmctx), mem).grow(delta).unwrap_or(u64::MAX)
+    let inst = instance(vmctx);
+    let m = memory(inst, mem);
+    let store = &*inst.store;
+    let bytes = delta.checked_mul(1 << m.page_log2);
+    if store.memory_may_grow(m.length(), bytes).is_err() {
+        return store.grow_denied();
+    }
+    m.grow(delta).unwrap_or(u64::MAX)
 }
 
 unsafe extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u64, value: u32, len: u64) {
@@ -96,7 +116,12 @@ unsafe extern "C" fn data_drop(vmctx: *mut u8, segment: u32) {
 }
 
 unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: usize, delta: u64) -> u64 {
-    let t = &mut *instance(vmctx).tables[table as usize];
+    let inst = instance(vmctx);
+    let t = &mut *inst.tables[table as usize];
+    let store = &*inst.store;
+    if store.table_may_grow(t.size(), delta).is_err() {
+        return store.grow_denied();
+    }
     t.grow(delta, init).unwrap_or(u64::MAX)
 }
 
@@ -202,6 +227,7 @@ static BUILTINS: BuiltinTable = BuiltinTable([
     crate::vm::atomics::atomic_notify as *const (),
     crate::vm::atomics::atomic_wait32 as *const (),
     crate::vm::atomics::atomic_wait64 as *const (),
+    out_of_fuel as *const (),
 ]);
 
 /// The table compiled code indexes with `Builtin::index`.

@@ -6,6 +6,7 @@ pub(crate) mod atomics;
 pub(crate) mod builtins;
 pub(crate) mod code_registry;
 pub(crate) mod exn_heap;
+pub(crate) mod limits;
 pub(crate) mod memory;
 pub(crate) mod memory_image;
 pub(crate) mod signals;

@@ -8,7 +8,7 @@
 //! threads at once are independent.
 
 use crate::vm::code_registry;
-use runtime_support::vmctx::VmRuntimeLimits;
+use crate::vm::limits::StoreLimits;
 use runtime_support::TrapCode;
 use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
@@ -170,7 +170,7 @@ pub const DEFAULT_MAX_WASM_STACK: usize = 8 << 20;
 /// `trampoline` must be the trampoline for `code`'s signature, `vmctx` the callee's context,
 /// `values` an array with a slot for every parameter and result.
 pub(crate) unsafe fn call_guest(
-    limits: *mut VmRuntimeLimits,
+    limits: &StoreLimits,
     max_stack: usize,
     outermost: bool,
     trampoline: *const u8,
@@ -191,7 +191,7 @@ pub(crate) unsafe fn call_guest(
     // is not running yet on this thread (it may be nested in another store's call).
     if outermost {
         let here = &limit as *const usize as usize;
-        (*limits).stack_limit = limit.max(here.saturating_sub(max_stack));
+        limits.enter(limit.max(here.saturating_sub(max_stack)));
     }
     let trapped = waot_call_catching_traps(slot, trampoline, code, vmctx, values) != 0;
     if !trapped {

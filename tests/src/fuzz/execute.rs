@@ -12,6 +12,8 @@ pub enum Mode {
     Interpreter,
     AotO0,
     AotDefault,
+    /// Explicit bounds checks, and metered (`--fuel --interruptible`, no limit set): metering
+    /// must not change what a program computes.
     AotExplicitBounds,
     /// The default level with every linear-memory load kept (`keep_every_load`): not a mode
     /// of its own, the evidence that a divergence of `AotDefault` comes from deleted loads.
@@ -31,7 +33,7 @@ impl Mode {
             Mode::Interpreter => "interpreter",
             Mode::AotO0 => "aot -O0",
             Mode::AotDefault => "aot -O2",
-            Mode::AotExplicitBounds => "aot --bounds-checks explicit",
+            Mode::AotExplicitBounds => "aot --bounds-checks explicit --fuel --interruptible",
             Mode::AotDefaultEveryLoad => "aot -O2, every load kept",
         }
     }
@@ -50,6 +52,10 @@ impl Mode {
             opt_level,
             bounds,
             keep_every_load: self == Mode::AotDefaultEveryLoad,
+            metering: runtime_support::artifact::Metering {
+                fuel: self == Mode::AotExplicitBounds,
+                interruptible: self == Mode::AotExplicitBounds,
+            },
             ..Default::default()
         })
     }

@@ -1,0 +1,225 @@
+//! Metering for the host's limits (`waotc --fuel`, `--interruptible`).
+//!
+//! Fuel lives in a local (an alloca that `mem2reg` turns into SSA values), loaded from the
+//! store's `VmRuntimeLimits::fuel` at entry. Each operator adds its cost to a pending count,
+//! and the count is subtracted from the local once per basic block: before every operator
+//! that ends or joins a block, branches or calls. The local goes back to memory before every
+//! call and return, and is reloaded after a call and in a landing pad, so callees (and host
+//! functions, which may add fuel) see the exact amount. Function entries and loop headers
+//! compare it with zero; below zero, `Builtin::OutOfFuel` asks the host for more or traps. A
+//! trap loses the work done since the function's entry or last call, which no caller sees.
+//!
+//! Interrupts: every function entry already compares the stack pointer with the store's stack
+//! limit, which an interrupt sets to its maximum; with `--interruptible`, loop headers also
+//! poll `VmRuntimeLimits::interrupt`, so a loop without calls stops too.
+
+use super::{FuncTranslator, Result};
+use inkwell::values::{IntValue, PointerValue};
+use inkwell::{AtomicOrdering, IntPredicate};
+use runtime_support::vmctx::{self, VmRuntimeLimits};
+use runtime_support::{Builtin, TrapCode};
+use wasmparser::Operator as Op;
+
+/// The fuel an operator costs by default: one per instruction, except for the markers of
+/// structure, which compile to no code.
+pub fn fuel_cost(op: &Op<'_>) -> u64 {
+    match op {
+        Op::Nop
+        | Op::Block { .. }
+        | Op::Loop { .. }
+        | Op::Else
+        | Op::End
+        | Op::TryTable { .. }
+        | Op::Try { .. }
+        | Op::Catch { .. }
+        | Op::CatchAll
+        | Op::Delegate { .. } => 0,
+        _ => 1,
+    }
+}
+
+/// Whether the pending fuel must be charged before `op`: it ends, joins or leaves a block, or
+/// calls a function that uses the stored fuel.
+fn ends_block(op: &Op<'_>) -> bool {
+    matches!(
+        op,
+        Op::Loop { .. }
+            | Op::If { .. }
+            | Op::Else
+            | Op::End
+            | Op::Br { .. }
+            | Op::BrIf { .. }
+            | Op::BrTable { .. }
+            | Op::BrOnNull { .. }
+            | Op::BrOnNonNull { .. }
+            | Op::Return
+            | Op::Unreachable
+            | Op::Call { .. }
+            | Op::CallIndirect { .. }
+            | Op::CallRef { .. }
+            | Op::ReturnCall { .. }
+            | Op::ReturnCallIndirect { .. }
+            | Op::ReturnCallRef { .. }
+            | Op::Throw { .. }
+            | Op::ThrowRef
+            | Op::Rethrow { .. }
+            | Op::Catch { .. }
+            | Op::CatchAll
+            | Op::Delegate { .. }
+            | Op::TryTable { .. }
+            | Op::Try { .. }
+    )
+}
+
+/// Per-function fuel state.
+pub struct Fuel<'ctx> {
+    local: PointerValue<'ctx>,
+    /// Cost of the operators since the last charge.
+    pending: u64,
+}
+
+impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
+    fn limits_field(&self, offset: u32) -> Result<PointerValue<'ctx>> {
+        let limits = self.vmctx_pointer(vmctx::OFFSET_LIMITS, true)?;
+        self.byte_offset(limits, offset)
+    }
+
+    /// At function entry, after the locals: loads the fuel and checks it.
+    pub fn start_metering(&mut self) -> Result<()> {
+        if !self.cx.options.metering.fuel {
+            return Ok(());
+        }
+        // In the entry block, where `mem2reg` promotes allocas (the stack check ended it).
+        let here = self.current_block();
+        let entry = self
+            .function
+            .get_first_basic_block()
+            .expect("the entry exists");
+        match entry.get_first_instruction() {
+            Some(first) => self.builder.position_before(&first),
+            None => self.builder.position_at_end(entry),
+        }
+        let local = self
+            .builder
+            .build_alloca(self.cx.context.i64_type(), "fuel")?;
+        self.builder.position_at_end(here);
+        self.fuel = Some(Fuel { local, pending: 0 });
+        self.reload_fuel()?;
+        self.check_fuel()
+    }
+
+    /// Called for every reachable operator before it is translated.
+    pub fn meter(&mut self, op: &Op<'_>) -> Result<()> {
+        let Some(fuel) = &mut self.fuel else {
+            return Ok(());
+        };
+        fuel.pending += fuel_cost(op);
+        if ends_block(op) {
+            self.charge_fuel()?;
+        }
+        Ok(())
+    }
+
+    /// Subtracts the pending cost from the local.
+    fn charge_fuel(&mut self) -> Result<()> {
+        let Some(fuel) = &mut self.fuel else {
+            return Ok(());
+        };
+        let (local, pending) = (fuel.local, std::mem::take(&mut fuel.pending));
+        if pending == 0 {
+            return Ok(());
+        }
+        let i64t = self.cx.context.i64_type();
+        let left = self
+            .builder
+            .build_load(i64t, local, "fuel")?
+            .into_int_value();
+        let left = self
+            .builder
+            .build_int_sub(left, i64t.const_int(pending, false), "")?;
+        self.builder.build_store(local, left)?;
+        Ok(())
+    }
+
+    /// Stores the local for a callee or the caller (before a call or a return).
+    pub fn store_fuel(&mut self) -> Result<()> {
+        let Some(fuel) = &self.fuel else {
+            return Ok(());
+        };
+        let local = fuel.local;
+        let i64t = self.cx.context.i64_type();
+        let left = self.builder.build_load(i64t, local, "fuel")?;
+        let field = self.limits_field(VmRuntimeLimits::OFFSET_FUEL)?;
+        self.builder.build_store(field, left)?;
+        Ok(())
+    }
+
+    /// Reloads the local after a call, or in a landing pad.
+    pub fn reload_fuel(&mut self) -> Result<()> {
+        let Some(fuel) = &self.fuel else {
+            return Ok(());
+        };
+        let local = fuel.local;
+        let i64t = self.cx.context.i64_type();
+        let field = self.limits_field(VmRuntimeLimits::OFFSET_FUEL)?;
+        let left = self.builder.build_load(i64t, field, "fuel")?;
+        self.builder.build_store(local, left)?;
+        Ok(())
+    }
+
+    /// Below zero, asks the host for more fuel (or traps) and continues.
+    fn check_fuel(&mut self) -> Result<()> {
+        let Some(fuel) = &self.fuel else {
+            return Ok(());
+        };
+        let local = fuel.local;
+        let i64t = self.cx.context.i64_type();
+        let left = self
+            .builder
+            .build_load(i64t, local, "fuel")?
+            .into_int_value();
+        let empty =
+            self.builder
+                .build_int_compare(IntPredicate::SLT, left, i64t.const_zero(), "")?;
+        let refill = self.new_block("out_of_fuel");
+        let cont = self.new_block("fuel_ok");
+        self.branch_unlikely(empty, refill, cont)?;
+        self.builder.position_at_end(refill);
+        self.store_fuel()?;
+        self.call_builtin(Builtin::OutOfFuel, &[])?;
+        self.reload_fuel()?;
+        self.builder.build_unconditional_branch(cont)?;
+        self.builder.position_at_end(cont);
+        Ok(())
+    }
+
+    /// At a loop header: the fuel check, and with `--interruptible` the interrupt poll.
+    pub fn meter_loop_header(&mut self) -> Result<()> {
+        self.check_fuel()?;
+        if !self.cx.options.metering.interruptible {
+            return Ok(());
+        }
+        let i64t = self.cx.context.i64_type();
+        let field = self.limits_field(VmRuntimeLimits::OFFSET_INTERRUPT)?;
+        let flag = self.load_polled(field, "interrupt")?;
+        let set = self
+            .builder
+            .build_int_compare(IntPredicate::NE, flag, i64t.const_zero(), "")?;
+        self.trap_if(set, TrapCode::Interrupted)
+    }
+
+    /// A load of a field another thread may change (the interrupt flag, and in interruptible
+    /// code the stack limit): atomic, so that LLVM neither hoists it out of a loop nor merges
+    /// it with another. A self tail call that LLVM turns into a loop keeps its entry's check.
+    pub fn load_polled(&self, field: PointerValue<'ctx>, name: &str) -> Result<IntValue<'ctx>> {
+        let value = self
+            .builder
+            .build_load(self.cx.context.i64_type(), field, name)?;
+        let load = inkwell::values::BasicValue::as_instruction_value(&value)
+            .expect("a load is an instruction");
+        load.set_atomic_ordering(AtomicOrdering::Monotonic)
+            .and_then(|()| load.set_alignment(8))
+            .map_err(|e| crate::CompileError::Internal(format!("{name} poll: {e}")))?;
+        Ok(value.into_int_value())
+    }
+}

@@ -1,0 +1,257 @@
+//! What a host may limit a store's guest code to: fuel (work), interruption (time, from
+//! another thread). Code measures only what it was compiled to measure (`waotc --fuel`,
+//! `--interruptible`); a store that asks for a limit refuses modules that cannot honour it,
+//! rather than letting them run unlimited.
+
+use crate::api::module::Module;
+use crate::api::store::StoreData;
+use crate::error::{Error, Result};
+use crate::vm::limits::InterruptHandle;
+use crate::vm::traps::Trap;
+use runtime_support::TrapCode;
+use std::sync::atomic::Ordering::Relaxed;
+
+/// A host callback that adds fuel when it runs out: how much to add, 0 to stop the guest.
+pub type FuelRefill = Box<dyn FnMut() -> u64 + Send>;
+
+#[derive(Default)]
+pub(crate) struct MeteringState {
+    /// `set_fuel` was called: every module must be compiled with `--fuel`.
+    fuel_limited: bool,
+    /// `interrupt_handle` was called: every module must be compiled with `--interruptible`.
+    interruptible: bool,
+    /// Fuel given so far, all of it: consumed = given − left.
+    given: i128,
+    refill: Option<FuelRefill>,
+}
+
+impl MeteringState {
+    pub fn new() -> Self {
+        MeteringState {
+            given: i64::MAX as i128,
+            ..Default::default()
+        }
+    }
+}
+
+/// Why `module` cannot run under the limits `state` asks for, if it cannot.
+fn refusal(state: &MeteringState, module: &Module) -> Option<String> {
+    let metering = module.header().metering;
+    let missing = if state.fuel_limited && !metering.fuel {
+        "--fuel"
+    } else if state.interruptible && !metering.interruptible {
+        "--interruptible"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{}: compiled without {missing}, so it cannot run under the store's {} (recompile with `waotc {missing}`)",
+        module.name(),
+        if missing == "--fuel" { "fuel limit" } else { "interruption" }
+    ))
+}
+
+impl StoreData {
+    /// Limits the guest code of this store to `fuel` units of work from now on (one per
+    /// wasm instruction, structure markers free). Running out traps with `all fuel consumed`
+    /// unless a refill callback adds more. Every module of the store must be compiled with
+    /// `waotc --fuel`.
+    pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
+        self.ask_for(|m| m.fuel_limited = true)?;
+        let fuel = fuel.min(i64::MAX as u64) as i64;
+        let consumed = self.fuel_consumed() as i128;
+        self.limits.fuel().store(fuel, Relaxed);
+        self.metering.given = consumed + fuel as i128;
+        Ok(())
+    }
+
+    /// Fuel left, once `set_fuel` was called.
+    pub fn fuel(&self) -> Option<u64> {
+        let left = self.limits.fuel().load(Relaxed);
+        self.metering.fuel_limited.then_some(left.max(0) as u64)
+    }
+
+    /// Work done by metered code of this store (whether or not its fuel is limited): wasm
+    /// instructions executed, counted per basic block entered.
+    pub fn fuel_consumed(&self) -> u64 {
+        let left = self.limits.fuel().load(Relaxed) as i128;
+        (self.metering.given - left).clamp(0, u64::MAX as i128) as u64
+    }
+
+    /// Called when fuel runs out: returns how much to add (0 stops the guest with a trap).
+    /// It runs on the guest's thread, between two basic blocks of guest code.
+    pub fn set_fuel_refill(&mut self, refill: impl FnMut() -> u64 + Send + 'static) {
+        self.metering.refill = Some(Box::new(refill));
+    }
+
+    /// A handle that stops this store's guest code from any thread (see `InterruptHandle`).
+    /// Every module of the store must be compiled with `waotc --interruptible`.
+    pub fn interrupt_handle(&mut self) -> Result<InterruptHandle> {
+        self.ask_for(|m| m.interruptible = true)?;
+        Ok(InterruptHandle {
+            limits: self.limits.clone(),
+        })
+    }
+
+    /// Refuses `module` when it cannot honour the limits this store asks for.
+    pub(crate) fn check_metering(&self, module: &Module) -> Result<()> {
+        match refusal(&self.metering, module) {
+            Some(reason) => Err(Error::Load(reason)),
+            None => Ok(()),
+        }
+    }
+
+    /// Asks for a kind of limit, unless an instance cannot honour it.
+    fn ask_for(&mut self, set: impl Fn(&mut MeteringState)) -> Result<()> {
+        let (fuel_limited, interruptible) =
+            (self.metering.fuel_limited, self.metering.interruptible);
+        set(&mut self.metering);
+        let checked = self
+            .instances
+            .iter()
+            .try_for_each(|inst| self.check_metering(&inst.module));
+        if checked.is_err() {
+            self.metering.fuel_limited = fuel_limited;
+            self.metering.interruptible = interruptible;
+        }
+        checked
+    }
+
+    /// `Builtin::OutOfFuel`: asks the refill callback until the fuel is not negative.
+    pub(crate) fn refill_fuel(&mut self) -> std::result::Result<(), Trap> {
+        loop {
+            let left = self.limits.fuel().load(Relaxed);
+            if left >= 0 {
+                return Ok(());
+            }
+            let Some(refill) = &mut self.metering.refill else {
+                return Err(Trap::new(TrapCode::OutOfFuel));
+            };
+            let added = std::panic::catch_unwind(std::panic::AssertUnwindSafe(refill))
+                .map_err(|_| Trap::host("the fuel refill callback panicked"))?
+                .min(i64::MAX as u64) as i64;
+            if added == 0 {
+                return Err(Trap::new(TrapCode::OutOfFuel));
+            }
+            self.limits
+                .fuel()
+                .store(left.saturating_add(added), Relaxed);
+            self.metering.given += added as i128;
+        }
+    }
+}
+
+/// How much memory and how many tables' elements and instances a store may hold
+/// (`StoreData::set_resource_limits`). `None` is no limit beyond the module's own.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResourceLimits {
+    /// Bytes any one memory may reach.
+    pub memory_bytes: Option<u64>,
+    /// Bytes all memories of the store may reach together (shared memories count in every
+    /// store that holds them).
+    pub total_memory_bytes: Option<u64>,
+    /// Elements any one table may reach.
+    pub table_elements: Option<u64>,
+    /// Instances the store may hold.
+    pub instances: Option<usize>,
+    /// A `memory.grow` or `table.grow` beyond a limit traps with `resource limit exceeded`
+    /// instead of returning -1, as a program that cannot handle -1 would fail later anyway.
+    pub trap_on_grow: bool,
+}
+
+impl StoreData {
+    /// Sets the limits checked from now on by instantiation, `memory.grow`, `table.grow` and
+    /// the host's `memory_new`, `table_new` and `memory_grow`. What exists already stays.
+    pub fn set_resource_limits(&mut self, limits: ResourceLimits) {
+        self.resource_limits = limits;
+    }
+
+    pub fn resource_limits(&self) -> &ResourceLimits {
+        &self.resource_limits
+    }
+
+    fn memory_bytes_total(&self) -> u64 {
+        self.memories.iter().map(|m| m.get().length()).sum()
+    }
+
+    /// Whether a memory of `current` bytes may grow by `delta` bytes (`None`: overflowed).
+    pub(crate) fn memory_may_grow(&self, current: u64, delta: Option<u64>) -> Result<()> {
+        let l = &self.resource_limits;
+        if delta == Some(0) || (l.memory_bytes.is_none() && l.total_memory_bytes.is_none()) {
+            return Ok(());
+        }
+        let new = delta.and_then(|d| current.checked_add(d));
+        if too_big(new, l.memory_bytes) {
+            return Err(limit_error("a memory", new, l.memory_bytes, "bytes"));
+        }
+        self.total_may_grow(delta)
+    }
+
+    fn total_may_grow(&self, delta: Option<u64>) -> Result<()> {
+        let max = self.resource_limits.total_memory_bytes;
+        if delta == Some(0) || max.is_none() {
+            return Ok(());
+        }
+        let total = delta.and_then(|d| self.memory_bytes_total().checked_add(d));
+        match too_big(total, max) {
+            true => Err(limit_error("all memories", total, max, "bytes")),
+            false => Ok(()),
+        }
+    }
+
+    pub(crate) fn table_may_grow(&self, current: u64, delta: u64) -> Result<()> {
+        let Some(max) = self.resource_limits.table_elements.filter(|_| delta > 0) else {
+            return Ok(());
+        };
+        let new = current.checked_add(delta);
+        match new {
+            Some(n) if n <= max => Ok(()),
+            _ => Err(limit_error("a table", new, Some(max), "elements")),
+        }
+    }
+
+    /// `memory.grow`/`table.grow` denied by a limit: -1, or a trap if the embedder said so.
+    pub(crate) fn grow_denied(&self) -> u64 {
+        if self.resource_limits.trap_on_grow {
+            crate::vm::traps::raise(Trap::new(TrapCode::ResourceLimitExceeded));
+        }
+        u64::MAX
+    }
+
+    /// Refuses an instantiation of `module` that would exceed a limit.
+    pub(crate) fn check_instantiation_limits(&self, module: &Module) -> Result<()> {
+        let l = &self.resource_limits;
+        if let Some(max) = l.instances.filter(|&m| self.instances.len() >= m) {
+            return Err(Error::Limit(format!(
+                "{}: the store may hold {max} instances, and has them",
+                module.name()
+            )));
+        }
+        let info = module.info();
+        let named = |e: Error| Error::Limit(format!("{}: {e}", module.name()));
+        let mut total = Some(0u64);
+        for mem in &info.memories[info.num_imported_memories as usize..] {
+            let log2 = mem.page_size_log2.unwrap_or(16);
+            let bytes = mem.initial.checked_mul(1 << log2);
+            self.memory_may_grow(0, bytes).map_err(named)?;
+            total = total.zip(bytes).and_then(|(t, b)| t.checked_add(b));
+        }
+        self.total_may_grow(total).map_err(named)?;
+        for t in &info.table_defs {
+            self.table_may_grow(0, t.ty.initial).map_err(named)?;
+        }
+        Ok(())
+    }
+}
+
+fn too_big(value: Option<u64>, max: Option<u64>) -> bool {
+    max.is_some_and(|m| value.is_none_or(|v| v > m))
+}
+
+fn limit_error(what: &str, wanted: Option<u64>, max: Option<u64>, unit: &str) -> Error {
+    let wanted = wanted.map_or("more than 2^64".to_string(), |w| w.to_string());
+    Error::Limit(format!(
+        "{what} would hold {wanted} {unit}, more than the store's limit of {} {unit}",
+        max.unwrap_or(0)
+    ))
+}

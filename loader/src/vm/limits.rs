@@ -1,0 +1,122 @@
+//! A store's runtime limits as compiled code reads them (`VmRuntimeLimits`: the stack limit,
+//! the interrupt flag, fuel), shared with the threads that may interrupt it.
+//!
+//! An interrupt sets the flag and then the stack limit to its maximum, so that the next
+//! function entry, which compares the stack pointer with the limit anyway, traps; loop headers
+//! of code compiled with `--interruptible` poll the flag. The trap consumes the interrupt and
+//! puts the real limit back. Every access to the two shared fields is atomic: compiled code
+//! reads them with plain (x86-64, AArch64: single-copy atomic) aligned 8-byte loads.
+
+use runtime_support::vmctx::VmRuntimeLimits;
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::Arc;
+
+pub(crate) struct StoreLimits {
+    raw: UnsafeCell<VmRuntimeLimits>,
+    /// The stack limit the store's outermost entry set, restored when an interrupt is consumed.
+    entry_stack_limit: AtomicUsize,
+}
+
+// SAFETY: the fields other threads touch (`interrupt`, `stack_limit`) are only accessed
+// atomically; `fuel` only by the thread running the store (and its compiled code).
+unsafe impl Sync for StoreLimits {}
+unsafe impl Send for StoreLimits {}
+
+impl StoreLimits {
+    pub fn new() -> Arc<StoreLimits> {
+        Arc::new(StoreLimits {
+            raw: UnsafeCell::new(VmRuntimeLimits {
+                stack_limit: 0,
+                interrupt: 0,
+                fuel: i64::MAX,
+            }),
+            entry_stack_limit: AtomicUsize::new(0),
+        })
+    }
+
+    /// What the vmctx points to.
+    pub fn as_ptr(&self) -> *mut VmRuntimeLimits {
+        self.raw.get()
+    }
+
+    fn stack_limit(&self) -> &AtomicUsize {
+        // SAFETY: an aligned field of a live allocation, only ever accessed atomically.
+        unsafe { AtomicUsize::from_ptr(&raw mut (*self.as_ptr()).stack_limit) }
+    }
+
+    fn interrupt(&self) -> &AtomicU64 {
+        // SAFETY: as above.
+        unsafe { AtomicU64::from_ptr(&raw mut (*self.as_ptr()).interrupt) }
+    }
+
+    pub fn fuel(&self) -> &AtomicI64 {
+        // SAFETY: as above.
+        unsafe { AtomicI64::from_ptr(&raw mut (*self.as_ptr()).fuel) }
+    }
+
+    /// Sets the stack limit for an outermost entry into the store, unless an interrupt is
+    /// pending, which keeps it at its maximum.
+    pub fn enter(&self, limit: usize) {
+        self.entry_stack_limit.store(limit, Relaxed);
+        if self.stack_limit().load(Relaxed) == limit {
+            return;
+        }
+        // Store, then load the flag: with `request_interrupt`'s store of the flag, then of
+        // the limit, either this load sees the flag or the maximum is written after `limit`.
+        self.stack_limit().store(limit, SeqCst);
+        if self.interrupt().load(SeqCst) != 0 {
+            self.stack_limit().store(usize::MAX, SeqCst);
+        }
+    }
+
+    pub fn request_interrupt(&self) {
+        self.interrupt().store(1, SeqCst);
+        self.stack_limit().store(usize::MAX, SeqCst);
+    }
+
+    /// Consumes a pending interrupt, restoring the stack limit; false if there was none.
+    pub fn take_interrupt(&self) -> bool {
+        if self.interrupt().swap(0, SeqCst) == 0 {
+            return false;
+        }
+        self.stack_limit()
+            .store(self.entry_stack_limit.load(Relaxed), SeqCst);
+        // An interrupt requested meanwhile keeps the limit at its maximum.
+        if self.interrupt().load(SeqCst) != 0 {
+            self.stack_limit().store(usize::MAX, SeqCst);
+        }
+        true
+    }
+}
+
+/// Stops a store's guest code from any thread (`StoreData::interrupt_handle`).
+///
+/// Guest code stops with the trap `interrupted` at its next function entry or, in code
+/// compiled with `waotc --interruptible`, loop header. A host function or WASI call in
+/// progress finishes first. An interrupt requested while no guest code runs stops the next
+/// call at its first check; each interrupt stops one call.
+#[derive(Clone)]
+pub struct InterruptHandle {
+    pub(crate) limits: Arc<StoreLimits>,
+}
+
+impl InterruptHandle {
+    pub fn interrupt(&self) {
+        self.limits.request_interrupt();
+    }
+}
+
+/// The vmctx's limits of the instance whose vmctx is `vmctx`.
+///
+/// # Safety
+/// `vmctx` must be a live instance's vmctx.
+pub(crate) unsafe fn of_vmctx<'a>(vmctx: *mut u8) -> &'a StoreLimits {
+    let raw =
+        *(vmctx.add(runtime_support::vmctx::OFFSET_LIMITS as usize) as *const *mut VmRuntimeLimits);
+    // SAFETY: vmctxs hold `as_ptr()` of their store's `StoreLimits`, the address of its
+    // `raw` field (`UnsafeCell` is `repr(transparent)`), which the store keeps alive.
+    &*(raw as *const u8)
+        .sub(std::mem::offset_of!(StoreLimits, raw))
+        .cast::<StoreLimits>()
+}

@@ -1,0 +1,38 @@
+//! `wrun --stats`: what a run used, printed on stderr when it ends (also after a trap).
+
+use std::time::Instant;
+
+/// Prints wall and CPU time, peak resident memory and, for metered code, instructions.
+pub fn print(started: Instant, instructions: Option<u64>) {
+    let wall = started.elapsed().as_secs_f64();
+    // SAFETY: getrusage fills the struct it is given.
+    let usage = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut u);
+        u
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let (user, system) = (seconds(usage.ru_utime), seconds(usage.ru_stime));
+    eprintln!("wrun: stats: wall time       {:.3} s", wall);
+    eprintln!(
+        "wrun: stats: CPU time        {:.3} s (user {user:.3} s, system {system:.3} s)",
+        user + system
+    );
+    // Linux reports the peak in KiB.
+    eprintln!(
+        "wrun: stats: peak memory     {:.1} MiB resident",
+        usage.ru_maxrss as f64 / 1024.0
+    );
+    match instructions {
+        Some(n) => {
+            eprintln!("wrun: stats: instructions    {n} (fuel consumed)");
+            eprintln!(
+                "wrun: stats: per second      {:.0}",
+                n as f64 / wall.max(1e-9)
+            );
+        }
+        None => eprintln!(
+            "wrun: stats: instructions    not counted (compile with `waotc --fuel` to count them)"
+        ),
+    }
+}

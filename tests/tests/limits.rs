@@ -1,0 +1,478 @@
+//! Limits (issue 16): fuel counts exactly the instructions run, in every build, across calls
+//! and host functions; running out traps or asks the host for more; an interrupt from another
+//! thread stops loops and recursion; modules compiled without the metering a store asks for
+//! are refused; and `wrun --fuel`, `--time-limit` and `--stats` do what they say, natively and
+//! in the interpreter.
+
+use runtime_support::artifact::Metering;
+use runtime_support::BoundsStrategy;
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use waot::{Error, Extern, Linker, Store, TrapCode, Val};
+use waot_compiler::{CompileOptions, OptLevel};
+use waot_tests::{binary, load_wat};
+
+/// `count(n)` runs 8 instructions per iteration and 1 after the loop: 8n + 1 fuel.
+const COUNTING: &str = r#"(module
+  (import "host" "refuel" (func $refuel))
+  (func $count (export "count") (param $n i32) (result i32) (local $i i32)
+    (loop $l
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $i))
+  ;; 5 + count(n): each instruction counts once, in its own function.
+  (func (export "nested") (param $n i32) (result i32)
+    (drop (call $count (local.get $n)))
+    (call $refuel)
+    (i32.const 7))
+  (func (export "spin") (loop $l (br $l)))
+  (func $f (param i32) (return_call $f (i32.add (local.get 0) (i32.const 1))))
+  (func (export "recurse") (call $f (i32.const 0)))
+  (func (export "seven") (result i32) (i32.const 7)))"#;
+
+fn options(
+    opt_level: OptLevel,
+    bounds: BoundsStrategy,
+    fuel: bool,
+    interrupt: bool,
+) -> CompileOptions {
+    CompileOptions {
+        opt_level,
+        bounds,
+        metering: Metering {
+            fuel,
+            interruptible: interrupt,
+        },
+        enabled_proposals: vec!["tail-call".into()],
+        ..Default::default()
+    }
+}
+
+fn instantiate(store: &mut Store, module: &waot::Module, refuel: Option<u64>) -> waot::Instance {
+    let f = store.func_new(&[], &[], move |caller, _, _| {
+        if let Some(fuel) = refuel {
+            caller.store.set_fuel(fuel).unwrap();
+        }
+        Ok(())
+    });
+    let mut linker = Linker::new();
+    linker.define("host", "refuel", Extern::Func(f));
+    linker.instantiate(store, module).unwrap()
+}
+
+fn call(
+    store: &mut Store,
+    i: waot::Instance,
+    name: &str,
+    args: &[Val],
+) -> Result<Vec<Val>, TrapCode> {
+    let f = store.get_func(i, name).unwrap();
+    match store.call(f, args) {
+        Ok(v) => Ok(v),
+        Err(Error::Trap(t)) => Err(t.code.unwrap_or_else(|| panic!("{name}: {t}"))),
+        Err(e) => panic!("{name}: {e}"),
+    }
+}
+
+#[test]
+fn fuel_counts_every_instruction_exactly_in_every_build() {
+    for opt_level in [OptLevel::O0, OptLevel::O2] {
+        for bounds in [BoundsStrategy::GuardPages, BoundsStrategy::Explicit] {
+            let d = tempfile::tempdir().unwrap();
+            let module = load_wat(
+                d.path(),
+                "m",
+                COUNTING,
+                &options(opt_level, bounds, true, false),
+            );
+            let mut store = Store::new();
+            let i = instantiate(&mut store, &module, None);
+            let what = format!("{opt_level:?} {bounds:?}");
+            for n in [1, 2, 1000] {
+                let before = store.fuel_consumed();
+                assert_eq!(
+                    call(&mut store, i, "count", &[Val::I32(n)]),
+                    Ok(vec![Val::I32(n)])
+                );
+                assert_eq!(
+                    store.fuel_consumed() - before,
+                    8 * n as u64 + 1,
+                    "{what}: count({n})"
+                );
+            }
+            let before = store.fuel_consumed();
+            call(&mut store, i, "nested", &[Val::I32(10)]).unwrap();
+            assert_eq!(store.fuel_consumed() - before, 81 + 5, "{what}: nested");
+        }
+    }
+}
+
+#[test]
+fn running_out_of_fuel_traps_and_the_store_runs_on() {
+    let d = tempfile::tempdir().unwrap();
+    let module = load_wat(
+        d.path(),
+        "m",
+        COUNTING,
+        &options(OptLevel::O2, BoundsStrategy::GuardPages, true, false),
+    );
+    let mut store = Store::new();
+    let i = instantiate(&mut store, &module, None);
+    store.set_fuel(10_000).unwrap();
+    assert_eq!(call(&mut store, i, "spin", &[]), Err(TrapCode::OutOfFuel));
+    assert_eq!(store.fuel(), Some(0));
+    // Fuel is checked at function entries and loop headers: count(100) checks for the last
+    // time after 99 iterations (792 fuel), then uses 9 more, going below zero; the next call
+    // stops at its entry.
+    store.set_fuel(792).unwrap();
+    let before = store.fuel_consumed();
+    assert_eq!(
+        call(&mut store, i, "count", &[Val::I32(100)]),
+        Ok(vec![Val::I32(100)])
+    );
+    assert_eq!(
+        (store.fuel(), store.fuel_consumed() - before),
+        (Some(0), 801)
+    );
+    assert_eq!(call(&mut store, i, "seven", &[]), Err(TrapCode::OutOfFuel));
+    store.set_fuel(791).unwrap();
+    assert_eq!(
+        call(&mut store, i, "count", &[Val::I32(100)]),
+        Err(TrapCode::OutOfFuel)
+    );
+    store.set_fuel(1_000).unwrap();
+    assert_eq!(call(&mut store, i, "seven", &[]), Ok(vec![Val::I32(7)]));
+    // Tail calls without loops are metered at each entry.
+    store.set_fuel(1_000_000).unwrap();
+    assert_eq!(
+        call(&mut store, i, "recurse", &[]),
+        Err(TrapCode::OutOfFuel)
+    );
+}
+
+#[test]
+fn the_refill_callback_resumes_the_guest_and_a_host_function_can_set_fuel() {
+    let d = tempfile::tempdir().unwrap();
+    let module = load_wat(
+        d.path(),
+        "m",
+        COUNTING,
+        &options(OptLevel::O2, BoundsStrategy::GuardPages, true, false),
+    );
+    let mut store = Store::new();
+    let i = instantiate(&mut store, &module, Some(1_000_000));
+    let refills = Arc::new(AtomicU32::new(0));
+    let seen = refills.clone();
+    store.set_fuel_refill(move || match seen.fetch_add(1, Ordering::Relaxed) {
+        0..=99 => 1_000,
+        _ => 0,
+    });
+    store.set_fuel(100).unwrap();
+    // 80,001 fuel: 100 given, then 80 refills of 1,000 (the call ends inside the 80th).
+    assert_eq!(
+        call(&mut store, i, "count", &[Val::I32(10_000)]),
+        Ok(vec![Val::I32(10_000)])
+    );
+    assert_eq!(refills.load(Ordering::Relaxed), 80);
+    assert_eq!(store.fuel_consumed(), 80_001);
+    // The refills stop after 100: a loop that never ends traps.
+    assert_eq!(call(&mut store, i, "spin", &[]), Err(TrapCode::OutOfFuel));
+    assert_eq!(refills.load(Ordering::Relaxed), 101);
+    // A host function sets the fuel; the guest sees it when the call returns.
+    store.set_fuel(100).unwrap();
+    assert_eq!(
+        call(&mut store, i, "nested", &[Val::I32(1)]),
+        Ok(vec![Val::I32(7)])
+    );
+    assert_eq!(store.fuel(), Some(1_000_000 - 1));
+}
+
+#[test]
+fn an_interrupt_stops_loops_and_recursion_and_is_consumed() {
+    for opt_level in [OptLevel::O0, OptLevel::O2] {
+        let d = tempfile::tempdir().unwrap();
+        // Fuel too, as a backstop: an interrupt that is lost fails the test after some seconds
+        // instead of hanging it.
+        let opts = options(opt_level, BoundsStrategy::GuardPages, true, true);
+        let module = load_wat(d.path(), "m", COUNTING, &opts);
+        let mut store = Store::new();
+        let handle = store.interrupt_handle().unwrap();
+        store.set_fuel(10_000_000_000).unwrap();
+        let i = instantiate(&mut store, &module, None);
+        for name in ["spin", "recurse"] {
+            let h = handle.clone();
+            let t = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(50));
+                h.interrupt();
+            });
+            let started = Instant::now();
+            assert_eq!(
+                call(&mut store, i, name, &[]),
+                Err(TrapCode::Interrupted),
+                "{name}"
+            );
+            assert!(started.elapsed() < Duration::from_secs(10), "{name}");
+            t.join().unwrap();
+            // Consumed: the store runs on, and recursion still gets its whole stack.
+            assert_eq!(
+                call(&mut store, i, "count", &[Val::I32(3)]),
+                Ok(vec![Val::I32(3)])
+            );
+        }
+        // Requested while nothing runs: the next call stops, the one after runs.
+        handle.interrupt();
+        assert_eq!(
+            call(&mut store, i, "count", &[Val::I32(3)]),
+            Err(TrapCode::Interrupted)
+        );
+        assert_eq!(
+            call(&mut store, i, "count", &[Val::I32(3)]),
+            Ok(vec![Val::I32(3)])
+        );
+        // The handle outlives the store harmlessly.
+        drop(store);
+        handle.interrupt();
+    }
+}
+
+#[test]
+fn stores_refuse_modules_that_cannot_honour_their_limits() {
+    let d = tempfile::tempdir().unwrap();
+    let plain = load_wat(
+        d.path(),
+        "plain",
+        COUNTING,
+        &options(OptLevel::O1, BoundsStrategy::GuardPages, false, false),
+    );
+    let fueled = load_wat(
+        d.path(),
+        "fueled",
+        COUNTING,
+        &options(OptLevel::O1, BoundsStrategy::GuardPages, true, false),
+    );
+    let host = |store: &mut Store| {
+        let f = store.func_new(&[], &[], |_, _, _| Ok(()));
+        let mut l = Linker::new();
+        l.define("host", "refuel", Extern::Func(f));
+        l
+    };
+    let refusal = |r: Result<waot::Instance, Error>, flag: &str, name: &str| match r {
+        Err(Error::Load(m)) => assert!(m.contains(flag) && m.contains(name), "{m}"),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("instantiated without {flag}"),
+    };
+    // Asked first, then instantiated.
+    let mut store = Store::new();
+    store.set_fuel(10).unwrap();
+    let l = host(&mut store);
+    refusal(l.instantiate(&mut store, &plain), "--fuel", "plain.so");
+    l.instantiate(&mut store, &fueled).unwrap();
+    let mut store = Store::new();
+    store.interrupt_handle().unwrap();
+    let l = host(&mut store);
+    refusal(
+        l.instantiate(&mut store, &fueled),
+        "--interruptible",
+        "fueled.so",
+    );
+    // Instantiated first, then asked.
+    let mut store = Store::new();
+    let l = host(&mut store);
+    l.instantiate(&mut store, &plain).unwrap();
+    assert!(matches!(store.set_fuel(10), Err(Error::Load(m)) if m.contains("--fuel")));
+    assert!(
+        matches!(store.interrupt_handle(), Err(Error::Load(m)) if m.contains("--interruptible"))
+    );
+}
+
+fn wrun(args: &[&dyn AsRef<std::ffi::OsStr>]) -> std::process::Output {
+    Command::new(binary("wrun")).args(args).output().unwrap()
+}
+
+fn waotc(wasm: &std::path::Path, so: &std::path::Path, flags: &[&str]) {
+    let o = Command::new(binary("waotc"))
+        .args(flags)
+        .args(["--cpu", "x86-64-v2"])
+        .arg(wasm)
+        .arg(so)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+const COMMAND: &str = r#"(module
+  (func (export "_start") (local $i i32)
+    (loop $l
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 1000)))))
+  (func (export "spin") (loop $l (br $l))))"#;
+
+#[test]
+fn wrun_stops_guests_at_their_limits_natively_and_interpreted() {
+    let d = tempfile::tempdir().unwrap();
+    let wasm = d.path().join("c.wasm");
+    std::fs::write(&wasm, wat::parse_str(COMMAND).unwrap()).unwrap();
+    let metered = d.path().join("metered.so");
+    waotc(&wasm, &metered, &["--fuel", "--interruptible"]);
+    let plain = d.path().join("plain.so");
+    waotc(&wasm, &plain, &[]);
+    let stderr = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+
+    // `_start` runs 8,000 instructions and checks its fuel last after 7,992.
+    for (module, extra) in [(&metered, None), (&wasm, Some("--interp"))] {
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"--fuel", &"7992"];
+        args.extend(extra.iter().map(|e| e as &dyn AsRef<std::ffi::OsStr>));
+        args.push(module);
+        let o = wrun(&args);
+        if extra.is_none() {
+            assert!(o.status.success(), "{}", stderr(&o));
+        }
+        args[1] = &"10";
+        let o = wrun(&args);
+        assert_eq!(o.status.code(), Some(124), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("all fuel consumed (--fuel 10)"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    let o = wrun(&[&"--fuel", &"7991", &metered]);
+    assert_eq!(o.status.code(), Some(124), "{}", stderr(&o));
+    let o = wrun(&[&"--stats", &metered]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("instructions    8000 (fuel consumed)"),
+        "{}",
+        stderr(&o)
+    );
+
+    // A loop that never ends, stopped by the clock, in both modes.
+    for (module, extra) in [(&metered, "-q"), (&wasm, "--interp")] {
+        let started = Instant::now();
+        let o = wrun(&[
+            &"--time-limit",
+            &"300ms",
+            &extra,
+            module,
+            &"--invoke",
+            &"spin",
+        ]);
+        assert_eq!(o.status.code(), Some(124), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("stopped: interrupted"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(started.elapsed() < Duration::from_secs(20));
+    }
+
+    // An artifact without the metering: one line naming the flag, exit status 1.
+    for (flag, value, missing) in [
+        ("--fuel", "10", "--fuel"),
+        ("--time-limit", "1s", "--interruptible"),
+    ] {
+        let o = wrun(&[&flag, &value, &plain]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let e = stderr(&o);
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(
+            e.contains(&format!("recompile with `waotc {missing}`")),
+            "{e}"
+        );
+    }
+}
+
+const GROWING: &str = r#"(module
+  (memory (export "memory") 1)
+  (table $t 1 funcref)
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func (export "size") (result i32) (memory.size))
+  (func (export "grow_table") (param i32) (result i32) (table.grow $t (ref.null func) (local.get 0))))"#;
+
+#[test]
+fn resource_limits_bound_memories_tables_and_instances() {
+    let d = tempfile::tempdir().unwrap();
+    for bounds in [BoundsStrategy::GuardPages, BoundsStrategy::Explicit] {
+        let module = load_wat(
+            d.path(),
+            "grow",
+            GROWING,
+            &options(OptLevel::O2, bounds, false, false),
+        );
+        let mut store = Store::new();
+        store.set_resource_limits(waot::ResourceLimits {
+            memory_bytes: Some(4 << 16),
+            total_memory_bytes: Some(6 << 16),
+            table_elements: Some(10),
+            instances: Some(2),
+            trap_on_grow: false,
+        });
+        let a = Linker::new().instantiate(&mut store, &module).unwrap();
+        let b = Linker::new().instantiate(&mut store, &module).unwrap();
+        let grow = |store: &mut Store, i, n| call(store, i, "grow", &[Val::I32(n)]);
+        // One memory reaches 4 pages, not 5; both together 6, not 7.
+        assert_eq!(grow(&mut store, a, 3), Ok(vec![Val::I32(1)]));
+        assert_eq!(grow(&mut store, a, 1), Ok(vec![Val::I32(-1)]));
+        assert_eq!(grow(&mut store, a, 0), Ok(vec![Val::I32(4)]));
+        assert_eq!(grow(&mut store, b, 2), Ok(vec![Val::I32(-1)]));
+        assert_eq!(grow(&mut store, b, 1), Ok(vec![Val::I32(1)]));
+        assert_eq!(call(&mut store, b, "size", &[]), Ok(vec![Val::I32(2)]));
+        // Tables: 1 + 9 elements, not 11.
+        assert_eq!(
+            call(&mut store, a, "grow_table", &[Val::I32(10)]),
+            Ok(vec![Val::I32(-1)])
+        );
+        assert_eq!(
+            call(&mut store, a, "grow_table", &[Val::I32(9)]),
+            Ok(vec![Val::I32(1)])
+        );
+        // A third instance, and host memories beyond the total, are refused.
+        let third = Linker::new().instantiate(&mut store, &module);
+        assert!(matches!(third, Err(Error::Limit(m)) if m.contains("2 instances")));
+        assert!(matches!(store.memory_new(1, None), Err(Error::Limit(_))));
+        // The embedder may prefer a trap.
+        let mut limits = store.resource_limits().clone();
+        limits.trap_on_grow = true;
+        store.set_resource_limits(limits);
+        assert_eq!(grow(&mut store, a, 1), Err(TrapCode::ResourceLimitExceeded));
+        assert_eq!(grow(&mut store, a, 0), Ok(vec![Val::I32(4)]));
+
+        // A module whose initial memory is over the limit does not instantiate.
+        let mut store = Store::new();
+        store.set_resource_limits(waot::ResourceLimits {
+            memory_bytes: Some(1 << 15),
+            ..Default::default()
+        });
+        let r = Linker::new().instantiate(&mut store, &module);
+        assert!(matches!(r, Err(Error::Limit(m)) if m.contains("65536 bytes")));
+    }
+}
+
+#[test]
+fn wrun_max_memory_makes_memory_grow_fail_natively_and_interpreted() {
+    let d = tempfile::tempdir().unwrap();
+    let wasm = d.path().join("g.wasm");
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 1)
+      (func (export "_start")
+        (call $exit (i32.add (i32.const 40) (i32.eq (memory.grow (i32.const 100)) (i32.const -1))))))"#;
+    std::fs::write(&wasm, wat::parse_str(wat).unwrap()).unwrap();
+    let so = d.path().join("g.so");
+    waotc(&wasm, &so, &[]);
+    for module in [&so, &wasm] {
+        let o = wrun(&[&"-q", module]);
+        assert_eq!(o.status.code(), Some(40));
+        let o = wrun(&[&"-q", &"--max-memory", &"1M", module]);
+        assert_eq!(
+            o.status.code(),
+            Some(41),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let o = wrun(&[&"-q", &"--max-memory", &"7M", module]);
+        assert_eq!(o.status.code(), Some(40));
+    }
+}
