@@ -5,4 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo build --release --quiet --bins
+# The C API library the C tests link (tests/tests/capi.rs), and its debug build, which they
+# run under valgrind.
+cargo build --release --quiet -p waot-capi
+cargo build --quiet -p waot-capi
 cargo test --release --workspace --no-fail-fast

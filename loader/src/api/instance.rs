@@ -101,6 +101,8 @@ impl StoreData {
     /// Builds and adds the instance, without running its segments and start function.
     fn build_instance(&mut self, module: &Module, imports: &[Extern]) -> Result<Instance> {
         let info = &module.inner.info;
+        self.check_metering(module)?;
+        self.check_instantiation_limits(module)?;
         if imports.len() != info.imports.len() {
             return Err(Error::Link(format!(
                 "{}: {} imports given, the module has {}",
@@ -109,8 +111,6 @@ impl StoreData {
                 info.imports.len()
             )));
         }
-        self.check_metering(module)?;
-        self.check_instantiation_limits(module)?;
         imports.iter().try_for_each(|e| self.owns_extern(e))?;
         self.check_imports(module, imports)?;
         for (i, id) in module.inner.type_ids.iter().enumerate() {

@@ -211,6 +211,10 @@ impl StoreData {
                 "a shared memory is declared shared and has a maximum".into(),
             ));
         }
+        let log2 = ty
+            .page_size_log2
+            .unwrap_or(crate::vm::memory::DEFAULT_PAGE_LOG2);
+        self.memory_may_grow(0, ty.initial.checked_mul(1 << log2))?;
         let m = MemoryData::of_type(ty).map_err(Error::Usage)?;
         Ok(self.import_shared_memory(&SharedMemory::new(m)))
     }

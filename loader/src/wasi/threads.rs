@@ -23,6 +23,7 @@ struct Program {
     memories: Vec<(String, String, SharedMemory)>,
     ctx: Arc<Mutex<WasiCtx>>,
     max_wasm_stack: Option<usize>,
+    resource_limits: crate::ResourceLimits,
     next_tid: AtomicI32,
 }
 
@@ -36,7 +37,8 @@ pub fn wanted(module: &Module) -> bool {
 }
 
 /// Defines `thread-spawn` and the module's imported shared memories (created here) in
-/// `linker`, for the main thread's `store`.
+/// `linker`, for the main thread's `store`. Each spawned thread's store gets the main store's
+/// stack and resource limits.
 pub fn add_to_linker(
     linker: &mut Linker,
     store: &mut StoreData,
@@ -44,6 +46,12 @@ pub fn add_to_linker(
     ctx: Arc<Mutex<WasiCtx>>,
     max_wasm_stack: Option<usize>,
 ) -> Result<(), Error> {
+    if store.fuel().is_some() {
+        return Err(Error::Usage(format!(
+            "{}: a fuel limit does not bound WASI threads yet (each thread has a store of its own); run it without --fuel",
+            module.name()
+        )));
+    }
     let mut memories = Vec::new();
     for import in &module.info().imports {
         if let ImportKind::Memory(ty) = import.kind {
@@ -61,6 +69,7 @@ pub fn add_to_linker(
         memories,
         ctx,
         max_wasm_stack,
+        resource_limits: store.resource_limits().clone(),
         next_tid: AtomicI32::new(1),
     });
     define_spawn(linker, store, program);
@@ -111,6 +120,7 @@ fn run_thread(program: &Arc<Program>, tid: i32, arg: i32) -> Result<(), Error> {
     if let Some(bytes) = program.max_wasm_stack {
         store.set_max_wasm_stack(bytes);
     }
+    store.set_resource_limits(program.resource_limits.clone());
     let mut linker = Linker::new();
     super::add_to_linker(&mut linker, &mut store, program.ctx.clone());
     for (module, name, memory) in &program.memories {

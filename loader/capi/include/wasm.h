@@ -1,0 +1,221 @@
+/* The standard WebAssembly C API, as waot implements it: the subset listed here, with the
+ * standard's names, types and ownership rules. A function taking an `own` argument takes
+ * ownership of it; one returning `own` hands ownership to the caller, who deletes it with the
+ * matching `_delete`. Everything else is borrowed. Objects of a store must not outlive it. */
+#ifndef WASM_H
+#define WASM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define own
+
+typedef char byte_t;
+typedef float float32_t;
+typedef double float64_t;
+
+/* Vectors: a size and an array the vector owns. */
+#define WASM_DECLARE_VEC(name, ptr_or_none)                                                  \
+  typedef struct wasm_##name##_vec_t {                                                       \
+    size_t size;                                                                             \
+    wasm_##name##_t ptr_or_none* data;                                                       \
+  } wasm_##name##_vec_t;                                                                     \
+  void wasm_##name##_vec_new_empty(own wasm_##name##_vec_t* out);                            \
+  void wasm_##name##_vec_new_uninitialized(own wasm_##name##_vec_t* out, size_t size);       \
+  void wasm_##name##_vec_new(own wasm_##name##_vec_t* out, size_t size,                      \
+                             own wasm_##name##_t ptr_or_none const data[]);                  \
+  void wasm_##name##_vec_copy(own wasm_##name##_vec_t* out, const wasm_##name##_vec_t* src); \
+  void wasm_##name##_vec_delete(own wasm_##name##_vec_t* vec);
+
+typedef byte_t wasm_byte_t;
+WASM_DECLARE_VEC(byte, )
+typedef wasm_byte_vec_t wasm_name_t;
+/* A message: its bytes end with a NUL, which `size` counts. */
+typedef wasm_byte_vec_t wasm_message_t;
+
+/* Runtime objects. */
+typedef struct wasm_engine_t wasm_engine_t;
+typedef struct wasm_store_t wasm_store_t;
+typedef struct wasm_module_t wasm_module_t;
+typedef struct wasm_instance_t wasm_instance_t;
+typedef struct wasm_extern_t wasm_extern_t;
+typedef struct wasm_func_t wasm_func_t;
+typedef struct wasm_global_t wasm_global_t;
+typedef struct wasm_table_t wasm_table_t;
+typedef struct wasm_memory_t wasm_memory_t;
+typedef struct wasm_trap_t wasm_trap_t;
+typedef struct wasm_frame_t wasm_frame_t;
+typedef struct wasm_ref_t wasm_ref_t;
+
+own wasm_engine_t* wasm_engine_new(void);
+void wasm_engine_delete(own wasm_engine_t*);
+
+own wasm_store_t* wasm_store_new(wasm_engine_t*);
+void wasm_store_delete(own wasm_store_t*);
+
+/* Types. */
+typedef uint8_t wasm_valkind_t;
+enum wasm_valkind_enum {
+  WASM_I32 = 0,
+  WASM_I64 = 1,
+  WASM_F32 = 2,
+  WASM_F64 = 3,
+  WASM_EXTERNREF = 128,
+  WASM_FUNCREF = 129,
+};
+
+typedef struct wasm_valtype_t wasm_valtype_t;
+WASM_DECLARE_VEC(valtype, *)
+own wasm_valtype_t* wasm_valtype_new(wasm_valkind_t);
+wasm_valkind_t wasm_valtype_kind(const wasm_valtype_t*);
+own wasm_valtype_t* wasm_valtype_copy(const wasm_valtype_t*);
+void wasm_valtype_delete(own wasm_valtype_t*);
+
+typedef struct wasm_functype_t wasm_functype_t;
+own wasm_functype_t* wasm_functype_new(own wasm_valtype_vec_t* params,
+                                       own wasm_valtype_vec_t* results);
+const wasm_valtype_vec_t* wasm_functype_params(const wasm_functype_t*);
+const wasm_valtype_vec_t* wasm_functype_results(const wasm_functype_t*);
+own wasm_functype_t* wasm_functype_copy(const wasm_functype_t*);
+void wasm_functype_delete(own wasm_functype_t*);
+
+typedef struct wasm_limits_t {
+  uint32_t min;
+  uint32_t max;
+} wasm_limits_t;
+static const uint32_t wasm_limits_max_default = 0xffffffff;
+
+typedef struct wasm_memorytype_t wasm_memorytype_t;
+own wasm_memorytype_t* wasm_memorytype_new(const wasm_limits_t*);
+const wasm_limits_t* wasm_memorytype_limits(const wasm_memorytype_t*);
+void wasm_memorytype_delete(own wasm_memorytype_t*);
+
+typedef uint8_t wasm_mutability_t;
+enum wasm_mutability_enum { WASM_CONST = 0, WASM_VAR = 1 };
+typedef struct wasm_globaltype_t wasm_globaltype_t;
+own wasm_globaltype_t* wasm_globaltype_new(own wasm_valtype_t*, wasm_mutability_t);
+const wasm_valtype_t* wasm_globaltype_content(const wasm_globaltype_t*);
+wasm_mutability_t wasm_globaltype_mutability(const wasm_globaltype_t*);
+void wasm_globaltype_delete(own wasm_globaltype_t*);
+
+typedef uint8_t wasm_externkind_t;
+enum wasm_externkind_enum {
+  WASM_EXTERN_FUNC = 0,
+  WASM_EXTERN_GLOBAL = 1,
+  WASM_EXTERN_TABLE = 2,
+  WASM_EXTERN_MEMORY = 3,
+};
+
+/* Values. References: only null ones cross this API in waot so far. */
+typedef struct wasm_val_t {
+  wasm_valkind_t kind;
+  union {
+    int32_t i32;
+    int64_t i64;
+    float32_t f32;
+    float64_t f64;
+    wasm_ref_t* ref;
+  } of;
+} wasm_val_t;
+WASM_DECLARE_VEC(val, )
+void wasm_val_delete(own wasm_val_t*);
+void wasm_val_copy(own wasm_val_t* out, const wasm_val_t*);
+
+/* Frames and traps. */
+WASM_DECLARE_VEC(frame, *)
+own wasm_frame_t* wasm_frame_copy(const wasm_frame_t*);
+void wasm_frame_delete(own wasm_frame_t*);
+/* The function's index in its module (imports included). Offsets and the instance are not
+ * recorded by waot's traps yet. */
+uint32_t wasm_frame_func_index(const wasm_frame_t*);
+
+own wasm_trap_t* wasm_trap_new(wasm_store_t*, const wasm_message_t*);
+void wasm_trap_message(const wasm_trap_t*, own wasm_message_t* out);
+own wasm_frame_t* wasm_trap_origin(const wasm_trap_t*);
+void wasm_trap_trace(const wasm_trap_t*, own wasm_frame_vec_t* out);
+void wasm_trap_delete(own wasm_trap_t*);
+
+/* Modules: from a waot artifact's bytes (a shared object or a universal wasm) or a plain wasm
+ * (compiled on first use by waotc, cached). waot.h loads one from a file. */
+own wasm_module_t* wasm_module_new(wasm_store_t*, const wasm_byte_vec_t* binary);
+void wasm_module_delete(own wasm_module_t*);
+
+/* Functions. */
+typedef own wasm_trap_t* (*wasm_func_callback_t)(const wasm_val_vec_t* args,
+                                                 own wasm_val_vec_t* results);
+typedef own wasm_trap_t* (*wasm_func_callback_with_env_t)(void* env, const wasm_val_vec_t* args,
+                                                          own wasm_val_vec_t* results);
+own wasm_func_t* wasm_func_new(wasm_store_t*, const wasm_functype_t*, wasm_func_callback_t);
+own wasm_func_t* wasm_func_new_with_env(wasm_store_t*, const wasm_functype_t* type,
+                                        wasm_func_callback_with_env_t, void* env,
+                                        void (*finalizer)(void*));
+own wasm_functype_t* wasm_func_type(const wasm_func_t*);
+size_t wasm_func_param_arity(const wasm_func_t*);
+size_t wasm_func_result_arity(const wasm_func_t*);
+own wasm_trap_t* wasm_func_call(const wasm_func_t*, const wasm_val_vec_t* args,
+                                wasm_val_vec_t* results);
+own wasm_func_t* wasm_func_copy(const wasm_func_t*);
+void wasm_func_delete(own wasm_func_t*);
+
+/* Globals. */
+own wasm_global_t* wasm_global_new(wasm_store_t*, const wasm_globaltype_t*, const wasm_val_t*);
+own wasm_globaltype_t* wasm_global_type(const wasm_global_t*);
+void wasm_global_get(const wasm_global_t*, own wasm_val_t* out);
+void wasm_global_set(wasm_global_t*, const wasm_val_t*);
+void wasm_global_delete(own wasm_global_t*);
+
+/* Memories. */
+typedef uint32_t wasm_memory_pages_t;
+static const size_t MEMORY_PAGE_SIZE = 0x10000;
+own wasm_memory_t* wasm_memory_new(wasm_store_t*, const wasm_memorytype_t*);
+own wasm_memorytype_t* wasm_memory_type(const wasm_memory_t*);
+byte_t* wasm_memory_data(wasm_memory_t*);
+size_t wasm_memory_data_size(const wasm_memory_t*);
+wasm_memory_pages_t wasm_memory_size(const wasm_memory_t*);
+bool wasm_memory_grow(wasm_memory_t*, wasm_memory_pages_t delta);
+void wasm_memory_delete(own wasm_memory_t*);
+
+/* Tables: their size only, so far. */
+typedef uint32_t wasm_table_size_t;
+wasm_table_size_t wasm_table_size(const wasm_table_t*);
+void wasm_table_delete(own wasm_table_t*);
+
+/* Externals: a function, global, table or memory; the casts return the same object. */
+WASM_DECLARE_VEC(extern, *)
+wasm_externkind_t wasm_extern_kind(const wasm_extern_t*);
+own wasm_extern_t* wasm_extern_copy(const wasm_extern_t*);
+void wasm_extern_delete(own wasm_extern_t*);
+wasm_extern_t* wasm_func_as_extern(wasm_func_t*);
+wasm_extern_t* wasm_global_as_extern(wasm_global_t*);
+wasm_extern_t* wasm_table_as_extern(wasm_table_t*);
+wasm_extern_t* wasm_memory_as_extern(wasm_memory_t*);
+wasm_func_t* wasm_extern_as_func(wasm_extern_t*);
+wasm_global_t* wasm_extern_as_global(wasm_extern_t*);
+wasm_table_t* wasm_extern_as_table(wasm_extern_t*);
+wasm_memory_t* wasm_extern_as_memory(wasm_extern_t*);
+
+/* Instances: imports in the module's import order. */
+own wasm_instance_t* wasm_instance_new(wasm_store_t*, const wasm_module_t*,
+                                       const wasm_extern_vec_t* imports, own wasm_trap_t** trap);
+void wasm_instance_exports(const wasm_instance_t*, own wasm_extern_vec_t* out);
+void wasm_instance_delete(own wasm_instance_t*);
+
+/* Convenience. */
+#define WASM_EMPTY_VEC {0, NULL}
+#define WASM_ARRAY_VEC(array) {sizeof(array) / sizeof(*(array)), array}
+#define WASM_I32_VAL(i) {.kind = WASM_I32, .of = {.i32 = i}}
+#define WASM_I64_VAL(i) {.kind = WASM_I64, .of = {.i64 = i}}
+#define WASM_F32_VAL(z) {.kind = WASM_F32, .of = {.f32 = z}}
+#define WASM_F64_VAL(z) {.kind = WASM_F64, .of = {.f64 = z}}
+#define WASM_INIT_VAL {.kind = WASM_EXTERNREF, .of = {.ref = NULL}}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,427 @@
+//! Externals: functions, globals, memories and tables. Each is a handle of the library and the
+//! store it belongs to; `wasm_func_t` and the others are the same object as `wasm_extern_t`,
+//! so the casts return their argument.
+
+use crate::runtime::wasm_store_t;
+use crate::trap::wasm_trap_t;
+use crate::types::{
+    wasm_functype_t, wasm_globaltype_t, wasm_memorytype_t, wasm_valtype_t, LIMITS_MAX_DEFAULT,
+};
+use crate::values::{kind_of, type_of, wasm_val_t};
+use crate::vec::wasm_val_vec_t;
+use std::ffi::c_void;
+use waot::{Extern, Func, Global, Memory, StoreData, Table, Trap, Val};
+
+#[derive(Clone)]
+pub struct wasm_extern_t {
+    pub(crate) store: *mut StoreData,
+    pub(crate) ext: Extern,
+}
+
+#[repr(transparent)]
+pub struct wasm_func_t(wasm_extern_t);
+#[repr(transparent)]
+pub struct wasm_global_t(wasm_extern_t);
+#[repr(transparent)]
+pub struct wasm_memory_t(wasm_extern_t);
+#[repr(transparent)]
+pub struct wasm_table_t(wasm_extern_t);
+
+pub type wasm_externkind_t = u8;
+
+fn boxed(store: *mut StoreData, ext: Extern) -> *mut wasm_extern_t {
+    Box::into_raw(Box::new(wasm_extern_t { store, ext }))
+}
+
+macro_rules! delete_and_cast {
+    ($t:ident, $variant:ident, $delete:ident, $as_extern:ident, $from_extern:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $delete(p: *mut $t) {
+            if !p.is_null() {
+                drop(Box::from_raw(p as *mut wasm_extern_t));
+            }
+        }
+
+        #[no_mangle]
+        pub extern "C" fn $as_extern(p: *mut $t) -> *mut wasm_extern_t {
+            p as *mut wasm_extern_t
+        }
+
+        /// Null when the external is of another kind.
+        #[no_mangle]
+        pub unsafe extern "C" fn $from_extern(e: *mut wasm_extern_t) -> *mut $t {
+            match (*e).ext {
+                Extern::$variant(_) => e as *mut $t,
+                _ => std::ptr::null_mut(),
+            }
+        }
+
+        impl $t {
+            /// The object's store and handle.
+            ///
+            /// # Safety
+            /// `p` must point to a live object, whose store is alive (the C API's rule).
+            unsafe fn handle<'a>(p: *const $t) -> (&'a mut StoreData, $variant) {
+                let Extern::$variant(h) = (*p).0.ext else {
+                    unreachable!("made by a checked cast")
+                };
+                (&mut *(*p).0.store, h)
+            }
+        }
+    };
+}
+
+delete_and_cast!(
+    wasm_func_t,
+    Func,
+    wasm_func_delete,
+    wasm_func_as_extern,
+    wasm_extern_as_func
+);
+delete_and_cast!(
+    wasm_global_t,
+    Global,
+    wasm_global_delete,
+    wasm_global_as_extern,
+    wasm_extern_as_global
+);
+delete_and_cast!(
+    wasm_memory_t,
+    Memory,
+    wasm_memory_delete,
+    wasm_memory_as_extern,
+    wasm_extern_as_memory
+);
+delete_and_cast!(
+    wasm_table_t,
+    Table,
+    wasm_table_delete,
+    wasm_table_as_extern,
+    wasm_extern_as_table
+);
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_extern_kind(e: *const wasm_extern_t) -> wasm_externkind_t {
+    match (*e).ext {
+        Extern::Func(_) => 0,
+        Extern::Global(_) => 1,
+        Extern::Table(_) => 2,
+        Extern::Memory(_) => 3,
+        // Tags have no kind in the C API; they are never handed out.
+        Extern::Tag(_) => u8::MAX,
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_extern_copy(e: *const wasm_extern_t) -> *mut wasm_extern_t {
+    Box::into_raw(Box::new((*e).clone()))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_extern_delete(e: *mut wasm_extern_t) {
+    if !e.is_null() {
+        drop(Box::from_raw(e));
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_func_copy(f: *const wasm_func_t) -> *mut wasm_func_t {
+    wasm_extern_copy(f as *const wasm_extern_t) as *mut wasm_func_t
+}
+
+/// A host function's environment: the finalizer runs exactly once, when the store drops the
+/// function.
+struct Env {
+    env: *mut c_void,
+    finalizer: Option<unsafe extern "C" fn(*mut c_void)>,
+}
+
+// SAFETY: the environment is the embedder's; the C API makes it responsible for using it from
+// the threads it calls the store from.
+unsafe impl Send for Env {}
+unsafe impl Sync for Env {}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let Some(f) = self.finalizer {
+            // SAFETY: the embedder's finalizer for its own environment.
+            unsafe { f(self.env) }
+        }
+    }
+}
+
+type Callback =
+    unsafe extern "C" fn(*const wasm_val_vec_t, *mut wasm_val_vec_t) -> *mut wasm_trap_t;
+type CallbackWithEnv = unsafe extern "C" fn(
+    *mut c_void,
+    *const wasm_val_vec_t,
+    *mut wasm_val_vec_t,
+) -> *mut wasm_trap_t;
+
+enum HostCallback {
+    Plain(Callback),
+    WithEnv(CallbackWithEnv, Env),
+}
+
+unsafe fn new_host_func(
+    store: *mut wasm_store_t,
+    ty: *const wasm_functype_t,
+    callback: HostCallback,
+) -> *mut wasm_func_t {
+    let Ok((params, results)) = (*ty).types() else {
+        return std::ptr::null_mut();
+    };
+    let kinds: Vec<u8> = results.iter().filter_map(|t| kind_of(*t)).collect();
+    let data = (*store).data();
+    let f = (*data).func_new(&params, &results, move |_caller, args, out| {
+        let c_args = args
+            .iter()
+            .map(wasm_val_t::from_val)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Trap::host)?;
+        let mut c_results: Vec<wasm_val_t> = kinds
+            .iter()
+            .map(|&kind| wasm_val_t {
+                kind,
+                ..Default::default()
+            })
+            .collect();
+        let args_vec = wasm_val_vec_t {
+            size: c_args.len(),
+            data: c_args.as_ptr() as *mut wasm_val_t,
+        };
+        let mut results_vec = wasm_val_vec_t {
+            size: c_results.len(),
+            data: c_results.as_mut_ptr(),
+        };
+        // SAFETY: the embedder's callback, with vectors that live across the call.
+        let trap = unsafe {
+            match &callback {
+                HostCallback::Plain(cb) => cb(&args_vec, &mut results_vec),
+                HostCallback::WithEnv(cb, env) => cb(env.env, &args_vec, &mut results_vec),
+            }
+        };
+        if !trap.is_null() {
+            // SAFETY: the callback hands over a trap it owns.
+            return Err(unsafe { Box::from_raw(trap) }.trap);
+        }
+        for (slot, v) in out.iter_mut().zip(&c_results) {
+            *slot = v.to_val().map_err(Trap::host)?;
+        }
+        Ok(())
+    });
+    boxed(data, Extern::Func(f)) as *mut wasm_func_t
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_func_new(
+    store: *mut wasm_store_t,
+    ty: *const wasm_functype_t,
+    callback: Callback,
+) -> *mut wasm_func_t {
+    new_host_func(store, ty, HostCallback::Plain(callback))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_func_new_with_env(
+    store: *mut wasm_store_t,
+    ty: *const wasm_functype_t,
+    callback: CallbackWithEnv,
+    env: *mut c_void,
+    finalizer: Option<unsafe extern "C" fn(*mut c_void)>,
+) -> *mut wasm_func_t {
+    new_host_func(
+        store,
+        ty,
+        HostCallback::WithEnv(callback, Env { env, finalizer }),
+    )
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_func_type(f: *const wasm_func_t) -> *mut wasm_functype_t {
+    let (store, h) = wasm_func_t::handle(f);
+    store
+        .func_signature(h)
+        .ok()
+        .and_then(|sig| wasm_functype_t::from_types(&sig.params, &sig.results).ok())
+        .map_or(std::ptr::null_mut(), |t| Box::into_raw(Box::new(t)))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_func_param_arity(f: *const wasm_func_t) -> usize {
+    let (store, h) = wasm_func_t::handle(f);
+    store.func_signature(h).map_or(0, |s| s.params.len())
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_func_result_arity(f: *const wasm_func_t) -> usize {
+    let (store, h) = wasm_func_t::handle(f);
+    store.func_signature(h).map_or(0, |s| s.results.len())
+}
+
+/// Calls the function; null on success with the results written to `results` (which must
+/// have a slot for each), a trap otherwise.
+#[no_mangle]
+pub unsafe extern "C" fn wasm_func_call(
+    f: *const wasm_func_t,
+    args: *const wasm_val_vec_t,
+    results: *mut wasm_val_vec_t,
+) -> *mut wasm_trap_t {
+    let (store, h) = wasm_func_t::handle(f);
+    let args: Result<Vec<Val>, String> = match args.as_ref() {
+        Some(a) => a.as_slice().iter().map(|v| v.to_val()).collect(),
+        None => Ok(Vec::new()),
+    };
+    let outcome = args
+        .map_err(waot::Error::Usage)
+        .and_then(|args| store.call(h, &args));
+    let values = match outcome {
+        Ok(v) => v,
+        Err(e) => return wasm_trap_t::from_error(e),
+    };
+    let slots = match results.as_mut() {
+        _ if values.is_empty() => &mut [],
+        Some(r) if r.size >= values.len() && !r.data.is_null() => {
+            std::slice::from_raw_parts_mut(r.data, r.size)
+        }
+        _ => {
+            return wasm_trap_t::from_message(
+                "the results vector has fewer slots than the function has results",
+            )
+        }
+    };
+    for (slot, v) in slots.iter_mut().zip(&values) {
+        match wasm_val_t::from_val(v) {
+            Ok(c) => *slot = c,
+            Err(m) => return wasm_trap_t::from_message(&m),
+        }
+    }
+    std::ptr::null_mut()
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_global_new(
+    store: *mut wasm_store_t,
+    ty: *const wasm_globaltype_t,
+    value: *const wasm_val_t,
+) -> *mut wasm_global_t {
+    let data = (*store).data();
+    let Some(content_type) = type_of((*ty).content.kind) else {
+        return std::ptr::null_mut();
+    };
+    let ty = waot::GlobalType {
+        content_type,
+        mutable: (*ty).mutability == 1,
+        shared: false,
+    };
+    let made = (*value)
+        .to_val()
+        .map_err(waot::Error::Usage)
+        .and_then(|v| (*data).global_new(ty, v));
+    match made {
+        Ok(g) => boxed(data, Extern::Global(g)) as *mut wasm_global_t,
+        Err(_) => std::ptr::null_mut(),
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_global_type(g: *const wasm_global_t) -> *mut wasm_globaltype_t {
+    let (store, h) = wasm_global_t::handle(g);
+    let Some(kind) = store
+        .global_type(h)
+        .ok()
+        .and_then(|t| kind_of(t.content_type).map(|k| (k, t.mutable)))
+    else {
+        return std::ptr::null_mut();
+    };
+    Box::into_raw(Box::new(wasm_globaltype_t {
+        content: Box::new(wasm_valtype_t { kind: kind.0 }),
+        mutability: kind.1 as u8,
+    }))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_global_get(g: *const wasm_global_t, out: *mut wasm_val_t) {
+    let (store, h) = wasm_global_t::handle(g);
+    let v = store
+        .global_get(h)
+        .ok()
+        .and_then(|v| wasm_val_t::from_val(&v).ok())
+        .unwrap_or_default();
+    out.write(v);
+}
+
+/// Sets a mutable global; a value of another type, or a constant global, is left unchanged.
+#[no_mangle]
+pub unsafe extern "C" fn wasm_global_set(g: *mut wasm_global_t, value: *const wasm_val_t) {
+    let (store, h) = wasm_global_t::handle(g);
+    if let Ok(v) = (*value).to_val() {
+        let _ = store.global_set(h, v);
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_memory_new(
+    store: *mut wasm_store_t,
+    ty: *const wasm_memorytype_t,
+) -> *mut wasm_memory_t {
+    let data = (*store).data();
+    let limits = (*ty).limits;
+    let max = (limits.max != LIMITS_MAX_DEFAULT).then_some(limits.max as u64);
+    match (*data).memory_new(limits.min as u64, max) {
+        Ok(m) => boxed(data, Extern::Memory(m)) as *mut wasm_memory_t,
+        Err(_) => std::ptr::null_mut(),
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_memory_type(m: *const wasm_memory_t) -> *mut wasm_memorytype_t {
+    let (store, h) = wasm_memory_t::handle(m);
+    let Ok(t) = store.memory_type(h) else {
+        return std::ptr::null_mut();
+    };
+    let limits = crate::types::wasm_limits_t {
+        min: t.initial.min(u32::MAX as u64) as u32,
+        max: t
+            .maximum
+            .map_or(LIMITS_MAX_DEFAULT, |m| m.min(u32::MAX as u64) as u32),
+    };
+    Box::into_raw(Box::new(wasm_memorytype_t { limits }))
+}
+
+/// The memory's bytes; null for a shared memory, whose bytes other threads change.
+#[no_mangle]
+pub unsafe extern "C" fn wasm_memory_data(m: *mut wasm_memory_t) -> *mut u8 {
+    let (store, h) = wasm_memory_t::handle(m);
+    store
+        .memory_data_mut(h)
+        .map_or(std::ptr::null_mut(), |d| d.as_mut_ptr())
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_memory_data_size(m: *const wasm_memory_t) -> usize {
+    let (store, h) = wasm_memory_t::handle(m);
+    store.memory_data(h).map_or(0, |d| d.len())
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_memory_size(m: *const wasm_memory_t) -> u32 {
+    let (store, h) = wasm_memory_t::handle(m);
+    store
+        .memory_pages(h)
+        .map_or(0, |p| p.min(u32::MAX as u64) as u32)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_memory_grow(m: *mut wasm_memory_t, delta: u32) -> bool {
+    let (store, h) = wasm_memory_t::handle(m);
+    store.memory_grow(h, delta as u64).is_ok()
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_table_size(t: *const wasm_table_t) -> u32 {
+    let (store, h) = wasm_table_t::handle(t);
+    store
+        .table_size(h)
+        .map_or(0, |s| s.min(u32::MAX as u64) as u32)
+}

@@ -1,0 +1,27 @@
+//! The WebAssembly C API (`include/wasm.h`) and waot's extensions (`include/waot.h`), over the
+//! `waot` embedding library. Built as `libwaot_c.so` and `libwaot_c.a`
+//! (`scripts/build-capi` also writes `waot.pc`).
+//!
+//! Every exported function follows the header's ownership rules: an `own` argument is taken
+//! (and freed here), an `own` result is the caller's to delete. Pointers the caller passes are
+//! trusted to be what the header says (C cannot check them); everything else — types of
+//! values, handles of another store, traps — is checked by the library and reported as a trap
+//! or an error message, never as a crash.
+
+#![allow(non_camel_case_types, clippy::missing_safety_doc)]
+
+mod externs;
+mod runtime;
+mod trap;
+mod types;
+mod values;
+mod vec;
+mod waot_ext;
+
+pub use externs::*;
+pub use runtime::*;
+pub use trap::*;
+pub use types::*;
+pub use values::*;
+pub use vec::*;
+pub use waot_ext::*;

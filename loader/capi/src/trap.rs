@@ -1,0 +1,98 @@
+//! Traps and their frames.
+
+use crate::runtime::wasm_store_t;
+use crate::vec::{message, wasm_frame_vec_t, wasm_message_t};
+use waot::{Error, Trap};
+
+pub struct wasm_trap_t {
+    pub(crate) trap: Trap,
+}
+
+impl wasm_trap_t {
+    pub(crate) fn from_error(e: Error) -> *mut wasm_trap_t {
+        let trap = match e {
+            Error::Trap(t) => t,
+            other => Trap::host(other.to_string()),
+        };
+        Box::into_raw(Box::new(wasm_trap_t { trap }))
+    }
+
+    pub(crate) fn from_message(m: &str) -> *mut wasm_trap_t {
+        Box::into_raw(Box::new(wasm_trap_t {
+            trap: Trap::host(m),
+        }))
+    }
+}
+
+#[derive(Clone)]
+pub struct wasm_frame_t {
+    func_index: u32,
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_trap_new(
+    _store: *mut wasm_store_t,
+    message: *const wasm_message_t,
+) -> *mut wasm_trap_t {
+    let bytes = (*message).as_slice();
+    let text = bytes.strip_suffix(&[0]).unwrap_or(bytes);
+    wasm_trap_t::from_message(&String::from_utf8_lossy(text))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_trap_message(t: *const wasm_trap_t, out: *mut wasm_message_t) {
+    out.write(message(&(*t).trap.message));
+}
+
+/// The innermost guest frame, or null.
+#[no_mangle]
+pub unsafe extern "C" fn wasm_trap_origin(t: *const wasm_trap_t) -> *mut wasm_frame_t {
+    (*t).trap
+        .backtrace
+        .first()
+        .map_or(std::ptr::null_mut(), |f| {
+            Box::into_raw(Box::new(wasm_frame_t {
+                func_index: f.func_index,
+            }))
+        })
+}
+
+/// The guest frames, innermost first.
+#[no_mangle]
+pub unsafe extern "C" fn wasm_trap_trace(t: *const wasm_trap_t, out: *mut wasm_frame_vec_t) {
+    let frames = (*t)
+        .trap
+        .backtrace
+        .iter()
+        .map(|f| {
+            Box::new(wasm_frame_t {
+                func_index: f.func_index,
+            })
+        })
+        .collect();
+    out.write(wasm_frame_vec_t::from_boxes(frames));
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_trap_delete(t: *mut wasm_trap_t) {
+    if !t.is_null() {
+        drop(Box::from_raw(t));
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_frame_copy(f: *const wasm_frame_t) -> *mut wasm_frame_t {
+    Box::into_raw(Box::new((*f).clone()))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_frame_delete(f: *mut wasm_frame_t) {
+    if !f.is_null() {
+        drop(Box::from_raw(f));
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_frame_func_index(f: *const wasm_frame_t) -> u32 {
+    (*f).func_index
+}

@@ -1,0 +1,94 @@
+//! `waot.h`: loading artifacts from files, trap codes, fuel, interruption, memory limits.
+
+use crate::runtime::{load_module, wasm_engine_t, wasm_module_t, wasm_store_t};
+use crate::trap::wasm_trap_t;
+use crate::vec::{report, wasm_message_t};
+use std::ffi::{c_char, CStr};
+use std::path::Path;
+use waot::InterruptHandle;
+
+#[no_mangle]
+pub unsafe extern "C" fn waot_module_load(
+    _engine: *mut wasm_engine_t,
+    path: *const c_char,
+    error: *mut wasm_message_t,
+) -> *mut wasm_module_t {
+    let path = CStr::from_ptr(path).to_string_lossy();
+    match load_module(Path::new(&*path)) {
+        Ok(module) => Box::into_raw(Box::new(wasm_module_t { module })),
+        Err(e) => {
+            report(error, &e.to_string());
+            std::ptr::null_mut()
+        }
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn waot_trap_code(t: *const wasm_trap_t, code: *mut u32) -> bool {
+    match (*t).trap.code {
+        Some(c) => {
+            if !code.is_null() {
+                *code = c as u32;
+            }
+            true
+        }
+        None => false,
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn waot_store_set_fuel(
+    store: *mut wasm_store_t,
+    fuel: u64,
+    error: *mut wasm_message_t,
+) -> bool {
+    match (*store).store.set_fuel(fuel) {
+        Ok(()) => true,
+        Err(e) => {
+            report(error, &e.to_string());
+            false
+        }
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn waot_store_fuel_consumed(store: *const wasm_store_t) -> u64 {
+    (*store).store.fuel_consumed()
+}
+
+pub struct waot_interrupt_handle_t {
+    handle: InterruptHandle,
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn waot_store_interrupt_handle(
+    store: *mut wasm_store_t,
+    error: *mut wasm_message_t,
+) -> *mut waot_interrupt_handle_t {
+    match (*store).store.interrupt_handle() {
+        Ok(handle) => Box::into_raw(Box::new(waot_interrupt_handle_t { handle })),
+        Err(e) => {
+            report(error, &e.to_string());
+            std::ptr::null_mut()
+        }
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn waot_interrupt_handle_interrupt(h: *const waot_interrupt_handle_t) {
+    (*h).handle.interrupt();
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn waot_interrupt_handle_delete(h: *mut waot_interrupt_handle_t) {
+    if !h.is_null() {
+        drop(Box::from_raw(h));
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn waot_store_set_memory_limit(store: *mut wasm_store_t, bytes: u64) {
+    let mut limits = (*store).store.resource_limits().clone();
+    limits.total_memory_bytes = Some(bytes);
+    (*store).store.set_resource_limits(limits);
+}

@@ -1,0 +1,335 @@
+/* The C API's groups, each checked: calls with every value type, host functions with and
+ * without an environment (finalizers run once), host traps, guest traps with message and
+ * frames, memory growth seen from both sides, globals, tables, one module instantiated twice,
+ * one store per thread on four threads, fuel and interruption (waot.h). Prints one line per
+ * group; exits non-zero at the first failure. Usage: api ARTIFACT.so METERED.so */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "waot.h"
+
+#define CHECK(cond)                                                         \
+  do {                                                                      \
+    if (!(cond)) {                                                          \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+      exit(1);                                                              \
+    }                                                                       \
+  } while (0)
+
+static wasm_engine_t* engine;
+static const char* artifact;
+static int finalized;
+
+static wasm_trap_t* plain(const wasm_val_vec_t* args, wasm_val_vec_t* results) {
+  results->data[0].kind = WASM_I32;
+  results->data[0].of.i32 = args->data[0].of.i32 * 2;
+  return NULL;
+}
+
+static wasm_trap_t* with_env(void* env, const wasm_val_vec_t* args, wasm_val_vec_t* results) {
+  double scale = *(double*)env;
+  results->data[0].kind = WASM_F64;
+  results->data[0].of.f64 = (double)args->data[0].of.i64 * args->data[1].of.f64 * scale;
+  return NULL;
+}
+
+static void finalize(void* env) {
+  CHECK(*(double*)env == 0.5);
+  finalized++;
+}
+
+static wasm_store_t* fail_store;
+static wasm_trap_t* fail(const wasm_val_vec_t* args, wasm_val_vec_t* results) {
+  (void)args;
+  (void)results;
+  wasm_message_t m;
+  wasm_byte_vec_new(&m, sizeof "host failure", "host failure");
+  wasm_trap_t* t = wasm_trap_new(fail_store, &m);
+  wasm_byte_vec_delete(&m);
+  return t;
+}
+
+static wasm_functype_t* functype(int np, const wasm_valkind_t* p, int nr, const wasm_valkind_t* r) {
+  wasm_valtype_vec_t params, results;
+  wasm_valtype_vec_new_uninitialized(&params, np);
+  for (int i = 0; i < np; i++) params.data[i] = wasm_valtype_new(p[i]);
+  wasm_valtype_vec_new_uninitialized(&results, nr);
+  for (int i = 0; i < nr; i++) results.data[i] = wasm_valtype_new(r[i]);
+  return wasm_functype_new(&params, &results);
+}
+
+/* An instance of the artifact in `store`, with its exports in `exports`. */
+static wasm_instance_t* instantiate(wasm_store_t* store, wasm_module_t* module, double* env,
+                                    wasm_extern_vec_t* exports) {
+  wasm_valkind_t i32 = WASM_I32, i64_f64[] = {WASM_I64, WASM_F64}, f64 = WASM_F64;
+  wasm_functype_t* t_plain = functype(1, &i32, 1, &i32);
+  wasm_functype_t* t_env = functype(2, i64_f64, 1, &f64);
+  wasm_functype_t* t_fail = functype(0, NULL, 0, NULL);
+  wasm_func_t* f_plain = wasm_func_new(store, t_plain, plain);
+  wasm_func_t* f_env = wasm_func_new_with_env(store, t_env, with_env, env, finalize);
+  fail_store = store;
+  wasm_func_t* f_fail = wasm_func_new(store, t_fail, fail);
+  CHECK(wasm_func_param_arity(f_env) == 2 && wasm_func_result_arity(f_env) == 1);
+  wasm_extern_t* list[] = {wasm_func_as_extern(f_plain), wasm_func_as_extern(f_env),
+                           wasm_func_as_extern(f_fail)};
+  wasm_extern_vec_t imports = WASM_ARRAY_VEC(list);
+  wasm_trap_t* trap = NULL;
+  wasm_instance_t* instance = wasm_instance_new(store, module, &imports, &trap);
+  CHECK(instance && !trap);
+  wasm_func_delete(f_plain);
+  wasm_func_delete(f_env);
+  wasm_func_delete(f_fail);
+  wasm_functype_delete(t_plain);
+  wasm_functype_delete(t_env);
+  wasm_functype_delete(t_fail);
+  wasm_instance_exports(instance, exports);
+  return instance;
+}
+
+enum { ALL_TYPES, CALL_PLAIN, CALL_ENV, CALL_FAIL, DIVIDE, OUTER, LOAD, GROW, BUMP, SPIN };
+/* Exports in order: memory, counter, table, then the functions above. */
+static wasm_func_t* export_func(wasm_extern_vec_t* e, int which) {
+  wasm_func_t* f = wasm_extern_as_func(e->data[3 + which]);
+  CHECK(f);
+  return f;
+}
+
+static int32_t call_i32(wasm_func_t* f, int32_t arg) {
+  wasm_val_t a[] = {WASM_I32_VAL(arg)}, r[] = {WASM_INIT_VAL};
+  wasm_val_vec_t args = WASM_ARRAY_VEC(a), results = WASM_ARRAY_VEC(r);
+  wasm_trap_t* trap = wasm_func_call(f, &args, &results);
+  CHECK(!trap && r[0].kind == WASM_I32);
+  return r[0].of.i32;
+}
+
+static char* trap_message(wasm_trap_t* t) {
+  wasm_message_t m;
+  wasm_trap_message(t, &m);
+  CHECK(m.size > 0 && m.data[m.size - 1] == 0);
+  char* s = strdup(m.data);
+  wasm_byte_vec_delete(&m);
+  return s;
+}
+
+static void groups(wasm_module_t* module) {
+  wasm_store_t* store = wasm_store_new(engine);
+  double* env = malloc(sizeof *env);
+  *env = 0.5;
+  wasm_extern_vec_t e;
+  wasm_instance_t* instance = instantiate(store, module, env, &e);
+  CHECK(e.size == 3 + 10);
+  CHECK(wasm_extern_kind(e.data[0]) == WASM_EXTERN_MEMORY);
+  CHECK(wasm_extern_kind(e.data[1]) == WASM_EXTERN_GLOBAL);
+  CHECK(wasm_extern_kind(e.data[2]) == WASM_EXTERN_TABLE);
+  CHECK(wasm_extern_as_memory(e.data[1]) == NULL);
+
+  /* Every value type, both ways. */
+  wasm_val_t a[] = {WASM_I32_VAL(-7), WASM_I64_VAL(1LL << 40), WASM_F32_VAL(2.5f), WASM_F64_VAL(-0.125)};
+  wasm_val_t r[4];
+  wasm_val_vec_t args = WASM_ARRAY_VEC(a), results = WASM_ARRAY_VEC(r);
+  CHECK(!wasm_func_call(export_func(&e, ALL_TYPES), &args, &results));
+  CHECK(r[0].kind == WASM_F64 && r[0].of.f64 == -0.125);
+  CHECK(r[1].kind == WASM_F32 && r[1].of.f32 == 2.5f);
+  CHECK(r[2].kind == WASM_I64 && r[2].of.i64 == 1LL << 40);
+  CHECK(r[3].kind == WASM_I32 && r[3].of.i32 == -7);
+  wasm_functype_t* ty = wasm_func_type(export_func(&e, ALL_TYPES));
+  CHECK(wasm_functype_params(ty)->size == 4 && wasm_functype_results(ty)->size == 4);
+  CHECK(wasm_valtype_kind(wasm_functype_params(ty)->data[2]) == WASM_F32);
+  wasm_functype_delete(ty);
+  /* A wrong argument type is a trap, not a crash. */
+  wasm_val_t wrong[] = {WASM_I64_VAL(1)};
+  wasm_val_vec_t wrong_args = WASM_ARRAY_VEC(wrong);
+  wasm_val_t one[] = {WASM_INIT_VAL};
+  wasm_val_vec_t one_result = WASM_ARRAY_VEC(one);
+  wasm_trap_t* trap = wasm_func_call(export_func(&e, CALL_PLAIN), &wrong_args, &one_result);
+  CHECK(trap);
+  wasm_trap_delete(trap);
+  printf("values: ok\n");
+
+  /* Host functions without and with an environment, and a host trap. */
+  CHECK(call_i32(export_func(&e, CALL_PLAIN), 21) == 42);
+  wasm_val_t ea[] = {WASM_I64_VAL(6), WASM_F64_VAL(7.0)}, er[] = {WASM_INIT_VAL};
+  wasm_val_vec_t eargs = WASM_ARRAY_VEC(ea), eresults = WASM_ARRAY_VEC(er);
+  CHECK(!wasm_func_call(export_func(&e, CALL_ENV), &eargs, &eresults));
+  CHECK(er[0].kind == WASM_F64 && er[0].of.f64 == 21.0);
+  wasm_val_vec_t none = WASM_EMPTY_VEC;
+  trap = wasm_func_call(export_func(&e, CALL_FAIL), &none, &none);
+  CHECK(trap);
+  char* m = trap_message(trap);
+  CHECK(strcmp(m, "host failure") == 0);
+  uint32_t code;
+  CHECK(!waot_trap_code(trap, &code));
+  free(m);
+  wasm_trap_delete(trap);
+  printf("host functions: ok\n");
+
+  /* A guest trap: its message, kind and frames, innermost first. */
+  wasm_val_t zero[] = {WASM_I32_VAL(0)};
+  wasm_val_vec_t zero_args = WASM_ARRAY_VEC(zero);
+  trap = wasm_func_call(export_func(&e, OUTER), &zero_args, &one_result);
+  CHECK(trap);
+  m = trap_message(trap);
+  CHECK(strcmp(m, "integer divide by zero") == 0);
+  free(m);
+  CHECK(waot_trap_code(trap, &code) && code == 5);
+  wasm_frame_t* origin = wasm_trap_origin(trap);
+  CHECK(origin && wasm_frame_func_index(origin) == 7);
+  wasm_frame_delete(origin);
+  wasm_frame_vec_t trace;
+  wasm_trap_trace(trap, &trace);
+  CHECK(trace.size == 2 && wasm_frame_func_index(trace.data[1]) == 8);
+  wasm_frame_vec_delete(&trace);
+  wasm_trap_delete(trap);
+  CHECK(call_i32(export_func(&e, OUTER), 4) == 25);
+  printf("traps: ok\n");
+
+  /* Memory growth seen from the host and from the guest. */
+  wasm_memory_t* mem = wasm_extern_as_memory(e.data[0]);
+  CHECK(wasm_memory_size(mem) == 1 && wasm_memory_data_size(mem) == 65536);
+  CHECK(call_i32(export_func(&e, GROW), 1) == 1);
+  CHECK(wasm_memory_size(mem) == 2 && wasm_memory_data_size(mem) == 131072);
+  wasm_memory_data(mem)[70000] = 42;
+  CHECK(call_i32(export_func(&e, LOAD), 70000) == 42);
+  CHECK(wasm_memory_grow(mem, 2));
+  CHECK(!wasm_memory_grow(mem, 1)); /* past the maximum of 4 */
+  CHECK(call_i32(export_func(&e, GROW), 0) == 4);
+  wasm_memorytype_t* mt = wasm_memory_type(mem);
+  CHECK(wasm_memorytype_limits(mt)->min == 4 && wasm_memorytype_limits(mt)->max == 4);
+  wasm_memorytype_delete(mt);
+  printf("memory: ok\n");
+
+  /* Globals and tables. */
+  wasm_global_t* g = wasm_extern_as_global(e.data[1]);
+  wasm_val_t v;
+  wasm_global_get(g, &v);
+  CHECK(v.kind == WASM_I32 && v.of.i32 == 5);
+  CHECK(!wasm_func_call(export_func(&e, BUMP), &none, &none));
+  wasm_global_get(g, &v);
+  CHECK(v.of.i32 == 6);
+  wasm_val_t hundred = WASM_I32_VAL(100);
+  wasm_global_set(g, &hundred);
+  CHECK(!wasm_func_call(export_func(&e, BUMP), &none, &none));
+  wasm_global_get(g, &v);
+  CHECK(v.of.i32 == 101);
+  wasm_globaltype_t* gt = wasm_global_type(g);
+  CHECK(wasm_globaltype_mutability(gt) == WASM_VAR && wasm_valtype_kind(wasm_globaltype_content(gt)) == WASM_I32);
+  wasm_globaltype_delete(gt);
+  CHECK(wasm_table_size(wasm_extern_as_table(e.data[2])) == 3);
+  printf("globals and tables: ok\n");
+
+  /* The same module again: an instance of its own. */
+  wasm_extern_vec_t e2;
+  wasm_instance_t* second = instantiate(store, module, env, &e2);
+  wasm_global_get(wasm_extern_as_global(e2.data[1]), &v);
+  CHECK(v.of.i32 == 5);
+  CHECK(call_i32(export_func(&e2, GROW), 0) == 1);
+  wasm_extern_vec_delete(&e2);
+  wasm_instance_delete(second);
+  printf("two instances: ok\n");
+
+  wasm_extern_vec_delete(&e);
+  wasm_instance_delete(instance);
+  /* Both instances' host functions share `env`: each finalizer runs once, with the store. */
+  CHECK(finalized == 0);
+  wasm_store_delete(store);
+  CHECK(finalized == 2);
+  free(env);
+  printf("finalizers: ok\n");
+}
+
+static void* thread_main(void* arg) {
+  wasm_module_t* module = arg;
+  wasm_store_t* store = wasm_store_new(engine);
+  double* env = malloc(sizeof *env);
+  *env = 0.5;
+  wasm_extern_vec_t e;
+  wasm_instance_t* instance = instantiate(store, module, env, &e);
+  for (int i = 1; i <= 20000; i++) CHECK(call_i32(export_func(&e, OUTER), i) == 100 / i);
+  wasm_extern_vec_delete(&e);
+  wasm_instance_delete(instance);
+  wasm_store_delete(store);
+  free(env);
+  return NULL;
+}
+
+static void* interrupter(void* arg) {
+  usleep(50 * 1000);
+  waot_interrupt_handle_interrupt(arg);
+  return NULL;
+}
+
+static void limits(const char* metered) {
+  wasm_message_t error;
+  wasm_module_t* module = waot_module_load(engine, metered, &error);
+  CHECK(module);
+  wasm_store_t* store = wasm_store_new(engine);
+  waot_interrupt_handle_t* handle = waot_store_interrupt_handle(store, &error);
+  CHECK(handle);
+  CHECK(waot_store_set_fuel(store, 1000000, &error));
+  double* env = malloc(sizeof *env);
+  *env = 0.5;
+  wasm_extern_vec_t e;
+  wasm_instance_t* instance = instantiate(store, module, env, &e);
+  wasm_val_vec_t none = WASM_EMPTY_VEC;
+  uint32_t code;
+  wasm_trap_t* trap = wasm_func_call(export_func(&e, SPIN), &none, &none);
+  CHECK(trap && waot_trap_code(trap, &code) && code == 17);
+  wasm_trap_delete(trap);
+  CHECK(waot_store_fuel_consumed(store) >= 1000000);
+  CHECK(waot_store_set_fuel(store, UINT64_MAX, &error));
+  pthread_t t;
+  pthread_create(&t, NULL, interrupter, handle);
+  trap = wasm_func_call(export_func(&e, SPIN), &none, &none);
+  pthread_join(t, NULL);
+  CHECK(trap && waot_trap_code(trap, &code) && code == 16);
+  wasm_trap_delete(trap);
+  wasm_extern_vec_delete(&e);
+  wasm_instance_delete(instance);
+  wasm_store_delete(store);
+  /* The handle outlives its store. */
+  waot_interrupt_handle_interrupt(handle);
+  waot_interrupt_handle_delete(handle);
+  free(env);
+  /* A store that asks for fuel refuses an unmetered module, with a message. */
+  wasm_module_t* plain_module = waot_module_load(engine, artifact, &error);
+  store = wasm_store_new(engine);
+  CHECK(waot_store_set_fuel(store, 10, &error));
+  wasm_extern_vec_t no_imports = WASM_EMPTY_VEC;
+  trap = NULL;
+  CHECK(!wasm_instance_new(store, plain_module, &no_imports, &trap) && trap);
+  char* m = trap_message(trap);
+  CHECK(strstr(m, "--fuel") != NULL);
+  free(m);
+  wasm_trap_delete(trap);
+  wasm_store_delete(store);
+  wasm_module_delete(plain_module);
+  wasm_module_delete(module);
+  printf("limits: ok\n");
+}
+
+int main(int argc, char** argv) {
+  CHECK(argc == 3);
+  artifact = argv[1];
+  engine = wasm_engine_new();
+  wasm_message_t error;
+  CHECK(!waot_module_load(engine, "/nonexistent/app.so", &error));
+  CHECK(error.size > 1 && strstr(error.data, "app.so") != NULL);
+  wasm_byte_vec_delete(&error);
+  wasm_module_t* module = waot_module_load(engine, artifact, &error);
+  CHECK(module);
+  groups(module);
+
+  pthread_t threads[4];
+  for (int i = 0; i < 4; i++) pthread_create(&threads[i], NULL, thread_main, module);
+  for (int i = 0; i < 4; i++) pthread_join(threads[i], NULL);
+  CHECK(finalized == 2 + 4);
+  printf("threads: ok\n");
+  wasm_module_delete(module);
+
+  limits(argv[2]);
+  wasm_engine_delete(engine);
+  return 0;
+}
