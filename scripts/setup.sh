@@ -2,7 +2,7 @@
 # Installs what waot needs on a fresh Debian 12 machine. Idempotent; silent when all is there.
 set -euo pipefail
 
-packages=(llvm-19-dev libpolly-19-dev libzstd-dev lld-19 clang-19 wasi-libc libclang-rt-19-dev-wasm32 wabt valgrind)
+packages=(llvm-19-dev libpolly-19-dev libzstd-dev lld-19 clang-19 wasi-libc libclang-rt-19-dev-wasm32 wabt valgrind strace)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

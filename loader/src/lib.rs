@@ -56,7 +56,7 @@ pub use api::module::Module;
 pub use api::store::{
     Caller, Extern, Func, Global, Instance, Memory, Store, StoreData, StoreId, Table, Tag,
 };
-pub use api::typed::{TypedFunc, WasmParams, WasmResults, WasmTy};
+pub use api::typed::{PreparedCall, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use api::values::{ExnRef, Slot, Val};
 pub use artifact::{Artifact, ArtifactKind, NotNative, TrustPolicy};
 pub use error::{Error, Result};

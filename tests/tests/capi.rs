@@ -130,3 +130,28 @@ fn the_c_api_test_is_clean_under_valgrind() {
 fn debug_lib_dir() -> PathBuf {
     root().join("target/debug")
 }
+
+/// `examples/synth/run.sh`: the real-time host renders 60 s of audio through the C API,
+/// bit-identical to the native build, with no heap call and no system call in the render loop.
+#[test]
+fn the_real_time_host_example_allocates_nothing_and_makes_no_system_call() {
+    let d = tempfile::tempdir().unwrap();
+    let o = Command::new(root().join("examples/synth/run.sh"))
+        .env("WAOT_NO_BUILD", "1")
+        .env("WAOT_SYNTH_OUT", d.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for line in [
+        "samples: bit-identical to the native build",
+        "heap calls during the render loop: 0",
+        "system calls during the render loop: 0",
+    ] {
+        assert!(stdout.contains(line), "{line}: {stdout}");
+    }
+}

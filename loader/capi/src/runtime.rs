@@ -1,6 +1,5 @@
 //! Engines, stores, modules and instances.
 
-use crate::externs::wasm_extern_t;
 use crate::trap::wasm_trap_t;
 use crate::vec::{as_slice, wasm_byte_vec_t, wasm_extern_vec_t};
 use std::path::Path;
@@ -145,12 +144,7 @@ pub unsafe extern "C" fn wasm_instance_exports(
         .export_names(i.instance)
         .iter()
         .filter_map(|name| store.get_export(i.instance, name))
-        .map(|ext| {
-            Box::new(wasm_extern_t {
-                store: i.store,
-                ext,
-            })
-        })
+        .map(|ext| Box::new(crate::externs::new_extern(i.store, ext)))
         .collect();
     out.write(wasm_extern_vec_t::from_boxes(externs));
 }

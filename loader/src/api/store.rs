@@ -443,6 +443,22 @@ impl StoreData {
         })
     }
 
+    /// How many parameters and results a function has, without copying its signature.
+    pub fn func_arity(&self, f: Func) -> Result<(usize, usize)> {
+        self.owns(f.store, "function")?;
+        Ok(match f.kind {
+            FuncKind::Host(i) => {
+                let sig = &self.host_funcs[i].sig;
+                (sig.params.len(), sig.results.len())
+            }
+            FuncKind::Interpreted => unreachable!("interpreter functions belong to no store"),
+            FuncKind::Wasm(p) => {
+                let sig = self.wasm_signature(p);
+                (sig.params.len(), sig.results.len())
+            }
+        })
+    }
+
     /// The signature of a compiled function, from this store's table (no global lock).
     fn wasm_signature(&self, p: *const VmFuncRef) -> Arc<Signature> {
         // SAFETY: a Wasm funcref points into a live vmctx of this store.
@@ -456,17 +472,30 @@ impl StoreData {
     /// Calls `f` with `args`; the results, or the trap.
     pub fn call(&mut self, f: Func, args: &[Val]) -> Result<Vec<Val>> {
         self.owns(f.store, "function")?;
+        let mut results = vec![Val::I32(0); self.func_arity(f)?.1];
+        self.call_into(f, args, &mut results)?;
+        Ok(results)
+    }
+
+    /// Calls `f` with `args`, writing its results to `results`, which must have exactly one
+    /// slot per result. Calling compiled code with up to 8 parameters and results allocates
+    /// nothing (the C API's `wasm_func_call` uses it).
+    pub fn call_into(&mut self, f: Func, args: &[Val], results: &mut [Val]) -> Result<()> {
+        self.owns(f.store, "function")?;
         match f.kind {
             FuncKind::Host(i) => {
                 let host = self.host_funcs[i].clone();
                 self.check_args(&host.sig, args)?;
-                Ok(host.run(
+                check_result_slots(host.sig.results.len(), results)?;
+                let values = host.run(
                     &mut Caller {
                         store: self,
                         instance: None,
                     },
                     args,
-                )?)
+                )?;
+                results.copy_from_slice(&values);
+                Ok(())
             }
             FuncKind::Interpreted => unreachable!("interpreter functions belong to no store"),
             FuncKind::Wasm(p) => {
@@ -478,6 +507,7 @@ impl StoreData {
                     .expect("trampoline for every signature");
                 let (trampoline, sig) = (*trampoline, sig.clone());
                 self.check_args(&sig, args)?;
+                check_result_slots(sig.results.len(), results)?;
                 let n = sig.params.len().max(sig.results.len()).max(1);
                 let mut inline = [Slot::default(); 8];
                 let mut heap = Vec::new();
@@ -511,12 +541,10 @@ impl StoreData {
                     self.decode_exception(&mut trap);
                     return Err(trap.into());
                 }
-                Ok(sig
-                    .results
-                    .iter()
-                    .zip(slots.iter())
-                    .map(|(t, s)| self.host_val(&s.0, *t))
-                    .collect())
+                for ((out, t), s) in results.iter_mut().zip(&sig.results).zip(slots.iter()) {
+                    *out = self.host_val(&s.0, *t);
+                }
+                Ok(())
             }
         }
     }
@@ -605,6 +633,16 @@ impl StoreData {
 
     fn check_args(&self, sig: &Signature, args: &[Val]) -> Result<()> {
         self.check_vals(&sig.params, args, "arguments")
+    }
+}
+
+fn check_result_slots(n: usize, results: &[Val]) -> Result<()> {
+    match results.len() == n {
+        true => Ok(()),
+        false => Err(Error::Usage(format!(
+            "{} result slots given for a function of {n} results",
+            results.len()
+        ))),
     }
 }
 

@@ -2,7 +2,7 @@
 //! few stores into a stack array and the entry into guest code — no allocation, no lookup.
 
 use crate::api::store::{Func, StoreData};
-use crate::api::values::Slot;
+use crate::api::values::{Slot, Val};
 use crate::error::{Error, Result};
 use crate::vm::limits::StoreLimits;
 use crate::{vm::traps, Trap};
@@ -183,5 +183,115 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
             return Err(trap);
         }
         Ok(R::load(&slots))
+    }
+}
+
+/// A compiled function ready to call with values checked at each call (`StoreData::prepare`):
+/// what `call_into` does, without looking the function up each time. The C API keeps one per
+/// function it calls.
+#[derive(Clone)]
+pub struct PreparedCall {
+    store: crate::StoreId,
+    code: *const u8,
+    vmctx: *mut u8,
+    trampoline: *const u8,
+    sig: std::sync::Arc<runtime_support::types::Signature>,
+    /// Every parameter is a number: checking an argument is comparing its type.
+    numeric_params: bool,
+}
+
+impl StoreData {
+    /// `f`, if it is a compiled function, looked up once for repeated calls.
+    pub fn prepare(&self, f: Func) -> Result<Option<PreparedCall>> {
+        self.owns(f.store, "function")?;
+        let crate::api::handles::FuncKind::Wasm(p) = f.kind else {
+            return Ok(None);
+        };
+        // SAFETY: a Wasm funcref points into a live vmctx of this store.
+        let funcref = unsafe { *p };
+        let (trampoline, sig) = self
+            .trampolines
+            .get(&funcref.type_id)
+            .expect("trampoline for every signature");
+        Ok(Some(PreparedCall {
+            store: self.id,
+            code: funcref.code,
+            vmctx: funcref.vmctx,
+            trampoline: *trampoline,
+            numeric_params: sig.params.iter().all(|t| !matches!(t, ValType::Ref(_))),
+            sig: sig.clone(),
+        }))
+    }
+}
+
+impl PreparedCall {
+    pub fn param_count(&self) -> usize {
+        self.sig.params.len()
+    }
+
+    pub fn result_count(&self) -> usize {
+        self.sig.results.len()
+    }
+
+    /// Calls the function with `args` (checked against its parameter types), writing its
+    /// results (one slot each) to `results`. Up to 8 parameters and results, nothing is
+    /// allocated.
+    pub fn call(&self, store: &mut StoreData, args: &[Val], results: &mut [Val]) -> Result<()> {
+        if store.id != self.store {
+            return Err(Error::Usage(
+                "a prepared call was made with a store it does not belong to".into(),
+            ));
+        }
+        let numbers_match = self.numeric_params
+            && args.len() == self.sig.params.len()
+            && args.iter().zip(&self.sig.params).all(|(a, t)| a.ty() == *t);
+        if !numbers_match {
+            store.check_vals(&self.sig.params, args, "arguments")?;
+        }
+        if results.len() != self.sig.results.len() {
+            return Err(Error::Usage(format!(
+                "{} result slots given for a function of {} results",
+                results.len(),
+                self.sig.results.len()
+            )));
+        }
+        const INLINE: usize = 8;
+        let n = args.len().max(results.len()).max(1);
+        let mut inline = [Slot::default(); INLINE];
+        let mut heap = Vec::new();
+        let slots: &mut [Slot] = if n <= INLINE {
+            &mut inline[..n]
+        } else {
+            heap.resize(n, Slot::default());
+            &mut heap
+        };
+        for (slot, arg) in slots.iter_mut().zip(args) {
+            arg.write_slot(&mut slot.0).map_err(Error::Usage)?;
+        }
+        let limits: *const StoreLimits = &*store.limits;
+        let outermost = store.active_calls == 0;
+        store.active_calls += 1;
+        // SAFETY: the trampoline is the callee's signature's; the slots cover parameters and
+        // results; the store id says the code and vmctx are this live store's.
+        let outcome = unsafe {
+            traps::call_guest(
+                &*limits,
+                store.max_wasm_stack,
+                outermost,
+                self.trampoline,
+                self.code,
+                self.vmctx,
+                slots.as_mut_ptr() as *mut u8,
+            )
+        };
+        store.active_calls -= 1;
+        if let Err(mut trap) = outcome {
+            store.decode_exception(&mut trap);
+            return Err(trap.into());
+        }
+        for ((out, t), s) in results.iter_mut().zip(&self.sig.results).zip(slots.iter()) {
+            *out = store.host_val(&s.0, *t);
+        }
+        Ok(())
     }
 }
