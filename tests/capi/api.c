@@ -114,6 +114,50 @@ static char* trap_message(wasm_trap_t* t) {
   return s;
 }
 
+static bool name_is(const wasm_name_t* n, const char* s) {
+  return n->size == strlen(s) && memcmp(n->data, s, n->size) == 0;
+}
+
+static void module_types(wasm_module_t* module) {
+  wasm_importtype_vec_t imports;
+  wasm_module_imports(module, &imports);
+  CHECK(imports.size == 3);
+  CHECK(name_is(wasm_importtype_module(imports.data[1]), "host"));
+  CHECK(name_is(wasm_importtype_name(imports.data[1]), "with_env"));
+  const wasm_externtype_t* t = wasm_importtype_type(imports.data[1]);
+  CHECK(wasm_externtype_kind(t) == WASM_EXTERN_FUNC);
+  CHECK(wasm_externtype_as_memorytype_const(t) == NULL);
+  const wasm_functype_t* ft = wasm_externtype_as_functype_const(t);
+  CHECK(ft && wasm_functype_params(ft)->size == 2 && wasm_functype_results(ft)->size == 1);
+  CHECK(wasm_valtype_kind(wasm_functype_params(ft)->data[0]) == WASM_I64);
+  CHECK(wasm_valtype_kind(wasm_functype_results(ft)->data[0]) == WASM_F64);
+  wasm_importtype_vec_delete(&imports);
+
+  wasm_exporttype_vec_t exports, copy;
+  wasm_module_exports(module, &exports);
+  wasm_exporttype_vec_copy(&copy, &exports);
+  wasm_exporttype_vec_delete(&exports);
+  CHECK(copy.size == 3 + 10);
+  CHECK(name_is(wasm_exporttype_name(copy.data[0]), "memory"));
+  const wasm_memorytype_t* mt = wasm_externtype_as_memorytype_const(wasm_exporttype_type(copy.data[0]));
+  CHECK(mt && wasm_memorytype_limits(mt)->min == 1 && wasm_memorytype_limits(mt)->max == 4);
+  const wasm_globaltype_t* gt = wasm_externtype_as_globaltype_const(wasm_exporttype_type(copy.data[1]));
+  CHECK(gt && wasm_globaltype_mutability(gt) == WASM_VAR);
+  CHECK(wasm_valtype_kind(wasm_globaltype_content(gt)) == WASM_I32);
+  const wasm_tabletype_t* tt = wasm_externtype_as_tabletype_const(wasm_exporttype_type(copy.data[2]));
+  CHECK(tt && wasm_valtype_kind(wasm_tabletype_element(tt)) == WASM_FUNCREF);
+  CHECK(wasm_tabletype_limits(tt)->min == 3 && wasm_tabletype_limits(tt)->max == wasm_limits_max_default);
+  CHECK(name_is(wasm_exporttype_name(copy.data[3 + DIVIDE]), "divide"));
+  /* A type converts to an external type and back in place. */
+  wasm_externtype_t* own_copy = wasm_externtype_copy(wasm_exporttype_type(copy.data[3 + DIVIDE]));
+  wasm_functype_t* divide = wasm_externtype_as_functype(own_copy);
+  CHECK(divide && wasm_functype_as_externtype(divide) == own_copy);
+  CHECK(wasm_functype_params(divide)->size == 2);
+  wasm_functype_delete(divide);
+  wasm_exporttype_vec_delete(&copy);
+  printf("module types: ok\n");
+}
+
 static void groups(wasm_module_t* module) {
   wasm_store_t* store = wasm_store_new(engine);
   double* env = malloc(sizeof *env);
@@ -320,6 +364,7 @@ int main(int argc, char** argv) {
   wasm_byte_vec_delete(&error);
   wasm_module_t* module = waot_module_load(engine, artifact, &error);
   CHECK(module);
+  module_types(module);
   groups(module);
 
   pthread_t threads[4];

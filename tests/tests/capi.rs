@@ -66,7 +66,8 @@ fn build_c(dir: &Path, name: &str, extra: &[&str], lib_dir: &Path) -> PathBuf {
     exe
 }
 
-const GROUPS: [&str; 9] = [
+const GROUPS: [&str; 10] = [
+    "module types: ok",
     "values: ok",
     "host functions: ok",
     "traps: ok",
@@ -154,4 +155,53 @@ fn the_real_time_host_example_allocates_nothing_and_makes_no_system_call() {
     ] {
         assert!(stdout.contains(line), "{line}: {stdout}");
     }
+}
+
+/// Every function `wasm.h` and `waot.h` declare (the vector functions `WASM_DECLARE_VEC`
+/// declares included) is defined by `libwaot_c.so`: a host never fails to link.
+#[test]
+fn the_library_defines_every_function_the_headers_declare() {
+    let mut declared = std::collections::BTreeSet::new();
+    for header in ["wasm.h", "waot.h"] {
+        let text =
+            std::fs::read_to_string(root().join("loader/capi/include").join(header)).unwrap();
+        for line in text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("#define"))
+        {
+            for (i, _) in line.match_indices('(') {
+                let name: String = line[..i]
+                    .chars()
+                    .rev()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect::<String>()
+                    .chars()
+                    .rev()
+                    .collect();
+                if (name.starts_with("wasm_") || name.starts_with("waot_")) && !name.ends_with("_t")
+                {
+                    declared.insert(name);
+                }
+            }
+            if let Some(rest) = line.trim().strip_prefix("WASM_DECLARE_VEC(") {
+                let element = rest.split(',').next().unwrap().trim();
+                for f in ["new_empty", "new_uninitialized", "new", "copy", "delete"] {
+                    declared.insert(format!("wasm_{element}_vec_{f}"));
+                }
+            }
+        }
+    }
+    let lib = release_lib_dir().join("libwaot_c.so");
+    let o = Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(&lib)
+        .output()
+        .unwrap();
+    let defined: std::collections::BTreeSet<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2).map(str::to_string))
+        .collect();
+    let missing: Vec<_> = declared.iter().filter(|d| !defined.contains(*d)).collect();
+    assert!(declared.len() > 100, "{declared:?}");
+    assert!(missing.is_empty(), "declared but not defined: {missing:?}");
 }

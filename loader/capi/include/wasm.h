@@ -103,6 +103,15 @@ const wasm_valtype_t* wasm_globaltype_content(const wasm_globaltype_t*);
 wasm_mutability_t wasm_globaltype_mutability(const wasm_globaltype_t*);
 void wasm_globaltype_delete(own wasm_globaltype_t*);
 
+typedef struct wasm_tabletype_t wasm_tabletype_t;
+own wasm_tabletype_t* wasm_tabletype_new(own wasm_valtype_t* element, const wasm_limits_t*);
+const wasm_valtype_t* wasm_tabletype_element(const wasm_tabletype_t*);
+const wasm_limits_t* wasm_tabletype_limits(const wasm_tabletype_t*);
+own wasm_tabletype_t* wasm_tabletype_copy(const wasm_tabletype_t*);
+void wasm_tabletype_delete(own wasm_tabletype_t*);
+own wasm_memorytype_t* wasm_memorytype_copy(const wasm_memorytype_t*);
+own wasm_globaltype_t* wasm_globaltype_copy(const wasm_globaltype_t*);
+
 typedef uint8_t wasm_externkind_t;
 enum wasm_externkind_enum {
   WASM_EXTERN_FUNC = 0,
@@ -110,6 +119,43 @@ enum wasm_externkind_enum {
   WASM_EXTERN_TABLE = 2,
   WASM_EXTERN_MEMORY = 3,
 };
+
+/* The type of an external; the four kinds of type convert to and from it in place. */
+typedef struct wasm_externtype_t wasm_externtype_t;
+wasm_externkind_t wasm_externtype_kind(const wasm_externtype_t*);
+own wasm_externtype_t* wasm_externtype_copy(const wasm_externtype_t*);
+void wasm_externtype_delete(own wasm_externtype_t*);
+wasm_externtype_t* wasm_functype_as_externtype(wasm_functype_t*);
+wasm_externtype_t* wasm_globaltype_as_externtype(wasm_globaltype_t*);
+wasm_externtype_t* wasm_tabletype_as_externtype(wasm_tabletype_t*);
+wasm_externtype_t* wasm_memorytype_as_externtype(wasm_memorytype_t*);
+const wasm_externtype_t* wasm_functype_as_externtype_const(const wasm_functype_t*);
+const wasm_externtype_t* wasm_globaltype_as_externtype_const(const wasm_globaltype_t*);
+const wasm_externtype_t* wasm_tabletype_as_externtype_const(const wasm_tabletype_t*);
+const wasm_externtype_t* wasm_memorytype_as_externtype_const(const wasm_memorytype_t*);
+/* NULL when the type is of another kind. */
+wasm_functype_t* wasm_externtype_as_functype(wasm_externtype_t*);
+wasm_globaltype_t* wasm_externtype_as_globaltype(wasm_externtype_t*);
+wasm_tabletype_t* wasm_externtype_as_tabletype(wasm_externtype_t*);
+wasm_memorytype_t* wasm_externtype_as_memorytype(wasm_externtype_t*);
+const wasm_functype_t* wasm_externtype_as_functype_const(const wasm_externtype_t*);
+const wasm_globaltype_t* wasm_externtype_as_globaltype_const(const wasm_externtype_t*);
+const wasm_tabletype_t* wasm_externtype_as_tabletype_const(const wasm_externtype_t*);
+const wasm_memorytype_t* wasm_externtype_as_memorytype_const(const wasm_externtype_t*);
+
+/* A module's imports and exports. Names are not NUL-terminated. */
+typedef struct wasm_importtype_t wasm_importtype_t;
+WASM_DECLARE_VEC(importtype, *)
+const wasm_name_t* wasm_importtype_module(const wasm_importtype_t*);
+const wasm_name_t* wasm_importtype_name(const wasm_importtype_t*);
+const wasm_externtype_t* wasm_importtype_type(const wasm_importtype_t*);
+void wasm_importtype_delete(own wasm_importtype_t*);
+
+typedef struct wasm_exporttype_t wasm_exporttype_t;
+WASM_DECLARE_VEC(exporttype, *)
+const wasm_name_t* wasm_exporttype_name(const wasm_exporttype_t*);
+const wasm_externtype_t* wasm_exporttype_type(const wasm_exporttype_t*);
+void wasm_exporttype_delete(own wasm_exporttype_t*);
 
 /* Values. References: only null ones cross this API in waot so far. */
 typedef struct wasm_val_t {
@@ -144,6 +190,9 @@ void wasm_trap_delete(own wasm_trap_t*);
  * (compiled on first use by waotc, cached). waot.h loads one from a file. */
 own wasm_module_t* wasm_module_new(wasm_store_t*, const wasm_byte_vec_t* binary);
 void wasm_module_delete(own wasm_module_t*);
+/* In the module's order, without tags (which the C API has no kind for). */
+void wasm_module_imports(const wasm_module_t*, own wasm_importtype_vec_t* out);
+void wasm_module_exports(const wasm_module_t*, own wasm_exporttype_vec_t* out);
 
 /* Functions. */
 typedef own wasm_trap_t* (*wasm_func_callback_t)(const wasm_val_vec_t* args,
@@ -199,7 +248,8 @@ wasm_global_t* wasm_extern_as_global(wasm_extern_t*);
 wasm_table_t* wasm_extern_as_table(wasm_extern_t*);
 wasm_memory_t* wasm_extern_as_memory(wasm_extern_t*);
 
-/* Instances: imports in the module's import order. */
+/* Instances: imports in the module's import order; exports in the module's export order,
+ * without tags. */
 own wasm_instance_t* wasm_instance_new(wasm_store_t*, const wasm_module_t*,
                                        const wasm_extern_vec_t* imports, own wasm_trap_t** trap);
 void wasm_instance_exports(const wasm_instance_t*, own wasm_extern_vec_t* out);

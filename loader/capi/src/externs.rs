@@ -5,7 +5,7 @@
 use crate::runtime::wasm_store_t;
 use crate::trap::wasm_trap_t;
 use crate::types::{
-    wasm_functype_t, wasm_globaltype_t, wasm_memorytype_t, wasm_valtype_t, LIMITS_MAX_DEFAULT,
+    c_limits, wasm_functype_t, wasm_globaltype_t, wasm_memorytype_t, LIMITS_MAX_DEFAULT,
 };
 use crate::values::{kind_of, type_of, wasm_val_t};
 use crate::vec::wasm_val_vec_t;
@@ -254,8 +254,8 @@ pub unsafe extern "C" fn wasm_func_type(f: *const wasm_func_t) -> *mut wasm_func
     store
         .func_signature(h)
         .ok()
-        .and_then(|sig| wasm_functype_t::from_types(&sig.params, &sig.results).ok())
-        .map_or(std::ptr::null_mut(), |t| Box::into_raw(Box::new(t)))
+        .and_then(|sig| wasm_functype_t::new_boxed(&sig.params, &sig.results).ok())
+        .unwrap_or(std::ptr::null_mut())
 }
 
 #[no_mangle]
@@ -360,12 +360,13 @@ pub unsafe extern "C" fn wasm_global_new(
     value: *const wasm_val_t,
 ) -> *mut wasm_global_t {
     let data = (*store).data();
-    let Some(content_type) = type_of((*ty).content.kind) else {
+    let (kind, mutability) = (*ty).parts();
+    let Some(content_type) = type_of(kind) else {
         return std::ptr::null_mut();
     };
     let ty = waot::GlobalType {
         content_type,
-        mutable: (*ty).mutability == 1,
+        mutable: mutability == 1,
         shared: false,
     };
     let made = (*value)
@@ -388,10 +389,7 @@ pub unsafe extern "C" fn wasm_global_type(g: *const wasm_global_t) -> *mut wasm_
     else {
         return std::ptr::null_mut();
     };
-    Box::into_raw(Box::new(wasm_globaltype_t {
-        content: Box::new(wasm_valtype_t { kind: kind.0 }),
-        mutability: kind.1 as u8,
-    }))
+    wasm_globaltype_t::new_boxed(kind.0, kind.1 as u8)
 }
 
 #[no_mangle]
@@ -420,7 +418,7 @@ pub unsafe extern "C" fn wasm_memory_new(
     ty: *const wasm_memorytype_t,
 ) -> *mut wasm_memory_t {
     let data = (*store).data();
-    let limits = (*ty).limits;
+    let limits = (*ty).limits();
     let max = (limits.max != LIMITS_MAX_DEFAULT).then_some(limits.max as u64);
     match (*data).memory_new(limits.min as u64, max) {
         Ok(m) => boxed(data, Extern::Memory(m)) as *mut wasm_memory_t,
@@ -434,13 +432,7 @@ pub unsafe extern "C" fn wasm_memory_type(m: *const wasm_memory_t) -> *mut wasm_
     let Ok(t) = store.memory_type(h) else {
         return std::ptr::null_mut();
     };
-    let limits = crate::types::wasm_limits_t {
-        min: t.initial.min(u32::MAX as u64) as u32,
-        max: t
-            .maximum
-            .map_or(LIMITS_MAX_DEFAULT, |m| m.min(u32::MAX as u64) as u32),
-    };
-    Box::into_raw(Box::new(wasm_memorytype_t { limits }))
+    wasm_memorytype_t::new_boxed(c_limits(t.initial, t.maximum))
 }
 
 /// The memory's bytes; null for a shared memory, whose bytes other threads change.

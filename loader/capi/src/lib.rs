@@ -11,6 +11,7 @@
 #![allow(non_camel_case_types, clippy::missing_safety_doc)]
 
 mod externs;
+mod module_types;
 mod runtime;
 mod trap;
 mod types;
@@ -19,6 +20,7 @@ mod vec;
 mod waot_ext;
 
 pub use externs::*;
+pub use module_types::*;
 pub use runtime::*;
 pub use trap::*;
 pub use types::*;

@@ -1,4 +1,5 @@
-//! Types: value, function, memory and global types.
+//! Types: value types, and the external types (function, global, memory, table), which share
+//! one representation so that `wasm_functype_as_externtype` and its kin return their argument.
 
 use crate::values::{kind_of, type_of, wasm_valkind_t};
 use crate::vec::wasm_valtype_vec_t;
@@ -31,13 +32,202 @@ pub unsafe extern "C" fn wasm_valtype_delete(t: *mut wasm_valtype_t) {
     }
 }
 
-pub struct wasm_functype_t {
-    pub(crate) params: wasm_valtype_vec_t,
-    pub(crate) results: wasm_valtype_vec_t,
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct wasm_limits_t {
+    pub min: u32,
+    pub max: u32,
+}
+
+pub const LIMITS_MAX_DEFAULT: u32 = u32::MAX;
+
+pub type wasm_mutability_t = u8;
+
+/// What an external type is.
+pub(crate) enum ExternType {
+    Func {
+        params: wasm_valtype_vec_t,
+        results: wasm_valtype_vec_t,
+    },
+    Global {
+        content: Box<wasm_valtype_t>,
+        mutability: wasm_mutability_t,
+    },
+    Table {
+        element: Box<wasm_valtype_t>,
+        limits: wasm_limits_t,
+    },
+    Memory {
+        limits: wasm_limits_t,
+    },
+}
+
+pub struct wasm_externtype_t {
+    pub(crate) ty: ExternType,
+}
+
+impl Clone for wasm_externtype_t {
+    fn clone(&self) -> Self {
+        let ty = match &self.ty {
+            ExternType::Func { params, results } => {
+                let mut copy = (empty_vec(), empty_vec());
+                // SAFETY: both vectors are owned and valid.
+                unsafe {
+                    crate::vec::wasm_valtype_vec_copy(&mut copy.0, params);
+                    crate::vec::wasm_valtype_vec_copy(&mut copy.1, results);
+                }
+                ExternType::Func {
+                    params: copy.0,
+                    results: copy.1,
+                }
+            }
+            ExternType::Global {
+                content,
+                mutability,
+            } => ExternType::Global {
+                content: content.clone(),
+                mutability: *mutability,
+            },
+            ExternType::Table { element, limits } => ExternType::Table {
+                element: element.clone(),
+                limits: *limits,
+            },
+            ExternType::Memory { limits } => ExternType::Memory { limits: *limits },
+        };
+        wasm_externtype_t { ty }
+    }
+}
+
+impl Drop for wasm_externtype_t {
+    fn drop(&mut self) {
+        if let ExternType::Func { params, results } = &mut self.ty {
+            // SAFETY: the vectors are owned.
+            unsafe {
+                crate::vec::wasm_valtype_vec_delete(params);
+                crate::vec::wasm_valtype_vec_delete(results);
+            }
+        }
+    }
+}
+
+fn empty_vec() -> wasm_valtype_vec_t {
+    wasm_valtype_vec_t::from_boxes(Vec::new())
+}
+
+fn boxed(ty: ExternType) -> *mut wasm_externtype_t {
+    Box::into_raw(Box::new(wasm_externtype_t { ty }))
+}
+
+macro_rules! extern_type {
+    ($t:ident, $variant:ident, $delete:ident, $copy:ident, $as_ext:ident, $as_ext_const:ident, $from_ext:ident, $from_ext_const:ident) => {
+        #[repr(transparent)]
+        pub struct $t(pub(crate) wasm_externtype_t);
+
+        #[no_mangle]
+        pub unsafe extern "C" fn $delete(t: *mut $t) {
+            if !t.is_null() {
+                drop(Box::from_raw(t as *mut wasm_externtype_t));
+            }
+        }
+
+        #[no_mangle]
+        pub unsafe extern "C" fn $copy(t: *const $t) -> *mut $t {
+            Box::into_raw(Box::new((*t).0.clone())) as *mut $t
+        }
+
+        #[no_mangle]
+        pub extern "C" fn $as_ext(t: *mut $t) -> *mut wasm_externtype_t {
+            t as *mut wasm_externtype_t
+        }
+
+        #[no_mangle]
+        pub extern "C" fn $as_ext_const(t: *const $t) -> *const wasm_externtype_t {
+            t as *const wasm_externtype_t
+        }
+
+        /// Null when the external type is of another kind.
+        #[no_mangle]
+        pub unsafe extern "C" fn $from_ext(t: *mut wasm_externtype_t) -> *mut $t {
+            match (*t).ty {
+                ExternType::$variant { .. } => t as *mut $t,
+                _ => std::ptr::null_mut(),
+            }
+        }
+
+        #[no_mangle]
+        pub unsafe extern "C" fn $from_ext_const(t: *const wasm_externtype_t) -> *const $t {
+            $from_ext(t as *mut wasm_externtype_t)
+        }
+    };
+}
+
+extern_type!(
+    wasm_functype_t,
+    Func,
+    wasm_functype_delete,
+    wasm_functype_copy,
+    wasm_functype_as_externtype,
+    wasm_functype_as_externtype_const,
+    wasm_externtype_as_functype,
+    wasm_externtype_as_functype_const
+);
+extern_type!(
+    wasm_globaltype_t,
+    Global,
+    wasm_globaltype_delete,
+    wasm_globaltype_copy,
+    wasm_globaltype_as_externtype,
+    wasm_globaltype_as_externtype_const,
+    wasm_externtype_as_globaltype,
+    wasm_externtype_as_globaltype_const
+);
+extern_type!(
+    wasm_tabletype_t,
+    Table,
+    wasm_tabletype_delete,
+    wasm_tabletype_copy,
+    wasm_tabletype_as_externtype,
+    wasm_tabletype_as_externtype_const,
+    wasm_externtype_as_tabletype,
+    wasm_externtype_as_tabletype_const
+);
+extern_type!(
+    wasm_memorytype_t,
+    Memory,
+    wasm_memorytype_delete,
+    wasm_memorytype_copy,
+    wasm_memorytype_as_externtype,
+    wasm_memorytype_as_externtype_const,
+    wasm_externtype_as_memorytype,
+    wasm_externtype_as_memorytype_const
+);
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_externtype_kind(t: *const wasm_externtype_t) -> u8 {
+    match (*t).ty {
+        ExternType::Func { .. } => 0,
+        ExternType::Global { .. } => 1,
+        ExternType::Table { .. } => 2,
+        ExternType::Memory { .. } => 3,
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_externtype_copy(
+    t: *const wasm_externtype_t,
+) -> *mut wasm_externtype_t {
+    Box::into_raw(Box::new((*t).clone()))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_externtype_delete(t: *mut wasm_externtype_t) {
+    if !t.is_null() {
+        drop(Box::from_raw(t));
+    }
 }
 
 impl wasm_functype_t {
-    pub(crate) fn from_types(params: &[ValType], results: &[ValType]) -> Result<Self, String> {
+    pub(crate) fn new_boxed(params: &[ValType], results: &[ValType]) -> Result<*mut Self, String> {
         let boxes = |ts: &[ValType]| -> Result<Vec<Box<wasm_valtype_t>>, String> {
             ts.iter()
                 .map(|t| {
@@ -47,10 +237,18 @@ impl wasm_functype_t {
                 })
                 .collect()
         };
-        Ok(wasm_functype_t {
+        let ty = ExternType::Func {
             params: wasm_valtype_vec_t::from_boxes(boxes(params)?),
             results: wasm_valtype_vec_t::from_boxes(boxes(results)?),
-        })
+        };
+        Ok(boxed(ty) as *mut Self)
+    }
+
+    fn vecs(&self) -> (&wasm_valtype_vec_t, &wasm_valtype_vec_t) {
+        match &self.0.ty {
+            ExternType::Func { params, results } => (params, results),
+            _ => unreachable!("a function type"),
+        }
     }
 
     /// (params, results) as library types; an unknown kind is an error.
@@ -62,17 +260,8 @@ impl wasm_functype_t {
                 .map(|p| unsafe { type_of((**p).kind) }.ok_or("unknown value kind".to_string()))
                 .collect()
         };
-        Ok((convert(&self.params)?, convert(&self.results)?))
-    }
-}
-
-impl Drop for wasm_functype_t {
-    fn drop(&mut self) {
-        // SAFETY: the vectors are owned.
-        unsafe {
-            crate::vec::wasm_valtype_vec_delete(&mut self.params);
-            crate::vec::wasm_valtype_vec_delete(&mut self.results);
-        }
+        let (params, results) = self.vecs();
+        Ok((convert(params)?, convert(results)?))
     }
 }
 
@@ -91,83 +280,75 @@ pub unsafe extern "C" fn wasm_functype_new(
         (*v).data = std::ptr::null_mut();
         taken
     };
-    Box::into_raw(Box::new(wasm_functype_t {
+    let ty = ExternType::Func {
         params: take(params),
         results: take(results),
-    }))
+    };
+    boxed(ty) as *mut wasm_functype_t
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_functype_params(
     t: *const wasm_functype_t,
 ) -> *const wasm_valtype_vec_t {
-    &(*t).params
+    (*t).vecs().0
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_functype_results(
     t: *const wasm_functype_t,
 ) -> *const wasm_valtype_vec_t {
-    &(*t).results
+    (*t).vecs().1
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn wasm_functype_copy(t: *const wasm_functype_t) -> *mut wasm_functype_t {
-    let mut copy = wasm_functype_t {
-        params: wasm_valtype_vec_t::from_boxes(Vec::new()),
-        results: wasm_valtype_vec_t::from_boxes(Vec::new()),
-    };
-    crate::vec::wasm_valtype_vec_copy(&mut copy.params, &(*t).params);
-    crate::vec::wasm_valtype_vec_copy(&mut copy.results, &(*t).results);
-    Box::into_raw(Box::new(copy))
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn wasm_functype_delete(t: *mut wasm_functype_t) {
-    if !t.is_null() {
-        drop(Box::from_raw(t));
+impl wasm_memorytype_t {
+    pub(crate) fn limits(&self) -> wasm_limits_t {
+        match self.0.ty {
+            ExternType::Memory { limits } => limits,
+            _ => unreachable!("a memory type"),
+        }
     }
-}
 
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub struct wasm_limits_t {
-    pub min: u32,
-    pub max: u32,
-}
-
-pub const LIMITS_MAX_DEFAULT: u32 = u32::MAX;
-
-pub struct wasm_memorytype_t {
-    pub(crate) limits: wasm_limits_t,
+    pub(crate) fn new_boxed(limits: wasm_limits_t) -> *mut Self {
+        boxed(ExternType::Memory { limits }) as *mut Self
+    }
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_memorytype_new(
     limits: *const wasm_limits_t,
 ) -> *mut wasm_memorytype_t {
-    Box::into_raw(Box::new(wasm_memorytype_t { limits: *limits }))
+    wasm_memorytype_t::new_boxed(*limits)
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_memorytype_limits(
     t: *const wasm_memorytype_t,
 ) -> *const wasm_limits_t {
-    &(*t).limits
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn wasm_memorytype_delete(t: *mut wasm_memorytype_t) {
-    if !t.is_null() {
-        drop(Box::from_raw(t));
+    match &(*t).0.ty {
+        ExternType::Memory { limits } => limits,
+        _ => unreachable!("a memory type"),
     }
 }
 
-pub type wasm_mutability_t = u8;
+impl wasm_globaltype_t {
+    pub(crate) fn parts(&self) -> (wasm_valkind_t, wasm_mutability_t) {
+        match &self.0.ty {
+            ExternType::Global {
+                content,
+                mutability,
+            } => (content.kind, *mutability),
+            _ => unreachable!("a global type"),
+        }
+    }
 
-pub struct wasm_globaltype_t {
-    pub(crate) content: Box<wasm_valtype_t>,
-    pub(crate) mutability: wasm_mutability_t,
+    pub(crate) fn new_boxed(kind: wasm_valkind_t, mutability: wasm_mutability_t) -> *mut Self {
+        let ty = ExternType::Global {
+            content: Box::new(wasm_valtype_t { kind }),
+            mutability,
+        };
+        boxed(ty) as *mut Self
+    }
 }
 
 #[no_mangle]
@@ -175,29 +356,68 @@ pub unsafe extern "C" fn wasm_globaltype_new(
     content: *mut wasm_valtype_t,
     mutability: wasm_mutability_t,
 ) -> *mut wasm_globaltype_t {
-    Box::into_raw(Box::new(wasm_globaltype_t {
-        content: Box::from_raw(content),
-        mutability,
-    }))
+    let content = Box::from_raw(content);
+    wasm_globaltype_t::new_boxed(content.kind, mutability)
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_globaltype_content(
     t: *const wasm_globaltype_t,
 ) -> *const wasm_valtype_t {
-    &*(*t).content
+    match &(*t).0.ty {
+        ExternType::Global { content, .. } => &**content,
+        _ => unreachable!("a global type"),
+    }
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_globaltype_mutability(
     t: *const wasm_globaltype_t,
 ) -> wasm_mutability_t {
-    (*t).mutability
+    (*t).parts().1
+}
+
+impl wasm_tabletype_t {
+    pub(crate) fn new_boxed(kind: wasm_valkind_t, limits: wasm_limits_t) -> *mut Self {
+        let ty = ExternType::Table {
+            element: Box::new(wasm_valtype_t { kind }),
+            limits,
+        };
+        boxed(ty) as *mut Self
+    }
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn wasm_globaltype_delete(t: *mut wasm_globaltype_t) {
-    if !t.is_null() {
-        drop(Box::from_raw(t));
+pub unsafe extern "C" fn wasm_tabletype_new(
+    element: *mut wasm_valtype_t,
+    limits: *const wasm_limits_t,
+) -> *mut wasm_tabletype_t {
+    let element = Box::from_raw(element);
+    wasm_tabletype_t::new_boxed(element.kind, *limits)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_tabletype_element(
+    t: *const wasm_tabletype_t,
+) -> *const wasm_valtype_t {
+    match &(*t).0.ty {
+        ExternType::Table { element, .. } => &**element,
+        _ => unreachable!("a table type"),
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_tabletype_limits(t: *const wasm_tabletype_t) -> *const wasm_limits_t {
+    match &(*t).0.ty {
+        ExternType::Table { limits, .. } => limits,
+        _ => unreachable!("a table type"),
+    }
+}
+
+/// Limits as the C API has them: 32-bit, `LIMITS_MAX_DEFAULT` for no maximum.
+pub(crate) fn c_limits(initial: u64, maximum: Option<u64>) -> wasm_limits_t {
+    wasm_limits_t {
+        min: initial.min(u32::MAX as u64) as u32,
+        max: maximum.map_or(LIMITS_MAX_DEFAULT, |m| m.min(u32::MAX as u64) as u32),
     }
 }

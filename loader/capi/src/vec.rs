@@ -3,7 +3,7 @@
 //! them).
 
 use crate::types::wasm_valtype_t;
-use crate::{wasm_extern_t, wasm_frame_t, wasm_val_t};
+use crate::{wasm_exporttype_t, wasm_extern_t, wasm_frame_t, wasm_importtype_t, wasm_val_t};
 
 /// A boxed slice as the (size, data) pair C sees; data is null for an empty vector.
 pub(crate) fn into_raw<T>(v: Vec<T>) -> (usize, *mut T) {
@@ -200,6 +200,25 @@ owning_vec!(
     wasm_frame_vec_new,
     wasm_frame_vec_copy,
     wasm_frame_vec_delete
+);
+
+owning_vec!(
+    wasm_importtype_vec_t,
+    wasm_importtype_t,
+    wasm_importtype_vec_new_empty,
+    wasm_importtype_vec_new_uninitialized,
+    wasm_importtype_vec_new,
+    wasm_importtype_vec_copy,
+    wasm_importtype_vec_delete
+);
+owning_vec!(
+    wasm_exporttype_vec_t,
+    wasm_exporttype_t,
+    wasm_exporttype_vec_new_empty,
+    wasm_exporttype_vec_new_uninitialized,
+    wasm_exporttype_vec_new,
+    wasm_exporttype_vec_copy,
+    wasm_exporttype_vec_delete
 );
 
 pub type wasm_message_t = wasm_byte_vec_t;

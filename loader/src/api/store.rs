@@ -498,53 +498,9 @@ impl StoreData {
                 Ok(())
             }
             FuncKind::Interpreted => unreachable!("interpreter functions belong to no store"),
-            FuncKind::Wasm(p) => {
-                // SAFETY: p points into a live vmctx of this store.
-                let funcref = unsafe { *p };
-                let (trampoline, sig) = self
-                    .trampolines
-                    .get(&funcref.type_id)
-                    .expect("trampoline for every signature");
-                let (trampoline, sig) = (*trampoline, sig.clone());
-                self.check_args(&sig, args)?;
-                check_result_slots(sig.results.len(), results)?;
-                let n = sig.params.len().max(sig.results.len()).max(1);
-                let mut inline = [Slot::default(); 8];
-                let mut heap = Vec::new();
-                let slots: &mut [Slot] = if n <= inline.len() {
-                    &mut inline[..n]
-                } else {
-                    heap.resize(n, Slot::default());
-                    &mut heap
-                };
-                for (slot, arg) in slots.iter_mut().zip(args) {
-                    arg.write_slot(&mut slot.0).map_err(Error::Usage)?;
-                }
-                let limits: *const crate::vm::limits::StoreLimits = &*self.limits;
-                let outermost = self.active_calls == 0;
-                self.active_calls += 1;
-                // SAFETY: the trampoline matches the callee's signature; slots cover params
-                // and results.
-                let outcome = unsafe {
-                    traps::call_guest(
-                        &*limits,
-                        self.max_wasm_stack,
-                        outermost,
-                        trampoline,
-                        funcref.code,
-                        funcref.vmctx,
-                        slots.as_mut_ptr() as *mut u8,
-                    )
-                };
-                self.active_calls -= 1;
-                if let Err(mut trap) = outcome {
-                    self.decode_exception(&mut trap);
-                    return Err(trap.into());
-                }
-                for ((out, t), s) in results.iter_mut().zip(&sig.results).zip(slots.iter()) {
-                    *out = self.host_val(&s.0, *t);
-                }
-                Ok(())
+            FuncKind::Wasm(_) => {
+                let prepared = self.prepare(f)?.expect("a compiled function");
+                prepared.call(self, args, results)
             }
         }
     }

@@ -161,27 +161,9 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
         }
         let mut slots = [Slot::default(); MAX_SLOTS];
         params.store(&mut slots);
-        let limits: *const StoreLimits = &*store.limits;
-        let outermost = store.active_calls == 0;
-        store.active_calls += 1;
         // SAFETY: the signature was checked when this TypedFunc was made; the slots cover
         // every parameter and result.
-        let outcome = unsafe {
-            traps::call_guest(
-                &*limits,
-                store.max_wasm_stack,
-                outermost,
-                self.trampoline,
-                self.code,
-                self.vmctx,
-                slots.as_mut_ptr() as *mut u8,
-            )
-        };
-        store.active_calls -= 1;
-        if let Err(mut trap) = outcome {
-            store.decode_exception(&mut trap);
-            return Err(trap);
-        }
+        unsafe { store.enter_guest(self.trampoline, self.code, self.vmctx, slots.as_mut_ptr()) }?;
         Ok(R::load(&slots))
     }
 }
@@ -201,6 +183,39 @@ pub struct PreparedCall {
 }
 
 impl StoreData {
+    /// Runs `code` through `trampoline` on `slots` (parameters in, results out); a trap comes
+    /// back with its exception decoded.
+    ///
+    /// # Safety
+    /// `trampoline` must be the trampoline of `code`'s signature, `vmctx` a live instance's of
+    /// this store, `slots` an array with a slot for every parameter and result.
+    #[inline]
+    pub(crate) unsafe fn enter_guest(
+        &mut self,
+        trampoline: *const u8,
+        code: *const u8,
+        vmctx: *mut u8,
+        slots: *mut Slot,
+    ) -> std::result::Result<(), Trap> {
+        let limits: *const StoreLimits = &*self.limits;
+        let outermost = self.active_calls == 0;
+        self.active_calls += 1;
+        let outcome = traps::call_guest(
+            &*limits,
+            self.max_wasm_stack,
+            outermost,
+            trampoline,
+            code,
+            vmctx,
+            slots as *mut u8,
+        );
+        self.active_calls -= 1;
+        outcome.map_err(|mut trap| {
+            self.decode_exception(&mut trap);
+            trap
+        })
+    }
+
     /// `f`, if it is a compiled function, looked up once for repeated calls.
     pub fn prepare(&self, f: Func) -> Result<Option<PreparedCall>> {
         self.owns(f.store, "function")?;
@@ -268,27 +283,9 @@ impl PreparedCall {
         for (slot, arg) in slots.iter_mut().zip(args) {
             arg.write_slot(&mut slot.0).map_err(Error::Usage)?;
         }
-        let limits: *const StoreLimits = &*store.limits;
-        let outermost = store.active_calls == 0;
-        store.active_calls += 1;
         // SAFETY: the trampoline is the callee's signature's; the slots cover parameters and
         // results; the store id says the code and vmctx are this live store's.
-        let outcome = unsafe {
-            traps::call_guest(
-                &*limits,
-                store.max_wasm_stack,
-                outermost,
-                self.trampoline,
-                self.code,
-                self.vmctx,
-                slots.as_mut_ptr() as *mut u8,
-            )
-        };
-        store.active_calls -= 1;
-        if let Err(mut trap) = outcome {
-            store.decode_exception(&mut trap);
-            return Err(trap.into());
-        }
+        unsafe { store.enter_guest(self.trampoline, self.code, self.vmctx, slots.as_mut_ptr()) }?;
         for ((out, t), s) in results.iter_mut().zip(&self.sig.results).zip(slots.iter()) {
             *out = store.host_val(&s.0, *t);
         }

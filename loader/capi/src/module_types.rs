@@ -1,0 +1,211 @@
+//! A module's imports and exports with their types (`wasm_module_imports`,
+//! `wasm_module_exports`). Tags, which the C API has no kind for, are left out of both lists,
+//! as `wasm_instance_exports` leaves them out: the indices of the lists agree.
+
+use crate::runtime::wasm_module_t;
+use crate::types::{
+    c_limits, wasm_externtype_t, wasm_functype_t, wasm_globaltype_t, wasm_memorytype_t,
+    wasm_tabletype_t,
+};
+use crate::values::{kind_of, WASM_FUNCREF};
+use crate::vec::{wasm_byte_vec_t, wasm_exporttype_vec_t, wasm_importtype_vec_t};
+use runtime_support::module_info::ImportKind;
+use waot::{Module, ValType};
+use wasmparser::{ExternalKind, GlobalType, MemoryType, TableType};
+
+pub struct wasm_importtype_t {
+    module: wasm_byte_vec_t,
+    name: wasm_byte_vec_t,
+    ty: Box<wasm_externtype_t>,
+}
+
+pub struct wasm_exporttype_t {
+    name: wasm_byte_vec_t,
+    ty: Box<wasm_externtype_t>,
+}
+
+fn name(s: &str) -> wasm_byte_vec_t {
+    wasm_byte_vec_t::from_vec(s.as_bytes().to_vec())
+}
+
+fn copy_name(v: &wasm_byte_vec_t) -> wasm_byte_vec_t {
+    wasm_byte_vec_t::from_vec(v.as_slice().to_vec())
+}
+
+impl Clone for wasm_importtype_t {
+    fn clone(&self) -> Self {
+        wasm_importtype_t {
+            module: copy_name(&self.module),
+            name: copy_name(&self.name),
+            ty: self.ty.clone(),
+        }
+    }
+}
+
+impl Clone for wasm_exporttype_t {
+    fn clone(&self) -> Self {
+        wasm_exporttype_t {
+            name: copy_name(&self.name),
+            ty: self.ty.clone(),
+        }
+    }
+}
+
+impl Drop for wasm_importtype_t {
+    fn drop(&mut self) {
+        // SAFETY: the names are owned.
+        unsafe {
+            crate::vec::wasm_byte_vec_delete(&mut self.module);
+            crate::vec::wasm_byte_vec_delete(&mut self.name);
+        }
+    }
+}
+
+impl Drop for wasm_exporttype_t {
+    fn drop(&mut self) {
+        // SAFETY: the name is owned.
+        unsafe { crate::vec::wasm_byte_vec_delete(&mut self.name) }
+    }
+}
+
+/// Takes a boxed type made by one of the `new_boxed` constructors.
+///
+/// # Safety
+/// `p` must come from `Box::into_raw` of a `wasm_externtype_t` (or a transparent wrapper).
+unsafe fn take<T>(p: *mut T) -> Box<wasm_externtype_t> {
+    Box::from_raw(p as *mut wasm_externtype_t)
+}
+
+fn func_type(module: &Module, type_index: u32) -> Option<Box<wasm_externtype_t>> {
+    let sig = module.signature(type_index)?;
+    let t = wasm_functype_t::new_boxed(&sig.params, &sig.results).ok()?;
+    // SAFETY: just made by `new_boxed`.
+    Some(unsafe { take(t) })
+}
+
+fn table_type(t: &TableType) -> Option<Box<wasm_externtype_t>> {
+    let kind = kind_of(ValType::Ref(t.element_type)).unwrap_or(WASM_FUNCREF);
+    // SAFETY: just made by `new_boxed`.
+    Some(unsafe {
+        take(wasm_tabletype_t::new_boxed(
+            kind,
+            c_limits(t.initial, t.maximum),
+        ))
+    })
+}
+
+fn memory_type(m: &MemoryType) -> Option<Box<wasm_externtype_t>> {
+    // SAFETY: just made by `new_boxed`.
+    Some(unsafe { take(wasm_memorytype_t::new_boxed(c_limits(m.initial, m.maximum))) })
+}
+
+fn global_type(g: &GlobalType) -> Option<Box<wasm_externtype_t>> {
+    let kind = kind_of(g.content_type)?;
+    // SAFETY: just made by `new_boxed`.
+    Some(unsafe { take(wasm_globaltype_t::new_boxed(kind, g.mutable as u8)) })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_module_imports(
+    module: *const wasm_module_t,
+    out: *mut wasm_importtype_vec_t,
+) {
+    let module = &(*module).module;
+    let imports = module
+        .info()
+        .imports
+        .iter()
+        .filter_map(|i| {
+            let ty = match &i.kind {
+                ImportKind::Func(t) => func_type(module, *t),
+                ImportKind::Table(t) => table_type(t),
+                ImportKind::Memory(m) => memory_type(m),
+                ImportKind::Global(g) => global_type(g),
+                ImportKind::Tag(_) => None,
+            }?;
+            Some(Box::new(wasm_importtype_t {
+                module: name(&i.module),
+                name: name(&i.name),
+                ty,
+            }))
+        })
+        .collect();
+    out.write(wasm_importtype_vec_t::from_boxes(imports));
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_module_exports(
+    module: *const wasm_module_t,
+    out: *mut wasm_exporttype_vec_t,
+) {
+    let module = &(*module).module;
+    let info = module.info();
+    let exports = info
+        .exports
+        .iter()
+        .filter_map(|e| {
+            let i = e.index as usize;
+            let ty = match e.kind {
+                ExternalKind::Func => func_type(module, info.funcs[i]),
+                ExternalKind::Table => table_type(&info.tables[i]),
+                ExternalKind::Memory => memory_type(&info.memories[i]),
+                ExternalKind::Global => global_type(&info.globals[i]),
+                _ => None,
+            }?;
+            Some(Box::new(wasm_exporttype_t {
+                name: name(&e.name),
+                ty,
+            }))
+        })
+        .collect();
+    out.write(wasm_exporttype_vec_t::from_boxes(exports));
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_importtype_module(
+    t: *const wasm_importtype_t,
+) -> *const wasm_byte_vec_t {
+    &(*t).module
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_importtype_name(
+    t: *const wasm_importtype_t,
+) -> *const wasm_byte_vec_t {
+    &(*t).name
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_importtype_type(
+    t: *const wasm_importtype_t,
+) -> *const wasm_externtype_t {
+    &*(*t).ty
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_importtype_delete(t: *mut wasm_importtype_t) {
+    if !t.is_null() {
+        drop(Box::from_raw(t));
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_exporttype_name(
+    t: *const wasm_exporttype_t,
+) -> *const wasm_byte_vec_t {
+    &(*t).name
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_exporttype_type(
+    t: *const wasm_exporttype_t,
+) -> *const wasm_externtype_t {
+    &*(*t).ty
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_exporttype_delete(t: *mut wasm_exporttype_t) {
+    if !t.is_null() {
+        drop(Box::from_raw(t));
+    }
+}
