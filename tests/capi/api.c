@@ -73,6 +73,14 @@ static wasm_instance_t* instantiate(wasm_store_t* store, wasm_module_t* module, 
   fail_store = store;
   wasm_func_t* f_fail = wasm_func_new(store, t_fail, fail);
   CHECK(wasm_func_param_arity(f_env) == 2 && wasm_func_result_arity(f_env) == 1);
+  /* A type the C API has no kind for makes no function, and the finalizer does not run: the
+   * embedder keeps its environment. */
+  wasm_valkind_t unknown = 77;
+  wasm_functype_t* t_bad = functype(1, &unknown, 0, NULL);
+  int before = finalized;
+  CHECK(wasm_func_new_with_env(store, t_bad, with_env, env, finalize) == NULL);
+  CHECK(finalized == before);
+  wasm_functype_delete(t_bad);
   wasm_extern_t* list[] = {wasm_func_as_extern(f_plain), wasm_func_as_extern(f_env),
                            wasm_func_as_extern(f_fail)};
   wasm_extern_vec_t imports = WASM_ARRAY_VEC(list);

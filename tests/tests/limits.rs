@@ -30,7 +30,15 @@ const COUNTING: &str = r#"(module
   (func (export "spin") (loop $l (br $l)))
   (func $f (param i32) (return_call $f (i32.add (local.get 0) (i32.const 1))))
   (func (export "recurse") (call $f (i32.const 0)))
-  (func (export "seven") (result i32) (i32.const 7)))"#;
+  (func (export "seven") (result i32) (i32.const 7))
+  ;; Work, then a trap: explicit after straight-line code, or a fault after a loop.
+  (memory 1)
+  (func (export "straight_then_unreachable") (drop (i32.const 1)) (drop (i32.const 1)) (drop (i32.const 1)) (drop (i32.const 1)) (drop (i32.const 1)) (drop (i32.const 1)) (drop (i32.const 1)) (drop (i32.const 1)) (drop (i32.const 1)) (drop (i32.const 1)) (unreachable))
+  (func (export "loop_then_fault") (param $n i32) (local $i i32)
+    (loop $l
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (drop (i32.load (i32.const -4)))))"#;
 
 fn options(
     opt_level: OptLevel,
@@ -150,6 +158,61 @@ fn running_out_of_fuel_traps_and_the_store_runs_on() {
         call(&mut store, i, "recurse", &[]),
         Err(TrapCode::OutOfFuel)
     );
+}
+
+#[test]
+fn a_trap_does_not_give_back_the_fuel_used_before_it() {
+    for bounds in [BoundsStrategy::GuardPages, BoundsStrategy::Explicit] {
+        let d = tempfile::tempdir().unwrap();
+        let module = load_wat(
+            d.path(),
+            "m",
+            COUNTING,
+            &options(OptLevel::O2, bounds, true, false),
+        );
+        let mut store = Store::new();
+        let i = instantiate(&mut store, &module, None);
+        store.set_fuel(1_000_000).unwrap();
+        let before = store.fuel_consumed();
+        let r = call(&mut store, i, "straight_then_unreachable", &[]);
+        assert_eq!(r, Err(TrapCode::Unreachable));
+        // The trap block stores the count: 20 instructions (and the `unreachable`).
+        assert!(store.fuel_consumed() - before >= 20, "{bounds:?}");
+        let before = store.fuel_consumed();
+        let r = call(&mut store, i, "loop_then_fault", &[Val::I32(1000)]);
+        assert_eq!(r, Err(TrapCode::MemoryOutOfBounds));
+        // Stored at every loop header: at least the 999 iterations that looped back.
+        assert!(store.fuel_consumed() - before >= 8 * 999, "{bounds:?}");
+    }
+}
+
+#[test]
+fn an_interrupt_stops_a_wait_that_nothing_would_end() {
+    let wat = r#"(module
+      (memory 1 1 shared)
+      (func (export "wait_forever") (result i32)
+        (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1)))
+      (func (export "seven") (result i32) (i32.const 7)))"#;
+    let d = tempfile::tempdir().unwrap();
+    let module = load_wat(
+        d.path(),
+        "w",
+        wat,
+        &options(OptLevel::O2, BoundsStrategy::GuardPages, false, true),
+    );
+    let mut store = Store::new();
+    let handle = store.interrupt_handle().unwrap();
+    let i = Linker::new().instantiate(&mut store, &module).unwrap();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        handle.interrupt();
+    });
+    assert_eq!(
+        call(&mut store, i, "wait_forever", &[]),
+        Err(TrapCode::Interrupted)
+    );
+    t.join().unwrap();
+    assert_eq!(call(&mut store, i, "seven", &[]), Ok(vec![Val::I32(7)]));
 }
 
 #[test]

@@ -14,7 +14,7 @@
 //! poll `VmRuntimeLimits::interrupt`, so a loop without calls stops too.
 
 use super::{FuncTranslator, Result};
-use inkwell::values::{IntValue, PointerValue};
+use inkwell::values::{InstructionValue, IntValue, PointerValue};
 use inkwell::{AtomicOrdering, IntPredicate};
 use runtime_support::vmctx::{self, VmRuntimeLimits};
 use runtime_support::{Builtin, TrapCode};
@@ -141,17 +141,17 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         Ok(())
     }
 
-    /// Stores the local for a callee or the caller (before a call or a return).
-    pub fn store_fuel(&mut self) -> Result<()> {
+    /// Stores the local for a callee or the caller (before a call, a return or a trap); the
+    /// store, if fuel is metered.
+    pub fn store_fuel(&mut self) -> Result<Option<InstructionValue<'ctx>>> {
         let Some(fuel) = &self.fuel else {
-            return Ok(());
+            return Ok(None);
         };
         let local = fuel.local;
         let i64t = self.cx.context.i64_type();
         let left = self.builder.build_load(i64t, local, "fuel")?;
         let field = self.limits_field(VmRuntimeLimits::OFFSET_FUEL)?;
-        self.builder.build_store(field, left)?;
-        Ok(())
+        Ok(Some(self.builder.build_store(field, left)?))
     }
 
     /// Reloads the local after a call, or in a landing pad.
@@ -196,6 +196,13 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     /// At a loop header: the fuel check, and with `--interruptible` the interrupt poll.
     pub fn meter_loop_header(&mut self) -> Result<()> {
         self.check_fuel()?;
+        // Each iteration's fuel reaches the store (volatile: not sunk out of the loop), so a
+        // trap after many iterations, a fault included, cannot give the work back.
+        if let Some(store) = self.store_fuel()? {
+            store
+                .set_volatile(true)
+                .map_err(|e| crate::CompileError::Internal(format!("fuel store: {e}")))?;
+        }
         if !self.cx.options.metering.interruptible {
             return Ok(());
         }

@@ -262,6 +262,8 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let here = self.current_block();
         let block = self.new_block("trap");
         self.builder.position_at_end(block);
+        // The work done before the trap stays consumed.
+        self.store_fuel()?;
         let code_value = self.i32_const(code as u64);
         self.call_builtin(runtime_support::Builtin::Trap, &[code_value.into()])?;
         self.builder.build_unreachable()?;

@@ -180,6 +180,8 @@ unsafe fn new_host_func(
     callback: HostCallback,
 ) -> *mut wasm_func_t {
     let Ok((params, results)) = (*ty).types() else {
+        // The embedder keeps its environment when no function was made: no finalizer.
+        std::mem::forget(callback);
         return std::ptr::null_mut();
     };
     let kinds: Vec<u8> = results.iter().filter_map(|t| kind_of(*t)).collect();

@@ -365,12 +365,21 @@ impl StoreData {
     pub fn memory_grow(&mut self, m: Memory, delta: u64) -> Result<u64> {
         self.owns(m.store, "memory")?;
         let data = self.memories[m.index].get();
-        self.memory_may_grow(data.length(), delta.checked_mul(1 << data.page_log2))?;
-        // A shared one grows under its lock.
-        self.memories[m.index]
-            .get()
-            .grow(delta)
-            .ok_or_else(|| Error::Usage("memory cannot grow that much".into()))
+        let bytes = delta.checked_mul(1 << data.page_log2);
+        // A shared one grows under its lock, which the limit is checked under too.
+        let mut refusal = None;
+        let grown = data.grow_if(delta, |length| match self.memory_may_grow(length, bytes) {
+            Ok(()) => true,
+            Err(e) => {
+                refusal = Some(e);
+                false
+            }
+        });
+        match grown {
+            Ok(old) => Ok(old),
+            Err(true) => Err(refusal.expect("a refusal")),
+            Err(false) => Err(Error::Usage("memory cannot grow that much".into())),
+        }
     }
 
     pub fn table_size(&self, t: Table) -> Result<u64> {

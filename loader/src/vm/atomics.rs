@@ -25,9 +25,21 @@ fn waiters() -> std::sync::MutexGuard<'static, Option<HashMap<usize, Vec<Arc<Wai
     WAITERS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// How often a parked waiter looks at its store's interrupt flag.
+const INTERRUPT_POLL: Duration = Duration::from_millis(5);
+
+/// `wait` returns it when `interrupted` held.
+const WAIT_INTERRUPTED: u32 = 3;
+
 /// Parks until notified or `timeout_ns` (negative: forever) has passed, if `equal` holds
-/// under the lock. 0: woken, 1: the value was not the expected one, 2: timed out.
-fn wait(addr: usize, equal: impl FnOnce() -> bool, timeout_ns: i64) -> u32 {
+/// under the lock, looking at `interrupted` every few milliseconds. 0: woken, 1: the value
+/// was not the expected one, 2: timed out, `WAIT_INTERRUPTED`.
+fn wait(
+    addr: usize,
+    equal: impl FnOnce() -> bool,
+    timeout_ns: i64,
+    interrupted: impl Fn() -> bool,
+) -> u32 {
     let waiter = {
         let mut table = waiters();
         if !equal() {
@@ -45,32 +57,34 @@ fn wait(addr: usize, equal: impl FnOnce() -> bool, timeout_ns: i64) -> u32 {
         .then(|| Instant::now().checked_add(Duration::from_nanos(timeout_ns as u64)))
         .flatten();
     let mut woken = waiter.woken.lock().unwrap_or_else(|e| e.into_inner());
+    let mut stopped = false;
     while !*woken {
-        match deadline {
-            None => {
-                woken = waiter
-                    .condvar
-                    .wait(woken)
-                    .unwrap_or_else(|e| e.into_inner())
-            }
+        if interrupted() {
+            stopped = true;
+            break;
+        }
+        let slice = match deadline {
+            None => INTERRUPT_POLL,
             Some(d) => {
                 let now = Instant::now();
                 if now >= d {
                     break;
                 }
-                woken = waiter
-                    .condvar
-                    .wait_timeout(woken, d - now)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
+                (d - now).min(INTERRUPT_POLL)
             }
-        }
+        };
+        woken = waiter
+            .condvar
+            .wait_timeout(woken, slice)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
     }
     if *woken {
         return 0;
     }
     drop(woken);
-    // Timed out: leave the table, unless a notify took this waiter out in the meantime.
+    // Timed out or interrupted: leave the table, unless a notify took this waiter out in the
+    // meantime (then it was woken).
     let mut table = waiters();
     let queue = table.as_mut().and_then(|t| t.get_mut(&addr));
     if let Some(queue) = queue {
@@ -79,7 +93,7 @@ fn wait(addr: usize, equal: impl FnOnce() -> bool, timeout_ns: i64) -> u32 {
             if queue.is_empty() {
                 table.as_mut().unwrap().remove(&addr);
             }
-            return 2;
+            return if stopped { WAIT_INTERRUPTED } else { 2 };
         }
     }
     0
@@ -165,7 +179,15 @@ unsafe fn checked_wait(
 ) -> u32 {
     require_inside(vmctx, mem, addr, size);
     require_shared(vmctx, mem);
-    wait(addr as usize, equal, timeout_ns)
+    let limits = crate::vm::limits::of_vmctx(vmctx);
+    let outcome = wait(addr as usize, equal, timeout_ns, || {
+        limits.interrupt_pending()
+    });
+    if outcome == WAIT_INTERRUPTED {
+        limits.take_interrupt();
+        traps::raise(Trap::new(runtime_support::TrapCode::Interrupted));
+    }
+    outcome
 }
 
 #[cfg(test)]
@@ -176,10 +198,11 @@ mod tests {
     fn notify_wakes_a_parked_waiter_and_timeouts_expire() {
         let cell = Box::leak(Box::new(AtomicI32::new(7)));
         let addr = cell as *const AtomicI32 as usize;
-        assert_eq!(wait(addr, || false, -1), 1);
-        assert_eq!(wait(addr, || true, 1_000_000), 2);
+        assert_eq!(wait(addr, || false, -1, || false), 1);
+        assert_eq!(wait(addr, || true, 1_000_000, || false), 2);
+        assert_eq!(wait(addr, || true, -1, || true), WAIT_INTERRUPTED);
         assert_eq!(notify(addr, 1), 0);
-        let t = std::thread::spawn(move || wait(addr, || true, -1));
+        let t = std::thread::spawn(move || wait(addr, || true, -1, || false));
         while notify(addr, 1) == 0 {
             std::thread::yield_now();
         }

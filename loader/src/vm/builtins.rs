@@ -59,10 +59,11 @@ unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u64) -> u64 {
     let m = memory(inst, mem);
     let store = &*inst.store;
     let bytes = delta.checked_mul(1 << m.page_log2);
-    if store.memory_may_grow(m.length(), bytes).is_err() {
-        return store.grow_denied();
+    match m.grow_if(delta, |length| store.memory_may_grow(length, bytes).is_ok()) {
+        Ok(old) => old,
+        Err(true) => store.grow_denied(),
+        Err(false) => u64::MAX,
     }
-    m.grow(delta).unwrap_or(u64::MAX)
 }
 
 unsafe extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u64, value: u32, len: u64) {

@@ -75,10 +75,21 @@ impl StoreLimits {
         self.stack_limit().store(usize::MAX, SeqCst);
     }
 
-    /// Consumes a pending interrupt, restoring the stack limit; false if there was none.
+    pub fn interrupt_pending(&self) -> bool {
+        self.interrupt().load(SeqCst) != 0
+    }
+
+    /// Consumes a pending interrupt, restoring the stack limit; false if there was none. A
+    /// limit left at its maximum with no flag is a racing interrupt's, whose flag a loop poll
+    /// consumed before the requester raised the limit: it is an interrupt too.
     pub fn take_interrupt(&self) -> bool {
         if self.interrupt().swap(0, SeqCst) == 0 {
-            return false;
+            let stale = self.stack_limit().load(SeqCst) == usize::MAX;
+            if stale {
+                self.stack_limit()
+                    .store(self.entry_stack_limit.load(Relaxed), SeqCst);
+            }
+            return stale;
         }
         self.stack_limit()
             .store(self.entry_stack_limit.load(Relaxed), SeqCst);

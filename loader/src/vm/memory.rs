@@ -168,8 +168,23 @@ impl MemoryData {
     /// after its pages are accessible, so a thread that sees the length can use the bytes.
     /// Takes `&self`: threads sharing the memory grow it at once (only the length and the
     /// pages' protection change, under the lock).
+    #[cfg(test)]
     pub fn grow(&self, delta: u64) -> Option<u64> {
+        self.grow_if(delta, |_| true).ok()
+    }
+
+    /// `grow`, if `allowed(old length in bytes)` says so, asked under the lock that serializes
+    /// growth (so that threads growing a shared memory at once cannot all pass a limit).
+    /// `Err(true)`: `allowed` refused; `Err(false)`: the memory's own maximum did.
+    pub fn grow_if(&self, delta: u64, allowed: impl FnOnce(u64) -> bool) -> Result<u64, bool> {
         let _serialized = self.grow_lock.lock().unwrap_or_else(|e| e.into_inner());
+        if delta > 0 && !allowed(self.length()) {
+            return Err(true);
+        }
+        self.grow_unlocked(delta).ok_or(false)
+    }
+
+    fn grow_unlocked(&self, delta: u64) -> Option<u64> {
         let old = self.pages();
         let new = old.checked_add(delta)?;
         let limit = Self::limit(self.memory64, self.page_log2);
