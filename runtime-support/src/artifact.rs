@@ -231,6 +231,17 @@ mod tests {
     }
 
     #[test]
+    fn unknown_metering_flags_are_refused() {
+        let mut bytes = sample().encode();
+        // The flags sit before the wasm length and hash (8 + 32 bytes).
+        let at = bytes.len() - 40 - 4;
+        assert_eq!(bytes[at..at + 4], 1u32.to_le_bytes());
+        bytes[at..at + 4].copy_from_slice(&4u32.to_le_bytes());
+        let e = ArtifactHeader::decode(&bytes).unwrap_err();
+        assert!(e.0.contains("metering"), "{e}");
+    }
+
+    #[test]
     fn header_round_trips() {
         let h = sample();
         assert_eq!(ArtifactHeader::decode(&h.encode()).unwrap(), h);

@@ -70,6 +70,19 @@ fn instantiate(store: &mut Store, module: &waot::Module, refuel: Option<u64>) ->
     linker.instantiate(store, module).unwrap()
 }
 
+/// COUNTING compiled with these options, instantiated in a fresh store whose `refuel` import
+/// sets the fuel to `refuel`; the directory keeps the artifact.
+fn counting_store(
+    options: &CompileOptions,
+    refuel: Option<u64>,
+) -> (tempfile::TempDir, Store, waot::Instance) {
+    let d = tempfile::tempdir().unwrap();
+    let module = load_wat(d.path(), "m", COUNTING, options);
+    let mut store = Store::new();
+    let i = instantiate(&mut store, &module, refuel);
+    (d, store, i)
+}
+
 fn call(
     store: &mut Store,
     i: waot::Instance,
@@ -88,15 +101,8 @@ fn call(
 fn fuel_counts_every_instruction_exactly_in_every_build() {
     for opt_level in [OptLevel::O0, OptLevel::O2] {
         for bounds in [BoundsStrategy::GuardPages, BoundsStrategy::Explicit] {
-            let d = tempfile::tempdir().unwrap();
-            let module = load_wat(
-                d.path(),
-                "m",
-                COUNTING,
-                &options(opt_level, bounds, true, false),
-            );
-            let mut store = Store::new();
-            let i = instantiate(&mut store, &module, None);
+            let (_dir, mut store, i) =
+                counting_store(&options(opt_level, bounds, true, false), None);
             let what = format!("{opt_level:?} {bounds:?}");
             for n in [1, 2, 1000] {
                 let before = store.fuel_consumed();
@@ -119,15 +125,10 @@ fn fuel_counts_every_instruction_exactly_in_every_build() {
 
 #[test]
 fn running_out_of_fuel_traps_and_the_store_runs_on() {
-    let d = tempfile::tempdir().unwrap();
-    let module = load_wat(
-        d.path(),
-        "m",
-        COUNTING,
+    let (_dir, mut store, i) = counting_store(
         &options(OptLevel::O2, BoundsStrategy::GuardPages, true, false),
+        None,
     );
-    let mut store = Store::new();
-    let i = instantiate(&mut store, &module, None);
     store.set_fuel(10_000).unwrap();
     assert_eq!(call(&mut store, i, "spin", &[]), Err(TrapCode::OutOfFuel));
     assert_eq!(store.fuel(), Some(0));
@@ -163,15 +164,8 @@ fn running_out_of_fuel_traps_and_the_store_runs_on() {
 #[test]
 fn a_trap_does_not_give_back_the_fuel_used_before_it() {
     for bounds in [BoundsStrategy::GuardPages, BoundsStrategy::Explicit] {
-        let d = tempfile::tempdir().unwrap();
-        let module = load_wat(
-            d.path(),
-            "m",
-            COUNTING,
-            &options(OptLevel::O2, bounds, true, false),
-        );
-        let mut store = Store::new();
-        let i = instantiate(&mut store, &module, None);
+        let (_dir, mut store, i) =
+            counting_store(&options(OptLevel::O2, bounds, true, false), None);
         store.set_fuel(1_000_000).unwrap();
         let before = store.fuel_consumed();
         let r = call(&mut store, i, "straight_then_unreachable", &[]);
@@ -217,15 +211,10 @@ fn an_interrupt_stops_a_wait_that_nothing_would_end() {
 
 #[test]
 fn the_refill_callback_resumes_the_guest_and_a_host_function_can_set_fuel() {
-    let d = tempfile::tempdir().unwrap();
-    let module = load_wat(
-        d.path(),
-        "m",
-        COUNTING,
+    let (_dir, mut store, i) = counting_store(
         &options(OptLevel::O2, BoundsStrategy::GuardPages, true, false),
+        Some(1_000_000),
     );
-    let mut store = Store::new();
-    let i = instantiate(&mut store, &module, Some(1_000_000));
     let refills = Arc::new(AtomicU32::new(0));
     let seen = refills.clone();
     store.set_fuel_refill(move || match seen.fetch_add(1, Ordering::Relaxed) {

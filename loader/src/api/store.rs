@@ -480,9 +480,14 @@ impl StoreData {
 
     /// Calls `f` with `args`; the results, or the trap.
     pub fn call(&mut self, f: Func, args: &[Val]) -> Result<Vec<Val>> {
-        self.owns(f.store, "function")?;
-        let mut results = vec![Val::I32(0); self.func_arity(f)?.1];
-        self.call_into(f, args, &mut results)?;
+        // One lookup of a compiled function serves the result count and the call.
+        let Some(prepared) = self.prepare(f)? else {
+            let mut results = vec![Val::I32(0); self.func_arity(f)?.1];
+            self.call_into(f, args, &mut results)?;
+            return Ok(results);
+        };
+        let mut results = vec![Val::I32(0); prepared.result_count()];
+        prepared.call(self, args, &mut results)?;
         Ok(results)
     }
 
@@ -601,7 +606,7 @@ impl StoreData {
     }
 }
 
-fn check_result_slots(n: usize, results: &[Val]) -> Result<()> {
+pub(crate) fn check_result_slots(n: usize, results: &[Val]) -> Result<()> {
     match results.len() == n {
         true => Ok(()),
         false => Err(Error::Usage(format!(

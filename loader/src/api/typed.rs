@@ -263,13 +263,7 @@ impl PreparedCall {
         if !numbers_match {
             store.check_vals(&self.sig.params, args, "arguments")?;
         }
-        if results.len() != self.sig.results.len() {
-            return Err(Error::Usage(format!(
-                "{} result slots given for a function of {} results",
-                results.len(),
-                self.sig.results.len()
-            )));
-        }
+        crate::api::store::check_result_slots(self.sig.results.len(), results)?;
         const INLINE: usize = 8;
         let n = args.len().max(results.len()).max(1);
         let mut inline = [Slot::default(); INLINE];

@@ -435,13 +435,16 @@ fn call_within_budget<T>(
     if store.get_fuel().is_err() {
         return func.call(&mut *store, args, results);
     }
-    let mut budget = instance.budget.lock().unwrap();
-    let mut given = budget.fuel.unwrap_or(u64::MAX).min(FUEL_SLICE);
+    // The lock is held only between slices: a host function may call into the instance
+    // again (its fuel is then counted in both calls' slices).
+    let lock_budget = || instance.budget.lock().unwrap_or_else(|e| e.into_inner());
+    let mut given = lock_budget().fuel.unwrap_or(u64::MAX).min(FUEL_SLICE);
     store.set_fuel(given)?;
     let mut call = func.call_resumable(&mut *store, args, results);
     loop {
         let left = store.get_fuel().unwrap_or(0);
         let used = given.saturating_sub(left);
+        let mut budget = lock_budget();
         budget.consumed += used;
         if let Some(f) = &mut budget.fuel {
             *f = f.saturating_sub(used);
@@ -464,6 +467,7 @@ fn call_within_budget<T>(
             return Err(wasmi::Error::host(LimitReached(code)));
         }
         given = budget.fuel.unwrap_or(u64::MAX).min(FUEL_SLICE.max(need));
+        drop(budget);
         store.set_fuel(given)?;
         call = resumable.resume(&mut *store, results);
     }
