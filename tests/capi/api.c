@@ -1,7 +1,8 @@
 /* The C API's groups, each checked: calls with every value type, host functions with and
  * without an environment (finalizers run once), host traps, guest traps with message and
  * frames, memory growth seen from both sides, globals, tables, one module instantiated twice,
- * one store per thread on four threads, fuel and interruption (waot.h). Prints one line per
+ * references (functions and externrefs, owned and lent) and tables from the host, one store
+ * per thread on four threads, fuel and interruption (waot.h). Prints one line per
  * group; exits non-zero at the first failure. Usage: api ARTIFACT.so METERED.so */
 #include <pthread.h>
 #include <stdio.h>
@@ -52,6 +53,17 @@ static wasm_trap_t* fail(const wasm_val_vec_t* args, wasm_val_vec_t* results) {
   return t;
 }
 
+static uint64_t passed;
+static wasm_trap_t* pass_ref(const wasm_val_vec_t* args, wasm_val_vec_t* results) {
+  CHECK(args->data[0].kind == WASM_EXTERNREF);
+  passed = 0;
+  if (args->data[0].of.ref) CHECK(waot_ref_extern_value(args->data[0].of.ref, &passed));
+  /* The argument is lent for the call; the result must be the callee's own. */
+  results->data[0].kind = WASM_EXTERNREF;
+  results->data[0].of.ref = wasm_ref_copy(args->data[0].of.ref);
+  return NULL;
+}
+
 static wasm_functype_t* functype(int np, const wasm_valkind_t* p, int nr, const wasm_valkind_t* r) {
   wasm_valtype_vec_t params, results;
   wasm_valtype_vec_new_uninitialized(&params, np);
@@ -72,6 +84,9 @@ static wasm_instance_t* instantiate(wasm_store_t* store, wasm_module_t* module, 
   wasm_func_t* f_env = wasm_func_new_with_env(store, t_env, with_env, env, finalize);
   fail_store = store;
   wasm_func_t* f_fail = wasm_func_new(store, t_fail, fail);
+  wasm_valkind_t ext = WASM_EXTERNREF;
+  wasm_functype_t* t_ref = functype(1, &ext, 1, &ext);
+  wasm_func_t* f_ref = wasm_func_new(store, t_ref, pass_ref);
   CHECK(wasm_func_param_arity(f_env) == 2 && wasm_func_result_arity(f_env) == 1);
   /* A type the C API has no kind for makes no function, and the finalizer does not run: the
    * embedder keeps its environment. */
@@ -82,7 +97,7 @@ static wasm_instance_t* instantiate(wasm_store_t* store, wasm_module_t* module, 
   CHECK(finalized == before);
   wasm_functype_delete(t_bad);
   wasm_extern_t* list[] = {wasm_func_as_extern(f_plain), wasm_func_as_extern(f_env),
-                           wasm_func_as_extern(f_fail)};
+                           wasm_func_as_extern(f_fail), wasm_func_as_extern(f_ref)};
   wasm_extern_vec_t imports = WASM_ARRAY_VEC(list);
   wasm_trap_t* trap = NULL;
   wasm_instance_t* instance = wasm_instance_new(store, module, &imports, &trap);
@@ -90,6 +105,8 @@ static wasm_instance_t* instantiate(wasm_store_t* store, wasm_module_t* module, 
   wasm_func_delete(f_plain);
   wasm_func_delete(f_env);
   wasm_func_delete(f_fail);
+  wasm_func_delete(f_ref);
+  wasm_functype_delete(t_ref);
   wasm_functype_delete(t_plain);
   wasm_functype_delete(t_env);
   wasm_functype_delete(t_fail);
@@ -97,7 +114,10 @@ static wasm_instance_t* instantiate(wasm_store_t* store, wasm_module_t* module, 
   return instance;
 }
 
-enum { ALL_TYPES, CALL_PLAIN, CALL_ENV, CALL_FAIL, DIVIDE, OUTER, LOAD, GROW, BUMP, SPIN };
+enum {
+  ALL_TYPES, CALL_PLAIN, CALL_ENV, CALL_FAIL, DIVIDE, OUTER, LOAD, GROW, BUMP, SPIN,
+  ECHO_REF, CALL_AT, IS_NULL_FUNC, EXPORTED_FUNCS
+};
 /* Exports in order: memory, counter, table, then the functions above. */
 static wasm_func_t* export_func(wasm_extern_vec_t* e, int which) {
   wasm_func_t* f = wasm_extern_as_func(e->data[3 + which]);
@@ -129,7 +149,7 @@ static bool name_is(const wasm_name_t* n, const char* s) {
 static void module_types(wasm_module_t* module) {
   wasm_importtype_vec_t imports;
   wasm_module_imports(module, &imports);
-  CHECK(imports.size == 3);
+  CHECK(imports.size == 4);
   CHECK(name_is(wasm_importtype_module(imports.data[1]), "host"));
   CHECK(name_is(wasm_importtype_name(imports.data[1]), "with_env"));
   const wasm_externtype_t* t = wasm_importtype_type(imports.data[1]);
@@ -145,7 +165,7 @@ static void module_types(wasm_module_t* module) {
   wasm_module_exports(module, &exports);
   wasm_exporttype_vec_copy(&copy, &exports);
   wasm_exporttype_vec_delete(&exports);
-  CHECK(copy.size == 3 + 10);
+  CHECK(copy.size == 3 + EXPORTED_FUNCS);
   CHECK(name_is(wasm_exporttype_name(copy.data[0]), "memory"));
   const wasm_memorytype_t* mt = wasm_externtype_as_memorytype_const(wasm_exporttype_type(copy.data[0]));
   CHECK(mt && wasm_memorytype_limits(mt)->min == 1 && wasm_memorytype_limits(mt)->max == 4);
@@ -166,13 +186,100 @@ static void module_types(wasm_module_t* module) {
   printf("module types: ok\n");
 }
 
+static int32_t call_at(wasm_extern_vec_t* e, int32_t index, int32_t arg, wasm_trap_t** trap) {
+  wasm_val_t a[] = {WASM_I32_VAL(index), WASM_I32_VAL(arg)}, r[] = {WASM_INIT_VAL};
+  wasm_val_vec_t args = WASM_ARRAY_VEC(a), results = WASM_ARRAY_VEC(r);
+  *trap = wasm_func_call(export_func(e, CALL_AT), &args, &results);
+  return r[0].of.i32;
+}
+
+/* Externrefs through the guest and a host function, function references out of and into
+ * tables, tables made by the host, and who owns which reference. */
+static void refs_and_tables(wasm_store_t* store, wasm_extern_vec_t* e) {
+  wasm_ref_t* r = waot_ref_new_extern(store, 0xfeed);
+  CHECK(r && !waot_ref_new_extern(store, UINT64_MAX));
+  wasm_val_t a[] = {WASM_REF_VAL(r)}, out[] = {WASM_INIT_VAL};
+  wasm_val_vec_t args = WASM_ARRAY_VEC(a), results = WASM_ARRAY_VEC(out);
+  CHECK(!wasm_func_call(export_func(e, ECHO_REF), &args, &results));
+  CHECK(passed == 0xfeed && out[0].kind == WASM_EXTERNREF && out[0].of.ref != r);
+  uint64_t value = 0;
+  CHECK(wasm_ref_same(out[0].of.ref, r) && waot_ref_extern_value(out[0].of.ref, &value));
+  CHECK(value == 0xfeed);
+  wasm_val_t copy;
+  wasm_val_copy(&copy, &out[0]);
+  CHECK(copy.of.ref != out[0].of.ref && wasm_ref_same(copy.of.ref, r));
+  wasm_val_delete(&copy);
+  wasm_val_delete(&out[0]);
+  a[0].of.ref = NULL;
+  passed = 1;
+  CHECK(!wasm_func_call(export_func(e, ECHO_REF), &args, &results));
+  CHECK(passed == 0 && out[0].of.ref == NULL);
+
+  /* Element 0 is a function the module does not export: the host calls it through its
+   * reference. */
+  wasm_table_t* table = wasm_extern_as_table(e->data[2]);
+  wasm_ref_t* triple = wasm_table_get(table, 0);
+  CHECK(triple && !wasm_table_get(table, 1) && !wasm_table_get(table, 3));
+  wasm_func_t* f = wasm_ref_as_func(triple);
+  CHECK(f && wasm_ref_as_func(triple) == f && call_i32(f, 5) == 15);
+  CHECK(!wasm_ref_as_func(r) && !waot_ref_extern_value(triple, &value));
+  wasm_ref_t* outer = wasm_func_as_ref(export_func(e, OUTER));
+  CHECK(wasm_table_set(table, 1, outer));
+  wasm_trap_t* trap;
+  CHECK(call_at(e, 1, 4, &trap) == 25 && !trap);
+  /* Past the end, an externref in a funcref table: refused, the table unchanged. */
+  CHECK(!wasm_table_set(table, 3, outer) && !wasm_table_set(table, 1, r));
+  CHECK(call_at(e, 1, 5, &trap) == 20 && !trap);
+  CHECK(wasm_table_grow(table, 2, triple) && wasm_table_size(table) == 5);
+  CHECK(call_at(e, 4, 2, &trap) == 6 && !trap);
+  CHECK(wasm_table_set(table, 4, NULL));
+  call_at(e, 4, 2, &trap);
+  CHECK(trap);
+  wasm_trap_delete(trap);
+  wasm_tabletype_t* tt = wasm_table_type(table);
+  CHECK(wasm_tabletype_limits(tt)->min == 5 && wasm_valtype_kind(wasm_tabletype_element(tt)) == WASM_FUNCREF);
+  wasm_tabletype_delete(tt);
+
+  /* A funcref argument; a reference of the wrong kind is a trap, not a call. */
+  wasm_val_t fa[] = {{.kind = WASM_FUNCREF, .of = {.ref = triple}}}, fr[] = {WASM_INIT_VAL};
+  wasm_val_vec_t fargs = WASM_ARRAY_VEC(fa), fresults = WASM_ARRAY_VEC(fr);
+  CHECK(!wasm_func_call(export_func(e, IS_NULL_FUNC), &fargs, &fresults) && fr[0].of.i32 == 0);
+  fa[0].of.ref = r;
+  trap = wasm_func_call(export_func(e, IS_NULL_FUNC), &fargs, &fresults);
+  CHECK(trap);
+  wasm_trap_delete(trap);
+
+  /* A table of the host's, and another store's table, which takes no reference of this one. */
+  wasm_limits_t limits = {2, 10};
+  wasm_tabletype_t* ext_type = wasm_tabletype_new(wasm_valtype_new(WASM_EXTERNREF), &limits);
+  wasm_table_t* host = wasm_table_new(store, ext_type, r);
+  CHECK(host && wasm_table_size(host) == 2);
+  wasm_ref_t* got = wasm_table_get(host, 1);
+  CHECK(wasm_ref_same(got, r) && !wasm_table_grow(host, 9, NULL) && wasm_table_grow(host, 8, NULL));
+  CHECK(wasm_table_size(host) == 10 && !wasm_table_get(host, 9));
+  wasm_ref_delete(got);
+  wasm_table_delete(host);
+  wasm_store_t* other = wasm_store_new(engine);
+  wasm_valtype_t* funcref = wasm_valtype_new(WASM_FUNCREF);
+  wasm_tabletype_t* func_type = wasm_tabletype_new(funcref, &limits);
+  wasm_table_t* foreign = wasm_table_new(other, func_type, NULL);
+  CHECK(foreign && !wasm_table_set(foreign, 0, outer) && !wasm_table_get(foreign, 0));
+  wasm_table_delete(foreign);
+  wasm_store_delete(other);
+  wasm_tabletype_delete(func_type);
+  wasm_tabletype_delete(ext_type);
+  wasm_ref_delete(triple);
+  wasm_ref_delete(r);
+  printf("references and tables: ok\n");
+}
+
 static void groups(wasm_module_t* module) {
   wasm_store_t* store = wasm_store_new(engine);
   double* env = malloc(sizeof *env);
   *env = 0.5;
   wasm_extern_vec_t e;
   wasm_instance_t* instance = instantiate(store, module, env, &e);
-  CHECK(e.size == 3 + 10);
+  CHECK(e.size == 3 + EXPORTED_FUNCS);
   CHECK(wasm_extern_kind(e.data[0]) == WASM_EXTERN_MEMORY);
   CHECK(wasm_extern_kind(e.data[1]) == WASM_EXTERN_GLOBAL);
   CHECK(wasm_extern_kind(e.data[2]) == WASM_EXTERN_TABLE);
@@ -228,11 +335,11 @@ static void groups(wasm_module_t* module) {
   free(m);
   CHECK(waot_trap_code(trap, &code) && code == 5);
   wasm_frame_t* origin = wasm_trap_origin(trap);
-  CHECK(origin && wasm_frame_func_index(origin) == 7);
+  CHECK(origin && wasm_frame_func_index(origin) == 8);
   wasm_frame_delete(origin);
   wasm_frame_vec_t trace;
   wasm_trap_trace(trap, &trace);
-  CHECK(trace.size == 2 && wasm_frame_func_index(trace.data[1]) == 8);
+  CHECK(trace.size == 2 && wasm_frame_func_index(trace.data[1]) == 9);
   wasm_frame_vec_delete(&trace);
   wasm_trap_delete(trap);
   CHECK(call_i32(export_func(&e, OUTER), 4) == 25);
@@ -271,6 +378,7 @@ static void groups(wasm_module_t* module) {
   wasm_globaltype_delete(gt);
   CHECK(wasm_table_size(wasm_extern_as_table(e.data[2])) == 3);
   printf("globals and tables: ok\n");
+  refs_and_tables(store, &e);
 
   /* The same module again: an instance of its own. */
   wasm_extern_vec_t e2;

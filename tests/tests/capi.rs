@@ -66,13 +66,14 @@ fn build_c(dir: &Path, name: &str, extra: &[&str], lib_dir: &Path) -> PathBuf {
     exe
 }
 
-const GROUPS: [&str; 10] = [
+const GROUPS: [&str; 11] = [
     "module types: ok",
     "values: ok",
     "host functions: ok",
     "traps: ok",
     "memory: ok",
     "globals and tables: ok",
+    "references and tables: ok",
     "two instances: ok",
     "finalizers: ok",
     "threads: ok",

@@ -275,3 +275,49 @@ fn imports_match_by_canonical_type_and_subtyping() {
     let table = r#"(module (import "m" "tab" (table 2 funcref)))"#;
     assert!(matches!(link(&mut s, table, "t"), Err(Error::Link(_))));
 }
+
+#[test]
+fn typed_tables_take_only_their_type_from_the_host() {
+    let mut s = setup(null);
+    let Some(Extern::Table(tab)) = s.store.get_export(s.instance, "tab") else {
+        panic!("no table export")
+    };
+    let (wide, host) = (
+        s.store.get_func(s.instance, "wide").unwrap(),
+        s.store.func_new(&[], &[], |_, _, _| Ok(())),
+    );
+    usage_error(s.store.table_set(tab, 1, Val::FuncRef(Some(wide))), "given");
+    usage_error(s.store.table_set(tab, 1, Val::FuncRef(None)), "given");
+    usage_error(s.store.table_set(tab, 1, Val::ExternRef(Some(1))), "given");
+    usage_error(s.store.table_set(tab, 1, Val::FuncRef(Some(host))), "given");
+    usage_error(s.store.table_grow(tab, 1, Val::FuncRef(None)), "given");
+    // Past the end is an error, not a write.
+    let inc = s.store.get_func(s.instance, "inc").unwrap();
+    usage_error(
+        s.store.table_set(tab, 2, Val::FuncRef(Some(inc))),
+        "out of bounds",
+    );
+    assert_eq!(
+        s.store.table_grow(tab, 3, Val::FuncRef(Some(inc))).unwrap(),
+        2
+    );
+    assert_eq!(s.store.table_size(tab).unwrap(), 5);
+    s.store.table_set(tab, 4, Val::FuncRef(Some(inc))).unwrap();
+    assert_eq!(
+        s.store.table_get(tab, 4).unwrap(),
+        Some(Val::FuncRef(Some(inc)))
+    );
+    // A growth limit the store sets holds for the host too.
+    s.store.set_resource_limits(waot::ResourceLimits {
+        table_elements: Some(6),
+        ..Default::default()
+    });
+    assert!(matches!(
+        s.store.table_grow(tab, 2, Val::FuncRef(Some(inc))),
+        Err(Error::Limit(_))
+    ));
+    assert_eq!(
+        s.store.table_grow(tab, 1, Val::FuncRef(Some(inc))).unwrap(),
+        5
+    );
+}

@@ -18,6 +18,11 @@ own wasm_module_t* waot_module_load(wasm_engine_t*, const char* path, own wasm_m
  * trap a host function raised. */
 bool waot_trap_code(const wasm_trap_t*, uint32_t* code);
 
+/* An externref carrying a host datum the guest can hold but not read (UINT64_MAX cannot be
+ * carried: NULL), and the datum of one (false for another reference). */
+own wasm_ref_t* waot_ref_new_extern(wasm_store_t*, uint64_t value);
+bool waot_ref_extern_value(const wasm_ref_t*, uint64_t* value);
+
 /* Fuel (modules compiled with `waotc --fuel`): a budget of instructions. */
 bool waot_store_set_fuel(wasm_store_t*, uint64_t fuel, own wasm_message_t* error);
 uint64_t waot_store_fuel_consumed(const wasm_store_t*);

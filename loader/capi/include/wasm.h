@@ -157,7 +157,13 @@ const wasm_name_t* wasm_exporttype_name(const wasm_exporttype_t*);
 const wasm_externtype_t* wasm_exporttype_type(const wasm_exporttype_t*);
 void wasm_exporttype_delete(own wasm_exporttype_t*);
 
-/* Values. References: only null ones cross this API in waot so far. */
+/* References: a function or a host datum (waot.h makes externrefs). A null reference is a
+ * null pointer. A wasm_val_t owns its reference: wasm_val_delete deletes it, wasm_val_copy
+ * copies it, and a host callback's arguments are lent to it for the call only. */
+own wasm_ref_t* wasm_ref_copy(const wasm_ref_t*);
+void wasm_ref_delete(own wasm_ref_t*);
+bool wasm_ref_same(const wasm_ref_t*, const wasm_ref_t*);
+
 typedef struct wasm_val_t {
   wasm_valkind_t kind;
   union {
@@ -210,6 +216,12 @@ own wasm_trap_t* wasm_func_call(const wasm_func_t*, const wasm_val_vec_t* args,
                                 wasm_val_vec_t* results);
 own wasm_func_t* wasm_func_copy(const wasm_func_t*);
 void wasm_func_delete(own wasm_func_t*);
+/* The casts between a function and its reference borrow: the result lives as long as the
+ * argument. A host function becomes a table element once an instance has imported it. */
+wasm_ref_t* wasm_func_as_ref(wasm_func_t*);
+const wasm_ref_t* wasm_func_as_ref_const(const wasm_func_t*);
+wasm_func_t* wasm_ref_as_func(wasm_ref_t*);
+const wasm_func_t* wasm_ref_as_func_const(const wasm_ref_t*);
 
 /* Globals. */
 own wasm_global_t* wasm_global_new(wasm_store_t*, const wasm_globaltype_t*, const wasm_val_t*);
@@ -229,9 +241,15 @@ wasm_memory_pages_t wasm_memory_size(const wasm_memory_t*);
 bool wasm_memory_grow(wasm_memory_t*, wasm_memory_pages_t delta);
 void wasm_memory_delete(own wasm_memory_t*);
 
-/* Tables: their size only, so far. */
+/* Tables. References passed in are borrowed (null for the null reference); wasm_table_get's
+ * result is the caller's, null for a null element or an index past the end. */
 typedef uint32_t wasm_table_size_t;
+own wasm_table_t* wasm_table_new(wasm_store_t*, const wasm_tabletype_t*, wasm_ref_t* init);
+own wasm_tabletype_t* wasm_table_type(const wasm_table_t*);
+own wasm_ref_t* wasm_table_get(const wasm_table_t*, wasm_table_size_t index);
+bool wasm_table_set(wasm_table_t*, wasm_table_size_t index, wasm_ref_t*);
 wasm_table_size_t wasm_table_size(const wasm_table_t*);
+bool wasm_table_grow(wasm_table_t*, wasm_table_size_t delta, wasm_ref_t* init);
 void wasm_table_delete(own wasm_table_t*);
 
 /* Externals: a function, global, table or memory; the casts return the same object. */
@@ -262,6 +280,7 @@ void wasm_instance_delete(own wasm_instance_t*);
 #define WASM_I64_VAL(i) {.kind = WASM_I64, .of = {.i64 = i}}
 #define WASM_F32_VAL(z) {.kind = WASM_F32, .of = {.f32 = z}}
 #define WASM_F64_VAL(z) {.kind = WASM_F64, .of = {.f64 = z}}
+#define WASM_REF_VAL(r) {.kind = WASM_EXTERNREF, .of = {.ref = r}}
 #define WASM_INIT_VAL {.kind = WASM_EXTERNREF, .of = {.ref = NULL}}
 
 #ifdef __cplusplus

@@ -5,10 +5,12 @@
 use crate::runtime::wasm_store_t;
 use crate::trap::wasm_trap_t;
 use crate::types::{
-    c_limits, wasm_functype_t, wasm_globaltype_t, wasm_memorytype_t, LIMITS_MAX_DEFAULT,
+    c_limits, wasm_functype_t, wasm_globaltype_t, wasm_memorytype_t, wasm_tabletype_t,
+    LIMITS_MAX_DEFAULT,
 };
-use crate::values::{kind_of, type_of, wasm_val_t};
+use crate::values::{kind_of, type_of, wasm_ref_t, wasm_val_t};
 use crate::vec::wasm_val_vec_t;
+use crate::vec::Element;
 use std::ffi::c_void;
 use std::mem::MaybeUninit;
 use waot::{Extern, Func, Global, Memory, PreparedCall, StoreData, Table, Trap, Val};
@@ -19,6 +21,8 @@ pub struct wasm_extern_t {
     pub(crate) ext: Extern,
     /// A compiled function's lookup, made at its first `wasm_func_call`.
     pub(crate) prepared: std::cell::OnceCell<Option<PreparedCall>>,
+    /// A function's `wasm_func_as_ref`, made when first asked for.
+    pub(crate) as_ref: std::cell::OnceCell<Box<wasm_ref_t>>,
 }
 
 #[repr(transparent)]
@@ -37,6 +41,7 @@ pub(crate) fn new_extern(store: *mut StoreData, ext: Extern) -> wasm_extern_t {
         store,
         ext,
         prepared: Default::default(),
+        as_ref: Default::default(),
     }
 }
 
@@ -186,10 +191,11 @@ unsafe fn new_host_func(
     };
     let kinds: Vec<u8> = results.iter().filter_map(|t| kind_of(*t)).collect();
     let data = (*store).data();
-    let f = (*data).func_new(&params, &results, move |_caller, args, out| {
-        let c_args = args
+    let f = (*data).func_new(&params, &results, move |caller, args, out| {
+        let store: *mut StoreData = &mut *caller.store;
+        let mut c_args = args
             .iter()
-            .map(wasm_val_t::from_val)
+            .map(|v| wasm_val_t::from_val(store, v))
             .collect::<Result<Vec<_>, _>>()
             .map_err(Trap::host)?;
         let mut c_results: Vec<wasm_val_t> = kinds
@@ -214,14 +220,19 @@ unsafe fn new_host_func(
                 HostCallback::WithEnv(cb, env) => cb(env.env, &args_vec, &mut results_vec),
             }
         };
-        if !trap.is_null() {
+        // The arguments' references were lent to the callback; its results are ours.
+        let converted = if trap.is_null() {
+            out.iter_mut().zip(&c_results).try_for_each(|(slot, v)| {
+                *slot = v.to_val().map_err(Trap::host)?;
+                Ok(())
+            })
+        } else {
             // SAFETY: the callback hands over a trap it owns.
-            return Err(unsafe { Box::from_raw(trap) }.trap);
-        }
-        for (slot, v) in out.iter_mut().zip(&c_results) {
-            *slot = v.to_val().map_err(Trap::host)?;
-        }
-        Ok(())
+            Err(unsafe { Box::from_raw(trap) }.trap)
+        };
+        c_args.iter_mut().for_each(Element::release);
+        c_results.iter_mut().for_each(Element::release);
+        converted
     });
     boxed(data, Extern::Func(f)) as *mut wasm_func_t
 }
@@ -347,7 +358,7 @@ pub unsafe extern "C" fn wasm_func_call(
         return wasm_trap_t::from_error(e);
     }
     for (slot, v) in c_results.iter_mut().zip(outs.iter()) {
-        match wasm_val_t::from_val(v) {
+        match wasm_val_t::from_val((*f).0.store, v) {
             Ok(c) => *slot = c,
             Err(m) => return wasm_trap_t::from_message(&m),
         }
@@ -400,7 +411,7 @@ pub unsafe extern "C" fn wasm_global_get(g: *const wasm_global_t, out: *mut wasm
     let v = store
         .global_get(h)
         .ok()
-        .and_then(|v| wasm_val_t::from_val(&v).ok())
+        .and_then(|v| wasm_val_t::from_val((*g).0.store, &v).ok())
         .unwrap_or_default();
     out.write(v);
 }
@@ -472,4 +483,98 @@ pub unsafe extern "C" fn wasm_table_size(t: *const wasm_table_t) -> u32 {
     store
         .table_size(h)
         .map_or(0, |s| s.min(u32::MAX as u64) as u32)
+}
+
+/// A reference argument as a value for table `h`: a null pointer is the table's null.
+unsafe fn table_val(store: &StoreData, h: Table, r: *const wasm_ref_t) -> Option<Val> {
+    match r.as_ref() {
+        Some(r) => Some(r.val),
+        None => {
+            let ty = store.table_type(h).ok()?;
+            let kind = kind_of(waot::ValType::Ref(ty.element_type))?;
+            wasm_val_t {
+                kind,
+                ..Default::default()
+            }
+            .to_val()
+            .ok()
+        }
+    }
+}
+
+/// A table of `ty` filled with `init` (borrowed; null for the null reference).
+#[no_mangle]
+pub unsafe extern "C" fn wasm_table_new(
+    store: *mut wasm_store_t,
+    ty: *const wasm_tabletype_t,
+    init: *mut wasm_ref_t,
+) -> *mut wasm_table_t {
+    let data = (*store).data();
+    let element = (*crate::types::wasm_tabletype_element(ty)).kind;
+    let limits = *crate::types::wasm_tabletype_limits(ty);
+    let Some(waot::ValType::Ref(element)) = type_of(element) else {
+        return std::ptr::null_mut();
+    };
+    let max = (limits.max != LIMITS_MAX_DEFAULT).then_some(limits.max as u64);
+    let Ok(t) = (*data).table_new(element, 0, max) else {
+        return std::ptr::null_mut();
+    };
+    let filled = table_val(&*data, t, init)
+        .ok_or(())
+        .and_then(|v| (*data).table_grow(t, limits.min as u64, v).map_err(drop));
+    match filled {
+        Ok(_) => boxed(data, Extern::Table(t)) as *mut wasm_table_t,
+        Err(()) => std::ptr::null_mut(),
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_table_type(t: *const wasm_table_t) -> *mut wasm_tabletype_t {
+    let (store, h) = wasm_table_t::handle(t);
+    let Ok(ty) = store.table_type(h) else {
+        return std::ptr::null_mut();
+    };
+    match kind_of(waot::ValType::Ref(ty.element_type)) {
+        Some(kind) => wasm_tabletype_t::new_boxed(kind, c_limits(ty.initial, ty.maximum)),
+        None => std::ptr::null_mut(),
+    }
+}
+
+/// Element `index`: a reference the caller owns, or null for a null element or past the end.
+#[no_mangle]
+pub unsafe extern "C" fn wasm_table_get(t: *const wasm_table_t, index: u32) -> *mut wasm_ref_t {
+    let (store, h) = wasm_table_t::handle(t);
+    match store.table_get(h, index as u64) {
+        Ok(Some(v)) => wasm_ref_t::from_val((*t).0.store, v),
+        _ => std::ptr::null_mut(),
+    }
+}
+
+/// Sets element `index` to `r` (borrowed; null for the null reference). False, with the table
+/// unchanged, past the end or for a reference of another type or store.
+#[no_mangle]
+pub unsafe extern "C" fn wasm_table_set(
+    t: *mut wasm_table_t,
+    index: u32,
+    r: *mut wasm_ref_t,
+) -> bool {
+    let (store, h) = wasm_table_t::handle(t);
+    match table_val(store, h, r) {
+        Some(v) => store.table_set(h, index as u64, v).is_ok(),
+        None => false,
+    }
+}
+
+/// Grows the table by `delta` elements set to `init`; false past its maximum or a limit.
+#[no_mangle]
+pub unsafe extern "C" fn wasm_table_grow(
+    t: *mut wasm_table_t,
+    delta: u32,
+    init: *mut wasm_ref_t,
+) -> bool {
+    let (store, h) = wasm_table_t::handle(t);
+    match table_val(store, h, init) {
+        Some(v) => store.table_grow(h, delta as u64, v).is_ok(),
+        None => false,
+    }
 }

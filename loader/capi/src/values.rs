@@ -1,6 +1,10 @@
 //! `wasm_val_t`: a kind and a union, converted to and from the library's `Val`.
 
-use waot::{RefType, Val, ValType};
+use crate::externs::{new_extern, wasm_extern_t, wasm_func_t};
+use crate::runtime::wasm_store_t;
+use crate::vec::Element;
+use std::cell::OnceCell;
+use waot::{Extern, RefType, StoreData, Val, ValType};
 
 pub type wasm_valkind_t = u8;
 pub const WASM_I32: u8 = 0;
@@ -10,8 +14,136 @@ pub const WASM_F64: u8 = 3;
 pub const WASM_EXTERNREF: u8 = 128;
 pub const WASM_FUNCREF: u8 = 129;
 
-/// Opaque to C; only null references cross the API so far.
-pub enum wasm_ref_t {}
+/// A non-null reference (null ones are null pointers), owned by whoever holds the pointer:
+/// a `wasm_val_t` owns its reference, so copying or deleting the value copies or deletes it.
+pub struct wasm_ref_t {
+    pub(crate) store: *mut StoreData,
+    pub(crate) val: Val,
+    /// The function a funcref is, made when `wasm_ref_as_func` first asks for it.
+    func: OnceCell<Box<wasm_extern_t>>,
+}
+
+impl wasm_ref_t {
+    pub(crate) fn boxed(store: *mut StoreData, val: Val) -> *mut wasm_ref_t {
+        Box::into_raw(Box::new(wasm_ref_t {
+            store,
+            val,
+            func: OnceCell::new(),
+        }))
+    }
+
+    /// A reference value as a pointer the caller owns: null for a null reference.
+    pub(crate) fn from_val(store: *mut StoreData, val: Val) -> *mut wasm_ref_t {
+        match val {
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => std::ptr::null_mut(),
+            v => Self::boxed(store, v),
+        }
+    }
+}
+
+impl Clone for wasm_ref_t {
+    fn clone(&self) -> Self {
+        wasm_ref_t {
+            store: self.store,
+            val: self.val,
+            func: OnceCell::new(),
+        }
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_ref_delete(r: *mut wasm_ref_t) {
+    if !r.is_null() {
+        drop(Box::from_raw(r));
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_ref_copy(r: *const wasm_ref_t) -> *mut wasm_ref_t {
+    r.as_ref()
+        .map_or(std::ptr::null_mut(), |r| Box::into_raw(Box::new(r.clone())))
+}
+
+/// Whether two references are the same function or host value (null equals null).
+#[no_mangle]
+pub unsafe extern "C" fn wasm_ref_same(a: *const wasm_ref_t, b: *const wasm_ref_t) -> bool {
+    match (a.as_ref(), b.as_ref()) {
+        (None, None) => true,
+        (Some(a), Some(b)) => std::ptr::addr_eq(a.store, b.store) && a.val == b.val,
+        _ => false,
+    }
+}
+
+/// The function a funcref is, borrowed from the reference (null for another reference).
+#[no_mangle]
+pub unsafe extern "C" fn wasm_ref_as_func(r: *mut wasm_ref_t) -> *mut wasm_func_t {
+    let Some(r) = r.as_ref() else {
+        return std::ptr::null_mut();
+    };
+    match r.val {
+        Val::FuncRef(Some(f)) => {
+            let e = r
+                .func
+                .get_or_init(|| Box::new(new_extern(r.store, Extern::Func(f))));
+            &**e as *const wasm_extern_t as *mut wasm_func_t
+        }
+        _ => std::ptr::null_mut(),
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_ref_as_func_const(r: *const wasm_ref_t) -> *const wasm_func_t {
+    wasm_ref_as_func(r as *mut wasm_ref_t)
+}
+
+/// A reference to the function, borrowed from it.
+#[no_mangle]
+pub unsafe extern "C" fn wasm_func_as_ref(f: *mut wasm_func_t) -> *mut wasm_ref_t {
+    let e = &*(f as *const wasm_extern_t);
+    let Extern::Func(h) = e.ext else {
+        unreachable!("a function")
+    };
+    let r = e.as_ref.get_or_init(|| {
+        Box::new(wasm_ref_t {
+            store: e.store,
+            val: Val::FuncRef(Some(h)),
+            func: OnceCell::new(),
+        })
+    });
+    &**r as *const wasm_ref_t as *mut wasm_ref_t
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn wasm_func_as_ref_const(f: *const wasm_func_t) -> *const wasm_ref_t {
+    wasm_func_as_ref(f as *mut wasm_func_t)
+}
+
+/// An `externref` carrying `value`, a host datum the guest cannot read (`u64::MAX` cannot be
+/// represented: null).
+#[no_mangle]
+pub unsafe extern "C" fn waot_ref_new_extern(
+    store: *mut wasm_store_t,
+    value: u64,
+) -> *mut wasm_ref_t {
+    if value == u64::MAX {
+        return std::ptr::null_mut();
+    }
+    wasm_ref_t::boxed((*store).data(), Val::ExternRef(Some(value)))
+}
+
+/// The host datum of an `externref`; false for another reference.
+#[no_mangle]
+pub unsafe extern "C" fn waot_ref_extern_value(r: *const wasm_ref_t, value: *mut u64) -> bool {
+    match r.as_ref().map(|r| r.val) {
+        Some(Val::ExternRef(Some(v))) => {
+            if !value.is_null() {
+                *value = v;
+            }
+            true
+        }
+        _ => false,
+    }
+}
 
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -66,7 +198,8 @@ pub(crate) fn type_of(kind: wasm_valkind_t) -> Option<ValType> {
 }
 
 impl wasm_val_t {
-    pub(crate) fn from_val(v: &Val) -> Result<wasm_val_t, String> {
+    /// The C form of `v`, owning a new reference for a non-null one.
+    pub(crate) fn from_val(store: *mut StoreData, v: &Val) -> Result<wasm_val_t, String> {
         let (kind, of) = match *v {
             Val::I32(i) => (WASM_I32, wasm_val_union { i32: i }),
             Val::I64(i) => (WASM_I64, wasm_val_union { i64: i }),
@@ -82,50 +215,88 @@ impl wasm_val_t {
                     f64: f64::from_bits(b),
                 },
             ),
-            Val::FuncRef(None) => (
-                WASM_FUNCREF,
-                wasm_val_union {
-                    ref_: std::ptr::null_mut(),
-                },
-            ),
-            Val::ExternRef(None) => (
-                WASM_EXTERNREF,
-                wasm_val_union {
-                    ref_: std::ptr::null_mut(),
-                },
-            ),
-            _ => {
+            Val::FuncRef(_) | Val::ExternRef(_) => {
+                let kind = if matches!(v, Val::FuncRef(_)) {
+                    WASM_FUNCREF
+                } else {
+                    WASM_EXTERNREF
+                };
+                let ref_ = wasm_ref_t::from_val(store, *v);
+                (kind, wasm_val_union { ref_ })
+            }
+            Val::V128(_) | Val::ExnRef(_) => {
                 return Err(format!(
-                    "waot's C API does not pass {v:?} yet (only numbers and null references)"
+                    "the C API has no value kind for {v:?} (v128 and exnref stay in wasm)"
                 ))
             }
         };
         Ok(wasm_val_t { kind, of })
     }
 
+    /// The value, its reference borrowed.
     pub(crate) fn to_val(self) -> Result<Val, String> {
-        // SAFETY: the kind says which field of the union is set.
+        // SAFETY: the kind says which field of the union is set; a reference pointer is null
+        // or one this API made.
         unsafe {
             Ok(match self.kind {
                 WASM_I32 => Val::I32(self.of.i32),
                 WASM_I64 => Val::I64(self.of.i64),
                 WASM_F32 => Val::F32(self.of.f32.to_bits()),
                 WASM_F64 => Val::F64(self.of.f64.to_bits()),
-                WASM_FUNCREF if self.of.ref_.is_null() => Val::FuncRef(None),
-                WASM_EXTERNREF if self.of.ref_.is_null() => Val::ExternRef(None),
                 WASM_FUNCREF | WASM_EXTERNREF => {
-                    return Err("waot's C API does not pass non-null references yet".into())
+                    let Some(r) = self.of.ref_.as_ref() else {
+                        return Ok(if self.kind == WASM_FUNCREF {
+                            Val::FuncRef(None)
+                        } else {
+                            Val::ExternRef(None)
+                        });
+                    };
+                    let matches = matches!(
+                        (self.kind, r.val),
+                        (WASM_FUNCREF, Val::FuncRef(_)) | (WASM_EXTERNREF, Val::ExternRef(_))
+                    );
+                    if !matches {
+                        return Err(format!("a value of kind {} holds {:?}", self.kind, r.val));
+                    }
+                    r.val
                 }
                 k => return Err(format!("unknown value kind {k}")),
             })
         }
     }
+
+    fn is_ref(&self) -> bool {
+        matches!(self.kind, WASM_FUNCREF | WASM_EXTERNREF)
+    }
+}
+
+impl Element for wasm_val_t {
+    fn duplicate(&self) -> Self {
+        let mut copy = *self;
+        if self.is_ref() {
+            // SAFETY: a reference value's pointer is null or a live reference.
+            copy.of.ref_ = unsafe { wasm_ref_copy(self.of.ref_) };
+        }
+        copy
+    }
+
+    fn release(&mut self) {
+        if self.is_ref() {
+            // SAFETY: the value owns its reference.
+            unsafe { wasm_ref_delete(self.of.ref_) };
+            self.of.ref_ = std::ptr::null_mut();
+        }
+    }
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn wasm_val_delete(_v: *mut wasm_val_t) {}
+pub unsafe extern "C" fn wasm_val_delete(v: *mut wasm_val_t) {
+    if let Some(v) = v.as_mut() {
+        v.release();
+    }
+}
 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_val_copy(out: *mut wasm_val_t, src: *const wasm_val_t) {
-    out.write(*src);
+    out.write((*src).duplicate());
 }

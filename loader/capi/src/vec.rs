@@ -37,6 +37,19 @@ pub(crate) unsafe fn as_slice<'a, T>(size: usize, data: *const T) -> &'a [T] {
     std::slice::from_raw_parts(data, size)
 }
 
+/// An element of a vector of values: copying a value copies what it owns (a `wasm_val_t`'s
+/// reference), deleting it deletes that.
+pub(crate) trait Element: Sized {
+    fn duplicate(&self) -> Self;
+    fn release(&mut self) {}
+}
+
+impl Element for u8 {
+    fn duplicate(&self) -> Self {
+        *self
+    }
+}
+
 macro_rules! plain_vec {
     ($vec:ident, $elem:ty, $new_empty:ident, $new_uninit:ident, $new:ident, $copy:ident, $delete:ident) => {
         #[repr(C)]
@@ -74,13 +87,16 @@ macro_rules! plain_vec {
 
         #[no_mangle]
         pub unsafe extern "C" fn $copy(out: *mut $vec, src: *const $vec) {
-            out.write($vec::from_vec((*src).as_slice().to_vec()));
+            let copies = (*src).as_slice().iter().map(Element::duplicate).collect();
+            out.write($vec::from_vec(copies));
         }
 
         #[no_mangle]
         pub unsafe extern "C" fn $delete(v: *mut $vec) {
             if let Some(v) = v.as_mut() {
-                drop(from_raw(v.size, v.data));
+                for mut e in from_raw(v.size, v.data) {
+                    e.release();
+                }
                 v.size = 0;
                 v.data = std::ptr::null_mut();
             }

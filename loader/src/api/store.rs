@@ -411,6 +411,44 @@ impl StoreData {
             .map(|raw| self.adopt(Val::from_raw_ref(*raw, table.element_type, self.id))))
     }
 
+    /// Sets element `index` of a table. The value must be a reference of the table's element
+    /// type, of this store, and (for a function) one compiled code can call: a host function
+    /// becomes one once an instance imports it.
+    pub fn table_set(&mut self, t: Table, index: u64, value: Val) -> Result<()> {
+        self.owns(t.store, "table")?;
+        let raw = self.table_raw(t, &value)?;
+        let table = &mut self.tables[t.index];
+        let size = table.size();
+        if index >= size {
+            return Err(Error::Usage(format!(
+                "table index {index} is out of bounds (size {size})"
+            )));
+        }
+        table.elements[index as usize] = raw;
+        Ok(())
+    }
+
+    /// Grows a table by `delta` elements set to `init`, within its maximum and the store's
+    /// limits; the old size.
+    pub fn table_grow(&mut self, t: Table, delta: u64, init: Val) -> Result<u64> {
+        self.owns(t.store, "table")?;
+        let raw = self.table_raw(t, &init)?;
+        self.table_may_grow(self.tables[t.index].size(), delta)?;
+        self.tables[t.index]
+            .grow(delta, raw)
+            .ok_or_else(|| Error::Usage("table cannot grow that much".into()))
+    }
+
+    /// The raw element for `value` in table `t`, once it is known to fit there.
+    fn table_raw(&self, t: Table, value: &Val) -> Result<usize> {
+        self.owns_val(value)?;
+        let ty = self.tables[t.index].element_type;
+        if !self.val_matches(value, ValType::Ref(ty)) {
+            return Err(Error::Usage(format!("table of {ty:?} given {value:?}")));
+        }
+        value.to_raw_ref().map_err(Error::Usage)
+    }
+
     pub fn global_type(&self, g: Global) -> Result<GlobalType> {
         self.owns(g.store, "global")?;
         Ok(self.globals[g.index].ty)
