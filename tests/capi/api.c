@@ -2,8 +2,11 @@
  * without an environment (finalizers run once), host traps, guest traps with message and
  * frames, memory growth seen from both sides, globals, tables, one module instantiated twice,
  * references (functions and externrefs, owned and lent) and tables from the host, one store
- * per thread on four threads, fuel and interruption (waot.h). Prints one line per
- * group; exits non-zero at the first failure. Usage: api ARTIFACT.so METERED.so */
+ * per thread on four threads, an uncaught exception's payload, fuel and interruption, and a
+ * WASI program with its streams in memory (waot.h). Prints one line per
+ * group; exits non-zero at the first failure.
+ * Usage: api ARTIFACT.so METERED.so WASI.so DIR (DIR holds in.txt; the guest writes out.txt;
+ * DIR "-" leaves files out, for valgrind, which does not know openat2) */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,7 +119,7 @@ static wasm_instance_t* instantiate(wasm_store_t* store, wasm_module_t* module, 
 
 enum {
   ALL_TYPES, CALL_PLAIN, CALL_ENV, CALL_FAIL, DIVIDE, OUTER, LOAD, GROW, BUMP, SPIN,
-  ECHO_REF, CALL_AT, IS_NULL_FUNC, EXPORTED_FUNCS
+  ECHO_REF, CALL_AT, IS_NULL_FUNC, THROW, EXPORTED_FUNCS
 };
 /* Exports in order: memory, counter, table, then the functions above. */
 static wasm_func_t* export_func(wasm_extern_vec_t* e, int which) {
@@ -269,6 +272,20 @@ static void refs_and_tables(wasm_store_t* store, wasm_extern_vec_t* e) {
   wasm_tabletype_delete(func_type);
   wasm_tabletype_delete(ext_type);
   wasm_ref_delete(triple);
+
+  /* An exception no handler catches reaches the host with its payload. */
+  a[0].of.ref = r;
+  wasm_val_vec_t no_results = WASM_EMPTY_VEC;
+  trap = wasm_func_call(export_func(e, THROW), &args, &no_results);
+  CHECK(trap);
+  wasm_val_vec_t payload;
+  CHECK(waot_trap_exception(trap, &payload) && payload.size == 3);
+  CHECK(payload.data[0].kind == WASM_I32 && payload.data[0].of.i32 == 7);
+  CHECK(payload.data[1].kind == WASM_F64 && payload.data[1].of.f64 == 1.5);
+  CHECK(payload.data[2].kind == WASM_EXTERNREF && wasm_ref_same(payload.data[2].of.ref, r));
+  wasm_val_vec_delete(&payload);
+  CHECK(!waot_trap_exit_status(trap, NULL));
+  wasm_trap_delete(trap);
   wasm_ref_delete(r);
   printf("references and tables: ok\n");
 }
@@ -470,8 +487,111 @@ static void limits(const char* metered) {
   printf("limits: ok\n");
 }
 
+static char* read_file(const char* path) {
+  FILE* f = fopen(path, "r");
+  CHECK(f);
+  static char buf[256];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = 0;
+  fclose(f);
+  return buf;
+}
+
+static bool output_is(waot_wasi_t* wasi, uint32_t fd, const char* expected) {
+  wasm_byte_vec_t out;
+  CHECK(waot_wasi_output(wasi, fd, &out));
+  bool same = out.size == strlen(expected) && memcmp(out.data, expected, out.size) == 0;
+  if (!same) fprintf(stderr, "fd %u: %.*s\n", fd, (int)out.size, out.data);
+  wasm_byte_vec_delete(&out);
+  return same;
+}
+
+/* A WASI program with arguments, environment, a preopened directory and its streams in
+ * memory; then the errors: a directory that is not there, an import WASI does not fill. */
+static void wasi(const char* path, const char* dir, wasm_module_t* plain) {
+  wasm_message_t error;
+  wasm_module_t* module = waot_module_load(engine, path, &error);
+  CHECK(module);
+  wasm_store_t* store = wasm_store_new(engine);
+  waot_wasi_config_t* config = waot_wasi_config_new();
+  waot_wasi_config_arg(config, "guest");
+  waot_wasi_config_arg(config, "one");
+  waot_wasi_config_env(config, "GREETING", "hello");
+  bool files = strcmp(dir, "-") != 0;
+  if (files)
+    waot_wasi_config_preopen_dir(config, dir, "/data");
+  else
+    waot_wasi_config_env(config, "FILES", "no");
+  wasm_byte_vec_t input;
+  wasm_byte_vec_new(&input, 3, "abc");
+  CHECK(waot_wasi_config_stdio_memory(config, 0, &input));
+  wasm_byte_vec_delete(&input);
+  CHECK(waot_wasi_config_stdio_memory(config, 1, NULL));
+  CHECK(waot_wasi_config_stdio_memory(config, 2, NULL));
+  CHECK(!waot_wasi_config_stdio_memory(config, 3, NULL));
+  waot_wasi_t* wasi = waot_wasi_new(store, config, &error);
+  CHECK(wasi);
+  wasm_extern_vec_t imports;
+  CHECK(waot_wasi_imports(wasi, module, &imports) == 0 && imports.size > 0);
+  wasm_trap_t* trap = NULL;
+  wasm_instance_t* instance = wasm_instance_new(store, module, &imports, &trap);
+  CHECK(instance && !trap);
+  wasm_extern_vec_delete(&imports);
+  wasm_extern_vec_t exports;
+  wasm_instance_exports(instance, &exports);
+  wasm_func_t* start = NULL;
+  wasm_exporttype_vec_t types;
+  wasm_module_exports(module, &types);
+  for (size_t i = 0; i < types.size; i++)
+    if (name_is(wasm_exporttype_name(types.data[i]), "_start")) start = wasm_extern_as_func(exports.data[i]);
+  wasm_exporttype_vec_delete(&types);
+  CHECK(start);
+  wasm_val_vec_t none = WASM_EMPTY_VEC;
+  trap = wasm_func_call(start, &none, &none);
+  int32_t status = -1;
+  CHECK(trap && waot_trap_exit_status(trap, &status) && status == 3);
+  wasm_trap_delete(trap);
+  CHECK(output_is(wasi, 1, "args: 2 guest one\nenv: hello\nstdin: ABC\n"));
+  CHECK(output_is(wasi, 2, "to stderr\n"));
+  CHECK(output_is(wasi, 0, "abc"));
+  if (files) {
+    char out_path[4096];
+    snprintf(out_path, sizeof out_path, "%s/out.txt", dir);
+    CHECK(strcmp(read_file(out_path), "copied through WASI\n") == 0);
+  }
+  wasm_extern_vec_delete(&exports);
+  wasm_instance_delete(instance);
+  waot_wasi_delete(wasi);
+
+  /* An inherited stream has nothing to read back; a missing directory is an error naming it. */
+  config = waot_wasi_config_new();
+  wasi = waot_wasi_new(store, config, &error);
+  CHECK(wasi);
+  wasm_byte_vec_t out;
+  CHECK(!waot_wasi_output(wasi, 1, &out));
+  /* A module with imports of its own gets NULL for them, and instantiating with a NULL is an
+   * error naming the import, not a crash. */
+  CHECK(waot_wasi_imports(wasi, plain, &imports) == 4 && imports.size == 4 && !imports.data[0]);
+  trap = NULL;
+  CHECK(!wasm_instance_new(store, plain, &imports, &trap) && trap);
+  char* m = trap_message(trap);
+  CHECK(strstr(m, "import 0") != NULL);
+  free(m);
+  wasm_trap_delete(trap);
+  wasm_extern_vec_delete(&imports);
+  waot_wasi_delete(wasi);
+  config = waot_wasi_config_new();
+  waot_wasi_config_preopen_dir(config, "/nonexistent/waot-dir", "/data");
+  CHECK(!waot_wasi_new(store, config, &error));
+  CHECK(strstr(error.data, "/nonexistent/waot-dir") != NULL);
+  wasm_byte_vec_delete(&error);
+  wasm_store_delete(store);
+  wasm_module_delete(module);
+  printf("wasi: ok\n");
+}
+
 int main(int argc, char** argv) {
-  CHECK(argc == 3);
+  CHECK(argc == 5);
   artifact = argv[1];
   engine = wasm_engine_new();
   wasm_message_t error;
@@ -488,6 +608,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 4; i++) pthread_join(threads[i], NULL);
   CHECK(finalized == 2 + 4);
   printf("threads: ok\n");
+  wasi(argv[3], argv[4], module);
   wasm_module_delete(module);
 
   limits(argv[2]);

@@ -18,6 +18,35 @@ own wasm_module_t* waot_module_load(wasm_engine_t*, const char* path, own wasm_m
  * trap a host function raised. */
 bool waot_trap_code(const wasm_trap_t*, uint32_t* code);
 
+/* The payload of an exception that no wasm handler caught, when that is what the trap is
+ * (false otherwise, or when a value has no kind in the C API: v128, exnref). */
+bool waot_trap_exception(const wasm_trap_t*, own wasm_val_vec_t* payload);
+
+/* WASI preview 1. A configuration collects arguments (argv[0] first), environment variables,
+ * preopened directories and the standard streams: inherited from the host unless put in
+ * memory, where stdin reads the given bytes and stdout/stderr are captured (without bound:
+ * cap what the guest may write by other means if it is untrusted). */
+typedef struct waot_wasi_config_t waot_wasi_config_t;
+own waot_wasi_config_t* waot_wasi_config_new(void);
+void waot_wasi_config_delete(own waot_wasi_config_t*);
+void waot_wasi_config_arg(waot_wasi_config_t*, const char* arg);
+void waot_wasi_config_env(waot_wasi_config_t*, const char* name, const char* value);
+void waot_wasi_config_preopen_dir(waot_wasi_config_t*, const char* host_path, const char* guest_path);
+bool waot_wasi_config_stdio_memory(waot_wasi_config_t*, uint32_t fd, const wasm_byte_vec_t* stdin_bytes);
+
+/* A store's WASI context, made from a configuration it takes (NULL, with a message, when a
+ * directory cannot be opened). waot_wasi_imports fills `out` with a module's imports in
+ * wasm_instance_new's order: the WASI function for each WASI import, NULL for the others,
+ * which the host fills in; it returns how many are NULL. */
+typedef struct waot_wasi_t waot_wasi_t;
+own waot_wasi_t* waot_wasi_new(wasm_store_t*, own waot_wasi_config_t*, own wasm_message_t* error);
+size_t waot_wasi_imports(const waot_wasi_t*, const wasm_module_t*, own wasm_extern_vec_t* out);
+/* What the guest wrote to a stream in memory (1 stdout, 2 stderr; 0 gives stdin's bytes). */
+bool waot_wasi_output(const waot_wasi_t*, uint32_t fd, own wasm_byte_vec_t* out);
+void waot_wasi_delete(own waot_wasi_t*);
+/* The status the guest passed to proc_exit, when that is what ended the call. */
+bool waot_trap_exit_status(const wasm_trap_t*, int32_t* status);
+
 /* An externref carrying a host datum the guest can hold but not read (UINT64_MAX cannot be
  * carried: NULL), and the datum of one (false for another reference). */
 own wasm_ref_t* waot_ref_new_extern(wasm_store_t*, uint64_t value);

@@ -355,7 +355,7 @@ pub unsafe extern "C" fn wasm_func_call(
         None => store.call_into(h, vals, outs),
     };
     if let Err(e) = outcome {
-        return wasm_trap_t::from_error(e);
+        return wasm_trap_t::of_call(Some((*f).0.store), e);
     }
     for (slot, v) in c_results.iter_mut().zip(outs.iter()) {
         match wasm_val_t::from_val((*f).0.store, v) {

@@ -18,6 +18,7 @@ mod types;
 mod values;
 mod vec;
 mod waot_ext;
+mod wasi;
 
 pub use externs::*;
 pub use module_types::*;
@@ -27,3 +28,4 @@ pub use types::*;
 pub use values::*;
 pub use vec::*;
 pub use waot_ext::*;
+pub use wasi::*;

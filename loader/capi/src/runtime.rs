@@ -114,10 +114,21 @@ pub unsafe extern "C" fn wasm_instance_new(
     trap: *mut *mut wasm_trap_t,
 ) -> *mut wasm_instance_t {
     let data = (*store).data();
-    let externs: Vec<waot::Extern> = match imports.as_ref() {
-        Some(v) => as_slice(v.size, v.data).iter().map(|e| (**e).ext).collect(),
-        None => Vec::new(),
-    };
+    let given = imports
+        .as_ref()
+        .map_or(&[][..], |v| as_slice(v.size, v.data));
+    // A null entry is an import nobody filled (`waot_wasi_imports` leaves the host's null).
+    if let Some(i) = given.iter().position(|e| e.is_null()) {
+        if !trap.is_null() {
+            let m = format!(
+                "import {i} of {} is missing (null)",
+                (*module).module.name()
+            );
+            *trap = wasm_trap_t::from_message(&m);
+        }
+        return std::ptr::null_mut();
+    }
+    let externs: Vec<waot::Extern> = given.iter().map(|e| (**e).ext).collect();
     match (*data).instantiate(&(*module).module, &externs) {
         Ok(instance) => Box::into_raw(Box::new(wasm_instance_t {
             store: data,
@@ -125,7 +136,7 @@ pub unsafe extern "C" fn wasm_instance_new(
         })),
         Err(e) => {
             if !trap.is_null() {
-                *trap = wasm_trap_t::from_error(e);
+                *trap = wasm_trap_t::of_call(Some(data), e);
             }
             std::ptr::null_mut()
         }

@@ -1,26 +1,57 @@
 //! Traps and their frames.
 
 use crate::runtime::wasm_store_t;
-use crate::vec::{message, wasm_frame_vec_t, wasm_message_t};
-use waot::{Error, Trap};
+use crate::values::wasm_val_t;
+use crate::vec::{message, wasm_frame_vec_t, wasm_message_t, wasm_val_vec_t};
+use waot::{Error, StoreData, Trap};
 
 pub struct wasm_trap_t {
     pub(crate) trap: Trap,
+    /// The store of the call that trapped, which owns an uncaught exception's references;
+    /// none when the trap did not come from a call.
+    pub(crate) store: Option<*mut StoreData>,
 }
 
 impl wasm_trap_t {
     pub(crate) fn from_error(e: Error) -> *mut wasm_trap_t {
+        Self::of_call(None, e)
+    }
+
+    pub(crate) fn of_call(store: Option<*mut StoreData>, e: Error) -> *mut wasm_trap_t {
         let trap = match e {
             Error::Trap(t) => t,
             other => Trap::host(other.to_string()),
         };
-        Box::into_raw(Box::new(wasm_trap_t { trap }))
+        Box::into_raw(Box::new(wasm_trap_t { trap, store }))
     }
 
     pub(crate) fn from_message(m: &str) -> *mut wasm_trap_t {
-        Box::into_raw(Box::new(wasm_trap_t {
-            trap: Trap::host(m),
-        }))
+        Self::of_call(None, Error::Trap(Trap::host(m)))
+    }
+}
+
+/// The payload of an exception no wasm handler caught, when that is what the trap is. A
+/// value the C API has no kind for (v128, exnref) makes it false.
+#[no_mangle]
+pub unsafe extern "C" fn waot_trap_exception(
+    t: *const wasm_trap_t,
+    payload: *mut wasm_val_vec_t,
+) -> bool {
+    let t = &*t;
+    let (Some(exn), Some(store)) = (&t.trap.exception, t.store) else {
+        return false;
+    };
+    let values: Result<Vec<wasm_val_t>, String> = exn
+        .payload
+        .iter()
+        .map(|v| wasm_val_t::from_val(store, v))
+        .collect();
+    match values {
+        Ok(v) => {
+            payload.write(wasm_val_vec_t::from_vec(v));
+            true
+        }
+        Err(_) => false,
     }
 }
 

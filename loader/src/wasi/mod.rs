@@ -32,29 +32,57 @@ pub struct WasiConfig {
     pub preopen_dirs: Vec<(String, PathBuf)>,
     /// Listening sockets handed to the guest, after the directories.
     pub preopen_sockets: Vec<std::net::TcpListener>,
+    /// stdin, stdout and stderr.
+    pub stdio: [Stdio; 3],
+}
+
+/// Where one of the guest's standard streams goes.
+#[derive(Default)]
+pub enum Stdio {
+    /// The host's own stream.
+    #[default]
+    Inherit,
+    /// An in-memory file holding these bytes: stdin reads them, then end of file; stdout and
+    /// stderr append after them, and the host reads it all with `WasiCtx::captured`.
+    Memory(Vec<u8>),
 }
 
 pub struct WasiCtx {
     pub(crate) args: Vec<String>,
     pub(crate) env: Vec<String>,
     pub(crate) fds: FdTable,
+    /// The in-memory standard streams, kept apart from the descriptor table so that the guest
+    /// closing or renumbering one loses nothing the host reads.
+    captured: [Option<std::fs::File>; 3],
 }
 
 impl WasiCtx {
     /// Opens the preopened directories; stdin, stdout and stderr are the host's.
     pub fn new(config: WasiConfig) -> Result<WasiCtx, String> {
         let mut fds = FdTable::default();
-        for fd in 0..3 {
-            let kind = fd::fstat(fd)
-                .map(|st| filetype::from_mode(st.st_mode))
-                .unwrap_or(filetype::UNKNOWN);
+        let mut captured = [None, None, None];
+        for (fd, stdio) in config.stdio.into_iter().enumerate() {
+            let (handle, kind) = match stdio {
+                Stdio::Inherit => {
+                    let kind = fd::fstat(fd as i32)
+                        .map(|st| filetype::from_mode(st.st_mode))
+                        .unwrap_or(filetype::UNKNOWN);
+                    (Handle::Stdio(fd as i32), kind)
+                }
+                Stdio::Memory(bytes) => {
+                    let file = memory_file(&bytes).map_err(|e| format!("stdio {fd}: {e}"))?;
+                    let kept = file.try_clone().map_err(|e| format!("stdio {fd}: {e}"))?;
+                    captured[fd] = Some(kept);
+                    (Handle::Owned(OwnedFd::from(file)), filetype::REGULAR_FILE)
+                }
+            };
             let base = if kind == filetype::REGULAR_FILE {
                 rights::FILE
             } else {
                 rights::STREAM
             };
             let entry = FdEntry {
-                handle: Handle::Stdio(fd),
+                handle,
                 filetype: kind,
                 rights_base: base,
                 rights_inheriting: 0,
@@ -105,8 +133,37 @@ impl WasiCtx {
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect(),
             fds,
+            captured,
         })
     }
+
+    /// Everything in an in-memory standard stream (`Stdio::Memory`) now: what the guest wrote
+    /// to stdout or stderr, or stdin's bytes. `None` for an inherited stream.
+    pub fn captured(&self, fd: u32) -> Option<std::io::Result<Vec<u8>>> {
+        use std::os::unix::fs::FileExt;
+        let file = self.captured.get(fd as usize)?.as_ref()?;
+        Some((|| {
+            let len = file.metadata()?.len();
+            let mut bytes = vec![0; len as usize];
+            file.read_exact_at(&mut bytes, 0)?;
+            Ok(bytes)
+        })())
+    }
+}
+
+/// An anonymous in-memory file holding `bytes`, positioned at its start.
+fn memory_file(bytes: &[u8]) -> std::io::Result<std::fs::File> {
+    use std::io::{Seek, Write};
+    // SAFETY: memfd_create with a constant name; the descriptor is owned at once.
+    let fd = unsafe { libc::memfd_create(c"waot-wasi-stdio".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a new descriptor nothing else owns.
+    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    file.write_all(bytes)?;
+    file.rewind()?;
+    Ok(file)
 }
 
 /// Why a WASI call ended the guest rather than returning an errno.
