@@ -53,6 +53,7 @@ pub use api::exceptions::Exception;
 pub use api::limits::{FuelRefill, ResourceLimits};
 pub use api::linker::Linker;
 pub use api::module::Module;
+pub use api::stats::StoreStats;
 pub use api::store::{
     Caller, Extern, Func, Global, Instance, Memory, Store, StoreData, StoreId, Table, Tag,
 };

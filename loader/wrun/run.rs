@@ -61,6 +61,12 @@ trait Runner {
     fn call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, Error>;
     /// Fuel used, when the code counts it.
     fn fuel_consumed(&self) -> Option<u64>;
+    /// Bytes of linear memory the guest holds (its peak: memories never shrink).
+    fn memory_bytes(&self) -> u64;
+    /// What a unit of `fuel_consumed` is.
+    fn fuel_unit(&self) -> &'static str {
+        "fuel consumed"
+    }
 }
 
 struct Native {
@@ -86,6 +92,10 @@ impl Runner for Native {
 
     fn fuel_consumed(&self) -> Option<u64> {
         self.metered.then(|| self.store.fuel_consumed())
+    }
+
+    fn memory_bytes(&self) -> u64 {
+        self.store.stats().memory_bytes
     }
 }
 
@@ -125,6 +135,14 @@ impl Runner for Interpreted {
             .get_fuel()
             .is_ok()
             .then(|| self.instance.budget().consumed)
+    }
+
+    fn memory_bytes(&self) -> u64 {
+        self.instance.memory_bytes(&self.store)
+    }
+
+    fn fuel_unit(&self) -> &'static str {
+        "the interpreter's fuel units: about one per instruction"
     }
 }
 
@@ -170,7 +188,9 @@ fn run(cli: &RunCli) -> Result<(), Error> {
     let mut runner = None;
     let outcome = run_with(cli, &mut runner);
     if cli.stats {
-        crate::stats::print(started, runner.as_deref().and_then(|r| r.fuel_consumed()));
+        let r = runner.as_deref();
+        let fuel = r.and_then(|r| Some((r.fuel_consumed()?, r.fuel_unit())));
+        crate::stats::print(started, fuel, r.map(|r| r.memory_bytes()));
     }
     outcome
 }

@@ -2,8 +2,9 @@
 
 use std::time::Instant;
 
-/// Prints wall and CPU time, peak resident memory and, for metered code, instructions.
-pub fn print(started: Instant, instructions: Option<u64>) {
+/// Prints wall and CPU time, peak resident and linear memory and, for metered code,
+/// instructions.
+pub fn print(started: Instant, instructions: Option<(u64, &str)>, linear_memory: Option<u64>) {
     let wall = started.elapsed().as_secs_f64();
     // SAFETY: getrusage fills the struct it is given.
     let usage = unsafe {
@@ -23,9 +24,15 @@ pub fn print(started: Instant, instructions: Option<u64>) {
         "wrun: stats: peak memory     {:.1} MiB resident",
         usage.ru_maxrss as f64 / 1024.0
     );
+    if let Some(bytes) = linear_memory {
+        eprintln!(
+            "wrun: stats: linear memory   {:.1} MiB (peak)",
+            bytes as f64 / (1024.0 * 1024.0)
+        );
+    }
     match instructions {
-        Some(n) => {
-            eprintln!("wrun: stats: instructions    {n} (fuel consumed)");
+        Some((n, unit)) => {
+            eprintln!("wrun: stats: instructions    {n} ({unit})");
             eprintln!(
                 "wrun: stats: per second      {:.0}",
                 n as f64 / wall.max(1e-9)

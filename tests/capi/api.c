@@ -375,6 +375,10 @@ static void groups(wasm_module_t* module) {
   wasm_memorytype_t* mt = wasm_memory_type(mem);
   CHECK(wasm_memorytype_limits(mt)->min == 4 && wasm_memorytype_limits(mt)->max == 4);
   wasm_memorytype_delete(mt);
+  waot_store_stats_t stats;
+  waot_store_stats(store, &stats);
+  CHECK(stats.memory_bytes == 4 * 65536 && stats.instances == 1 && stats.table_elements == 3);
+  CHECK(stats.fuel_consumed == 0 && stats.live_exceptions == 0);
   printf("memory: ok\n");
 
   /* Globals and tables. */
@@ -456,6 +460,9 @@ static void limits(const char* metered) {
   CHECK(trap && waot_trap_code(trap, &code) && code == 17);
   wasm_trap_delete(trap);
   CHECK(waot_store_fuel_consumed(store) >= 1000000);
+  waot_store_stats_t stats;
+  waot_store_stats(store, &stats);
+  CHECK(stats.fuel_consumed == waot_store_fuel_consumed(store));
   CHECK(waot_store_set_fuel(store, UINT64_MAX, &error));
   pthread_t t;
   pthread_create(&t, NULL, interrupter, handle);

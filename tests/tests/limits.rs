@@ -355,6 +355,7 @@ fn waotc(wasm: &std::path::Path, so: &std::path::Path, flags: &[&str]) {
 }
 
 const COMMAND: &str = r#"(module
+  (memory (export "memory") 16)
   (func (export "_start") (local $i i32)
     (loop $l
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
@@ -392,13 +393,19 @@ fn wrun_stops_guests_at_their_limits_natively_and_interpreted() {
     }
     let o = wrun(&[&"--fuel", &"7991", &metered]);
     assert_eq!(o.status.code(), Some(124), "{}", stderr(&o));
-    let o = wrun(&[&"--stats", &metered]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("instructions    8000 (fuel consumed)"),
-        "{}",
-        stderr(&o)
-    );
+    for module in [&metered, &wasm] {
+        let interp = module == &wasm;
+        let o = wrun(&[&"--stats", &if interp { "--interp" } else { "-q" }, module]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        // The interpreter counts in wasmi's units, and the backtrace instrumentation's too.
+        let instructions = match interp {
+            false => "instructions    8000 (fuel consumed)",
+            true => "(the interpreter's fuel units: about one per instruction)",
+        };
+        for line in [instructions, "linear memory   1.0 MiB (peak)"] {
+            assert!(stderr(&o).contains(line), "{line}: {}", stderr(&o));
+        }
+    }
 
     // A loop that never ends, stopped by the clock, in both modes.
     for (module, extra) in [(&metered, "-q"), (&wasm, "--interp")] {

@@ -66,6 +66,18 @@ void waot_interrupt_handle_delete(own waot_interrupt_handle_t*);
 /* The most bytes the store's memories may hold together; memory.grow past it returns -1. */
 void waot_store_set_memory_limit(wasm_store_t*, uint64_t bytes);
 
+/* What the store's guests have used so far. Memories never shrink while the store lives, so
+ * memory_bytes is also the peak. fuel_consumed counts instructions of `--fuel` code. Nothing
+ * is counted on the call path: time the calls you make to get time. */
+typedef struct waot_store_stats_t {
+  uint64_t fuel_consumed;
+  uint64_t memory_bytes;
+  uint64_t table_elements;
+  uint64_t instances;
+  uint64_t live_exceptions;
+} waot_store_stats_t;
+void waot_store_stats(const wasm_store_t*, waot_store_stats_t* out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -92,3 +92,28 @@ pub unsafe extern "C" fn waot_store_set_memory_limit(store: *mut wasm_store_t, b
     limits.total_memory_bytes = Some(bytes);
     (*store).store.set_resource_limits(limits);
 }
+
+/// `StoreStats` for C.
+#[repr(C)]
+pub struct waot_store_stats_t {
+    pub fuel_consumed: u64,
+    pub memory_bytes: u64,
+    pub table_elements: u64,
+    pub instances: u64,
+    pub live_exceptions: u64,
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn waot_store_stats(
+    store: *const wasm_store_t,
+    out: *mut waot_store_stats_t,
+) {
+    let s = (*store).store.stats();
+    out.write(waot_store_stats_t {
+        fuel_consumed: s.fuel_consumed,
+        memory_bytes: s.memory_bytes,
+        table_elements: s.table_elements,
+        instances: s.instances as u64,
+        live_exceptions: s.live_exceptions as u64,
+    });
+}

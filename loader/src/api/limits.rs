@@ -170,7 +170,7 @@ impl StoreData {
         &self.resource_limits
     }
 
-    fn memory_bytes_total(&self) -> u64 {
+    pub(crate) fn memory_bytes_total(&self) -> u64 {
         self.memories.iter().map(|m| m.get().length()).sum()
     }
 

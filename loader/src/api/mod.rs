@@ -7,6 +7,7 @@ pub(crate) mod instance;
 pub(crate) mod limits;
 pub(crate) mod linker;
 pub(crate) mod module;
+pub(crate) mod stats;
 pub(crate) mod store;
 pub(crate) mod typed;
 pub(crate) mod values;

@@ -83,6 +83,18 @@ impl Instance {
         &self.instance
     }
 
+    /// Bytes of the guest's exported linear memories (the interpreter reaches no other), the
+    /// instrumentation's frame stack left out.
+    pub fn memory_bytes<T>(&self, store: &wasmi::Store<T>) -> u64 {
+        let hidden = self.frames.map(|f| f.stack.data_ptr(store));
+        self.instance
+            .exports(store)
+            .filter_map(|e| e.into_memory())
+            .filter(|m| Some(m.data_ptr(store)) != hidden)
+            .map(|m| m.data_size(store) as u64)
+            .sum()
+    }
+
     /// What the instance's guest code has left and used.
     pub fn budget(&self) -> Budget {
         *self.budget.lock().unwrap()
