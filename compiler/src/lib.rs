@@ -15,6 +15,7 @@ mod validate;
 pub use error::CompileError;
 pub use options::{CompileOptions, OptLevel};
 pub use report::{CompileReport, FunctionTimes};
+pub use translate::fuel_costs::FuelCosts;
 pub use validate::{validate, wasm_features};
 
 use std::path::Path;

@@ -58,6 +58,10 @@ struct Cli {
     /// `Store::interrupt_handle` stop any loop (function entries stop without it).
     #[arg(long)]
     interruptible: bool,
+    /// With --fuel: charge each operator what this table says (lines `OPERATOR COST`,
+    /// `default COST`; see README) instead of one per instruction.
+    #[arg(long, value_name = "FILE", requires = "fuel")]
+    fuel_costs: Option<PathBuf>,
 }
 
 /// Parses the command line; a usage error is one line and exit status 1, like any bad input.
@@ -104,6 +108,16 @@ fn run(cli: &Cli) -> Result<(), String> {
     })?;
     let source = cli.input.display().to_string();
     let wasm = std::fs::read(&cli.input).map_err(|e| format!("{source}: {e}"))?;
+    let fuel_costs = match &cli.fuel_costs {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let table = waot_compiler::FuelCosts::parse(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            Some(table)
+        }
+        None => None,
+    };
     let options = CompileOptions {
         opt_level,
         bounds,
@@ -119,7 +133,9 @@ fn run(cli: &Cli) -> Result<(), String> {
         metering: Metering {
             fuel: cli.fuel,
             interruptible: cli.interruptible,
+            custom_costs: fuel_costs.is_some(),
         },
+        fuel_costs,
     };
     let report =
         compile_to_file(&wasm, &source, &cli.output, &options).map_err(|e| e.to_string())?;

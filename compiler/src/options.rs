@@ -1,3 +1,4 @@
+use crate::translate::fuel_costs::FuelCosts;
 use runtime_support::artifact::Metering;
 use runtime_support::BoundsStrategy;
 use std::path::PathBuf;
@@ -64,6 +65,9 @@ pub struct CompileOptions {
     pub keep_every_load: bool,
     /// Fuel metering and interrupt polling at loop headers (`--fuel`, `--interruptible`).
     pub metering: Metering,
+    /// What each operator costs in fuel (`--fuel-costs`): one per instruction without.
+    /// Needs `metering.fuel`; sets `metering.custom_costs` in the artifact.
+    pub fuel_costs: Option<std::sync::Arc<FuelCosts>>,
 }
 
 impl Default for CompileOptions {
@@ -81,6 +85,7 @@ impl Default for CompileOptions {
             partition_bytes: 0,
             keep_every_load: false,
             metering: Metering::default(),
+            fuel_costs: None,
         }
     }
 }

@@ -211,7 +211,7 @@ fn run_with(cli: &RunCli, slot: &mut Option<Box<dyn Runner>>) -> Result<(), Erro
     let ctx = wasi_ctx(cli, program_args)?;
     let artifact = Artifact::open(&cli.module)?;
     let runner: Box<dyn Runner> = if cli.interp {
-        interpreted(cli, &artifact.wasm()?, ctx)?
+        interpreted(cli, &artifact, ctx)?
     } else if artifact.kind == ArtifactKind::PlainWasm && cli.aot {
         let module = waot::artifact::cache::compile_cached(&artifact.wasm()?, &cli.module)?;
         native(cli, module, ctx)?
@@ -227,7 +227,7 @@ fn run_with(cli: &RunCli, slot: &mut Option<Box<dyn Runner>>) -> Result<(), Erro
                 if !cli.quiet {
                     eprintln!("wrun: interpreting {}: {reason}", cli.module.display());
                 }
-                interpreted(cli, &artifact.wasm()?, ctx)?
+                interpreted(cli, &artifact, ctx)?
             }
         }
     };
@@ -311,7 +311,15 @@ fn native(cli: &RunCli, module: Module, ctx: WasiCtx) -> Result<Box<dyn Runner>,
     }))
 }
 
-fn interpreted(cli: &RunCli, wasm: &[u8], ctx: WasiCtx) -> Result<Box<dyn Runner>, Error> {
+fn interpreted(cli: &RunCli, artifact: &Artifact, ctx: WasiCtx) -> Result<Box<dyn Runner>, Error> {
+    if cli.fuel.is_some() && artifact.metering().is_some_and(|m| m.custom_costs) {
+        return Err(Error::Usage(format!(
+            "{}: its fuel costs come from a table (waotc --fuel-costs), which the interpreter \
+             cannot follow: run it natively, or recompile without --fuel-costs",
+            cli.module.display()
+        )));
+    }
+    let wasm = &artifact.wasm()?;
     let limited = cli.fuel.is_some() || cli.time_limit.is_some();
     let engine = match limited || cli.stats {
         true => interp::engine_metered(),

@@ -57,23 +57,33 @@ pub struct Metering {
     /// Loop headers poll `VmRuntimeLimits::interrupt` (`waotc --interruptible`). Function
     /// entries stop on an interrupt in every artifact (through the stack limit).
     pub interruptible: bool,
+    /// Fuel is charged from a cost table (`waotc --fuel-costs`), not one per instruction: an
+    /// interpreter cannot count the same way, so it refuses to meter the module.
+    pub custom_costs: bool,
 }
 
 impl Metering {
     const FUEL: u32 = 1;
     const INTERRUPTIBLE: u32 = 2;
+    const CUSTOM_COSTS: u32 = 4;
 
     pub fn bits(self) -> u32 {
-        (self.fuel as u32 * Self::FUEL) | (self.interruptible as u32 * Self::INTERRUPTIBLE)
+        (self.fuel as u32 * Self::FUEL)
+            | (self.interruptible as u32 * Self::INTERRUPTIBLE)
+            | (self.custom_costs as u32 * Self::CUSTOM_COSTS)
     }
 
     pub fn from_bits(bits: u32) -> Result<Self, HeaderError> {
-        if bits & !(Self::FUEL | Self::INTERRUPTIBLE) != 0 {
+        if bits & !(Self::FUEL | Self::INTERRUPTIBLE | Self::CUSTOM_COSTS) != 0 {
             return Err(HeaderError(format!("unknown metering flags {bits:#x}")));
+        }
+        if bits & Self::CUSTOM_COSTS != 0 && bits & Self::FUEL == 0 {
+            return Err(HeaderError("fuel costs without fuel metering".into()));
         }
         Ok(Metering {
             fuel: bits & Self::FUEL != 0,
             interruptible: bits & Self::INTERRUPTIBLE != 0,
+            custom_costs: bits & Self::CUSTOM_COSTS != 0,
         })
     }
 }
@@ -224,6 +234,7 @@ mod tests {
             metering: Metering {
                 fuel: true,
                 interruptible: false,
+                custom_costs: false,
             },
             wasm_len: 8,
             wasm_sha256: sha256(b"\0asm\x01\0\0\0"),

@@ -52,6 +52,7 @@ fn options(
         metering: Metering {
             fuel,
             interruptible: interrupt,
+            custom_costs: false,
         },
         enabled_proposals: vec!["tail-call".into()],
         ..Default::default()
@@ -533,5 +534,63 @@ fn wrun_max_memory_makes_memory_grow_fail_natively_and_interpreted() {
         );
         let o = wrun(&[&"-q", &"--max-memory", &"7M", module]);
         assert_eq!(o.status.code(), Some(40));
+    }
+}
+
+/// `waotc --fuel-costs`: a table of what each operator costs, compiled into the code. The
+/// interpreter, which cannot count that way, refuses to meter such a module; bad tables and a
+/// table without `--fuel` are one-line errors.
+#[test]
+fn a_fuel_cost_table_decides_what_each_operator_charges() {
+    let d = tempfile::tempdir().unwrap();
+    let wasm = d.path().join("c.wasm");
+    std::fs::write(&wasm, wat::parse_str(COMMAND).unwrap()).unwrap();
+    let table = d.path().join("costs.txt");
+    // Per iteration of `_start`'s loop: one i32.add, one i32.lt_u and six other operators.
+    std::fs::write(&table, "# test\ni32.add 10\nI32LtU 100\ndefault 2\n").unwrap();
+    let so = d.path().join("costly.so");
+    let table_arg = table.to_str().unwrap();
+    waotc(&wasm, &so, &["--fuel", "--fuel-costs", table_arg]);
+    let o = wrun(&[&"--stats", &so]);
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{stderr}");
+    // (10 + 100 + 6 * 2) * 1000 iterations.
+    assert!(
+        stderr.contains("instructions    122000 (fuel consumed)"),
+        "{stderr}"
+    );
+    // The universal form carries the same code; the interpreter will not meter it.
+    let universal = d.path().join("costly_aot.wasm");
+    waotc(&wasm, &universal, &["--fuel", "--fuel-costs", table_arg]);
+    let o = wrun(&[&"--interp", &"--fuel", &"1000000", &universal]);
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--fuel-costs"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // Without a fuel limit it interprets as usual.
+    let o = wrun(&[&"--interp", &universal]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    for (text, flags, error) in [
+        (
+            "i32.add 1\nfrobnicate 2\n",
+            &["--fuel"][..],
+            "line 2: no operator is named `frobnicate`",
+        ),
+        ("i32.add one\n", &["--fuel"][..], "line 1: cost `one`"),
+        ("i32.add 1\n", &[][..], "--fuel"),
+    ] {
+        std::fs::write(&table, text).unwrap();
+        let o = Command::new(binary("waotc"))
+            .args(flags)
+            .args(["--fuel-costs", table_arg, "--cpu", "x86-64-v2"])
+            .arg(&wasm)
+            .arg(d.path().join("bad.so"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(error), "{error}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     }
 }

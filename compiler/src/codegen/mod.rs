@@ -586,7 +586,11 @@ fn emit_self_description(
         cpu_features: features.into(),
         opt_level: cx.options.opt_level.name().into(),
         bounds: cx.options.bounds,
-        metering: cx.options.metering,
+        metering: runtime_support::artifact::Metering {
+            // What the code was compiled with decides, whatever the flag says.
+            custom_costs: cx.options.metering.fuel && cx.options.fuel_costs.is_some(),
+            ..cx.options.metering
+        },
         wasm_len: cx.wasm.len() as u64,
         wasm_sha256: artifact::sha256(cx.wasm),
     };

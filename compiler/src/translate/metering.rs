@@ -113,7 +113,10 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let Some(fuel) = &mut self.fuel else {
             return Ok(());
         };
-        fuel.pending += fuel_cost(op);
+        fuel.pending += match &self.cx.options.fuel_costs {
+            Some(table) => table.cost(op),
+            None => fuel_cost(op),
+        };
         if ends_block(op) {
             self.charge_fuel()?;
         }

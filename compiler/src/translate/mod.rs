@@ -14,6 +14,7 @@ mod dispatch_atomic;
 mod dispatch_simd;
 mod env;
 mod exceptions;
+pub(crate) mod fuel_costs;
 mod memory;
 mod metering;
 mod numeric;

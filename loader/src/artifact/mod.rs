@@ -80,6 +80,25 @@ impl Artifact {
         }
     }
 
+    /// What the artifact's native code meters, as its header says (not yet verified: use it
+    /// only to refuse). `None` for a plain wasm or an unreadable header.
+    pub fn metering(&self) -> Option<runtime_support::artifact::Metering> {
+        match self.kind {
+            ArtifactKind::UniversalWasm => {
+                let section = universal::split(&self.bytes).1?.ok()?;
+                Some(section.header.metering)
+            }
+            ArtifactKind::SharedObject => {
+                use object::{Object, ObjectSection};
+                let file = object::File::parse(&*self.bytes).ok()?;
+                let meta = file.section_by_name(runtime_support::artifact::META_SECTION)?;
+                let header = runtime_support::artifact::ArtifactHeader::decode(meta.data().ok()?);
+                header.ok().map(|h| h.metering)
+            }
+            ArtifactKind::PlainWasm => None,
+        }
+    }
+
     /// The native module. A shared object that does not fit is an error; for wasm files
     /// `Err` is the reason to interpret instead.
     pub fn native(&self, policy: &TrustPolicy) -> std::result::Result<Module, NotNative> {

@@ -55,6 +55,7 @@ impl Mode {
             metering: runtime_support::artifact::Metering {
                 fuel: self == Mode::AotExplicitBounds,
                 interruptible: self == Mode::AotExplicitBounds,
+                custom_costs: false,
             },
             ..Default::default()
         })
