@@ -1,5 +1,6 @@
 //! Host-to-guest call overhead of the embedding API for a trivial export
-//! `(i32, i32) -> i32`, with the typed and the untyped call, and, when the `wasmtime` Python
+//! `(i32, i32) -> i32`, with the typed and the untyped call, the C API's `wasm_func_call` (when
+//! `libwaot_c.so` is built), and, when the `wasmtime` Python
 //! package is in `target/bench/venv` (made by scripts/bench), wasmtime's from Python in the
 //! same run. Run: `cargo bench -p waot-tests --bench call_overhead`.
 
@@ -43,6 +44,10 @@ fn main() {
     });
     println!("waot typed call:    {typed_ns:.1} ns/call");
     println!("waot untyped call:  {untyped_ns:.1} ns/call");
+    match c_api_ns(dir.path(), &so) {
+        Ok(ns) => println!("waot C API call:    {ns} ns/call (wasm_func_call, libwaot_c.so)"),
+        Err(why) => println!("waot C API call:    not measured ({why})"),
+    }
     let venv =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench/venv/bin/python");
     if venv.exists() {
@@ -76,4 +81,39 @@ print(f"{best:.1f}")
         println!("wasmtime: not measured (run scripts/bench once to make target/bench/venv)");
     }
     assert!(sum != 0);
+}
+
+/// tests/capi/call_overhead.c, built against the release `libwaot_c.so` (scripts/test.sh and
+/// scripts/build-capi build it), run on the same artifact.
+fn c_api_ns(dir: &std::path::Path, so: &std::path::Path) -> Result<String, String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let lib_dir = root.join("target/release");
+    if !lib_dir.join("libwaot_c.so").exists() {
+        return Err("build it with `cargo build --release -p waot-capi`".into());
+    }
+    let exe = dir.join("call_overhead");
+    let built = std::process::Command::new("clang-19")
+        .args(["-O2", "-I"])
+        .arg(root.join("loader/capi/include"))
+        .arg(root.join("tests/capi/call_overhead.c"))
+        .arg("-o")
+        .arg(&exe)
+        .arg("-L")
+        .arg(&lib_dir)
+        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
+        .arg("-lwaot_c")
+        .output()
+        .map_err(|e| format!("clang-19: {e}"))?;
+    if !built.status.success() {
+        return Err(String::from_utf8_lossy(&built.stderr).into_owned());
+    }
+    let out = std::process::Command::new(&exe)
+        .arg(so)
+        .env("LD_LIBRARY_PATH", &lib_dir)
+        .output()
+        .map_err(|e| e.to_string())?;
+    match out.status.success() {
+        true => Ok(String::from_utf8_lossy(&out.stdout).trim().to_string()),
+        false => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
+    }
 }

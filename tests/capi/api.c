@@ -323,6 +323,15 @@ static void groups(wasm_module_t* module) {
   wasm_trap_t* trap = wasm_func_call(export_func(&e, CALL_PLAIN), &wrong_args, &one_result);
   CHECK(trap);
   wasm_trap_delete(trap);
+  /* So are too few arguments, and too few result slots. */
+  wasm_val_vec_t three_args = {3, a};
+  trap = wasm_func_call(export_func(&e, ALL_TYPES), &three_args, &results);
+  CHECK(trap);
+  wasm_trap_delete(trap);
+  wasm_val_vec_t three_results = {3, r};
+  trap = wasm_func_call(export_func(&e, ALL_TYPES), &args, &three_results);
+  CHECK(trap);
+  wasm_trap_delete(trap);
   printf("values: ok\n");
 
   /* Host functions without and with an environment, and a host trap. */

@@ -12,21 +12,20 @@ use crate::values::{kind_of, type_of, wasm_ref_t, wasm_val_t};
 use crate::vec::wasm_val_vec_t;
 use crate::vec::Element;
 use std::ffi::c_void;
-use std::mem::MaybeUninit;
-use waot::{Extern, Func, Global, Memory, PreparedCall, StoreData, Table, Trap, Val};
+use waot::{Extern, Func, Global, Memory, StoreData, Table, Trap, Val};
 
 #[derive(Clone)]
 pub struct wasm_extern_t {
     pub(crate) store: *mut StoreData,
     pub(crate) ext: Extern,
     /// A compiled function's lookup, made at its first `wasm_func_call`.
-    pub(crate) prepared: std::cell::OnceCell<Option<PreparedCall>>,
+    pub(crate) prepared: std::cell::OnceCell<Option<crate::call::Prepared>>,
     /// A function's `wasm_func_as_ref`, made when first asked for.
     pub(crate) as_ref: std::cell::OnceCell<Box<wasm_ref_t>>,
 }
 
 #[repr(transparent)]
-pub struct wasm_func_t(wasm_extern_t);
+pub struct wasm_func_t(pub(crate) wasm_extern_t);
 #[repr(transparent)]
 pub struct wasm_global_t(wasm_extern_t);
 #[repr(transparent)]
@@ -77,7 +76,7 @@ macro_rules! delete_and_cast {
             ///
             /// # Safety
             /// `p` must point to a live object, whose store is alive (the C API's rule).
-            unsafe fn handle<'a>(p: *const $t) -> (&'a mut StoreData, $variant) {
+            pub(crate) unsafe fn handle<'a>(p: *const $t) -> (&'a mut StoreData, $variant) {
                 let Extern::$variant(h) = (*p).0.ext else {
                     unreachable!("made by a checked cast")
                 };
@@ -281,89 +280,6 @@ pub unsafe extern "C" fn wasm_func_param_arity(f: *const wasm_func_t) -> usize {
 pub unsafe extern "C" fn wasm_func_result_arity(f: *const wasm_func_t) -> usize {
     let (store, h) = wasm_func_t::handle(f);
     store.func_arity(h).map_or(0, |a| a.1)
-}
-
-/// Calls the function; null on success with the results written to `results` (which must
-/// have a slot for each), a trap otherwise. Up to 8 parameters and results, nothing is
-/// allocated.
-#[no_mangle]
-pub unsafe extern "C" fn wasm_func_call(
-    f: *const wasm_func_t,
-    args: *const wasm_val_vec_t,
-    results: *mut wasm_val_vec_t,
-) -> *mut wasm_trap_t {
-    let (store, h) = wasm_func_t::handle(f);
-    let c_args = args.as_ref().map_or(&[][..], |a| a.as_slice());
-    let c_results = match results.as_mut() {
-        Some(r) if !r.data.is_null() && r.size > 0 => {
-            std::slice::from_raw_parts_mut(r.data, r.size)
-        }
-        _ => &mut [],
-    };
-    let prepared = (*f)
-        .0
-        .prepared
-        .get_or_init(|| store.prepare(h).ok().flatten());
-    let arity = match prepared {
-        Some(p) => p.result_count(),
-        None => match store.func_arity(h) {
-            Ok((_, results)) => results,
-            Err(e) => return wasm_trap_t::from_error(e),
-        },
-    };
-    if c_results.len() < arity {
-        return wasm_trap_t::from_message(
-            "the results vector has fewer slots than the function has results",
-        );
-    }
-    // Values on the stack for up to INLINE parameters and results, only as many initialized
-    // as are used: the call path allocates nothing and clears little.
-    const INLINE: usize = 8;
-    let mut arg_buf = [const { MaybeUninit::<Val>::uninit() }; INLINE];
-    let mut result_buf = [const { MaybeUninit::<Val>::uninit() }; INLINE];
-    let (mut arg_heap, mut result_heap) = (Vec::new(), Vec::new());
-    let vals: &[Val] = if c_args.len() <= INLINE {
-        for (slot, c) in arg_buf.iter_mut().zip(c_args) {
-            match c.to_val() {
-                Ok(x) => _ = slot.write(x),
-                Err(m) => return wasm_trap_t::from_message(&m),
-            }
-        }
-        // SAFETY: the first `c_args.len()` elements were written above.
-        std::slice::from_raw_parts(arg_buf.as_ptr().cast::<Val>(), c_args.len())
-    } else {
-        for c in c_args {
-            match c.to_val() {
-                Ok(x) => arg_heap.push(x),
-                Err(m) => return wasm_trap_t::from_message(&m),
-            }
-        }
-        &arg_heap
-    };
-    let outs: &mut [Val] = if arity <= INLINE {
-        for slot in &mut result_buf[..arity] {
-            slot.write(Val::I32(0));
-        }
-        // SAFETY: the first `arity` elements were written above.
-        std::slice::from_raw_parts_mut(result_buf.as_mut_ptr().cast::<Val>(), arity)
-    } else {
-        result_heap.resize(arity, Val::I32(0));
-        &mut result_heap
-    };
-    let outcome = match prepared {
-        Some(p) => p.call(store, vals, outs),
-        None => store.call_into(h, vals, outs),
-    };
-    if let Err(e) = outcome {
-        return wasm_trap_t::of_call(Some((*f).0.store), e);
-    }
-    for (slot, v) in c_results.iter_mut().zip(outs.iter()) {
-        match wasm_val_t::from_val((*f).0.store, v) {
-            Ok(c) => *slot = c,
-            Err(m) => return wasm_trap_t::from_message(&m),
-        }
-    }
-    std::ptr::null_mut()
 }
 
 #[no_mangle]

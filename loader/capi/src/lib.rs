@@ -10,6 +10,7 @@
 
 #![allow(non_camel_case_types, clippy::missing_safety_doc)]
 
+mod call;
 mod externs;
 mod module_types;
 mod runtime;
@@ -20,6 +21,7 @@ mod vec;
 mod waot_ext;
 mod wasi;
 
+pub use call::*;
 pub use externs::*;
 pub use module_types::*;
 pub use runtime::*;

@@ -180,6 +180,8 @@ pub struct PreparedCall {
     sig: std::sync::Arc<runtime_support::types::Signature>,
     /// Every parameter is a number: checking an argument is comparing its type.
     numeric_params: bool,
+    /// Every parameter and result is a number (`call_numeric`).
+    numeric: bool,
 }
 
 impl StoreData {
@@ -234,6 +236,11 @@ impl StoreData {
             vmctx: funcref.vmctx,
             trampoline: *trampoline,
             numeric_params: sig.params.iter().all(|t| !matches!(t, ValType::Ref(_))),
+            numeric: sig
+                .params
+                .iter()
+                .chain(&sig.results)
+                .all(|t| !matches!(t, ValType::Ref(_))),
             sig: sig.clone(),
         }))
     }
@@ -242,6 +249,41 @@ impl StoreData {
 impl PreparedCall {
     pub fn param_count(&self) -> usize {
         self.sig.params.len()
+    }
+
+    pub fn params(&self) -> &[ValType] {
+        &self.sig.params
+    }
+
+    pub fn results(&self) -> &[ValType] {
+        &self.sig.results
+    }
+
+    /// Every parameter and result is a number, so `call_numeric` may call it.
+    pub fn is_numeric(&self) -> bool {
+        self.numeric
+    }
+
+    /// Calls a function of numbers only (`is_numeric`) on raw slots: the parameters' bits in
+    /// on entry (an `i32` in the low 4 bytes of its slot, and so on), the results' on return.
+    /// Any bits are a valid number, so nothing is checked but the count of slots: the
+    /// embedder that already knows its types (the C API) pays for no conversion.
+    pub fn call_numeric(
+        &self,
+        store: &mut StoreData,
+        slots: &mut [Slot],
+    ) -> std::result::Result<(), Trap> {
+        let needed = self.sig.params.len().max(self.sig.results.len());
+        if store.id != self.store || !self.numeric || slots.len() < needed {
+            return Err(Trap::host(
+                "a numeric call needs a function of numbers of the store, and a slot for each \
+                 parameter and result",
+            ));
+        }
+        // SAFETY: the trampoline is the callee's signature's; the slots cover parameters and
+        // results, whose every bit pattern is a valid value; the store id says the code and
+        // vmctx are this live store's.
+        unsafe { store.enter_guest(self.trampoline, self.code, self.vmctx, slots.as_mut_ptr()) }
     }
 
     pub fn result_count(&self) -> usize {

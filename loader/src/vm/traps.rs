@@ -99,12 +99,25 @@ extern "C" {
 
 const MAX_FRAMES: usize = 64;
 
+/// What every entry into guest code reads, kept in one thread-local: in a shared library
+/// (the C API's), each thread-local costs a call to `__tls_get_addr`.
+struct EntryState {
+    /// The innermost catch point (null outside guest code).
+    catch: Cell<*mut c_void>,
+    /// The lowest stack address guest code may use (0 until the thread first enters).
+    stack_limit: Cell<usize>,
+}
+
 thread_local! {
-    static CATCH: Cell<*mut c_void> = const { Cell::new(std::ptr::null_mut()) };
+    static ENTRY: EntryState = const {
+        EntryState {
+            catch: Cell::new(std::ptr::null_mut()),
+            stack_limit: Cell::new(0),
+        }
+    };
     static PENDING: RefCell<Option<Trap>> = const { RefCell::new(None) };
     static SIGNAL_TRAP: Cell<u32> = const { Cell::new(u32::MAX) };
     static SIGNAL_PCS: RefCell<([usize; MAX_FRAMES], usize)> = const { RefCell::new(([0; MAX_FRAMES], 0)) };
-    static STACK_LIMIT: Cell<usize> = const { Cell::new(0) };
     static STACK_BOTTOM: Cell<usize> = const { Cell::new(0) };
     static STACK_TOP: Cell<usize> = const { Cell::new(0) };
 }
@@ -115,14 +128,14 @@ const HOST_STACK_RESERVE: usize = 256 * 1024;
 
 /// The lowest stack address guest code may use on this thread.
 fn stack_limit() -> usize {
-    let cached = STACK_LIMIT.with(|c| c.get());
+    let cached = ENTRY.with(|e| e.stack_limit.get());
     if cached != 0 {
         return cached;
     }
     let (bottom, size) = current_stack();
     let reserve = HOST_STACK_RESERVE.min(size / 2);
     let limit = bottom + reserve;
-    STACK_LIMIT.with(|c| c.set(limit));
+    ENTRY.with(|e| e.stack_limit.set(limit));
     STACK_BOTTOM.with(|c| c.set(bottom));
     STACK_TOP.with(|c| c.set(bottom + size));
     limit
@@ -145,7 +158,7 @@ fn current_stack() -> (usize, usize) {
 
 /// The innermost catch point of this thread (null outside guest code).
 pub(crate) fn catch_point() -> *mut c_void {
-    CATCH.with(|c| c.get())
+    ENTRY.with(|e| e.catch.get())
 }
 
 pub(crate) fn set_pending(trap: Trap) {
@@ -154,7 +167,7 @@ pub(crate) fn set_pending(trap: Trap) {
 
 /// True while this thread runs guest code (possibly with host frames on top).
 pub(crate) fn in_guest() -> bool {
-    CATCH.with(|c| !c.get().is_null())
+    ENTRY.with(|e| !e.catch.get().is_null())
 }
 
 /// The default of `StoreData::set_max_wasm_stack`: about what guest code got on an ordinary
@@ -179,13 +192,12 @@ pub(crate) unsafe fn call_guest(
     values: *mut u8,
 ) -> Result<(), Trap> {
     // The thread's stack limit doubles as its "handlers and alternate stack are set up" flag,
-    // so the usual entry costs two thread-local reads.
-    let mut limit = STACK_LIMIT.with(|c| c.get());
+    // so the usual entry costs one thread-local access.
+    let (mut limit, slot) = ENTRY.with(|e| (e.stack_limit.get(), e.catch.as_ptr()));
     if limit == 0 {
         crate::vm::signals::ensure_installed();
         limit = stack_limit();
     }
-    let slot = CATCH.with(|c| c.as_ptr());
     // Entries nested in this store's own calls keep the limit its outermost entry set, so
     // recursion through host functions cannot renew the budget; `outermost` says this store
     // is not running yet on this thread (it may be nested in another store's call).
@@ -221,7 +233,7 @@ pub(crate) fn raise(mut trap: Trap) -> ! {
         trap.backtrace = code_registry::symbolize(&capture_guest_pcs());
     }
     PENDING.with(|p| *p.borrow_mut() = Some(trap));
-    let point = CATCH.with(|c| c.get());
+    let point = ENTRY.with(|e| e.catch.get());
     assert!(!point.is_null(), "a trap was raised outside guest code");
     // SAFETY: the catch point belongs to a waot_call_catching_traps frame below us.
     unsafe { waot_unwind_to_catch(point) }
@@ -252,7 +264,7 @@ pub(crate) unsafe fn unwind_from_signal(code: TrapCode, pc: usize, fp: usize) ->
             *n = crate::vm::signals::walk_frame_pointers(pc, fp, pcs);
         }
     });
-    let point = CATCH.with(|c| c.get());
+    let point = ENTRY.with(|e| e.catch.get());
     waot_unwind_to_catch(point)
 }
 

@@ -1,0 +1,249 @@
+//! `wasm_func_call`. A compiled function is looked up once, at its first call, and kept in
+//! the function object (`Prepared`). A function of numbers only takes the fast path: each
+//! argument's kind is compared with the parameter's and its bits go straight into the slot the
+//! trampoline reads, with no conversion to the library's `Val`s; everything else goes through
+//! `Val`s, checked by the library.
+
+use crate::externs::wasm_func_t;
+use crate::trap::wasm_trap_t;
+use crate::values::{kind_of, wasm_val_t, wasm_val_union, WASM_F32, WASM_I32, WASM_I64};
+use crate::vec::wasm_val_vec_t;
+use std::mem::MaybeUninit;
+use waot::{PreparedCall, Slot, Val};
+
+/// Parameters and results kept on the stack; more go to the heap.
+const INLINE: usize = 8;
+
+#[derive(Clone)]
+pub(crate) struct Prepared {
+    call: PreparedCall,
+    /// For a function of at most `INLINE` numeric parameters and results, their C kinds.
+    numeric: Option<Kinds>,
+}
+
+/// Inline, so that preparing a function at its first call allocates nothing (a real-time
+/// host's first call may be in its audio callback).
+#[derive(Clone)]
+struct Kinds {
+    params: [u8; INLINE],
+    results: [u8; INLINE],
+    param_count: usize,
+    result_count: usize,
+}
+
+impl Kinds {
+    fn of(params: &[waot::ValType], results: &[waot::ValType]) -> Option<Kinds> {
+        let mut k = Kinds {
+            params: [0; INLINE],
+            results: [0; INLINE],
+            param_count: params.len(),
+            result_count: results.len(),
+        };
+        if params.len() > INLINE || results.len() > INLINE {
+            return None;
+        }
+        for (slot, t) in k.params.iter_mut().zip(params) {
+            *slot = kind_of(*t)?;
+        }
+        for (slot, t) in k.results.iter_mut().zip(results) {
+            *slot = kind_of(*t)?;
+        }
+        Some(k)
+    }
+
+    fn params(&self) -> &[u8] {
+        &self.params[..self.param_count]
+    }
+
+    fn results(&self) -> &[u8] {
+        &self.results[..self.result_count]
+    }
+}
+
+impl Prepared {
+    pub(crate) fn new(call: PreparedCall) -> Prepared {
+        let numeric = match call.is_numeric() {
+            true => Kinds::of(call.params(), call.results()),
+            false => None,
+        };
+        Prepared { call, numeric }
+    }
+}
+
+/// The bits of a numeric value, as its slot holds them.
+fn bits(v: &wasm_val_t) -> u64 {
+    // SAFETY: the kind, checked by the caller to be a number's, says which field is set.
+    unsafe {
+        match v.kind {
+            WASM_I32 => v.of.i32 as u32 as u64,
+            WASM_I64 => v.of.i64 as u64,
+            WASM_F32 => v.of.f32.to_bits() as u64,
+            _ => v.of.f64.to_bits(),
+        }
+    }
+}
+
+/// A numeric result from its slot, read at its own width: the trampoline stored a 32-bit
+/// result with a 4-byte store, and an 8-byte load of it could not take the value from the
+/// store buffer (a stall of a dozen cycles on every call).
+fn from_slot(kind: u8, slot: &Slot) -> wasm_val_t {
+    let b4 = || <[u8; 4]>::try_from(&slot.0[..4]).expect("4 bytes");
+    let b8 = || <[u8; 8]>::try_from(&slot.0[..8]).expect("8 bytes");
+    let of = match kind {
+        WASM_I32 => wasm_val_union {
+            i32: i32::from_le_bytes(b4()),
+        },
+        WASM_I64 => wasm_val_union {
+            i64: i64::from_le_bytes(b8()),
+        },
+        WASM_F32 => wasm_val_union {
+            f32: f32::from_le_bytes(b4()),
+        },
+        _ => wasm_val_union {
+            f64: f64::from_le_bytes(b8()),
+        },
+    };
+    wasm_val_t { kind, of }
+}
+
+/// Calls the function; null on success with the results written to `results` (which must
+/// have a slot for each), a trap otherwise. Up to 8 parameters and results, nothing is
+/// allocated.
+#[no_mangle]
+pub unsafe extern "C" fn wasm_func_call(
+    f: *const wasm_func_t,
+    args: *const wasm_val_vec_t,
+    results: *mut wasm_val_vec_t,
+) -> *mut wasm_trap_t {
+    let (store, h) = wasm_func_t::handle(f);
+    let c_args = args.as_ref().map_or(&[][..], |a| a.as_slice());
+    let c_results = match results.as_mut() {
+        Some(r) if !r.data.is_null() && r.size > 0 => {
+            std::slice::from_raw_parts_mut(r.data, r.size)
+        }
+        _ => &mut [],
+    };
+    let prepared = (*f)
+        .0
+        .prepared
+        .get_or_init(|| store.prepare(h).ok().flatten().map(Prepared::new));
+    if let Some(Prepared {
+        call,
+        numeric: Some(kinds),
+    }) = prepared.as_ref()
+    {
+        return numeric_call(f, call, kinds, c_args, c_results);
+    }
+    general_call(f, prepared.as_ref(), c_args, c_results)
+}
+
+/// Through `Val`s, checked by the library; apart, so that the fast path's frame stays small.
+#[inline(never)]
+unsafe fn general_call(
+    f: *const wasm_func_t,
+    prepared: Option<&Prepared>,
+    c_args: &[wasm_val_t],
+    c_results: &mut [wasm_val_t],
+) -> *mut wasm_trap_t {
+    let (store, h) = wasm_func_t::handle(f);
+    let arity = match prepared {
+        Some(p) => p.call.result_count(),
+        None => match store.func_arity(h) {
+            Ok((_, results)) => results,
+            Err(e) => return wasm_trap_t::from_error(e),
+        },
+    };
+    if c_results.len() < arity {
+        return too_few_results();
+    }
+    // Values on the stack for up to INLINE parameters and results, only as many initialized
+    // as are used: the call path allocates nothing and clears little.
+    let mut arg_buf = [const { MaybeUninit::<Val>::uninit() }; INLINE];
+    let mut result_buf = [const { MaybeUninit::<Val>::uninit() }; INLINE];
+    let (mut arg_heap, mut result_heap) = (Vec::new(), Vec::new());
+    let vals: &[Val] = if c_args.len() <= INLINE {
+        for (slot, c) in arg_buf.iter_mut().zip(c_args) {
+            match c.to_val() {
+                Ok(x) => _ = slot.write(x),
+                Err(m) => return wasm_trap_t::from_message(&m),
+            }
+        }
+        // SAFETY: the first `c_args.len()` elements were written above.
+        std::slice::from_raw_parts(arg_buf.as_ptr().cast::<Val>(), c_args.len())
+    } else {
+        for c in c_args {
+            match c.to_val() {
+                Ok(x) => arg_heap.push(x),
+                Err(m) => return wasm_trap_t::from_message(&m),
+            }
+        }
+        &arg_heap
+    };
+    let outs: &mut [Val] = if arity <= INLINE {
+        for slot in &mut result_buf[..arity] {
+            slot.write(Val::I32(0));
+        }
+        // SAFETY: the first `arity` elements were written above.
+        std::slice::from_raw_parts_mut(result_buf.as_mut_ptr().cast::<Val>(), arity)
+    } else {
+        result_heap.resize(arity, Val::I32(0));
+        &mut result_heap
+    };
+    let outcome = match prepared {
+        Some(p) => p.call.call(store, vals, outs),
+        None => store.call_into(h, vals, outs),
+    };
+    if let Err(e) = outcome {
+        return wasm_trap_t::of_call(Some((*f).0.store), e);
+    }
+    for (slot, v) in c_results.iter_mut().zip(outs.iter()) {
+        match wasm_val_t::from_val((*f).0.store, v) {
+            Ok(c) => *slot = c,
+            Err(m) => return wasm_trap_t::from_message(&m),
+        }
+    }
+    std::ptr::null_mut()
+}
+
+fn too_few_results() -> *mut wasm_trap_t {
+    wasm_trap_t::from_message("the results vector has fewer slots than the function has results")
+}
+
+/// The fast path: kinds compared, bits copied.
+#[inline(always)]
+unsafe fn numeric_call(
+    f: *const wasm_func_t,
+    call: &PreparedCall,
+    kinds: &Kinds,
+    c_args: &[wasm_val_t],
+    c_results: &mut [wasm_val_t],
+) -> *mut wasm_trap_t {
+    if c_args.len() != kinds.param_count {
+        return wasm_trap_t::from_message(&format!(
+            "the function takes {} arguments, given {}",
+            kinds.param_count,
+            c_args.len()
+        ));
+    }
+    if c_results.len() < kinds.result_count {
+        return too_few_results();
+    }
+    let mut slots = [Slot::default(); INLINE];
+    for ((slot, arg), kind) in slots.iter_mut().zip(c_args).zip(kinds.params()) {
+        if arg.kind != *kind {
+            return wasm_trap_t::from_message(&format!(
+                "an argument of kind {} where the function takes kind {kind}",
+                arg.kind
+            ));
+        }
+        slot.0[..8].copy_from_slice(&bits(arg).to_le_bytes());
+    }
+    let (store, _) = wasm_func_t::handle(f);
+    if let Err(trap) = call.call_numeric(store, &mut slots) {
+        return wasm_trap_t::of_call(Some((*f).0.store), waot::Error::Trap(trap));
+    }
+    for ((out, kind), slot) in c_results.iter_mut().zip(kinds.results()).zip(&slots) {
+        *out = from_slot(*kind, slot);
+    }
+    std::ptr::null_mut()
+}
