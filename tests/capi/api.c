@@ -5,8 +5,11 @@
  * per thread on four threads, an uncaught exception's payload, fuel and interruption, and a
  * WASI program with its streams in memory (waot.h). Prints one line per
  * group; exits non-zero at the first failure.
- * Usage: api ARTIFACT.so METERED.so WASI.so DIR (DIR holds in.txt; the guest writes out.txt;
- * DIR "-" leaves files out, for valgrind, which does not know openat2) */
+ * Usage: api ARTIFACT.so METERED.so WASI.so DIR FOREIGN.wasm (DIR holds in.txt; the guest
+ * writes out.txt; DIR "-" leaves files out, for valgrind, which does not know openat2;
+ * FOREIGN.wasm is ARTIFACT's module as a universal wasm compiled for another target, "-" to
+ * skip it under valgrind, whose virtual CPU lacks features of the host that compiling on load
+ * targets) */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -606,8 +609,29 @@ static void wasi(const char* path, const char* dir, wasm_module_t* plain) {
   printf("wasi: ok\n");
 }
 
+/* A universal wasm for another target: compiled again for this host on load. */
+static void foreign(const char* path) {
+  if (strcmp(path, "-") == 0) return;
+  wasm_message_t error;
+  wasm_module_t* module = waot_module_load(engine, path, &error);
+  if (!module) fprintf(stderr, "%.*s\n", (int)error.size, error.data);
+  CHECK(module);
+  wasm_store_t* store = wasm_store_new(engine);
+  double* env = malloc(sizeof *env);
+  *env = 0.5;
+  wasm_extern_vec_t e;
+  wasm_instance_t* instance = instantiate(store, module, env, &e);
+  CHECK(call_i32(export_func(&e, OUTER), 4) == 25);
+  wasm_extern_vec_delete(&e);
+  wasm_instance_delete(instance);
+  wasm_store_delete(store);
+  wasm_module_delete(module);
+  free(env);
+  printf("another target's artifact: ok\n");
+}
+
 int main(int argc, char** argv) {
-  CHECK(argc == 5);
+  CHECK(argc == 6);
   artifact = argv[1];
   engine = wasm_engine_new();
   wasm_message_t error;
@@ -625,6 +649,7 @@ int main(int argc, char** argv) {
   CHECK(finalized == 2 + 4);
   printf("threads: ok\n");
   wasi(argv[3], argv[4], module);
+  foreign(argv[5]);
   wasm_module_delete(module);
 
   limits(argv[2]);

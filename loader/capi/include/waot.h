@@ -11,7 +11,10 @@ extern "C" {
 #endif
 
 /* Loads a `.so` or universal wasm made by waotc (checked before any of its code is mapped),
- * or compiles a plain wasm through the cache. */
+ * or compiles a plain wasm through the cache (~/.cache/waot, by the waotc beside the program
+ * or named by WAOTC). A universal wasm whose native code cannot run here (another CPU or
+ * target, an untrusted signature, altered bytes) is compiled again from its wasm the same
+ * way: the C API's fallback is the compiler, not an interpreter. */
 own wasm_module_t* waot_module_load(wasm_engine_t*, const char* path, own wasm_message_t* error);
 
 /* The trap's kind (TrapCode: 0 unreachable ... 16 interrupted, 17 out of fuel), or false for a

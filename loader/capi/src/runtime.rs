@@ -53,7 +53,10 @@ pub struct wasm_module_t {
 }
 
 /// A module from a file: native code of a `.so` or a trusted universal wasm, or a plain wasm
-/// compiled through the cache. The C API has no interpreter fallback yet.
+/// compiled through the cache. A universal wasm whose native code cannot run here (another
+/// CPU or target, an untrusted signature, altered bytes) is compiled again for this host from
+/// its wasm, through the same cache: the C API has no interpreter, so its fallback is
+/// `waotc` (found beside the program or through `WAOTC`).
 pub(crate) fn load_module(path: &Path) -> Result<Module, Error> {
     let artifact = Artifact::open(path)?;
     if artifact.kind == ArtifactKind::PlainWasm {
@@ -62,10 +65,14 @@ pub(crate) fn load_module(path: &Path) -> Result<Module, Error> {
     match artifact.native(&TrustPolicy::from_environment()?) {
         Ok(module) => Ok(module),
         Err(NotNative::Refused(e)) => Err(e),
-        Err(NotNative::Fallback(reason)) => Err(Error::Load(format!(
-            "{}: no native code to run: {reason}",
-            path.display()
-        ))),
+        Err(NotNative::Fallback(reason)) => Module::compile_cached(&artifact.wasm()?, path)
+            .map_err(|e| {
+                Error::Load(format!(
+                    "{}: its native code cannot run here ({reason}), and compiling its wasm \
+                     failed: {e}",
+                    path.display()
+                ))
+            }),
     }
 }
 
