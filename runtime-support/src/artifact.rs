@@ -5,8 +5,13 @@ use sha2::{Digest, Sha256};
 
 /// ELF section holding the encoded `ArtifactHeader`.
 pub const META_SECTION: &str = ".waot.meta";
-/// ELF section holding the original wasm module, byte for byte.
+/// ELF section holding the original wasm module, byte for byte (empty in a universal file's
+/// native code, where the module is the file).
 pub const WASM_SECTION: &str = ".waot.wasm";
+/// ELF section holding the module's skeleton (`crate::skeleton`): what loading reads.
+pub const SKELETON_SECTION: &str = ".waot.skeleton";
+/// The symbol of the skeleton's bytes.
+pub const SYM_SKELETON: &str = "waot_skeleton";
 /// `[i64; defined functions]`: code of every defined function, wasm-call ABI. This table and
 /// the next two hold each address as its distance from the table's own address, so the
 /// dynamic loader relocates none of their entries.
@@ -110,6 +115,10 @@ pub struct ArtifactHeader {
     pub metering: Metering,
     pub wasm_len: u64,
     pub wasm_sha256: [u8; 32],
+    /// The skeleton of the module (`crate::skeleton`), which the loader checks and reads
+    /// instead of the module.
+    pub skeleton_len: u64,
+    pub skeleton_sha256: [u8; 32],
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -147,6 +156,8 @@ impl ArtifactHeader {
         out.extend_from_slice(&self.metering.bits().to_le_bytes());
         out.extend_from_slice(&self.wasm_len.to_le_bytes());
         out.extend_from_slice(&self.wasm_sha256);
+        out.extend_from_slice(&self.skeleton_len.to_le_bytes());
+        out.extend_from_slice(&self.skeleton_sha256);
         out
     }
 
@@ -177,6 +188,8 @@ impl ArtifactHeader {
         let metering = Metering::from_bits(u32::from_le_bytes(r.take(4)?.try_into().unwrap()))?;
         let wasm_len = u64::from_le_bytes(r.take(8)?.try_into().unwrap());
         let wasm_sha256 = r.take(32)?.try_into().unwrap();
+        let skeleton_len = u64::from_le_bytes(r.take(8)?.try_into().unwrap());
+        let skeleton_sha256 = r.take(32)?.try_into().unwrap();
         if r.pos != bytes.len() {
             return Err(HeaderError(
                 "metadata header has bytes after its last field".into(),
@@ -193,6 +206,8 @@ impl ArtifactHeader {
             metering,
             wasm_len,
             wasm_sha256,
+            skeleton_len,
+            skeleton_sha256,
         })
     }
 }
@@ -238,18 +253,24 @@ mod tests {
             },
             wasm_len: 8,
             wasm_sha256: sha256(b"\0asm\x01\0\0\0"),
+            skeleton_len: 8,
+            skeleton_sha256: sha256(b"\0asm\x01\0\0\0"),
         }
     }
 
     #[test]
     fn unknown_metering_flags_are_refused() {
         let mut bytes = sample().encode();
-        // The flags sit before the wasm length and hash (8 + 32 bytes).
-        let at = bytes.len() - 40 - 4;
+        // The flags sit before the wasm's and the skeleton's lengths and hashes (2 × (8 + 32)).
+        let at = bytes.len() - 80 - 4;
         assert_eq!(bytes[at..at + 4], 1u32.to_le_bytes());
+        bytes[at..at + 4].copy_from_slice(&8u32.to_le_bytes());
+        let e = ArtifactHeader::decode(&bytes).unwrap_err();
+        assert!(e.0.contains("unknown metering flags"), "{e}");
+        // A cost table without fuel means nothing: refused too.
         bytes[at..at + 4].copy_from_slice(&4u32.to_le_bytes());
         let e = ArtifactHeader::decode(&bytes).unwrap_err();
-        assert!(e.0.contains("metering"), "{e}");
+        assert!(e.0.contains("fuel costs without fuel"), "{e}");
     }
 
     #[test]

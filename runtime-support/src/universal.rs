@@ -203,6 +203,8 @@ mod tests {
             metering: Default::default(),
             wasm_len: module.len() as u64,
             wasm_sha256: sha256(&module),
+            skeleton_len: module.len() as u64,
+            skeleton_sha256: sha256(&module),
         };
         let object = vec![7u8; 300]; // a size whose LEB128 takes two bytes
         let file = append_section(&module, &header, &object, [1; 8], |_| [2; 32]);
@@ -233,6 +235,8 @@ mod tests {
             metering: Default::default(),
             wasm_len: module.len() as u64,
             wasm_sha256: sha256(&module),
+            skeleton_len: module.len() as u64,
+            skeleton_sha256: sha256(&module),
         };
         let object: Vec<u8> = (0..5000u32).map(|i| (i * 7 + i / 251) as u8).collect();
         let file = append_section(&module, &header, &object, crate::trust::key_id(key), |m| {

@@ -115,9 +115,14 @@ fn artifacts_have_no_undefined_symbols_and_describe_themselves() {
     let header = module.header();
     assert_eq!(header.abi_version, runtime_support::ABI_VERSION);
     assert_eq!(header.opt_level, "O2");
+    let wasm = std::fs::read(d.path().join("m.wasm")).unwrap();
+    assert_eq!(module.wasm().unwrap(), wasm);
+    // Loading read the skeleton: the module's declarations, data and names, its code stubbed.
+    let skeleton = runtime_support::skeleton::skeleton(&wasm).unwrap();
+    assert_eq!(header.skeleton_len, skeleton.len() as u64);
     assert_eq!(
-        module.wasm(),
-        std::fs::read(d.path().join("m.wasm")).unwrap()
+        header.skeleton_sha256,
+        runtime_support::artifact::sha256(&skeleton)
     );
 }
 
@@ -297,15 +302,30 @@ fn wrun_rejects_bad_artifacts_with_one_line() {
     std::fs::write(&path, &other_abi).unwrap();
     assert_one_line_error(&run("wrun", &[&path]), "ABI version 99");
 
-    // The embedded wasm altered: flip a byte of the export name "add".
+    // The skeleton altered (what loading reads: an export name in it): refused at load.
     let wasm_bytes = std::fs::read(&wasm).unwrap();
-    let start = find(&bytes, &wasm_bytes);
-    let name = start + find(&wasm_bytes, b"halve");
+    let skeleton = runtime_support::skeleton::skeleton(&wasm_bytes).unwrap();
+    let start = find(&bytes, &skeleton);
+    let name = start + find(&skeleton, b"halve");
     let mut altered = bytes.clone();
     altered[name] = b'H';
     let path = d.path().join("altered.so");
     std::fs::write(&path, &altered).unwrap();
-    assert_one_line_error(&run("wrun", &[&path]), "altered");
+    assert_one_line_error(&run("wrun", &[&path]), "skeleton does not match");
+    // The embedded module altered: native code, which never reads it, runs; the interpreter,
+    // which would run it, refuses it.
+    let start = find(&bytes, &wasm_bytes);
+    let name = start + find(&wasm_bytes, b"halve");
+    let mut altered = bytes.clone();
+    altered[name] = b'H';
+    let path = d.path().join("altered-module.so");
+    std::fs::write(&path, &altered).unwrap();
+    let o = run("wrun", &[&path, &"--invoke", &"halve", &"8"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_one_line_error(
+        &run("wrun", &[&"--interp", &path, &"--invoke", &"halve", &"8"]),
+        "the wasm does not match the hash",
+    );
 }
 
 #[test]

@@ -452,7 +452,7 @@ fn compile_piece(
             &cpu,
             &features,
             embed_wasm,
-        ))
+        )?)
     } else {
         None
     };
@@ -563,14 +563,17 @@ fn declare_functions(cx: &mut ModuleCx<'_, '_>, here: &Range<u32>, shared: bool)
 }
 
 /// The symbols and sections through which the loader finds and checks the code. Without
-/// `embed_wasm` (universal files, where the module is outside) the wasm section is empty.
+/// `embed_wasm` (universal files, where the module is outside) the wasm section is empty; the
+/// skeleton, which loading reads, is always there.
 fn emit_self_description(
     cx: &ModuleCx<'_, '_>,
     triple: &str,
     cpu: &str,
     features: &str,
     embed_wasm: bool,
-) -> ArtifactHeader {
+) -> Result<ArtifactHeader, CompileError> {
+    let skeleton = runtime_support::skeleton::skeleton(cx.wasm)
+        .map_err(|e| CompileError::Internal(format!("the module's skeleton: {e}")))?;
     let funcs: Vec<_> = cx
         .functions
         .iter()
@@ -593,6 +596,8 @@ fn emit_self_description(
         },
         wasm_len: cx.wasm.len() as u64,
         wasm_sha256: artifact::sha256(cx.wasm),
+        skeleton_len: skeleton.len() as u64,
+        skeleton_sha256: artifact::sha256(&skeleton),
     };
     add_bytes(cx, "waot_meta", artifact::META_SECTION, &header.encode());
     add_bytes(
@@ -601,7 +606,13 @@ fn emit_self_description(
         artifact::WASM_SECTION,
         if embed_wasm { cx.wasm } else { &[] },
     );
-    header
+    add_bytes(
+        cx,
+        artifact::SYM_SKELETON,
+        artifact::SKELETON_SECTION,
+        &skeleton,
+    );
+    Ok(header)
 }
 
 /// The personality stub every landing pad names: it jumps through a pointer the loader sets

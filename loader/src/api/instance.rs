@@ -57,7 +57,7 @@ impl InstanceData {
             return &[];
         }
         let range = self.module.inner.info.datas[index as usize].bytes.clone();
-        &self.module.inner.wasm[range]
+        &self.module.inner.skeleton[range]
     }
 }
 
@@ -477,7 +477,7 @@ impl StoreData {
             if let SegmentMode::Active { index, offset } = &seg.mode {
                 let memory64 = info.memories[*index as usize].memory64;
                 let start = self.eval_offset(inst, offset, memory64)?;
-                let bytes = &module.inner.wasm[seg.bytes.clone()];
+                let bytes = &module.inner.skeleton[seg.bytes.clone()];
                 builtins::memory(inst, *index)
                     .write(start, bytes)
                     .map_err(|c| Error::Trap(Trap::new(c)))?;

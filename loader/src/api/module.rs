@@ -1,5 +1,7 @@
 //! Loading an artifact: everything is checked from the file's bytes (metadata header, target,
-//! CPU features, hash of the embedded wasm) before `dlopen`, since `dlopen` runs code.
+//! CPU features, hash of the module's skeleton) before `dlopen`, since `dlopen` runs code. The
+//! skeleton (`runtime_support::skeleton`) is what loading reads; the whole module is hashed
+//! only when something asks for it (`Module::wasm`).
 
 use crate::artifact::checks::{check_target, file_name, SymbolLayout};
 use crate::error::{Error, Result};
@@ -21,7 +23,12 @@ pub struct Module {
 pub(crate) struct ModuleInner {
     pub name: String,
     pub header: ArtifactHeader,
-    pub wasm: WasmBytes,
+    /// The module's skeleton, checked at load: `info` was parsed from it, and data segments
+    /// are read from it.
+    pub skeleton: WasmBytes,
+    /// The whole module, checked against the header the first time it is read (`wasm_check`).
+    wasm: WasmBytes,
+    wasm_check: std::sync::OnceLock<std::result::Result<(), String>>,
     pub info: ModuleInfo,
     pub functions: Vec<*const u8>,
     pub trampolines: Vec<*const u8>,
@@ -73,7 +80,7 @@ impl ModuleInner {
         use std::sync::atomic::Ordering;
         if self.instantiations.fetch_add(1, Ordering::Relaxed) >= 1 {
             self.images
-                .get_or_init(|| crate::vm::memory_image::build(&self.info, &self.wasm));
+                .get_or_init(|| crate::vm::memory_image::build(&self.info, &self.skeleton));
         }
     }
 
@@ -118,10 +125,11 @@ impl std::ops::Deref for WasmBytes {
     }
 }
 
-/// The wasm a module is loaded with: the embedded section's bytes in the file (checked, then
-/// used from the library once it is loaded), or a universal file's module.
-enum WasmInput<'a> {
-    Embedded(&'a [u8]),
+/// The wasm a module is loaded with: the shared object's embedded section (used from the
+/// library once it is loaded, checked when first read), or a universal file's module (checked
+/// by the caller).
+enum WasmInput {
+    Embedded,
     Owned(Vec<u8>),
 }
 
@@ -173,13 +181,13 @@ impl Module {
         };
         let header = ArtifactHeader::decode(section(artifact::META_SECTION)?)
             .map_err(|e| err(e.to_string()))?;
-        let wasm = section(artifact::WASM_SECTION)?;
         check_target(&header).map_err(err)?;
+        drop(file);
         let name = file_name(path);
         Self::load_native(
             data,
             header,
-            WasmInput::Embedded(wasm),
+            WasmInput::Embedded,
             &name,
             ObjectSource::File(bytes.file()),
         )
@@ -206,21 +214,26 @@ impl Module {
     fn load_native(
         object_bytes: &[u8],
         header: ArtifactHeader,
-        input: WasmInput<'_>,
+        input: WasmInput,
         name: &str,
         source: ObjectSource<'_>,
     ) -> std::result::Result<Module, String> {
-        let wasm: &[u8] = match &input {
-            WasmInput::Embedded(w) => w,
-            WasmInput::Owned(w) => w,
-        };
-        if wasm.len() as u64 != header.wasm_len || artifact::sha256(wasm) != header.wasm_sha256 {
-            return Err("the wasm does not match the hash in the metadata header (the artifact was altered)".into());
-        }
-        let info = ModuleInfo::parse(wasm).map_err(|e| format!("embedded wasm: {e}"))?;
         let file = object::File::parse(object_bytes)
             .map_err(|e| format!("native code is not a shared object: {e}"))?;
+        let skeleton = file
+            .section_by_name(artifact::SKELETON_SECTION)
+            .ok_or("not a waot artifact: no skeleton section")?
+            .data()
+            .map_err(|e| format!("the skeleton section is unreadable: {e}"))?;
+        if skeleton.len() as u64 != header.skeleton_len
+            || artifact::sha256(skeleton) != header.skeleton_sha256
+        {
+            return Err("the module's skeleton does not match the hash in the metadata header (the artifact was altered)".into());
+        }
+        let info =
+            ModuleInfo::parse(skeleton).map_err(|e| format!("the module's skeleton: {e}"))?;
         let layout = SymbolLayout::read(&file, &info)?;
+        let owned_skeleton = matches!(source, ObjectSource::Memory).then(|| skeleton.to_vec());
         drop(file);
         let library = match source {
             ObjectSource::File(file) => {
@@ -246,19 +259,28 @@ impl Module {
                 .map_err(|e| format!("missing symbol `{name}`: {e}"))?;
             **target = crate::api::exceptions::waot_personality_routine();
         }
-        let wasm = match input {
-            WasmInput::Owned(w) => WasmBytes::Owned(w),
-            WasmInput::Embedded(w) => {
-                // SAFETY: `waot_wasm` is the section's data, `header.wasm_len` bytes, which the
-                // library maps for as long as it is loaded; the bytes were checked above.
-                let sym = unsafe { library.get::<*const u8>(b"waot_wasm") }
-                    .map_err(|e| format!("missing symbol `waot_wasm`: {e}"))?;
-                // `dlopen` mapped the file that was just checked, from the same descriptor.
-                WasmBytes::InLibrary {
-                    ptr: *sym,
-                    len: w.len(),
-                }
-            }
+        // In the library: the sections' data, which it maps for as long as it is loaded;
+        // `dlopen` mapped the file whose bytes were just checked, from the same descriptor.
+        let in_library = |symbol: &str, len: u64| -> std::result::Result<WasmBytes, String> {
+            // SAFETY: a symbol of the library naming the start of a section's data.
+            let sym = unsafe { library.get::<*const u8>(symbol.as_bytes()) }
+                .map_err(|e| format!("missing symbol `{symbol}`: {e}"))?;
+            Ok(WasmBytes::InLibrary {
+                ptr: *sym,
+                len: len as usize,
+            })
+        };
+        let (wasm, wasm_check) = match input {
+            // The caller checked a universal file's module.
+            WasmInput::Owned(w) => (WasmBytes::Owned(w), std::sync::OnceLock::from(Ok(()))),
+            WasmInput::Embedded => (
+                in_library("waot_wasm", header.wasm_len)?,
+                std::sync::OnceLock::new(),
+            ),
+        };
+        let skeleton = match owned_skeleton {
+            Some(bytes) => WasmBytes::Owned(bytes),
+            None => in_library(artifact::SYM_SKELETON, header.skeleton_len)?,
         };
         let functions = table(artifact::SYM_FUNCTIONS, info.num_defined_funcs() as usize)?;
         let trampolines = table(artifact::SYM_TRAMPOLINES, info.types.len())?;
@@ -277,7 +299,9 @@ impl Module {
             inner: Arc::new(ModuleInner {
                 name: name.to_string(),
                 header,
+                skeleton,
                 wasm,
+                wasm_check,
                 info,
                 functions,
                 trampolines,
@@ -305,9 +329,26 @@ impl Module {
         &self.inner.header
     }
 
-    /// The original wasm bytes embedded in the artifact.
-    pub fn wasm(&self) -> &[u8] {
-        &self.inner.wasm
+    /// The original wasm bytes embedded in the artifact, checked against the header's hash
+    /// the first time they are read (loading reads only the skeleton).
+    pub fn wasm(&self) -> Result<&[u8]> {
+        let inner = &self.inner;
+        let check = inner.wasm_check.get_or_init(|| {
+            let w: &[u8] = &inner.wasm;
+            match w.len() as u64 == inner.header.wasm_len
+                && artifact::sha256(w) == inner.header.wasm_sha256
+            {
+                true => Ok(()),
+                false => Err(format!(
+                    "{}: the wasm does not match the hash in the metadata header (the artifact was altered)",
+                    inner.name
+                )),
+            }
+        });
+        match check {
+            Ok(()) => Ok(&inner.wasm),
+            Err(e) => Err(Error::Load(e.clone())),
+        }
     }
 
     /// The canonical signature of type `index` (concrete types named by canonical ids): what a

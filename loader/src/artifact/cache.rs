@@ -59,7 +59,7 @@ pub fn compile_cached(wasm: &[u8], source: &Path) -> Result<Module, Error> {
     let name = entry_name(wasm);
     let so = dir.join(format!("{name}.so"));
     if let Ok(m) = Module::from_file(&so) {
-        if m.wasm() == wasm {
+        if m.wasm().is_ok_and(|w| w == wasm) {
             return Ok(m);
         }
     }
@@ -76,7 +76,7 @@ pub fn compile_cached(wasm: &[u8], source: &Path) -> Result<Module, Error> {
         )));
     }
     if let Ok(m) = Module::from_file(&so) {
-        if m.wasm() == wasm {
+        if m.wasm().is_ok_and(|w| w == wasm) {
             return Ok(m);
         }
     }

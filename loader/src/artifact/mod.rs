@@ -121,13 +121,27 @@ pub enum NotNative {
     Fallback(String),
 }
 
+/// A shared object's embedded module, checked against its header's hash (loading native code
+/// reads only the skeleton; this is the interpreter's way in).
 fn embedded_wasm(so: &[u8]) -> std::result::Result<Vec<u8>, String> {
     use object::{Object, ObjectSection};
+    use runtime_support::artifact::{self, ArtifactHeader};
     let file = object::File::parse(so).map_err(|e| format!("not a shared object: {e}"))?;
-    let section = file
-        .section_by_name(runtime_support::artifact::WASM_SECTION)
-        .ok_or("not a waot artifact: no embedded wasm")?;
-    Ok(section.data().map_err(|e| e.to_string())?.to_vec())
+    let data = |name: &str| -> std::result::Result<&[u8], String> {
+        let section = file
+            .section_by_name(name)
+            .ok_or(format!("not a waot artifact: no `{name}` section"))?;
+        section.data().map_err(|e| e.to_string())
+    };
+    let header = ArtifactHeader::decode(data(artifact::META_SECTION)?).map_err(|e| e.0)?;
+    let wasm = data(artifact::WASM_SECTION)?;
+    if wasm.len() as u64 != header.wasm_len || artifact::sha256(wasm) != header.wasm_sha256 {
+        return Err(
+            "the wasm does not match the hash in the metadata header (the artifact was altered)"
+                .into(),
+        );
+    }
+    Ok(wasm.to_vec())
 }
 
 /// The native code of a universal wasm, if it fits this host and is trusted; else why not.

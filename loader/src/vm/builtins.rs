@@ -105,7 +105,7 @@ unsafe extern "C" fn memory_init(
     let r = (|| {
         let data = inst.data_segment(segment);
         let s = range(src, len, data.len() as u64, TrapCode::MemoryOutOfBounds)?;
-        let bytes = &inst.module.inner.wasm
+        let bytes = &inst.module.inner.skeleton
             [inst.module.inner.info.datas[segment as usize].bytes.clone()][s];
         memory(inst, mem).write(dst, bytes)
     })();

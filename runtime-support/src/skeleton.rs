@@ -1,0 +1,129 @@
+//! The skeleton: what the loader needs of a module to run its native code, as a valid wasm
+//! module — every section but the code, whose bodies become `unreachable`, and of the custom
+//! sections only `name` (for backtraces). Types, imports, exports, tables, memories, globals,
+//! element and data segments are there byte for byte, so `ModuleInfo::parse` reads it as it
+//! reads the module and data segments are copied out of it.
+//!
+//! An artifact carries it beside the original module, with its own length and hash in the
+//! header: the loader hashes and parses the skeleton (the module's declarations and data, a
+//! small part of a large program) instead of the whole module, whose code it never needs; the
+//! module is hashed only when something reads it (the interpreter, the compile cache).
+
+const CODE: u8 = 10;
+const CUSTOM: u8 = 0;
+
+/// The function body `unreachable; end` with no locals, size-prefixed.
+const STUB_BODY: [u8; 4] = [3, 0, 0x00, 0x0b];
+
+/// The skeleton of `wasm`, a module that has been validated.
+pub fn skeleton(wasm: &[u8]) -> Result<Vec<u8>, String> {
+    let header = wasm.get(..8).ok_or("a wasm module is at least 8 bytes")?;
+    let mut out = header.to_vec();
+    let mut pos = 8;
+    while pos < wasm.len() {
+        let id = wasm[pos];
+        let (size, size_len) = leb_u32(&wasm[pos + 1..]).ok_or("a section size is malformed")?;
+        let start = pos + 1 + size_len;
+        let end = start
+            .checked_add(size as usize)
+            .filter(|&e| e <= wasm.len())
+            .ok_or("a section runs past the module's end")?;
+        let content = &wasm[start..end];
+        match id {
+            CODE => {
+                let (count, count_len) =
+                    leb_u32(content).ok_or("the code section's count is malformed")?;
+                let mut section = content[..count_len].to_vec();
+                for _ in 0..count {
+                    section.extend_from_slice(&STUB_BODY);
+                }
+                push_section(&mut out, CODE, &section);
+            }
+            CUSTOM if custom_name(content) != Some(b"name".as_slice()) => {}
+            _ => out.extend_from_slice(&wasm[pos..end]),
+        }
+        pos = end;
+    }
+    Ok(out)
+}
+
+fn custom_name(content: &[u8]) -> Option<&[u8]> {
+    let (len, len_len) = leb_u32(content)?;
+    content.get(len_len..len_len.checked_add(len as usize)?)
+}
+
+fn push_section(out: &mut Vec<u8>, id: u8, content: &[u8]) {
+    out.push(id);
+    let mut n = content.len() as u32;
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            break;
+        }
+        out.push(byte | 0x80);
+    }
+    out.extend_from_slice(content);
+}
+
+/// An unsigned LEB128 `u32` and its length in bytes.
+fn leb_u32(bytes: &[u8]) -> Option<(u32, usize)> {
+    let mut value: u64 = 0;
+    for (i, b) in bytes.iter().take(5).enumerate() {
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return u32::try_from(value).ok().map(|v| (v, i + 1));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::module_info::ModuleInfo;
+
+    /// (module (memory 1) (data (i32.const 8) "hi") (func (export "f") (result i32)
+    ///   i32.const 42) (func (param i32)) + a `name` and a `producers` custom section.
+    fn module() -> Vec<u8> {
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        push_section(&mut m, 1, &[2, 0x60, 0, 1, 0x7f, 0x60, 1, 0x7f, 0]);
+        push_section(&mut m, 3, &[2, 0, 1]);
+        push_section(&mut m, 5, &[1, 0, 1]);
+        push_section(&mut m, 7, &[1, 1, b'f', 0, 0]);
+        push_section(&mut m, 10, &[2, 4, 0, 0x41, 42, 0x0b, 2, 0, 0x0b]);
+        push_section(&mut m, 11, &[1, 0, 0x41, 8, 0x0b, 2, b'h', b'i']);
+        push_section(&mut m, 0, b"\x04name\x01\x04\x01\x00\x01g");
+        push_section(&mut m, 0, b"\x09producersXYZ");
+        m
+    }
+
+    #[test]
+    fn keeps_declarations_data_and_names_and_stubs_the_code() {
+        let wasm = module();
+        let skel = skeleton(&wasm).unwrap();
+        let full = ModuleInfo::parse(&wasm).unwrap();
+        let info = ModuleInfo::parse(&skel).unwrap();
+        assert_eq!(info.types, full.types);
+        assert_eq!(info.funcs, full.funcs);
+        assert_eq!(info.exports.len(), 1);
+        assert_eq!(info.func_name(0), Some("g"));
+        assert_eq!(&skel[info.datas[0].bytes.clone()], b"hi");
+        assert_eq!(info.bodies.len(), 2);
+        for body in &info.bodies {
+            assert_eq!(&skel[body.clone()], &STUB_BODY[1..]);
+        }
+        assert!(!skel.windows(9).any(|w| w == b"producers"));
+        crate::validate::validate(&skel, &[]).unwrap();
+    }
+
+    #[test]
+    fn malformed_input_is_an_error_not_a_panic() {
+        let wasm = module();
+        for cut in 0..wasm.len() {
+            let _ = skeleton(&wasm[..cut]);
+        }
+        assert!(skeleton(b"\0asm").is_err());
+    }
+}
