@@ -165,22 +165,40 @@ fn a_shared_ci_key_signs_and_verifies() {
 }
 
 #[test]
-fn altered_universal_files_fall_back_to_the_interpreter() {
+fn altered_universal_files_run_what_was_signed_or_fall_back_to_the_interpreter() {
     let e = Env::new();
     let app = e.universal(&[]);
     let bytes = std::fs::read(&app).unwrap();
     let plain_len = std::fs::read(e.path("plain.wasm")).unwrap().len();
-    // The module: change the greeting in the data segment.
+    // The module around the native section: change the greeting in its data segment. Native
+    // code never reads it (it reads the skeleton inside the signed section), so the signed
+    // program runs, greeting as compiled; the interpreter runs the module as it now is.
     let mut module_altered = bytes.clone();
     let at = find(&module_altered, b"hello from wasm");
+    assert!(at < plain_len, "the first greeting is the module's");
     module_altered[at] = b'j';
     let p = e.path("altered-module.wasm");
     std::fs::write(&p, &module_altered).unwrap();
     let o = e.wrun("config", &[&p]);
-    assert_eq!(text(&o.stdout), "jello from wasm\n");
+    assert_eq!(text(&o.stdout), "hello from wasm\n", "{}", text(&o.stderr));
     assert!(
+        !text(&o.stderr).contains("interpreting"),
+        "{}",
         text(&o.stderr)
-            .contains("the module bytes do not match its native code (the file was altered)"),
+    );
+    let o = e.wrun("config", &[&"--interp", &p]);
+    assert_eq!(text(&o.stdout), "jello from wasm\n", "{}", text(&o.stderr));
+    // The skeleton inside the signed section: the signature no longer holds, and the module,
+    // unaltered, is interpreted.
+    let mut skeleton_altered = bytes.clone();
+    let at = plain_len + find(&bytes[plain_len..], b"hello from wasm");
+    skeleton_altered[at] = b'j';
+    let p = e.path("altered-skeleton.wasm");
+    std::fs::write(&p, &skeleton_altered).unwrap();
+    let o = e.wrun("config", &[&p]);
+    assert_eq!(text(&o.stdout), "hello from wasm\n", "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("wrun: interpreting"),
         "{}",
         text(&o.stderr)
     );

@@ -126,8 +126,8 @@ impl std::ops::Deref for WasmBytes {
 }
 
 /// The wasm a module is loaded with: the shared object's embedded section (used from the
-/// library once it is loaded, checked when first read), or a universal file's module (checked
-/// by the caller).
+/// library once it is loaded), or a universal file's module; either is checked against the
+/// header when first read.
 enum WasmInput {
     Embedded,
     Owned(Vec<u8>),
@@ -270,14 +270,11 @@ impl Module {
                 len: len as usize,
             })
         };
-        let (wasm, wasm_check) = match input {
-            // The caller checked a universal file's module.
-            WasmInput::Owned(w) => (WasmBytes::Owned(w), std::sync::OnceLock::from(Ok(()))),
-            WasmInput::Embedded => (
-                in_library("waot_wasm", header.wasm_len)?,
-                std::sync::OnceLock::new(),
-            ),
+        let wasm = match input {
+            WasmInput::Owned(w) => WasmBytes::Owned(w),
+            WasmInput::Embedded => in_library("waot_wasm", header.wasm_len)?,
         };
+        let wasm_check = std::sync::OnceLock::new();
         let skeleton = match owned_skeleton {
             Some(bytes) => WasmBytes::Owned(bytes),
             None => in_library(artifact::SYM_SKELETON, header.skeleton_len)?,
