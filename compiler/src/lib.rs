@@ -12,6 +12,7 @@ mod report;
 mod translate;
 mod validate;
 
+pub use codegen::object_cache::default_dir as default_cache_dir;
 pub use error::CompileError;
 pub use options::{CompileOptions, OptLevel};
 pub use report::{CompileReport, FunctionTimes};

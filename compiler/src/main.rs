@@ -47,9 +47,13 @@ struct Cli {
     /// No progress bar (it shows only on a terminal, for large modules).
     #[arg(short = 'q', long)]
     quiet: bool,
-    /// Print the time of each phase and of the slowest functions to stderr.
-    #[arg(long)]
+    /// Print the time of each phase, the cache's reuse and the slowest functions to stderr.
+    #[arg(long, short = 'v', visible_alias = "verbose")]
     time: bool,
+    /// Compile every partition, reading and writing no cached object (the cache is
+    /// `~/.cache/waot/objects`, or under `$XDG_CACHE_HOME`).
+    #[arg(long)]
+    no_cache: bool,
     /// Meter fuel: every basic block subtracts its instruction count from the store's fuel,
     /// so that the host can bound the work a guest does (`wrun --fuel N`).
     #[arg(long)]
@@ -136,6 +140,10 @@ fn run(cli: &Cli) -> Result<(), String> {
             custom_costs: fuel_costs.is_some(),
         },
         fuel_costs,
+        cache_dir: match cli.no_cache {
+            true => None,
+            false => waot_compiler::default_cache_dir(),
+        },
     };
     let report =
         compile_to_file(&wasm, &source, &cli.output, &options).map_err(|e| e.to_string())?;

@@ -68,6 +68,9 @@ pub struct CompileOptions {
     /// What each operator costs in fuel (`--fuel-costs`): one per instruction without.
     /// Needs `metering.fuel`; sets `metering.custom_costs` in the artifact.
     pub fuel_costs: Option<std::sync::Arc<FuelCosts>>,
+    /// Where partitions' objects are cached between compiles (`waotc` uses
+    /// `~/.cache/waot/objects` unless `--no-cache`); `None` compiles everything.
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Default for CompileOptions {
@@ -86,6 +89,7 @@ impl Default for CompileOptions {
             keep_every_load: false,
             metering: Metering::default(),
             fuel_costs: None,
+            cache_dir: None,
         }
     }
 }

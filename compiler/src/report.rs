@@ -21,6 +21,8 @@ pub struct CompileReport {
     /// LLVM modules compiled (in parallel, by `threads` threads).
     pub partitions: usize,
     pub threads: usize,
+    /// Partitions whose object came from the cache, of those looked up (`None`: no cache).
+    pub cache: Option<(usize, usize)>,
     /// Every defined function, in index order.
     pub functions: Vec<FunctionTimes>,
     /// Function names from the name section, sorted by index.
@@ -132,6 +134,13 @@ impl CompileReport {
         ];
         for (name, time) in phases {
             let _ = writeln!(out, "  {name:<10} {:>9.3} s", time.as_secs_f64());
+        }
+        if let Some((hits, lookups)) = self.cache {
+            let _ = writeln!(
+                out,
+                "  cache      {hits} of {lookups} partitions reused ({:.0}%)",
+                100.0 * hits as f64 / lookups.max(1) as f64
+            );
         }
         let _ = writeln!(
             out,

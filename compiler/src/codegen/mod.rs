@@ -1,6 +1,7 @@
 //! Module-level code generation: LLVM set-up, declarations, the symbols the loader reads,
 //! optimization and object emission. Function bodies are the translator's business.
 
+pub mod object_cache;
 mod partition;
 mod pipeline;
 mod saturate;
@@ -244,7 +245,7 @@ fn budget_from_env(variable: &str, default: u32) -> u32 {
 
 /// What one LLVM module of the artifact holds.
 #[derive(Clone)]
-struct Piece {
+pub(crate) struct Piece {
     /// Defined functions translated here.
     functions: Range<u32>,
     tier: Tier,
@@ -300,6 +301,12 @@ pub fn compile_objects(
     .min(pieces.len())
     .max(1);
     let progress = progress_bar(options, info.bodies.len() as u64, pieces.len());
+    // `--emit-llvm` needs every partition's IR: nothing comes from the cache then.
+    let cache = options
+        .cache_dir
+        .as_deref()
+        .filter(|_| options.emit_llvm.is_none())
+        .map(|dir| object_cache::ObjectCache::new(dir, info, source, options));
     // The largest pieces first, so that a big one does not start last while the other
     // threads idle; results still go in piece order, so the output does not change.
     let cost = |p: &Piece| -> usize {
@@ -315,6 +322,15 @@ pub fn compile_objects(
     };
     let mut order: Vec<usize> = (0..pieces.len()).collect();
     order.sort_by_key(|&i| (std::cmp::Reverse(cost(&pieces[i])), i));
+    let job = Job {
+        wasm,
+        info,
+        source,
+        options,
+        embed_wasm,
+        progress: progress.as_ref(),
+        cache: cache.as_ref(),
+    };
     let next = std::sync::atomic::AtomicUsize::new(0);
     type Output = Result<(Vec<u8>, Option<ArtifactHeader>, String, PieceTimes), CompileError>;
     let results: Vec<std::sync::Mutex<Option<Output>>> =
@@ -327,15 +343,7 @@ pub fn compile_objects(
                     let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(&i) = order.get(n) else { break };
                     let piece = &pieces[i];
-                    let r = compile_piece(
-                        wasm,
-                        info,
-                        source,
-                        options,
-                        embed_wasm,
-                        piece,
-                        progress.as_ref(),
-                    );
+                    let r = compile_piece(&job, piece);
                     *results[i].lock().unwrap() = Some(r);
                 })
                 .expect("spawn a compiler thread");
@@ -350,6 +358,10 @@ pub fn compile_objects(
     let bodies: Vec<usize> = info.bodies.iter().map(|b| b.len()).collect();
     report.partitions = pieces.len();
     report.threads = threads;
+    if let Some(c) = &cache {
+        use std::sync::atomic::Ordering::Relaxed;
+        report.cache = Some((c.counts.hits.load(Relaxed), c.counts.lookups.load(Relaxed)));
+    }
     for r in results {
         let (object, h, text, times) = r.into_inner().unwrap().expect("every piece compiled")?;
         objects.push(object);
@@ -386,19 +398,47 @@ fn progress_bar(
 }
 
 /// One LLVM module: translate, optimize, emit.
-fn compile_piece(
-    wasm: &[u8],
-    info: &ModuleInfo,
-    source: &str,
-    options: &CompileOptions,
+/// What every piece of one compile shares.
+struct Job<'a> {
+    wasm: &'a [u8],
+    info: &'a ModuleInfo,
+    source: &'a str,
+    options: &'a CompileOptions,
     embed_wasm: bool,
+    progress: Option<&'a indicatif::ProgressBar>,
+    cache: Option<&'a object_cache::ObjectCache<'a>>,
+}
+
+fn compile_piece(
+    job: &Job<'_>,
     piece: &Piece,
-    progress: Option<&indicatif::ProgressBar>,
 ) -> Result<(Vec<u8>, Option<ArtifactHeader>, String, PieceTimes), CompileError> {
+    let Job {
+        wasm,
+        info,
+        source,
+        options,
+        embed_wasm,
+        progress,
+        cache,
+    } = *job;
     let mut times = PieceTimes::default();
     let started = std::time::Instant::now();
     let (machine, cpu, features) =
         target_machine(options, piece.tier).map_err(CompileError::Link)?;
+    // The glue holds the header (the module's hashes): always made afresh, and cheap.
+    let cached = cache
+        .filter(|_| !piece.glue)
+        .map(|c| (c, c.key(piece, wasm, info, &cpu, &features)));
+    if let Some((c, key)) = &cached {
+        if let Some(object) = c.get(key) {
+            if let Some(p) = progress {
+                p.inc(piece.functions.len() as u64);
+            }
+            times.translate = started.elapsed();
+            return Ok((object, None, String::new(), times));
+        }
+    }
     let triple = machine.get_triple();
     let triple_str = triple.as_str().to_string_lossy().into_owned();
     let sp_register = if triple_str.starts_with("aarch64") {
@@ -513,6 +553,9 @@ fn compile_piece(
     let object = pipeline::emit_object(&cx.module, &machine, &mut on_function)
         .map_err(|e| CompileError::Internal(format!("code generation: {e}")))?;
     times.codegen = started.elapsed();
+    if let Some((c, key)) = &cached {
+        c.put(key, &object);
+    }
     if let Some(p) = progress {
         // Functions inlined everywhere and deleted were never emitted: they are done too.
         let emitted = times

@@ -4,6 +4,12 @@
 //! superlinear in a function's blocks, and a function of thousands of `try_table`s took
 //! minutes). The split depends only on the module and the optimization level, never on the
 //! thread count, so the output is the same for any `-j`.
+//!
+//! Where a partition ends depends on the code, not only on its size: past `PARTITION_BYTES` it
+//! ends after the first function whose body hashes to a multiple of `CUT_EVERY` (or at four
+//! times the size). A change to one function then moves at most the boundaries near it; with
+//! cuts by size alone, a function that grew by a byte would shift every later boundary, and
+//! the object cache (`object_cache`) would miss every later partition.
 
 use crate::OptLevel;
 use runtime_support::ModuleInfo;
@@ -22,6 +28,19 @@ pub const PARTITION_BYTES: usize = 32 * 1024;
 /// `try`, `try_table`: each makes blocks) is giant. The largest function of micropython has
 /// a few hundred.
 pub const GIANT_CONTROL: usize = 1_500;
+
+/// Past the size, one function in this many (by hash) ends a partition.
+const CUT_EVERY: u64 = 8;
+
+/// Whether a partition may end after this body: a hash of its bytes (FNV-1a) picks one in
+/// `CUT_EVERY`.
+fn is_cut_point(body: &[u8]) -> bool {
+    let hash = body.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    // The high bits: FNV's low bits mix poorly (the lowest is the parity of the input).
+    (hash >> 32) % CUT_EVERY == 0
+}
 
 /// How hard a partition is optimized.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,7 +96,7 @@ pub fn plan_partitions(
             continue;
         }
         bytes += body.len();
-        if bytes >= limit {
+        if bytes >= limit && (is_cut_point(&wasm[body.clone()]) || bytes >= 4 * limit) {
             parts.push(full(start..i + 1));
             (start, bytes) = (i + 1, 0);
         }
