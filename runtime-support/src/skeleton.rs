@@ -54,16 +54,7 @@ fn custom_name(content: &[u8]) -> Option<&[u8]> {
 
 fn push_section(out: &mut Vec<u8>, id: u8, content: &[u8]) {
     out.push(id);
-    let mut n = content.len() as u32;
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            break;
-        }
-        out.push(byte | 0x80);
-    }
+    crate::universal::leb128(content.len() as u64, out);
     out.extend_from_slice(content);
 }
 

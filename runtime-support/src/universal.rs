@@ -64,7 +64,8 @@ pub fn signed_message(header: &ArtifactHeader, object: &[u8], key_id: [u8; 8]) -
     with_domain(&unsigned_content(header, object, key_id))
 }
 
-fn leb128(mut v: u64, out: &mut Vec<u8>) {
+/// Appends `v` as unsigned LEB128.
+pub(crate) fn leb128(mut v: u64, out: &mut Vec<u8>) {
     loop {
         let byte = (v & 0x7f) as u8;
         v >>= 7;
