@@ -232,7 +232,7 @@ impl Module {
         }
         let info =
             ModuleInfo::parse(skeleton).map_err(|e| format!("the module's skeleton: {e}"))?;
-        let layout = SymbolLayout::read(&file, &info)?;
+        let layout = SymbolLayout::read(&file)?;
         let owned_skeleton = matches!(source, ObjectSource::Memory).then(|| skeleton.to_vec());
         drop(file);
         let library = match source {
@@ -282,14 +282,16 @@ impl Module {
         let functions = table(artifact::SYM_FUNCTIONS, info.num_defined_funcs() as usize)?;
         let trampolines = table(artifact::SYM_TRAMPOLINES, info.types.len())?;
         let host_adapters = table(artifact::SYM_HOST_ADAPTERS, info.types.len())?;
-        let bias = (trampolines
-            .first()
-            .or(functions.first())
-            .map(|p| *p as usize))
-        .zip(layout.first_code_symbol)
-        .map(|(actual, linked)| actual.wrapping_sub(linked))
-        .unwrap_or(0);
-        let registration = code_registry::register(layout.symbols(bias, name, &info));
+        // SAFETY: looking up an exported symbol's address.
+        let trampoline_table = unsafe { library.get::<*const u8>(artifact::SYM_TRAMPOLINES.as_bytes()) }
+            .map_err(|e| format!("missing symbol `{}`: {e}", artifact::SYM_TRAMPOLINES))?;
+        let registration = code_registry::register(layout.symbols(
+            *trampoline_table as usize,
+            name,
+            &info,
+            &functions,
+            &[&trampolines, &host_adapters],
+        ));
         let (signatures, type_ids) = signatures::intern_module_types(&info.types)?;
         check_type_indices(&info, &type_ids)?;
         Ok(Module {

@@ -42,65 +42,53 @@ pub(crate) fn check_target(header: &ArtifactHeader) -> std::result::Result<(), S
     Ok(())
 }
 
-/// Addresses of code symbols as linked, to locate the text and name functions in backtraces.
+/// Where the code lies as linked: the text section, and the code tables' symbol, from which
+/// the load bias follows. Backtraces need each function's address, which the code tables give
+/// once the library is loaded (`ModuleSymbols` from `code_ranges`): the per-function symbol
+/// table (`.symtab`, tens of thousands of entries and never mapped by `dlopen`) is not read.
 pub(crate) struct SymbolLayout {
-    pub first_code_symbol: Option<usize>,
     text: (usize, usize),
-    /// (linked address, wasm function index or u32::MAX for glue)
-    code: Vec<(usize, u32)>,
+    /// The linked address of `artifact::SYM_TRAMPOLINES`, an exported (dynamic) symbol.
+    trampolines: usize,
 }
 
 impl SymbolLayout {
-    pub fn read(file: &object::File<'_>, info: &ModuleInfo) -> std::result::Result<Self, String> {
+    pub fn read(file: &object::File<'_>) -> std::result::Result<Self, String> {
         let text = file.section_by_name(".text").ok_or("no .text section")?;
-        let mut code = Vec::new();
-        let mut first_trampoline = None;
-        let mut first_function = None;
-        // Bytes, not `str`: a module has a symbol per function, and start-up should not
-        // validate 100,000 names as UTF-8.
-        for sym in file.symbols() {
-            let Ok(name) = sym.name_bytes() else { continue };
-            if let Some(index) = name.strip_prefix(artifact::FUNC_SYMBOL_PREFIX.as_bytes()) {
-                let Some(index) = std::str::from_utf8(index)
-                    .ok()
-                    .and_then(|i| i.parse::<u32>().ok())
-                else {
-                    continue;
-                };
-                if index == info.num_imported_funcs {
-                    first_function = Some(sym.address() as usize);
-                }
-                code.push((sym.address() as usize, index));
-            } else if name.starts_with(b"waot_trampoline_")
-                || name.starts_with(b"waot_host_adapter_")
-            {
-                if name == b"waot_trampoline_0" {
-                    first_trampoline = Some(sym.address() as usize);
-                }
-                code.push((sym.address() as usize, u32::MAX));
-            }
-        }
-        code.sort();
+        let trampolines = file
+            .dynamic_symbols()
+            .find(|s| s.name_bytes().ok() == Some(artifact::SYM_TRAMPOLINES.as_bytes()))
+            .ok_or_else(|| format!("no dynamic symbol `{}`", artifact::SYM_TRAMPOLINES))?
+            .address() as usize;
         Ok(SymbolLayout {
-            first_code_symbol: if info.types.is_empty() {
-                first_function
-            } else {
-                first_trampoline
-            },
             text: (
                 text.address() as usize,
                 (text.address() + text.size()) as usize,
             ),
-            code,
+            trampolines,
         })
     }
 
-    pub fn symbols(&self, bias: usize, module: &str, info: &ModuleInfo) -> ModuleSymbols {
-        let funcs = self
-            .code
+    /// The code registry's view of the loaded module: its text and every function's address
+    /// (wasm index, or `u32::MAX` for trampolines and adapters), from the code tables the
+    /// library holds; `trampoline_table` is where the library put `SYM_TRAMPOLINES`.
+    pub fn symbols(
+        &self,
+        trampoline_table: usize,
+        module: &str,
+        info: &ModuleInfo,
+        functions: &[*const u8],
+        glue: &[&[*const u8]],
+    ) -> ModuleSymbols {
+        let bias = trampoline_table.wrapping_sub(self.trampolines);
+        let defined = functions
             .iter()
-            .map(|&(addr, index)| (addr.wrapping_add(bias), index))
-            .collect();
+            .enumerate()
+            .map(|(i, p)| (*p as usize, info.num_imported_funcs + i as u32));
+        let glue = glue.iter().flat_map(|t| t.iter().map(|p| (*p as usize, u32::MAX)));
+        let mut funcs: Vec<(usize, u32)> = defined.chain(glue).collect();
+        funcs.sort_unstable();
+        funcs.dedup_by_key(|f| f.0);
         ModuleSymbols {
             module: module.to_string(),
             start: self.text.0.wrapping_add(bias),
