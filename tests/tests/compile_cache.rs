@@ -1,7 +1,8 @@
 //! The per-partition object cache (issue 13, `compiler/src/codegen/object_cache.rs`): a
 //! recompile reuses the partitions a change did not touch, and what it produces is byte for
 //! byte what a compile without the cache produces; a damaged entry is compiled again; compilers
-//! writing the cache at once do not disturb each other; `--no-cache` writes nothing.
+//! writing the cache at once do not disturb each other; `--no-cache` writes nothing; the cache
+//! stays within its size, dropping the least recently used entries first.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -42,8 +43,20 @@ fn waotc(
     cache: &Path,
     extra: &[&str],
 ) -> (Output, Option<(usize, usize)>) {
+    waotc_capped(input, output, cache, extra, u64::MAX)
+}
+
+/// `waotc` as above with the cache bounded to `max_bytes`.
+fn waotc_capped(
+    input: &Path,
+    output: &Path,
+    cache: &Path,
+    extra: &[&str],
+    max_bytes: u64,
+) -> (Output, Option<(usize, usize)>) {
     let o = Command::new(binary("waotc"))
         .env("XDG_CACHE_HOME", cache)
+        .env("WAOT_CACHE_MAX_BYTES", max_bytes.to_string())
         .args(["--time", "-q", "--cpu", "x86-64-v2"])
         .args(extra)
         .arg(input)
@@ -166,4 +179,54 @@ fn compilers_sharing_a_cache_at_once_agree() {
     let (hits, lookups) = reused.unwrap();
     assert_eq!(hits, lookups);
     assert_eq!(a, std::fs::read(d.path().join("c.so")).unwrap());
+}
+
+fn total_bytes(dir: &Path) -> u64 {
+    entries(dir)
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum()
+}
+
+#[test]
+fn the_cache_keeps_within_its_size_dropping_the_least_recently_used() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = (d.path().join("a/app.wasm"), d.path().join("b/app.wasm"));
+    for (path, n) in [(&a, 300), (&b, 200)] {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, module(n, 0, 3)).unwrap();
+    }
+    // What b's entries take, measured in a cache of its own.
+    let scratch = d.path().join("scratch");
+    waotc(&b, &d.path().join("b0.so"), &scratch, &[]);
+    let b_bytes = total_bytes(&scratch.join("waot/objects"));
+
+    let cache = d.path().join("cache");
+    let objects = cache.join("waot/objects");
+    let a_so = d.path().join("a1.so");
+    waotc(&a, &a_so, &cache, &[]);
+    assert!(total_bytes(&objects) > 0);
+    // Compiling b within b's size drops all of a's older entries and keeps b's.
+    let b_so = d.path().join("b1.so");
+    waotc_capped(&b, &b_so, &cache, &[], b_bytes);
+    assert_eq!(total_bytes(&objects), b_bytes);
+    let (hits, lookups) = waotc_capped(&b, &d.path().join("b2.so"), &cache, &[], b_bytes)
+        .1
+        .unwrap();
+    assert_eq!(hits, lookups);
+    let a_again = d.path().join("a2.so");
+    assert_eq!(waotc(&a, &a_again, &cache, &[]).1.unwrap().0, 0);
+    assert_eq!(
+        std::fs::read(&a_so).unwrap(),
+        std::fs::read(&a_again).unwrap()
+    );
+    // A bound smaller than one entry leaves the cache empty after a compile that wrote to it,
+    // and the compile itself unharmed.
+    std::fs::write(&b, module(200, 7, 5)).unwrap();
+    let tiny = d.path().join("b3.so");
+    waotc_capped(&b, &tiny, &cache, &[], 1);
+    assert_eq!(total_bytes(&objects), 0);
+    let cold = d.path().join("b3-cold.so");
+    waotc(&b, &cold, &d.path().join("unused"), &["--no-cache"]);
+    assert_eq!(std::fs::read(&tiny).unwrap(), std::fs::read(&cold).unwrap());
 }

@@ -361,6 +361,7 @@ pub fn compile_objects(
     if let Some(c) = &cache {
         use std::sync::atomic::Ordering::Relaxed;
         report.cache = Some((c.counts.hits.load(Relaxed), c.counts.lookups.load(Relaxed)));
+        c.prune();
     }
     for r in results {
         let (object, h, text, times) = r.into_inner().unwrap().expect("every piece compiled")?;

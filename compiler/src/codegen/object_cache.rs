@@ -15,6 +15,9 @@
 //! so concurrent compilers never see a partial entry and a damaged one is recompiled. The cache
 //! is the user's own directory (`~/.cache/waot/objects`): whoever can write it can put code in
 //! what `waotc` produces, as whoever can write `waotc` itself can.
+//!
+//! The cache holds at most `WAOT_CACHE_MAX_BYTES` (default 4 GiB): a compile that wrote to it
+//! then removes the least recently used entries (a hit renews an entry's time) until it fits.
 
 use super::{partition::Tier, Piece};
 use crate::CompileOptions;
@@ -25,6 +28,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 const FORMAT: &str = "waot-object-cache-1";
+
+/// The default bound on the cache's size.
+const DEFAULT_MAX_BYTES: u64 = 4 << 30;
 
 /// The cache directory `waotc` uses unless told `--no-cache`.
 pub fn default_dir() -> Option<PathBuf> {
@@ -142,8 +148,50 @@ impl<'a> ObjectCache<'a> {
         if sum != sha256(object) {
             return None;
         }
+        // Recently used: pruning keeps it over older entries.
+        if let Ok(f) = std::fs::File::options().write(true).open(self.path(key)) {
+            let _ = f.set_modified(std::time::SystemTime::now());
+        }
         self.counts.hits.fetch_add(1, Relaxed);
         Some(object.to_vec())
+    }
+
+    /// After a compile that added entries: removes the least recently used until the cache
+    /// holds at most `WAOT_CACHE_MAX_BYTES`. Entries another compiler removes or adds at
+    /// the same time are no error.
+    pub fn prune(&self) {
+        if self.counts.hits.load(Relaxed) == self.counts.lookups.load(Relaxed) {
+            return;
+        }
+        let max = std::env::var("WAOT_CACHE_MAX_BYTES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_MAX_BYTES);
+        let mut entries = Vec::new();
+        for sub in std::fs::read_dir(self.dir).into_iter().flatten().flatten() {
+            for e in std::fs::read_dir(sub.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                // Entries only: another compiler's temporary files are not ours to remove.
+                if e.path().extension().is_none_or(|x| x != "o") {
+                    continue;
+                }
+                let Ok(meta) = e.metadata() else { continue };
+                let used = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+                entries.push((used, meta.len(), e.path()));
+            }
+        }
+        let mut total: u64 = entries.iter().map(|e| e.1).sum();
+        entries.sort();
+        for (_, len, path) in entries {
+            if total <= max {
+                break;
+            }
+            let _ = std::fs::remove_file(path);
+            total = total.saturating_sub(len);
+        }
     }
 
     /// Keeps `object` under `key`. A cache that cannot be written is no error: the compile

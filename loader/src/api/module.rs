@@ -283,8 +283,9 @@ impl Module {
         let trampolines = table(artifact::SYM_TRAMPOLINES, info.types.len())?;
         let host_adapters = table(artifact::SYM_HOST_ADAPTERS, info.types.len())?;
         // SAFETY: looking up an exported symbol's address.
-        let trampoline_table = unsafe { library.get::<*const u8>(artifact::SYM_TRAMPOLINES.as_bytes()) }
-            .map_err(|e| format!("missing symbol `{}`: {e}", artifact::SYM_TRAMPOLINES))?;
+        let trampoline_table =
+            unsafe { library.get::<*const u8>(artifact::SYM_TRAMPOLINES.as_bytes()) }
+                .map_err(|e| format!("missing symbol `{}`: {e}", artifact::SYM_TRAMPOLINES))?;
         let registration = code_registry::register(layout.symbols(
             *trampoline_table as usize,
             name,

@@ -85,7 +85,9 @@ impl SymbolLayout {
             .iter()
             .enumerate()
             .map(|(i, p)| (*p as usize, info.num_imported_funcs + i as u32));
-        let glue = glue.iter().flat_map(|t| t.iter().map(|p| (*p as usize, u32::MAX)));
+        let glue = glue
+            .iter()
+            .flat_map(|t| t.iter().map(|p| (*p as usize, u32::MAX)));
         let mut funcs: Vec<(usize, u32)> = defined.chain(glue).collect();
         funcs.sort_unstable();
         funcs.dedup_by_key(|f| f.0);
