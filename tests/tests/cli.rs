@@ -302,6 +302,26 @@ fn wrun_rejects_bad_artifacts_with_one_line() {
     std::fs::write(&path, &other_abi).unwrap();
     assert_one_line_error(&run("wrun", &[&path]), "ABI version 99");
 
+    // The header's length of the embedded module altered (the module is hashed only when
+    // read, but that length says how much is read): refused at load.
+    let meta = {
+        use object::{Object, ObjectSection};
+        let file = object::File::parse(&*bytes).unwrap();
+        let section = file
+            .section_by_name(runtime_support::artifact::META_SECTION)
+            .unwrap();
+        let (start, size) = section.file_range().unwrap();
+        (start + size) as usize
+    };
+    // wasm_len sits before the wasm hash and the skeleton's length and hash (32 + 8 + 32).
+    let at = meta - 72 - 8;
+    let mut longer = bytes.clone();
+    let len = u64::from_le_bytes(longer[at..at + 8].try_into().unwrap());
+    longer[at..at + 8].copy_from_slice(&(len + 4096).to_le_bytes());
+    let path = d.path().join("longer.so");
+    std::fs::write(&path, &longer).unwrap();
+    assert_one_line_error(&run("wrun", &[&path]), "not the length");
+
     // The skeleton altered (what loading reads: an export name in it): refused at load.
     let wasm_bytes = std::fs::read(&wasm).unwrap();
     let skeleton = runtime_support::skeleton::skeleton(&wasm_bytes).unwrap();

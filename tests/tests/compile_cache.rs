@@ -151,6 +151,29 @@ fn a_recompile_reuses_untouched_partitions_and_matches_a_cold_compile() {
     );
 }
 
+/// Every option in the key is written the same way each run: a fuel cost table (a hash map)
+/// too, so a recompile with one reuses everything.
+#[test]
+fn a_recompile_with_a_fuel_cost_table_reuses_everything() {
+    let d = tempfile::tempdir().unwrap();
+    let cache = d.path().join("cache");
+    let src = d.path().join("app.wasm");
+    std::fs::write(&src, module(300, 0, 3)).unwrap();
+    let costs = d.path().join("costs.txt");
+    std::fs::write(
+        &costs,
+        "i32.add 2\ni32.mul 5\ni32.xor 3\nlocal.get 0\ndefault 1\n",
+    )
+    .unwrap();
+    let flags = ["--fuel", "--fuel-costs", costs.to_str().unwrap()];
+    let (_, first) = waotc(&src, &d.path().join("a.so"), &cache, &flags);
+    assert_eq!(first.unwrap().0, 0);
+    let (hits, lookups) = waotc(&src, &d.path().join("b.so"), &cache, &flags)
+        .1
+        .unwrap();
+    assert_eq!(hits, lookups);
+}
+
 #[test]
 fn compilers_sharing_a_cache_at_once_agree() {
     let d = tempfile::tempdir().unwrap();

@@ -2,7 +2,9 @@
 //! kept under a key that hashes everything its code depends on, so a recompile after a change
 //! to a few functions compiles only their partitions and links the rest from the cache:
 //!
-//! - the compiler (its version and the artifact ABI) and this cache's format;
+//! - the compiler: a hash of the running program's bytes (a rebuilt `waotc` or embedder is
+//!   another compiler, whatever its version says), the LLVM library's version, the artifact
+//!   ABI, `WAOT_LLVM_ARGS`, and this cache's format;
 //! - every option that changes code: level, bounds strategy, triple, resolved CPU and feature
 //!   string, proposals, metering and fuel costs, `keep_every_load`, the compile-time budgets;
 //! - the source name (LLVM records it in the object);
@@ -41,6 +43,26 @@ pub fn default_dir() -> Option<PathBuf> {
     Some(base.join("waot").join("objects"))
 }
 
+/// What identifies the code generator: the running program's bytes and LLVM's version
+/// (the library is linked dynamically and may change under an unchanged program). Computed
+/// once per process; a program that cannot read itself gets a random identity, so it never
+/// reuses what it cached.
+fn compiler_identity() -> [u8; 32] {
+    static ID: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    *ID.get_or_init(|| {
+        let mut h = Sha256::new();
+        match std::env::current_exe().and_then(std::fs::read) {
+            Ok(bytes) => h.update(&bytes),
+            Err(_) => h.update(format!("{:?}", std::time::SystemTime::now()).as_bytes()),
+        }
+        let (mut major, mut minor, mut patch) = (0, 0, 0);
+        // SAFETY: writes three integers.
+        unsafe { llvm_sys::core::LLVMGetVersion(&mut major, &mut minor, &mut patch) };
+        h.update(format!("llvm {major}.{minor}.{patch}").as_bytes());
+        h.finalize().into()
+    })
+}
+
 /// How the partitions of one compile fared.
 #[derive(Default)]
 pub struct CacheCounts {
@@ -64,6 +86,12 @@ impl<'a> ObjectCache<'a> {
         };
         field(FORMAT.as_bytes());
         field(env!("CARGO_PKG_VERSION").as_bytes());
+        field(&compiler_identity());
+        field(
+            std::env::var("WAOT_LLVM_ARGS")
+                .unwrap_or_default()
+                .as_bytes(),
+        );
         field(&runtime_support::ABI_VERSION.to_le_bytes());
         field(source.as_bytes());
         let o = options;
@@ -75,7 +103,7 @@ impl<'a> ObjectCache<'a> {
             o.enabled_proposals,
             o.keep_every_load,
             o.metering,
-            o.fuel_costs,
+            o.fuel_costs.as_ref().map(|c| c.fingerprint()),
             [
                 "WAOT_PASS_BUDGET",
                 "WAOT_BLOCK_BUDGET",

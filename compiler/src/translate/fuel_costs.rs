@@ -87,6 +87,13 @@ impl FuelCosts {
         Ok(Arc::new(table))
     }
 
+    /// The table as text that does not depend on the map's order (for cache keys).
+    pub fn fingerprint(&self) -> String {
+        let mut entries: Vec<_> = self.costs.iter().collect();
+        entries.sort();
+        format!("{entries:?} default {:?}", self.default)
+    }
+
     pub fn cost(&self, op: &Operator<'_>) -> u64 {
         match self.costs.get(operator_name(op)) {
             Some(c) => *c,

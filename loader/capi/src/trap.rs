@@ -2,7 +2,7 @@
 
 use crate::runtime::wasm_store_t;
 use crate::values::wasm_val_t;
-use crate::vec::{message, wasm_frame_vec_t, wasm_message_t, wasm_val_vec_t};
+use crate::vec::{message, wasm_frame_vec_t, wasm_message_t, wasm_val_vec_t, Element};
 use waot::{Error, StoreData, Trap};
 
 pub struct wasm_trap_t {
@@ -41,18 +41,19 @@ pub unsafe extern "C" fn waot_trap_exception(
     let (Some(exn), Some(store)) = (&t.trap.exception, t.store) else {
         return false;
     };
-    let values: Result<Vec<wasm_val_t>, String> = exn
-        .payload
-        .iter()
-        .map(|v| wasm_val_t::from_val(store, v))
-        .collect();
-    match values {
-        Ok(v) => {
-            payload.write(wasm_val_vec_t::from_vec(v));
-            true
+    let mut values = Vec::with_capacity(exn.payload.len());
+    for v in &exn.payload {
+        match wasm_val_t::from_val(store, v) {
+            Ok(c) => values.push(c),
+            Err(_) => {
+                // The references made so far are ours to free.
+                values.iter_mut().for_each(Element::release);
+                return false;
+            }
         }
-        Err(_) => false,
     }
+    payload.write(wasm_val_vec_t::from_vec(values));
+    true
 }
 
 #[derive(Clone)]

@@ -230,6 +230,16 @@ impl Module {
         {
             return Err("the module's skeleton does not match the hash in the metadata header (the artifact was altered)".into());
         }
+        // The embedded module is hashed only when read, but its length decides how many bytes
+        // are read then: it must be the section's.
+        if matches!(input, WasmInput::Embedded) {
+            let section = file
+                .section_by_name(artifact::WASM_SECTION)
+                .ok_or("not a waot artifact: no embedded wasm section")?;
+            if section.size() != header.wasm_len {
+                return Err("the embedded wasm section is not the length the metadata header records (the artifact was altered)".into());
+            }
+        }
         let info =
             ModuleInfo::parse(skeleton).map_err(|e| format!("the module's skeleton: {e}"))?;
         let layout = SymbolLayout::read(&file)?;

@@ -80,22 +80,30 @@ pub fn compile_cached(wasm: &[u8], source: &Path) -> Result<Module, Error> {
             return Ok(m);
         }
     }
-    let tmp_wasm = dir.join(format!("{name}.{}.wasm", std::process::id()));
-    let tmp_so = dir.join(format!("{name}.{}.so", std::process::id()));
+    // The input goes to a directory of this process's own, under a name that does not
+    // change from run to run: waotc's object cache keys on it (LLVM records it).
+    let work = dir.join(format!("work.{}", std::process::id()));
+    std::fs::create_dir_all(&work).map_err(|e| Error::Usage(format!("{}: {e}", work.display())))?;
+    let input = format!("{name}.wasm");
+    let tmp_wasm = work.join(&input);
+    // Absolute: waotc runs in `work`.
+    let tmp_so = std::path::absolute(dir.join(format!("{name}.{}.so", std::process::id())))
+        .map_err(|e| Error::Usage(format!("{}: {e}", dir.display())))?;
     std::fs::write(&tmp_wasm, wasm)
         .map_err(|e| Error::Usage(format!("{}: {e}", tmp_wasm.display())))?;
     let out = std::process::Command::new(waotc()?)
-        .arg(&tmp_wasm)
+        .current_dir(&work)
+        .arg(&input)
         .arg(&tmp_so)
         .output()
         .map_err(|e| Error::Usage(format!("cannot run waotc: {e}")));
-    let _ = std::fs::remove_file(&tmp_wasm);
+    let _ = std::fs::remove_dir_all(&work);
     let out = out?;
     if !out.status.success() {
         let _ = std::fs::remove_file(&tmp_so);
         let msg = String::from_utf8_lossy(&out.stderr)
             .trim()
-            .replace(&*tmp_wasm.to_string_lossy(), &source.display().to_string());
+            .replace(&input, &source.display().to_string());
         return Err(Error::Load(msg.trim_start_matches("waotc: ").to_string()));
     }
     std::fs::rename(&tmp_so, &so).map_err(|e| Error::Usage(format!("{}: {e}", so.display())))?;

@@ -70,7 +70,9 @@ impl WasiCtx {
                     (Handle::Stdio(fd as i32), kind)
                 }
                 Stdio::Memory(bytes) => {
-                    let file = memory_file(&bytes).map_err(|e| format!("stdio {fd}: {e}"))?;
+                    // stdin reads from the start; output appends after the given bytes.
+                    let file =
+                        memory_file(&bytes, fd == 0).map_err(|e| format!("stdio {fd}: {e}"))?;
                     let kept = file.try_clone().map_err(|e| format!("stdio {fd}: {e}"))?;
                     captured[fd] = Some(kept);
                     (Handle::Owned(OwnedFd::from(file)), filetype::REGULAR_FILE)
@@ -151,8 +153,8 @@ impl WasiCtx {
     }
 }
 
-/// An anonymous in-memory file holding `bytes`, positioned at its start.
-fn memory_file(bytes: &[u8]) -> std::io::Result<std::fs::File> {
+/// An anonymous in-memory file holding `bytes`, positioned at its start (`rewind`) or end.
+fn memory_file(bytes: &[u8], rewind: bool) -> std::io::Result<std::fs::File> {
     use std::io::{Seek, Write};
     // SAFETY: memfd_create with a constant name; the descriptor is owned at once.
     let fd = unsafe { libc::memfd_create(c"waot-wasi-stdio".as_ptr(), libc::MFD_CLOEXEC) };
@@ -162,7 +164,9 @@ fn memory_file(bytes: &[u8]) -> std::io::Result<std::fs::File> {
     // SAFETY: a new descriptor nothing else owns.
     let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
     file.write_all(bytes)?;
-    file.rewind()?;
+    if rewind {
+        file.rewind()?;
+    }
     Ok(file)
 }
 
