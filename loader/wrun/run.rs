@@ -178,7 +178,7 @@ fn wasi_ctx(cli: &RunCli, program_args: &[String]) -> Result<WasiCtx, Error> {
         env,
         preopen_dirs: cli.dirs.iter().map(|d| parse_dir(d)).collect(),
         preopen_sockets: sockets,
-        stdio: Default::default(),
+        ..Default::default()
     };
     WasiCtx::new(config).map_err(Error::Usage)
 }

@@ -590,6 +590,34 @@ static void wasi(const char* path, const char* dir, wasm_module_t* plain) {
   wasm_instance_delete(instance);
   waot_wasi_delete(wasi);
 
+  /* A capture limit stops the guest's output there, and the call goes on to its exit. */
+  config = waot_wasi_config_new();
+  waot_wasi_config_arg(config, "guest");
+  waot_wasi_config_env(config, "FILES", "no");
+  CHECK(waot_wasi_config_stdio_memory(config, 0, NULL));
+  CHECK(waot_wasi_config_stdio_memory(config, 1, NULL));
+  CHECK(waot_wasi_config_stdio_memory(config, 2, NULL));
+  waot_wasi_config_capture_limit(config, 12);
+  wasi = waot_wasi_new(store, config, &error);
+  CHECK(wasi && waot_wasi_imports(wasi, module, &imports) == 0);
+  trap = NULL;
+  instance = wasm_instance_new(store, module, &imports, &trap);
+  CHECK(instance && !trap);
+  wasm_extern_vec_delete(&imports);
+  wasm_instance_exports(instance, &exports);
+  wasm_module_exports(module, &types);
+  for (size_t i = 0; i < types.size; i++)
+    if (name_is(wasm_exporttype_name(types.data[i]), "_start")) start = wasm_extern_as_func(exports.data[i]);
+  wasm_exporttype_vec_delete(&types);
+  trap = wasm_func_call(start, &none, &none);
+  CHECK(trap && waot_trap_exit_status(trap, &status) && status == 3);
+  wasm_trap_delete(trap);
+  CHECK(output_is(wasi, 1, "args: 1 gues"));
+  CHECK(output_is(wasi, 2, "to stderr\n"));
+  wasm_extern_vec_delete(&exports);
+  wasm_instance_delete(instance);
+  waot_wasi_delete(wasi);
+
   /* An inherited stream has nothing to read back; a missing directory is an error naming it. */
   config = waot_wasi_config_new();
   wasi = waot_wasi_new(store, config, &error);

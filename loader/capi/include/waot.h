@@ -27,8 +27,7 @@ bool waot_trap_exception(const wasm_trap_t*, own wasm_val_vec_t* payload);
 
 /* WASI preview 1. A configuration collects arguments (argv[0] first), environment variables,
  * preopened directories and the standard streams: inherited from the host unless put in
- * memory, where stdin reads the given bytes and stdout/stderr are captured (without bound:
- * cap what the guest may write by other means if it is untrusted). */
+ * memory, where stdin reads the given bytes and stdout/stderr are captured, up to a limit. */
 typedef struct waot_wasi_config_t waot_wasi_config_t;
 own waot_wasi_config_t* waot_wasi_config_new(void);
 void waot_wasi_config_delete(own waot_wasi_config_t*);
@@ -36,6 +35,9 @@ void waot_wasi_config_arg(waot_wasi_config_t*, const char* arg);
 void waot_wasi_config_env(waot_wasi_config_t*, const char* name, const char* value);
 void waot_wasi_config_preopen_dir(waot_wasi_config_t*, const char* host_path, const char* guest_path);
 bool waot_wasi_config_stdio_memory(waot_wasi_config_t*, uint32_t fd, const wasm_byte_vec_t* stdin_bytes);
+/* The most bytes an in-memory stream may hold (default 64 MiB): a guest write past it is
+ * shortened to fit, then fails with EFBIG. */
+void waot_wasi_config_capture_limit(waot_wasi_config_t*, uint64_t bytes);
 
 /* A store's WASI context, made from a configuration it takes (NULL, with a message, when a
  * directory cannot be opened). waot_wasi_imports fills `out` with a module's imports in

@@ -77,6 +77,12 @@ pub unsafe extern "C" fn waot_wasi_config_stdio_memory(
     true
 }
 
+/// The most bytes the file of an in-memory stream may hold (`WasiConfig::capture_limit`).
+#[no_mangle]
+pub unsafe extern "C" fn waot_wasi_config_capture_limit(c: *mut waot_wasi_config_t, bytes: u64) {
+    (*c).config.capture_limit = Some(bytes);
+}
+
 /// A store's WASI: the context its functions share, and those functions by name.
 pub struct waot_wasi_t {
     ctx: Arc<Mutex<WasiCtx>>,

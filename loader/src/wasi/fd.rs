@@ -94,6 +94,7 @@ pub fn fd_advise(ctx: &mut WasiCtx, _: &mut GuestMemory<'_>, a: &[u64]) -> R {
 
 pub fn fd_allocate(ctx: &mut WasiCtx, _: &mut GuestMemory<'_>, a: &[u64]) -> R {
     let e = ctx.fds.with_rights(a[0] as u32, rights::FD_ALLOCATE)?;
+    within(e.size_limit, a[1], a[2])?;
     // SAFETY: as above.
     match unsafe { libc::posix_fallocate(e.raw(), a[1] as i64, a[2] as i64) } {
         0 => Ok(()),
@@ -183,6 +184,7 @@ pub fn fd_filestat_set_size(ctx: &mut WasiCtx, _: &mut GuestMemory<'_>, a: &[u64
         .fds
         .with_rights(a[0] as u32, rights::FD_FILESTAT_SET_SIZE)?;
     let size = i64::try_from(a[1]).map_err(|_| errno::INVAL)?;
+    within(e.size_limit, 0, a[1])?;
     // SAFETY: as above.
     check(unsafe { libc::ftruncate(e.raw(), size) }).map(drop)
 }
@@ -209,8 +211,32 @@ enum Transfer {
 /// against guest memory, one system call straight into or out of guest memory, and the
 /// count written back. `a` is `(fd, iovs, iovs_len, [offset,] nwritten_ptr)`.
 fn vectored(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64], how: Transfer) -> R {
-    let fd = ctx.fds.with_rights(a[0] as u32, how.rights())?.raw();
-    transfer(fd, mem, a, how)
+    let e = ctx.fds.with_rights(a[0] as u32, how.rights())?;
+    let room = match (e.size_limit, how) {
+        (Some(limit), Transfer::Write) => {
+            // Where the write lands: the end of the file when appending, else the position.
+            // SAFETY: as above.
+            let appending =
+                check(unsafe { libc::fcntl(e.raw(), libc::F_GETFL) })? & libc::O_APPEND != 0;
+            let at = match appending {
+                true => fstat(e.raw())?.st_size as u64,
+                // SAFETY: as above.
+                false => check(unsafe { libc::lseek(e.raw(), 0, libc::SEEK_CUR) })? as u64,
+            };
+            Some(limit.saturating_sub(at))
+        }
+        (Some(limit), Transfer::WriteAt) => Some(limit.saturating_sub(a[3])),
+        _ => None,
+    };
+    transfer(e.raw(), mem, a, how, room)
+}
+
+/// Whether a file of at most `limit` bytes may span `offset..offset + len`.
+fn within(limit: Option<u64>, offset: u64, len: u64) -> R {
+    match limit {
+        Some(limit) if offset.checked_add(len).is_none_or(|end| end > limit) => Err(errno::FBIG),
+        _ => Ok(()),
+    }
 }
 
 impl Transfer {
@@ -224,9 +250,25 @@ impl Transfer {
     }
 }
 
-/// The system call of a transfer on host descriptor `fd`, with the guest's iovecs.
-fn transfer(fd: RawFd, mem: &mut GuestMemory<'_>, a: &[u64], how: Transfer) -> R {
-    let iovs = mem.iovecs(a[1] as u32, a[2] as u32)?;
+/// The system call of a transfer on host descriptor `fd`, with the guest's iovecs, writing
+/// at most `room` bytes when given (none left: `EFBIG`).
+fn transfer(
+    fd: RawFd,
+    mem: &mut GuestMemory<'_>,
+    a: &[u64],
+    how: Transfer,
+    room: Option<u64>,
+) -> R {
+    let mut iovs = mem.iovecs(a[1] as u32, a[2] as u32)?;
+    if let Some(mut room) = room {
+        if room == 0 && iovs.iter().any(|v| v.iov_len > 0) {
+            return Err(errno::FBIG);
+        }
+        for v in &mut iovs {
+            v.iov_len = v.iov_len.min(room as usize);
+            room -= v.iov_len as u64;
+        }
+    }
     let (ptr, len) = (iovs.as_ptr(), iovs.len() as i32);
     let offset = || i64::try_from(a[3]).map_err(|_| errno::INVAL);
     // SAFETY: every iovec points into guest memory, checked by `iovecs`.
@@ -272,7 +314,7 @@ pub fn stdio_unlocked(
             Err(e) => return Some(Err(e)),
         }
     };
-    Some(transfer(fd, mem, a, how))
+    Some(transfer(fd, mem, a, how, None))
 }
 
 pub fn fd_read(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R {

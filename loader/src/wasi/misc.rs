@@ -140,6 +140,7 @@ pub fn sock_accept(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R
         rights_base: rights::SOCKET & !rights::SOCK_ACCEPT,
         rights_inheriting: 0,
         preopen: None,
+        size_limit: None,
     };
     let new = ctx.fds.insert(entry)?;
     mem.write_u32(a[2] as u32, new)

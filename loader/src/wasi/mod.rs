@@ -34,7 +34,14 @@ pub struct WasiConfig {
     pub preopen_sockets: Vec<std::net::TcpListener>,
     /// stdin, stdout and stderr.
     pub stdio: [Stdio; 3],
+    /// The most bytes the file of an in-memory stream (`Stdio::Memory`) may hold, or the
+    /// bytes it starts with if more; `None` is [`DEFAULT_CAPTURE_LIMIT`]. A write past it is
+    /// shortened to fit, then fails with `EFBIG`, as on a file at its size limit.
+    pub capture_limit: Option<u64>,
 }
+
+/// The default of [`WasiConfig::capture_limit`]: 64 MiB.
+pub const DEFAULT_CAPTURE_LIMIT: u64 = 64 << 20;
 
 /// Where one of the guest's standard streams goes.
 #[derive(Default)]
@@ -52,8 +59,8 @@ pub struct WasiCtx {
     pub(crate) env: Vec<String>,
     pub(crate) fds: FdTable,
     /// The in-memory standard streams, kept apart from the descriptor table so that the guest
-    /// closing or renumbering one loses nothing the host reads.
-    captured: [Option<std::fs::File>; 3],
+    /// closing or renumbering one loses nothing the host reads; each with its size limit.
+    captured: [Option<(std::fs::File, u64)>; 3],
 }
 
 impl WasiCtx {
@@ -61,7 +68,9 @@ impl WasiCtx {
     pub fn new(config: WasiConfig) -> Result<WasiCtx, String> {
         let mut fds = FdTable::default();
         let mut captured = [None, None, None];
+        let capture_limit = config.capture_limit.unwrap_or(DEFAULT_CAPTURE_LIMIT);
         for (fd, stdio) in config.stdio.into_iter().enumerate() {
+            let mut size_limit = None;
             let (handle, kind) = match stdio {
                 Stdio::Inherit => {
                     let kind = fd::fstat(fd as i32)
@@ -74,7 +83,9 @@ impl WasiCtx {
                     let file =
                         memory_file(&bytes, fd == 0).map_err(|e| format!("stdio {fd}: {e}"))?;
                     let kept = file.try_clone().map_err(|e| format!("stdio {fd}: {e}"))?;
-                    captured[fd] = Some(kept);
+                    let limit = capture_limit.max(bytes.len() as u64);
+                    captured[fd] = Some((kept, limit));
+                    size_limit = Some(limit);
                     (Handle::Owned(OwnedFd::from(file)), filetype::REGULAR_FILE)
                 }
             };
@@ -89,6 +100,7 @@ impl WasiCtx {
                 rights_base: base,
                 rights_inheriting: 0,
                 preopen: None,
+                size_limit,
             };
             fds.insert_at(fd as u32, entry);
         }
@@ -108,6 +120,7 @@ impl WasiCtx {
                 rights_base: rights::DIRECTORY,
                 rights_inheriting: rights::ALL,
                 preopen: Some(guest),
+                size_limit: None,
             };
             fds.insert(entry)
                 .map_err(|_| "too many descriptors".to_string())?;
@@ -123,6 +136,7 @@ impl WasiCtx {
                 rights_base: rights::SOCKET,
                 rights_inheriting: rights::SOCKET,
                 preopen: None,
+                size_limit: None,
             };
             fds.insert(entry)
                 .map_err(|_| "too many descriptors".to_string())?;
@@ -143,10 +157,17 @@ impl WasiCtx {
     /// to stdout or stderr, or stdin's bytes. `None` for an inherited stream.
     pub fn captured(&self, fd: u32) -> Option<std::io::Result<Vec<u8>>> {
         use std::os::unix::fs::FileExt;
-        let file = self.captured.get(fd as usize)?.as_ref()?;
+        let (file, limit) = self.captured.get(fd as usize)?.as_ref()?;
         Some((|| {
-            let len = file.metadata()?.len();
-            let mut bytes = vec![0; len as usize];
+            // The WASI functions keep the file within its limit; the limit also bounds what
+            // is read, and an allocation that fails is an error, not an abort.
+            let len = file.metadata()?.len().min(*limit);
+            let len = usize::try_from(len).map_err(std::io::Error::other)?;
+            let mut bytes = Vec::new();
+            bytes
+                .try_reserve_exact(len)
+                .map_err(std::io::Error::other)?;
+            bytes.resize(len, 0);
             file.read_exact_at(&mut bytes, 0)?;
             Ok(bytes)
         })())

@@ -336,6 +336,7 @@ pub fn path_open(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64]) -> R {
         rights_base: want_base & inheritable & max,
         rights_inheriting: want_inheriting & inheritable,
         preopen: None,
+        size_limit: None,
     };
     let new = ctx.fds.insert(entry)?;
     mem.write_u32(a[8] as u32, new)

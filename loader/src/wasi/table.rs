@@ -120,6 +120,9 @@ pub struct FdEntry {
     pub rights_inheriting: u64,
     /// For a preopened directory, the name the guest knows it by.
     pub preopen: Option<String>,
+    /// For an in-memory standard stream, the size its file may reach: the host holds that
+    /// file in memory and reads it whole, so the guest may not grow it without bound.
+    pub size_limit: Option<u64>,
 }
 
 impl FdEntry {
