@@ -646,3 +646,37 @@ fn instances_of_one_module_get_their_data_and_keep_their_writes() {
         drop(store);
     }
 }
+
+/// Address space is reused between memories (issue 14): a memory grown and written, then
+/// dropped, leaves nothing for the next one, in pages it had from the start or grew into.
+#[test]
+fn a_memory_in_reused_address_space_starts_zeroed_at_its_own_size() {
+    const WAT: &str = r#"(module (memory (export "memory") 1)
+      (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+      (func (export "load") (param i32) (result i32) (i32.load (local.get 0)))
+      (func (export "store") (param i32 i32) (i32.store (local.get 0) (local.get 1))))"#;
+    let d = tempfile::tempdir().unwrap();
+    let module = load_wat(d.path(), "reuse", WAT, &CompileOptions::default());
+    let last_of_grown = Val::I32(5 * 65536 - 4);
+    for round in 0..8 {
+        let mut store = Store::new();
+        let i = Linker::new().instantiate(&mut store, &module).unwrap();
+        let mut call = |name: &str, args: &[Val]| {
+            let f = store.get_func(i, name).unwrap();
+            store.call(f, args)
+        };
+        assert_eq!(call("load", &[Val::I32(8)]).unwrap(), vec![Val::I32(0)]);
+        // The grown pages of an earlier round are out of bounds until grown again, then zero.
+        assert!(matches!(
+            call("load", &[last_of_grown]),
+            Err(Error::Trap(t)) if t.code == Some(TrapCode::MemoryOutOfBounds)
+        ));
+        assert_eq!(call("grow", &[Val::I32(4)]).unwrap(), vec![Val::I32(1)]);
+        assert_eq!(
+            call("load", &[last_of_grown]).unwrap(),
+            vec![Val::I32(0)]
+        );
+        call("store", &[Val::I32(8), Val::I32(round + 1)]).unwrap();
+        call("store", &[last_of_grown, Val::I32(-1)]).unwrap();
+    }
+}

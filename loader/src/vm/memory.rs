@@ -72,26 +72,10 @@ impl MemoryData {
                 "memory of {minimum} pages exceeds the {limit} pages ({what})"
             ));
         }
-        // SAFETY: a fresh anonymous reservation, inaccessible until pages are made accessible.
-        let reservation = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                Self::reservation(memory64),
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if reservation == libc::MAP_FAILED {
-            return Err(format!(
-                "cannot reserve address space for a memory: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
+        let reservation = super::reservation::take(Self::reservation(memory64))?;
         let m = MemoryData {
             vm: VmMemory {
-                base: reservation as *mut u8,
+                base: reservation,
                 length: 0,
             },
             maximum,
@@ -325,8 +309,13 @@ impl MemorySlot {
 
 impl Drop for MemoryData {
     fn drop(&mut self) {
-        // SAFETY: unmapping our own reservation.
-        unsafe { libc::munmap(self.vm.base as *mut _, Self::reservation(self.memory64)) };
+        // SAFETY: sysconf has no preconditions.
+        let host_page = (unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize).max(4096);
+        let used = (self.length() as usize).next_multiple_of(host_page);
+        // SAFETY: our own reservation, which nothing uses any more.
+        unsafe {
+            super::reservation::give_back(self.vm.base, Self::reservation(self.memory64), used)
+        };
     }
 }
 

@@ -9,6 +9,7 @@ pub(crate) mod exn_heap;
 pub(crate) mod limits;
 pub(crate) mod memory;
 pub(crate) mod memory_image;
+pub(crate) mod reservation;
 pub(crate) mod signals;
 pub(crate) mod signatures;
 pub(crate) mod table;
