@@ -672,10 +672,7 @@ fn a_memory_in_reused_address_space_starts_zeroed_at_its_own_size() {
             Err(Error::Trap(t)) if t.code == Some(TrapCode::MemoryOutOfBounds)
         ));
         assert_eq!(call("grow", &[Val::I32(4)]).unwrap(), vec![Val::I32(1)]);
-        assert_eq!(
-            call("load", &[last_of_grown]).unwrap(),
-            vec![Val::I32(0)]
-        );
+        assert_eq!(call("load", &[last_of_grown]).unwrap(), vec![Val::I32(0)]);
         call("store", &[Val::I32(8), Val::I32(round + 1)]).unwrap();
         call("store", &[last_of_grown, Val::I32(-1)]).unwrap();
     }

@@ -1,6 +1,7 @@
 //! Universal wasm, the interpreter fallback, trust, targets and the compile-on-load cache,
 //! through both command lines. Every test has its own configuration and cache directories.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use waot_tests::binary;
@@ -214,6 +215,109 @@ fn altered_universal_files_run_what_was_signed_or_fall_back_to_the_interpreter()
         text(&o.stderr).contains("wrun: interpreting"),
         "{}",
         text(&o.stderr)
+    );
+}
+
+/// The cache of checked native code (issue 14): a universal file checked once starts from it
+/// without being read; another user's key, or any change to the file, goes the long way and
+/// gets the same answers as without the cache.
+#[test]
+fn a_checked_universal_file_starts_from_the_cache_until_it_changes() {
+    let e = Env::new();
+    let app = e.universal(&[]);
+    let native = e.path("cache/waot/native");
+    let files = |ext: &str| -> Vec<PathBuf> {
+        std::fs::read_dir(&native)
+            .map(|d| {
+                d.map(|f| f.unwrap().path())
+                    .filter(|p| p.to_string_lossy().ends_with(ext))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // Just written: its identity could still change within the clock's tick, so a check is
+    // not recorded for it.
+    ran_ok(&e.wrun("config", &[&app]));
+    assert!(files(".seen").is_empty());
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    ran_ok(&e.wrun("config", &[&app]));
+    assert_eq!(files(".seen").len(), 1);
+    assert_eq!(files(".so").len(), 1);
+    let header = files(".header").pop().unwrap();
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&native).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o700, "the cache directory is private");
+    // A hit marks the entry used: its header's time moves.
+    let used = |_: ()| std::fs::metadata(&header).unwrap().modified().unwrap();
+    let past = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(&header)
+        .unwrap()
+        .set_modified(past)
+        .unwrap();
+    let o = e.wrun("config", &[&app]);
+    ran_ok(&o);
+    assert_eq!(text(&o.stderr), "");
+    assert!(used(()) > past, "the second start came from the cache");
+    // Another user, who does not trust the key, is not served the entry.
+    std::fs::File::options()
+        .write(true)
+        .open(&header)
+        .unwrap()
+        .set_modified(past)
+        .unwrap();
+    let o = e.wrun("other-user", &[&app]);
+    ran_ok(&o);
+    assert!(
+        text(&o.stderr).contains("not signed by a trusted key"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(used(()), past);
+    // A cache another user could write to is not used.
+    let open = std::fs::Permissions::from_mode(0o777);
+    std::fs::set_permissions(&native, open).unwrap();
+    ran_ok(&e.wrun("config", &[&app]));
+    assert_eq!(used(()), past);
+    std::fs::set_permissions(&native, std::fs::Permissions::from_mode(0o700)).unwrap();
+    // The native code altered in place, keeping its tag: the file is checked again and its
+    // code refused, now and once the change is old, exactly as without the cache.
+    let mut bytes = std::fs::read(&app).unwrap();
+    let plain_len = std::fs::read(e.path("plain.wasm")).unwrap().len();
+    let mid = plain_len + (bytes.len() - plain_len) / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&app, &bytes).unwrap();
+    for _ in 0..2 {
+        let o = e.wrun("config", &[&app]);
+        ran_ok(&o);
+        assert!(
+            text(&o.stderr).contains("wrun: interpreting"),
+            "{}",
+            text(&o.stderr)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+    }
+    assert_eq!(used(()), past);
+    // WAOT_NATIVE_CACHE=0 neither reads nor writes the cache.
+    bytes[mid] ^= 0xff;
+    let fresh = e.path("fresh.wasm");
+    std::fs::write(&fresh, &bytes).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let seen = files(".seen").len();
+    let o = e
+        .cmd("wrun", "config")
+        .env("WAOT_NATIVE_CACHE", "0")
+        .arg(&fresh)
+        .output()
+        .unwrap();
+    ran_ok(&o);
+    assert_eq!(files(".seen").len(), seen);
+    ran_ok(&e.wrun("config", &[&fresh]));
+    assert_eq!(
+        files(".seen").len(),
+        seen + 1,
+        "a copy is checked once itself"
     );
 }
 

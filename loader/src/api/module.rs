@@ -107,6 +107,12 @@ unsafe impl Sync for ModuleInner {}
 /// file's module).
 pub(crate) enum WasmBytes {
     Owned(Vec<u8>),
+    /// The first `len` bytes of a universal file, not read yet: `Module::wasm` reads them.
+    Unread {
+        file: std::fs::File,
+        len: usize,
+        bytes: std::sync::OnceLock<Vec<u8>>,
+    },
     /// Inside the loaded library, which the module keeps alive.
     InLibrary {
         ptr: *const u8,
@@ -119,6 +125,7 @@ impl std::ops::Deref for WasmBytes {
     fn deref(&self) -> &[u8] {
         match self {
             WasmBytes::Owned(v) => v,
+            WasmBytes::Unread { bytes, .. } => bytes.get().map_or(&[], |b| b),
             // SAFETY: read-only data of the library that `ModuleInner` holds.
             WasmBytes::InLibrary { ptr, len } => unsafe { std::slice::from_raw_parts(*ptr, *len) },
         }
@@ -131,6 +138,8 @@ impl std::ops::Deref for WasmBytes {
 enum WasmInput {
     Embedded,
     Owned(Vec<u8>),
+    /// At the start of this universal file.
+    Unread(std::fs::File),
 }
 
 /// Where `dlopen` finds the shared object.
@@ -148,8 +157,17 @@ impl Module {
     pub fn from_file(path: impl AsRef<Path>) -> Result<Module> {
         let path = path.as_ref();
         let shown = path.display().to_string();
-        let bytes = crate::artifact::file_bytes::read(path)
-            .map_err(|e| Error::Load(format!("{shown}: cannot read: {e}")))?;
+        let cannot_read = |e: std::io::Error| Error::Load(format!("{shown}: cannot read: {e}"));
+        let file = std::fs::File::open(path).map_err(cannot_read)?;
+        // A universal file whose checked code is cached is not read.
+        if let Some(hit) = crate::artifact::native_cache::find(&file) {
+            let policy = crate::artifact::TrustPolicy::from_environment()?;
+            let name = file_name(path);
+            if let Some(module) = crate::artifact::from_cache(&hit, &file, &name, &policy) {
+                return Ok(module);
+            }
+        }
+        let bytes = crate::artifact::file_bytes::read_open(file).map_err(cannot_read)?;
         if bytes.starts_with(b"\0asm") {
             let policy = crate::artifact::TrustPolicy::from_environment()?;
             return crate::artifact::native_from_wasm(&bytes, &shown, &policy).map_err(|reason| {
@@ -192,6 +210,22 @@ impl Module {
             ObjectSource::File(bytes.file()),
         )
         .map_err(err)
+    }
+
+    /// The native code of a universal file from its entry in the cache of checked code; the
+    /// caller has checked the target and the key. The module is read from `file` when asked for.
+    pub(crate) fn from_cached_native(
+        hit: &crate::artifact::native_cache::Hit,
+        file: std::fs::File,
+        name: &str,
+    ) -> std::result::Result<Module, String> {
+        Self::load_native(
+            &hit.object,
+            hit.header.clone(),
+            WasmInput::Unread(file),
+            name,
+            ObjectSource::File(hit.object.file()),
+        )
     }
 
     /// The native code of a universal file, whose module bytes are `wasm`; the caller has
@@ -282,6 +316,11 @@ impl Module {
         };
         let wasm = match input {
             WasmInput::Owned(w) => WasmBytes::Owned(w),
+            WasmInput::Unread(file) => WasmBytes::Unread {
+                file,
+                len: usize::try_from(header.wasm_len).map_err(|e| e.to_string())?,
+                bytes: std::sync::OnceLock::new(),
+            },
             WasmInput::Embedded => in_library("waot_wasm", header.wasm_len)?,
         };
         let wasm_check = std::sync::OnceLock::new();
@@ -344,6 +383,16 @@ impl Module {
     pub fn wasm(&self) -> Result<&[u8]> {
         let inner = &self.inner;
         let check = inner.wasm_check.get_or_init(|| {
+            if let WasmBytes::Unread { file, len, bytes } = &inner.wasm {
+                use std::os::unix::fs::FileExt;
+                let mut read = Vec::new();
+                read.try_reserve_exact(*len)
+                    .map_err(|e| format!("{}: cannot read the module: {e}", inner.name))?;
+                read.resize(*len, 0);
+                file.read_exact_at(&mut read, 0)
+                    .map_err(|e| format!("{}: cannot read the module: {e}", inner.name))?;
+                let _ = bytes.set(read);
+            }
             let w: &[u8] = &inner.wasm;
             match w.len() as u64 == inner.header.wasm_len
                 && artifact::sha256(w) == inner.header.wasm_sha256

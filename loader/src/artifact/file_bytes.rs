@@ -49,7 +49,13 @@ impl Drop for FileBytes {
 
 /// The bytes of the file at `path`: mapped when it is an ELF file, read otherwise.
 pub(crate) fn read(path: &Path) -> std::io::Result<FileBytes> {
-    let mut file = File::open(path)?;
+    read_open(File::open(path)?)
+}
+
+/// [`read`] of a file already open.
+pub(crate) fn read_open(mut file: File) -> std::io::Result<FileBytes> {
+    use std::io::Seek;
+    file.rewind()?;
     let len = file.metadata()?.len() as usize;
     let mut magic = [0u8; 4];
     let is_elf = len >= 4 && file.read_exact(&mut magic).is_ok() && &magic == b"\x7fELF";
@@ -76,7 +82,6 @@ pub(crate) fn read(path: &Path) -> std::io::Result<FileBytes> {
             });
         }
     }
-    use std::io::Seek;
     file.rewind()?;
     let mut bytes = Vec::with_capacity(len);
     file.read_to_end(&mut bytes)?;

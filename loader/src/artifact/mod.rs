@@ -5,6 +5,7 @@ pub mod cache;
 pub(crate) mod checks;
 pub(crate) mod file_bytes;
 pub(crate) mod host_cpu;
+pub(crate) mod native_cache;
 pub(crate) mod native_library;
 
 use crate::api::module::Module;
@@ -43,17 +44,34 @@ pub enum ArtifactKind {
 
 /// A file as `wrun` sees it, read once: every later check and load uses these bytes, so a
 /// concurrent writer of the file cannot slip anything between check and use.
+///
+/// A universal file whose native code is in the cache of checked code (`native_cache`) is not
+/// read at all until something needs more than that code: the module, or another key's check.
 pub struct Artifact {
     pub path: PathBuf,
     pub kind: ArtifactKind,
-    bytes: crate::artifact::file_bytes::FileBytes,
+    file: std::fs::File,
+    bytes: std::sync::OnceLock<crate::artifact::file_bytes::FileBytes>,
+    cached: Option<native_cache::Hit>,
 }
 
 impl Artifact {
     pub fn open(path: impl AsRef<Path>) -> Result<Artifact> {
         let path = path.as_ref().to_path_buf();
-        let bytes = crate::artifact::file_bytes::read(&path)
-            .map_err(|e| Error::Load(format!("{}: cannot read: {e}", path.display())))?;
+        let cannot_read =
+            |e: std::io::Error| Error::Load(format!("{}: cannot read: {e}", path.display()));
+        let file = std::fs::File::open(&path).map_err(cannot_read)?;
+        if let Some(hit) = native_cache::find(&file) {
+            return Ok(Artifact {
+                path,
+                kind: ArtifactKind::UniversalWasm,
+                file,
+                bytes: std::sync::OnceLock::new(),
+                cached: Some(hit),
+            });
+        }
+        let bytes = crate::artifact::file_bytes::read_open(file.try_clone().map_err(cannot_read)?)
+            .map_err(cannot_read)?;
         let kind = if bytes.starts_with(b"\0asm") {
             match universal::split(&bytes).1 {
                 Some(_) => ArtifactKind::UniversalWasm,
@@ -67,30 +85,53 @@ impl Artifact {
                 path.display()
             )));
         };
-        Ok(Artifact { path, kind, bytes })
+        Ok(Artifact {
+            path,
+            kind,
+            file,
+            bytes: bytes.into(),
+            cached: None,
+        })
+    }
+
+    /// The whole file, read once.
+    fn bytes(&self) -> Result<&crate::artifact::file_bytes::FileBytes> {
+        if let Some(b) = self.bytes.get() {
+            return Ok(b);
+        }
+        let cannot_read =
+            |e: std::io::Error| Error::Load(format!("{}: cannot read: {e}", self.path.display()));
+        let file = self.file.try_clone().map_err(cannot_read)?;
+        let bytes = crate::artifact::file_bytes::read_open(file).map_err(cannot_read)?;
+        Ok(self.bytes.get_or_init(|| bytes))
     }
 
     /// The wasm module: the file itself without its native section, or the one a shared
     /// object embeds.
     pub fn wasm(&self) -> Result<Vec<u8>> {
+        let bytes = self.bytes()?;
         match self.kind {
-            ArtifactKind::SharedObject => embedded_wasm(&self.bytes)
+            ArtifactKind::SharedObject => embedded_wasm(bytes)
                 .map_err(|m| Error::Load(format!("{}: {m}", self.path.display()))),
-            _ => Ok(universal::split(&self.bytes).0.to_vec()),
+            _ => Ok(universal::split(bytes).0.to_vec()),
         }
     }
 
     /// What the artifact's native code meters, as its header says (not yet verified: use it
     /// only to refuse). `None` for a plain wasm or an unreadable header.
     pub fn metering(&self) -> Option<runtime_support::artifact::Metering> {
+        if let Some(hit) = &self.cached {
+            return Some(hit.header.metering);
+        }
+        let bytes = self.bytes().ok()?;
         match self.kind {
             ArtifactKind::UniversalWasm => {
-                let section = universal::split(&self.bytes).1?.ok()?;
+                let section = universal::split(bytes).1?.ok()?;
                 Some(section.header.metering)
             }
             ArtifactKind::SharedObject => {
                 use object::{Object, ObjectSection};
-                let file = object::File::parse(&*self.bytes).ok()?;
+                let file = object::File::parse(&**bytes).ok()?;
                 let meta = file.section_by_name(runtime_support::artifact::META_SECTION)?;
                 let header = runtime_support::artifact::ArtifactHeader::decode(meta.data().ok()?);
                 header.ok().map(|h| h.metering)
@@ -102,12 +143,20 @@ impl Artifact {
     /// The native module. A shared object that does not fit is an error; for wasm files
     /// `Err` is the reason to interpret instead.
     pub fn native(&self, policy: &TrustPolicy) -> std::result::Result<Module, NotNative> {
+        let name = file_name(&self.path);
+        if let Some(module) = self
+            .cached
+            .as_ref()
+            .and_then(|hit| from_cache(hit, &self.file, &name, policy))
+        {
+            return Ok(module);
+        }
+        let bytes = self.bytes().map_err(NotNative::Refused)?;
         match self.kind {
             ArtifactKind::SharedObject => {
-                Module::from_shared_object(&self.bytes, &self.path).map_err(NotNative::Refused)
+                Module::from_shared_object(bytes, &self.path).map_err(NotNative::Refused)
             }
-            _ => native_from_wasm(&self.bytes, &file_name(&self.path), policy)
-                .map_err(NotNative::Fallback),
+            _ => native_from_wasm(bytes, &name, policy).map_err(NotNative::Fallback),
         }
     }
 }
@@ -144,13 +193,31 @@ fn embedded_wasm(so: &[u8]) -> std::result::Result<Vec<u8>, String> {
     Ok(wasm.to_vec())
 }
 
+/// The native code of the universal file open as `file` from its cache entry, when `policy`
+/// trusts the key that signed it and it fits this host; `None` sends the caller the long way
+/// (reading and checking the whole file), which gives the reason if it does not run.
+pub(crate) fn from_cache(
+    hit: &native_cache::Hit,
+    file: &std::fs::File,
+    name: &str,
+    policy: &TrustPolicy,
+) -> Option<Module> {
+    let trusted = policy.trust_any || policy.keys.iter().any(|k| trust::key_id(k) == hit.key_id);
+    if !trusted || check_target(&hit.header).is_err() {
+        return None;
+    }
+    let module = Module::from_cached_native(hit, file.try_clone().ok()?, name).ok()?;
+    hit.mark_used();
+    Some(module)
+}
+
 /// The native code of a universal wasm, if it fits this host and is trusted; else why not.
 pub(crate) fn native_from_wasm(
-    bytes: &[u8],
+    file: &crate::artifact::file_bytes::FileBytes,
     name: &str,
     policy: &TrustPolicy,
 ) -> std::result::Result<Module, String> {
-    let (module, section) = universal::split(bytes);
+    let (module, section) = universal::split(file);
     let section = section.ok_or("it is a plain wasm module without native code")?;
     let section = section.map_err(|e| format!("its native section is unreadable ({e})"))?;
     check_target(&section.header)?;
@@ -166,6 +233,7 @@ pub(crate) fn native_from_wasm(
                     .into(),
             );
         }
+        native_cache::store(&section, file.file());
     }
     Module::from_native_section(&section.object, section.header, module.to_vec(), name)
 }
