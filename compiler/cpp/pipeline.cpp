@@ -205,6 +205,14 @@ extern "C" char *waot_optimize_module(LLVMModuleRef module, LLVMTargetMachineRef
   PB.registerPeepholeEPCallback([](FunctionPassManager &FPM, OptimizationLevel) {
     FPM.addPass(SignExtendNonNegativeIndices());
   });
+  // By name, for pipelines written out in full.
+  PB.registerPipelineParsingCallback(
+      [](StringRef Name, FunctionPassManager &FPM, ArrayRef<PassBuilder::PipelineElement>) {
+        if (Name != "waot-sext-indices")
+          return false;
+        FPM.addPass(SignExtendNonNegativeIndices());
+        return true;
+      });
   ModulePassManager MPM;
   if (Error E = PB.parsePassPipeline(MPM, passes)) {
     std::string Message = toString(std::move(E));

@@ -509,7 +509,9 @@ fn compile_piece(
     // The light tier promotes locals and cleans up locally, each linear in the function; its
     // loads are all kept, as at -O0, since the fast instruction selector is -O0's.
     let passes = match piece.tier {
-        Tier::Full => format!("default<{}>", options.opt_level.name()),
+        // `WAOT_PASSES` replaces the pipeline, for measurements.
+        Tier::Full => std::env::var("WAOT_PASSES")
+            .unwrap_or_else(|_| format!("default<{}>", options.opt_level.name())),
         Tier::Light => "function(sroa,early-cse,simplifycfg)".to_string(),
     };
     let keep_every_load =

@@ -107,7 +107,8 @@ impl<'a> ObjectCache<'a> {
             [
                 "WAOT_PASS_BUDGET",
                 "WAOT_BLOCK_BUDGET",
-                "WAOT_BLOCKS_BUDGET"
+                "WAOT_BLOCKS_BUDGET",
+                "WAOT_PASSES"
             ]
             .map(|v| std::env::var(v).ok()),
         );
