@@ -132,6 +132,10 @@ fn writes_stop_at_the_capture_limit() {
     assert_eq!(g.call("seek", &[Val::I32(1), Val::I64(0)]), 0);
     assert_eq!(g.write(1, 65536), (0, (LIMIT - 50_000) as i32));
     assert_eq!(g.write(1, 1).0, EFBIG);
+    // An appending `pwrite` lands at the end too, whatever offset it names.
+    assert_eq!(g.pwrite(1, 10, 0).0, EFBIG);
+    assert_eq!(set_size(&mut g, LIMIT as i64 - 4), 0);
+    assert_eq!(g.pwrite(1, 10, 0), (0, 4));
     assert_eq!(g.captured(1), LIMIT as usize);
 }
 

@@ -511,7 +511,9 @@ fn compile_piece(
     let passes = match piece.tier {
         // `WAOT_PASSES` replaces the pipeline, for measurements.
         Tier::Full => std::env::var("WAOT_PASSES")
-            .unwrap_or_else(|_| format!("default<{}>", options.opt_level.name())),
+            .ok()
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| format!("default<{}>", options.opt_level.name())),
         Tier::Light => "function(sroa,early-cse,simplifycfg)".to_string(),
     };
     let keep_every_load =

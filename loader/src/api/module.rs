@@ -125,6 +125,7 @@ impl std::ops::Deref for WasmBytes {
     fn deref(&self) -> &[u8] {
         match self {
             WasmBytes::Owned(v) => v,
+            // Empty until `Module::wasm`, the only reader, has read them.
             WasmBytes::Unread { bytes, .. } => bytes.get().map_or(&[], |b| b),
             // SAFETY: read-only data of the library that `ModuleInner` holds.
             WasmBytes::InLibrary { ptr, len } => unsafe { std::slice::from_raw_parts(*ptr, *len) },
@@ -170,7 +171,8 @@ impl Module {
         let bytes = crate::artifact::file_bytes::read_open(file).map_err(cannot_read)?;
         if bytes.starts_with(b"\0asm") {
             let policy = crate::artifact::TrustPolicy::from_environment()?;
-            return crate::artifact::native_from_wasm(&bytes, &shown, &policy).map_err(|reason| {
+            let name = file_name(path);
+            return crate::artifact::native_from_wasm(&bytes, &name, &policy).map_err(|reason| {
                 Error::Load(format!("{shown}: no native code to run: {reason}"))
             });
         }
@@ -382,17 +384,23 @@ impl Module {
     /// the first time they are read (loading reads only the skeleton).
     pub fn wasm(&self) -> Result<&[u8]> {
         let inner = &self.inner;
-        let check = inner.wasm_check.get_or_init(|| {
-            if let WasmBytes::Unread { file, len, bytes } = &inner.wasm {
+        // Read before the check, which is kept: a failed read is not, and the next call tries
+        // again.
+        if let WasmBytes::Unread { file, len, bytes } = &inner.wasm {
+            if bytes.get().is_none() {
                 use std::os::unix::fs::FileExt;
+                let cannot =
+                    |e: String| Error::Load(format!("{}: cannot read the module: {e}", inner.name));
                 let mut read = Vec::new();
                 read.try_reserve_exact(*len)
-                    .map_err(|e| format!("{}: cannot read the module: {e}", inner.name))?;
+                    .map_err(|e| cannot(e.to_string()))?;
                 read.resize(*len, 0);
                 file.read_exact_at(&mut read, 0)
-                    .map_err(|e| format!("{}: cannot read the module: {e}", inner.name))?;
+                    .map_err(|e| cannot(e.to_string()))?;
                 let _ = bytes.set(read);
             }
+        }
+        let check = inner.wasm_check.get_or_init(|| {
             let w: &[u8] = &inner.wasm;
             match w.len() as u64 == inner.header.wasm_len
                 && artifact::sha256(w) == inner.header.wasm_sha256

@@ -13,6 +13,8 @@ use std::path::Path;
 pub(crate) struct FileBytes {
     data: Data,
     file: File,
+    /// A read file's identity just before it was read (`native_cache::identity`).
+    identity: Option<String>,
 }
 
 enum Data {
@@ -24,6 +26,12 @@ impl FileBytes {
     /// The open file the bytes were read from.
     pub(crate) fn file(&self) -> &File {
         &self.file
+    }
+
+    /// The file's identity just before it was read, if it was read (not mapped) and old
+    /// enough to have one.
+    pub(crate) fn identity(&self) -> Option<&str> {
+        self.identity.as_deref()
     }
 }
 
@@ -79,14 +87,17 @@ pub(crate) fn read_open(mut file: File) -> std::io::Result<FileBytes> {
                     len,
                 },
                 file,
+                identity: None,
             });
         }
     }
     file.rewind()?;
+    let identity = crate::artifact::native_cache::identity(&file);
     let mut bytes = Vec::with_capacity(len);
     file.read_to_end(&mut bytes)?;
     Ok(FileBytes {
         data: Data::Owned(bytes),
         file,
+        identity,
     })
 }

@@ -42,11 +42,12 @@ pub enum ArtifactKind {
     PlainWasm,
 }
 
-/// A file as `wrun` sees it, read once: every later check and load uses these bytes, so a
-/// concurrent writer of the file cannot slip anything between check and use.
+/// A file as `wrun` sees it, open once and read at most once: every check and load uses those
+/// bytes, so a concurrent writer of the file cannot slip anything between check and use.
 ///
-/// A universal file whose native code is in the cache of checked code (`native_cache`) is not
-/// read at all until something needs more than that code: the module, or another key's check.
+/// A universal file whose checked native code is in the cache (`native_cache`) is not read at
+/// open: its native code and header come from the cache entry, and the file is read only if
+/// something needs more (the module, or the check under a key the entry's is not).
 pub struct Artifact {
     pub path: PathBuf,
     pub kind: ArtifactKind,
@@ -206,9 +207,16 @@ pub(crate) fn from_cache(
     if !trusted || check_target(&hit.header).is_err() {
         return None;
     }
-    let module = Module::from_cached_native(hit, file.try_clone().ok()?, name).ok()?;
-    hit.mark_used();
-    Some(module)
+    match Module::from_cached_native(hit, file.try_clone().ok()?, name) {
+        Ok(module) => {
+            hit.mark_used();
+            Some(module)
+        }
+        Err(_) => {
+            hit.forget();
+            None
+        }
+    }
 }
 
 /// The native code of a universal wasm, if it fits this host and is trusted; else why not.
@@ -233,7 +241,7 @@ pub(crate) fn native_from_wasm(
                     .into(),
             );
         }
-        native_cache::store(&section, file.file());
+        native_cache::store(&section, file.file(), file.identity());
     }
     Module::from_native_section(&section.object, section.header, module.to_vec(), name)
 }

@@ -14,61 +14,99 @@
 //! the same clock tick as it was checked would keep its identity: files changed less than a
 //! second before their check are not recorded.) Whatever a recorded file holds, a hit runs
 //! exactly the code its tag was checked over, which the policy's key signed. The directory
-//! is the user's (`$XDG_CACHE_HOME/waot/native`, created private); one that another user
-//! could write to is not used. `WAOT_NATIVE_CACHE=0` turns the cache off.
+//! is the user's (`$XDG_CACHE_HOME/waot/native`, created private, used through one open
+//! descriptor); one that another user could write to is not used. `WAOT_NATIVE_CACHE=0` turns
+//! the cache off.
 
 use crate::artifact::file_bytes::{self, FileBytes};
 use runtime_support::artifact::{hex, ArtifactHeader};
-use runtime_support::universal::NativeSection;
+use runtime_support::universal::{NativeSection, FORMAT_VERSION};
 use std::fs::File;
-use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt};
+use std::path::PathBuf;
+
+/// Records of files kept per entry: a file copied, touched or rebuilt many times leaves one
+/// record each; the oldest go.
+const RECORDS_PER_ENTRY: usize = 16;
 
 /// A cache entry for a universal file: the checked header and shared object.
 pub(crate) struct Hit {
     pub header: ArtifactHeader,
     pub key_id: [u8; 8],
     pub object: FileBytes,
-    header_path: PathBuf,
+    dir: Directory,
+    stem: String,
 }
 
 impl Hit {
     /// Records a use: recently used entries are the last to go (`prune`).
     pub(crate) fn mark_used(&self) {
-        if let Ok(f) = File::options().write(true).open(&self.header_path) {
+        if let Ok(f) = File::options()
+            .write(true)
+            .open(self.dir.path(&format!("{}.header", self.stem)))
+        {
             let _ = f.set_modified(std::time::SystemTime::now());
         }
     }
+
+    /// Drops an entry that did not load, so that the next check writes it again.
+    pub(crate) fn forget(&self) {
+        let _ = std::fs::remove_file(self.dir.path(&format!("{}.header", self.stem)));
+    }
 }
 
-/// The cache directory, if the cache is on, creating it private; `None` when it cannot be made
-/// or someone else could write to it.
-fn directory() -> Option<PathBuf> {
-    if std::env::var_os("WAOT_NATIVE_CACHE").is_some_and(|v| v == "0") {
-        return None;
-    }
-    let base = match std::env::var_os("XDG_CACHE_HOME") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => PathBuf::from(std::env::var_os("HOME")?).join(".cache"),
-    };
-    let dir = base.join("waot").join("native");
-    if !dir.is_dir() {
-        std::fs::create_dir_all(&dir).ok()?;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).ok()?;
-    }
-    private(&dir).then_some(dir)
-}
+/// The cache directory, open: every name in it is reached through this descriptor
+/// (`/proc/self/fd/N/name`), never by walking the path again, so nobody can swap a directory
+/// of the path between the check of its owner and its use.
+struct Directory(File);
 
-/// Whether `dir` is a directory of this user that nobody else may write to.
-fn private(dir: &Path) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let me = unsafe { libc::geteuid() };
-    std::fs::symlink_metadata(dir)
-        .is_ok_and(|m| m.is_dir() && m.uid() == me && m.mode() & 0o022 == 0)
+impl Directory {
+    /// The cache directory, made private if `create` and it is missing; `None` when the cache
+    /// is off, or the directory is not this user's alone (another user could write to it).
+    fn open(create: bool) -> Option<Directory> {
+        if std::env::var_os("WAOT_NATIVE_CACHE").is_some_and(|v| v == "0") {
+            return None;
+        }
+        let base = match std::env::var_os("XDG_CACHE_HOME") {
+            Some(d) if !d.is_empty() => PathBuf::from(d),
+            _ => PathBuf::from(std::env::var_os("HOME")?).join(".cache"),
+        };
+        let path = base.join("waot").join("native");
+        if create && !path.is_dir() {
+            std::fs::create_dir_all(path.parent()?).ok()?;
+            let _ = std::fs::DirBuilder::new().mode(0o700).create(&path);
+        }
+        let c_path = std::ffi::CString::new(path.into_os_string().into_encoded_bytes()).ok()?;
+        // SAFETY: a NUL-terminated path; the descriptor is owned at once.
+        let fd = unsafe {
+            libc::open(
+                c_path.as_ptr(),
+                libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_RDONLY | libc::O_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return None;
+        }
+        // SAFETY: a new descriptor nothing else owns.
+        let dir = unsafe { File::from_raw_fd(fd) };
+        let m = dir.metadata().ok()?;
+        // SAFETY: geteuid has no preconditions.
+        let mine = m.uid() == unsafe { libc::geteuid() } && m.mode() & 0o022 == 0;
+        mine.then_some(Directory(dir))
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        PathBuf::from(format!("/proc/self/fd/{}/{name}", self.0.as_raw_fd()))
+    }
+
+    fn clone(&self) -> Option<Directory> {
+        self.0.try_clone().ok().map(Directory)
+    }
 }
 
 fn stem(key_id: &[u8; 8], tag: &[u8; 32]) -> String {
-    format!("{}-{}", hex(key_id), hex(tag))
+    format!("{}-{}-v{FORMAT_VERSION}", hex(key_id), hex(tag))
 }
 
 /// The key id and tag in the last 40 bytes of `file`, when it starts like a wasm module.
@@ -86,10 +124,13 @@ fn key_and_tag(file: &File) -> Option<([u8; 8], [u8; 32])> {
 
 /// What identifies `file` as the same, unchanged file: a hash of its device, inode, size
 /// and modification and change times; `None` if it changed less than a second ago.
-fn identity(file: &File) -> Option<String> {
+pub(crate) fn identity(file: &File) -> Option<String> {
     let m = file.metadata().ok()?;
-    let changed = std::time::UNIX_EPOCH
-        + std::time::Duration::new(m.ctime().max(0) as u64, m.ctime_nsec().max(0) as u32);
+    let since_epoch = std::time::Duration::new(
+        u64::try_from(m.ctime()).ok()?,
+        u32::try_from(m.ctime_nsec()).ok()?.min(999_999_999),
+    );
+    let changed = std::time::UNIX_EPOCH.checked_add(since_epoch)?;
     let age = std::time::SystemTime::now().duration_since(changed).ok()?;
     if age < std::time::Duration::from_secs(1) {
         return None;
@@ -110,64 +151,81 @@ fn identity(file: &File) -> Option<String> {
 /// The entry for the universal file open as `file`, if it was checked before, unchanged.
 pub(crate) fn find(file: &File) -> Option<Hit> {
     let (key_id, tag) = key_and_tag(file)?;
-    let dir = directory()?;
+    let dir = Directory::open(false)?;
     let stem = stem(&key_id, &tag);
     if !dir
-        .join(format!("{stem}.{}.seen", identity(file)?))
+        .path(&format!("{stem}.{}.seen", identity(file)?))
         .is_file()
     {
         return None;
     }
-    let header_path = dir.join(format!("{stem}.header"));
-    let header = ArtifactHeader::decode(&std::fs::read(&header_path).ok()?).ok()?;
-    let object = file_bytes::read(&dir.join(format!("{stem}.so"))).ok()?;
+    let header = std::fs::read(dir.path(&format!("{stem}.header"))).ok()?;
+    let header = ArtifactHeader::decode(&header).ok()?;
+    let object = file_bytes::read(&dir.path(&format!("{stem}.so"))).ok()?;
     Some(Hit {
         header,
         key_id,
         object,
-        header_path,
+        dir: dir.clone()?,
+        stem,
     })
 }
 
-/// Keeps a section whose tag was checked, read from `file`. Best effort: a cache that cannot
-/// be written costs the next start its time, nothing else.
-pub(crate) fn store(section: &NativeSection, file: &File) {
-    let (Some(dir), Some(identity)) = (directory(), identity(file)) else {
+/// Keeps a section whose tag was checked, read from `file` when its identity was
+/// `identity_when_read`. Best effort: a cache that cannot be written costs the next start its
+/// time, nothing else.
+pub(crate) fn store(section: &NativeSection, file: &File, identity_when_read: Option<&str>) {
+    // Recorded only if the file is still what was read: a change since the read, or one too
+    // recent to show, leaves no record.
+    let Some(id) = identity_when_read.filter(|id| identity(file).as_deref() == Some(*id)) else {
+        return;
+    };
+    let Some(dir) = Directory::open(true) else {
         return;
     };
     let stem = stem(&section.key_id, &section.tag);
     // The record of the file last: an entry is used only once all of it is there.
-    let complete = dir.join(format!("{stem}.header")).is_file()
+    let complete =
+        dir.path(&format!("{stem}.header")).is_file() && dir.path(&format!("{stem}.so")).is_file();
+    let complete = complete
         || (write(&dir, &format!("{stem}.so"), &section.object)
             && write(&dir, &format!("{stem}.header"), &section.header.encode()));
-    if complete && write(&dir, &format!("{stem}.{identity}.seen"), &[]) {
+    if complete && write(&dir, &format!("{stem}.{id}.seen"), &[]) {
         prune(&dir);
     }
 }
 
 /// Writes `name` in `dir` whole or not at all (a temporary file renamed into place).
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> bool {
-    let Ok(mut file) = tempfile::NamedTempFile::new_in(dir) else {
+fn write(dir: &Directory, name: &str, bytes: &[u8]) -> bool {
+    let Ok(mut file) = tempfile::NamedTempFile::new_in(dir.path("")) else {
         return false;
     };
-    std::io::Write::write_all(&mut file, bytes).is_ok() && file.persist(dir.join(name)).is_ok()
+    std::io::Write::write_all(&mut file, bytes).is_ok() && file.persist(dir.path(name)).is_ok()
 }
 
-/// Removes the least recently used entries while the directory holds more than
-/// `WAOT_CACHE_MAX_BYTES` (default 4 GiB).
-fn prune(dir: &Path) {
-    use std::time::{SystemTime, UNIX_EPOCH};
+/// One entry's files, for `prune`.
+#[derive(Default)]
+struct EntryFiles {
+    /// The header's time: the entry's last use.
+    last_use: Option<std::time::SystemTime>,
+    bytes: u64,
+    /// Every file of the entry, and its records by age.
+    files: Vec<PathBuf>,
+    records: Vec<(std::time::SystemTime, PathBuf)>,
+}
+
+/// Keeps at most `RECORDS_PER_ENTRY` records per entry, and removes the least recently used
+/// entries while the directory holds more than `WAOT_CACHE_MAX_BYTES` (default 4 GiB).
+fn prune(dir: &Directory) {
     let max = std::env::var("WAOT_CACHE_MAX_BYTES")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(4 << 30);
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let Ok(listing) = std::fs::read_dir(dir.path("")) else {
         return;
     };
-    // Per entry: its last use (the header's time), its bytes, its files.
-    let mut all: std::collections::BTreeMap<String, (SystemTime, u64, Vec<PathBuf>)> =
-        Default::default();
-    for e in entries.flatten() {
+    let mut entries: std::collections::BTreeMap<String, EntryFiles> = Default::default();
+    for e in listing.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         let (Ok(m), Some((stem, rest))) = (e.metadata(), name.split_once('.')) else {
             continue;
@@ -175,25 +233,33 @@ fn prune(dir: &Path) {
         if stem.is_empty() {
             continue; // a temporary file being written
         }
-        let slot = all
-            .entry(stem.to_string())
-            .or_insert((UNIX_EPOCH, 0, Vec::new()));
-        slot.1 += m.len();
-        slot.2.push(e.path());
-        if rest == "header" {
-            slot.0 = m.modified().unwrap_or(UNIX_EPOCH);
+        let entry = entries.entry(stem.to_string()).or_default();
+        let time = m.modified().unwrap_or(std::time::UNIX_EPOCH);
+        entry.bytes += m.len();
+        entry.files.push(e.path());
+        match rest {
+            "header" => entry.last_use = Some(time),
+            _ if rest.ends_with(".seen") => entry.records.push((time, e.path())),
+            _ => {}
         }
     }
-    let mut total: u64 = all.values().map(|v| v.1).sum();
-    let mut by_age: Vec<_> = all.into_values().collect();
-    by_age.sort_by_key(|(used, _, _)| *used);
-    for (_, bytes, files) in by_age {
+    for entry in entries.values_mut() {
+        entry.records.sort();
+        let extra = entry.records.len().saturating_sub(RECORDS_PER_ENTRY);
+        for (_, old) in entry.records.drain(..extra) {
+            let _ = std::fs::remove_file(old);
+        }
+    }
+    let mut total: u64 = entries.values().map(|e| e.bytes).sum();
+    let mut by_age: Vec<_> = entries.into_values().collect();
+    by_age.sort_by_key(|e| e.last_use);
+    for entry in by_age {
         if total <= max {
             break;
         }
-        for f in files {
+        for f in entry.files {
             let _ = std::fs::remove_file(f);
         }
-        total -= bytes;
+        total -= entry.bytes;
     }
 }

@@ -92,9 +92,7 @@ impl MemoryData {
     /// a one-byte wasm page: the bytes past `length` in the last host page stay accessible, and
     /// compiled code checks such a memory's accesses explicitly.
     fn set_accessible(&self, bytes: u64) -> Result<(), String> {
-        // SAFETY: sysconf has no preconditions.
-        let host_page = (unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize).max(4096);
-        let up = |n: u64| (n as usize).next_multiple_of(host_page);
+        let up = |n: u64| (n as usize).next_multiple_of(super::reservation::host_page());
         let (from, to) = (up(self.length()), up(bytes));
         if to > from {
             // SAFETY: changes the protection of pages inside our own reservation.
@@ -106,10 +104,14 @@ impl MemoryData {
                 )
             };
             if r != 0 {
-                return Err(format!(
-                    "cannot commit memory: {}",
-                    std::io::Error::last_os_error()
-                ));
+                let error = std::io::Error::last_os_error();
+                // A change that failed part-way may have left pages past the length readable;
+                // the memory's guard (and the reservation's reuse) needs them inaccessible.
+                // SAFETY: as above.
+                unsafe {
+                    libc::mprotect(self.vm.base.add(from) as *mut _, to - from, libc::PROT_NONE)
+                };
+                return Err(format!("cannot commit memory: {error}"));
             }
         }
         // SAFETY: aligned; readers in other threads load it (shared memories).
@@ -309,9 +311,7 @@ impl MemorySlot {
 
 impl Drop for MemoryData {
     fn drop(&mut self) {
-        // SAFETY: sysconf has no preconditions.
-        let host_page = (unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize).max(4096);
-        let used = (self.length() as usize).next_multiple_of(host_page);
+        let used = (self.length() as usize).next_multiple_of(super::reservation::host_page());
         // SAFETY: our own reservation, which nothing uses any more.
         unsafe {
             super::reservation::give_back(self.vm.base, Self::reservation(self.memory64), used)

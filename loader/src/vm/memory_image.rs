@@ -78,8 +78,7 @@ fn image_of(info: &ModuleInfo, wasm: &[u8], index: u32) -> Option<MemoryImage> {
     if segments.iter().all(|(_, r)| r.is_empty()) {
         return None;
     }
-    // SAFETY: sysconf has no preconditions.
-    let host_page = (unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize).max(4096);
+    let host_page = super::reservation::host_page();
     let len = end.next_multiple_of(host_page);
     let mut bytes = vec![0u8; len];
     // In order: a later segment overwrites an earlier one where they overlap.

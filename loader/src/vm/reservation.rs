@@ -15,6 +15,12 @@ const POOL_CAPACITY: usize = 16;
 /// Released reservations: `(size, base)`.
 static POOL: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
 
+/// The host's page size (at least 4 KiB).
+pub(crate) fn host_page() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    (unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize).max(4096)
+}
+
 /// A reservation of `size` bytes, inaccessible: from the pool, or mapped.
 pub(crate) fn take(size: usize) -> Result<*mut u8, String> {
     let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
@@ -22,17 +28,29 @@ pub(crate) fn take(size: usize) -> Result<*mut u8, String> {
         return Ok(pool.swap_remove(i).1 as *mut u8);
     }
     drop(pool);
-    // SAFETY: a fresh anonymous reservation, inaccessible until pages are made accessible.
-    let reservation = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            size,
-            libc::PROT_NONE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-            -1,
-            0,
-        )
+    let map = || {
+        // SAFETY: a fresh anonymous reservation, inaccessible until pages are made accessible.
+        unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                size,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        }
     };
+    let mut reservation = map();
+    if reservation == libc::MAP_FAILED {
+        // The pool's address space may be what is missing (a limit on it, `RLIMIT_AS`):
+        // give it all back and try once more.
+        for (s, base) in std::mem::take(&mut *POOL.lock().unwrap_or_else(|p| p.into_inner())) {
+            // SAFETY: pooled reservations belong to nobody.
+            unsafe { libc::munmap(base as *mut _, s) };
+        }
+        reservation = map();
+    }
     if reservation == libc::MAP_FAILED {
         return Err(format!(
             "cannot reserve address space for a memory: {}",

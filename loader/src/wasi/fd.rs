@@ -213,22 +213,25 @@ enum Transfer {
 fn vectored(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[u64], how: Transfer) -> R {
     let e = ctx.fds.with_rights(a[0] as u32, how.rights())?;
     let room = match (e.size_limit, how) {
-        (Some(limit), Transfer::Write) => {
-            // Where the write lands: the end of the file when appending, else the position.
-            // SAFETY: as above.
-            let appending =
-                check(unsafe { libc::fcntl(e.raw(), libc::F_GETFL) })? & libc::O_APPEND != 0;
-            let at = match appending {
-                true => fstat(e.raw())?.st_size as u64,
-                // SAFETY: as above.
-                false => check(unsafe { libc::lseek(e.raw(), 0, libc::SEEK_CUR) })? as u64,
-            };
-            Some(limit.saturating_sub(at))
+        (Some(limit), Transfer::Write | Transfer::WriteAt) => {
+            Some(limit.saturating_sub(write_offset(e.raw(), a, how)?))
         }
-        (Some(limit), Transfer::WriteAt) => Some(limit.saturating_sub(a[3])),
         _ => None,
     };
     transfer(e.raw(), mem, a, how, room)
+}
+
+/// Where a write on `fd` lands: the end of the file when it appends (Linux appends even a
+/// `pwrite`, whatever its offset), else the offset of a `pwrite` or the file's position.
+fn write_offset(fd: RawFd, a: &[u64], how: Transfer) -> Result<u64, Errno> {
+    // SAFETY: fcntl and lseek on a descriptor of the table.
+    let flags = check(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+    Ok(match how {
+        _ if flags & libc::O_APPEND != 0 => fstat(fd)?.st_size as u64,
+        Transfer::WriteAt => a[3],
+        // SAFETY: as above.
+        _ => check(unsafe { libc::lseek(fd, 0, libc::SEEK_CUR) })? as u64,
+    })
 }
 
 /// Whether a file of at most `limit` bytes may span `offset..offset + len`.
