@@ -12,6 +12,11 @@ pub const WASM_SECTION: &str = ".waot.wasm";
 pub const SKELETON_SECTION: &str = ".waot.skeleton";
 /// The symbol of the skeleton's bytes.
 pub const SYM_SKELETON: &str = "waot_skeleton";
+/// ELF section holding the module's `name` section as a module of its own
+/// (`crate::skeleton::names`): read for backtraces only.
+pub const NAMES_SECTION: &str = ".waot.names";
+/// The symbol of the names' bytes.
+pub const SYM_NAMES: &str = "waot_names";
 /// `[i64; defined functions]`: code of every defined function, wasm-call ABI. This table and
 /// the next two hold each address as its distance from the table's own address, so the
 /// dynamic loader relocates none of their entries.
@@ -119,6 +124,9 @@ pub struct ArtifactHeader {
     /// instead of the module.
     pub skeleton_len: u64,
     pub skeleton_sha256: [u8; 32],
+    /// The module's function names (`crate::skeleton::names`), checked when first read.
+    pub names_len: u64,
+    pub names_sha256: [u8; 32],
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -158,6 +166,8 @@ impl ArtifactHeader {
         out.extend_from_slice(&self.wasm_sha256);
         out.extend_from_slice(&self.skeleton_len.to_le_bytes());
         out.extend_from_slice(&self.skeleton_sha256);
+        out.extend_from_slice(&self.names_len.to_le_bytes());
+        out.extend_from_slice(&self.names_sha256);
         out
     }
 
@@ -190,6 +200,8 @@ impl ArtifactHeader {
         let wasm_sha256 = r.take(32)?.try_into().unwrap();
         let skeleton_len = u64::from_le_bytes(r.take(8)?.try_into().unwrap());
         let skeleton_sha256 = r.take(32)?.try_into().unwrap();
+        let names_len = u64::from_le_bytes(r.take(8)?.try_into().unwrap());
+        let names_sha256 = r.take(32)?.try_into().unwrap();
         if r.pos != bytes.len() {
             return Err(HeaderError(
                 "metadata header has bytes after its last field".into(),
@@ -208,6 +220,8 @@ impl ArtifactHeader {
             wasm_sha256,
             skeleton_len,
             skeleton_sha256,
+            names_len,
+            names_sha256,
         })
     }
 }
@@ -255,14 +269,17 @@ mod tests {
             wasm_sha256: sha256(b"\0asm\x01\0\0\0"),
             skeleton_len: 8,
             skeleton_sha256: sha256(b"\0asm\x01\0\0\0"),
+            names_len: 8,
+            names_sha256: sha256(b"\0asm\x01\0\0\0"),
         }
     }
 
     #[test]
     fn unknown_metering_flags_are_refused() {
         let mut bytes = sample().encode();
-        // The flags sit before the wasm's and the skeleton's lengths and hashes (2 × (8 + 32)).
-        let at = bytes.len() - 80 - 4;
+        // The flags sit before the wasm's, the skeleton's and the names' lengths and hashes
+        // (3 × (8 + 32)).
+        let at = bytes.len() - 120 - 4;
         assert_eq!(bytes[at..at + 4], 1u32.to_le_bytes());
         bytes[at..at + 4].copy_from_slice(&8u32.to_le_bytes());
         let e = ArtifactHeader::decode(&bytes).unwrap_err();

@@ -1,8 +1,12 @@
 //! The skeleton: what the loader needs of a module to run its native code, as a valid wasm
-//! module — every section but the code, whose bodies become `unreachable`, and of the custom
-//! sections only `name` (for backtraces). Types, imports, exports, tables, memories, globals,
-//! element and data segments are there byte for byte, so `ModuleInfo::parse` reads it as it
-//! reads the module and data segments are copied out of it.
+//! module — every section but the code, whose bodies become `unreachable`, and none of the
+//! custom sections. Types, imports, exports, tables, memories, globals, element and data
+//! segments are there byte for byte, so `ModuleInfo::parse` reads it as it reads the module
+//! and data segments are copied out of it.
+//!
+//! The `name` section goes apart (`names`), a module of its own with its own length and hash
+//! in the header: only a backtrace reads it, and it can be most of what is left (yosys: 16 MB
+//! of names against 5 MB of data), so loading neither hashes nor parses it.
 //!
 //! An artifact carries it beside the original module, with its own length and hash in the
 //! header: the loader hashes and parses the skeleton (the module's declarations and data, a
@@ -39,8 +43,29 @@ pub fn skeleton(wasm: &[u8]) -> Result<Vec<u8>, String> {
                 }
                 push_section(&mut out, CODE, &section);
             }
-            CUSTOM if custom_name(content) != Some(b"name".as_slice()) => {}
+            CUSTOM => {}
             _ => out.extend_from_slice(&wasm[pos..end]),
+        }
+        pos = end;
+    }
+    Ok(out)
+}
+
+/// The `name` section of `wasm`, a module that has been validated, as a module of its own (the
+/// wasm header and that section; just the header if there is none).
+pub fn names(wasm: &[u8]) -> Result<Vec<u8>, String> {
+    let header = wasm.get(..8).ok_or("a wasm module is at least 8 bytes")?;
+    let mut out = header.to_vec();
+    let mut pos = 8;
+    while pos < wasm.len() {
+        let id = wasm[pos];
+        let (size, size_len) = leb_u32(&wasm[pos + 1..]).ok_or("a section size is malformed")?;
+        let end = (pos + 1 + size_len)
+            .checked_add(size as usize)
+            .filter(|&e| e <= wasm.len())
+            .ok_or("a section runs past the module's end")?;
+        if id == CUSTOM && custom_name(&wasm[pos + 1 + size_len..end]) == Some(b"name".as_slice()) {
+            out.extend_from_slice(&wasm[pos..end]);
         }
         pos = end;
     }
@@ -91,7 +116,7 @@ mod tests {
     }
 
     #[test]
-    fn keeps_declarations_data_and_names_and_stubs_the_code() {
+    fn keeps_declarations_and_data_stubs_the_code_and_puts_names_apart() {
         let wasm = module();
         let skel = skeleton(&wasm).unwrap();
         let full = ModuleInfo::parse(&wasm).unwrap();
@@ -99,7 +124,12 @@ mod tests {
         assert_eq!(info.types, full.types);
         assert_eq!(info.funcs, full.funcs);
         assert_eq!(info.exports.len(), 1);
-        assert_eq!(info.func_name(0), Some("g"));
+        assert_eq!(info.func_name(0), None);
+        assert!(!skel.windows(4).any(|w| w == b"name"));
+        let names = names(&wasm).unwrap();
+        assert_eq!(ModuleInfo::parse(&names).unwrap().func_name(0), Some("g"));
+        assert!(!names.windows(9).any(|w| w == b"producers"));
+        crate::validate::validate(&names, &[]).unwrap();
         assert_eq!(&skel[info.datas[0].bytes.clone()], b"hi");
         assert_eq!(info.bodies.len(), 2);
         for body in &info.bodies {
@@ -114,7 +144,9 @@ mod tests {
         let wasm = module();
         for cut in 0..wasm.len() {
             let _ = skeleton(&wasm[..cut]);
+            let _ = names(&wasm[..cut]);
         }
         assert!(skeleton(b"\0asm").is_err());
+        assert!(names(b"\0asm").is_err());
     }
 }

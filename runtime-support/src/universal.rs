@@ -206,6 +206,8 @@ mod tests {
             wasm_sha256: sha256(&module),
             skeleton_len: module.len() as u64,
             skeleton_sha256: sha256(&module),
+            names_len: 8,
+            names_sha256: sha256(b"\0asm\x01\0\0\0"),
         };
         let object = vec![7u8; 300]; // a size whose LEB128 takes two bytes
         let file = append_section(&module, &header, &object, [1; 8], |_| [2; 32]);
@@ -238,6 +240,8 @@ mod tests {
             wasm_sha256: sha256(&module),
             skeleton_len: module.len() as u64,
             skeleton_sha256: sha256(&module),
+            names_len: 8,
+            names_sha256: sha256(b"\0asm\x01\0\0\0"),
         };
         let object: Vec<u8> = (0..5000u32).map(|i| (i * 7 + i / 251) as u8).collect();
         let file = append_section(&module, &header, &object, crate::trust::key_id(key), |m| {

@@ -117,12 +117,19 @@ fn artifacts_have_no_undefined_symbols_and_describe_themselves() {
     assert_eq!(header.opt_level, "O2");
     let wasm = std::fs::read(d.path().join("m.wasm")).unwrap();
     assert_eq!(module.wasm().unwrap(), wasm);
-    // Loading read the skeleton: the module's declarations, data and names, its code stubbed.
+    // Loading read the skeleton: the module's declarations and data, its code stubbed. The
+    // names are apart, for backtraces.
     let skeleton = runtime_support::skeleton::skeleton(&wasm).unwrap();
     assert_eq!(header.skeleton_len, skeleton.len() as u64);
     assert_eq!(
         header.skeleton_sha256,
         runtime_support::artifact::sha256(&skeleton)
+    );
+    let names = runtime_support::skeleton::names(&wasm).unwrap();
+    assert_eq!(header.names_len, names.len() as u64);
+    assert_eq!(
+        header.names_sha256,
+        runtime_support::artifact::sha256(&names)
     );
 }
 
@@ -313,14 +320,16 @@ fn wrun_rejects_bad_artifacts_with_one_line() {
         let (start, size) = section.file_range().unwrap();
         (start + size) as usize
     };
-    // wasm_len sits before the wasm hash and the skeleton's length and hash (32 + 8 + 32).
-    let at = meta - 72 - 8;
-    let mut longer = bytes.clone();
-    let len = u64::from_le_bytes(longer[at..at + 8].try_into().unwrap());
-    longer[at..at + 8].copy_from_slice(&(len + 4096).to_le_bytes());
-    let path = d.path().join("longer.so");
-    std::fs::write(&path, &longer).unwrap();
-    assert_one_line_error(&run("wrun", &[&path]), "not the length");
+    // wasm_len sits before the wasm hash, the skeleton's length and hash and the names' length
+    // and hash (32 + 2 × (8 + 32)); names_len before the names' hash.
+    for (at, what) in [(meta - 112 - 8, "wasm"), (meta - 32 - 8, "names")] {
+        let mut longer = bytes.clone();
+        let len = u64::from_le_bytes(longer[at..at + 8].try_into().unwrap());
+        longer[at..at + 8].copy_from_slice(&(len + 4096).to_le_bytes());
+        let path = d.path().join(format!("longer-{what}.so"));
+        std::fs::write(&path, &longer).unwrap();
+        assert_one_line_error(&run("wrun", &[&path]), "not the length");
+    }
 
     // The skeleton altered (what loading reads: an export name in it): refused at load.
     let wasm_bytes = std::fs::read(&wasm).unwrap();

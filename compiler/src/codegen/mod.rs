@@ -622,6 +622,8 @@ fn emit_self_description(
 ) -> Result<ArtifactHeader, CompileError> {
     let skeleton = runtime_support::skeleton::skeleton(cx.wasm)
         .map_err(|e| CompileError::Internal(format!("the module's skeleton: {e}")))?;
+    let names = runtime_support::skeleton::names(cx.wasm)
+        .map_err(|e| CompileError::Internal(format!("the module's names: {e}")))?;
     let funcs: Vec<_> = cx
         .functions
         .iter()
@@ -646,6 +648,8 @@ fn emit_self_description(
         wasm_sha256: artifact::sha256(cx.wasm),
         skeleton_len: skeleton.len() as u64,
         skeleton_sha256: artifact::sha256(&skeleton),
+        names_len: names.len() as u64,
+        names_sha256: artifact::sha256(&names),
     };
     add_bytes(cx, "waot_meta", artifact::META_SECTION, &header.encode());
     add_bytes(
@@ -660,6 +664,7 @@ fn emit_self_description(
         artifact::SKELETON_SECTION,
         &skeleton,
     );
+    add_bytes(cx, artifact::SYM_NAMES, artifact::NAMES_SECTION, &names);
     Ok(header)
 }
 

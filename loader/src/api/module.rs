@@ -276,6 +276,9 @@ impl Module {
                 return Err("the embedded wasm section is not the length the metadata header records (the artifact was altered)".into());
             }
         }
+        let names_section_len = file
+            .section_by_name(artifact::NAMES_SECTION)
+            .map(|s| s.size());
         let info =
             ModuleInfo::parse(skeleton).map_err(|e| format!("the module's skeleton: {e}"))?;
         let layout = SymbolLayout::read(&file)?;
@@ -337,12 +340,27 @@ impl Module {
         let trampoline_table =
             unsafe { library.get::<*const u8>(artifact::SYM_TRAMPOLINES.as_bytes()) }
                 .map_err(|e| format!("missing symbol `{}`: {e}", artifact::SYM_TRAMPOLINES))?;
+        // The names are not read here; their length decides how many bytes a backtrace will
+        // hash and parse, so it must be the section's.
+        if names_section_len != Some(header.names_len) {
+            return Err("the names section is not the length the metadata header records (the artifact was altered)".into());
+        }
+        // SAFETY: a symbol of the library naming the start of a section's data.
+        let names = unsafe { library.get::<*const u8>(artifact::SYM_NAMES.as_bytes()) }
+            .map_err(|e| format!("missing symbol `{}`: {e}", artifact::SYM_NAMES))?;
+        let names = code_registry::FunctionNames {
+            bytes: *names,
+            len: usize::try_from(header.names_len).map_err(|e| e.to_string())?,
+            sha256: header.names_sha256,
+            parsed: Default::default(),
+        };
         let registration = code_registry::register(layout.symbols(
             *trampoline_table as usize,
             name,
             &info,
             &functions,
             &[&trampolines, &host_adapters],
+            names,
         ));
         let (signatures, type_ids) = signatures::intern_module_types(&info.types)?;
         check_type_indices(&info, &type_ids)?;

@@ -1,7 +1,7 @@
 //! Checks of an artifact's native part made from the file's bytes before `dlopen`: that it
 //! was compiled for this host, and where its code symbols lie.
 
-use crate::vm::code_registry::ModuleSymbols;
+use crate::vm::code_registry::{FunctionNames, ModuleSymbols};
 use object::{Object, ObjectSection, ObjectSymbol};
 use runtime_support::artifact::{self, ArtifactHeader};
 use runtime_support::ModuleInfo;
@@ -79,6 +79,7 @@ impl SymbolLayout {
         info: &ModuleInfo,
         functions: &[*const u8],
         glue: &[&[*const u8]],
+        names: FunctionNames,
     ) -> ModuleSymbols {
         let bias = trampoline_table.wrapping_sub(self.trampolines);
         let defined = functions
@@ -96,7 +97,7 @@ impl SymbolLayout {
             start: self.text.0.wrapping_add(bias),
             end: self.text.1.wrapping_add(bias),
             funcs,
-            names: info.func_names.clone(),
+            names,
         }
     }
 }

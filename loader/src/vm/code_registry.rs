@@ -58,8 +58,45 @@ pub struct ModuleSymbols {
     pub end: usize,
     /// `(address, wasm function index)`, sorted by address.
     pub funcs: Vec<(usize, u32)>,
-    /// The module's function names, sorted by index, looked up only for a backtrace.
-    pub names: Arc<Vec<(u32, String)>>,
+    /// The module's function names, looked up only for a backtrace.
+    pub names: FunctionNames,
+}
+
+/// A module's function names: an artifact's names module (`runtime_support::skeleton::names`),
+/// checked against its hash and parsed the first time a backtrace asks. Loading never reads
+/// it: for yosys, 16 MB.
+#[derive(Debug)]
+pub struct FunctionNames {
+    pub bytes: *const u8,
+    pub len: usize,
+    pub sha256: [u8; 32],
+    pub parsed: std::sync::OnceLock<Vec<(u32, String)>>,
+}
+
+// SAFETY: `bytes` points at read-only data of the loaded library, which outlives the
+// registration holding these names (`ModuleInner` drops its registration first).
+unsafe impl Send for FunctionNames {}
+unsafe impl Sync for FunctionNames {}
+
+impl FunctionNames {
+    /// The name of function `index`, if the module names it. Names whose bytes do not match
+    /// their hash are treated as absent: a backtrace shows indices then.
+    pub fn lookup(&self, index: u32) -> Option<String> {
+        let names = self.parsed.get_or_init(|| {
+            // SAFETY: see the `Send` impl.
+            let bytes = unsafe { std::slice::from_raw_parts(self.bytes, self.len) };
+            if runtime_support::artifact::sha256(bytes) != self.sha256 {
+                return Vec::new();
+            }
+            runtime_support::ModuleInfo::parse(bytes)
+                .map(|info| (*info.func_names).clone())
+                .unwrap_or_default()
+        });
+        names
+            .binary_search_by_key(&index, |(i, _)| *i)
+            .ok()
+            .map(|at| names[at].1.clone())
+    }
 }
 
 /// One guest frame of a backtrace.
@@ -189,11 +226,7 @@ pub fn symbolize(pcs: &[usize]) -> Vec<FrameInfo> {
         if index == u32::MAX {
             continue; // a trampoline or host adapter, not a wasm function
         }
-        let name = m
-            .names
-            .binary_search_by_key(&index, |(i, _)| *i)
-            .ok()
-            .map(|at| m.names[at].1.clone());
+        let name = m.names.lookup(index);
         frames.push(FrameInfo {
             module: m.module.clone(),
             func_index: index,
@@ -207,14 +240,37 @@ pub fn symbolize(pcs: &[usize]) -> Vec<FrameInfo> {
 mod tests {
     use super::*;
 
+    /// Names naming function 7 "seven", as an artifact carries them.
+    fn names_of_seven() -> FunctionNames {
+        let module: &'static [u8] = b"\0asm\x01\0\0\0\x00\x0f\x04name\x01\x08\x01\x07\x05seven";
+        FunctionNames {
+            bytes: module.as_ptr(),
+            len: module.len(),
+            sha256: runtime_support::artifact::sha256(module),
+            parsed: Default::default(),
+        }
+    }
+
     fn symbols(start: usize) -> ModuleSymbols {
         ModuleSymbols {
             module: format!("m{start}"),
             start,
             end: start + 16,
             funcs: vec![(start, 7)],
-            names: Arc::new(vec![(7, "seven".into())]),
+            names: names_of_seven(),
         }
+    }
+
+    #[test]
+    fn names_are_read_when_asked_and_only_if_their_hash_holds() {
+        let names = names_of_seven();
+        assert_eq!(names.lookup(7).as_deref(), Some("seven"));
+        assert_eq!(names.lookup(8), None);
+        let damaged = FunctionNames {
+            sha256: [0; 32],
+            ..names_of_seven()
+        };
+        assert_eq!(damaged.lookup(7), None, "a backtrace shows indices instead");
     }
 
     #[test]
