@@ -133,7 +133,8 @@ pub struct ModuleInfo {
     /// Byte range of each section, with its name, for error messages.
     pub sections: Vec<(String, Range<usize>)>,
     /// Function names from the name section, sorted by index (first name of an index wins).
-    /// Shared, so that the loader's backtrace registry names functions without copying them.
+    /// Empty for a skeleton: an artifact carries its names apart (`skeleton::names`), and a
+    /// native module's backtraces read them from there.
     pub func_names: std::sync::Arc<Vec<(u32, String)>>,
 }
 

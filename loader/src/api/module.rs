@@ -276,9 +276,14 @@ impl Module {
                 return Err("the embedded wasm section is not the length the metadata header records (the artifact was altered)".into());
             }
         }
+        // The names are not read at load; their length decides how many bytes a backtrace will
+        // hash and parse, so it must be the section's.
         let names_section_len = file
             .section_by_name(artifact::NAMES_SECTION)
             .map(|s| s.size());
+        if names_section_len != Some(header.names_len) {
+            return Err("the names section is not the length the metadata header records (the artifact was altered)".into());
+        }
         let info =
             ModuleInfo::parse(skeleton).map_err(|e| format!("the module's skeleton: {e}"))?;
         let layout = SymbolLayout::read(&file)?;
@@ -340,19 +345,17 @@ impl Module {
         let trampoline_table =
             unsafe { library.get::<*const u8>(artifact::SYM_TRAMPOLINES.as_bytes()) }
                 .map_err(|e| format!("missing symbol `{}`: {e}", artifact::SYM_TRAMPOLINES))?;
-        // The names are not read here; their length decides how many bytes a backtrace will
-        // hash and parse, so it must be the section's.
-        if names_section_len != Some(header.names_len) {
-            return Err("the names section is not the length the metadata header records (the artifact was altered)".into());
-        }
         // SAFETY: a symbol of the library naming the start of a section's data.
         let names = unsafe { library.get::<*const u8>(artifact::SYM_NAMES.as_bytes()) }
             .map_err(|e| format!("missing symbol `{}`: {e}", artifact::SYM_NAMES))?;
-        let names = code_registry::FunctionNames {
-            bytes: *names,
-            len: usize::try_from(header.names_len).map_err(|e| e.to_string())?,
-            sha256: header.names_sha256,
-            parsed: Default::default(),
+        // SAFETY: the section's data, `names_len` bytes (checked above), in `library`.
+        let names = unsafe {
+            code_registry::FunctionNames::new(
+                library.clone(),
+                *names,
+                usize::try_from(header.names_len).map_err(|e| e.to_string())?,
+                header.names_sha256,
+            )
         };
         let registration = code_registry::register(layout.symbols(
             *trampoline_table as usize,

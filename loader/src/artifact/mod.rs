@@ -231,7 +231,8 @@ pub(crate) fn native_from_wasm(
     check_target(&section.header)?;
     // The module around the section is not hashed here: native code reads the skeleton inside
     // the signed object instead, and `Module::wasm` checks the module if something reads it.
-    if !policy.trust_any {
+    let checked = !policy.trust_any;
+    if checked {
         let trusted = policy.keys.iter().any(|k| {
             trust::key_id(k) == section.key_id && trust::verify(k, &section.signed, &section.tag)
         });
@@ -241,7 +242,16 @@ pub(crate) fn native_from_wasm(
                     .into(),
             );
         }
+    }
+    let loaded = Module::from_native_section(
+        &section.object,
+        section.header.clone(),
+        module.to_vec(),
+        name,
+    )?;
+    // Kept once checked and loaded: an entry that cannot load is never written.
+    if checked {
         native_cache::store(&section, file.file(), file.identity());
     }
-    Module::from_native_section(&section.object, section.header, module.to_vec(), name)
+    Ok(loaded)
 }

@@ -185,8 +185,14 @@ pub(crate) fn store(section: &NativeSection, file: &File, identity_when_read: Op
     };
     let stem = stem(&section.key_id, &section.tag);
     // The record of the file last: an entry is used only once all of it is there.
-    let complete =
-        dir.path(&format!("{stem}.header")).is_file() && dir.path(&format!("{stem}.so")).is_file();
+    let header = dir.path(&format!("{stem}.header"));
+    let complete = header.is_file() && dir.path(&format!("{stem}.so")).is_file();
+    if complete {
+        // Just used: not the first to go when `prune` runs below.
+        if let Ok(f) = File::options().write(true).open(&header) {
+            let _ = f.set_modified(std::time::SystemTime::now());
+        }
+    }
     let complete = complete
         || (write(&dir, &format!("{stem}.so"), &section.object)
             && write(&dir, &format!("{stem}.header"), &section.header.encode()));

@@ -63,33 +63,61 @@ pub struct ModuleSymbols {
 }
 
 /// A module's function names: an artifact's names module (`runtime_support::skeleton::names`),
-/// checked against its hash and parsed the first time a backtrace asks. Loading never reads
-/// it: for yosys, 16 MB.
-#[derive(Debug)]
+/// copied, checked against its hash and parsed the first time a backtrace asks. Loading never
+/// reads it: for yosys, 16 MB.
 pub struct FunctionNames {
-    pub bytes: *const u8,
-    pub len: usize,
-    pub sha256: [u8; 32],
-    pub parsed: std::sync::OnceLock<Vec<(u32, String)>>,
+    /// Keeps the bytes mapped for as long as these names exist.
+    library: crate::artifact::native_library::Library,
+    bytes: *const u8,
+    len: usize,
+    sha256: [u8; 32],
+    parsed: std::sync::OnceLock<Vec<(u32, String)>>,
 }
 
-// SAFETY: `bytes` points at read-only data of the loaded library, which outlives the
-// registration holding these names (`ModuleInner` drops its registration first).
+impl std::fmt::Debug for FunctionNames {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FunctionNames")
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+// SAFETY: `bytes` points at read-only data of `library`, which this value keeps loaded.
 unsafe impl Send for FunctionNames {}
 unsafe impl Sync for FunctionNames {}
 
 impl FunctionNames {
+    /// # Safety
+    /// `bytes` points at `len` readable bytes that `library` maps while it is loaded.
+    pub unsafe fn new(
+        library: crate::artifact::native_library::Library,
+        bytes: *const u8,
+        len: usize,
+        sha256: [u8; 32],
+    ) -> FunctionNames {
+        FunctionNames {
+            library,
+            bytes,
+            len,
+            sha256,
+            parsed: Default::default(),
+        }
+    }
+
     /// The name of function `index`, if the module names it. Names whose bytes do not match
     /// their hash are treated as absent: a backtrace shows indices then.
     pub fn lookup(&self, index: u32) -> Option<String> {
+        let _ = &self.library;
         let names = self.parsed.get_or_init(|| {
-            // SAFETY: see the `Send` impl.
-            let bytes = unsafe { std::slice::from_raw_parts(self.bytes, self.len) };
-            if runtime_support::artifact::sha256(bytes) != self.sha256 {
+            // One copy, hashed and parsed: the file behind the mapping could change between
+            // two reads.
+            // SAFETY: see `new`.
+            let bytes = unsafe { std::slice::from_raw_parts(self.bytes, self.len) }.to_vec();
+            if runtime_support::artifact::sha256(&bytes) != self.sha256 {
                 return Vec::new();
             }
-            runtime_support::ModuleInfo::parse(bytes)
-                .map(|info| (*info.func_names).clone())
+            runtime_support::ModuleInfo::parse(&bytes)
+                .map(|info| std::sync::Arc::unwrap_or_clone(info.func_names))
                 .unwrap_or_default()
         });
         names
@@ -205,35 +233,40 @@ pub fn contains(pc: usize) -> bool {
 
 /// Maps return addresses to guest functions; addresses outside guest code are skipped.
 pub fn symbolize(pcs: &[usize]) -> Vec<FrameInfo> {
-    let Ok(registry) = REGISTRY.lock() else {
-        return Vec::new();
-    };
-    let mut frames = Vec::new();
-    for &pc in pcs {
-        let Some((_, m)) = registry.symbols.range(..=(pc, u64::MAX)).next_back() else {
-            continue;
-        };
-        if pc >= m.end {
-            continue;
+    // Under the lock only the lookup of each frame's module; names are read after it (the
+    // first backtrace of a module hashes and parses them), so loads and drops elsewhere wait
+    // for nothing.
+    let mut found = Vec::new();
+    {
+        let registry = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+        for &pc in pcs {
+            let Some((_, m)) = registry.symbols.range(..=(pc, u64::MAX)).next_back() else {
+                continue;
+            };
+            if pc >= m.end {
+                continue;
+            }
+            let i = m
+                .funcs
+                .partition_point(|(addr, _)| *addr <= pc.saturating_sub(1));
+            if i == 0 {
+                continue;
+            }
+            let (_, index) = m.funcs[i - 1];
+            if index == u32::MAX {
+                continue; // a trampoline or host adapter, not a wasm function
+            }
+            found.push((m.clone(), index));
         }
-        let i = m
-            .funcs
-            .partition_point(|(addr, _)| *addr <= pc.saturating_sub(1));
-        if i == 0 {
-            continue;
-        }
-        let (_, index) = m.funcs[i - 1];
-        if index == u32::MAX {
-            continue; // a trampoline or host adapter, not a wasm function
-        }
-        let name = m.names.lookup(index);
-        frames.push(FrameInfo {
+    }
+    found
+        .into_iter()
+        .map(|(m, index)| FrameInfo {
             module: m.module.clone(),
             func_index: index,
-            func_name: name,
-        });
-    }
-    frames
+            func_name: m.names.lookup(index),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -243,11 +276,16 @@ mod tests {
     /// Names naming function 7 "seven", as an artifact carries them.
     fn names_of_seven() -> FunctionNames {
         let module: &'static [u8] = b"\0asm\x01\0\0\0\x00\x0f\x04name\x01\x08\x01\x07\x05seven";
-        FunctionNames {
-            bytes: module.as_ptr(),
-            len: module.len(),
-            sha256: runtime_support::artifact::sha256(module),
-            parsed: Default::default(),
+        // The program itself stands in for the library that would hold the bytes.
+        let this = libloading::Library::from(libloading::os::unix::Library::this());
+        // SAFETY: static bytes.
+        unsafe {
+            FunctionNames::new(
+                std::sync::Arc::new(this),
+                module.as_ptr(),
+                module.len(),
+                runtime_support::artifact::sha256(module),
+            )
         }
     }
 
