@@ -118,6 +118,21 @@ pub fn run_seed(seed: u64, dir: &Path) -> Result<(), String> {
             runtime_support::ModuleInfo::parse(&input).map(drop)
         })?
         .map_err(|e| at(&format!("a valid module does not parse: {e}")))?;
+        // What an artifact carries of a valid module parses as a module too.
+        for (what, part) in [
+            (
+                "skeleton",
+                runtime_support::skeleton::skeleton as fn(&[u8]) -> _,
+            ),
+            ("names", runtime_support::skeleton::names),
+        ] {
+            let part = no_panic(&at(what), || part(&input))?
+                .map_err(|e| at(&format!("no {what} for a valid module: {e}")))?;
+            no_panic(&at(&format!("ModuleInfo::parse of the {what}")), || {
+                runtime_support::ModuleInfo::parse(&part).map(drop)
+            })?
+            .map_err(|e| at(&format!("its {what} does not parse: {e}")))?;
+        }
         if rng.below(4) == 0 {
             let options = CompileOptions {
                 opt_level: OptLevel::O0,
