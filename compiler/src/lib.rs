@@ -92,16 +92,16 @@ fn write_artifact(
     wasm: &[u8],
     output: &Path,
     kind: OutputKind,
-    objects: &[Vec<u8>],
+    objects: &codegen::ObjectFiles,
     header: &runtime_support::artifact::ArtifactHeader,
 ) -> Result<(), CompileError> {
     match kind {
-        OutputKind::SharedObject => link::link_shared_object(objects, output),
+        OutputKind::SharedObject => link::link_shared_object(&objects.paths, output),
         OutputKind::Universal => {
             let dir = tempfile::tempdir()
                 .map_err(|e| CompileError::Io(format!("temporary directory: {e}")))?;
             let so = dir.path().join("native.so");
-            link::link_shared_object(objects, &so)?;
+            link::link_shared_object(&objects.paths, &so)?;
             let so = std::fs::read(&so)
                 .map_err(|e| CompileError::Io(format!("{}: {e}", so.display())))?;
             let key = runtime_support::trust::signing_key().map_err(CompileError::Io)?;

@@ -35,19 +35,13 @@ pub fn find_linker() -> Result<PathBuf, CompileError> {
     })
 }
 
-/// Links `objects`, in order, into the shared object `output`. `-z defs` makes any undefined
-/// symbol an error: compiled code reaches the runtime only through the vmctx.
-pub fn link_shared_object(objects: &[Vec<u8>], output: &Path) -> Result<(), CompileError> {
+/// Links the object files `objects`, in order, into the shared object `output`. `-z defs`
+/// makes any undefined symbol an error: compiled code reaches the runtime only through the
+/// vmctx.
+pub fn link_shared_object(objects: &[PathBuf], output: &Path) -> Result<(), CompileError> {
     let linker = find_linker()?;
     let dir =
         tempfile::tempdir().map_err(|e| CompileError::Io(format!("temporary directory: {e}")))?;
-    let mut obj_paths = Vec::new();
-    for (i, object) in objects.iter().enumerate() {
-        let p = dir.path().join(format!("part{i}.o"));
-        std::fs::write(&p, object)
-            .map_err(|e| CompileError::Io(format!("{}: {e}", p.display())))?;
-        obj_paths.push(p);
-    }
     let tmp_out = dir.path().join("module.so");
     let result = Command::new(&linker)
         .args([
@@ -62,7 +56,7 @@ pub fn link_shared_object(objects: &[Vec<u8>], output: &Path) -> Result<(), Comp
             "-o",
         ])
         .arg(&tmp_out)
-        .args(&obj_paths)
+        .args(objects)
         .output()
         .map_err(|e| CompileError::Link(format!("cannot run {}: {e}", linker.display())))?;
     if !result.status.success() {

@@ -255,6 +255,14 @@ pub(crate) struct Piece {
     shared_symbols: bool,
 }
 
+/// The ELF objects of one compile, in the order they are linked, each written to a temporary
+/// file as soon as it is made: a large module's objects (yosys at `-O0`: 1 GB, five times
+/// the linked code) are never all in memory at once.
+pub struct ObjectFiles {
+    _dir: tempfile::TempDir,
+    pub paths: Vec<std::path::PathBuf>,
+}
+
 /// Translates the whole module and returns ELF objects to link together, in a fixed order,
 /// and the metadata header; the times of each phase and function are added to `report`.
 pub fn compile_objects(
@@ -264,7 +272,9 @@ pub fn compile_objects(
     options: &CompileOptions,
     embed_wasm: bool,
     report: &mut CompileReport,
-) -> Result<(Vec<Vec<u8>>, ArtifactHeader), CompileError> {
+) -> Result<(ObjectFiles, ArtifactHeader), CompileError> {
+    let dir =
+        tempfile::tempdir().map_err(|e| CompileError::Io(format!("temporary directory: {e}")))?;
     if let Ok(mut current) = CURRENT_SOURCE.lock() {
         *current = source.to_string();
     }
@@ -332,7 +342,15 @@ pub fn compile_objects(
         cache: cache.as_ref(),
     };
     let next = std::sync::atomic::AtomicUsize::new(0);
-    type Output = Result<(Vec<u8>, Option<ArtifactHeader>, String, PieceTimes), CompileError>;
+    type Output = Result<
+        (
+            std::path::PathBuf,
+            Option<ArtifactHeader>,
+            String,
+            PieceTimes,
+        ),
+        CompileError,
+    >;
     let results: Vec<std::sync::Mutex<Option<Output>>> =
         pieces.iter().map(|_| std::sync::Mutex::new(None)).collect();
     std::thread::scope(|s| {
@@ -343,7 +361,12 @@ pub fn compile_objects(
                     let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(&i) = order.get(n) else { break };
                     let piece = &pieces[i];
-                    let r = compile_piece(&job, piece);
+                    let r = compile_piece(&job, piece).and_then(|(object, h, ir, times)| {
+                        let path = dir.path().join(format!("part{i}.o"));
+                        std::fs::write(&path, object)
+                            .map_err(|e| CompileError::Io(format!("{}: {e}", path.display())))?;
+                        Ok((path, h, ir, times))
+                    });
                     *results[i].lock().unwrap() = Some(r);
                 })
                 .expect("spawn a compiler thread");
@@ -352,7 +375,7 @@ pub fn compile_objects(
     if let Some(p) = &progress {
         p.finish_and_clear();
     }
-    let mut objects = Vec::new();
+    let mut paths = Vec::new();
     let mut header = None;
     let mut ir = String::new();
     let bodies: Vec<usize> = info.bodies.iter().map(|b| b.len()).collect();
@@ -364,8 +387,8 @@ pub fn compile_objects(
         c.prune();
     }
     for r in results {
-        let (object, h, text, times) = r.into_inner().unwrap().expect("every piece compiled")?;
-        objects.push(object);
+        let (path, h, text, times) = r.into_inner().unwrap().expect("every piece compiled")?;
+        paths.push(path);
         header = header.or(h);
         ir.push_str(&text);
         report.add(&times, info.num_imported_funcs, &bodies);
@@ -374,6 +397,7 @@ pub fn compile_objects(
         std::fs::write(path, ir)
             .map_err(|e| CompileError::Io(format!("{}: {e}", path.display())))?;
     }
+    let objects = ObjectFiles { _dir: dir, paths };
     Ok((objects, header.expect("the glue piece makes the header")))
 }
 
