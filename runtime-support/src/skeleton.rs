@@ -21,6 +21,41 @@ const STUB_BODY: [u8; 4] = [3, 0, 0x00, 0x0b];
 
 /// The skeleton of `wasm`, a module that has been validated.
 pub fn skeleton(wasm: &[u8]) -> Result<Vec<u8>, String> {
+    rebuild(wasm, |out, id, section, content| {
+        match id {
+            CODE => {
+                let (count, count_len) =
+                    leb_u32(content).ok_or("the code section's count is malformed")?;
+                let mut stubs = content[..count_len].to_vec();
+                for _ in 0..count {
+                    stubs.extend_from_slice(&STUB_BODY);
+                }
+                push_section(out, CODE, &stubs);
+            }
+            CUSTOM => {}
+            _ => out.extend_from_slice(section),
+        }
+        Ok(())
+    })
+}
+
+/// The `name` section of `wasm`, a module that has been validated, as a module of its own (the
+/// wasm header and that section; just the header if there is none).
+pub fn names(wasm: &[u8]) -> Result<Vec<u8>, String> {
+    rebuild(wasm, |out, id, section, content| {
+        if id == CUSTOM && custom_name(content) == Some(b"name".as_slice()) {
+            out.extend_from_slice(section);
+        }
+        Ok(())
+    })
+}
+
+/// A module made from `wasm`'s header and what `keep` appends for each of its sections, given
+/// the section's id, its bytes and its content's.
+fn rebuild(
+    wasm: &[u8],
+    mut keep: impl FnMut(&mut Vec<u8>, u8, &[u8], &[u8]) -> Result<(), String>,
+) -> Result<Vec<u8>, String> {
     let header = wasm.get(..8).ok_or("a wasm module is at least 8 bytes")?;
     let mut out = header.to_vec();
     let mut pos = 8;
@@ -32,41 +67,7 @@ pub fn skeleton(wasm: &[u8]) -> Result<Vec<u8>, String> {
             .checked_add(size as usize)
             .filter(|&e| e <= wasm.len())
             .ok_or("a section runs past the module's end")?;
-        let content = &wasm[start..end];
-        match id {
-            CODE => {
-                let (count, count_len) =
-                    leb_u32(content).ok_or("the code section's count is malformed")?;
-                let mut section = content[..count_len].to_vec();
-                for _ in 0..count {
-                    section.extend_from_slice(&STUB_BODY);
-                }
-                push_section(&mut out, CODE, &section);
-            }
-            CUSTOM => {}
-            _ => out.extend_from_slice(&wasm[pos..end]),
-        }
-        pos = end;
-    }
-    Ok(out)
-}
-
-/// The `name` section of `wasm`, a module that has been validated, as a module of its own (the
-/// wasm header and that section; just the header if there is none).
-pub fn names(wasm: &[u8]) -> Result<Vec<u8>, String> {
-    let header = wasm.get(..8).ok_or("a wasm module is at least 8 bytes")?;
-    let mut out = header.to_vec();
-    let mut pos = 8;
-    while pos < wasm.len() {
-        let id = wasm[pos];
-        let (size, size_len) = leb_u32(&wasm[pos + 1..]).ok_or("a section size is malformed")?;
-        let end = (pos + 1 + size_len)
-            .checked_add(size as usize)
-            .filter(|&e| e <= wasm.len())
-            .ok_or("a section runs past the module's end")?;
-        if id == CUSTOM && custom_name(&wasm[pos + 1 + size_len..end]) == Some(b"name".as_slice()) {
-            out.extend_from_slice(&wasm[pos..end]);
-        }
+        keep(&mut out, id, &wasm[pos..end], &wasm[start..end])?;
         pos = end;
     }
     Ok(out)
