@@ -156,27 +156,21 @@ impl Module {
     /// wasm when it fits this host and is signed by a trusted key (see `Artifact` for choosing
     /// between native code and the interpreter).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Module> {
+        use crate::artifact::{Artifact, ArtifactKind, NotNative, TrustPolicy};
         let path = path.as_ref();
-        let shown = path.display().to_string();
-        let cannot_read = |e: std::io::Error| Error::Load(format!("{shown}: cannot read: {e}"));
-        let file = std::fs::File::open(path).map_err(cannot_read)?;
-        // A universal file whose checked code is cached is not read.
-        if let Some(hit) = crate::artifact::native_cache::find(&file) {
-            let policy = crate::artifact::TrustPolicy::from_environment()?;
-            let name = file_name(path);
-            if let Some(module) = crate::artifact::from_cache(&hit, &file, &name, &policy) {
-                return Ok(module);
-            }
-        }
-        let bytes = crate::artifact::file_bytes::read_open(file).map_err(cannot_read)?;
-        if bytes.starts_with(b"\0asm") {
-            let policy = crate::artifact::TrustPolicy::from_environment()?;
-            let name = file_name(path);
-            return crate::artifact::native_from_wasm(&bytes, &name, &policy).map_err(|reason| {
-                Error::Load(format!("{shown}: no native code to run: {reason}"))
-            });
-        }
-        Self::from_shared_object(&bytes, path)
+        let artifact = Artifact::open(path)?;
+        // Only native code inside a wasm file needs a trust policy (and a readable key list).
+        let policy = match artifact.kind {
+            ArtifactKind::SharedObject => TrustPolicy::default(),
+            _ => TrustPolicy::from_environment()?,
+        };
+        artifact.native(&policy).map_err(|e| match e {
+            NotNative::Refused(e) => e,
+            NotNative::Fallback(reason) => Error::Load(format!(
+                "{}: no native code to run: {reason}",
+                path.display()
+            )),
+        })
     }
 
     /// A `.so` file's bytes, already read from `path`.

@@ -197,7 +197,7 @@ fn embedded_wasm(so: &[u8]) -> std::result::Result<Vec<u8>, String> {
 /// The native code of the universal file open as `file` from its cache entry, when `policy`
 /// trusts the key that signed it and it fits this host; `None` sends the caller the long way
 /// (reading and checking the whole file), which gives the reason if it does not run.
-pub(crate) fn from_cache(
+fn from_cache(
     hit: &native_cache::Hit,
     file: &std::fs::File,
     name: &str,
@@ -220,7 +220,7 @@ pub(crate) fn from_cache(
 }
 
 /// The native code of a universal wasm, if it fits this host and is trusted; else why not.
-pub(crate) fn native_from_wasm(
+fn native_from_wasm(
     file: &crate::artifact::file_bytes::FileBytes,
     name: &str,
     policy: &TrustPolicy,

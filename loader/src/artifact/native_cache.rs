@@ -42,12 +42,7 @@ pub(crate) struct Hit {
 impl Hit {
     /// Records a use: recently used entries are the last to go (`prune`).
     pub(crate) fn mark_used(&self) {
-        if let Ok(f) = File::options()
-            .write(true)
-            .open(self.dir.path(&format!("{}.header", self.stem)))
-        {
-            let _ = f.set_modified(std::time::SystemTime::now());
-        }
+        mark_used(&self.dir.path(&format!("{}.header", self.stem)));
     }
 
     /// Drops an entry that did not load, so that the next check writes it again.
@@ -102,6 +97,13 @@ impl Directory {
 
     fn clone(&self) -> Option<Directory> {
         self.0.try_clone().ok().map(Directory)
+    }
+}
+
+/// Sets the time of an entry's header, its last use.
+fn mark_used(header: &std::path::Path) {
+    if let Ok(f) = File::options().write(true).open(header) {
+        let _ = f.set_modified(std::time::SystemTime::now());
     }
 }
 
@@ -189,9 +191,7 @@ pub(crate) fn store(section: &NativeSection, file: &File, identity_when_read: Op
     let complete = header.is_file() && dir.path(&format!("{stem}.so")).is_file();
     if complete {
         // Just used: not the first to go when `prune` runs below.
-        if let Ok(f) = File::options().write(true).open(&header) {
-            let _ = f.set_modified(std::time::SystemTime::now());
-        }
+        mark_used(&header);
     }
     let complete = complete
         || (write(&dir, &format!("{stem}.so"), &section.object)
