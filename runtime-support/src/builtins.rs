@@ -56,10 +56,29 @@ pub enum Builtin {
     AtomicWait64,
     /// `()`: fuel ran out (`waotc --fuel`). Returns when the host added fuel; traps otherwise.
     OutOfFuel,
+    /// `(type: i32, length: i32) -> ref`: a new, zeroed struct (length ignored) or array of
+    /// module type `type`; traps when the heap cannot hold it. May collect garbage.
+    GcAlloc,
+    /// `(actual: i64, expected: i64) -> i32`: whether canonical type `actual` is `expected`
+    /// or a declared subtype of it (casts and `call_indirect` of function types).
+    IsSubtype,
+    /// `(array: ref, index: i32, low: i64, high: i64, length: i32)`: `array.fill` with the
+    /// value's bits (`high` only for v128).
+    ArrayFill,
+    /// `(dst: ref, dst_index: i32, src: ref, src_index: i32, length: i32)`.
+    ArrayCopy,
+    /// `(type: i32, segment: i32, offset: i32, length: i32) -> ref`: `array.new_data`.
+    ArrayNewData,
+    /// `(type: i32, segment: i32, offset: i32, length: i32) -> ref`: `array.new_elem`.
+    ArrayNewElem,
+    /// `(segment: i32, array: ref, index: i32, offset: i32, length: i32)`: `array.init_data`.
+    ArrayInitData,
+    /// `(segment: i32, array: ref, index: i32, offset: i32, length: i32)`: `array.init_elem`.
+    ArrayInitElem,
 }
 
 impl Builtin {
-    pub const ALL: [Builtin; 19] = [
+    pub const ALL: [Builtin; 27] = [
         Builtin::Trap,
         Builtin::MemoryGrow,
         Builtin::MemoryFill,
@@ -79,6 +98,14 @@ impl Builtin {
         Builtin::AtomicWait32,
         Builtin::AtomicWait64,
         Builtin::OutOfFuel,
+        Builtin::GcAlloc,
+        Builtin::IsSubtype,
+        Builtin::ArrayFill,
+        Builtin::ArrayCopy,
+        Builtin::ArrayNewData,
+        Builtin::ArrayNewElem,
+        Builtin::ArrayInitData,
+        Builtin::ArrayInitElem,
     ];
 
     pub fn index(self) -> u32 {
@@ -105,6 +132,12 @@ impl Builtin {
             Builtin::AtomicWait32 => (&[I32, Ptr, I32, I64], Some(I32)),
             Builtin::AtomicWait64 => (&[I32, Ptr, I64, I64], Some(I32)),
             Builtin::OutOfFuel => (&[], None),
+            Builtin::GcAlloc => (&[I32, I32], Some(Ptr)),
+            Builtin::IsSubtype => (&[I64, I64], Some(I32)),
+            Builtin::ArrayFill => (&[Ptr, I32, I64, I64, I32], None),
+            Builtin::ArrayCopy => (&[Ptr, I32, Ptr, I32, I32], None),
+            Builtin::ArrayNewData | Builtin::ArrayNewElem => (&[I32, I32, I32, I32], Some(Ptr)),
+            Builtin::ArrayInitData | Builtin::ArrayInitElem => (&[I32, Ptr, I32, I32, I32], None),
         }
     }
 }

@@ -4,8 +4,9 @@
 
 use std::ops::Range;
 use wasmparser::{
-    BinaryReaderError, DataKind, ElementItems, ElementKind, ExternalKind, FuncType, GlobalType,
-    MemoryType, Name, Operator, Parser, Payload, RefType, TableInit, TableType, TypeRef,
+    BinaryReaderError, CompositeInnerType, DataKind, ElementItems, ElementKind, ExternalKind,
+    FuncType, GlobalType, MemoryType, Name, Operator, Parser, Payload, RefType, SubType, TableInit,
+    TableType, TypeRef,
 };
 
 use crate::vmctx::VmctxLayout;
@@ -52,6 +53,16 @@ pub enum ConstOp {
     I64Add,
     I64Sub,
     I64Mul,
+    /// GC: `ref.i31`, and allocations of type index `.0`.
+    RefI31,
+    StructNew(u32),
+    StructNewDefault(u32),
+    ArrayNew(u32),
+    ArrayNewDefault(u32),
+    /// Type index and element count.
+    ArrayNewFixed(u32, u32),
+    /// `any.convert_extern` and `extern.convert_any`: the same word.
+    ConvertRef,
 }
 
 pub type ConstExpr = Vec<ConstOp>;
@@ -108,7 +119,14 @@ pub struct DataSegment {
 
 #[derive(Clone, Debug, Default)]
 pub struct ModuleInfo {
+    /// The function type of each type index; an empty one for a struct or array type (GC),
+    /// which no function, tag or block names, so that function-only code indexes it directly.
     pub types: Vec<FuncType>,
+    /// Every type index's full definition (GC: structs, arrays, declared supertypes).
+    pub sub_types: Vec<SubType>,
+    /// The type indices of each recursion group, in order; a type outside `(rec ...)` is a
+    /// group of one.
+    pub rec_groups: Vec<Range<u32>>,
     pub imports: Vec<Import>,
     /// Type index of every function, imported ones first.
     pub funcs: Vec<u32>,
@@ -162,8 +180,16 @@ impl ModuleInfo {
         }
         match payload {
             Payload::TypeSection(r) => {
-                for ty in r.into_iter_err_on_gc_types() {
-                    self.types.push(ty?);
+                for group in r {
+                    let start = self.sub_types.len() as u32;
+                    for sub in group?.into_types() {
+                        self.types.push(match &sub.composite_type.inner {
+                            CompositeInnerType::Func(f) => f.clone(),
+                            _ => FuncType::new([], []),
+                        });
+                        self.sub_types.push(sub);
+                    }
+                    self.rec_groups.push(start..self.sub_types.len() as u32);
                 }
             }
             Payload::ImportSection(r) => {
@@ -414,6 +440,20 @@ pub fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
             Operator::I64Add => ConstOp::I64Add,
             Operator::I64Sub => ConstOp::I64Sub,
             Operator::I64Mul => ConstOp::I64Mul,
+            Operator::RefI31 => ConstOp::RefI31,
+            Operator::StructNew { struct_type_index } => ConstOp::StructNew(struct_type_index),
+            Operator::StructNewDefault { struct_type_index } => {
+                ConstOp::StructNewDefault(struct_type_index)
+            }
+            Operator::ArrayNew { array_type_index } => ConstOp::ArrayNew(array_type_index),
+            Operator::ArrayNewDefault { array_type_index } => {
+                ConstOp::ArrayNewDefault(array_type_index)
+            }
+            Operator::ArrayNewFixed {
+                array_type_index,
+                array_size,
+            } => ConstOp::ArrayNewFixed(array_type_index, array_size),
+            Operator::AnyConvertExtern | Operator::ExternConvertAny => ConstOp::ConvertRef,
             Operator::End => break,
             other => {
                 return Err(ModuleError {

@@ -34,10 +34,23 @@ pub enum TrapCode {
     /// `memory.grow` or `table.grow` beyond the store's resource limits, when the embedder
     /// asked for a trap rather than -1.
     ResourceLimitExceeded = 18,
+    /// `struct.get`/`struct.set` of a null reference (GC).
+    NullStructReference = 19,
+    /// An `array.*` instruction on a null reference.
+    NullArrayReference = 20,
+    /// An array index or range past the array's length.
+    ArrayOutOfBounds = 21,
+    /// `ref.cast` of a value not of the type.
+    CastFailure = 22,
+    /// `i31.get_s/u` of a null reference.
+    NullI31Reference = 23,
+    /// A GC allocation larger than the heap allows (`gc::MAX_ARRAY_BYTES`), or the heap could
+    /// not grow.
+    GcAllocationFailed = 24,
 }
 
 impl TrapCode {
-    pub const ALL: [TrapCode; 19] = [
+    pub const ALL: [TrapCode; 25] = [
         TrapCode::Unreachable,
         TrapCode::MemoryOutOfBounds,
         TrapCode::TableOutOfBounds,
@@ -57,6 +70,12 @@ impl TrapCode {
         TrapCode::Interrupted,
         TrapCode::OutOfFuel,
         TrapCode::ResourceLimitExceeded,
+        TrapCode::NullStructReference,
+        TrapCode::NullArrayReference,
+        TrapCode::ArrayOutOfBounds,
+        TrapCode::CastFailure,
+        TrapCode::NullI31Reference,
+        TrapCode::GcAllocationFailed,
     ];
 
     pub fn from_u32(code: u32) -> Option<TrapCode> {
@@ -85,6 +104,12 @@ impl TrapCode {
             TrapCode::Interrupted => "interrupted",
             TrapCode::OutOfFuel => "all fuel consumed",
             TrapCode::ResourceLimitExceeded => "resource limit exceeded",
+            TrapCode::NullStructReference => "null structure reference",
+            TrapCode::NullArrayReference => "null array reference",
+            TrapCode::ArrayOutOfBounds => "out of bounds array access",
+            TrapCode::CastFailure => "cast failure",
+            TrapCode::NullI31Reference => "null i31 reference",
+            TrapCode::GcAllocationFailed => "allocation failed: GC heap exhausted",
         }
     }
 }

@@ -98,29 +98,42 @@ fn abstract_name(r: RefType) -> String {
     }
 }
 
-/// What a reference value is at run time, whatever its static type: the three kinds that
-/// have different encodings. Without the GC proposal every concrete (indexed) heap type is a
-/// function type.
+/// What a reference value is at run time, whatever its static type: the kinds that have
+/// different encodings. `Any` is the any and extern hierarchies (they share the encoding of
+/// `gc`); a concrete type is a function, struct or array type, which `is_gc_type` tells apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RefKind {
     Func,
-    Extern,
+    Any,
     Exn,
 }
 
-pub fn ref_kind(r: RefType) -> RefKind {
+pub fn ref_kind(r: RefType, is_gc_type: impl Fn(u32) -> bool) -> RefKind {
     use wasmparser::{AbstractHeapType as A, HeapType};
     match r.heap_type() {
-        HeapType::Abstract {
-            ty: A::Exn | A::NoExn,
-            ..
-        } => RefKind::Exn,
+        HeapType::Abstract { ty, .. } => match ty {
+            A::Exn | A::NoExn => RefKind::Exn,
+            A::Func | A::NoFunc => RefKind::Func,
+            _ => RefKind::Any,
+        },
+        HeapType::Concrete(i) => match i.as_module_index().is_some_and(is_gc_type) {
+            true => RefKind::Any,
+            false => RefKind::Func,
+        },
+        _ => RefKind::Func,
+    }
+}
+
+/// Whether `r` is a reference of the extern hierarchy (`extern`, `noextern`).
+pub fn is_extern(r: RefType) -> bool {
+    use wasmparser::{AbstractHeapType as A, HeapType};
+    matches!(
+        r.heap_type(),
         HeapType::Abstract {
             ty: A::Extern | A::NoExtern,
             ..
-        } => RefKind::Extern,
-        _ => RefKind::Func,
-    }
+        }
+    )
 }
 
 /// The index a concrete heap type names: a module type index in a module's own types, a
@@ -142,30 +155,74 @@ pub fn canonicalize(t: ValType, ids: &[u64]) -> Option<ValType> {
     Some(ValType::Ref(RefType::concrete(r.is_nullable(), packed)))
 }
 
-/// Whether a value of (canonical) type `a` may stand where `b` is expected. Without the GC
-/// proposal's declared subtypes a function type is a subtype only of itself, of `func`, and a
-/// supertype of `nofunc`.
-pub fn is_subtype(a: ValType, b: ValType) -> bool {
-    use wasmparser::{AbstractHeapType as A, HeapType as H};
+/// What subtyping between canonical types needs to know about concrete ones.
+pub trait TypeHierarchy {
+    /// `gc::KIND_FUNC`, `KIND_STRUCT` or `KIND_ARRAY` of canonical id `id`.
+    fn kind(&self, id: u32) -> u32;
+    /// Whether `a` is `b` or declares it among its supertypes.
+    fn is_sub_id(&self, a: u32, b: u32) -> bool;
+}
+
+/// Whether a value of (canonical) type `a` may stand where `b` is expected.
+pub fn is_subtype(a: ValType, b: ValType, h: &dyn TypeHierarchy) -> bool {
     let (ValType::Ref(a), ValType::Ref(b)) = (a, b) else {
         return a == b;
     };
     if a.is_nullable() && !b.is_nullable() {
         return false;
     }
-    match (a.heap_type(), b.heap_type()) {
-        (x, y) if x == y => true,
-        (H::Concrete(_), H::Abstract { ty: A::Func, .. }) => true,
-        (H::Abstract { ty: A::NoFunc, .. }, H::Concrete(_) | H::Abstract { ty: A::Func, .. }) => {
-            true
+    is_heap_subtype(a, b, h)
+}
+
+/// Subtyping of the heap types of `a` and `b`, ignoring nullability.
+pub fn is_heap_subtype(a: RefType, b: RefType, h: &dyn TypeHierarchy) -> bool {
+    use crate::gc::{KIND_ARRAY, KIND_FUNC, KIND_STRUCT};
+    use wasmparser::{AbstractHeapType as A, HeapType as H};
+    let top = |ty| match ty {
+        A::Any | A::Eq | A::I31 | A::Struct | A::Array | A::None => A::Any,
+        A::Func | A::NoFunc => A::Func,
+        A::Extern | A::NoExtern => A::Extern,
+        _ => A::Exn,
+    };
+    let concrete = |r: RefType| r.type_index().and_then(|i| i.as_module_index());
+    let abstract_of = |r: RefType| match r.heap_type() {
+        H::Abstract { ty, .. } => Some(ty),
+        _ => None,
+    };
+    match (concrete(a), concrete(b)) {
+        (Some(x), Some(y)) => h.is_sub_id(x, y),
+        (Some(x), None) => {
+            let Some(tb) = abstract_of(b) else {
+                return false;
+            };
+            match h.kind(x) {
+                KIND_FUNC => tb == A::Func,
+                KIND_STRUCT => matches!(tb, A::Struct | A::Eq | A::Any),
+                KIND_ARRAY => matches!(tb, A::Array | A::Eq | A::Any),
+                _ => false,
+            }
         }
-        (
-            H::Abstract {
-                ty: A::NoExtern, ..
-            },
-            H::Abstract { ty: A::Extern, .. },
-        ) => true,
-        (H::Abstract { ty: A::NoExn, .. }, H::Abstract { ty: A::Exn, .. }) => true,
-        _ => false,
+        (None, Some(y)) => match abstract_of(a) {
+            Some(A::None) => h.kind(y) != KIND_FUNC,
+            Some(A::NoFunc) => h.kind(y) == KIND_FUNC,
+            _ => false,
+        },
+        (None, None) => {
+            let (Some(ta), Some(tb)) = (abstract_of(a), abstract_of(b)) else {
+                return false;
+            };
+            if ta == tb {
+                return true;
+            }
+            if top(ta) != top(tb) {
+                return false;
+            }
+            match ta {
+                A::None | A::NoFunc | A::NoExtern | A::NoExn => true,
+                A::I31 | A::Struct | A::Array => matches!(tb, A::Eq | A::Any),
+                A::Eq => tb == A::Any,
+                _ => false,
+            }
+        }
     }
 }

@@ -25,7 +25,7 @@ impl std::fmt::Display for ValidationError {
 /// What every module may use without asking: WebAssembly 2.0 plus the proposals of
 /// WebAssembly 3.0 that waot implements: tail calls, exception handling (with its legacy
 /// form, which older toolchains still emit), multiple memories, 64-bit memories and tables,
-/// extended constant expressions, typed function references, relaxed SIMD, wide arithmetic and
+/// extended constant expressions, typed function references, garbage collection, relaxed SIMD, wide arithmetic and
 /// threads (shared memories and atomics).
 pub fn default_features() -> WasmFeatures {
     WasmFeatures::WASM2
@@ -38,6 +38,7 @@ pub fn default_features() -> WasmFeatures {
         | WasmFeatures::WIDE_ARITHMETIC
         | WasmFeatures::RELAXED_SIMD
         | WasmFeatures::FUNCTION_REFERENCES
+        | WasmFeatures::GC
         | WasmFeatures::THREADS
 }
 
@@ -69,6 +70,7 @@ pub fn wasm_features(proposals: &[String]) -> Result<WasmFeatures, String> {
             "extended-const" => WasmFeatures::EXTENDED_CONST,
             "multi-memory" => WasmFeatures::MULTI_MEMORY,
             "function-references" => WasmFeatures::FUNCTION_REFERENCES,
+            "gc" => WasmFeatures::GC | WasmFeatures::FUNCTION_REFERENCES,
             "threads" => WasmFeatures::THREADS,
             "exceptions" | "exception-handling" => {
                 WasmFeatures::EXCEPTIONS | WasmFeatures::LEGACY_EXCEPTIONS
@@ -81,13 +83,18 @@ pub fn wasm_features(proposals: &[String]) -> Result<WasmFeatures, String> {
 }
 
 /// The proposals the interpreter fallback (wasmi) lacks, with how to name them in one line.
-const NOT_IN_INTERPRETER: [(WasmFeatures, &str); 3] = [
+const NOT_IN_INTERPRETER: [(WasmFeatures, &str); 4] = [
     (
         WasmFeatures::EXCEPTIONS.union(WasmFeatures::LEGACY_EXCEPTIONS),
         "exception handling (tags, try_table/throw or legacy try/catch)",
     ),
     (
-        WasmFeatures::FUNCTION_REFERENCES,
+        WasmFeatures::GC,
+        "garbage collection (structs, arrays, i31, casts)",
+    ),
+    (
+        // GC includes typed function references, so both go.
+        WasmFeatures::FUNCTION_REFERENCES.union(WasmFeatures::GC),
         "typed function references (call_ref, (ref $t), br_on_null ...)",
     ),
     (

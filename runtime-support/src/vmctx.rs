@@ -11,7 +11,7 @@
 //!   16  *const *const u8         builtin function table (see `Builtin`)
 //!   24  *const u64               canonical signature id of each type index
 //!   32  *mut ()                  the loader's instance (opaque to compiled code)
-//!   40  (reserved)
+//!   40  *const *const VmTypeInfo  run-time type information of each type index (GC casts)
 //!   48  [*mut VmMemory; memories - 1]  memories 1.. (multi-memory), imported or defined
 //!   ..  [*mut VmTable; tables]   every table, imported or defined
 //!   ..  [*const VmTag; tags]     every tag, imported or defined: its identity
@@ -117,6 +117,7 @@ pub const OFFSET_LIMITS: u32 = 8;
 pub const OFFSET_BUILTINS: u32 = 16;
 pub const OFFSET_TYPE_IDS: u32 = 24;
 pub const OFFSET_INSTANCE: u32 = 32;
+pub const OFFSET_TYPE_INFOS: u32 = 40;
 const HEADER_SIZE: u32 = 48;
 
 /// Where a global lives, as seen from compiled code.

@@ -203,7 +203,11 @@ static int32_t call_at(wasm_extern_vec_t* e, int32_t index, int32_t arg, wasm_tr
  * tables, tables made by the host, and who owns which reference. */
 static void refs_and_tables(wasm_store_t* store, wasm_extern_vec_t* e) {
   wasm_ref_t* r = waot_ref_new_extern(store, 0xfeed);
-  CHECK(r && !waot_ref_new_extern(store, UINT64_MAX));
+  CHECK(r && !waot_ref_new_extern(store, UINT64_MAX) && !waot_ref_new_extern(store, 1ull << 62));
+  wasm_ref_t* largest = waot_ref_new_extern(store, (1ull << 62) - 1);
+  uint64_t datum = 0;
+  CHECK(largest && waot_ref_extern_value(largest, &datum) && datum == (1ull << 62) - 1);
+  wasm_ref_delete(largest);
   wasm_val_t a[] = {WASM_REF_VAL(r)}, out[] = {WASM_INIT_VAL};
   wasm_val_vec_t args = WASM_ARRAY_VEC(a), results = WASM_ARRAY_VEC(out);
   CHECK(!wasm_func_call(export_func(e, ECHO_REF), &args, &results));

@@ -17,7 +17,6 @@
 
 use super::{FuncTranslator, Result};
 use inkwell::values::{BasicValueEnum, CallSiteValue, FunctionValue, PointerValue};
-use inkwell::IntPredicate;
 use runtime_support::vmctx::VmFuncRef;
 use runtime_support::TrapCode;
 
@@ -154,10 +153,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let i64t = self.cx.context.i64_type();
         let id_p = self.byte_offset(funcref, VmFuncRef::OFFSET_TYPE_ID)?;
         let actual = self.builder.build_load(i64t, id_p, "")?.into_int_value();
-        let expected = self.type_id(type_index)?;
-        let mismatch = self
-            .builder
-            .build_int_compare(IntPredicate::NE, actual, expected, "")?;
+        // A declared subtype of the expected type may be called too (GC).
+        let matches = self.is_subtype_id(actual, type_index)?;
+        let mismatch = self.builder.build_not(matches, "")?;
         self.trap_if(mismatch, TrapCode::BadSignature)?;
         let (code, callee) = self.funcref_code_and_vmctx(funcref)?;
         self.emit_wasm_call(type_index, Callee::Indirect(code), callee, tail)

@@ -307,7 +307,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     }
 
     /// Branches to `depth` with the top of the stack when `taken`, else falls through.
-    fn branch_if(&mut self, taken: IntValue<'ctx>, depth: u32) -> Result<()> {
+    pub(super) fn branch_if(&mut self, taken: IntValue<'ctx>, depth: u32) -> Result<()> {
         let (target, phis) = self.branch_target(depth);
         let values = self.branch_values(&phis);
         add_incoming(&phis, &values, self.current_block());

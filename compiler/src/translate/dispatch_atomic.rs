@@ -2,7 +2,6 @@
 
 use super::atomic::Rmw::{self, Add, And, Or, Sub, Xchg, Xor};
 use super::{FuncTranslator, Result};
-use crate::CompileError;
 use runtime_support::Builtin;
 use wasmparser::{MemArg, Operator as Op};
 
@@ -92,10 +91,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             Op::I64AtomicRmw8CmpxchgU { memarg } => self.atomic_cmpxchg(memarg, true, W8),
             Op::I64AtomicRmw16CmpxchgU { memarg } => self.atomic_cmpxchg(memarg, true, W16),
             Op::I64AtomicRmw32CmpxchgU { memarg } => self.atomic_cmpxchg(memarg, true, W32),
-            other => Err(CompileError::Unsupported {
-                source: self.cx.source.to_string(),
-                message: format!("function {}: operator {other:?}", self.func_index),
-            }),
+            other => self.translate_gc_operator(other),
         }
     }
 

@@ -2,7 +2,7 @@
 //!
 //! `FuncTranslator` holds the state (operand stack, control frames, locals); `dispatch` maps
 //! every operator to one helper call; the helpers are split by concern: `control`, `numeric`,
-//! `memory` (and `address`), `calls`, `table`, `variables`, `wide`. `env` answers where runtime structures live, from
+//! `memory` (and `address`), `calls`, `table`, `variables`, `wide`, `gc` and `gc_cast`. `env` answers where runtime structures live, from
 //! `runtime_support`'s layout, so no file here knows an offset.
 
 mod address;
@@ -11,10 +11,13 @@ mod calls;
 mod control;
 mod dispatch;
 mod dispatch_atomic;
+mod dispatch_gc;
 mod dispatch_simd;
 mod env;
 mod exceptions;
 pub(crate) mod fuel_costs;
+mod gc;
+mod gc_cast;
 mod memory;
 mod metering;
 mod numeric;

@@ -52,8 +52,8 @@ void waot_wasi_delete(own waot_wasi_t*);
 /* The status the guest passed to proc_exit, when that is what ended the call. */
 bool waot_trap_exit_status(const wasm_trap_t*, int32_t* status);
 
-/* An externref carrying a host datum the guest can hold but not read (UINT64_MAX cannot be
- * carried: NULL), and the datum of one (false for another reference). */
+/* An externref carrying a host datum the guest can hold but not read (a datum above
+ * 2^62 - 1 cannot be carried: NULL), and the datum of one (false for another reference). */
 own wasm_ref_t* waot_ref_new_extern(wasm_store_t*, uint64_t value);
 bool waot_ref_extern_value(const wasm_ref_t*, uint64_t* value);
 

@@ -35,7 +35,9 @@ impl wasm_ref_t {
     /// A reference value as a pointer the caller owns: null for a null reference.
     pub(crate) fn from_val(store: *mut StoreData, val: Val) -> *mut wasm_ref_t {
         match val {
-            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => std::ptr::null_mut(),
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => {
+                std::ptr::null_mut()
+            }
             v => Self::boxed(store, v),
         }
     }
@@ -118,14 +120,14 @@ pub unsafe extern "C" fn wasm_func_as_ref_const(f: *const wasm_func_t) -> *const
     wasm_func_as_ref(f as *mut wasm_func_t)
 }
 
-/// An `externref` carrying `value`, a host datum the guest cannot read (`u64::MAX` cannot be
-/// represented: null).
+/// An `externref` carrying `value`, a host datum the guest cannot read (values above 2^62 - 1
+/// cannot be represented: null).
 #[no_mangle]
 pub unsafe extern "C" fn waot_ref_new_extern(
     store: *mut wasm_store_t,
     value: u64,
 ) -> *mut wasm_ref_t {
-    if value == u64::MAX {
+    if value > waot::MAX_EXTERN {
         return std::ptr::null_mut();
     }
     wasm_ref_t::boxed((*store).data(), Val::ExternRef(Some(value)))
@@ -215,7 +217,9 @@ impl wasm_val_t {
                     f64: f64::from_bits(b),
                 },
             ),
-            Val::FuncRef(_) | Val::ExternRef(_) => {
+            // A GC reference travels as an opaque reference of the externref kind (the C API
+            // has no kind for it); the library checks it against the parameter's type.
+            Val::FuncRef(_) | Val::ExternRef(_) | Val::AnyRef(_) => {
                 let kind = if matches!(v, Val::FuncRef(_)) {
                     WASM_FUNCREF
                 } else {

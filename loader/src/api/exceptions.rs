@@ -45,7 +45,12 @@ impl StoreData {
     /// Defines a tag with parameters `params` (a host-made tag, to import into instances).
     pub fn tag_new(&mut self, params: &[ValType]) -> Tag {
         let sig = runtime_support::types::Signature::new(params, &[]);
-        let type_id = crate::vm::signatures::intern(&sig);
+        self.tag_of_type(params, crate::vm::signatures::intern(&sig))
+    }
+
+    /// A new tag of canonical type `type_id` (a module's tag: its type may be in a
+    /// recursion group).
+    pub(crate) fn tag_of_type(&mut self, params: &[ValType], type_id: u64) -> Tag {
         self.tags.push(Box::new(TagData {
             vm: VmTag { type_id },
             params: params.to_vec(),

@@ -143,6 +143,13 @@ impl StoreData {
     pub(crate) fn owns_val(&self, v: &Val) -> Result<()> {
         match v {
             Val::FuncRef(Some(f)) => self.owns(f.store, "function reference"),
+            Val::AnyRef(Some(a)) if a.as_i31().is_none() => {
+                self.owns(a.store, "GC reference")?;
+                match self.gc_heap.borrow().contains(a.raw) {
+                    true => Ok(()),
+                    false => Err(foreign("GC reference")),
+                }
+            }
             Val::ExnRef(Some(e)) => {
                 self.owns(e.store, "exception reference")?;
                 if self.exn_heap.borrow().contains(e.ptr) {

@@ -10,7 +10,7 @@ use crate::api::values::Val;
 use crate::error::{Error, Result};
 use crate::vm::memory::{MemoryData, MemorySlot, SharedMemory, DEFAULT_PAGE_LOG2};
 use crate::vm::table::TableData;
-use crate::{vm::builtins, Trap};
+use crate::{vm::builtins, vm::signatures, Trap};
 use runtime_support::module_info::{ConstOp, ImportKind, SegmentMode};
 use runtime_support::types::is_subtype;
 use runtime_support::vmctx::{self, GlobalLocation, VmFuncRef, GLOBAL_CELL_SIZE};
@@ -139,6 +139,7 @@ impl StoreData {
         inst.write(vmctx::OFFSET_LIMITS, self.limits.as_ptr());
         inst.write(vmctx::OFFSET_BUILTINS, builtins::table());
         inst.write(vmctx::OFFSET_TYPE_IDS, module.inner.type_ids.as_ptr());
+        inst.write(vmctx::OFFSET_TYPE_INFOS, module.inner.type_infos.as_ptr());
         inst.write(vmctx::OFFSET_INSTANCE, inst_ptr);
 
         // Imports, in order; each kind's imports come first in its index space.
@@ -174,7 +175,7 @@ impl StoreData {
         }
         for &ty in &info.tags[info.num_imported_tags as usize..] {
             let params = module.inner.signatures[ty as usize].params.clone();
-            let tag = self.tag_new(&params);
+            let tag = self.tag_of_type(&params, module.inner.type_ids[ty as usize]);
             inst.tag_handles.push(tag);
         }
         for (i, t) in inst.tag_handles.clone().iter().enumerate() {
@@ -299,7 +300,8 @@ impl StoreData {
                 (ImportKind::Func(t), Extern::Func(f)) => {
                     let want = &module.inner.signatures[*t as usize];
                     let have = self.func_signature(*f)?;
-                    if *want != have {
+                    let want_id = module.inner.type_ids[*t as usize];
+                    if !signatures::is_sub_id(self.func_type_id(*f), want_id) {
                         return Err(link_err(
                             module,
                             i,
@@ -342,7 +344,7 @@ impl StoreData {
                     let fits = if ty.mutable {
                         have.content_type == want
                     } else {
-                        is_subtype(have.content_type, want)
+                        is_subtype(have.content_type, want, &signatures::Hierarchy)
                     };
                     if !fits || have.mutable != ty.mutable {
                         return Err(link_err(
@@ -353,7 +355,12 @@ impl StoreData {
                     }
                 }
                 (ImportKind::Tag(ty), Extern::Tag(t)) => {
-                    if *self.tag_params(*t)? != module.inner.signatures[*ty as usize].params[..] {
+                    // Tags match by type identity: equal canonical ids (a type in a recursion
+                    // group differs from the same signature outside one).
+                    self.owns(t.store, "tag")?;
+                    let have = self.tag_identity(*t);
+                    // SAFETY: a tag of this store, boxed for its lifetime.
+                    if unsafe { (*have).type_id } != module.inner.type_ids[*ty as usize] {
                         return Err(link_err(module, i, "incompatible import type: tag".into()));
                     }
                 }
@@ -440,11 +447,95 @@ impl StoreData {
                 ConstOp::I32Add | ConstOp::I64Add => bin(&mut stack, &|a, b| a.wrapping_add(b)),
                 ConstOp::I32Sub | ConstOp::I64Sub => bin(&mut stack, &|a, b| a.wrapping_sub(b)),
                 ConstOp::I32Mul | ConstOp::I64Mul => bin(&mut stack, &|a, b| a.wrapping_mul(b)),
+                ConstOp::ConvertRef => {}
+                ConstOp::RefI31 => {
+                    let Some(Val::I32(v)) = stack.pop() else {
+                        return Err(Error::Link("ref.i31 of a non-i32".into()));
+                    };
+                    stack.push(Val::AnyRef(Some(crate::api::values::AnyRef::i31(v as u32))));
+                }
+                ConstOp::StructNew(_)
+                | ConstOp::StructNewDefault(_)
+                | ConstOp::ArrayNew(_)
+                | ConstOp::ArrayNewDefault(_)
+                | ConstOp::ArrayNewFixed(..) => {
+                    let v = self.eval_const_alloc(inst, op, &mut stack)?;
+                    stack.push(v);
+                }
             }
         }
         stack
             .pop()
             .ok_or_else(|| Error::Link("empty constant expression".into()))
+    }
+
+    /// A GC allocation of a constant expression, taking its operands from `stack`.
+    fn eval_const_alloc(
+        &self,
+        inst: &InstanceData,
+        op: &ConstOp,
+        stack: &mut Vec<Val>,
+    ) -> Result<Val> {
+        use wasmparser::{CompositeInnerType as C, StorageType};
+        let (ConstOp::StructNew(t)
+        | ConstOp::StructNewDefault(t)
+        | ConstOp::ArrayNew(t)
+        | ConstOp::ArrayNewDefault(t)
+        | ConstOp::ArrayNewFixed(t, _)) = *op
+        else {
+            unreachable!("an allocation")
+        };
+        let module = &inst.module.inner;
+        let info = module.type_infos[t as usize];
+        let canonical = |s: StorageType| match s {
+            StorageType::Val(v) => StorageType::Val(module.canonical(v)),
+            s => s,
+        };
+        let bad = || Error::Link(format!("constant expression: type {t} does not fit"));
+        let mut pop = |n: usize| -> Result<Vec<Val>> {
+            let at = stack.len().checked_sub(n).ok_or_else(bad)?;
+            Ok(stack.split_off(at))
+        };
+        let length = |pop: &mut dyn FnMut(usize) -> Result<Vec<Val>>| match pop(1)?[..] {
+            [Val::I32(n)] => Ok(n as u32 as usize),
+            _ => Err(bad()),
+        };
+        match (&module.info.sub_types[t as usize].composite_type.inner, op) {
+            (C::Struct(s), _) => {
+                let types: Vec<StorageType> =
+                    s.fields.iter().map(|f| canonical(f.element_type)).collect();
+                let fields = match op {
+                    ConstOp::StructNew(_) => pop(types.len())?,
+                    _ => types
+                        .iter()
+                        .map(|t| match t {
+                            StorageType::Val(v) => Val::default_for(*v),
+                            _ => Val::I32(0),
+                        })
+                        .collect(),
+                };
+                self.gc_new_const(info, &fields, None, &types)
+            }
+            (C::Array(a), _) => {
+                let elem = canonical(a.0.element_type);
+                let zero = match elem {
+                    StorageType::Val(v) => Val::default_for(v),
+                    _ => Val::I32(0),
+                };
+                let elements = match *op {
+                    ConstOp::ArrayNew(_) => {
+                        let n = length(&mut pop)?;
+                        let v = pop(1)?[0];
+                        vec![v; n]
+                    }
+                    ConstOp::ArrayNewDefault(_) => vec![zero; length(&mut pop)?],
+                    ConstOp::ArrayNewFixed(_, n) => pop(n as usize)?,
+                    _ => return Err(bad()),
+                };
+                self.gc_new_const(info, &elements, Some(elem), &[])
+            }
+            _ => Err(bad()),
+        }
     }
 
     /// Active segments and the start function, as the specification orders them. A trap

@@ -2,6 +2,7 @@
 //! and values. Everything here is re-exported at the crate root.
 
 pub(crate) mod exceptions;
+pub(crate) mod gc;
 pub(crate) mod handles;
 pub(crate) mod instance;
 pub(crate) mod limits;

@@ -36,6 +36,8 @@ pub(crate) struct ModuleInner {
     pub signatures: Vec<Signature>,
     /// Canonical id of each type index, in the process-wide signature registry.
     pub type_ids: Vec<u64>,
+    /// Run-time type information of each type index (registered, never freed).
+    pub type_infos: Vec<*const runtime_support::gc::VmTypeInfo>,
     /// Copy-on-write images of the defined memories, built at the second instantiation (a
     /// module instantiated once copies its data, which costs no more).
     images: std::sync::OnceLock<Vec<Option<crate::vm::memory_image::MemoryImage>>>,
@@ -359,8 +361,8 @@ impl Module {
             &[&trampolines, &host_adapters],
             names,
         ));
-        let (signatures, type_ids) = signatures::intern_module_types(&info.types)?;
-        check_type_indices(&info, &type_ids)?;
+        let types = signatures::intern_module_types(&info.sub_types, &info.rec_groups)?;
+        check_type_indices(&info, &types.ids)?;
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 name: name.to_string(),
@@ -372,8 +374,9 @@ impl Module {
                 functions,
                 trampolines,
                 host_adapters,
-                signatures,
-                type_ids,
+                signatures: types.signatures,
+                type_ids: types.ids,
+                type_infos: types.infos,
                 images: Default::default(),
                 instantiations: Default::default(),
                 _registration: registration,

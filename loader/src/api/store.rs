@@ -9,13 +9,14 @@
 use crate::api::handles::FuncKind;
 pub use crate::api::handles::{Extern, Func, Global, Instance, Memory, StoreId, Table, Tag};
 use crate::api::instance::InstanceData;
+use crate::api::values::ref_kind;
 use crate::api::values::{Slot, Val};
 use crate::error::{Error, Result};
 use crate::vm::memory::{MemoryData, MemorySlot, SharedMemory};
 use crate::vm::table::TableData;
 use crate::{vm::signatures, vm::traps, Trap};
 use runtime_support::types::{
-    concrete_index, ref_kind, val_type_name, RefKind, Signature, VALUE_SLOT_SIZE,
+    concrete_index, is_extern, val_type_name, RefKind, Signature, VALUE_SLOT_SIZE,
 };
 use runtime_support::vmctx::{VmFuncRef, GLOBAL_CELL_SIZE};
 use std::collections::HashMap;
@@ -106,6 +107,8 @@ pub struct StoreData<Tail: ?Sized = [()]> {
     pub(crate) tags: Vec<Box<crate::api::exceptions::TagData>>,
     /// Exception objects, collected when unreachable.
     pub(crate) exn_heap: std::cell::RefCell<crate::vm::exn_heap::ExnHeap>,
+    /// Structs and arrays (GC), collected when unreachable.
+    pub(crate) gc_heap: std::cell::RefCell<crate::vm::gc_heap::GcHeap>,
     /// Trampoline for each canonical signature id seen in this store.
     pub(crate) trampolines: HashMap<u64, (*const u8, Arc<Signature>)>,
     _unsized: Tail,
@@ -135,6 +138,7 @@ impl Store {
             host_contexts: Vec::new(),
             tags: Vec::new(),
             exn_heap: Default::default(),
+            gc_heap: Default::default(),
             trampolines: HashMap::new(),
             _unsized: [],
         });
@@ -570,6 +574,7 @@ impl StoreData {
         if let Val::ExnRef(Some(e)) = v {
             self.pin_exception(e.ptr);
         }
+        self.pin_any(&v);
         v
     }
 
@@ -600,37 +605,62 @@ impl StoreData {
         let ValType::Ref(r) = t else {
             return v.ty() == t;
         };
-        let (kind, present) = match v {
-            Val::FuncRef(f) => (RefKind::Func, f.is_some()),
-            Val::ExternRef(e) => (RefKind::Extern, e.is_some()),
-            Val::ExnRef(e) => (RefKind::Exn, e.is_some()),
-            _ => return false,
-        };
-        if kind != ref_kind(r) {
-            return false;
-        }
-        if !present {
-            return r.is_nullable();
-        }
-        match r.heap_type() {
+        let kind = ref_kind(r);
+        let bottom = matches!(
+            r.heap_type(),
             H::Abstract {
-                ty: A::NoFunc | A::NoExtern | A::NoExn,
+                ty: A::NoFunc | A::NoExtern | A::NoExn | A::None,
                 ..
-            } => false,
-            H::Concrete(_) => {
-                let Val::FuncRef(Some(f)) = v else {
-                    return false;
-                };
-                // Another store's function is not a value here (and its pointer may dangle).
-                f.store == self.id
-                    && Some(self.func_type_id(*f)) == concrete_index(r).map(u64::from)
             }
-            _ => true,
+        );
+        match v {
+            Val::FuncRef(None) | Val::ExnRef(None) | Val::ExternRef(None) | Val::AnyRef(None) => {
+                let value_kind = match v {
+                    Val::FuncRef(_) => RefKind::Func,
+                    Val::ExnRef(_) => RefKind::Exn,
+                    _ => RefKind::Any,
+                };
+                value_kind == kind && r.is_nullable()
+            }
+            Val::FuncRef(Some(f)) => {
+                kind == RefKind::Func
+                    && !bottom
+                    && match concrete_index(r) {
+                        // Another store's function is not a value here (its pointer may
+                        // dangle).
+                        Some(id) => {
+                            f.store == self.id
+                                && signatures::is_sub_id(self.func_type_id(*f), id.into())
+                        }
+                        None => true,
+                    }
+            }
+            Val::ExnRef(Some(_)) => kind == RefKind::Exn && !bottom,
+            // A host value is an externref; guest code may make it an anyref
+            // (`any.convert_extern`), which the host passes back as the same value.
+            Val::ExternRef(Some(_)) => {
+                kind == RefKind::Any
+                    && matches!(
+                        r.heap_type(),
+                        H::Abstract {
+                            ty: A::Extern | A::Any,
+                            ..
+                        }
+                    )
+            }
+            Val::AnyRef(Some(a)) => {
+                kind == RefKind::Any
+                    && match is_extern(r) {
+                        true => !bottom,
+                        false => self.any_matches(a.raw, r),
+                    }
+            }
+            _ => false,
         }
     }
 
     /// The canonical signature id of a function of this store.
-    fn func_type_id(&self, f: Func) -> u64 {
+    pub(crate) fn func_type_id(&self, f: Func) -> u64 {
         match f.kind {
             // SAFETY: a Wasm funcref of this store points into one of its live vmctxs.
             FuncKind::Wasm(p) => unsafe { (*p).type_id },

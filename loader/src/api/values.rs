@@ -1,8 +1,9 @@
 //! Values crossing the host/guest boundary, and their raw 16-byte slot encoding.
 
 use crate::api::handles::{Func, FuncKind, StoreId};
+use runtime_support::gc::{HOST_TAG, I31_TAG};
 use runtime_support::types::VALUE_SLOT_SIZE;
-use runtime_support::types::{ref_kind, RefKind};
+use runtime_support::types::{is_extern, RefKind};
 use runtime_support::vmctx::VmFuncRef;
 use wasmparser::{RefType, ValType};
 
@@ -16,10 +17,78 @@ pub enum Val {
     /// 128 bits, lane 0 in the low bits.
     V128(u128),
     FuncRef(Option<Func>),
-    /// An opaque host value. The raw encoding is `n + 1` (0 is null), so `u64::MAX` cannot be
-    /// passed.
+    /// An opaque host value, below 2^62 (the raw encoding is `n << 2 | 2`, see `gc`).
     ExternRef(Option<u64>),
     ExnRef(Option<ExnRef>),
+    /// A reference of the any hierarchy (GC): an `i31` or a struct or array of a store. An
+    /// `externref` that guest code made from one (`extern.convert_any`) reads as this too.
+    AnyRef(Option<AnyRef>),
+}
+
+/// A reference of the any hierarchy: an `i31`, or a GC object of a store, which keeps it while
+/// the store lives once the host has seen it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AnyRef {
+    pub(crate) store: StoreId,
+    pub(crate) raw: usize,
+    kind: AnyKind,
+}
+
+/// What an `AnyRef` is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnyKind {
+    I31,
+    Struct,
+    Array,
+}
+
+// SAFETY: an identity; an object is reached only through its own store, after checking that
+// the store's heap holds it (`StoreData::owns_val`).
+unsafe impl Send for AnyRef {}
+unsafe impl Sync for AnyRef {}
+
+impl AnyRef {
+    /// `ref.i31 v`: the low 31 bits of `v`.
+    pub fn i31(v: u32) -> AnyRef {
+        AnyRef {
+            store: StoreId::NONE,
+            raw: (((v as usize) << 1) & 0xffff_fffe) | I31_TAG as usize,
+            kind: AnyKind::I31,
+        }
+    }
+
+    /// A reference word of `store` that compiled code or the store produced: an `i31`, or
+    /// a live object whose header names its type.
+    pub(crate) fn from_raw(store: StoreId, raw: usize) -> AnyRef {
+        let kind = if raw as u64 & I31_TAG != 0 {
+            AnyKind::I31
+        } else {
+            // SAFETY: a live object's header points to its registered type information.
+            let info = unsafe { &**(raw as *const *const runtime_support::gc::VmTypeInfo) };
+            match info.kind {
+                runtime_support::gc::KIND_ARRAY => AnyKind::Array,
+                _ => AnyKind::Struct,
+            }
+        };
+        AnyRef { store, raw, kind }
+    }
+
+    pub fn kind(&self) -> AnyKind {
+        self.kind
+    }
+
+    /// The value of an `i31`, zero-extended (`i31.get_u`); `None` for an object.
+    pub fn as_i31(&self) -> Option<u32> {
+        (self.raw as u64 & I31_TAG != 0).then_some((self.raw >> 1) as u32 & 0x7fff_ffff)
+    }
+}
+
+/// The largest host value an `externref` carries.
+pub const MAX_EXTERN: u64 = (1 << 62) - 1;
+
+/// How a reference of (canonical) type `r` is encoded.
+pub(crate) fn ref_kind(r: RefType) -> RefKind {
+    runtime_support::types::ref_kind(r, crate::vm::signatures::is_gc_id)
 }
 
 /// An exception reference (`exnref`): an exception object owned by a store, which keeps it
@@ -50,6 +119,7 @@ impl Val {
             Val::FuncRef(_) => ValType::Ref(RefType::FUNCREF),
             Val::ExternRef(_) => ValType::Ref(RefType::EXTERNREF),
             Val::ExnRef(_) => ValType::Ref(RefType::EXNREF),
+            Val::AnyRef(_) => ValType::Ref(RefType::ANYREF),
         }
     }
 
@@ -64,7 +134,8 @@ impl Val {
             ValType::Ref(r) => match ref_kind(r) {
                 RefKind::Func => Val::FuncRef(None),
                 RefKind::Exn => Val::ExnRef(None),
-                RefKind::Extern => Val::ExternRef(None),
+                RefKind::Any if is_extern(r) => Val::ExternRef(None),
+                RefKind::Any => Val::AnyRef(None),
             },
         }
     }
@@ -93,7 +164,10 @@ impl Val {
     /// checked that the reference is its store's (`StoreData::owns_val`).
     pub(crate) fn to_raw_ref(self) -> Result<usize, String> {
         match self {
-            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => Ok(0),
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => {
+                Ok(0)
+            }
+            Val::AnyRef(Some(a)) => Ok(a.raw),
             Val::ExnRef(Some(e)) => Ok(e.ptr as usize),
             Val::FuncRef(Some(f)) => match f.kind {
                 FuncKind::Wasm(p) => Ok(p as usize),
@@ -105,10 +179,10 @@ impl Val {
                     Err("a function of the interpreter is not a function of this store".into())
                 }
             },
-            Val::ExternRef(Some(n)) => n
-                .checked_add(1)
-                .map(|r| r as usize)
-                .ok_or_else(|| "externref u64::MAX cannot be represented".into()),
+            Val::ExternRef(Some(n)) if n <= MAX_EXTERN => Ok((n << 2 | HOST_TAG) as usize),
+            Val::ExternRef(Some(n)) => Err(format!(
+                "externref {n} cannot be represented (the largest is 2^62 - 1)"
+            )),
             other => Err(format!("{other:?} is not a reference")),
         }
     }
@@ -123,7 +197,9 @@ impl Val {
                 store,
                 ptr: raw as *mut u8,
             })),
-            RefKind::Extern => Val::ExternRef((raw != 0).then(|| raw as u64 - 1)),
+            RefKind::Any if raw as u64 & 3 == HOST_TAG => Val::ExternRef(Some(raw as u64 >> 2)),
+            RefKind::Any if raw == 0 && is_extern(ty) => Val::ExternRef(None),
+            RefKind::Any => Val::AnyRef((raw != 0).then(|| AnyRef::from_raw(store, raw))),
         }
     }
 
@@ -169,7 +245,13 @@ impl std::fmt::Display for Val {
             Val::F32(b) => write!(f, "{}", f32::from_bits(*b)),
             Val::F64(b) => write!(f, "{}", f64::from_bits(*b)),
             Val::V128(v) => write!(f, "{v:#034x}"),
-            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => write!(f, "null"),
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => {
+                write!(f, "null")
+            }
+            Val::AnyRef(Some(a)) => match a.as_i31() {
+                Some(v) => write!(f, "<i31 {v}>"),
+                None => write!(f, "<anyref>"),
+            },
             Val::ExnRef(Some(_)) => write!(f, "<exnref>"),
             Val::FuncRef(Some(_)) => write!(f, "<funcref>"),
             Val::ExternRef(Some(n)) => write!(f, "<externref {n}>"),

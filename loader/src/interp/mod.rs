@@ -151,6 +151,11 @@ pub fn to_wasmi(v: &Val, store: &mut Store<impl Sized>) -> Result<wasmi::Val, Er
                 "the interpreter does not support exception references".into(),
             ))
         }
+        Val::AnyRef(_) => {
+            return Err(Error::Usage(
+                "the interpreter does not support GC references".into(),
+            ))
+        }
         Val::FuncRef(Some(_)) => {
             return Err(Error::Usage(
                 "function references cannot be passed to the interpreter".into(),

@@ -229,6 +229,14 @@ static BUILTINS: BuiltinTable = BuiltinTable([
     crate::vm::atomics::atomic_wait32 as *const (),
     crate::vm::atomics::atomic_wait64 as *const (),
     out_of_fuel as *const (),
+    crate::api::gc::gc_alloc as *const (),
+    crate::api::gc::is_subtype as *const (),
+    crate::api::gc::array_fill as *const (),
+    crate::api::gc::array_copy as *const (),
+    crate::api::gc::array_new_data as *const (),
+    crate::api::gc::array_new_elem as *const (),
+    crate::api::gc::array_init_data as *const (),
+    crate::api::gc::array_init_elem as *const (),
 ]);
 
 /// The table compiled code indexes with `Builtin::index`.

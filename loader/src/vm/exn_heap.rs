@@ -111,6 +111,19 @@ impl ExnHeap {
         ptr
     }
 
+    /// Calls `f` with every payload word of every object not yet freed: what exception
+    /// payloads may hold of other heaps (GC references).
+    pub fn for_each_payload_word(&self, mut f: impl FnMut(usize)) {
+        for (&start, o) in &self.objects {
+            let mut at = start + OFFSET_PAYLOAD as usize;
+            while at + 8 <= start + o.layout.size() {
+                // SAFETY: inside a live object of ours, 8-byte aligned.
+                f(unsafe { *(at as *const usize) });
+                at += 8;
+            }
+        }
+    }
+
     /// Whether `ptr` is an object of this heap.
     pub fn contains(&self, ptr: *const u8) -> bool {
         self.objects.contains_key(&(ptr as usize))

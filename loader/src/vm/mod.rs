@@ -1,11 +1,12 @@
 //! What compiled code touches at run time: linear memories and their images, tables, the
 //! builtins called through the vmctx, atomics, traps and the signal handler, exception
-//! objects, the registry of code addresses, and the process-wide signature registry.
+//! objects and GC objects, the registry of code addresses, and the process-wide type registry.
 
 pub(crate) mod atomics;
 pub(crate) mod builtins;
 pub(crate) mod code_registry;
 pub(crate) mod exn_heap;
+pub(crate) mod gc_heap;
 pub(crate) mod limits;
 pub(crate) mod memory;
 pub(crate) mod memory_image;

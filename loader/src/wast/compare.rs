@@ -1,6 +1,6 @@
 //! Script values: arguments to our values, expected results against ours (NaN patterns too).
 
-use crate::Val;
+use crate::{AnyKind, Val};
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::WastArg;
 
@@ -13,19 +13,14 @@ pub fn arg_value(arg: &WastArg<'_>) -> Result<Val, String> {
         WastArgCore::I64(v) => Val::I64(*v),
         WastArgCore::F32(f) => Val::F32(f.bits),
         WastArgCore::F64(f) => Val::F64(f.bits),
-        WastArgCore::RefNull(HeapType::Abstract {
-            ty: AbstractHeapType::Func,
-            ..
-        }) => Val::FuncRef(None),
-        WastArgCore::RefNull(HeapType::Abstract {
-            ty: AbstractHeapType::Extern,
-            ..
-        }) => Val::ExternRef(None),
-        WastArgCore::RefNull(HeapType::Abstract {
-            ty: AbstractHeapType::Exn,
-            ..
-        }) => Val::ExnRef(None),
-        WastArgCore::RefExtern(n) => Val::ExternRef(Some(*n as u64)),
+        WastArgCore::RefNull(HeapType::Abstract { ty, .. }) => match ty {
+            AbstractHeapType::Func | AbstractHeapType::NoFunc => Val::FuncRef(None),
+            AbstractHeapType::Extern | AbstractHeapType::NoExtern => Val::ExternRef(None),
+            AbstractHeapType::Exn | AbstractHeapType::NoExn => Val::ExnRef(None),
+            _ => Val::AnyRef(None),
+        },
+        // A host reference: the same word whether guest code sees it as extern or any.
+        WastArgCore::RefExtern(n) | WastArgCore::RefHost(n) => Val::ExternRef(Some(*n as u64)),
         WastArgCore::V128(v) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
         other => return Err(format!("unsupported argument {other:?}")),
     })
@@ -46,9 +41,17 @@ pub fn matches(actual: &Val, expected: &WastRetCore<'_>) -> bool {
             NanPattern::Value(v) => *a == v.bits,
         },
         (
-            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None),
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None),
             WastRetCore::RefNull(_),
         ) => true,
+        (Val::ExternRef(a), WastRetCore::RefHost(n)) => *a == Some(*n as u64),
+        // An externref guest code made from an anyref (`extern.convert_any`).
+        (Val::AnyRef(a), WastRetCore::RefExtern(None)) => a.is_some(),
+        (Val::AnyRef(Some(_)) | Val::ExternRef(Some(_)), WastRetCore::RefAny) => true,
+        (Val::AnyRef(Some(_)), WastRetCore::RefEq) => true,
+        (Val::AnyRef(Some(a)), WastRetCore::RefI31) => a.kind() == AnyKind::I31,
+        (Val::AnyRef(Some(a)), WastRetCore::RefStruct) => a.kind() == AnyKind::Struct,
+        (Val::AnyRef(Some(a)), WastRetCore::RefArray) => a.kind() == AnyKind::Array,
         (Val::ExternRef(a), WastRetCore::RefExtern(e)) => match e {
             Some(n) => *a == Some(*n as u64),
             None => a.is_some(),

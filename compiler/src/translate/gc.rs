@@ -1,0 +1,287 @@
+//! Structs and arrays (GC). Allocation is the `GcAlloc` builtin (zeroed memory, header
+//! written); field and element accesses are inline: a null check, for arrays a bounds check
+//! against the length in the header, and a load or store at the offset `runtime_support::gc`
+//! lays out. Bulk array instructions go through builtins.
+
+use super::{FuncTranslator, Result};
+use inkwell::types::BasicTypeEnum;
+use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, IntValue, PointerValue};
+use inkwell::IntPredicate;
+use runtime_support::gc::{self, HEADER_SIZE, OFFSET_ARRAY_LENGTH};
+use runtime_support::{Builtin, TrapCode};
+use wasmparser::{CompositeInnerType, FieldType, StorageType, StructType};
+
+impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
+    fn struct_type(&self, ty: u32) -> &'a StructType {
+        match &self.cx.info.sub_types[ty as usize].composite_type.inner {
+            CompositeInnerType::Struct(s) => s,
+            _ => unreachable!("validation: type {ty} is a struct"),
+        }
+    }
+
+    fn array_element(&self, ty: u32) -> FieldType {
+        match &self.cx.info.sub_types[ty as usize].composite_type.inner {
+            CompositeInnerType::Array(a) => a.0,
+            _ => unreachable!("validation: type {ty} is an array"),
+        }
+    }
+
+    fn storage_type(&self, t: StorageType) -> BasicTypeEnum<'ctx> {
+        match t {
+            StorageType::I8 => self.cx.context.i8_type().into(),
+            StorageType::I16 => self.cx.context.i16_type().into(),
+            StorageType::Val(v) => self.cx.val_type(v),
+        }
+    }
+
+    /// A new zeroed object of type `ty` (`length` elements for an array).
+    fn gc_alloc(&mut self, ty: u32, length: IntValue<'ctx>) -> Result<PointerValue<'ctx>> {
+        self.makes_calls = true;
+        let args = [self.i32_const(ty.into()).into(), length.into()];
+        let obj = self
+            .call_builtin(Builtin::GcAlloc, &args)?
+            .expect("a result");
+        Ok(obj.into_pointer_value())
+    }
+
+    fn null_check(&mut self, obj: PointerValue<'ctx>, code: TrapCode) -> Result<()> {
+        let is_null = self.builder.build_is_null(obj, "")?;
+        self.trap_if(is_null, code)
+    }
+
+    /// Stores `v` into a field or element of storage type `t` at `addr`.
+    fn store_storage(
+        &mut self,
+        addr: PointerValue<'ctx>,
+        v: BasicValueEnum<'ctx>,
+        t: StorageType,
+    ) -> Result<()> {
+        let v: BasicValueEnum = match t {
+            StorageType::I8 | StorageType::I16 => {
+                let ty = self.storage_type(t).into_int_type();
+                self.builder
+                    .build_int_truncate(v.into_int_value(), ty, "")?
+                    .into()
+            }
+            StorageType::Val(_) => v,
+        };
+        self.builder.build_store(addr, v)?;
+        Ok(())
+    }
+
+    /// Loads a field or element of storage type `t` from `addr`, extending a packed one.
+    fn load_storage(
+        &mut self,
+        addr: PointerValue<'ctx>,
+        t: StorageType,
+        signed: bool,
+    ) -> Result<BasicValueEnum<'ctx>> {
+        let v = self.builder.build_load(self.storage_type(t), addr, "")?;
+        Ok(match t {
+            StorageType::I8 | StorageType::I16 => {
+                let i32t = self.cx.context.i32_type();
+                let v = v.into_int_value();
+                match signed {
+                    true => self.builder.build_int_s_extend(v, i32t, "")?,
+                    false => self.builder.build_int_z_extend(v, i32t, "")?,
+                }
+                .into()
+            }
+            StorageType::Val(_) => v,
+        })
+    }
+
+    pub fn translate_struct_new(&mut self, ty: u32) -> Result<()> {
+        let fields = self.struct_type(ty);
+        let values = self.pop_n(fields.fields.len());
+        let obj = self.gc_alloc(ty, self.i32_const(0))?;
+        let layout = gc::struct_layout(fields);
+        for ((v, f), off) in values
+            .into_iter()
+            .zip(fields.fields.iter())
+            .zip(layout.offsets)
+        {
+            let addr = self.byte_offset(obj, off)?;
+            self.store_storage(addr, v, f.element_type)?;
+        }
+        self.push(obj);
+        Ok(())
+    }
+
+    pub fn translate_struct_new_default(&mut self, ty: u32) -> Result<()> {
+        let obj = self.gc_alloc(ty, self.i32_const(0))?;
+        self.push(obj);
+        Ok(())
+    }
+
+    fn field_address(&mut self, ty: u32, field: u32) -> Result<(PointerValue<'ctx>, FieldType)> {
+        let s = self.struct_type(ty);
+        let off = gc::struct_layout(s).offsets[field as usize];
+        let obj = self.pop().into_pointer_value();
+        self.null_check(obj, TrapCode::NullStructReference)?;
+        Ok((self.byte_offset(obj, off)?, s.fields[field as usize]))
+    }
+
+    pub fn translate_struct_get(&mut self, ty: u32, field: u32, signed: bool) -> Result<()> {
+        let (addr, f) = self.field_address(ty, field)?;
+        let v = self.load_storage(addr, f.element_type, signed)?;
+        self.push(v);
+        Ok(())
+    }
+
+    pub fn translate_struct_set(&mut self, ty: u32, field: u32) -> Result<()> {
+        let v = self.pop();
+        let (addr, f) = self.field_address(ty, field)?;
+        self.store_storage(addr, v, f.element_type)
+    }
+
+    /// An array's length, after its null check.
+    fn array_length(&mut self, arr: PointerValue<'ctx>) -> Result<IntValue<'ctx>> {
+        self.null_check(arr, TrapCode::NullArrayReference)?;
+        let p = self.byte_offset(arr, OFFSET_ARRAY_LENGTH)?;
+        let i32t = self.cx.context.i32_type();
+        Ok(self.builder.build_load(i32t, p, "len")?.into_int_value())
+    }
+
+    /// The address of element `index` of an array of `t`, unchecked.
+    fn element_address(
+        &mut self,
+        arr: PointerValue<'ctx>,
+        index: IntValue<'ctx>,
+        t: StorageType,
+    ) -> Result<PointerValue<'ctx>> {
+        let i64t = self.cx.context.i64_type();
+        let index = self.builder.build_int_z_extend(index, i64t, "")?;
+        let size = self.i64_const(gc::storage_size(t).into());
+        let scaled = self.builder.build_int_mul(index, size, "")?;
+        let off = self
+            .builder
+            .build_int_add(scaled, self.i64_const(HEADER_SIZE.into()), "")?;
+        let i8t = self.cx.context.i8_type();
+        // SAFETY: the caller checked the index against the array's length.
+        Ok(unsafe { self.builder.build_in_bounds_gep(i8t, arr, &[off], "")? })
+    }
+
+    /// Element `index` of `arr`, after the null and bounds checks.
+    fn checked_element(
+        &mut self,
+        arr: PointerValue<'ctx>,
+        index: IntValue<'ctx>,
+        t: StorageType,
+    ) -> Result<PointerValue<'ctx>> {
+        let len = self.array_length(arr)?;
+        let out = self
+            .builder
+            .build_int_compare(IntPredicate::UGE, index, len, "")?;
+        self.trap_if(out, TrapCode::ArrayOutOfBounds)?;
+        self.element_address(arr, index, t)
+    }
+
+    pub fn translate_array_get(&mut self, ty: u32, signed: bool) -> Result<()> {
+        let t = self.array_element(ty).element_type;
+        let index = self.pop_int();
+        let arr = self.pop().into_pointer_value();
+        let addr = self.checked_element(arr, index, t)?;
+        let v = self.load_storage(addr, t, signed)?;
+        self.push(v);
+        Ok(())
+    }
+
+    pub fn translate_array_set(&mut self, ty: u32) -> Result<()> {
+        let t = self.array_element(ty).element_type;
+        let v = self.pop();
+        let index = self.pop_int();
+        let arr = self.pop().into_pointer_value();
+        let addr = self.checked_element(arr, index, t)?;
+        self.store_storage(addr, v, t)
+    }
+
+    pub fn translate_array_len(&mut self) -> Result<()> {
+        let arr = self.pop().into_pointer_value();
+        let len = self.array_length(arr)?;
+        self.push(len);
+        Ok(())
+    }
+
+    pub fn translate_array_new_default(&mut self, ty: u32) -> Result<()> {
+        let len = self.pop_int();
+        let arr = self.gc_alloc(ty, len)?;
+        self.push(arr);
+        Ok(())
+    }
+
+    pub fn translate_array_new_fixed(&mut self, ty: u32, n: u32) -> Result<()> {
+        let t = self.array_element(ty).element_type;
+        let values = self.pop_n(n as usize);
+        let arr = self.gc_alloc(ty, self.i32_const(n.into()))?;
+        for (i, v) in values.into_iter().enumerate() {
+            let addr = self.element_address(arr, self.i32_const(i as u64), t)?;
+            self.store_storage(addr, v, t)?;
+        }
+        self.push(arr);
+        Ok(())
+    }
+
+    /// `array.new`: allocation, then the fill.
+    pub fn translate_array_new(&mut self, ty: u32) -> Result<()> {
+        let len = self.pop_int();
+        let value = self.pop();
+        let arr = self.gc_alloc(ty, len)?;
+        let (low, high) = self.value_bits(value)?;
+        let args = [
+            arr.into(),
+            self.i32_const(0).into(),
+            low.into(),
+            high.into(),
+            len.into(),
+        ];
+        self.call_builtin(Builtin::ArrayFill, &args)?;
+        self.push(arr);
+        Ok(())
+    }
+
+    pub fn translate_array_fill(&mut self, _ty: u32) -> Result<()> {
+        let len = self.pop_int();
+        let value = self.pop();
+        let index = self.pop_int();
+        let arr = self.pop().into_pointer_value();
+        let (low, high) = self.value_bits(value)?;
+        let args: [BasicMetadataValueEnum; 5] = [
+            arr.into(),
+            index.into(),
+            low.into(),
+            high.into(),
+            len.into(),
+        ];
+        self.call_builtin(Builtin::ArrayFill, &args)?;
+        Ok(())
+    }
+
+    /// A value's bits as two `i64`s, low first (the high half is non-zero only for v128).
+    fn value_bits(&self, v: BasicValueEnum<'ctx>) -> Result<(IntValue<'ctx>, IntValue<'ctx>)> {
+        let i64t = self.cx.context.i64_type();
+        let b = &self.builder;
+        let zero = i64t.const_zero();
+        Ok(match v {
+            BasicValueEnum::IntValue(i) => (b.build_int_z_extend_or_bit_cast(i, i64t, "")?, zero),
+            BasicValueEnum::FloatValue(f) => {
+                let int = match f.get_type() == self.cx.context.f32_type() {
+                    true => self.cx.context.i32_type(),
+                    false => i64t,
+                };
+                let i = b.build_bit_cast(f, int, "")?.into_int_value();
+                (b.build_int_z_extend_or_bit_cast(i, i64t, "")?, zero)
+            }
+            BasicValueEnum::PointerValue(p) => (b.build_ptr_to_int(p, i64t, "")?, zero),
+            BasicValueEnum::VectorValue(v) => {
+                let v = b
+                    .build_bit_cast(v, i64t.vec_type(2), "")?
+                    .into_vector_value();
+                let lo = b.build_extract_element(v, self.i32_const(0), "")?;
+                let hi = b.build_extract_element(v, self.i32_const(1), "")?;
+                (lo.into_int_value(), hi.into_int_value())
+            }
+            other => unreachable!("no wasm value is {other:?}"),
+        })
+    }
+}

@@ -1,0 +1,359 @@
+//! GC objects (structs and arrays), host side: allocation for compiled code and constant
+//! expressions, the collector's roots, and the builtins behind the array instructions that
+//! move many elements. Layouts are `runtime_support::gc`'s; the heap is `vm::gc_heap`.
+
+use crate::api::instance::InstanceData;
+use crate::api::store::StoreData;
+use crate::api::values::{ref_kind, Val};
+use crate::vm::builtins::instance;
+use crate::vm::traps::{self, Trap};
+use runtime_support::gc::{
+    VmTypeInfo, HEADER_SIZE, KIND_ARRAY, MAX_ARRAY_BYTES, OFFSET_ARRAY_LENGTH, OFFSET_TYPE_INFO,
+};
+use runtime_support::types::RefKind;
+use runtime_support::TrapCode;
+use wasmparser::ValType;
+
+type R<T> = Result<T, TrapCode>;
+
+fn finish<T>(r: R<T>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(code) => traps::raise(Trap::new(code)),
+    }
+}
+
+impl StoreData {
+    /// Frees every struct and array nothing can reach any more. The store collects by itself
+    /// as objects accumulate; this is for hosts (and tests) that want it now.
+    pub fn collect_garbage(&mut self) {
+        let roots = self.gc_roots();
+        // Outside guest code no frame can hold an object the host has not seen (and pinned).
+        let stack = traps::in_guest().then(traps::stack_bounds);
+        self.gc_heap.get_mut().collect(&roots, stack);
+    }
+
+    /// How many collections of GC objects the store has run.
+    pub fn gc_collections(&self) -> u64 {
+        self.gc_heap.borrow().collections()
+    }
+
+    /// Bytes in GC objects not yet freed.
+    pub fn gc_heap_bytes(&self) -> usize {
+        self.gc_heap.borrow().bytes()
+    }
+
+    /// Words that may hold GC references outside the heap and the stack: globals and tables
+    /// of the any and extern hierarchies, element segments, exception payloads.
+    fn gc_roots(&self) -> Vec<usize> {
+        let mut roots = Vec::new();
+        for g in &self.globals {
+            if let ValType::Ref(r) = g.ty.content_type {
+                if ref_kind(r) == RefKind::Any {
+                    // SAFETY: a live 16-byte global cell of this store.
+                    roots.push(unsafe { *(g.cell as *const usize) });
+                }
+            }
+        }
+        for t in &self.tables {
+            if ref_kind(t.element_type) == RefKind::Any {
+                roots.extend_from_slice(&t.elements);
+            }
+        }
+        for inst in &self.instances {
+            for seg in &inst.elem_segments {
+                roots.extend_from_slice(seg);
+            }
+        }
+        self.exn_heap
+            .borrow()
+            .for_each_payload_word(|w| roots.push(w));
+        roots
+    }
+
+    /// A new zeroed object of type `info` (`length` elements for an array) with its header
+    /// written. It never collects: the caller decides when that is safe (`gc_alloc`).
+    pub(crate) fn gc_new(&self, info: *const VmTypeInfo, length: u32) -> R<*mut u8> {
+        let size = object_size(info, length)?;
+        let p = self
+            .gc_heap
+            .borrow_mut()
+            .alloc(size)
+            .ok_or(TrapCode::GcAllocationFailed)?;
+        // SAFETY: a fresh object of at least `HEADER_SIZE` bytes.
+        unsafe {
+            *(p.add(OFFSET_TYPE_INFO as usize) as *mut *const VmTypeInfo) = info;
+            *(p.add(OFFSET_ARRAY_LENGTH as usize) as *mut u32) = length;
+        }
+        Ok(p)
+    }
+
+    /// `gc_new` from guest code, which may collect first: every reference it holds is then
+    /// on its stack or in a root.
+    fn gc_new_collecting(&mut self, info: *const VmTypeInfo, length: u32) -> R<*mut u8> {
+        let size = object_size(info, length)?;
+        if self.gc_heap.get_mut().wants_collection(size) {
+            self.collect_garbage();
+        }
+        self.gc_new(info, length)
+    }
+
+    /// A constant expression's allocation (`struct.new` and the like in a global's or
+    /// element's initializer): `fields` are the values in order (the elements of an array).
+    pub(crate) fn gc_new_const(
+        &self,
+        info: *const VmTypeInfo,
+        fields: &[Val],
+        element: Option<wasmparser::StorageType>,
+        field_types: &[wasmparser::StorageType],
+    ) -> crate::Result<Val> {
+        let trap = |c| crate::Error::Trap(crate::Trap::new(c));
+        let obj = self.gc_new(info, fields.len() as u32).map_err(trap)?;
+        let offsets: Vec<u32> = match element {
+            Some(t) => {
+                let size = runtime_support::gc::storage_size(t);
+                (0..fields.len() as u32)
+                    .map(|i| HEADER_SIZE + i * size)
+                    .collect()
+            }
+            None => {
+                let st = wasmparser::StructType {
+                    fields: field_types
+                        .iter()
+                        .map(|t| wasmparser::FieldType {
+                            element_type: *t,
+                            mutable: false,
+                        })
+                        .collect(),
+                };
+                runtime_support::gc::struct_layout(&st).offsets
+            }
+        };
+        for (i, (v, off)) in fields.iter().zip(offsets).enumerate() {
+            let t = element.unwrap_or_else(|| field_types[i]);
+            let mut slot = [0u8; runtime_support::types::VALUE_SLOT_SIZE];
+            v.write_slot(&mut slot).map_err(crate::Error::Link)?;
+            let n = runtime_support::gc::storage_size(t) as usize;
+            // SAFETY: the field lies inside the fresh object (its layout).
+            unsafe { std::ptr::copy_nonoverlapping(slot.as_ptr(), obj.add(off as usize), n) };
+        }
+        Ok(Val::AnyRef(Some(crate::api::values::AnyRef::from_raw(
+            self.id,
+            obj as usize,
+        ))))
+    }
+
+    /// Whether `raw`, a non-null reference of the any hierarchy held by the host, is of
+    /// (canonical) heap type `r`.
+    pub(crate) fn any_matches(&self, raw: usize, r: wasmparser::RefType) -> bool {
+        use runtime_support::gc::{I31_TAG, KIND_STRUCT};
+        use wasmparser::{AbstractHeapType as A, HeapType as H};
+        let object = (raw as u64 & 3 == 0).then(|| {
+            // SAFETY: the caller checked that the heap holds `raw` (`owns_val`).
+            unsafe { &**(raw as *const *const VmTypeInfo) }
+        });
+        match r.heap_type() {
+            H::Abstract { ty, .. } => match ty {
+                A::Any | A::Eq => raw as u64 & 3 != runtime_support::gc::HOST_TAG,
+                A::I31 => raw as u64 & I31_TAG != 0,
+                A::Struct => object.is_some_and(|o| o.kind == KIND_STRUCT),
+                A::Array => object.is_some_and(|o| o.kind == KIND_ARRAY),
+                _ => false,
+            },
+            H::Concrete(i) => object.is_some_and(|o| {
+                i.as_module_index()
+                    .is_some_and(|id| crate::vm::signatures::is_sub_id(o.id, id.into()))
+            }),
+            _ => false,
+        }
+    }
+
+    /// Keeps a GC object the host is about to see for the store's lifetime.
+    pub(crate) fn pin_any(&self, v: &Val) {
+        if let Val::AnyRef(Some(a)) = v {
+            self.gc_heap.borrow_mut().pin(a.raw);
+        }
+    }
+}
+
+/// An object's size in bytes, or a trap for an array too large.
+fn object_size(info: *const VmTypeInfo, length: u32) -> R<usize> {
+    // SAFETY: registered type information is never freed.
+    let ty = unsafe { &*info };
+    if ty.kind != KIND_ARRAY {
+        return Ok(ty.size as usize);
+    }
+    let bytes = u64::from(length) * u64::from(ty.size);
+    if bytes > MAX_ARRAY_BYTES {
+        return Err(TrapCode::GcAllocationFailed);
+    }
+    Ok((u64::from(HEADER_SIZE) + bytes).next_multiple_of(16) as usize)
+}
+
+/// The `GcAlloc` builtin.
+pub(crate) unsafe extern "C" fn gc_alloc(vmctx: *mut u8, ty: u32, length: u32) -> *mut u8 {
+    let inst = instance(vmctx);
+    let info = inst.module.inner.type_infos[ty as usize];
+    finish((*inst.store).gc_new_collecting(info, length))
+}
+
+/// The `IsSubtype` builtin.
+pub(crate) unsafe extern "C" fn is_subtype(_vmctx: *mut u8, actual: u64, expected: u64) -> u32 {
+    crate::vm::signatures::is_sub_id(actual, expected) as u32
+}
+
+/// An array's length, element size and elements; a trap for null.
+unsafe fn array(arr: *mut u8) -> R<(u32, usize, *mut u8)> {
+    if arr.is_null() {
+        return Err(TrapCode::NullArrayReference);
+    }
+    let info = &**(arr.add(OFFSET_TYPE_INFO as usize) as *const *const VmTypeInfo);
+    let len = *(arr.add(OFFSET_ARRAY_LENGTH as usize) as *const u32);
+    Ok((len, info.size as usize, arr.add(HEADER_SIZE as usize)))
+}
+
+/// `[start, start + len)` inside `size`, or `code`.
+fn range(start: u32, len: u32, size: u64, code: TrapCode) -> R<std::ops::Range<usize>> {
+    let end = u64::from(start) + u64::from(len);
+    match end <= size {
+        true => Ok(start as usize..end as usize),
+        false => Err(code),
+    }
+}
+
+pub(crate) unsafe extern "C" fn array_fill(
+    _vmctx: *mut u8,
+    arr: *mut u8,
+    index: u32,
+    low: u64,
+    high: u64,
+    len: u32,
+) {
+    finish((|| {
+        let (n, esize, elems) = array(arr)?;
+        let r = range(index, len, n.into(), TrapCode::ArrayOutOfBounds)?;
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&low.to_le_bytes());
+        bytes[8..].copy_from_slice(&high.to_le_bytes());
+        for i in r {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), elems.add(i * esize), esize);
+        }
+        Ok(())
+    })())
+}
+
+pub(crate) unsafe extern "C" fn array_copy(
+    _vmctx: *mut u8,
+    dst: *mut u8,
+    dst_index: u32,
+    src: *mut u8,
+    src_index: u32,
+    len: u32,
+) {
+    finish((|| {
+        let (dn, esize, d) = array(dst)?;
+        let (sn, _, s) = array(src)?;
+        let dr = range(dst_index, len, dn.into(), TrapCode::ArrayOutOfBounds)?;
+        let sr = range(src_index, len, sn.into(), TrapCode::ArrayOutOfBounds)?;
+        // The two may be one array: copy as memmove.
+        std::ptr::copy(
+            s.add(sr.start * esize),
+            d.add(dr.start * esize),
+            len as usize * esize,
+        );
+        Ok(())
+    })())
+}
+
+/// The bytes of `len` elements of `esize` at `offset` of data segment `segment`.
+fn data_bytes(inst: &InstanceData, segment: u32, offset: u32, len: u32, esize: usize) -> R<&[u8]> {
+    let data = inst.data_segment(segment);
+    let bytes = u64::from(len) * esize as u64;
+    let end = u64::from(offset) + bytes;
+    match end <= data.len() as u64 {
+        true => Ok(&data[offset as usize..end as usize]),
+        false => Err(TrapCode::MemoryOutOfBounds),
+    }
+}
+
+fn elem_items(inst: &InstanceData, segment: u32, offset: u32, len: u32) -> R<&[usize]> {
+    let items = &inst.elem_segments[segment as usize];
+    let r = range(offset, len, items.len() as u64, TrapCode::TableOutOfBounds)?;
+    Ok(&items[r])
+}
+
+pub(crate) unsafe extern "C" fn array_new_data(
+    vmctx: *mut u8,
+    ty: u32,
+    segment: u32,
+    offset: u32,
+    len: u32,
+) -> *mut u8 {
+    let inst = instance(vmctx);
+    let info = inst.module.inner.type_infos[ty as usize];
+    let esize = (*info).size as usize;
+    finish((|| {
+        // Bounds first: a failed `array.new_data` allocates nothing.
+        data_bytes(inst, segment, offset, len, esize)?;
+        let arr = (*inst.store).gc_new_collecting(info, len)?;
+        let bytes = data_bytes(inst, segment, offset, len, esize)?;
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), arr.add(HEADER_SIZE as usize), bytes.len());
+        Ok(arr)
+    })())
+}
+
+pub(crate) unsafe extern "C" fn array_new_elem(
+    vmctx: *mut u8,
+    ty: u32,
+    segment: u32,
+    offset: u32,
+    len: u32,
+) -> *mut u8 {
+    let inst = instance(vmctx);
+    let info = inst.module.inner.type_infos[ty as usize];
+    finish((|| {
+        elem_items(inst, segment, offset, len)?;
+        let arr = (*inst.store).gc_new_collecting(info, len)?;
+        let items = elem_items(inst, segment, offset, len)?;
+        let elems = arr.add(HEADER_SIZE as usize) as *mut usize;
+        std::ptr::copy_nonoverlapping(items.as_ptr(), elems, items.len());
+        Ok(arr)
+    })())
+}
+
+pub(crate) unsafe extern "C" fn array_init_data(
+    vmctx: *mut u8,
+    segment: u32,
+    arr: *mut u8,
+    index: u32,
+    offset: u32,
+    len: u32,
+) {
+    let inst = instance(vmctx);
+    finish((|| {
+        let (n, esize, elems) = array(arr)?;
+        let d = range(index, len, n.into(), TrapCode::ArrayOutOfBounds)?;
+        let bytes = data_bytes(inst, segment, offset, len, esize)?;
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), elems.add(d.start * esize), bytes.len());
+        Ok(())
+    })())
+}
+
+pub(crate) unsafe extern "C" fn array_init_elem(
+    vmctx: *mut u8,
+    segment: u32,
+    arr: *mut u8,
+    index: u32,
+    offset: u32,
+    len: u32,
+) {
+    let inst = instance(vmctx);
+    finish((|| {
+        let (n, _, elems) = array(arr)?;
+        let d = range(index, len, n.into(), TrapCode::ArrayOutOfBounds)?;
+        let items = elem_items(inst, segment, offset, len)?;
+        let elems = elems as *mut usize;
+        std::ptr::copy_nonoverlapping(items.as_ptr(), elems.add(d.start), items.len());
+        Ok(())
+    })())
+}
