@@ -63,6 +63,7 @@ pub use artifact::{Artifact, ArtifactKind, NotNative, TrustPolicy};
 pub use error::{Error, Result};
 pub use runtime_support::TrapCode;
 pub use vm::code_registry::FrameInfo;
+pub use vm::gc_heap::GcStats;
 pub use vm::limits::InterruptHandle;
 pub use vm::memory::SharedMemory;
 pub use vm::traps::Trap;

@@ -81,7 +81,8 @@ pub struct RunCli {
     pub time_limit: Option<std::time::Duration>,
     /// The most memory the guest's linear memories may hold together, in bytes with an
     /// optional K, M or G suffix; `memory.grow` beyond it returns -1 (the interpreter limits
-    /// each memory to it). Example: --max-memory 256M
+    /// each memory to it). Its GC heap gets the same limit apart; an allocation beyond it
+    /// traps. Example: --max-memory 256M
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_memory: Option<usize>,
     /// Print what the run used on stderr when it ends: wall and CPU time, peak resident

@@ -67,6 +67,10 @@ trait Runner {
     fn fuel_unit(&self) -> &'static str {
         "fuel consumed"
     }
+    /// GC collections and their pauses, when the guest allocated GC objects.
+    fn gc(&self) -> Option<(waot::GcStats, Vec<std::time::Duration>)> {
+        None
+    }
 }
 
 struct Native {
@@ -96,6 +100,11 @@ impl Runner for Native {
 
     fn memory_bytes(&self) -> u64 {
         self.store.stats().memory_bytes
+    }
+
+    fn gc(&self) -> Option<(waot::GcStats, Vec<std::time::Duration>)> {
+        let stats = self.store.gc_stats();
+        (stats.collections > 0 || stats.heap_bytes > 0).then(|| (stats, self.store.gc_pauses()))
     }
 }
 
@@ -190,7 +199,12 @@ fn run(cli: &RunCli) -> Result<(), Error> {
     if cli.stats {
         let r = runner.as_deref();
         let fuel = r.and_then(|r| Some((r.fuel_consumed()?, r.fuel_unit())));
-        crate::stats::print(started, fuel, r.map(|r| r.memory_bytes()));
+        crate::stats::print(
+            started,
+            fuel,
+            r.map(|r| r.memory_bytes()),
+            r.and_then(|r| r.gc()),
+        );
     }
     outcome
 }
@@ -267,6 +281,7 @@ fn native(cli: &RunCli, module: Module, ctx: WasiCtx) -> Result<Box<dyn Runner>,
     if let Some(bytes) = cli.max_memory {
         store.set_resource_limits(waot::ResourceLimits {
             total_memory_bytes: Some(bytes as u64),
+            gc_heap_bytes: Some(bytes as u64),
             ..Default::default()
         });
     }

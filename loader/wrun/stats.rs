@@ -1,10 +1,15 @@
 //! `wrun --stats`: what a run used, printed on stderr when it ends (also after a trap).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-/// Prints wall and CPU time, peak resident and linear memory and, for metered code,
-/// instructions.
-pub fn print(started: Instant, instructions: Option<(u64, &str)>, linear_memory: Option<u64>) {
+/// Prints wall and CPU time, peak resident and linear memory, for metered code instructions
+/// and, when the guest allocated GC objects, the collections and their pauses.
+pub fn print(
+    started: Instant,
+    instructions: Option<(u64, &str)>,
+    linear_memory: Option<u64>,
+    gc: Option<(waot::GcStats, Vec<Duration>)>,
+) {
     let wall = started.elapsed().as_secs_f64();
     // SAFETY: getrusage fills the struct it is given.
     let usage = unsafe {
@@ -41,5 +46,19 @@ pub fn print(started: Instant, instructions: Option<(u64, &str)>, linear_memory:
         None => eprintln!(
             "wrun: stats: instructions    not counted (compile with `waotc --fuel` to count them)"
         ),
+    }
+    if let Some((stats, mut pauses)) = gc {
+        pauses.sort_unstable();
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let median = pauses.get(pauses.len() / 2).copied().unwrap_or_default();
+        eprintln!(
+            "wrun: stats: GC              {} collections, pause longest {:.2} ms, median \
+             {:.2} ms, total {:.1} ms; heap {:.1} MiB",
+            stats.collections,
+            ms(stats.longest_pause),
+            ms(median),
+            ms(stats.total_pause),
+            stats.heap_bytes as f64 / (1024.0 * 1024.0)
+        );
     }
 }

@@ -31,6 +31,10 @@ pub const HOST_TAG: u64 = 2;
 /// computation in 32 bits and every allocation below what the heap maps.
 pub const MAX_ARRAY_BYTES: u64 = 1 << 30;
 
+/// The largest object compiled code allocates inline, by bumping the store's
+/// `VmRuntimeLimits::gc_cursor` up to `gc_limit`; larger ones always go through `GcAlloc`.
+pub const MAX_SMALL_OBJECT: u32 = 8 << 10;
+
 /// What kind of type a `VmTypeInfo` describes.
 pub const KIND_FUNC: u32 = 0;
 pub const KIND_STRUCT: u32 = 1;

@@ -101,12 +101,19 @@ pub struct VmRuntimeLimits {
     /// Fuel left, for code compiled with `--fuel`: each basic block subtracts what it costs,
     /// and function entries and loop headers call `Builtin::OutOfFuel` when it is negative.
     pub fuel: i64,
+    /// The store's GC bump range: compiled code allocates an object of `n` bytes at
+    /// `gc_cursor` when `gc_cursor + n <= gc_limit` and moves the cursor; else it calls
+    /// `Builtin::GcAlloc`. Both 0 when there is no range.
+    pub gc_cursor: usize,
+    pub gc_limit: usize,
 }
 
 impl VmRuntimeLimits {
     pub const OFFSET_STACK_LIMIT: u32 = 0;
     pub const OFFSET_INTERRUPT: u32 = 8;
     pub const OFFSET_FUEL: u32 = 16;
+    pub const OFFSET_GC_CURSOR: u32 = 24;
+    pub const OFFSET_GC_LIMIT: u32 = 32;
 }
 
 /// Storage of one global: 16 bytes, so that a `v128` fits.

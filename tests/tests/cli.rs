@@ -187,11 +187,20 @@ fn waotc_rejects_bad_input_with_one_line() {
     assert_one_line_error(&o, "in function 0 at byte offset");
     assert!(stderr(&o).contains("type mismatch"), "{}", stderr(&o));
 
-    // A proposal waot does not implement yet: the error names it.
-    let gc = write_wasm(d.path(), "gc", r#"(module (type $s (struct (field i32))))"#);
-    let o = run("waotc", &[&gc, &d.path().join("x.so")]);
+    // A proposal left out of the feature set asked for: the error names it.
+    let gc = write_wasm(
+        d.path(),
+        "gc",
+        r#"(module (type $s (struct (field i32)))
+             (func (export "_start") (drop (struct.new_default $s))))"#,
+    );
+    let o = run("waotc", &[&"--enable", &"2.0", &gc, &d.path().join("x.so")]);
     assert_one_line_error(&o, "invalid module");
     assert!(stderr(&o).contains("gc"), "{}", stderr(&o));
+    // The interpreter has no GC: one line naming the file and the feature.
+    let o = run("wrun", &[&"--interp", &gc]);
+    assert_one_line_error(&o, "gc.wasm");
+    assert!(stderr(&o).contains("garbage collection"), "{}", stderr(&o));
 
     // The interpreter has no exception handling: one line naming the file and the feature.
     let exn = write_wasm(

@@ -209,3 +209,34 @@ fn an_array_too_large_is_a_trap() {
         vec![Val::I64(0)]
     );
 }
+
+#[test]
+fn the_store_limit_bounds_the_heap_and_exceeding_it_is_a_trap() {
+    let (mut store, i) = instance();
+    store.set_resource_limits(waot::ResourceLimits {
+        gc_heap_bytes: Some(8 << 20),
+        ..Default::default()
+    });
+    // Garbage is collected to make room: 100 MB allocated within 8 MB.
+    call(&mut store, i, "churn", &[Val::I32(200_000)]);
+    assert!(store.gc_heap_bytes() <= 8 << 20);
+    // 200,000 live nodes with their arrays (about 16 MB) do not fit.
+    let list = store.get_func(i, "list").unwrap();
+    match store.call(list, &[Val::I32(200_000)]) {
+        Err(Error::Trap(t)) => assert_eq!(t.code, Some(TrapCode::GcAllocationFailed)),
+        other => panic!("{other:?}"),
+    }
+    // What did fit is garbage again (a collection from the host, with no guest frames to
+    // scan, frees it all), and the store goes on.
+    store.collect_garbage();
+    assert!(store.gc_heap_bytes() < 1 << 20, "{}", store.gc_heap_bytes());
+    assert_eq!(
+        call(
+            &mut store,
+            i,
+            "list_in_local",
+            &[Val::I32(1_000), Val::I32(10_000)]
+        ),
+        vec![intact(1_000)]
+    );
+}

@@ -467,6 +467,7 @@ fn resource_limits_bound_memories_tables_and_instances() {
             total_memory_bytes: Some(6 << 16),
             table_elements: Some(10),
             instances: Some(2),
+            gc_heap_bytes: None,
             trap_on_grow: false,
         });
         let a = Linker::new().instantiate(&mut store, &module).unwrap();

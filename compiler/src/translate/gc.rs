@@ -1,5 +1,6 @@
-//! Structs and arrays (GC). Allocation is the `GcAlloc` builtin (zeroed memory, header
-//! written); field and element accesses are inline: a null check, for arrays a bounds check
+//! Structs and arrays (GC). Allocation bumps the store's cursor inline and calls the
+//! `GcAlloc` builtin only when the bump range is used up (memory comes zeroed either way);
+//! field and element accesses are inline: a null check, for arrays a bounds check
 //! against the length in the header, and a load or store at the offset `runtime_support::gc`
 //! lays out. Bulk array instructions go through builtins.
 
@@ -8,6 +9,7 @@ use inkwell::types::BasicTypeEnum;
 use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, IntValue, PointerValue};
 use inkwell::IntPredicate;
 use runtime_support::gc::{self, HEADER_SIZE, OFFSET_ARRAY_LENGTH};
+use runtime_support::vmctx::{self, VmRuntimeLimits};
 use runtime_support::{Builtin, TrapCode};
 use wasmparser::{CompositeInnerType, FieldType, StorageType, StructType};
 
@@ -34,14 +36,77 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         }
     }
 
-    /// A new zeroed object of type `ty` (`length` elements for an array).
+    /// A new zeroed object of type `ty` (`length` elements for an array), its header written.
+    /// Inline: bump the store's cursor when the object fits in the range left; else the
+    /// `GcAlloc` builtin (which may collect).
     fn gc_alloc(&mut self, ty: u32, length: IntValue<'ctx>) -> Result<PointerValue<'ctx>> {
         self.makes_calls = true;
-        let args = [self.i32_const(ty.into()).into(), length.into()];
+        let i64t = self.cx.context.i64_type();
+        let size = match &self.cx.info.sub_types[ty as usize].composite_type.inner {
+            CompositeInnerType::Struct(s) => self.i64_const(gc::struct_layout(s).size.into()),
+            CompositeInnerType::Array(a) => {
+                let esize = self.i64_const(gc::storage_size(a.0.element_type).into());
+                let n = self.builder.build_int_z_extend(length, i64t, "")?;
+                let bytes = self.builder.build_int_mul(n, esize, "")?;
+                let raw = self.builder.build_int_add(
+                    bytes,
+                    self.i64_const(u64::from(HEADER_SIZE) + 15),
+                    "",
+                )?;
+                self.builder.build_and(raw, self.i64_const(!15), "size")?
+            }
+            _ => unreachable!("validation: type {ty} is a struct or an array"),
+        };
+        let limits = self.vmctx_pointer(vmctx::OFFSET_LIMITS, true)?;
+        let cursor_p = self.byte_offset(limits, VmRuntimeLimits::OFFSET_GC_CURSOR)?;
+        let limit_p = self.byte_offset(limits, VmRuntimeLimits::OFFSET_GC_LIMIT)?;
+        let cursor = self
+            .builder
+            .build_load(i64t, cursor_p, "")?
+            .into_int_value();
+        let limit = self.builder.build_load(i64t, limit_p, "")?.into_int_value();
+        let end = self.builder.build_int_add(cursor, size, "")?;
+        let small = self.builder.build_int_compare(
+            IntPredicate::ULE,
+            size,
+            self.i64_const(gc::MAX_SMALL_OBJECT.into()),
+            "",
+        )?;
+        let room = self
+            .builder
+            .build_int_compare(IntPredicate::ULE, end, limit, "")?;
+        let fits = self.builder.build_and(small, room, "")?;
+        let (fast, slow, done) = (
+            self.new_block("gc_bump"),
+            self.new_block("gc_alloc_call"),
+            self.new_block("gc_allocated"),
+        );
+        self.branch_unlikely(self.builder.build_not(fits, "")?, slow, fast)?;
+
+        self.builder.position_at_end(fast);
+        self.builder.build_store(cursor_p, end)?;
         let obj = self
+            .builder
+            .build_int_to_ptr(cursor, self.cx.ptr_type(), "obj")?;
+        let info = self.type_info(ty)?;
+        self.builder.build_store(obj, info)?;
+        let len_p = self.byte_offset(obj, OFFSET_ARRAY_LENGTH)?;
+        self.builder.build_store(len_p, length)?;
+        self.builder.build_unconditional_branch(done)?;
+
+        self.builder.position_at_end(slow);
+        let args = [self.i32_const(ty.into()).into(), length.into()];
+        let called = self
             .call_builtin(Builtin::GcAlloc, &args)?
-            .expect("a result");
-        Ok(obj.into_pointer_value())
+            .expect("a result")
+            .into_pointer_value();
+        let slow_end = self.current_block();
+        self.builder.build_unconditional_branch(done)?;
+
+        self.builder.position_at_end(done);
+        let phi = self.builder.build_phi(self.cx.ptr_type(), "new")?;
+        phi.add_incoming(&[(&obj, fast), (&called, slow_end)]);
+        Ok(phi.as_basic_value().into_pointer_value())
     }
 
     fn null_check(&mut self, obj: PointerValue<'ctx>, code: TrapCode) -> Result<()> {

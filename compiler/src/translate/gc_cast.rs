@@ -265,7 +265,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     }
 
     /// The `VmTypeInfo` of type `index` of this module, as the loader registered it.
-    fn type_info(&self, index: u32) -> Result<PointerValue<'ctx>> {
+    pub(super) fn type_info(&self, index: u32) -> Result<PointerValue<'ctx>> {
         let infos = self.vmctx_pointer(vmctx::OFFSET_TYPE_INFOS, true)?;
         let p = self.byte_offset(infos, index * 8)?;
         Ok(self

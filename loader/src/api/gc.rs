@@ -35,7 +35,26 @@ impl StoreData {
 
     /// How many collections of GC objects the store has run.
     pub fn gc_collections(&self) -> u64 {
-        self.gc_heap.borrow().collections()
+        self.gc_heap.borrow().stats().collections
+    }
+
+    /// Collections, pause times and heap size so far.
+    pub fn gc_stats(&self) -> crate::GcStats {
+        self.gc_heap.borrow().stats()
+    }
+
+    /// Makes every later collection check the heap's graph afterwards (slow; on by default
+    /// in debug builds), and returns what the checks found wrong so far.
+    #[doc(hidden)]
+    pub fn gc_verify(&mut self, on: bool) -> Vec<String> {
+        let heap = self.gc_heap.get_mut();
+        heap.verify = on;
+        heap.violations.clone()
+    }
+
+    /// The pause of each collection so far (the last 4,096), oldest first.
+    pub fn gc_pauses(&self) -> Vec<std::time::Duration> {
+        self.gc_heap.borrow().pauses().to_vec()
     }
 
     /// Bytes in GC objects not yet freed.
@@ -92,10 +111,19 @@ impl StoreData {
     /// on its stack or in a root.
     fn gc_new_collecting(&mut self, info: *const VmTypeInfo, length: u32) -> R<*mut u8> {
         let size = object_size(info, length)?;
+        let mut collected = false;
         if self.gc_heap.get_mut().wants_collection(size) {
             self.collect_garbage();
+            collected = true;
         }
-        self.gc_new(info, length)
+        match self.gc_new(info, length) {
+            // Past the limit: what a collection frees may make room.
+            Err(_) if !collected => {
+                self.collect_garbage();
+                self.gc_new(info, length)
+            }
+            r => r,
+        }
     }
 
     /// A constant expression's allocation (`struct.new` and the like in a global's or
@@ -143,6 +171,33 @@ impl StoreData {
         ))))
     }
 
+    /// An array of `length` elements of type `info`, each `value` (of storage type `t`):
+    /// `array.new` and `array.new_default` in a constant expression.
+    pub(crate) fn gc_fill_const(
+        &self,
+        info: *const VmTypeInfo,
+        length: u32,
+        value: Val,
+        t: wasmparser::StorageType,
+    ) -> crate::Result<Val> {
+        let trap = |c| crate::Error::Trap(crate::Trap::new(c));
+        let obj = self.gc_new(info, length).map_err(trap)?;
+        let mut slot = [0u8; runtime_support::types::VALUE_SLOT_SIZE];
+        value.write_slot(&mut slot).map_err(crate::Error::Link)?;
+        if slot.iter().any(|b| *b != 0) {
+            let n = runtime_support::gc::storage_size(t) as usize;
+            let elems = obj.wrapping_add(HEADER_SIZE as usize);
+            for i in 0..length as usize {
+                // SAFETY: element `i` lies inside the fresh array (`gc_new` sized it).
+                unsafe { std::ptr::copy_nonoverlapping(slot.as_ptr(), elems.add(i * n), n) };
+            }
+        }
+        Ok(Val::AnyRef(Some(crate::api::values::AnyRef::from_raw(
+            self.id,
+            obj as usize,
+        ))))
+    }
+
     /// Whether `raw`, a non-null reference of the any hierarchy held by the host, is of
     /// (canonical) heap type `r`.
     pub(crate) fn any_matches(&self, raw: usize, r: wasmparser::RefType) -> bool {
@@ -166,6 +221,26 @@ impl StoreData {
             }),
             _ => false,
         }
+    }
+
+    /// Gives back a GC reference the host received (objects the host has seen are kept until
+    /// released or until the store is dropped). The store may then free the object once guest
+    /// code no longer reaches it. Passing `r`, or another copy of it, to the store afterwards
+    /// is an error (the store no longer knows it), never a use of freed memory; receiving the
+    /// object again makes it known again.
+    pub fn gc_release(&mut self, r: crate::AnyRef) {
+        self.gc_heap.get_mut().unpin(r.raw);
+    }
+
+    /// Keeps a GC reference a host function received as an argument beyond the call (until
+    /// `gc_release` or the store is dropped). References the host receives any other way
+    /// (results of calls, globals, tables) are kept already.
+    pub fn gc_keep(&mut self, r: crate::AnyRef) -> crate::Result<()> {
+        self.owns_val(&Val::AnyRef(Some(r)))?;
+        if r.as_i31().is_none() {
+            self.gc_heap.get_mut().pin(r.raw);
+        }
+        Ok(())
     }
 
     /// Keeps a GC object the host is about to see for the store's lifetime.

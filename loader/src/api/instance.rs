@@ -442,7 +442,7 @@ impl StoreData {
                     stack.push(Val::FuncRef(Some(Func::wasm(self.id, inst.funcref(*f)))))
                 }
                 ConstOp::GlobalGet(g) => {
-                    stack.push(self.global_get(inst.global_handles[*g as usize])?)
+                    stack.push(self.global_value(inst.global_handles[*g as usize])?)
                 }
                 ConstOp::I32Add | ConstOp::I64Add => bin(&mut stack, &|a, b| a.wrapping_add(b)),
                 ConstOp::I32Sub | ConstOp::I64Sub => bin(&mut stack, &|a, b| a.wrapping_sub(b)),
@@ -518,21 +518,24 @@ impl StoreData {
             }
             (C::Array(a), _) => {
                 let elem = canonical(a.0.element_type);
-                let zero = match elem {
-                    StorageType::Val(v) => Val::default_for(v),
-                    _ => Val::I32(0),
-                };
-                let elements = match *op {
-                    ConstOp::ArrayNew(_) => {
-                        let n = length(&mut pop)?;
-                        let v = pop(1)?[0];
-                        vec![v; n]
+                match *op {
+                    ConstOp::ArrayNewFixed(_, n) => {
+                        let elements = pop(n as usize)?;
+                        self.gc_new_const(info, &elements, Some(elem), &[])
                     }
-                    ConstOp::ArrayNewDefault(_) => vec![zero; length(&mut pop)?],
-                    ConstOp::ArrayNewFixed(_, n) => pop(n as usize)?,
-                    _ => return Err(bad()),
-                };
-                self.gc_new_const(info, &elements, Some(elem), &[])
+                    // A length the module chose: the object is made (and its size checked)
+                    // first, then filled in place, with no list of that many values.
+                    ConstOp::ArrayNew(_) => {
+                        let n = length(&mut pop)? as u32;
+                        let v = pop(1)?[0];
+                        self.gc_fill_const(info, n, v, elem)
+                    }
+                    ConstOp::ArrayNewDefault(_) => {
+                        let n = length(&mut pop)? as u32;
+                        self.gc_fill_const(info, n, Val::I32(0), StorageType::I8)
+                    }
+                    _ => Err(bad()),
+                }
             }
             _ => Err(bad()),
         }

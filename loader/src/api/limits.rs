@@ -154,6 +154,9 @@ pub struct ResourceLimits {
     pub table_elements: Option<u64>,
     /// Instances the store may hold.
     pub instances: Option<usize>,
+    /// Bytes the store's GC heap (structs and arrays) may hold; an allocation that does not
+    /// fit even after a collection traps with `allocation failed: GC heap exhausted`.
+    pub gc_heap_bytes: Option<u64>,
     /// A `memory.grow` or `table.grow` beyond a limit traps with `resource limit exceeded`
     /// instead of returning -1, as a program that cannot handle -1 would fail later anyway.
     pub trap_on_grow: bool,
@@ -163,6 +166,10 @@ impl StoreData {
     /// Sets the limits checked from now on by instantiation, `memory.grow`, `table.grow` and
     /// the host's `memory_new`, `table_new` and `memory_grow`. What exists already stays.
     pub fn set_resource_limits(&mut self, limits: ResourceLimits) {
+        let gc = limits
+            .gc_heap_bytes
+            .map_or(usize::MAX, |b| b.min(usize::MAX as u64) as usize);
+        self.gc_heap.get_mut().limit = gc;
         self.resource_limits = limits;
     }
 

@@ -122,9 +122,11 @@ impl Default for Store {
 
 impl Store {
     pub fn new() -> Store {
+        let limits = crate::vm::limits::StoreLimits::new();
+        let gc_heap = crate::vm::gc_heap::GcHeap::new(limits.as_ptr());
         let data: Box<StoreData<[(); 0]>> = Box::new(StoreData {
             id: StoreId::fresh(),
-            limits: crate::vm::limits::StoreLimits::new(),
+            limits,
             metering: crate::api::limits::MeteringState::new(),
             resource_limits: Default::default(),
             max_wasm_stack: traps::DEFAULT_MAX_WASM_STACK,
@@ -138,7 +140,7 @@ impl Store {
             host_contexts: Vec::new(),
             tags: Vec::new(),
             exn_heap: Default::default(),
-            gc_heap: Default::default(),
+            gc_heap: std::cell::RefCell::new(gc_heap),
             trampolines: HashMap::new(),
             _unsized: [],
         });
@@ -459,11 +461,17 @@ impl StoreData {
     }
 
     pub fn global_get(&self, g: Global) -> Result<Val> {
+        Ok(self.adopt(self.global_value(g)?))
+    }
+
+    /// A global's value without handing it to the host (nothing is pinned): for the store's
+    /// own use, as constant expressions.
+    pub(crate) fn global_value(&self, g: Global) -> Result<Val> {
         self.owns(g.store, "global")?;
         let data = &self.globals[g.index];
         // SAFETY: cells are 16 bytes, owned by the store or by an instance's vmctx.
         let cell = unsafe { &*(data.cell as *const [u8; GLOBAL_CELL_SIZE as usize]) };
-        Ok(self.host_val(cell, data.ty.content_type))
+        Ok(Val::read_slot(cell, data.ty.content_type, self.id))
     }
 
     pub fn global_set(&mut self, g: Global, value: Val) -> Result<()> {
@@ -566,6 +574,20 @@ impl StoreData {
     /// A value leaving for the host, read from a slot.
     pub(crate) fn host_val(&self, slot: &[u8; VALUE_SLOT_SIZE], ty: ValType) -> Val {
         self.adopt(Val::read_slot(slot, ty, self.id))
+    }
+
+    /// A host function's argument: an exception reference is pinned as by `adopt`, a GC
+    /// reference is known to the store until the host function returns.
+    pub(crate) fn scoped_val(&mut self, slot: &[u8; VALUE_SLOT_SIZE], ty: ValType) -> Val {
+        let v = Val::read_slot(slot, ty, self.id);
+        match v {
+            Val::AnyRef(Some(a)) => self.gc_heap.get_mut().pin_scoped(a.raw),
+            Val::ExnRef(Some(e)) => {
+                self.pin_exception(e.ptr);
+            }
+            _ => {}
+        }
+        v
     }
 
     /// A value leaving for the host: an exception reference is pinned, since the host may
@@ -722,19 +744,23 @@ pub(crate) unsafe extern "C" fn host_callback(
         let host = store.host_funcs[ctx.func].clone();
         let n = host.sig.params.len().max(host.sig.results.len()).max(1);
         let slots = std::slice::from_raw_parts_mut(values, n);
+        // GC references among the arguments are known to the store for this call only (the
+        // host keeps one with `gc_keep`): a host function that passes references through
+        // pins nothing.
+        let scope = store.gc_heap.get_mut().scope_begin();
         let args: Vec<Val> = host
             .sig
             .params
             .iter()
             .zip(slots.iter())
-            .map(|(t, s)| store.host_val(&s.0, *t))
+            .map(|(t, s)| store.scoped_val(&s.0, *t))
             .collect();
         let mut caller = Caller {
             store,
             instance: ctx.instance,
         };
         let run = std::panic::AssertUnwindSafe(|| host.run(&mut caller, &args));
-        match std::panic::catch_unwind(run) {
+        let outcome = match std::panic::catch_unwind(run) {
             // Results go to compiled code, which trusts their types: a reference of the wrong
             // kind or of another store would be a forged pointer.
             Ok(Ok(results)) => caller
@@ -750,7 +776,10 @@ pub(crate) unsafe extern "C" fn host_callback(
                 }),
             Ok(Err(trap)) => Err(trap),
             Err(_) => Err(Trap::host("host function panicked")),
-        }
+        };
+        // The results are in the guest's slots, on its stack, which a collection scans.
+        caller.store.gc_heap.get_mut().scope_end(scope);
+        outcome
     };
     match outcome {
         Ok(()) => std::ptr::null_mut(),

@@ -30,6 +30,8 @@ impl StoreLimits {
                 stack_limit: 0,
                 interrupt: 0,
                 fuel: i64::MAX,
+                gc_cursor: 0,
+                gc_limit: 0,
             }),
             entry_stack_limit: AtomicUsize::new(0),
         })

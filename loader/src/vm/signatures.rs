@@ -67,7 +67,9 @@ pub fn intern(sig: &Signature) -> u64 {
             describes_idx: None,
         },
     };
-    with(|r| r.intern_group(vec![sub]))
+    // With the registry full (2^20 types in the process) the id is 0, which names no type:
+    // such a host function matches no import rather than aborting the host.
+    with(|r| r.intern_group(vec![sub])).unwrap_or(0)
 }
 
 /// The signature of function type `id`.
@@ -155,18 +157,8 @@ pub fn intern_module_types(
             }
             key.push(sub);
         }
-        let first = with(|r| r.intern_group(key));
-        // Every id must fit where a canonical type names it (`canonicalize`).
-        let last = first + u64::from(end - start);
-        if u32::try_from(last)
-            .ok()
-            .and_then(PackedIndex::from_module_index)
-            .is_none()
-        {
-            return Err(format!(
-                "type {start}: too many distinct types in this process"
-            ));
-        }
+        let first = with(|r| r.intern_group(key))
+            .ok_or_else(|| format!("type {start}: too many distinct types in this process"))?;
         ids.extend((0..u64::from(end - start)).map(|k| first + k));
     }
     let records: Vec<_> = ids
@@ -194,12 +186,17 @@ pub fn intern_module_types(
 }
 
 impl Registry {
-    /// The id of the first type of the group with `key`, registering it if new.
-    fn intern_group(&mut self, key: Vec<SubType>) -> u64 {
+    /// The id of the first type of the group with `key`, registering it if new; `None` when
+    /// its ids would not fit where a canonical type names one (`canonicalize`: below 2^20).
+    fn intern_group(&mut self, key: Vec<SubType>) -> Option<u64> {
         if let Some(id) = self.groups.get(&key) {
-            return *id;
+            return Some(*id);
         }
         let first = self.records.len() as u64 + 1;
+        let last = first + key.len() as u64 - 1;
+        u32::try_from(last)
+            .ok()
+            .and_then(PackedIndex::from_module_index)?;
         // Members may name each other (and themselves): their kinds come from the key.
         let group_is_gc: Vec<bool> = key
             .iter()
@@ -212,7 +209,7 @@ impl Registry {
             self.records.push(Arc::new(record));
         }
         self.groups.insert(key, first);
-        first
+        Some(first)
     }
 
     fn make_record(&self, sub: SubType, id: u64, first: u64, group_is_gc: &[bool]) -> TypeRecord {
