@@ -35,6 +35,13 @@ pub const MAX_ARRAY_BYTES: u64 = 1 << 30;
 /// `VmRuntimeLimits::gc_cursor` up to `gc_limit`; larger ones always go through `GcAlloc`.
 pub const MAX_SMALL_OBJECT: u32 = 8 << 10;
 
+/// The heap's chunks: `CHUNK_SIZE` bytes aligned to their size, beginning with a bitmap of
+/// where objects start (one bit per 16 bytes of the chunk, `STARTS_WORDS` u64s), which
+/// compiled code sets for each object it allocates; objects lie at `CHUNK_OBJECTS` and past.
+pub const CHUNK_SIZE: u64 = 256 << 10;
+pub const STARTS_WORDS: u64 = CHUNK_SIZE / 16 / 64;
+pub const CHUNK_OBJECTS: u64 = 4096;
+
 /// What kind of type a `VmTypeInfo` describes.
 pub const KIND_FUNC: u32 = 0;
 pub const KIND_STRUCT: u32 = 1;

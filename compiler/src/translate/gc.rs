@@ -85,6 +85,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
 
         self.builder.position_at_end(fast);
         self.builder.build_store(cursor_p, end)?;
+        self.record_start(cursor)?;
         let obj = self
             .builder
             .build_int_to_ptr(cursor, self.cx.ptr_type(), "obj")?;
@@ -107,6 +108,35 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let phi = self.builder.build_phi(self.cx.ptr_type(), "new")?;
         phi.add_incoming(&[(&obj, fast), (&called, slow_end)]);
         Ok(phi.as_basic_value().into_pointer_value())
+    }
+
+    /// Sets the start bit of the object at address `at` in its chunk's bitmap (at the
+    /// chunk's aligned base), which is how the collector finds objects.
+    fn record_start(&mut self, at: IntValue<'ctx>) -> Result<()> {
+        let i64t = self.cx.context.i64_type();
+        let b = &self.builder;
+        let base = b.build_and(at, self.i64_const(!(gc::CHUNK_SIZE - 1)), "")?;
+        let word_index = b.build_and(
+            b.build_right_shift(at, self.i64_const(10), false, "")?,
+            self.i64_const(gc::STARTS_WORDS - 1),
+            "",
+        )?;
+        let word_addr = b.build_int_add(
+            base,
+            b.build_left_shift(word_index, self.i64_const(3), "")?,
+            "",
+        )?;
+        let word_p = b.build_int_to_ptr(word_addr, self.cx.ptr_type(), "")?;
+        let bit = b.build_and(
+            b.build_right_shift(at, self.i64_const(4), false, "")?,
+            self.i64_const(63),
+            "",
+        )?;
+        let mask = b.build_left_shift(self.i64_const(1), bit, "")?;
+        let word = b.build_load(i64t, word_p, "")?.into_int_value();
+        let word = b.build_or(word, mask, "")?;
+        b.build_store(word_p, word)?;
+        Ok(())
     }
 
     fn null_check(&mut self, obj: PointerValue<'ctx>, code: TrapCode) -> Result<()> {

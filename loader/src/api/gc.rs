@@ -307,11 +307,17 @@ pub(crate) unsafe extern "C" fn array_fill(
     finish((|| {
         let (n, esize, elems) = array(arr)?;
         let r = range(index, len, n.into(), TrapCode::ArrayOutOfBounds)?;
-        let mut bytes = [0u8; 16];
-        bytes[..8].copy_from_slice(&low.to_le_bytes());
-        bytes[8..].copy_from_slice(&high.to_le_bytes());
-        for i in r {
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), elems.add(i * esize), esize);
+        // One typed store per element (element sizes are 1, 2, 4, 8 or 16; `elems` is
+        // 16-aligned, each element naturally aligned).
+        match esize {
+            1 => std::slice::from_raw_parts_mut(elems, n as usize)[r].fill(low as u8),
+            2 => std::slice::from_raw_parts_mut(elems as *mut u16, n as usize)[r].fill(low as u16),
+            4 => std::slice::from_raw_parts_mut(elems as *mut u32, n as usize)[r].fill(low as u32),
+            8 => std::slice::from_raw_parts_mut(elems as *mut u64, n as usize)[r].fill(low),
+            _ => {
+                let v = u128::from(low) | u128::from(high) << 64;
+                std::slice::from_raw_parts_mut(elems as *mut u128, n as usize)[r].fill(v)
+            }
         }
         Ok(())
     })())

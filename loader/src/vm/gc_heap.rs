@@ -1,16 +1,16 @@
 //! The store's heap of GC objects (structs and arrays): a non-moving mark-sweep collector with
 //! bump allocation, precise tracing of objects and conservative scanning of native frames.
 //!
-//! Objects of up to `LARGEST_SMALL` bytes live in 256 KiB chunks aligned to their size.
-//! Compiled code allocates inline by bumping a cursor through the current free range (the
-//! store's `VmRuntimeLimits::gc_cursor`/`gc_limit`) and calls `GcAlloc` only when the range is
-//! used up. A chunk is always parseable: every object's header gives its size, and every free
-//! range holds a filler header with its length, so a collection walks each chunk from its
-//! start. That walk records where objects start (one bit per 16 bytes), which is how a word
-//! found in a native frame is mapped to the object it points into. Sweeping coalesces dead
-//! objects into free ranges, zeroes them (so allocation need not) and hands them to the bump
-//! allocator; a chunk left empty is returned. Larger objects are allocated one by one and
-//! found in an ordered map.
+//! Memory comes in 256 KiB chunks aligned to their size. A chunk begins with two bitmaps, one
+//! bit per 16 bytes: where objects start, and which are marked. Compiled code allocates inline
+//! by bumping a cursor through the current free range (the store's `VmRuntimeLimits::
+//! gc_cursor`/`gc_limit`) and setting the object's start bit; it calls `GcAlloc` only when the
+//! range is used up. So the object a word points into is found from the bitmap (the last start
+//! at or before it, then its size), a collection never walks dead objects, and sweeping reads
+//! only the bitmaps and the headers of live objects: the gaps between live objects become free
+//! ranges, zeroed when the allocator takes them (outside the pause). A chunk left empty is
+//! returned. An object larger than `MAX_SMALL_OBJECT` gets a chunk-aligned block of its own
+//! with the same header.
 //!
 //! Roots are given by the store (`collect`'s `roots`: pinned objects the host has seen, GC
 //! references in globals, tables, element segments and exception payloads) plus, while guest
@@ -22,73 +22,84 @@
 use runtime_support::gc::{VmTypeInfo, HEADER_SIZE, KIND_ARRAY, OFFSET_ARRAY_LENGTH};
 use runtime_support::vmctx::VmRuntimeLimits;
 use std::alloc::Layout;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::ffi::c_void;
+use std::hash::BuildHasherDefault;
 
-const CHUNK: usize = 256 << 10;
+const CHUNK: usize = runtime_support::gc::CHUNK_SIZE as usize;
 const GRANULE: usize = 16;
-const GRANULES: usize = CHUNK / GRANULE;
-/// Larger objects are allocated one by one (compiled code allocates only smaller ones inline).
+const WORDS: usize = runtime_support::gc::STARTS_WORDS as usize;
+/// Where a chunk's objects begin, after its start and mark bitmaps.
+const OBJECTS: usize = runtime_support::gc::CHUNK_OBJECTS as usize;
+/// Larger objects get a block of their own (compiled code allocates only smaller ones).
 const LARGEST_SMALL: usize = runtime_support::gc::MAX_SMALL_OBJECT as usize;
 /// Bytes allocated before the first collection.
 const MIN_THRESHOLD: usize = 4 << 20;
-/// Free ranges shorter than this are left as fillers until their neighbours die too.
+/// Free ranges shorter than this are not handed to the allocator.
 const MIN_RANGE: usize = 64;
 
-/// The header of a free range: its "type" is this, its length (in bytes) where an array's is.
-static FILLER: VmTypeInfo = VmTypeInfo {
-    id: 0,
-    depth: 0,
-    kind: u32::MAX,
-    display: std::ptr::null(),
-    size: 0,
-    num_refs: 0,
-    ref_offsets: std::ptr::null(),
-};
-
-fn filler() -> *const VmTypeInfo {
-    &FILLER
-}
-
-/// The size in bytes of the object or free range at `at`.
+/// The size in bytes of the object at `at`.
 ///
 /// # Safety
-/// `at` is the start of an object or free range of a chunk.
+/// `at` is the start of a live object.
 unsafe fn size_at(at: usize) -> usize {
-    let info = *(at as *const *const VmTypeInfo);
-    let len = *((at + OFFSET_ARRAY_LENGTH as usize) as *const u32) as usize;
-    if info == filler() {
-        return len;
-    }
-    let info = &*info;
+    let info = &**(at as *const *const VmTypeInfo);
     match info.kind {
-        KIND_ARRAY => (HEADER_SIZE as usize + len * info.size as usize).next_multiple_of(GRANULE),
+        KIND_ARRAY => {
+            let len = *((at + OFFSET_ARRAY_LENGTH as usize) as *const u32) as usize;
+            (HEADER_SIZE as usize + len * info.size as usize).next_multiple_of(GRANULE)
+        }
         _ => info.size as usize,
     }
 }
 
-/// Writes a free range's header over `[start, end)`.
-///
-/// # Safety
-/// The range is inside a chunk, 16-aligned, and holds nothing live.
-unsafe fn write_filler(start: usize, end: usize) {
-    *(start as *mut *const VmTypeInfo) = filler();
-    *((start + OFFSET_ARRAY_LENGTH as usize) as *mut u32) = (end - start) as u32;
+/// A chunk's bitmaps, which live at its start.
+struct Bitmaps {
+    starts: *mut u64,
+    marked: *mut u64,
 }
 
-struct Chunk {
-    /// One bit per granule where an object starts; valid during a collection.
-    starts: Vec<u64>,
-    marked: Vec<u64>,
+impl Bitmaps {
+    fn of(base: usize) -> Bitmaps {
+        Bitmaps {
+            starts: base as *mut u64,
+            marked: (base + WORDS * 8) as *mut u64,
+        }
+    }
+
+    fn get(v: *mut u64, i: usize) -> bool {
+        // SAFETY: `i` is a granule of the chunk the bitmap belongs to.
+        unsafe { *v.add(i / 64) & (1 << (i % 64)) != 0 }
+    }
+
+    fn set(v: *mut u64, i: usize) {
+        // SAFETY: as in `get`.
+        unsafe { *v.add(i / 64) |= 1 << (i % 64) }
+    }
 }
 
-fn bit(v: &[u64], i: usize) -> bool {
-    v[i / 64] & (1 << (i % 64)) != 0
+/// Hashes a chunk's base (256 KiB-aligned) by one multiplication of its chunk number: the
+/// keys are our own addresses, and SipHash would dominate the lookups.
+#[derive(Default)]
+struct ChunkHasher(u64);
+
+impl std::hash::Hasher for ChunkHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = ((n / CHUNK) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
 }
 
-fn set(v: &mut [u64], i: usize) {
-    v[i / 64] |= 1 << (i % 64);
-}
+type Bases = HashSet<usize, BuildHasherDefault<ChunkHasher>>;
 
 /// GC activity since the store was made.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -104,12 +115,12 @@ pub struct GcStats {
 pub(crate) struct GcHeap {
     /// Where compiled code bumps: the store's `VmRuntimeLimits`.
     bump: *mut VmRuntimeLimits,
-    chunks: HashMap<usize, Chunk>,
-    /// Zeroed free ranges the allocator has not reached yet.
-    free: Vec<(usize, usize)>,
-    /// Large objects: start to size.
+    /// Bases of the chunks of small objects.
+    chunks: Bases,
+    /// Free ranges the allocator has not reached yet, with whether they are zero already.
+    free: Vec<(usize, usize, bool)>,
+    /// Blocks of one large object each: base to size. The object is at `base + OBJECTS`.
     large: BTreeMap<usize, usize>,
-    large_marked: HashSet<usize>,
     pinned: HashSet<usize>,
     /// Objects known for the duration of host calls in progress (their arguments), innermost
     /// last; roots like `pinned`.
@@ -122,8 +133,8 @@ pub(crate) struct GcHeap {
     /// Pause times pushed by each collection, for `stats`.
     pauses: Vec<std::time::Duration>,
     stats: GcStats,
-    /// When set, every collection ends by checking the graph (`verify`), recording what is
-    /// wrong in `violations`: a debugging aid, slow.
+    /// When set, every collection ends by checking the graph (`check_graph`), recording what
+    /// is wrong in `violations`: a debugging aid, slow.
     pub verify: bool,
     pub violations: Vec<String>,
 }
@@ -137,15 +148,18 @@ extern "C" {
     ) -> i32;
 }
 
+fn block_layout(size: usize) -> Layout {
+    Layout::from_size_align(size, CHUNK).expect("block layout")
+}
+
 impl GcHeap {
     /// A heap whose bump range lives in `bump` (the store's limits, which outlive it).
     pub fn new(bump: *mut VmRuntimeLimits) -> GcHeap {
         GcHeap {
             bump,
-            chunks: HashMap::new(),
+            chunks: Bases::default(),
             free: Vec::new(),
             large: BTreeMap::new(),
-            large_marked: HashSet::new(),
             pinned: HashSet::new(),
             scoped: Vec::new(),
             bytes: 0,
@@ -192,73 +206,58 @@ impl GcHeap {
         }
     }
 
-    /// Makes what is left of the bump range a free range again, so its chunk parses.
-    fn seal(&mut self) {
-        let (cursor, limit) = self.range();
-        if cursor < limit {
-            // SAFETY: the unused rest of a zeroed free range.
-            unsafe { write_filler(cursor, limit) };
+    /// A block of `size` bytes (a multiple of `CHUNK`), zeroed, aligned to `CHUNK`.
+    fn new_block(&mut self, size: usize) -> Option<usize> {
+        if size > self.limit.saturating_sub(self.bytes) {
+            return None;
         }
-        self.set_range(0, 0);
+        // SAFETY: non-zero size.
+        let base = unsafe { std::alloc::alloc_zeroed(block_layout(size)) } as usize;
+        (base != 0).then_some(base)
     }
 
-    /// A zeroed object of `size` bytes (a multiple of 16), or `None` past the limit or when
-    /// memory runs out. Its header is the caller's to write.
+    /// A zeroed object of `size` bytes (a multiple of 16), its start recorded, or `None` past
+    /// the limit or when memory runs out. Its header is the caller's to write.
     pub fn alloc(&mut self, size: usize) -> Option<*mut u8> {
         debug_assert!(size.is_multiple_of(GRANULE) && size >= GRANULE);
         if size > LARGEST_SMALL {
-            if size > self.limit.saturating_sub(self.bytes) {
-                return None;
-            }
-            let layout = Layout::from_size_align(size, GRANULE).ok()?;
-            // SAFETY: non-zero size.
-            let p = unsafe { std::alloc::alloc_zeroed(layout) };
-            if p.is_null() {
-                return None;
-            }
-            self.large.insert(p as usize, size);
-            self.bytes += size;
-            return Some(p);
+            let total = (OBJECTS + size).next_multiple_of(CHUNK);
+            let base = self.new_block(total)?;
+            self.large.insert(base, total);
+            self.bytes += total;
+            Bitmaps::set(Bitmaps::of(base).starts, OBJECTS / GRANULE);
+            return Some((base + OBJECTS) as *mut u8);
         }
         loop {
             let (cursor, limit) = self.range();
             if cursor != 0 && limit - cursor >= size {
                 self.set_range(cursor + size, limit);
+                let base = cursor & !(CHUNK - 1);
+                Bitmaps::set(Bitmaps::of(base).starts, (cursor - base) / GRANULE);
                 return Some(cursor as *mut u8);
             }
             self.refill(size)?;
         }
     }
 
-    /// Makes the bump range a free range of at least `size` bytes.
+    /// Makes the bump range a zeroed free range of at least `size` bytes.
     fn refill(&mut self, size: usize) -> Option<()> {
-        self.seal();
-        while let Some((start, end)) = self.free.pop() {
+        self.set_range(0, 0);
+        while let Some((start, end, zeroed)) = self.free.pop() {
             if end - start >= size {
+                if !zeroed {
+                    // SAFETY: a free range of one of our chunks: nothing lives in it.
+                    unsafe { std::ptr::write_bytes(start as *mut u8, 0, end - start) };
+                }
                 self.bytes += end - start;
                 self.set_range(start, end);
                 return Some(());
             }
-            // Too short for this object: it stays a filler until its neighbours die.
         }
-        if CHUNK > self.limit.saturating_sub(self.bytes) {
-            return None;
-        }
-        let layout = Layout::from_size_align(CHUNK, CHUNK).expect("chunk layout");
-        // SAFETY: non-zero size.
-        let base = unsafe { std::alloc::alloc_zeroed(layout) } as usize;
-        if base == 0 {
-            return None;
-        }
-        self.chunks.insert(
-            base,
-            Chunk {
-                starts: vec![0; GRANULES / 64],
-                marked: vec![0; GRANULES / 64],
-            },
-        );
-        self.bytes += CHUNK;
-        self.set_range(base, base + CHUNK);
+        let base = self.new_block(CHUNK)?;
+        self.chunks.insert(base);
+        self.bytes += CHUNK - OBJECTS;
+        self.set_range(base + OBJECTS, base + CHUNK);
         Some(())
     }
 
@@ -299,9 +298,9 @@ impl GcHeap {
     /// guest code.
     pub fn collect(&mut self, roots: &[usize], stack: Option<(usize, usize)>) {
         let began = std::time::Instant::now();
-        self.seal();
+        // What is left of the bump range is free space again (its starts are unset).
+        self.set_range(0, 0);
         self.free.clear();
-        self.find_starts();
         let mut marker = Marker {
             heap: self,
             work: Vec::new(),
@@ -310,11 +309,8 @@ impl GcHeap {
             .chain(&marker.heap.scoped)
             .copied()
             .collect();
-        for p in pinned {
-            marker.mark_exact(p);
-        }
-        for &word in roots {
-            marker.mark_exact(word);
+        for p in pinned.into_iter().chain(roots.iter().copied()) {
+            marker.mark_root(p);
         }
         let scanned = match stack {
             Some((bottom, top)) => {
@@ -349,116 +345,98 @@ impl GcHeap {
         self.pauses.push(pause);
     }
 
-    /// Walks every chunk, recording where objects start.
-    fn find_starts(&mut self) {
-        for (&base, chunk) in self.chunks.iter_mut() {
-            chunk.starts.iter_mut().for_each(|w| *w = 0);
-            chunk.marked.iter_mut().for_each(|w| *w = 0);
-            let mut at = base;
-            while at < base + CHUNK {
-                // SAFETY: chunks parse: `at` is an object or free range start.
-                let size = unsafe { size_at(at) };
-                // SAFETY: as above; an object's header is readable.
-                if unsafe { *(at as *const *const VmTypeInfo) } != filler() {
-                    set(&mut chunk.starts, (at - base) / GRANULE);
-                }
-                at += size.max(GRANULE);
-            }
-        }
-    }
-
-    /// Frees what was not marked (everything is kept when `freeing` is false).
+    /// Frees what was not marked (everything is kept when `freeing` is false) and clears the
+    /// marks. Reads the bitmaps and the headers of live objects only.
     fn sweep(&mut self, freeing: bool) {
         let mut empty = Vec::new();
         let mut live = 0;
-        for (&base, chunk) in self.chunks.iter() {
-            let mut at = base;
-            let mut dead_from: Option<usize> = None;
+        for &base in &self.chunks {
+            let maps = Bitmaps::of(base);
+            let mut end_of_live = base + OBJECTS;
             let mut chunk_live = 0;
-            let finish = |from: usize, to: usize, free: &mut Vec<(usize, usize)>| {
-                // SAFETY: `[from, to)` holds only dead objects and free ranges of this chunk.
-                unsafe {
-                    std::ptr::write_bytes(from as *mut u8, 0, to - from);
-                    write_filler(from, to);
-                }
-                if to - from >= MIN_RANGE {
-                    free.push((from, to));
-                }
-            };
-            while at < base + CHUNK {
-                // SAFETY: chunks parse.
-                let size = unsafe { size_at(at) }.max(GRANULE);
-                let i = (at - base) / GRANULE;
-                let alive = bit(&chunk.starts, i) && (!freeing || bit(&chunk.marked, i));
-                if alive {
-                    if let Some(from) = dead_from.take() {
-                        finish(from, at, &mut self.free);
+            for w in 0..WORDS {
+                // SAFETY: word `w` of this chunk's bitmaps.
+                let keep = unsafe {
+                    let starts = *maps.starts.add(w);
+                    let keep = if freeing {
+                        starts & *maps.marked.add(w)
+                    } else {
+                        starts
+                    };
+                    *maps.starts.add(w) = keep;
+                    *maps.marked.add(w) = 0;
+                    keep
+                };
+                let mut bits = keep;
+                while bits != 0 {
+                    let at = base + (w * 64 + bits.trailing_zeros() as usize) * GRANULE;
+                    bits &= bits - 1;
+                    if at - end_of_live >= MIN_RANGE {
+                        self.free.push((end_of_live, at, false));
                     }
+                    // SAFETY: a live object of this chunk.
+                    let size = unsafe { size_at(at) };
+                    end_of_live = at + size;
                     chunk_live += size;
-                } else if dead_from.is_none() {
-                    dead_from = Some(at);
                 }
-                at += size;
-            }
-            if let Some(from) = dead_from {
-                finish(from, base + CHUNK, &mut self.free);
             }
             if chunk_live == 0 {
                 empty.push(base);
+            } else if base + CHUNK - end_of_live >= MIN_RANGE {
+                self.free.push((end_of_live, base + CHUNK, false));
             }
             live += chunk_live;
         }
-        // Empty chunks go back to the system, their free range with them.
-        let layout = Layout::from_size_align(CHUNK, CHUNK).expect("chunk layout");
+        // Empty chunks go back to the system, their free ranges with them.
         for base in &empty {
             self.chunks.remove(base);
-            // SAFETY: allocated in `refill` with this layout; nothing lives in it.
-            unsafe { std::alloc::dealloc(*base as *mut u8, layout) };
+            // SAFETY: allocated in `new_block` with this layout; nothing lives in it.
+            unsafe { std::alloc::dealloc(*base as *mut u8, block_layout(CHUNK)) };
         }
-        self.free
-            .retain(|(s, _)| !empty.contains(&(s & !(CHUNK - 1))));
+        if !empty.is_empty() {
+            self.free
+                .retain(|(s, _, _)| !empty.contains(&(s & !(CHUNK - 1))));
+        }
         // Largest ranges last: `refill` pops them first.
-        self.free.sort_unstable_by_key(|(s, e)| e - s);
-        let dead: Vec<(usize, usize)> = self
-            .large
-            .iter()
-            .filter(|(s, _)| freeing && !self.large_marked.contains(s))
-            .map(|(s, z)| (*s, *z))
-            .collect();
-        for (start, size) in dead {
-            self.large.remove(&start);
-            // SAFETY: allocated in `alloc` with this layout; nothing reaches it.
-            unsafe {
-                std::alloc::dealloc(
-                    start as *mut u8,
-                    Layout::from_size_align_unchecked(size, GRANULE),
-                )
-            };
+        self.free.sort_unstable_by_key(|(s, e, _)| e - s);
+        let mut dead = Vec::new();
+        for (&base, &size) in &self.large {
+            let maps = Bitmaps::of(base);
+            if freeing && !Bitmaps::get(maps.marked, OBJECTS / GRANULE) {
+                dead.push((base, size));
+            }
+            // SAFETY: the block's first mark word.
+            unsafe { *maps.marked.add(OBJECTS / GRANULE / 64) = 0 };
         }
-        self.large_marked.clear();
+        for (base, size) in dead {
+            self.large.remove(&base);
+            // SAFETY: allocated in `new_block` with this layout; nothing reaches it.
+            unsafe { std::alloc::dealloc(base as *mut u8, block_layout(size)) };
+        }
         self.bytes = live + self.large.values().sum::<usize>();
+    }
+
+    /// Every live object (after a sweep: the starts left).
+    fn objects(&self) -> Vec<usize> {
+        let mut out = Vec::new();
+        for &base in &self.chunks {
+            let maps = Bitmaps::of(base);
+            for i in OBJECTS / GRANULE..CHUNK / GRANULE {
+                if Bitmaps::get(maps.starts, i) {
+                    out.push(base + i * GRANULE);
+                }
+            }
+        }
+        out.extend(self.large.keys().map(|b| b + OBJECTS));
+        out
     }
 
     /// Checks, after a sweep, that every object left has a registered type and that every
     /// reference it holds names an object left (not a freed one): what a collector that
     /// missed a root or a field would break. Records what it finds in `violations`.
     fn check_graph(&mut self) {
-        let mut live: HashSet<usize> = self.large.keys().copied().collect();
-        let mut objects = Vec::new();
-        for &base in self.chunks.keys() {
-            let mut at = base;
-            while at < base + CHUNK {
-                // SAFETY: chunks parse after a sweep.
-                let size = unsafe { size_at(at) }.max(GRANULE);
-                // SAFETY: as above.
-                if unsafe { *(at as *const *const VmTypeInfo) } != filler() {
-                    live.insert(at);
-                    objects.push(at);
-                }
-                at += size;
-            }
-        }
-        objects.extend(self.large.keys().copied());
+        let objects = self.objects();
+        let live: HashSet<usize> = objects.iter().copied().collect();
         for obj in objects {
             // SAFETY: a live object; its header names its type.
             let info = unsafe { *(obj as *const *const VmTypeInfo) };
@@ -496,14 +474,19 @@ impl GcHeap {
         }
     }
 
-    /// The start of the object `addr` points into, during a collection.
+    /// The start of the object `addr` points into, if any.
     fn find(&self, addr: usize) -> Option<usize> {
         let base = addr & !(CHUNK - 1);
-        if let Some(chunk) = self.chunks.get(&base) {
+        if self.chunks.contains(&base) {
+            if addr < base + OBJECTS {
+                return None;
+            }
             // The last start at or before the granule, then whether the object reaches.
+            let starts = Bitmaps::of(base).starts;
             let mut i = (addr - base) / GRANULE;
             loop {
-                let word = chunk.starts[i / 64] & (u64::MAX >> (63 - i % 64));
+                // SAFETY: word `i / 64` of this chunk's start bitmap.
+                let word = unsafe { *starts.add(i / 64) } & (u64::MAX >> (63 - i % 64));
                 if word != 0 {
                     let start = base + (i / 64 * 64 + 63 - word.leading_zeros() as usize) * GRANULE;
                     // SAFETY: a recorded object start of this chunk.
@@ -516,26 +499,33 @@ impl GcHeap {
                 i = i / 64 * 64 - 1;
             }
         }
-        let (&start, &size) = self.large.range(..=addr).next_back()?;
-        (addr < start + size).then_some(start)
+        let (&base, &block) = self.large.range(..=addr).next_back()?;
+        let start = base + OBJECTS;
+        // SAFETY: a large block's object, live until its block is freed.
+        (addr >= start && addr < base + block && addr < start + unsafe { size_at(start) })
+            .then_some(start)
+    }
+
+    /// Whether `word` is exactly an object's start.
+    fn is_start(&self, word: usize) -> bool {
+        let base = word & !(CHUNK - 1);
+        if self.chunks.contains(&base) {
+            return word >= base + OBJECTS
+                && Bitmaps::get(Bitmaps::of(base).starts, (word - base) / GRANULE);
+        }
+        word - base == OBJECTS && self.large.contains_key(&base)
     }
 }
 
 impl Drop for GcHeap {
     fn drop(&mut self) {
-        let layout = Layout::from_size_align(CHUNK, CHUNK).expect("chunk layout");
-        for &base in self.chunks.keys() {
-            // SAFETY: allocated in `refill` with this layout; the store is gone.
-            unsafe { std::alloc::dealloc(base as *mut u8, layout) };
+        for &base in &self.chunks {
+            // SAFETY: allocated in `new_block` with this layout; the store is gone.
+            unsafe { std::alloc::dealloc(base as *mut u8, block_layout(CHUNK)) };
         }
-        for (&start, &size) in &self.large {
-            // SAFETY: allocated in `alloc` with this layout.
-            unsafe {
-                std::alloc::dealloc(
-                    start as *mut u8,
-                    Layout::from_size_align_unchecked(size, GRANULE),
-                )
-            };
+        for (&base, &size) in &self.large {
+            // SAFETY: as above.
+            unsafe { std::alloc::dealloc(base as *mut u8, block_layout(size)) };
         }
     }
 }
@@ -546,41 +536,36 @@ struct Marker<'a> {
 }
 
 impl Marker<'_> {
-    /// Marks the object a reference word names (only exact object starts: an i31, a host
-    /// value or anything else is ignored).
-    fn mark_exact(&mut self, word: usize) {
-        if word == 0 || !word.is_multiple_of(GRANULE) {
-            return;
-        }
-        let base = word & !(CHUNK - 1);
-        let is_start = match self.heap.chunks.get(&base) {
-            Some(c) => bit(&c.starts, (word - base) / GRANULE),
-            None => self.heap.large.contains_key(&word),
-        };
-        if is_start {
-            self.mark_start(word);
+    /// Marks the object a root word names, checking that it is one (a root may be an i31,
+    /// a host value, a function reference or a stale payload word).
+    fn mark_root(&mut self, word: usize) {
+        if word != 0 && word.is_multiple_of(GRANULE) && self.heap.is_start(word) {
+            self.mark(word);
         }
     }
 
     /// Marks the object a word found in a native frame points into.
     fn mark_interior(&mut self, word: usize) {
         if let Some(start) = self.heap.find(word) {
-            self.mark_start(start);
+            self.mark(start);
         }
     }
 
-    fn mark_start(&mut self, start: usize) {
+    /// Marks the object a traced field names. Fields of GC types hold null, an i31, a host
+    /// value or an object's start, never anything else (types are checked at every door),
+    /// so the field needs no lookup: its chunk's bitmap is at its aligned base.
+    fn mark_field(&mut self, word: usize) {
+        if word != 0 && word.is_multiple_of(GRANULE) {
+            self.mark(word);
+        }
+    }
+
+    fn mark(&mut self, start: usize) {
         let base = start & !(CHUNK - 1);
-        let fresh = match self.heap.chunks.get_mut(&base) {
-            Some(c) => {
-                let i = (start - base) / GRANULE;
-                let fresh = !bit(&c.marked, i);
-                set(&mut c.marked, i);
-                fresh
-            }
-            None => self.heap.large_marked.insert(start),
-        };
-        if fresh {
+        let marked = Bitmaps::of(base).marked;
+        let i = (start - base) / GRANULE;
+        if !Bitmaps::get(marked, i) {
+            Bitmaps::set(marked, i);
             self.work.push(start);
         }
     }
@@ -597,13 +582,13 @@ impl Marker<'_> {
                     let len = *((obj + OFFSET_ARRAY_LENGTH as usize) as *const u32) as usize;
                     for k in 0..len {
                         let at = obj + HEADER_SIZE as usize + 8 * k;
-                        self.mark_exact(*(at as *const usize));
+                        self.mark_field(*(at as *const usize));
                     }
                 } else {
                     let offsets =
                         std::slice::from_raw_parts(info.ref_offsets, info.num_refs as usize);
                     for off in offsets {
-                        self.mark_exact(*((obj + *off as usize) as *const usize));
+                        self.mark_field(*((obj + *off as usize) as *const usize));
                     }
                 }
             }
@@ -667,7 +652,8 @@ mod tests {
         }
         heap.collect(&[a], None);
         assert_eq!(heap.bytes(), 64, "a and b");
-        heap.collect(&[a + 8], None);
+        assert!(heap.violations.is_empty(), "{:?}", heap.violations);
+        heap.collect(&[a + 16], None);
         assert_eq!(
             heap.bytes(),
             0,
@@ -682,30 +668,40 @@ mod tests {
         let a = new_object(&mut heap, arr, 48, 4);
         let big = new_object(&mut heap, arr, 16 + 8 * 2000, 2000);
         let c = new_object(&mut heap, arr, 48, 4);
+        // Enough after c for a free range the allocator takes.
+        let d = new_object(&mut heap, arr, 96, 10);
+        let e = new_object(&mut heap, arr, 48, 4);
         // SAFETY: elements of live arrays.
         unsafe {
             *((a + 16) as *mut usize) = big;
             *((c + 40) as *mut u64) = 0xdead;
+            *((d + 40) as *mut u64) = 0xdead;
         }
-        // A frame holding a pointer into the middle of `a` keeps `a`, and through it `big`.
-        heap.seal();
-        heap.find_starts();
         assert_eq!(heap.find(a + 40), Some(a));
         assert_eq!(heap.find(big + 16_000), Some(big));
         assert_eq!(heap.find(big + 16_016), None);
+        // A frame holding a pointer into the middle of `a` keeps `a`, and through it `big`;
+        // the root `e` keeps `e`.
         let mut marker = Marker {
             heap: &mut heap,
             work: Vec::new(),
         };
         marker.mark_interior(a + 40);
+        marker.mark_root(e);
         marker.drain();
         heap.sweep(true);
-        assert_eq!(heap.bytes(), 48 + 16_016, "a and big");
-        // c's space is zeroed and handed out again.
-        let e = heap.alloc(48).unwrap() as usize;
-        assert_eq!(e, c);
+        assert_eq!(
+            heap.bytes(),
+            48 + 48 + (OBJECTS + 16_016).next_multiple_of(CHUNK)
+        );
+        // c and d's space is a free range, handed out again zeroed.
+        assert!(heap.free.contains(&(c, e, false)), "{:?}", heap.free);
+        heap.free.retain(|r| r.0 == c);
+        heap.set_range(0, 0);
+        let f = heap.alloc(144).unwrap() as usize;
+        assert_eq!(f, c);
         // SAFETY: a fresh object.
-        assert_eq!(unsafe { *((e + 40) as *const u64) }, 0);
+        assert!((0..144).all(|k| unsafe { *((f + k) as *const u8) } == 0));
     }
 
     #[test]
