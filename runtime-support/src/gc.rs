@@ -37,10 +37,11 @@ pub const MAX_SMALL_OBJECT: u32 = 8 << 10;
 
 /// The heap's chunks: `CHUNK_SIZE` bytes aligned to their size, beginning with a bitmap of
 /// where objects start (one bit per 16 bytes of the chunk, `STARTS_WORDS` u64s), which
-/// compiled code sets for each object it allocates; objects lie at `CHUNK_OBJECTS` and past.
+/// compiled code sets for each object it allocates; the collector's own bitmaps follow, and
+/// objects lie at `CHUNK_OBJECTS` and past.
 pub const CHUNK_SIZE: u64 = 256 << 10;
 pub const STARTS_WORDS: u64 = CHUNK_SIZE / 16 / 64;
-pub const CHUNK_OBJECTS: u64 = 4096;
+pub const CHUNK_OBJECTS: u64 = 3 * STARTS_WORDS * 8;
 
 /// What kind of type a `VmTypeInfo` describes.
 pub const KIND_FUNC: u32 = 0;
