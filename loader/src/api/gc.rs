@@ -227,7 +227,9 @@ impl StoreData {
     /// released or until the store is dropped). The store may then free the object once guest
     /// code no longer reaches it. Passing `r`, or another copy of it, to the store afterwards
     /// is an error (the store no longer knows it), never a use of freed memory; receiving the
-    /// object again makes it known again.
+    /// object again makes it known again. (Should the memory meanwhile hold another object the
+    /// host holds, a stale copy names that one: still safe, since types are read from the
+    /// object itself, but a program error, as with any dangling handle.)
     pub fn gc_release(&mut self, r: crate::AnyRef) {
         self.gc_heap.get_mut().unpin(r.raw);
     }

@@ -129,10 +129,15 @@ pub(crate) struct GcHeap {
     /// Objects known for the duration of host calls in progress (their arguments), innermost
     /// last; roots like `pinned`.
     scoped: Vec<usize>,
-    /// Bytes in objects and in ranges handed to the allocator since the last collection.
+    /// Bytes in objects and in ranges handed to the allocator since the last collection:
+    /// what triggers collections.
     bytes: usize,
+    /// Bytes of chunks and large blocks held: what the limit bounds.
+    committed: usize,
     threshold: usize,
-    /// The most the heap may hold; an allocation past it fails (a trap).
+    /// The most memory (chunks and large blocks, bitmaps included) the heap may hold; an
+    /// allocation that needs more fails (a trap). Memory comes in 256 KiB chunks, so a limit
+    /// below that allows no small object.
     pub limit: usize,
     /// Pause times pushed by each collection, for `stats`.
     pauses: Vec<std::time::Duration>,
@@ -167,6 +172,7 @@ impl GcHeap {
             pinned: HashSet::new(),
             scoped: Vec::new(),
             bytes: 0,
+            committed: 0,
             threshold: MIN_THRESHOLD,
             limit: usize::MAX,
             pauses: Vec::new(),
@@ -210,14 +216,19 @@ impl GcHeap {
         }
     }
 
-    /// A block of `size` bytes (a multiple of `CHUNK`), zeroed, aligned to `CHUNK`.
+    /// A block of `size` bytes (a multiple of `CHUNK`), zeroed, aligned to `CHUNK`, unless the
+    /// memory the heap holds would pass its limit.
     fn new_block(&mut self, size: usize) -> Option<usize> {
-        if size > self.limit.saturating_sub(self.bytes) {
+        if size > self.limit.saturating_sub(self.committed) {
             return None;
         }
         // SAFETY: non-zero size.
         let base = unsafe { std::alloc::alloc_zeroed(block_layout(size)) } as usize;
-        (base != 0).then_some(base)
+        if base == 0 {
+            return None;
+        }
+        self.committed += size;
+        Some(base)
     }
 
     /// A zeroed object of `size` bytes (a multiple of 16), its start recorded, or `None` past
@@ -247,16 +258,17 @@ impl GcHeap {
     /// Makes the bump range a zeroed free range of at least `size` bytes.
     fn refill(&mut self, size: usize) -> Option<()> {
         self.set_range(0, 0);
-        while let Some((start, end, zeroed)) = self.free.pop() {
-            if end - start >= size {
-                if !zeroed {
-                    // SAFETY: a free range of one of our chunks: nothing lives in it.
-                    unsafe { std::ptr::write_bytes(start as *mut u8, 0, end - start) };
-                }
-                self.bytes += end - start;
-                self.set_range(start, end);
-                return Some(());
+        // The largest range is last; when it is too short, all are, and they stay for
+        // smaller objects.
+        if self.free.last().is_some_and(|(s, e, _)| e - s >= size) {
+            let (start, end, zeroed) = self.free.pop().expect("checked");
+            if !zeroed {
+                // SAFETY: a free range of one of our chunks: nothing lives in it.
+                unsafe { std::ptr::write_bytes(start as *mut u8, 0, end - start) };
             }
+            self.bytes += end - start;
+            self.set_range(start, end);
+            return Some(());
         }
         let base = self.new_block(CHUNK)?;
         self.chunks.insert(base);
@@ -304,7 +316,6 @@ impl GcHeap {
         let began = std::time::Instant::now();
         // What is left of the bump range is free space again (its starts are unset).
         self.set_range(0, 0);
-        self.free.clear();
         let mut marker = Marker {
             heap: self,
             work: Vec::new(),
@@ -354,6 +365,11 @@ impl GcHeap {
     /// marks. Reads the bitmaps and the headers of live objects only.
     fn sweep(&mut self, freeing: bool, live_small: usize) {
         let mut empty = Vec::new();
+        // A sweep that frees finds every free range anew; one that keeps everything keeps
+        // the ranges known.
+        if freeing {
+            self.free.clear();
+        }
         for &base in &self.chunks {
             let maps = Bitmaps::of(base);
             if !freeing {
@@ -406,13 +422,11 @@ impl GcHeap {
         // Empty chunks go back to the system, their free ranges with them.
         for base in &empty {
             self.chunks.remove(base);
+            self.committed -= CHUNK;
             // SAFETY: allocated in `new_block` with this layout; nothing lives in it.
             unsafe { std::alloc::dealloc(*base as *mut u8, block_layout(CHUNK)) };
         }
-        if !empty.is_empty() {
-            self.free
-                .retain(|(s, _, _)| !empty.contains(&(s & !(CHUNK - 1))));
-        }
+        // (An empty chunk had no live object, so it added no free range.)
         // Largest ranges last: `refill` pops them first.
         self.free.sort_unstable_by_key(|(s, e, _)| e - s);
         let mut dead = Vec::new();
@@ -426,6 +440,7 @@ impl GcHeap {
         }
         for (base, size) in dead {
             self.large.remove(&base);
+            self.committed -= size;
             // SAFETY: allocated in `new_block` with this layout; nothing reaches it.
             unsafe { std::alloc::dealloc(base as *mut u8, block_layout(size)) };
         }
@@ -753,6 +768,11 @@ mod tests {
         // c and d's space is a free range, handed out again zeroed.
         assert!(heap.free.contains(&(c, e, false)), "{:?}", heap.free);
         heap.free.retain(|r| r.0 == c);
+        heap.set_range(0, 0);
+        // An object too large for it comes from a new chunk, and the range stays.
+        let g = heap.alloc(4096).unwrap() as usize;
+        assert_ne!(g & !(CHUNK - 1), c & !(CHUNK - 1));
+        assert_eq!(heap.free, vec![(c, e, false)]);
         heap.set_range(0, 0);
         let f = heap.alloc(144).unwrap() as usize;
         assert_eq!(f, c);
