@@ -240,3 +240,51 @@ fn the_store_limit_bounds_the_heap_and_exceeding_it_is_a_trap() {
         vec![intact(1_000)]
     );
 }
+
+#[test]
+fn the_host_reads_and_makes_structs_and_arrays() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = load_wat(dir.path(), "gc", MODULE, &CompileOptions::default());
+    let mut store = Store::new();
+    let i = Linker::new().instantiate(&mut store, &module).unwrap();
+    let list = call(&mut store, i, "list", &[Val::I32(3)]);
+    let Val::AnyRef(Some(head)) = list[0] else {
+        panic!("{list:?}")
+    };
+    // Node 1 (the head): value 1, data [1, 1, 1, 1], next node 2.
+    assert_eq!(store.struct_field(head, 1).unwrap(), Val::I64(1));
+    let Val::AnyRef(Some(data)) = store.struct_field(head, 2).unwrap() else {
+        panic!()
+    };
+    assert_eq!(store.array_len(data).unwrap(), 4);
+    assert_eq!(store.array_get(data, 3).unwrap(), Val::I64(1));
+    assert!(matches!(store.array_get(data, 4), Err(Error::Usage(_))));
+    assert!(matches!(store.struct_field(head, 3), Err(Error::Usage(_))));
+    assert!(matches!(store.array_len(head), Err(Error::Usage(_))));
+    let Val::AnyRef(Some(second)) = store.struct_field(head, 0).unwrap() else {
+        panic!()
+    };
+    assert_eq!(store.struct_field(second, 1).unwrap(), Val::I64(2));
+
+    // A node the host makes, in front of the guest's list: 10 + 7 (its array's last element).
+    let (arr, node) = (module.type_id(0).unwrap(), module.type_id(1).unwrap());
+    let data = store
+        .array_new(arr, &[Val::I64(0), Val::I64(0), Val::I64(0), Val::I64(7)])
+        .unwrap();
+    let mine = store
+        .struct_new(node, &[list[0], Val::I64(10), data])
+        .unwrap();
+    store.collect_garbage();
+    let sum = call(&mut store, i, "sum", &[mine]);
+    assert_eq!(sum, vec![Val::I64(17 + 12)]);
+    // Fields of the wrong type are refused, as arguments are.
+    assert!(matches!(
+        store.struct_new(node, &[Val::I64(1), Val::I64(10), data]),
+        Err(Error::Usage(_))
+    ));
+    assert!(matches!(
+        store.struct_new(node, &[list[0], Val::I64(10), list[0]]),
+        Err(Error::Usage(_))
+    ));
+    assert!(matches!(store.array_new(node, &[]), Err(Error::Usage(_))));
+}

@@ -253,6 +253,127 @@ impl StoreData {
     }
 }
 
+/// The host's view of GC objects: reading fields and elements, making structs and arrays.
+impl StoreData {
+    /// The object `r` names, its registered type, after checking that `r` is this store's.
+    fn object_of(
+        &self,
+        r: crate::AnyRef,
+    ) -> crate::Result<(usize, std::sync::Arc<crate::vm::signatures::TypeRecord>)> {
+        if r.as_i31().is_some() {
+            return Err(crate::Error::Usage("an i31 has no fields".into()));
+        }
+        self.owns_val(&Val::AnyRef(Some(r)))?;
+        // SAFETY: a live object of this store (checked above); its header names its type.
+        let id = unsafe { (**(r.raw as *const *const VmTypeInfo)).id };
+        let record = crate::vm::signatures::record(id).expect("a registered type");
+        Ok((r.raw, record))
+    }
+
+    /// Field `field` of struct `r` (a packed field zero-extended to an `i32`).
+    pub fn struct_field(&self, r: crate::AnyRef, field: u32) -> crate::Result<Val> {
+        let (obj, record) = self.object_of(r)?;
+        let wasmparser::CompositeInnerType::Struct(s) = &record.sub.composite_type.inner else {
+            return Err(crate::Error::Usage("not a struct".into()));
+        };
+        let f = s
+            .fields
+            .get(field as usize)
+            .ok_or_else(|| crate::Error::Usage(format!("the struct has no field {field}")))?;
+        let offset = runtime_support::gc::struct_layout(s).offsets[field as usize];
+        Ok(self.adopt(read_storage(obj + offset as usize, f.element_type, self.id)))
+    }
+
+    /// The length of array `r`.
+    pub fn array_len(&self, r: crate::AnyRef) -> crate::Result<u32> {
+        let (obj, record) = self.object_of(r)?;
+        if record.kind() != KIND_ARRAY {
+            return Err(crate::Error::Usage("not an array".into()));
+        }
+        // SAFETY: a live array's header.
+        Ok(unsafe { *((obj + OFFSET_ARRAY_LENGTH as usize) as *const u32) })
+    }
+
+    /// Element `index` of array `r` (a packed element zero-extended to an `i32`).
+    pub fn array_get(&self, r: crate::AnyRef, index: u32) -> crate::Result<Val> {
+        let len = self.array_len(r)?;
+        let (obj, record) = self.object_of(r)?;
+        let wasmparser::CompositeInnerType::Array(a) = &record.sub.composite_type.inner else {
+            unreachable!("checked by array_len")
+        };
+        if index >= len {
+            return Err(crate::Error::Usage(format!(
+                "index {index} past the array's {len} elements"
+            )));
+        }
+        let size = runtime_support::gc::storage_size(a.0.element_type) as usize;
+        let at = obj + HEADER_SIZE as usize + index as usize * size;
+        Ok(self.adopt(read_storage(at, a.0.element_type, self.id)))
+    }
+
+    /// A new struct of canonical type `type_id` (`Module::type_id`) with `fields`, each of its
+    /// field's type (an `i32` for a packed field, truncated).
+    pub fn struct_new(&mut self, type_id: u64, fields: &[Val]) -> crate::Result<Val> {
+        let record = crate::vm::signatures::record(type_id)
+            .ok_or_else(|| crate::Error::Usage(format!("no type has id {type_id}")))?;
+        let wasmparser::CompositeInnerType::Struct(s) = &record.sub.composite_type.inner else {
+            return Err(crate::Error::Usage(format!(
+                "type {type_id} is not a struct"
+            )));
+        };
+        let types: Vec<_> = s.fields.iter().map(|f| f.element_type).collect();
+        self.check_storage(&types, fields)?;
+        let v = self.gc_new_const(record.info, fields, None, &types)?;
+        Ok(self.adopt(v))
+    }
+
+    /// A new array of canonical type `type_id` with `elements`.
+    pub fn array_new(&mut self, type_id: u64, elements: &[Val]) -> crate::Result<Val> {
+        let record = crate::vm::signatures::record(type_id)
+            .ok_or_else(|| crate::Error::Usage(format!("no type has id {type_id}")))?;
+        let wasmparser::CompositeInnerType::Array(a) = &record.sub.composite_type.inner else {
+            return Err(crate::Error::Usage(format!(
+                "type {type_id} is not an array"
+            )));
+        };
+        let t = a.0.element_type;
+        self.check_storage(&vec![t; elements.len()], elements)?;
+        let v = self.gc_new_const(record.info, elements, Some(t), &[])?;
+        Ok(self.adopt(v))
+    }
+
+    /// An error unless each value fits its storage type (compiled code trusts field types
+    /// as it trusts parameter types).
+    fn check_storage(
+        &self,
+        types: &[wasmparser::StorageType],
+        values: &[Val],
+    ) -> crate::Result<()> {
+        use wasmparser::StorageType as S;
+        let as_val: Vec<ValType> = types
+            .iter()
+            .map(|t| match t {
+                S::I8 | S::I16 => ValType::I32,
+                S::Val(v) => *v,
+            })
+            .collect();
+        self.check_vals(&as_val, values, "fields")
+    }
+}
+
+/// A field or element of storage type `t` at `at`, as a value of `store`.
+fn read_storage(at: usize, t: wasmparser::StorageType, store: crate::StoreId) -> Val {
+    use wasmparser::StorageType as S;
+    let mut slot = [0u8; runtime_support::types::VALUE_SLOT_SIZE];
+    let n = runtime_support::gc::storage_size(t) as usize;
+    // SAFETY: the caller's field or element lies inside a live object.
+    unsafe { std::ptr::copy_nonoverlapping(at as *const u8, slot.as_mut_ptr(), n) };
+    match t {
+        S::I8 | S::I16 => Val::read_slot(&slot, ValType::I32, store),
+        S::Val(v) => Val::read_slot(&slot, v, store),
+    }
+}
+
 /// An object's size in bytes, or a trap for an array too large.
 fn object_size(info: *const VmTypeInfo, length: u32) -> R<usize> {
     // SAFETY: registered type information is never freed.

@@ -442,6 +442,12 @@ impl Module {
         self.inner.signatures.get(index as usize)
     }
 
+    /// The canonical id of type `index`: what `StoreData::struct_new`/`array_new` take, and
+    /// what a concrete reference type names in the store's types.
+    pub fn type_id(&self, index: u32) -> Option<u64> {
+        self.inner.type_ids.get(index as usize).copied()
+    }
+
     pub fn info(&self) -> &ModuleInfo {
         &self.inner.info
     }
