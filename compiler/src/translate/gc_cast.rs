@@ -149,11 +149,14 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             .build_int_compare(IntPredicate::EQ, bits, self.i64_const(tag), "")?)
     }
 
-    /// The `VmTypeInfo` of object `v`.
+    /// The `VmTypeInfo` of object `v`. A plain load: an object's header never changes while it
+    /// lives, but its memory is reused after it dies (the type information it points to is
+    /// immutable, and loaded `invariant`).
     fn object_type_info(&self, v: PointerValue<'ctx>) -> Result<PointerValue<'ctx>> {
         let p = self.byte_offset(v, runtime_support::gc::OFFSET_TYPE_INFO)?;
         Ok(self
-            .load_invariant(self.cx.ptr_type(), p)?
+            .builder
+            .build_load(self.cx.ptr_type(), p, "")?
             .into_pointer_value())
     }
 
