@@ -81,8 +81,17 @@ fn run_with_input(mut cmd: Command, stdin: &[u8]) -> Output {
 }
 
 fn wrun(cwd: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    wrun_resolving(cwd, args, stdin, false)
+}
+
+/// `wrun`, resolving paths with the walk that stands in for `openat2` when `walk`
+/// (`WAOT_WASI_RESOLVER=walk`), as on kernels or sandboxes without it.
+fn wrun_resolving(cwd: &Path, args: &[&str], stdin: &[u8], walk: bool) -> Output {
     let mut cmd = Command::new(binary("wrun"));
     cmd.current_dir(cwd).args(args);
+    if walk {
+        cmd.env("WAOT_WASI_RESOLVER", "walk");
+    }
     run_with_input(cmd, stdin)
 }
 
@@ -208,11 +217,16 @@ fn path_corners_give_the_errors_linux_gives() {
     let n = native(dn.path(), &p.native, &[], &[], b"");
     assert_eq!(n.status.code(), Some(0), "{}", text(&n.stderr));
     assert!(text(&n.stdout).lines().count() > 900);
-    for mode in [&[][..], &["--interp", "-q"][..]] {
+    // AOT, the interpreter, and AOT with the walk standing in for `openat2`.
+    for (mode, walk) in [
+        (&[][..], false),
+        (&["--interp", "-q"][..], false),
+        (&[][..], true),
+    ] {
         let dw = tempfile::tempdir().unwrap();
         let mut args = mode.to_vec();
         args.extend(["--dir", ".", p.so.to_str().unwrap()]);
-        let w = wrun(dw.path(), &args, b"");
+        let w = wrun_resolving(dw.path(), &args, b"", walk);
         let (expected, got) = (text(&n.stdout), text(&w.stdout));
         let differences: Vec<String> = expected
             .lines()
@@ -222,7 +236,7 @@ fn path_corners_give_the_errors_linux_gives() {
             .collect();
         assert!(
             differences.is_empty(),
-            "{mode:?}:\n{}",
+            "{mode:?} walk {walk}:\n{}",
             differences.join("\n")
         );
         assert_same(&n, &w);
@@ -232,12 +246,18 @@ fn path_corners_give_the_errors_linux_gives() {
 #[test]
 fn the_sandbox_holds() {
     let p = build_wasi_only("sandbox");
+    for walk in [false, true] {
+        sandbox_holds(&p, walk);
+    }
+}
+
+fn sandbox_holds(p: &Program, walk: bool) {
     let top = tempfile::tempdir().unwrap();
     let root = top.path().join("root");
     std::fs::create_dir_all(root.join("sub")).unwrap();
     std::fs::write(root.join("inside.txt"), "inside\n").unwrap();
     std::fs::write(top.path().join("outside.txt"), "outside\n").unwrap();
-    let w = wrun(&root, &["--dir", ".", p.so.to_str().unwrap()], b"");
+    let w = wrun_resolving(&root, &["--dir", ".", p.so.to_str().unwrap()], b"", walk);
     let out = text(&w.stdout);
     assert_eq!(w.status.code(), Some(0), "{out}{}", text(&w.stderr));
     let expect = [
@@ -336,7 +356,7 @@ fn the_sandbox_holds() {
             .unwrap_or_else(|| panic!("no line for {call}:\n{out}"));
         assert!(
             line.ends_with(&format!("-> {result}")),
-            "{line}\nexpected -> {result}"
+            "{line}\nexpected -> {result} (walk {walk})"
         );
     }
     assert!(out.contains("content: inside\n"));
@@ -362,6 +382,12 @@ fn the_sandbox_holds() {
 #[test]
 fn a_directory_swapped_for_a_symlink_mid_walk_does_not_escape() {
     let p = build("race");
+    for walk in [false, true] {
+        swapped_directory(&p, walk);
+    }
+}
+
+fn swapped_directory(p: &Program, walk: bool) {
     let top = tempfile::tempdir().unwrap();
     let root = top.path().join("root");
     std::fs::create_dir_all(root.join("a/b")).unwrap();
@@ -402,7 +428,7 @@ fn a_directory_swapped_for_a_symlink_mid_walk_does_not_escape() {
     while flips.load(std::sync::atomic::Ordering::Relaxed) < 100 {
         std::thread::yield_now();
     }
-    let w = wrun(&root, &["--dir", ".", p.so.to_str().unwrap()], b"");
+    let w = wrun_resolving(&root, &["--dir", ".", p.so.to_str().unwrap()], b"", walk);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     swapper.join().unwrap();
     // Both states were seen (inside reads, and refused opens while a/b pointed out), and the
@@ -410,7 +436,7 @@ fn a_directory_swapped_for_a_symlink_mid_walk_does_not_escape() {
     assert_eq!(
         text(&w.stdout),
         "inside 1 outside 0 failed 1\n",
-        "{}",
+        "walk {walk}: {}",
         text(&w.stderr)
     );
 }

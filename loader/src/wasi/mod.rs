@@ -4,6 +4,7 @@
 //! and raw `u64` arguments (`FUNCTIONS`), independent of how the guest runs; `add_to_linker`
 //! wires it to the AOT runtime's host functions, and an interpreter can wire the same table.
 
+mod beneath;
 pub mod errno;
 mod fd;
 pub mod memory;

@@ -1,7 +1,8 @@
 //! `path_*`: everything that names a file relative to a directory descriptor.
 //!
 //! The sandbox is the kernel's: every path is resolved with `openat2(RESOLVE_BENEATH |
-//! RESOLVE_NO_MAGICLINKS)` from the directory the guest names, so `..`, absolute paths and
+//! RESOLVE_NO_MAGICLINKS)` (or, where the kernel lacks it, the walk of `beneath`, which gives
+//! the same answers) from the directory the guest names, so `..`, absolute paths and
 //! symlinks (also ones the guest made, also a directory swapped for a symlink mid-walk) cannot
 //! leave it; the kernel's EXDEV becomes ENOTCAPABLE. Operations on a last component (unlink,
 //! mkdir, rename, ...) resolve its parent that way and act on the name with the `*at` calls,
@@ -35,9 +36,42 @@ fn cstring(s: &str) -> Result<CString, Errno> {
     CString::new(s).map_err(|_| errno::ILSEQ)
 }
 
-/// `openat2` beneath `dir`.
+/// Whether `openat2` works here: unknown until first used, then known. Kernels before 5.6
+/// answer ENOSYS, and some seccomp profiles EPERM to a call they do not know; either makes
+/// every later open take the walk (`beneath`). `WAOT_WASI_RESOLVER=walk` takes it from the
+/// start (for tests of the walk).
+static OPENAT2: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(UNKNOWN);
+const UNKNOWN: u8 = 0;
+const WORKS: u8 = 1;
+const MISSING: u8 = 2;
+
+/// A path opened beneath `dir` (`..`, absolute paths and symlinks cannot leave it), with
+/// `openat2`, or by the walk where the kernel lacks it.
 fn open_beneath(dir: i32, path: &str, flags: i32, mode: u64) -> Result<OwnedFd, Errno> {
-    let c = cstring(path)?;
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut state = OPENAT2.load(Relaxed);
+    if state == UNKNOWN && std::env::var_os("WAOT_WASI_RESOLVER").is_some_and(|v| v == "walk") {
+        state = MISSING;
+        OPENAT2.store(MISSING, Relaxed);
+    }
+    if state != MISSING {
+        match openat2_beneath(dir, path, flags, mode) {
+            Ok(fd) => {
+                OPENAT2.store(WORKS, Relaxed);
+                return Ok(fd);
+            }
+            Err(e) if e == libc::ENOSYS || (e == libc::EPERM && state == UNKNOWN) => {
+                OPENAT2.store(MISSING, Relaxed);
+            }
+            Err(e) => return Err(errno::from_raw_os(e)),
+        }
+    }
+    super::beneath::open_beneath_walk(dir, path, flags, mode).map_err(errno::from_raw_os)
+}
+
+/// `openat2` beneath `dir`; a raw errno on failure.
+fn openat2_beneath(dir: i32, path: &str, flags: i32, mode: u64) -> Result<OwnedFd, i32> {
+    let c = CString::new(path).map_err(|_| libc::EILSEQ)?;
     // SAFETY: open_how is plain data; zero is "no flags".
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = (flags | libc::O_CLOEXEC) as u64;
@@ -53,9 +87,13 @@ fn open_beneath(dir: i32, path: &str, flags: i32, mode: u64) -> Result<OwnedFd, 
             std::mem::size_of::<libc::open_how>(),
         )
     };
-    let fd = check(fd)? as i32;
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO));
+    }
     // SAFETY: a new descriptor, owned from here.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 /// A path split for an operation on its last component.
