@@ -277,6 +277,30 @@ fn the_host_reads_and_makes_structs_and_arrays() {
     store.collect_garbage();
     let sum = call(&mut store, i, "sum", &[mine]);
     assert_eq!(sum, vec![Val::I64(17 + 12)]);
+    let Val::AnyRef(Some(mine_ref)) = mine else {
+        panic!()
+    };
+    let Val::AnyRef(Some(data_ref)) = data else {
+        panic!()
+    };
+    // The host writes fields and elements too: the node loses its next, its array's last
+    // element becomes -1.
+    store.struct_set(mine_ref, 0, Val::AnyRef(None)).unwrap();
+    store.array_set(data_ref, 3, Val::I64(-1)).unwrap();
+    assert_eq!(call(&mut store, i, "sum", &[mine]), vec![Val::I64(10 - 1)]);
+    // Immutable fields, wrong types and indices past the end are refused.
+    assert!(matches!(
+        store.struct_set(mine_ref, 1, Val::I64(1)),
+        Err(Error::Usage(_))
+    ));
+    assert!(matches!(
+        store.struct_set(mine_ref, 0, Val::I64(1)),
+        Err(Error::Usage(_))
+    ));
+    assert!(matches!(
+        store.array_set(data_ref, 4, Val::I64(0)),
+        Err(Error::Usage(_))
+    ));
     // Fields of the wrong type are refused, as arguments are.
     assert!(matches!(
         store.struct_new(node, &[Val::I64(1), Val::I64(10), data]),

@@ -311,6 +311,49 @@ impl StoreData {
         Ok(self.adopt(read_storage(at, a.0.element_type, self.id)))
     }
 
+    /// Sets mutable field `field` of struct `r` to `value` (an `i32` for a packed field,
+    /// truncated), checked against the field's type as an argument is.
+    pub fn struct_set(&mut self, r: crate::AnyRef, field: u32, value: Val) -> crate::Result<()> {
+        let (obj, record) = self.object_of(r)?;
+        let wasmparser::CompositeInnerType::Struct(s) = &record.sub.composite_type.inner else {
+            return Err(crate::Error::Usage("not a struct".into()));
+        };
+        let f = s
+            .fields
+            .get(field as usize)
+            .ok_or_else(|| crate::Error::Usage(format!("the struct has no field {field}")))?;
+        if !f.mutable {
+            return Err(crate::Error::Usage(format!("field {field} is immutable")));
+        }
+        self.check_storage(&[f.element_type], &[value])?;
+        let offset = runtime_support::gc::struct_layout(s).offsets[field as usize];
+        write_storage(obj + offset as usize, f.element_type, value)
+    }
+
+    /// Sets element `index` of mutable array `r` to `value`.
+    pub fn array_set(&mut self, r: crate::AnyRef, index: u32, value: Val) -> crate::Result<()> {
+        let len = self.array_len(r)?;
+        let (obj, record) = self.object_of(r)?;
+        let wasmparser::CompositeInnerType::Array(a) = &record.sub.composite_type.inner else {
+            unreachable!("checked by array_len")
+        };
+        if !a.0.mutable {
+            return Err(crate::Error::Usage("the array is immutable".into()));
+        }
+        if index >= len {
+            return Err(crate::Error::Usage(format!(
+                "index {index} past the array's {len} elements"
+            )));
+        }
+        self.check_storage(&[a.0.element_type], &[value])?;
+        let size = runtime_support::gc::storage_size(a.0.element_type) as usize;
+        write_storage(
+            obj + HEADER_SIZE as usize + index as usize * size,
+            a.0.element_type,
+            value,
+        )
+    }
+
     /// A new struct of canonical type `type_id` (`Module::type_id`) with `fields`, each of its
     /// field's type (an `i32` for a packed field, truncated).
     pub fn struct_new(&mut self, type_id: u64, fields: &[Val]) -> crate::Result<Val> {
@@ -359,6 +402,16 @@ impl StoreData {
             .collect();
         self.check_vals(&as_val, values, "fields")
     }
+}
+
+/// Writes `value` (checked to fit) as storage type `t` at `at`.
+fn write_storage(at: usize, t: wasmparser::StorageType, value: Val) -> crate::Result<()> {
+    let mut slot = [0u8; runtime_support::types::VALUE_SLOT_SIZE];
+    value.write_slot(&mut slot).map_err(crate::Error::Usage)?;
+    let n = runtime_support::gc::storage_size(t) as usize;
+    // SAFETY: the caller's field or element lies inside a live object.
+    unsafe { std::ptr::copy_nonoverlapping(slot.as_ptr(), at as *mut u8, n) };
+    Ok(())
 }
 
 /// A field or element of storage type `t` at `at`, as a value of `store`.
