@@ -36,37 +36,29 @@ fn cstring(s: &str) -> Result<CString, Errno> {
     CString::new(s).map_err(|_| errno::ILSEQ)
 }
 
-/// Whether `openat2` works here: unknown until first used, then known. Kernels before 5.6
-/// answer ENOSYS, and some seccomp profiles EPERM to a call they do not know; either makes
-/// every later open take the walk (`beneath`). `WAOT_WASI_RESOLVER=walk` takes it from the
-/// start (for tests of the walk).
-static OPENAT2: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(UNKNOWN);
-const UNKNOWN: u8 = 0;
-const WORKS: u8 = 1;
-const MISSING: u8 = 2;
+/// Whether `openat2` works here, probed once by the host (never decided by a guest's call):
+/// kernels before 5.6 answer ENOSYS, and some seccomp profiles EPERM to a call they do not
+/// know; either makes every open take the walk (`beneath`). `WAOT_WASI_RESOLVER=walk` takes
+/// it regardless (for tests of the walk).
+fn have_openat2() -> bool {
+    static HAVE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAVE.get_or_init(|| {
+        if std::env::var_os("WAOT_WASI_RESOLVER").is_some_and(|v| v == "walk") {
+            return false;
+        }
+        let probe = openat2_beneath(libc::AT_FDCWD, ".", libc::O_PATH | libc::O_DIRECTORY, 0);
+        !matches!(probe, Err(libc::ENOSYS | libc::EPERM))
+    })
+}
 
 /// A path opened beneath `dir` (`..`, absolute paths and symlinks cannot leave it), with
 /// `openat2`, or by the walk where the kernel lacks it.
 fn open_beneath(dir: i32, path: &str, flags: i32, mode: u64) -> Result<OwnedFd, Errno> {
-    use std::sync::atomic::Ordering::Relaxed;
-    let mut state = OPENAT2.load(Relaxed);
-    if state == UNKNOWN && std::env::var_os("WAOT_WASI_RESOLVER").is_some_and(|v| v == "walk") {
-        state = MISSING;
-        OPENAT2.store(MISSING, Relaxed);
-    }
-    if state != MISSING {
-        match openat2_beneath(dir, path, flags, mode) {
-            Ok(fd) => {
-                OPENAT2.store(WORKS, Relaxed);
-                return Ok(fd);
-            }
-            Err(e) if e == libc::ENOSYS || (e == libc::EPERM && state == UNKNOWN) => {
-                OPENAT2.store(MISSING, Relaxed);
-            }
-            Err(e) => return Err(errno::from_raw_os(e)),
-        }
-    }
-    super::beneath::open_beneath_walk(dir, path, flags, mode).map_err(errno::from_raw_os)
+    let opened = match have_openat2() {
+        true => openat2_beneath(dir, path, flags, mode),
+        false => super::beneath::open_beneath_walk(dir, path, flags, mode),
+    };
+    opened.map_err(errno::from_raw_os)
 }
 
 /// `openat2` beneath `dir`; a raw errno on failure.
