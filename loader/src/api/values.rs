@@ -60,15 +60,19 @@ impl AnyRef {
     /// A reference word of `store` that compiled code or the store produced: an `i31`, or
     /// a live object whose header names its type.
     pub(crate) fn from_raw(store: StoreId, raw: usize) -> AnyRef {
-        let kind = if raw as u64 & I31_TAG != 0 {
-            AnyKind::I31
-        } else {
-            // SAFETY: a live object's header points to its registered type information.
-            let info = unsafe { &**(raw as *const *const runtime_support::gc::VmTypeInfo) };
-            match info.kind {
-                runtime_support::gc::KIND_ARRAY => AnyKind::Array,
-                _ => AnyKind::Struct,
-            }
+        if raw as u64 & I31_TAG != 0 {
+            // An i31 is a value, of no store: equal i31s are equal whatever made them.
+            return AnyRef {
+                store: StoreId::NONE,
+                raw,
+                kind: AnyKind::I31,
+            };
+        }
+        // SAFETY: a live object's header points to its registered type information.
+        let info = unsafe { &**(raw as *const *const runtime_support::gc::VmTypeInfo) };
+        let kind = match info.kind {
+            runtime_support::gc::KIND_ARRAY => AnyKind::Array,
+            _ => AnyKind::Struct,
         };
         AnyRef { store, raw, kind }
     }

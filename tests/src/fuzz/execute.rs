@@ -69,6 +69,10 @@ pub enum Value {
     FuncRef(bool),
     ExternRef(Option<u64>),
     ExnRef(bool),
+    /// An `i31`'s value, or a struct or array by kind (objects of different stores have no
+    /// identity in common).
+    I31(u32),
+    Object(Option<waot::AnyKind>),
 }
 
 impl From<Val> for Value {
@@ -77,6 +81,8 @@ impl From<Val> for Value {
             Val::FuncRef(f) => Value::FuncRef(f.is_some()),
             Val::ExternRef(e) => Value::ExternRef(e),
             Val::ExnRef(e) => Value::ExnRef(e.is_some()),
+            Val::AnyRef(Some(a)) if a.as_i31().is_some() => Value::I31(a.as_i31().unwrap()),
+            Val::AnyRef(a) => Value::Object(a.map(|a| a.kind())),
             other => Value::Num(other),
         }
     }

@@ -44,6 +44,10 @@ pub enum Flavor {
     /// Many loads and stores of overlapping bytes through every address form
     /// (`crate::aliasing_module`): the class of the memory-mirror miscompile.
     Aliasing,
+    /// `Smith` with garbage collection (structs, arrays, i31, casts, recursive types): compared
+    /// among the AOT modes only (the interpreter has no GC), and every run must end in results
+    /// or a trap, never a crash.
+    SmithGc,
 }
 
 impl Flavor {
@@ -52,6 +56,7 @@ impl Flavor {
             (0, _) => Flavor::Aliasing,
             (1, _) => Flavor::SmithExceptions,
             (_, 7) => Flavor::SmithMemories,
+            (_, 9) => Flavor::SmithGc,
             _ => Flavor::Smith,
         }
     }
@@ -73,6 +78,7 @@ pub fn module(seed: u64) -> Vec<u8> {
 fn smith(seed: u64, flavor: Flavor) -> Vec<u8> {
     let exceptions = flavor == Flavor::SmithExceptions;
     let memories = flavor == Flavor::SmithMemories;
+    let gc = flavor == Flavor::SmithGc;
     let mut rng = Rng::new(seed);
     let config = wasm_smith::Config {
         min_funcs: 1,
@@ -100,7 +106,7 @@ fn smith(seed: u64, flavor: Flavor) -> Vec<u8> {
         multi_value_enabled: true,
         saturating_float_to_int_enabled: true,
         sign_extension_ops_enabled: true,
-        gc_enabled: false,
+        gc_enabled: gc,
         memory64_enabled: memories,
         threads_enabled: exceptions,
         wide_arithmetic_enabled: memories,
