@@ -27,28 +27,8 @@ use std::ffi::c_void;
 /// Objects allocated before the first collection.
 const MIN_THRESHOLD: usize = 1024;
 
-/// Hashes an address by one multiplication: keys are distinct 16-aligned addresses, not
-/// attacker-chosen strings, so SipHash's cost buys nothing here.
-#[derive(Default)]
-struct AddressHasher(u64);
-
-impl std::hash::Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (n as u64 >> 4).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
-type Objects = HashMap<usize, Object, std::hash::BuildHasherDefault<AddressHasher>>;
+/// Objects by their (16-aligned) address.
+type Objects = HashMap<usize, Object, crate::vm::address_hash::BuildAddressHasher<4>>;
 
 pub(crate) struct ExnHeap {
     objects: Objects,

@@ -25,7 +25,6 @@ use runtime_support::vmctx::VmRuntimeLimits;
 use std::alloc::Layout;
 use std::collections::{BTreeMap, HashSet};
 use std::ffi::c_void;
-use std::hash::BuildHasherDefault;
 
 const CHUNK: usize = runtime_support::gc::CHUNK_SIZE as usize;
 const GRANULE: usize = 16;
@@ -82,28 +81,9 @@ impl Bitmaps {
     }
 }
 
-/// Hashes a chunk's base (256 KiB-aligned) by one multiplication of its chunk number: the
-/// keys are our own addresses, and SipHash would dominate the lookups.
-#[derive(Default)]
-struct ChunkHasher(u64);
-
-impl std::hash::Hasher for ChunkHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.0 = ((n / CHUNK) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
-type Bases = HashSet<usize, BuildHasherDefault<ChunkHasher>>;
+/// Chunk bases (256 KiB-aligned, so hashed by their chunk number).
+const _: () = assert!(CHUNK == 1 << 18);
+type Bases = HashSet<usize, crate::vm::address_hash::BuildAddressHasher<18>>;
 
 /// GC activity since the store was made.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

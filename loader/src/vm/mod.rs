@@ -2,6 +2,7 @@
 //! builtins called through the vmctx, atomics, traps and the signal handler, exception
 //! objects and GC objects, the registry of code addresses, and the process-wide type registry.
 
+pub(crate) mod address_hash;
 pub(crate) mod atomics;
 pub(crate) mod builtins;
 pub(crate) mod code_registry;
