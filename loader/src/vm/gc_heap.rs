@@ -590,15 +590,23 @@ impl Marker<'_> {
     /// it is read: marking is bound by those cache misses.
     fn drain(&mut self) -> usize {
         const AHEAD: usize = 16;
-        let mut ring = std::collections::VecDeque::with_capacity(AHEAD);
+        // A ring of AHEAD slots: `head` is the oldest, `len` how many are in use.
+        let mut ring = [0usize; AHEAD];
+        let (mut head, mut len) = (0, 0);
         let mut live = 0;
         loop {
-            while ring.len() < AHEAD {
+            while len < AHEAD {
                 let Some(obj) = self.work.pop() else { break };
                 prefetch(obj);
-                ring.push_back(obj);
+                ring[(head + len) % AHEAD] = obj;
+                len += 1;
             }
-            let Some(obj) = ring.pop_front() else { break };
+            if len == 0 {
+                break;
+            }
+            let obj = ring[head];
+            head = (head + 1) % AHEAD;
+            len -= 1;
             // SAFETY: a live object of this heap; its header names its registered type.
             unsafe {
                 let info = &*(*(obj as *const *const VmTypeInfo));
