@@ -312,3 +312,52 @@ fn the_host_reads_and_makes_structs_and_arrays() {
     ));
     assert!(matches!(store.array_new(node, &[]), Err(Error::Usage(_))));
 }
+
+/// Inside a host function, what the host reads or makes is valid for that call (unless it
+/// keeps it): a host function that walks a guest list node by node pins nothing.
+#[test]
+fn references_a_host_function_reads_are_scoped_to_its_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let walker = r#"(module
+      (type $node (struct (field $next (mut (ref null $node))) (field $v i64)))
+      (import "host" "next" (func $next (param anyref) (result anyref)))
+      (func (export "walk") (param $n i32) (result i64)
+        (local $head (ref null $node)) (local $p anyref) (local $count i64)
+        (loop $build
+          (local.set $head (struct.new $node (local.get $head) (i64.extend_i32_u (local.get $n))))
+          (br_if $build (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+        (local.set $p (local.get $head))
+        (block $done
+          (loop $walk
+            (br_if $done (ref.is_null (local.get $p)))
+            (local.set $count (i64.add (local.get $count) (i64.const 1)))
+            (local.set $p (call $next (local.get $p)))
+            (br $walk)))
+        (local.get $count)))"#;
+    let module = load_wat(dir.path(), "walker", walker, &CompileOptions::default());
+    let mut store = Store::new();
+    let any = waot::ValType::Ref(waot::RefType::ANYREF);
+    let next = store.func_new(&[any], &[any], |caller, args, results| {
+        let Val::AnyRef(Some(node)) = args[0] else {
+            return Err(waot::Trap::host("not a node"));
+        };
+        results[0] = caller
+            .store
+            .struct_field(node, 0)
+            .map_err(|e| waot::Trap::host(e.to_string()))?;
+        Ok(())
+    });
+    let mut linker = Linker::new();
+    linker.define("host", "next", waot::Extern::Func(next));
+    let i = linker.instantiate(&mut store, &module).unwrap();
+    assert_eq!(
+        call(&mut store, i, "walk", &[Val::I32(10_000)]),
+        vec![Val::I64(10_000)]
+    );
+    store.collect_garbage();
+    assert!(
+        store.gc_heap_bytes() < 64 << 10,
+        "{} bytes kept",
+        store.gc_heap_bytes()
+    );
+}

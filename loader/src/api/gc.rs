@@ -231,7 +231,10 @@ impl StoreData {
     /// host holds, a stale copy names that one: still safe, since types are read from the
     /// object itself, but a program error, as with any dangling handle.)
     pub fn gc_release(&mut self, r: crate::AnyRef) {
-        self.gc_heap.get_mut().unpin(r.raw);
+        // Another store's reference (or an i31) names nothing here.
+        if r.store == self.id && r.as_i31().is_none() {
+            self.gc_heap.get_mut().unpin(r.raw);
+        }
     }
 
     /// Keeps a GC reference a host function received as an argument beyond the call (until
@@ -245,10 +248,13 @@ impl StoreData {
         Ok(())
     }
 
-    /// Keeps a GC object the host is about to see for the store's lifetime.
+    /// Keeps a GC object the host is about to see: for the host function running, if one is
+    /// (until `gc_keep`), else for the store's lifetime (until `gc_release`).
     pub(crate) fn pin_any(&self, v: &Val) {
         if let Val::AnyRef(Some(a)) = v {
-            self.gc_heap.borrow_mut().pin(a.raw);
+            if a.as_i31().is_none() {
+                self.gc_heap.borrow_mut().pin_for_host(a.raw);
+            }
         }
     }
 }
@@ -365,7 +371,7 @@ impl StoreData {
             )));
         };
         let types: Vec<_> = s.fields.iter().map(|f| f.element_type).collect();
-        self.check_storage(&types, fields)?;
+        self.check_new(&record, &types, fields)?;
         let v = self.gc_new_const(record.info, fields, None, &types)?;
         Ok(self.adopt(v))
     }
@@ -380,9 +386,40 @@ impl StoreData {
             )));
         };
         let t = a.0.element_type;
-        self.check_storage(&vec![t; elements.len()], elements)?;
+        self.check_new(&record, &vec![t; elements.len()], elements)?;
         let v = self.gc_new_const(record.info, elements, Some(t), &[])?;
         Ok(self.adopt(v))
+    }
+
+    /// Everything `struct_new`/`array_new` check before allocating: a type the host may make
+    /// (no `exnref` fields, which the exception heap would not see), values of the field
+    /// types that can be stored (a host function is not yet a funcref), a length that fits;
+    /// then a collection if one is due (every reference among `values` is known to the
+    /// store, so none can be freed).
+    fn check_new(
+        &mut self,
+        record: &crate::vm::signatures::TypeRecord,
+        types: &[wasmparser::StorageType],
+        values: &[Val],
+    ) -> crate::Result<()> {
+        if crate::vm::signatures::holds_exnref(&record.sub) {
+            return Err(crate::Error::Usage(
+                "a type with exnref fields cannot be allocated".into(),
+            ));
+        }
+        let length = u32::try_from(values.len())
+            .map_err(|_| crate::Error::Usage("too many elements".into()))?;
+        self.check_storage(types, values)?;
+        for v in values {
+            let mut slot = [0u8; runtime_support::types::VALUE_SLOT_SIZE];
+            v.write_slot(&mut slot).map_err(crate::Error::Usage)?;
+        }
+        let size = object_size(record.info, length)
+            .map_err(|c| crate::Error::Trap(crate::Trap::new(c)))?;
+        if self.gc_heap.get_mut().wants_collection(size) {
+            self.collect_garbage();
+        }
+        Ok(())
     }
 
     /// An error unless each value fits its storage type (compiled code trusts field types

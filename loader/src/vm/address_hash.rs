@@ -8,7 +8,8 @@ pub(crate) struct AddressHasher<const SHIFT: u32>(u64);
 
 impl<const SHIFT: u32> std::hash::Hasher for AddressHasher<SHIFT> {
     fn finish(&self) -> u64 {
-        self.0
+        // The product's high bits are its best mixed; hash tables index by the low ones.
+        self.0 ^ (self.0 >> 29)
     }
 
     fn write(&mut self, bytes: &[u8]) {

@@ -109,6 +109,8 @@ pub(crate) struct GcHeap {
     /// Objects known for the duration of host calls in progress (their arguments), innermost
     /// last; roots like `pinned`.
     scoped: Vec<usize>,
+    /// Host calls in progress (nested scopes).
+    scopes: usize,
     /// Bytes in objects and in ranges handed to the allocator since the last collection:
     /// what triggers collections.
     bytes: usize,
@@ -151,6 +153,7 @@ impl GcHeap {
             large: BTreeMap::new(),
             pinned: HashSet::new(),
             scoped: Vec::new(),
+            scopes: 0,
             bytes: 0,
             committed: 0,
             threshold: MIN_THRESHOLD,
@@ -264,12 +267,23 @@ impl GcHeap {
     }
 
     /// Starts a host call's scope: what `pin_scoped` adds until `scope_end(mark)`.
-    pub fn scope_begin(&self) -> usize {
+    pub fn scope_begin(&mut self) -> usize {
+        self.scopes += 1;
         self.scoped.len()
     }
 
     pub fn scope_end(&mut self, mark: usize) {
+        self.scopes -= 1;
         self.scoped.truncate(mark);
+    }
+
+    /// Keeps an object the host receives: for the host call in progress if there is one
+    /// (`pin_scoped`), else for the store's lifetime (`pin`).
+    pub fn pin_for_host(&mut self, ptr: usize) {
+        match self.scopes {
+            0 => self.pin(ptr),
+            _ => self.pin_scoped(ptr),
+        }
     }
 
     pub fn pin_scoped(&mut self, ptr: usize) {
@@ -610,11 +624,10 @@ impl Marker<'_> {
             // SAFETY: a live object of this heap; its header names its registered type.
             unsafe {
                 let info = &*(*(obj as *const *const VmTypeInfo));
-                let len = *((obj + OFFSET_ARRAY_LENGTH as usize) as *const u32) as usize;
+                let elements = *((obj + OFFSET_ARRAY_LENGTH as usize) as *const u32) as usize;
                 let size = match info.kind {
-                    KIND_ARRAY => {
-                        (HEADER_SIZE as usize + len * info.size as usize).next_multiple_of(GRANULE)
-                    }
+                    KIND_ARRAY => (HEADER_SIZE as usize + elements * info.size as usize)
+                        .next_multiple_of(GRANULE),
                     _ => info.size as usize,
                 };
                 let base = obj & !(CHUNK - 1);
@@ -627,7 +640,7 @@ impl Marker<'_> {
                     continue;
                 }
                 if info.kind == KIND_ARRAY {
-                    for k in 0..len {
+                    for k in 0..elements {
                         let at = obj + HEADER_SIZE as usize + 8 * k;
                         self.mark_field(*(at as *const usize));
                     }

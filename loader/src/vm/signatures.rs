@@ -272,7 +272,7 @@ impl Registry {
 
 /// Whether a struct or array type has a field of the exception hierarchy, which the
 /// exception heap would not see as a root.
-fn holds_exnref(sub: &SubType) -> bool {
+pub(crate) fn holds_exnref(sub: &SubType) -> bool {
     let exn = |f: &FieldType| match f.element_type {
         StorageType::Val(ValType::Ref(r)) => {
             runtime_support::types::ref_kind(r, |_| true) == runtime_support::types::RefKind::Exn
