@@ -81,6 +81,12 @@ impl VmTypeInfo {
     pub const OFFSET_SIZE: u32 = 24;
 }
 
+/// The size in bytes of an array of `length` elements of `element_size` bytes: the header
+/// and the elements, rounded to 16 so objects stay 16-aligned.
+pub fn array_size(length: u64, element_size: u32) -> u64 {
+    (u64::from(HEADER_SIZE) + length * u64::from(element_size)).next_multiple_of(16)
+}
+
 /// Bytes one field or element of `t` takes.
 pub fn storage_size(t: StorageType) -> u32 {
     match t {

@@ -5,8 +5,8 @@
 use crate::api::instance::InstanceData;
 use crate::api::store::StoreData;
 use crate::api::values::{ref_kind, Val};
-use crate::vm::builtins::instance;
-use crate::vm::traps::{self, Trap};
+use crate::vm::builtins::{finish, instance};
+use crate::vm::traps;
 use runtime_support::gc::{
     VmTypeInfo, HEADER_SIZE, KIND_ARRAY, MAX_ARRAY_BYTES, OFFSET_ARRAY_LENGTH, OFFSET_TYPE_INFO,
 };
@@ -15,13 +15,6 @@ use runtime_support::TrapCode;
 use wasmparser::ValType;
 
 type R<T> = Result<T, TrapCode>;
-
-fn finish<T>(r: R<T>) -> T {
-    match r {
-        Ok(v) => v,
-        Err(code) => traps::raise(Trap::new(code)),
-    }
-}
 
 impl StoreData {
     /// Frees every struct and array nothing can reach any more. The store collects by itself
@@ -471,11 +464,10 @@ fn object_size(info: *const VmTypeInfo, length: u32) -> R<usize> {
     if ty.kind != KIND_ARRAY {
         return Ok(ty.size as usize);
     }
-    let bytes = u64::from(length) * u64::from(ty.size);
-    if bytes > MAX_ARRAY_BYTES {
+    if u64::from(length) * u64::from(ty.size) > MAX_ARRAY_BYTES {
         return Err(TrapCode::GcAllocationFailed);
     }
-    Ok((u64::from(HEADER_SIZE) + bytes).next_multiple_of(16) as usize)
+    Ok(runtime_support::gc::array_size(length.into(), ty.size) as usize)
 }
 
 /// The `GcAlloc` builtin.
@@ -500,13 +492,9 @@ unsafe fn array(arr: *mut u8) -> R<(u32, usize, *mut u8)> {
     Ok((len, info.size as usize, arr.add(HEADER_SIZE as usize)))
 }
 
-/// `[start, start + len)` inside `size`, or `code`.
+/// `[start, start + len)` inside `size` (32-bit operands), or `code`.
 fn range(start: u32, len: u32, size: u64, code: TrapCode) -> R<std::ops::Range<usize>> {
-    let end = u64::from(start) + u64::from(len);
-    match end <= size {
-        true => Ok(start as usize..end as usize),
-        false => Err(code),
-    }
+    crate::vm::builtins::range(start.into(), len.into(), size, code)
 }
 
 pub(crate) unsafe extern "C" fn array_fill(

@@ -13,7 +13,7 @@ pub(crate) unsafe fn instance<'a>(vmctx: *mut u8) -> &'a mut InstanceData {
     &mut **(vmctx.add(vmctx::OFFSET_INSTANCE as usize) as *mut *mut InstanceData)
 }
 
-fn finish<T>(r: R<T>) -> T {
+pub(crate) fn finish<T>(r: R<T>) -> T {
     match r {
         Ok(v) => v,
         Err(code) => traps::raise(Trap::new(code)),
@@ -21,7 +21,7 @@ fn finish<T>(r: R<T>) -> T {
 }
 
 /// `[start, start + len)` inside `size`, or an out-of-bounds trap.
-fn range(start: u64, len: u64, size: u64, code: TrapCode) -> R<std::ops::Range<usize>> {
+pub(crate) fn range(start: u64, len: u64, size: u64, code: TrapCode) -> R<std::ops::Range<usize>> {
     match start.checked_add(len) {
         Some(end) if end <= size => Ok(start as usize..end as usize),
         _ => Err(code),

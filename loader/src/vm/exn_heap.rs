@@ -41,14 +41,7 @@ struct Object {
     pinned: bool,
 }
 
-extern "C" {
-    fn waot_scan_stack(
-        bottom: usize,
-        top: usize,
-        visit: extern "C" fn(*mut c_void, usize),
-        ctx: *mut c_void,
-    ) -> i32;
-}
+use crate::vm::traps::waot_scan_stack;
 
 impl Default for ExnHeap {
     fn default() -> Self {

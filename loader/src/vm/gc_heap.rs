@@ -46,8 +46,8 @@ unsafe fn size_at(at: usize) -> usize {
     let info = &**(at as *const *const VmTypeInfo);
     match info.kind {
         KIND_ARRAY => {
-            let len = *((at + OFFSET_ARRAY_LENGTH as usize) as *const u32) as usize;
-            (HEADER_SIZE as usize + len * info.size as usize).next_multiple_of(GRANULE)
+            let len = *((at + OFFSET_ARRAY_LENGTH as usize) as *const u32);
+            runtime_support::gc::array_size(len.into(), info.size) as usize
         }
         _ => info.size as usize,
     }
@@ -130,14 +130,7 @@ pub(crate) struct GcHeap {
     pub violations: Vec<String>,
 }
 
-extern "C" {
-    fn waot_scan_stack(
-        bottom: usize,
-        top: usize,
-        visit: extern "C" fn(*mut c_void, usize),
-        ctx: *mut c_void,
-    ) -> i32;
-}
+use crate::vm::traps::waot_scan_stack;
 
 fn block_layout(size: usize) -> Layout {
     Layout::from_size_align(size, CHUNK).expect("block layout")
@@ -625,11 +618,7 @@ impl Marker<'_> {
             unsafe {
                 let info = &*(*(obj as *const *const VmTypeInfo));
                 let elements = *((obj + OFFSET_ARRAY_LENGTH as usize) as *const u32) as usize;
-                let size = match info.kind {
-                    KIND_ARRAY => (HEADER_SIZE as usize + elements * info.size as usize)
-                        .next_multiple_of(GRANULE),
-                    _ => info.size as usize,
-                };
+                let size = size_at(obj);
                 let base = obj & !(CHUNK - 1);
                 if size <= LARGEST_SMALL {
                     // A small object: where it ends, for the sweep (large ones need none).

@@ -87,6 +87,14 @@ impl fmt::Display for Trap {
 impl std::error::Error for Trap {}
 
 extern "C" {
+    /// Calls `visit(ctx, word)` for every word of this thread's stack in `[bottom, top)`,
+    /// callee-saved registers spilled first (`trap_catch.c`); 0 when it cannot.
+    pub(crate) fn waot_scan_stack(
+        bottom: usize,
+        top: usize,
+        visit: extern "C" fn(*mut c_void, usize),
+        ctx: *mut c_void,
+    ) -> i32;
     fn waot_call_catching_traps(
         catch_slot: *mut *mut c_void,
         trampoline: *const u8,
