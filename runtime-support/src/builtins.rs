@@ -75,10 +75,13 @@ pub enum Builtin {
     ArrayInitData,
     /// `(segment: i32, array: ref, index: i32, offset: i32, length: i32)`: `array.init_elem`.
     ArrayInitElem,
+    /// `(old: i64)`: the GC reference a `struct.set`/`array.set` is about to overwrite, while
+    /// `VmRuntimeLimits::gc_marking` is set (the collector's deletion barrier).
+    GcBarrier,
 }
 
 impl Builtin {
-    pub const ALL: [Builtin; 27] = [
+    pub const ALL: [Builtin; 28] = [
         Builtin::Trap,
         Builtin::MemoryGrow,
         Builtin::MemoryFill,
@@ -106,6 +109,7 @@ impl Builtin {
         Builtin::ArrayNewElem,
         Builtin::ArrayInitData,
         Builtin::ArrayInitElem,
+        Builtin::GcBarrier,
     ];
 
     pub fn index(self) -> u32 {
@@ -138,6 +142,7 @@ impl Builtin {
             Builtin::ArrayCopy => (&[Ptr, I32, Ptr, I32, I32], None),
             Builtin::ArrayNewData | Builtin::ArrayNewElem => (&[I32, I32, I32, I32], Some(Ptr)),
             Builtin::ArrayInitData | Builtin::ArrayInitElem => (&[I32, Ptr, I32, I32, I32], None),
+            Builtin::GcBarrier => (&[I64], None),
         }
     }
 }

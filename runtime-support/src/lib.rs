@@ -26,7 +26,7 @@ pub use vmctx::VmctxLayout;
 
 /// Version of the ABI between compiled code and the loader. Bump on any change to the vmctx
 /// layout, the builtin table, trampolines or the artifact format.
-pub const ABI_VERSION: u32 = 13;
+pub const ABI_VERSION: u32 = 14;
 
 /// A name a module chose (a function's in the name section, an import's) as it may be
 /// printed: control characters are escaped (`\u{1b}`, `\n`), so that a module can neither

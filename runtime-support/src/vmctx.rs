@@ -106,6 +106,9 @@ pub struct VmRuntimeLimits {
     /// `Builtin::GcAlloc`. Both 0 when there is no range.
     pub gc_cursor: usize,
     pub gc_limit: usize,
+    /// Non-zero while the collector is marking incrementally: a store that overwrites a GC
+    /// reference in an object then calls `Builtin::GcBarrier` with the old reference first.
+    pub gc_marking: usize,
 }
 
 impl VmRuntimeLimits {
@@ -114,7 +117,20 @@ impl VmRuntimeLimits {
     pub const OFFSET_FUEL: u32 = 16;
     pub const OFFSET_GC_CURSOR: u32 = 24;
     pub const OFFSET_GC_LIMIT: u32 = 32;
+    pub const OFFSET_GC_MARKING: u32 = 40;
 }
+
+// Compiled code uses the offsets above; the layout must agree with them.
+const _: () = {
+    use std::mem::offset_of;
+    type L = VmRuntimeLimits;
+    assert!(offset_of!(L, stack_limit) == L::OFFSET_STACK_LIMIT as usize);
+    assert!(offset_of!(L, interrupt) == L::OFFSET_INTERRUPT as usize);
+    assert!(offset_of!(L, fuel) == L::OFFSET_FUEL as usize);
+    assert!(offset_of!(L, gc_cursor) == L::OFFSET_GC_CURSOR as usize);
+    assert!(offset_of!(L, gc_limit) == L::OFFSET_GC_LIMIT as usize);
+    assert!(offset_of!(L, gc_marking) == L::OFFSET_GC_MARKING as usize);
+};
 
 /// Storage of one global: 16 bytes, so that a `v128` fits.
 pub const GLOBAL_CELL_SIZE: u32 = 16;

@@ -1,5 +1,6 @@
 //! A stress test of the GC: millions of allocations while a pseudo-random graph of 1,024
-//! slots is mutated, its references passed through host calls, exceptions and tail calls,
+//! slots is mutated (`struct.set`, `array.set`, `array.copy`, `array.fill`), its references
+//! passed through host calls, exceptions and tail calls,
 //! with the heap's graph checked after every collection (`gc_verify`). Every edge records the
 //! id of the node it points to; ids are never reused, so an edge whose target was freed and
 //! its memory given to another node is caught by the guest's own check, and one whose target
@@ -60,7 +61,7 @@ const MODULE: &str = r#"(module
     (if (ref.is_null (global.get $slots))
       (then (global.set $slots (array.new_default $slots (i32.const 1024)))))
     (loop $step
-      (local.set $op (call $rand (i32.const 8)))
+      (local.set $op (call $rand (i32.const 10)))
       (if (i32.le_u (local.get $op) (i32.const 2))
         (then (call $set_slot (call $new_node))))
       (if (i32.or (i32.eq (local.get $op) (i32.const 3)) (i32.eq (local.get $op) (i32.const 4)))
@@ -72,6 +73,16 @@ const MODULE: &str = r#"(module
                                 (call $chain (call $slot) (call $rand (i32.const 40)))))))
       (if (i32.eq (local.get $op) (i32.const 7))
         (then (call $set_slot (ref.null $node))))
+      ;; Bulk overwrites of slots, through the array builtins.
+      (if (i32.eq (local.get $op) (i32.const 8))
+        (then (array.copy $slots $slots
+                (global.get $slots) (call $rand (i32.const 1008))
+                (global.get $slots) (call $rand (i32.const 1008)) (call $rand (i32.const 16)))))
+      (if (i32.eq (local.get $op) (i32.const 9))
+        (then (array.fill $slots (global.get $slots) (call $rand (i32.const 1016))
+                (if (result (ref null $node)) (call $rand (i32.const 2))
+                  (then (call $new_node)) (else (ref.null $node)))
+                (call $rand (i32.const 8)))))
       (br_if $step (local.tee $steps (i32.sub (local.get $steps) (i32.const 1))))))
 
   ;; Edges whose target's id is not the one recorded, two levels down from every slot.
@@ -106,10 +117,25 @@ const MODULE: &str = r#"(module
 
 #[test]
 fn a_mutated_graph_survives_millions_of_allocations_intact() {
+    stress(None);
+}
+
+/// The same with marking cut into steps of at most 4 KiB of work, so that guest code runs,
+/// allocates and overwrites references between the steps of every cycle: what the
+/// collector's write barrier and black allocation exist for.
+#[test]
+fn a_graph_mutated_while_marking_incrementally_survives_intact() {
+    stress(Some(4096));
+}
+
+fn stress(max_step: Option<usize>) {
     let dir = tempfile::tempdir().unwrap();
     let module = load_wat(dir.path(), "stress", MODULE, &CompileOptions::default());
     let mut store = Store::new();
     store.gc_verify(true);
+    if let Some(units) = max_step {
+        store.gc_max_step(units);
+    }
     // The host passes each reference back and keeps none: nothing is pinned.
     let any = ValType::Ref(RefType::ANYREF);
     let pass = store.func_new(&[any], &[any], |_, args, results| {
@@ -131,6 +157,10 @@ fn a_mutated_graph_survives_millions_of_allocations_intact() {
     }
     let stats = store.gc_stats();
     assert!(stats.collections >= 10, "{stats:?}");
+    if max_step.is_some() {
+        // Many steps per cycle: each pause is a step.
+        assert!(stats.pauses >= 20 * stats.collections, "{stats:?}");
+    }
     assert_eq!(store.gc_verify(true), Vec::<String>::new());
     assert!(stats.heap_bytes < 64 << 20, "{stats:?}");
 }

@@ -227,7 +227,55 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     pub fn translate_struct_set(&mut self, ty: u32, field: u32) -> Result<()> {
         let v = self.pop();
         let (addr, f) = self.field_address(ty, field)?;
+        self.write_barrier(addr, f.element_type)?;
         self.store_storage(addr, v, f.element_type)
+    }
+
+    /// Before a store that overwrites a traced reference in an object: while the collector
+    /// marks (`VmRuntimeLimits::gc_marking`), hand it the old reference (`GcBarrier`), so
+    /// that nothing reachable when marking began is lost. One load and a branch otherwise.
+    fn write_barrier(&mut self, addr: PointerValue<'ctx>, t: StorageType) -> Result<()> {
+        let types = &self.cx.info.sub_types;
+        let is_gc = |i: u32| {
+            !matches!(
+                types[i as usize].composite_type.inner,
+                CompositeInnerType::Func(_)
+            )
+        };
+        if !gc::is_traced(t, is_gc) {
+            return Ok(());
+        }
+        self.makes_calls = true;
+        let i64t = self.cx.context.i64_type();
+        let limits = self.vmctx_pointer(vmctx::OFFSET_LIMITS, true)?;
+        let flag_p = self.byte_offset(limits, VmRuntimeLimits::OFFSET_GC_MARKING)?;
+        let flag = self
+            .builder
+            .build_load(i64t, flag_p, "gc_marking")?
+            .into_int_value();
+        let marking =
+            self.builder
+                .build_int_compare(IntPredicate::NE, flag, self.i64_const(0), "")?;
+        let (check, grey, done) = (
+            self.new_block("gc_barrier"),
+            self.new_block("gc_barrier_call"),
+            self.new_block("gc_store"),
+        );
+        self.branch_unlikely(marking, check, done)?;
+        self.builder.position_at_end(check);
+        // Only an object needs greying: not null, an i31 or a host value.
+        let old = self.builder.build_load(i64t, addr, "old")?.into_int_value();
+        let b = &self.builder;
+        let low = b.build_and(old, self.i64_const(15), "")?;
+        let aligned = b.build_int_compare(IntPredicate::EQ, low, self.i64_const(0), "")?;
+        let not_null = b.build_int_compare(IntPredicate::NE, old, self.i64_const(0), "")?;
+        let object = b.build_and(aligned, not_null, "")?;
+        b.build_conditional_branch(object, grey, done)?;
+        self.builder.position_at_end(grey);
+        self.call_builtin(Builtin::GcBarrier, &[old.into()])?;
+        self.builder.build_unconditional_branch(done)?;
+        self.builder.position_at_end(done);
+        Ok(())
     }
 
     /// An array's length, after its null check.
@@ -288,6 +336,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let index = self.pop_int();
         let arr = self.pop().into_pointer_value();
         let addr = self.checked_element(arr, index, t)?;
+        self.write_barrier(addr, t)?;
         self.store_storage(addr, v, t)
     }
 

@@ -45,6 +45,13 @@ impl StoreData {
         heap.violations.clone()
     }
 
+    /// Makes each step of incremental marking do at most `units` of work (bytes of objects
+    /// traced; about 1 ns each), so that marking spans more, shorter steps: a testing aid.
+    #[doc(hidden)]
+    pub fn gc_max_step(&mut self, units: usize) {
+        self.gc_heap.get_mut().max_step = units.max(64);
+    }
+
     /// The pause of each collection so far (the last 4,096), oldest first.
     pub fn gc_pauses(&self) -> Vec<std::time::Duration> {
         self.gc_heap.borrow().pauses().to_vec()
@@ -104,18 +111,30 @@ impl StoreData {
     /// on its stack or in a root.
     fn gc_new_collecting(&mut self, info: *const VmTypeInfo, length: u32) -> R<*mut u8> {
         let size = object_size(info, length)?;
-        let mut collected = false;
-        if self.gc_heap.get_mut().wants_collection(size) {
-            self.collect_garbage();
-            collected = true;
-        }
+        self.gc_poll(size);
         match self.gc_new(info, length) {
-            // Past the limit: what a collection frees may make room.
-            Err(_) if !collected => {
+            // Past the limit: what a whole collection frees may make room.
+            Err(_) => {
                 self.collect_garbage();
                 self.gc_new(info, length)
             }
             r => r,
+        }
+    }
+
+    /// Before an allocation of `size` bytes: a step of the marking in progress when one is
+    /// due, or a new cycle when the heap has grown enough (every reference the caller holds
+    /// is on its stack or in a root).
+    fn gc_poll(&mut self, size: usize) {
+        let heap = self.gc_heap.get_mut();
+        if heap.marking() {
+            if heap.step_due() {
+                heap.step();
+            }
+        } else if heap.wants_collection(size) {
+            let roots = self.gc_roots();
+            let stack = traps::in_guest().then(traps::stack_bounds);
+            self.gc_heap.get_mut().begin(&roots, stack);
         }
     }
 
@@ -326,7 +345,7 @@ impl StoreData {
         }
         self.check_storage(&[f.element_type], &[value])?;
         let offset = runtime_support::gc::struct_layout(s).offsets[field as usize];
-        write_storage(obj + offset as usize, f.element_type, value)
+        self.write_field(obj + offset as usize, f.element_type, value)
     }
 
     /// Sets element `index` of mutable array `r` to `value`.
@@ -346,7 +365,7 @@ impl StoreData {
         }
         self.check_storage(&[a.0.element_type], &[value])?;
         let size = runtime_support::gc::storage_size(a.0.element_type) as usize;
-        write_storage(
+        self.write_field(
             obj + HEADER_SIZE as usize + index as usize * size,
             a.0.element_type,
             value,
@@ -409,10 +428,25 @@ impl StoreData {
         }
         let size = object_size(record.info, length)
             .map_err(|c| crate::Error::Trap(crate::Trap::new(c)))?;
-        if self.gc_heap.get_mut().wants_collection(size) {
-            self.collect_garbage();
-        }
+        self.gc_poll(size);
         Ok(())
+    }
+
+    /// `write_storage` into a live object, greying the reference it overwrites while the
+    /// collector marks (its deletion barrier; the heap checks that the word is one of its
+    /// objects, so other reference kinds pass through).
+    fn write_field(
+        &mut self,
+        at: usize,
+        t: wasmparser::StorageType,
+        value: Val,
+    ) -> crate::Result<()> {
+        if let wasmparser::StorageType::Val(ValType::Ref(_)) = t {
+            // SAFETY: a reference field or element of a live object: 8 aligned bytes.
+            let old = unsafe { *(at as *const usize) };
+            self.gc_heap.get_mut().barrier(old);
+        }
+        write_storage(at, t, value)
     }
 
     /// An error unless each value fits its storage type (compiled code trusts field types
@@ -477,6 +511,25 @@ pub(crate) unsafe extern "C" fn gc_alloc(vmctx: *mut u8, ty: u32, length: u32) -
     finish((*inst.store).gc_new_collecting(info, length))
 }
 
+/// The `GcBarrier` builtin: `old` is about to be overwritten in an object.
+pub(crate) unsafe extern "C" fn gc_barrier(vmctx: *mut u8, old: u64) {
+    let inst = instance(vmctx);
+    (*inst.store).gc_heap.get_mut().barrier_traced(old as usize);
+}
+
+/// Greys the references in elements `r` of `arr` (elements at `elems`), about to be
+/// overwritten, while the collector marks.
+unsafe fn barrier_range(vmctx: *mut u8, arr: *mut u8, elems: *mut u8, r: &std::ops::Range<usize>) {
+    let info = &**(arr.add(OFFSET_TYPE_INFO as usize) as *const *const VmTypeInfo);
+    let heap = (*instance(vmctx).store).gc_heap.get_mut();
+    if info.num_refs == 0 || !heap.marking() {
+        return;
+    }
+    for k in r.clone() {
+        heap.barrier_traced(*(elems as *const usize).add(k));
+    }
+}
+
 /// The `IsSubtype` builtin.
 pub(crate) unsafe extern "C" fn is_subtype(_vmctx: *mut u8, actual: u64, expected: u64) -> u32 {
     crate::vm::signatures::is_sub_id(actual, expected) as u32
@@ -498,7 +551,7 @@ fn range(start: u32, len: u32, size: u64, code: TrapCode) -> R<std::ops::Range<u
 }
 
 pub(crate) unsafe extern "C" fn array_fill(
-    _vmctx: *mut u8,
+    vmctx: *mut u8,
     arr: *mut u8,
     index: u32,
     low: u64,
@@ -508,6 +561,7 @@ pub(crate) unsafe extern "C" fn array_fill(
     finish((|| {
         let (n, esize, elems) = array(arr)?;
         let r = range(index, len, n.into(), TrapCode::ArrayOutOfBounds)?;
+        barrier_range(vmctx, arr, elems, &r);
         // One typed store per element (element sizes are 1, 2, 4, 8 or 16; `elems` is
         // 16-aligned, each element naturally aligned).
         match esize {
@@ -525,7 +579,7 @@ pub(crate) unsafe extern "C" fn array_fill(
 }
 
 pub(crate) unsafe extern "C" fn array_copy(
-    _vmctx: *mut u8,
+    vmctx: *mut u8,
     dst: *mut u8,
     dst_index: u32,
     src: *mut u8,
@@ -537,6 +591,7 @@ pub(crate) unsafe extern "C" fn array_copy(
         let (sn, _, s) = array(src)?;
         let dr = range(dst_index, len, dn.into(), TrapCode::ArrayOutOfBounds)?;
         let sr = range(src_index, len, sn.into(), TrapCode::ArrayOutOfBounds)?;
+        barrier_range(vmctx, dst, d, &dr);
         // The two may be one array: copy as memmove.
         std::ptr::copy(
             s.add(sr.start * esize),
@@ -634,6 +689,7 @@ pub(crate) unsafe extern "C" fn array_init_elem(
         let (n, _, elems) = array(arr)?;
         let d = range(index, len, n.into(), TrapCode::ArrayOutOfBounds)?;
         let items = elem_items(inst, segment, offset, len)?;
+        barrier_range(vmctx, arr, elems, &d);
         let elems = elems as *mut usize;
         std::ptr::copy_nonoverlapping(items.as_ptr(), elems.add(d.start), items.len());
         Ok(())

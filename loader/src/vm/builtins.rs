@@ -237,6 +237,7 @@ static BUILTINS: BuiltinTable = BuiltinTable([
     crate::api::gc::array_new_elem as *const (),
     crate::api::gc::array_init_data as *const (),
     crate::api::gc::array_init_elem as *const (),
+    crate::api::gc::gc_barrier as *const (),
 ]);
 
 /// The table compiled code indexes with `Builtin::index`.

@@ -24,17 +24,16 @@ use runtime_support::gc::{VmTypeInfo, HEADER_SIZE, KIND_ARRAY, OFFSET_ARRAY_LENG
 use runtime_support::vmctx::VmRuntimeLimits;
 use std::alloc::Layout;
 use std::collections::{BTreeMap, HashSet};
-use std::ffi::c_void;
 
-const CHUNK: usize = runtime_support::gc::CHUNK_SIZE as usize;
-const GRANULE: usize = 16;
+pub(crate) const CHUNK: usize = runtime_support::gc::CHUNK_SIZE as usize;
+pub(crate) const GRANULE: usize = 16;
 const WORDS: usize = runtime_support::gc::STARTS_WORDS as usize;
 /// Where a chunk's objects begin, after its start and mark bitmaps.
 const OBJECTS: usize = runtime_support::gc::CHUNK_OBJECTS as usize;
 /// Larger objects get a block of their own (compiled code allocates only smaller ones).
-const LARGEST_SMALL: usize = runtime_support::gc::MAX_SMALL_OBJECT as usize;
+pub(crate) const LARGEST_SMALL: usize = runtime_support::gc::MAX_SMALL_OBJECT as usize;
 /// Bytes allocated before the first collection.
-const MIN_THRESHOLD: usize = 4 << 20;
+pub(crate) const MIN_THRESHOLD: usize = 4 << 20;
 /// Free ranges shorter than this are not handed to the allocator.
 const MIN_RANGE: usize = 64;
 
@@ -42,7 +41,7 @@ const MIN_RANGE: usize = 64;
 ///
 /// # Safety
 /// `at` is the start of a live object.
-unsafe fn size_at(at: usize) -> usize {
+pub(crate) unsafe fn size_at(at: usize) -> usize {
     let info = &**(at as *const *const VmTypeInfo);
     match info.kind {
         KIND_ARRAY => {
@@ -54,15 +53,15 @@ unsafe fn size_at(at: usize) -> usize {
 }
 
 /// A chunk's bitmaps, which live at its start.
-struct Bitmaps {
-    starts: *mut u64,
-    marked: *mut u64,
+pub(crate) struct Bitmaps {
+    pub(crate) starts: *mut u64,
+    pub(crate) marked: *mut u64,
     /// The last granule of each marked object, set as it is traced.
-    ends: *mut u64,
+    pub(crate) ends: *mut u64,
 }
 
 impl Bitmaps {
-    fn of(base: usize) -> Bitmaps {
+    pub(crate) fn of(base: usize) -> Bitmaps {
         Bitmaps {
             starts: base as *mut u64,
             marked: (base + WORDS * 8) as *mut u64,
@@ -70,12 +69,12 @@ impl Bitmaps {
         }
     }
 
-    fn get(v: *mut u64, i: usize) -> bool {
+    pub(crate) fn get(v: *mut u64, i: usize) -> bool {
         // SAFETY: `i` is a granule of the chunk the bitmap belongs to.
         unsafe { *v.add(i / 64) & (1 << (i % 64)) != 0 }
     }
 
-    fn set(v: *mut u64, i: usize) {
+    pub(crate) fn set(v: *mut u64, i: usize) {
         // SAFETY: as in `get`.
         unsafe { *v.add(i / 64) |= 1 << (i % 64) }
     }
@@ -89,6 +88,8 @@ type Bases = HashSet<usize, crate::vm::address_hash::BuildAddressHasher<18>>;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct GcStats {
     pub collections: u64,
+    /// Pauses: a collection is one, or several when it marks incrementally.
+    pub pauses: u64,
     /// The longest and the total time stopped in collections.
     pub longest_pause: std::time::Duration,
     pub total_pause: std::time::Duration,
@@ -98,39 +99,46 @@ pub struct GcStats {
 
 pub(crate) struct GcHeap {
     /// Where compiled code bumps: the store's `VmRuntimeLimits`.
-    bump: *mut VmRuntimeLimits,
+    pub(crate) bump: *mut VmRuntimeLimits,
     /// Bases of the chunks of small objects.
     chunks: Bases,
     /// Free ranges the allocator has not reached yet, with whether they are zero already.
     free: Vec<(usize, usize, bool)>,
     /// Blocks of one large object each: base to size. The object is at `base + OBJECTS`.
     large: BTreeMap<usize, usize>,
-    pinned: HashSet<usize>,
+    pub(crate) pinned: HashSet<usize>,
     /// Objects known for the duration of host calls in progress (their arguments), innermost
     /// last; roots like `pinned`.
-    scoped: Vec<usize>,
+    pub(crate) scoped: Vec<usize>,
     /// Host calls in progress (nested scopes).
     scopes: usize,
     /// Bytes in objects and in ranges handed to the allocator since the last collection:
     /// what triggers collections.
-    bytes: usize,
+    pub(crate) bytes: usize,
     /// Bytes of chunks and large blocks held: what the limit bounds.
     committed: usize,
-    threshold: usize,
+    pub(crate) threshold: usize,
+    /// Bytes reachable when the last cycle began, as it found them.
+    pub(crate) last_live: usize,
     /// The most memory (chunks and large blocks, bitmaps included) the heap may hold; an
     /// allocation that needs more fails (a trap). Memory comes in 256 KiB chunks, so a limit
     /// below that allows no small object.
     pub limit: usize,
     /// Pause times pushed by each collection, for `stats`.
-    pauses: Vec<std::time::Duration>,
-    stats: GcStats,
+    pub(crate) pauses: Vec<std::time::Duration>,
+    pub(crate) stats: GcStats,
     /// When set, every collection ends by checking the graph (`check_graph`), recording what
     /// is wrong in `violations`: a debugging aid, slow.
     pub verify: bool,
     pub violations: Vec<String>,
+    /// The most marking work one step does (`gc_cycle::MAX_STEP`; tests make it small so
+    /// that marking spans many steps).
+    pub max_step: usize,
+    /// Chunks with marks left by the last cycle, not swept yet.
+    unswept: Vec<usize>,
+    /// The marking in progress (`gc_cycle`).
+    pub(crate) cycle: Option<crate::vm::gc_cycle::Cycle>,
 }
-
-use crate::vm::traps::waot_scan_stack;
 
 fn block_layout(size: usize) -> Layout {
     Layout::from_size_align(size, CHUNK).expect("block layout")
@@ -150,11 +158,15 @@ impl GcHeap {
             bytes: 0,
             committed: 0,
             threshold: MIN_THRESHOLD,
+            last_live: 0,
             limit: usize::MAX,
             pauses: Vec::new(),
             stats: GcStats::default(),
             verify: cfg!(debug_assertions),
             violations: Vec::new(),
+            max_step: crate::vm::gc_cycle::MAX_STEP,
+            unswept: Vec::new(),
+            cycle: None,
         }
     }
 
@@ -179,12 +191,12 @@ impl GcHeap {
         self.bytes + size > self.threshold
     }
 
-    fn range(&self) -> (usize, usize) {
+    pub(crate) fn range(&self) -> (usize, usize) {
         // SAFETY: the store's limits outlive its heap; only this thread touches these fields.
         unsafe { ((*self.bump).gc_cursor, (*self.bump).gc_limit) }
     }
 
-    fn set_range(&mut self, cursor: usize, limit: usize) {
+    pub(crate) fn set_range(&mut self, cursor: usize, limit: usize) {
         // SAFETY: as in `range`.
         unsafe {
             (*self.bump).gc_cursor = cursor;
@@ -216,7 +228,12 @@ impl GcHeap {
             let base = self.new_block(total)?;
             self.large.insert(base, total);
             self.bytes += total;
-            Bitmaps::set(Bitmaps::of(base).starts, OBJECTS / GRANULE);
+            let maps = Bitmaps::of(base);
+            Bitmaps::set(maps.starts, OBJECTS / GRANULE);
+            if self.cycle.is_some() {
+                // Allocated during marking: black.
+                Bitmaps::set(maps.marked, OBJECTS / GRANULE);
+            }
             return Some((base + OBJECTS) as *mut u8);
         }
         loop {
@@ -227,30 +244,57 @@ impl GcHeap {
                 Bitmaps::set(Bitmaps::of(base).starts, (cursor - base) / GRANULE);
                 return Some(cursor as *mut u8);
             }
+            self.retire_range();
             self.refill(size)?;
         }
     }
 
-    /// Makes the bump range a zeroed free range of at least `size` bytes.
+    /// Makes the bump range a zeroed free range of at least `size` bytes (after
+    /// `retire_range`).
     fn refill(&mut self, size: usize) -> Option<()> {
-        self.set_range(0, 0);
-        // The largest range is last; when it is too short, all are, and they stay for
-        // smaller objects.
-        if self.free.last().is_some_and(|(s, e, _)| e - s >= size) {
-            let (start, end, zeroed) = self.free.pop().expect("checked");
+        let (start, end) = self.take_range(size)?;
+        self.set_range(start, end);
+        if let Some(c) = self.cycle.as_mut() {
+            c.region = start;
+        }
+        Some(())
+    }
+
+    /// A free range of at least `size` bytes, zeroed: one of the newest ranges found, else
+    /// from sweeping another chunk, else any that fits, else a new chunk. Each call sweeps at
+    /// least one chunk while some are left, so the sweep is done long before the next cycle.
+    fn take_range(&mut self, size: usize) -> Option<(usize, usize)> {
+        const RECENT: usize = 16;
+        let fits = |r: &(usize, usize, bool)| r.1 - r.0 >= size;
+        let mut swept = false;
+        let found = loop {
+            let n = self.free.len();
+            if let Some(k) = self.free[n.saturating_sub(RECENT)..].iter().rposition(fits) {
+                if swept || self.unswept.is_empty() {
+                    break Some(n.saturating_sub(RECENT) + k);
+                }
+            }
+            match self.unswept.pop() {
+                Some(base) => {
+                    self.sweep_chunk(base);
+                    swept = true;
+                }
+                None => break self.free.iter().rposition(fits),
+            }
+        };
+        if let Some(k) = found {
+            let (start, end, zeroed) = self.free.swap_remove(k);
             if !zeroed {
                 // SAFETY: a free range of one of our chunks: nothing lives in it.
                 unsafe { std::ptr::write_bytes(start as *mut u8, 0, end - start) };
             }
             self.bytes += end - start;
-            self.set_range(start, end);
-            return Some(());
+            return Some((start, end));
         }
         let base = self.new_block(CHUNK)?;
         self.chunks.insert(base);
         self.bytes += CHUNK - OBJECTS;
-        self.set_range(base + OBJECTS, base + CHUNK);
-        Some(())
+        Some((base + OBJECTS, base + CHUNK))
     }
 
     /// Whether `ptr` is an object the host may name: one it has seen and kept, or an argument
@@ -296,72 +340,17 @@ impl GcHeap {
         self.pinned.remove(&ptr);
     }
 
-    /// Frees every object not reachable from pinned objects, `roots` (reference words) and,
-    /// when `stack` gives this thread's stack bounds, the stack up to the outermost entry into
-    /// guest code.
-    pub fn collect(&mut self, roots: &[usize], stack: Option<(usize, usize)>) {
-        let began = std::time::Instant::now();
-        // What is left of the bump range is free space again (its starts are unset).
-        self.set_range(0, 0);
-        let mut marker = Marker {
-            heap: self,
-            work: Vec::new(),
-        };
-        let pinned: Vec<usize> = (marker.heap.pinned.iter())
-            .chain(&marker.heap.scoped)
-            .copied()
-            .collect();
-        for p in pinned.into_iter().chain(roots.iter().copied()) {
-            marker.mark_root(p);
-        }
-        let scanned = match stack {
-            Some((bottom, top)) => {
-                extern "C" fn visit(ctx: *mut c_void, word: usize) {
-                    // SAFETY: `ctx` is the marker passed below, alive for the call.
-                    let marker = unsafe { &mut *(ctx as *mut Marker<'_>) };
-                    // A past-the-end pointer keeps its object too (a loop's end pointer).
-                    marker.mark_interior(word);
-                    marker.mark_interior(word.wrapping_sub(1));
-                }
-                let ctx = &mut marker as *mut Marker as *mut c_void;
-                // SAFETY: scans this thread's own stack; `visit` only marks.
-                unsafe { waot_scan_stack(bottom, top, visit, ctx) != 0 }
-            }
-            None => true,
-        };
-        let mut live_small = 0;
-        if scanned {
-            live_small = marker.drain();
-        }
-        self.sweep(scanned, live_small);
-        if self.verify {
-            self.check_graph();
-        }
-        self.threshold = MIN_THRESHOLD.max(2 * self.bytes);
-        let pause = began.elapsed();
-        self.stats.collections += 1;
-        self.stats.total_pause += pause;
-        self.stats.longest_pause = self.stats.longest_pause.max(pause);
-        if self.pauses.len() == 4096 {
-            self.pauses.remove(0);
-        }
-        self.pauses.push(pause);
-    }
-
     /// Frees what was not marked (everything is kept when `freeing` is false) and clears the
-    /// marks. Reads the bitmaps and the headers of live objects only.
-    fn sweep(&mut self, freeing: bool, live_small: usize) {
-        let mut empty = Vec::new();
-        // A sweep that frees finds every free range anew; one that keeps everything keeps
-        // the ranges known.
-        if freeing {
-            self.free.clear();
-        }
-        for &base in &self.chunks {
-            let maps = Bitmaps::of(base);
-            if !freeing {
-                // Nothing was traced, so no ends are known: keep every object and hand out no
-                // free range of this chunk until a collection that frees.
+    /// marks: large blocks now, chunks of small objects lazily (`sweep_chunk`, as the
+    /// allocator needs ranges, and the rest before the next cycle marks). Reads the bitmaps
+    /// only.
+    pub(crate) fn sweep(&mut self, freeing: bool, live_small: usize) {
+        debug_assert!(self.unswept.is_empty());
+        if !freeing {
+            // Nothing was traced, so no ends are known: keep every object and hand out no
+            // free range of these chunks until a collection that frees.
+            for &base in &self.chunks {
+                let maps = Bitmaps::of(base);
                 for w in 0..WORDS {
                     // SAFETY: word `w` of this chunk's bitmaps.
                     unsafe {
@@ -369,53 +358,12 @@ impl GcHeap {
                         *maps.ends.add(w) = 0;
                     }
                 }
-                continue;
             }
-            let mut end_of_live = base + OBJECTS;
-            let mut any = false;
-            for w in 0..WORDS {
-                // SAFETY: word `w` of this chunk's bitmaps.
-                let (keep, ends) = unsafe {
-                    let keep = *maps.starts.add(w) & *maps.marked.add(w);
-                    let ends = *maps.ends.add(w);
-                    *maps.starts.add(w) = keep;
-                    *maps.marked.add(w) = 0;
-                    *maps.ends.add(w) = 0;
-                    (keep, ends)
-                };
-                // Starts and ends in address order; in one granule the start comes first.
-                let mut bits = keep | ends;
-                while bits != 0 {
-                    let b = bits.trailing_zeros() as usize;
-                    bits &= bits - 1;
-                    let at = base + (w * 64 + b) * GRANULE;
-                    if keep & (1 << b) != 0 {
-                        any = true;
-                        if at - end_of_live >= MIN_RANGE {
-                            self.free.push((end_of_live, at, false));
-                        }
-                    }
-                    if ends & (1 << b) != 0 {
-                        end_of_live = at + GRANULE;
-                    }
-                }
-            }
-            if !any {
-                empty.push(base);
-            } else if base + CHUNK - end_of_live >= MIN_RANGE {
-                self.free.push((end_of_live, base + CHUNK, false));
-            }
+        } else {
+            // A sweep that frees finds every free range anew.
+            self.free.clear();
+            self.unswept = self.chunks.iter().copied().collect();
         }
-        // Empty chunks go back to the system, their free ranges with them.
-        for base in &empty {
-            self.chunks.remove(base);
-            self.committed -= CHUNK;
-            // SAFETY: allocated in `new_block` with this layout; nothing lives in it.
-            unsafe { std::alloc::dealloc(*base as *mut u8, block_layout(CHUNK)) };
-        }
-        // (An empty chunk had no live object, so it added no free range.)
-        // Largest ranges last: `refill` pops them first.
-        self.free.sort_unstable_by_key(|(s, e, _)| e - s);
         let mut dead = Vec::new();
         for (&base, &size) in &self.large {
             let maps = Bitmaps::of(base);
@@ -431,14 +379,63 @@ impl GcHeap {
             // SAFETY: allocated in `new_block` with this layout; nothing reaches it.
             unsafe { std::alloc::dealloc(base as *mut u8, block_layout(size)) };
         }
-        let large: usize = self.large.values().sum();
-        self.bytes = match freeing {
-            true => live_small + large,
-            false => self.bytes,
-        };
+        if freeing {
+            self.bytes = live_small + self.large.values().sum::<usize>();
+        }
     }
 
-    /// Every live object (after a sweep: the starts left).
+    /// Sweeps the chunks not swept yet.
+    pub(crate) fn finish_sweep(&mut self) {
+        while let Some(base) = self.unswept.pop() {
+            self.sweep_chunk(base);
+        }
+    }
+
+    /// Frees a chunk's unmarked objects: per bitmap word, `starts &= marked`, and the gaps
+    /// between a live object's end and the next live start become free ranges. A chunk left
+    /// empty goes back to the system.
+    fn sweep_chunk(&mut self, base: usize) {
+        let maps = Bitmaps::of(base);
+        let mut end_of_live = base + OBJECTS;
+        let mut any = false;
+        for w in 0..WORDS {
+            // SAFETY: word `w` of this chunk's bitmaps.
+            let (keep, ends) = unsafe {
+                let keep = *maps.starts.add(w) & *maps.marked.add(w);
+                let ends = *maps.ends.add(w);
+                *maps.starts.add(w) = keep;
+                *maps.marked.add(w) = 0;
+                *maps.ends.add(w) = 0;
+                (keep, ends)
+            };
+            // Starts and ends in address order; in one granule the start comes first.
+            let mut bits = keep | ends;
+            while bits != 0 {
+                let b = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let at = base + (w * 64 + b) * GRANULE;
+                if keep & (1 << b) != 0 {
+                    any = true;
+                    if at - end_of_live >= MIN_RANGE {
+                        self.free.push((end_of_live, at, false));
+                    }
+                }
+                if ends & (1 << b) != 0 {
+                    end_of_live = at + GRANULE;
+                }
+            }
+        }
+        if !any {
+            self.chunks.remove(&base);
+            self.committed -= CHUNK;
+            // SAFETY: allocated in `new_block` with this layout; nothing lives in it.
+            unsafe { std::alloc::dealloc(base as *mut u8, block_layout(CHUNK)) };
+        } else if base + CHUNK - end_of_live >= MIN_RANGE {
+            self.free.push((end_of_live, base + CHUNK, false));
+        }
+    }
+
+    /// Every live object (after a whole sweep: the starts left).
     fn objects(&self) -> Vec<usize> {
         let mut out = Vec::new();
         for &base in &self.chunks {
@@ -456,7 +453,8 @@ impl GcHeap {
     /// Checks, after a sweep, that every object left has a registered type and that every
     /// reference it holds names an object left (not a freed one): what a collector that
     /// missed a root or a field would break. Records what it finds in `violations`.
-    fn check_graph(&mut self) {
+    pub(crate) fn check_graph(&mut self) {
+        self.finish_sweep();
         let objects = self.objects();
         let live: HashSet<usize> = objects.iter().copied().collect();
         for obj in objects {
@@ -497,7 +495,7 @@ impl GcHeap {
     }
 
     /// The start of the object `addr` points into, if any.
-    fn find(&self, addr: usize) -> Option<usize> {
+    pub(crate) fn find(&self, addr: usize) -> Option<usize> {
         let base = addr & !(CHUNK - 1);
         if self.chunks.contains(&base) {
             if addr < base + OBJECTS {
@@ -529,7 +527,7 @@ impl GcHeap {
     }
 
     /// Whether `word` is exactly an object's start.
-    fn is_start(&self, word: usize) -> bool {
+    pub(crate) fn is_start(&self, word: usize) -> bool {
         let base = word & !(CHUNK - 1);
         if self.chunks.contains(&base) {
             return word >= base + OBJECTS
@@ -552,102 +550,8 @@ impl Drop for GcHeap {
     }
 }
 
-struct Marker<'a> {
-    heap: &'a mut GcHeap,
-    work: Vec<usize>,
-}
-
-impl Marker<'_> {
-    /// Marks the object a root word names, checking that it is one (a root may be an i31,
-    /// a host value, a function reference or a stale payload word).
-    fn mark_root(&mut self, word: usize) {
-        if word != 0 && word.is_multiple_of(GRANULE) && self.heap.is_start(word) {
-            self.mark(word);
-        }
-    }
-
-    /// Marks the object a word found in a native frame points into.
-    fn mark_interior(&mut self, word: usize) {
-        if let Some(start) = self.heap.find(word) {
-            self.mark(start);
-        }
-    }
-
-    /// Marks the object a traced field names. Fields of GC types hold null, an i31, a host
-    /// value or an object's start, never anything else (types are checked at every door),
-    /// so the field needs no lookup: its chunk's bitmap is at its aligned base.
-    fn mark_field(&mut self, word: usize) {
-        if word != 0 && word.is_multiple_of(GRANULE) {
-            self.mark(word);
-        }
-    }
-
-    fn mark(&mut self, start: usize) {
-        let base = start & !(CHUNK - 1);
-        let marked = Bitmaps::of(base).marked;
-        let i = (start - base) / GRANULE;
-        if !Bitmaps::get(marked, i) {
-            Bitmaps::set(marked, i);
-            self.work.push(start);
-        }
-    }
-
-    /// Traces every marked object. Objects pass through a small FIFO whose entries are
-    /// prefetched when they enter, so that the header of each is (mostly) in cache by the time
-    /// it is read: marking is bound by those cache misses.
-    fn drain(&mut self) -> usize {
-        const AHEAD: usize = 16;
-        // A ring of AHEAD slots: `head` is the oldest, `len` how many are in use.
-        let mut ring = [0usize; AHEAD];
-        let (mut head, mut len) = (0, 0);
-        let mut live = 0;
-        loop {
-            while len < AHEAD {
-                let Some(obj) = self.work.pop() else { break };
-                prefetch(obj);
-                ring[(head + len) % AHEAD] = obj;
-                len += 1;
-            }
-            if len == 0 {
-                break;
-            }
-            let obj = ring[head];
-            head = (head + 1) % AHEAD;
-            len -= 1;
-            // SAFETY: a live object of this heap; its header names its registered type.
-            unsafe {
-                let info = &*(*(obj as *const *const VmTypeInfo));
-                let elements = *((obj + OFFSET_ARRAY_LENGTH as usize) as *const u32) as usize;
-                let size = size_at(obj);
-                let base = obj & !(CHUNK - 1);
-                if size <= LARGEST_SMALL {
-                    // A small object: where it ends, for the sweep (large ones need none).
-                    Bitmaps::set(Bitmaps::of(base).ends, (obj + size - base) / GRANULE - 1);
-                    live += size;
-                }
-                if info.num_refs == 0 {
-                    continue;
-                }
-                if info.kind == KIND_ARRAY {
-                    for k in 0..elements {
-                        let at = obj + HEADER_SIZE as usize + 8 * k;
-                        self.mark_field(*(at as *const usize));
-                    }
-                } else {
-                    let offsets =
-                        std::slice::from_raw_parts(info.ref_offsets, info.num_refs as usize);
-                    for off in offsets {
-                        self.mark_field(*((obj + *off as usize) as *const usize));
-                    }
-                }
-            }
-        }
-        live
-    }
-}
-
 /// Asks the CPU to bring the line at `addr` into cache; a hint, never a fault.
-fn prefetch(addr: usize) {
+pub(crate) fn prefetch(addr: usize) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: prefetching has no architectural effect, whatever the address.
     unsafe {
@@ -743,14 +647,13 @@ mod tests {
         assert_eq!(heap.find(big + 16_016), None);
         // A frame holding a pointer into the middle of `a` keeps `a`, and through it `big`;
         // the root `e` keeps `e`.
-        let mut marker = Marker {
-            heap: &mut heap,
-            work: Vec::new(),
-        };
-        marker.mark_interior(a + 40);
-        marker.mark_root(e);
-        let live = marker.drain();
-        heap.sweep(true, live);
+        heap.cycle = Some(Default::default());
+        let inside = heap.find(a + 40).unwrap();
+        heap.mark(inside);
+        heap.mark(e);
+        assert!(heap.drain(usize::MAX).0);
+        heap.finish();
+        heap.finish_sweep();
         assert_eq!(
             heap.bytes(),
             48 + 48 + (OBJECTS + 16_016).next_multiple_of(CHUNK)
@@ -768,6 +671,53 @@ mod tests {
         assert_eq!(f, c);
         // SAFETY: a fresh object.
         assert!((0..144).all(|k| unsafe { *((f + k) as *const u8) } == 0));
+    }
+
+    #[test]
+    fn incremental_marking_keeps_what_was_reachable_when_it_began_and_what_is_new() {
+        let pair = leak_type(KIND_STRUCT, 32, &[16, 24]);
+        let (_limits, mut heap) = heap();
+        heap.verify = true;
+        heap.max_step = 64;
+        // root -> n[0] -> n[1] -> ... -> n[99] through field 16.
+        let root = new_object(&mut heap, pair, 32, 0);
+        let n: Vec<usize> = (0..100)
+            .map(|_| new_object(&mut heap, pair, 32, 0))
+            .collect();
+        let link = |from: usize, field: usize, to: usize| {
+            // SAFETY: a field of a live object.
+            unsafe { *((from + field) as *mut usize) = to };
+        };
+        link(root, 16, n[0]);
+        for k in 1..100 {
+            link(n[k - 1], 16, n[k]);
+        }
+        heap.begin(&[root], None);
+        assert!(heap.marking(), "64 units of work cannot mark 101 objects");
+        // Between steps the guest moves the tail behind a new object, cutting the old path
+        // (the barrier greys what it overwrites), and hangs the new object on the root.
+        heap.barrier(n[1]);
+        link(n[0], 16, 0);
+        let fresh = new_object(&mut heap, pair, 32, 0);
+        link(fresh, 16, n[1]);
+        link(root, 24, fresh);
+        let mut steps = 0;
+        while heap.marking() {
+            heap.step();
+            steps += 1;
+        }
+        assert!(heap.violations.is_empty(), "{:?}", heap.violations);
+        assert!(steps > 10, "{steps} steps");
+        heap.finish_sweep();
+        let live: HashSet<usize> = heap.objects().into_iter().collect();
+        assert!(live.contains(&root) && live.contains(&fresh));
+        assert!(n.iter().all(|o| live.contains(o)));
+        // Cut the tail off and collect: its 99 objects go.
+        link(fresh, 16, 0);
+        heap.collect(&[root], None);
+        heap.finish_sweep();
+        assert_eq!(heap.objects().len(), 3, "root, n[0] and fresh");
+        assert!(heap.violations.is_empty(), "{:?}", heap.violations);
     }
 
     #[test]

@@ -32,6 +32,7 @@ impl StoreLimits {
                 fuel: i64::MAX,
                 gc_cursor: 0,
                 gc_limit: 0,
+                gc_marking: 0,
             }),
             entry_stack_limit: AtomicUsize::new(0),
         })

@@ -7,6 +7,7 @@ pub(crate) mod atomics;
 pub(crate) mod builtins;
 pub(crate) mod code_registry;
 pub(crate) mod exn_heap;
+pub(crate) mod gc_cycle;
 pub(crate) mod gc_heap;
 pub(crate) mod limits;
 pub(crate) mod memory;
