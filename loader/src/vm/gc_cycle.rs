@@ -13,8 +13,8 @@
 //!   reference it overwrites, when `gc_marking` is set (`barrier`): a deletion barrier, so no
 //!   path from the snapshot is lost;
 //! - objects allocated during marking are black: every bump range handed out while marking is
-//!   remembered and its objects marked when it is retired (`blacken`), and large objects are
-//!   marked as they are made. They are never traced: what they hold was reachable at the
+//!   remembered and its objects marked when it is retired (`blacken`, from the bitmaps alone),
+//!   and large objects are marked as they are made. They are never traced: what they hold was reachable at the
 //!   beginning or allocated since.
 //!
 //! Roots outside the heap (globals, tables, element segments, exception payloads, pins, the
@@ -23,7 +23,7 @@
 //! marking is freed by the next cycle.
 
 use super::gc_heap::{
-    prefetch, size_at, Bitmaps, GcHeap, CHUNK, GRANULE, LARGEST_SMALL, MIN_THRESHOLD,
+    prefetch, size_at, Bitmaps, GcHeap, CHUNK, GRANULE, LARGEST_SMALL, MIN_THRESHOLD, WORDS,
 };
 use crate::vm::traps::waot_scan_stack;
 use runtime_support::gc::{VmTypeInfo, HEADER_SIZE, KIND_ARRAY, OFFSET_ARRAY_LENGTH};
@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 /// Units of marking work (bytes of objects traced, 8 per reference field scanned) done per
 /// byte allocated during marking. Marking costs at most about twice the live bytes, so a
 /// cycle ends before the heap grows by half of what was live.
-const PACE: usize = 4;
+const PACE: usize = 8;
 /// The most work one step does by default (about 2 ms here; `GcHeap::max_step`). Steps come
 /// every `max_step / (2 * PACE)` bytes allocated, so that a step normally does half of it; a
 /// step that hits it leaves the rest owed to the next.
@@ -233,27 +233,45 @@ impl GcHeap {
         }
     }
 
-    /// Marks every object of `[start, end)`, a retired bump range: objects allocated one
-    /// after another, so each one's size leads to the next.
+    /// Marks every object of `[start, end)`, a retired bump range. Its objects were
+    /// allocated one after another, so each ends where the next starts: the bitmaps alone say
+    /// it, word by word (a mark per start, an end before each next start and at `end`),
+    /// without reading a header. (An object of the range that a barrier greyed and marking
+    /// traced is counted twice in `live`, an estimate for the next threshold only.)
     fn blacken(&mut self, start: usize, end: usize) {
+        if end <= start {
+            return;
+        }
         let base = start & !(CHUNK - 1);
         let maps = Bitmaps::of(base);
-        let mut at = start;
-        let mut live = 0;
-        while at < end {
-            // SAFETY: an object allocated in this range, its header written.
-            let size = unsafe { size_at(at) };
-            let i = (at - base) / GRANULE;
-            if !Bitmaps::get(maps.marked, i) {
-                Bitmaps::set(maps.marked, i);
-                Bitmaps::set(maps.ends, (at + size - base) / GRANULE - 1);
-                live += size;
+        let (first, last) = ((start - base) / GRANULE, (end - base) / GRANULE);
+        // The bits of word `w` that are granules of the range.
+        let in_range = |w: usize| -> u64 {
+            let (lo, hi) = ((w * 64).max(first), (w * 64 + 64).min(last));
+            match lo < hi {
+                true => (u64::MAX >> (64 - (hi - lo))) << (lo - w * 64),
+                false => 0,
             }
-            at += size;
+        };
+        // SAFETY: words of this chunk's start bitmap (`w < WORDS`).
+        let starts = |w: usize| match w < WORDS {
+            true => (unsafe { *maps.starts.add(w) }) & in_range(w),
+            false => 0,
+        };
+        for w in first / 64..=(last - 1) / 64 {
+            let s = starts(w);
+            // Granule `i` ends an object when granule `i + 1` starts one.
+            let ends = ((s >> 1) | (starts(w + 1) << 63)) & in_range(w);
+            // SAFETY: word `w` of this chunk's bitmaps.
+            unsafe {
+                *maps.marked.add(w) |= s;
+                *maps.ends.add(w) |= ends;
+            }
         }
+        Bitmaps::set(maps.ends, last - 1);
         if let Some(c) = self.cycle.as_mut() {
-            c.live += live;
-            c.black += live;
+            c.live += end - start;
+            c.black += end - start;
         }
     }
 

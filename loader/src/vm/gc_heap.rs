@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, HashSet};
 
 pub(crate) const CHUNK: usize = runtime_support::gc::CHUNK_SIZE as usize;
 pub(crate) const GRANULE: usize = 16;
-const WORDS: usize = runtime_support::gc::STARTS_WORDS as usize;
+pub(crate) const WORDS: usize = runtime_support::gc::STARTS_WORDS as usize;
 /// Where a chunk's objects begin, after its start and mark bitmaps.
 const OBJECTS: usize = runtime_support::gc::CHUNK_OBJECTS as usize;
 /// Larger objects get a block of their own (compiled code allocates only smaller ones).
@@ -97,13 +97,41 @@ pub struct GcStats {
     pub heap_bytes: usize,
 }
 
+/// Free ranges the allocator has not reached yet, with whether they are zero already, by
+/// size class: class `k` holds ranges of `[64 << k, 128 << k)` bytes.
+#[derive(Default)]
+struct FreeRanges([Vec<(usize, usize, bool)>; 13]);
+
+impl FreeRanges {
+    fn push(&mut self, start: usize, end: usize) {
+        let class = (usize::BITS - 1 - ((end - start) / MIN_RANGE).leading_zeros()) as usize;
+        self.0[class.min(12)].push((start, end, false));
+    }
+
+    /// A range of at least `size` bytes from the largest class that has one (more objects
+    /// per range), looking at the newest range of each class only: constant time.
+    fn take(&mut self, size: usize) -> Option<(usize, usize, bool)> {
+        for class in self.0.iter_mut().rev() {
+            if class.last().is_some_and(|(s, e, _)| e - s >= size) {
+                return class.pop();
+            }
+        }
+        None
+    }
+
+    #[cfg(test)]
+    fn all(&self) -> Vec<(usize, usize, bool)> {
+        self.0.iter().flatten().copied().collect()
+    }
+}
+
 pub(crate) struct GcHeap {
     /// Where compiled code bumps: the store's `VmRuntimeLimits`.
     pub(crate) bump: *mut VmRuntimeLimits,
     /// Bases of the chunks of small objects.
     chunks: Bases,
     /// Free ranges the allocator has not reached yet, with whether they are zero already.
-    free: Vec<(usize, usize, bool)>,
+    free: FreeRanges,
     /// Blocks of one large object each: base to size. The object is at `base + OBJECTS`.
     large: BTreeMap<usize, usize>,
     pub(crate) pinned: HashSet<usize>,
@@ -150,7 +178,7 @@ impl GcHeap {
         GcHeap {
             bump,
             chunks: Bases::default(),
-            free: Vec::new(),
+            free: FreeRanges::default(),
             large: BTreeMap::new(),
             pinned: HashSet::new(),
             scoped: Vec::new(),
@@ -260,41 +288,43 @@ impl GcHeap {
         Some(())
     }
 
-    /// A free range of at least `size` bytes, zeroed: one of the newest ranges found, else
-    /// from sweeping another chunk, else any that fits, else a new chunk. Each call sweeps at
-    /// least one chunk while some are left, so the sweep is done long before the next cycle.
+    /// A free range of at least `size` bytes, zeroed: the largest known, else one from
+    /// sweeping more chunks, else a new chunk. Sweeping is paced so that it is done before
+    /// the heap grows to the next cycle's threshold, whose first pause would otherwise sweep
+    /// what is left.
     fn take_range(&mut self, size: usize) -> Option<(usize, usize)> {
-        const RECENT: usize = 16;
-        let fits = |r: &(usize, usize, bool)| r.1 - r.0 >= size;
-        let mut swept = false;
         let found = loop {
-            let n = self.free.len();
-            if let Some(k) = self.free[n.saturating_sub(RECENT)..].iter().rposition(fits) {
-                if swept || self.unswept.is_empty() {
-                    break Some(n.saturating_sub(RECENT) + k);
-                }
+            if let Some(r) = self.free.take(size) {
+                break Some(r);
             }
             match self.unswept.pop() {
-                Some(base) => {
-                    self.sweep_chunk(base);
-                    swept = true;
-                }
-                None => break self.free.iter().rposition(fits),
+                Some(base) => self.sweep_chunk(base),
+                None => break None,
             }
         };
-        if let Some(k) = found {
-            let (start, end, zeroed) = self.free.swap_remove(k);
-            if !zeroed {
-                // SAFETY: a free range of one of our chunks: nothing lives in it.
-                unsafe { std::ptr::write_bytes(start as *mut u8, 0, end - start) };
+        let (start, end) = match found {
+            Some((start, end, zeroed)) => {
+                if !zeroed {
+                    // SAFETY: a free range of one of our chunks: nothing lives in it.
+                    unsafe { std::ptr::write_bytes(start as *mut u8, 0, end - start) };
+                }
+                (start, end)
             }
-            self.bytes += end - start;
-            return Some((start, end));
+            None => {
+                let base = self.new_block(CHUNK)?;
+                self.chunks.insert(base);
+                (base + OBJECTS, base + CHUNK)
+            }
+        };
+        self.bytes += end - start;
+        // Chunks left to sweep in proportion to the growth left before the threshold.
+        let headroom = self.threshold.saturating_sub(self.bytes).max(1);
+        let due = (self.unswept.len() * (end - start)).div_ceil(headroom);
+        for _ in 0..due.min(self.unswept.len()) {
+            let base = self.unswept.pop().expect("counted");
+            self.sweep_chunk(base);
         }
-        let base = self.new_block(CHUNK)?;
-        self.chunks.insert(base);
-        self.bytes += CHUNK - OBJECTS;
-        Some((base + OBJECTS, base + CHUNK))
+        Some((start, end))
     }
 
     /// Whether `ptr` is an object the host may name: one it has seen and kept, or an argument
@@ -361,7 +391,7 @@ impl GcHeap {
             }
         } else {
             // A sweep that frees finds every free range anew.
-            self.free.clear();
+            self.free = FreeRanges::default();
             self.unswept = self.chunks.iter().copied().collect();
         }
         let mut dead = Vec::new();
@@ -417,7 +447,7 @@ impl GcHeap {
                 if keep & (1 << b) != 0 {
                     any = true;
                     if at - end_of_live >= MIN_RANGE {
-                        self.free.push((end_of_live, at, false));
+                        self.free.push(end_of_live, at);
                     }
                 }
                 if ends & (1 << b) != 0 {
@@ -431,7 +461,7 @@ impl GcHeap {
             // SAFETY: allocated in `new_block` with this layout; nothing lives in it.
             unsafe { std::alloc::dealloc(base as *mut u8, block_layout(CHUNK)) };
         } else if base + CHUNK - end_of_live >= MIN_RANGE {
-            self.free.push((end_of_live, base + CHUNK, false));
+            self.free.push(end_of_live, base + CHUNK);
         }
     }
 
@@ -455,6 +485,17 @@ impl GcHeap {
     /// missed a root or a field would break. Records what it finds in `violations`.
     pub(crate) fn check_graph(&mut self) {
         self.finish_sweep();
+        // No free range may hold (part of) an object left.
+        for (start, end, _) in self.free.0.iter().flatten().copied().collect::<Vec<_>>() {
+            let inside = (start..end)
+                .step_by(GRANULE)
+                .find(|&a| self.find(a).is_some());
+            if let Some(a) = inside {
+                self.violations.push(format!(
+                    "free range {start:#x}..{end:#x} holds object memory at {a:#x}"
+                ));
+            }
+        }
         let objects = self.objects();
         let live: HashSet<usize> = objects.iter().copied().collect();
         for obj in objects {
@@ -659,13 +700,18 @@ mod tests {
             48 + 48 + (OBJECTS + 16_016).next_multiple_of(CHUNK)
         );
         // c and d's space is a free range, handed out again zeroed.
-        assert!(heap.free.contains(&(c, e, false)), "{:?}", heap.free);
-        heap.free.retain(|r| r.0 == c);
+        assert!(
+            heap.free.all().contains(&(c, e, false)),
+            "{:?}",
+            heap.free.all()
+        );
+        heap.free = FreeRanges::default();
+        heap.free.push(c, e);
         heap.set_range(0, 0);
         // An object too large for it comes from a new chunk, and the range stays.
         let g = heap.alloc(4096).unwrap() as usize;
         assert_ne!(g & !(CHUNK - 1), c & !(CHUNK - 1));
-        assert_eq!(heap.free, vec![(c, e, false)]);
+        assert_eq!(heap.free.all(), vec![(c, e, false)]);
         heap.set_range(0, 0);
         let f = heap.alloc(144).unwrap() as usize;
         assert_eq!(f, c);
@@ -717,6 +763,47 @@ mod tests {
         heap.collect(&[root], None);
         heap.finish_sweep();
         assert_eq!(heap.objects().len(), 3, "root, n[0] and fresh");
+        assert!(heap.violations.is_empty(), "{:?}", heap.violations);
+    }
+
+    #[test]
+    fn objects_allocated_while_marking_survive_and_bound_the_free_ranges() {
+        let arr = leak_type(KIND_ARRAY, 8, &[]);
+        let refs = leak_type(KIND_ARRAY, 8, &[0]);
+        let (_limits, mut heap) = heap();
+        heap.verify = true;
+        // A root holding 4 arrays, with garbage between them.
+        let root = new_object(&mut heap, refs, 48, 4);
+        for k in 0..4 {
+            let child = new_object(&mut heap, arr, 208, 24);
+            new_object(&mut heap, arr, 208, 24);
+            // SAFETY: element `k` of the live root.
+            unsafe { *((root + 16 + 8 * k) as *mut usize) = child };
+        }
+        heap.max_step = 64;
+        heap.begin(&[root], None);
+        let mut kept = Vec::new();
+        // Allocated while marking: black, of sizes on both sides of the smallest free range,
+        // several bump ranges of them.
+        for k in 0..3000 {
+            let len = [2u32, 10, 24, 500][k % 4];
+            let size = runtime_support::gc::array_size(len.into(), 8) as usize;
+            let obj = new_object(&mut heap, arr, size, len);
+            if k % 3 == 0 {
+                kept.push(obj);
+            }
+        }
+        assert!(heap.marking());
+        heap.collect(&[], None);
+        assert!(heap.violations.is_empty(), "{:?}", heap.violations);
+        heap.finish_sweep();
+        let live: HashSet<usize> = heap.objects().into_iter().collect();
+        assert!(live.contains(&root));
+        assert!(kept.iter().all(|o| live.contains(o)), "black objects freed");
+        // The next cycle frees what nothing references, and the ranges are checked again.
+        heap.collect(&[root], None);
+        heap.finish_sweep();
+        assert_eq!(heap.objects().len(), 5, "the root and its 4 arrays");
         assert!(heap.violations.is_empty(), "{:?}", heap.violations);
     }
 
