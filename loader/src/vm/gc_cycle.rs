@@ -4,7 +4,8 @@
 //! the roots (the store's words, pinned objects and, conservatively, this thread's stack) and
 //! sets `VmRuntimeLimits::gc_marking`. Marking then proceeds in steps, each a short pause
 //! taken when guest code refills its bump range, paced by allocation (`PACE` units of work
-//! per byte allocated), until nothing is left grey; the last step sweeps.
+//! per byte allocated), until nothing is left grey; the last step ends the cycle, and the
+//! allocator sweeps chunks lazily after it.
 //!
 //! Between steps guest code runs, so two rules keep every object that was reachable at the
 //! beginning (the snapshot) alive:
@@ -32,7 +33,8 @@ use std::time::{Duration, Instant};
 
 /// Units of marking work (bytes of objects traced, 8 per reference field scanned) done per
 /// byte allocated during marking. Marking costs at most about twice the live bytes, so a
-/// cycle ends before the heap grows by half of what was live.
+/// cycle ends before the heap grows by a quarter of what was live (fewer references
+/// overwritten while marking, less garbage kept black; 4 cost live_heap 5-15% more).
 const PACE: usize = 8;
 /// The most work one step does by default (about 2 ms here; `GcHeap::max_step`). Steps come
 /// every `max_step / (2 * PACE)` bytes allocated, so that a step normally does half of it; a
