@@ -361,3 +361,57 @@ fn references_a_host_function_reads_are_scoped_to_its_call() {
         store.gc_heap_bytes()
     );
 }
+
+/// While the collector marks in small steps, the host moves the tail of a long list from one
+/// node to a node it just made: the host's `struct_set` must hand the collector the reference
+/// it overwrites (the only path to the tail when marking began), or the tail is freed.
+#[test]
+fn the_hosts_writes_during_incremental_marking_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = load_wat(dir.path(), "gc", MODULE, &CompileOptions::default());
+    let mut store = Store::new();
+    store.gc_verify(true);
+    store.gc_max_step(64);
+    let i = Linker::new().instantiate(&mut store, &module).unwrap();
+    // Made before any collection: all of it is reachable when the first cycle begins.
+    let list = call(&mut store, i, "list", &[Val::I32(1_000)]);
+    let Val::AnyRef(Some(mut node)) = list[0] else {
+        panic!("{list:?}")
+    };
+    // About 6 MB of garbage: a cycle begins at 4 MiB and, 64 units per step, has traced a
+    // few nodes of the list when this returns.
+    call(&mut store, i, "churn", &[Val::I32(30_000)]);
+    let before = store.gc_stats();
+    assert_eq!(before.collections, 0, "{before:?}");
+    assert!(before.pauses > 0, "{before:?}");
+    // Node 499, whose `next` (node 500) is the only way to the tail.
+    for _ in 1..499 {
+        let Val::AnyRef(Some(next)) = store.struct_field(node, 0).unwrap() else {
+            panic!()
+        };
+        node = next;
+    }
+    let tail = store.struct_field(node, 0).unwrap();
+    let data = store.struct_field(node, 2).unwrap();
+    let holder = store
+        .struct_new(
+            module.type_id(1).unwrap(),
+            &[Val::AnyRef(None), Val::I64(0), data],
+        )
+        .unwrap();
+    let Val::AnyRef(Some(holder_ref)) = holder else {
+        panic!()
+    };
+    store.struct_set(node, 0, Val::AnyRef(None)).unwrap();
+    store.struct_set(holder_ref, 0, tail).unwrap();
+    call(&mut store, i, "churn", &[Val::I32(60_000)]);
+    assert!(store.gc_stats().collections >= 1);
+    assert_eq!(store.gc_verify(true), Vec::<String>::new());
+    // Nodes 500..=1000 through the holder (its own value 0, its array's last element 499).
+    let tail_sum = 1_000 * 1_001 - 499 * 500;
+    assert_eq!(
+        call(&mut store, i, "sum", &[holder]),
+        vec![Val::I64(tail_sum + 499)]
+    );
+    assert_eq!(call(&mut store, i, "sum", &list), vec![Val::I64(499 * 500)]);
+}

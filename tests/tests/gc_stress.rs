@@ -45,6 +45,15 @@ const MODULE: &str = r#"(module
     (struct.set $edge $to_id (local.get $e)
       (if (result i64) (ref.is_null (local.get $to))
         (then (i64.const -1)) (else (struct.get $node $id (local.get $to))))))
+  (func $take_edge (param $from (ref null $node)) (result (ref null $node))
+    (local $e (ref $edge)) (local $to (ref null $node))
+    (if (ref.is_null (local.get $from)) (then (return (ref.null $node))))
+    (local.set $e (array.get $edges (struct.get $node $edges (local.get $from))
+                                    (call $rand (i32.const 4))))
+    (local.set $to (struct.get $edge $to (local.get $e)))
+    (struct.set $edge $to (local.get $e) (ref.null $node))
+    (struct.set $edge $to_id (local.get $e) (i64.const -1))
+    (local.get $to))
   (func $chain (param $n (ref null $node)) (param $d i32) (result (ref null $node))
     (if (i32.eqz (local.get $d)) (then (return (local.get $n))))
     (drop (call $new_node))
@@ -61,7 +70,7 @@ const MODULE: &str = r#"(module
     (if (ref.is_null (global.get $slots))
       (then (global.set $slots (array.new_default $slots (i32.const 1024)))))
     (loop $step
-      (local.set $op (call $rand (i32.const 10)))
+      (local.set $op (call $rand (i32.const 11)))
       (if (i32.le_u (local.get $op) (i32.const 2))
         (then (call $set_slot (call $new_node))))
       (if (i32.or (i32.eq (local.get $op) (i32.const 3)) (i32.eq (local.get $op) (i32.const 4)))
@@ -83,6 +92,10 @@ const MODULE: &str = r#"(module
                 (if (result (ref null $node)) (call $rand (i32.const 2))
                   (then (call $new_node)) (else (ref.null $node)))
                 (call $rand (i32.const 8)))))
+      ;; Move an edge's target into a slot, clearing the edge: while marking, the target may
+      ;; be reachable only through the edge that `struct.set` overwrites.
+      (if (i32.eq (local.get $op) (i32.const 10))
+        (then (call $set_slot (call $take_edge (call $slot)))))
       (br_if $step (local.tee $steps (i32.sub (local.get $steps) (i32.const 1))))))
 
   ;; Edges whose target's id is not the one recorded, two levels down from every slot.
@@ -120,12 +133,12 @@ fn a_mutated_graph_survives_millions_of_allocations_intact() {
     stress(None);
 }
 
-/// The same with marking cut into steps of at most 4 KiB of work, so that guest code runs,
+/// The same with marking cut into steps of at most 16 KiB of work, so that guest code runs,
 /// allocates and overwrites references between the steps of every cycle: what the
 /// collector's write barrier and black allocation exist for.
 #[test]
 fn a_graph_mutated_while_marking_incrementally_survives_intact() {
-    stress(Some(4096));
+    stress(Some(16 << 10));
 }
 
 fn stress(max_step: Option<usize>) {
@@ -159,7 +172,8 @@ fn stress(max_step: Option<usize>) {
     assert!(stats.collections >= 10, "{stats:?}");
     if max_step.is_some() {
         // Many steps per cycle: each pause is a step.
-        assert!(stats.pauses >= 20 * stats.collections, "{stats:?}");
+        assert!(stats.pauses >= 5 * stats.collections, "{stats:?}");
+        eprintln!("{stats:?}");
     }
     assert_eq!(store.gc_verify(true), Vec::<String>::new());
     assert!(stats.heap_bytes < 64 << 20, "{stats:?}");

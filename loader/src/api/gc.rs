@@ -17,8 +17,9 @@ use wasmparser::ValType;
 type R<T> = Result<T, TrapCode>;
 
 impl StoreData {
-    /// Frees every struct and array nothing can reach any more. The store collects by itself
-    /// as objects accumulate; this is for hosts (and tests) that want it now.
+    /// Frees every struct and array nothing can reach any more (a cycle of incremental
+    /// marking in progress is finished first, then a whole one runs). The store collects by
+    /// itself as objects accumulate; this is for hosts (and tests) that want it now.
     pub fn collect_garbage(&mut self) {
         let roots = self.gc_roots();
         // Outside guest code no frame can hold an object the host has not seen (and pinned).

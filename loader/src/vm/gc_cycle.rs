@@ -36,9 +36,10 @@ use std::time::{Duration, Instant};
 /// cycle ends before the heap grows by a quarter of what was live (fewer references
 /// overwritten while marking, less garbage kept black; 4 cost live_heap 5-15% more).
 const PACE: usize = 8;
-/// The most work one step does by default (about 2 ms here; `GcHeap::max_step`). Steps come
-/// every `max_step / (2 * PACE)` bytes allocated, so that a step normally does half of it; a
-/// step that hits it leaves the rest owed to the next.
+/// The most work one step does by default (1-2 ms here; `GcHeap::max_step`). A step is due
+/// once `max_step / (2 * PACE)` bytes were allocated since the last (it happens at the next
+/// refill of the bump range, so usually later); a step that hits the cap leaves the rest
+/// owed to the next.
 pub(crate) const MAX_STEP: usize = 2 << 20;
 /// Elements of an array of references traced at once (a huge array is traced in slices).
 const ARRAY_SLICE: usize = 4096;
@@ -97,10 +98,16 @@ impl GcHeap {
         self.record_pause(began.elapsed());
     }
 
-    /// A whole collection now: the cycle in progress finished, or a new one begun and finished.
+    /// A whole collection now, which frees everything unreachable: the cycle in progress is
+    /// finished first (what it allocated black, and garbage made since it began, it keeps),
+    /// then a new one runs from beginning to end.
     pub fn collect(&mut self, roots: &[usize], stack: Option<(usize, usize)>) {
         let began = Instant::now();
-        if self.marking() || self.start(roots, stack) {
+        if self.marking() {
+            self.drain(usize::MAX);
+            self.finish();
+        }
+        if self.start(roots, stack) {
             self.drain(usize::MAX);
             self.finish();
         }

@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, HashSet};
 pub(crate) const CHUNK: usize = runtime_support::gc::CHUNK_SIZE as usize;
 pub(crate) const GRANULE: usize = 16;
 pub(crate) const WORDS: usize = runtime_support::gc::STARTS_WORDS as usize;
-/// Where a chunk's objects begin, after its start and mark bitmaps.
+/// Where a chunk's objects begin, after its three bitmaps.
 const OBJECTS: usize = runtime_support::gc::CHUNK_OBJECTS as usize;
 /// Larger objects get a block of their own (compiled code allocates only smaller ones).
 pub(crate) const LARGEST_SMALL: usize = runtime_support::gc::MAX_SMALL_OBJECT as usize;
@@ -93,7 +93,8 @@ pub struct GcStats {
     /// The longest and the total time stopped in collections.
     pub longest_pause: std::time::Duration,
     pub total_pause: std::time::Duration,
-    /// Bytes in objects (and free ranges handed to the allocator) after the last collection.
+    /// Bytes in objects: what the last collection left, and what was allocated since (free
+    /// ranges handed to the allocator count whole).
     pub heap_bytes: usize,
 }
 
@@ -253,7 +254,15 @@ impl GcHeap {
         debug_assert!(size.is_multiple_of(GRANULE) && size >= GRANULE);
         if size > LARGEST_SMALL {
             let total = (OBJECTS + size).next_multiple_of(CHUNK);
-            let base = self.new_block(total)?;
+            let base = match self.new_block(total) {
+                Some(base) => base,
+                None => {
+                    // Chunks not swept yet may be empty ones, counted against the limit
+                    // until swept.
+                    self.finish_sweep();
+                    self.new_block(total)?
+                }
+            };
             self.large.insert(base, total);
             self.bytes += total;
             let maps = Bitmaps::of(base);
@@ -465,13 +474,17 @@ impl GcHeap {
         }
     }
 
-    /// Every live object (after a whole sweep: the starts left).
+    /// Every object left: the starts left by the sweep, and in chunks not swept yet, the
+    /// marked starts.
     fn objects(&self) -> Vec<usize> {
+        let unswept: HashSet<usize> = self.unswept.iter().copied().collect();
         let mut out = Vec::new();
         for &base in &self.chunks {
             let maps = Bitmaps::of(base);
             for i in OBJECTS / GRANULE..CHUNK / GRANULE {
-                if Bitmaps::get(maps.starts, i) {
+                // In a chunk not swept yet, the objects left are those marked.
+                let left = !unswept.contains(&base) || Bitmaps::get(maps.marked, i);
+                if left && Bitmaps::get(maps.starts, i) {
                     out.push(base + i * GRANULE);
                 }
             }
@@ -484,7 +497,6 @@ impl GcHeap {
     /// reference it holds names an object left (not a freed one): what a collector that
     /// missed a root or a field would break. Records what it finds in `violations`.
     pub(crate) fn check_graph(&mut self) {
-        self.finish_sweep();
         // No free range may hold (part of) an object left.
         for (start, end, _) in self.free.0.iter().flatten().copied().collect::<Vec<_>>() {
             let inside = (start..end)
@@ -784,9 +796,9 @@ mod tests {
         heap.begin(&[root], None);
         let mut kept = Vec::new();
         // Allocated while marking: black, of sizes on both sides of the smallest free range,
-        // several bump ranges of them.
+        // several bump ranges of them, and large ones.
         for k in 0..3000 {
-            let len = [2u32, 10, 24, 500][k % 4];
+            let len = [2u32, 10, 24, 500, 2000][k % 5];
             let size = runtime_support::gc::array_size(len.into(), 8) as usize;
             let obj = new_object(&mut heap, arr, size, len);
             if k % 3 == 0 {
@@ -794,10 +806,17 @@ mod tests {
             }
         }
         assert!(heap.marking());
-        heap.collect(&[], None);
+        while heap.marking() {
+            heap.step();
+        }
         assert!(heap.violations.is_empty(), "{:?}", heap.violations);
-        heap.finish_sweep();
         let live: HashSet<usize> = heap.objects().into_iter().collect();
+        heap.finish_sweep();
+        assert_eq!(
+            live,
+            heap.objects().into_iter().collect(),
+            "the objects left before and after the lazy sweep"
+        );
         assert!(live.contains(&root));
         assert!(kept.iter().all(|o| live.contains(o)), "black objects freed");
         // The next cycle frees what nothing references, and the ranges are checked again.
@@ -805,6 +824,42 @@ mod tests {
         heap.finish_sweep();
         assert_eq!(heap.objects().len(), 5, "the root and its 4 arrays");
         assert!(heap.violations.is_empty(), "{:?}", heap.violations);
+    }
+
+    #[test]
+    fn a_collection_during_marking_frees_what_became_garbage_and_huge_arrays_are_traced_whole() {
+        let leaf = leak_type(KIND_STRUCT, 32, &[]);
+        let refs = leak_type(KIND_ARRAY, 8, &[0]);
+        let (_limits, mut heap) = heap();
+        heap.verify = true;
+        heap.max_step = 64;
+        // An array of 10,000 references (traced in slices) to 10,000 leaves.
+        let n = 10_000;
+        let size = runtime_support::gc::array_size(n as u64, 8) as usize;
+        let root = new_object(&mut heap, refs, size, n as u32);
+        let leaves: Vec<usize> = (0..n).map(|_| new_object(&mut heap, leaf, 32, 0)).collect();
+        for (k, l) in leaves.iter().enumerate() {
+            // SAFETY: element `k` of the live root.
+            unsafe { *((root + 16 + 8 * k) as *mut usize) = *l };
+        }
+        heap.begin(&[root], None);
+        assert!(heap.marking());
+        // While marking, the second half of the leaves is dropped (through the barrier).
+        for k in n / 2..n {
+            let at = (root + 16 + 8 * k) as *mut usize;
+            // SAFETY: element `k` of the live root.
+            unsafe {
+                heap.barrier(*at);
+                *at = 0;
+            }
+        }
+        // A whole collection finishes this cycle (which keeps them) and runs another.
+        heap.collect(&[root], None);
+        assert!(heap.violations.is_empty(), "{:?}", heap.violations);
+        heap.finish_sweep();
+        let live: HashSet<usize> = heap.objects().into_iter().collect();
+        assert_eq!(live.len(), 1 + n / 2);
+        assert!(leaves[..n / 2].iter().all(|l| live.contains(l)));
     }
 
     #[test]
