@@ -41,6 +41,9 @@ const PACE: usize = 8;
 /// refill of the bump range, so usually later); a step that hits the cap leaves the rest
 /// owed to the next.
 pub(crate) const MAX_STEP: usize = 2 << 20;
+/// The longest a step runs: tracing small scattered objects costs a cache miss each, which
+/// units (bytes) undercount, so a step also stops at this time and leaves the rest owed.
+const STEP_TIME: Duration = Duration::from_millis(1);
 /// Elements of an array of references traced at once (a huge array is traced in slices).
 const ARRAY_SLICE: usize = 4096;
 
@@ -86,7 +89,7 @@ impl GcHeap {
     pub fn begin(&mut self, roots: &[usize], stack: Option<(usize, usize)>) {
         let began = Instant::now();
         if self.start(roots, stack) {
-            self.advance(self.max_step / 2);
+            self.advance(self.max_step / 2, began);
         }
         self.record_pause(began.elapsed());
     }
@@ -94,7 +97,7 @@ impl GcHeap {
     /// A step of the cycle in progress: marking paced by what was allocated since the last.
     pub fn step(&mut self) {
         let began = Instant::now();
-        self.advance(0);
+        self.advance(0, began);
         self.record_pause(began.elapsed());
     }
 
@@ -104,11 +107,11 @@ impl GcHeap {
     pub fn collect(&mut self, roots: &[usize], stack: Option<(usize, usize)>) {
         let began = Instant::now();
         if self.marking() {
-            self.drain(usize::MAX);
+            self.drain(usize::MAX, None);
             self.finish();
         }
         if self.start(roots, stack) {
-            self.drain(usize::MAX);
+            self.drain(usize::MAX, None);
             self.finish();
         }
         self.record_pause(began.elapsed());
@@ -180,7 +183,7 @@ impl GcHeap {
 
     /// Does `at_least` units of marking, or what allocation since the last step asks for;
     /// finishes the cycle when nothing is left grey.
-    fn advance(&mut self, at_least: usize) {
+    fn advance(&mut self, at_least: usize, began: Instant) {
         let Some(c) = self.cycle.as_mut() else { return };
         let owed = PACE * (self.bytes - c.stepped_at) + c.debt;
         c.stepped_at = self.bytes;
@@ -192,7 +195,8 @@ impl GcHeap {
             true => usize::MAX,
             false => owed.max(at_least).min(self.max_step),
         };
-        let done = self.drain(budget);
+        let deadline = (!overrun).then(|| began + STEP_TIME);
+        let done = self.drain(budget, deadline);
         if let Some(c) = self.cycle.as_mut() {
             c.debt = owed.saturating_sub(done.1);
         }
@@ -302,12 +306,14 @@ impl GcHeap {
         }
     }
 
-    /// Traces grey objects until none is left or `budget` units are done: whether none is
-    /// left, and the units done. Objects pass through a small FIFO whose entries are
+    /// Traces grey objects until none is left, `budget` units are done or `deadline` has
+    /// passed: whether none is left, and the units done. Objects pass through a small FIFO whose entries are
     /// prefetched when they enter, so that the header of each is (mostly) in cache by the time
     /// it is read: marking is bound by those cache misses.
-    pub(crate) fn drain(&mut self, budget: usize) -> (bool, usize) {
+    pub(crate) fn drain(&mut self, budget: usize, deadline: Option<Instant>) -> (bool, usize) {
         const AHEAD: usize = 16;
+        // How many objects are traced between two looks at the clock.
+        const CLOCK: u32 = 64;
         let Some(mut c) = self.cycle.take() else {
             return (true, 0);
         };
@@ -315,7 +321,15 @@ impl GcHeap {
         let mut ring = [0usize; AHEAD];
         let (mut head, mut len) = (0, 0);
         let mut units = 0;
+        let (mut until_clock, mut budget) = (CLOCK, budget);
         loop {
+            until_clock -= 1;
+            if until_clock == 0 {
+                until_clock = CLOCK;
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    budget = 0;
+                }
+            }
             while len < AHEAD {
                 let Some(obj) = c.work.pop() else { break };
                 prefetch(obj);

@@ -704,7 +704,7 @@ mod tests {
         let inside = heap.find(a + 40).unwrap();
         heap.mark(inside);
         heap.mark(e);
-        assert!(heap.drain(usize::MAX).0);
+        assert!(heap.drain(usize::MAX, None).0);
         heap.finish();
         heap.finish_sweep();
         assert_eq!(
