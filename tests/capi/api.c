@@ -122,7 +122,7 @@ static wasm_instance_t* instantiate(wasm_store_t* store, wasm_module_t* module, 
 
 enum {
   ALL_TYPES, CALL_PLAIN, CALL_ENV, CALL_FAIL, DIVIDE, OUTER, LOAD, GROW, BUMP, SPIN,
-  ECHO_REF, CALL_AT, IS_NULL_FUNC, THROW, EXPORTED_FUNCS
+  ECHO_REF, CALL_AT, IS_NULL_FUNC, THROW, MAKE_GC, EXPORTED_FUNCS
 };
 /* Exports in order: memory, counter, table, then the functions above. */
 static wasm_func_t* export_func(wasm_extern_vec_t* e, int which) {
@@ -302,6 +302,56 @@ static void refs_and_tables(wasm_store_t* store, wasm_extern_vec_t* e) {
   printf("references and tables: ok\n");
 }
 
+/* A struct the guest makes, read through waot.h: fields (a packed one zero-extended), the
+ * array one holds, i31 values, wrong references refused with a message, a collection that
+ * keeps what the host holds. */
+static void gc_refs(wasm_store_t* store, wasm_extern_vec_t* e) {
+  wasm_val_t a[] = {WASM_I32_VAL(-5)}, out[] = {WASM_INIT_VAL};
+  wasm_val_vec_t args = WASM_ARRAY_VEC(a), results = WASM_ARRAY_VEC(out);
+  CHECK(!wasm_func_call(export_func(e, MAKE_GC), &args, &results));
+  wasm_ref_t* s = out[0].of.ref;
+  CHECK(out[0].kind == WASM_EXTERNREF && s && waot_ref_gc_kind(s) == WAOT_GC_STRUCT);
+  wasm_message_t error;
+  wasm_val_t f0, f1, f2, el;
+  CHECK(waot_ref_struct_get(s, 0, &f0, &error) && f0.kind == WASM_I32 && f0.of.i32 == -5);
+  CHECK(waot_ref_struct_get(s, 2, &f2, &error) && f2.kind == WASM_I32 && f2.of.i32 == 200);
+  CHECK(!waot_ref_struct_get(s, 3, &f0, &error) && error.size > 1);
+  wasm_byte_vec_delete(&error);
+  CHECK(waot_ref_struct_get(s, 1, &f1, &error) && f1.kind == WASM_EXTERNREF);
+  wasm_ref_t* arr = f1.of.ref;
+  CHECK(waot_ref_gc_kind(arr) == WAOT_GC_ARRAY);
+  uint32_t len = 0;
+  CHECK(waot_ref_array_len(arr, &len, &error) && len == 3);
+  CHECK(waot_ref_array_get(arr, 2, &el, &error) && el.kind == WASM_I32 && el.of.i32 == 0xffff);
+  CHECK(!waot_ref_array_get(arr, 3, &el, &error) && strstr(error.data, "3"));
+  wasm_byte_vec_delete(&error);
+  CHECK(!waot_ref_array_len(s, &len, &error));
+  wasm_byte_vec_delete(&error);
+
+  wasm_ref_t* i31 = waot_ref_i31_new(store, 0x7fffffff);
+  uint32_t x = 0;
+  CHECK(waot_ref_gc_kind(i31) == WAOT_GC_I31 && waot_ref_i31_get(i31, true, &x) && x == UINT32_MAX);
+  CHECK(waot_ref_i31_get(i31, false, &x) && x == 0x7fffffff);
+  CHECK(!waot_ref_i31_get(s, false, &x) && !waot_ref_array_len(i31, &len, &error));
+  wasm_byte_vec_delete(&error);
+  wasm_ref_t* ext = waot_ref_new_extern(store, 1);
+  CHECK(waot_ref_gc_kind(ext) == WAOT_GC_NONE && waot_ref_gc_kind(NULL) == WAOT_GC_NONE);
+  CHECK(!waot_ref_struct_get(ext, 0, &f0, &error));
+  wasm_byte_vec_delete(&error);
+
+  waot_store_gc(store);
+  waot_gc_stats_t stats;
+  waot_store_gc_stats(store, &stats);
+  CHECK(stats.collections >= 1 && stats.pauses >= 1 && stats.heap_bytes > 0);
+  CHECK(waot_ref_array_get(arr, 0, &el, &error) && el.of.i32 == 0xffff);
+  CHECK(waot_ref_struct_get(s, 0, &f0, &error) && f0.of.i32 == -5);
+  wasm_ref_delete(ext);
+  wasm_ref_delete(i31);
+  wasm_val_delete(&f1);
+  wasm_val_delete(&out[0]);
+  printf("gc references: ok\n");
+}
+
 static void groups(wasm_module_t* module) {
   wasm_store_t* store = wasm_store_new(engine);
   double* env = malloc(sizeof *env);
@@ -421,6 +471,7 @@ static void groups(wasm_module_t* module) {
   CHECK(wasm_table_size(wasm_extern_as_table(e.data[2])) == 3);
   printf("globals and tables: ok\n");
   refs_and_tables(store, &e);
+  gc_refs(store, &e);
 
   /* The same module again: an instance of its own. */
   wasm_extern_vec_t e2;

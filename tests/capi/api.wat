@@ -24,5 +24,12 @@
     (call_indirect (type $i2i) (local.get 1) (local.get 0)))
   (func (export "is_null_func") (param funcref) (result i32) (ref.is_null (local.get 0)))
   (func (export "throw") (param externref) (throw $boom (i32.const 7) (f64.const 1.5) (local.get 0)))
+  (type $bytes (array (mut i16)))
+  (type $point (struct (field i32) (field (mut anyref)) (field i8)))
+  ;; externref, which the C API has a kind for: a GC object internalized.
+  (func (export "make_gc") (param i32) (result externref)
+    (extern.convert_any
+      (struct.new $point (local.get 0) (array.new $bytes (i32.const -1) (i32.const 3))
+                         (i32.const 200))))
   (func $triple (type $i2i) (i32.mul (local.get 0) (i32.const 3)))
   (elem (i32.const 0) $triple))

@@ -57,6 +57,29 @@ bool waot_trap_exit_status(const wasm_trap_t*, int32_t* status);
 own wasm_ref_t* waot_ref_new_extern(wasm_store_t*, uint64_t value);
 bool waot_ref_extern_value(const wasm_ref_t*, uint64_t* value);
 
+/* GC references (structs, arrays, i31) cross as references of the externref kind.
+ * waot_ref_gc_kind says which (WAOT_GC_NONE for null or another reference). A field or
+ * element read is a value the caller owns (a packed one zero-extended to i32; a reference
+ * the store keeps alive until the store is deleted); false, with a message in `error`, for a
+ * reference that is not the right kind or an index out of range. waot_store_gc frees every
+ * object nothing reaches. */
+enum { WAOT_GC_NONE = 0, WAOT_GC_I31 = 1, WAOT_GC_STRUCT = 2, WAOT_GC_ARRAY = 3 };
+uint8_t waot_ref_gc_kind(const wasm_ref_t*);
+own wasm_ref_t* waot_ref_i31_new(wasm_store_t*, uint32_t value);
+bool waot_ref_i31_get(const wasm_ref_t*, bool sign_extend, uint32_t* value);
+bool waot_ref_struct_get(const wasm_ref_t*, uint32_t field, own wasm_val_t* out, own wasm_message_t* error);
+bool waot_ref_array_len(const wasm_ref_t*, uint32_t* length, own wasm_message_t* error);
+bool waot_ref_array_get(const wasm_ref_t*, uint32_t index, own wasm_val_t* out, own wasm_message_t* error);
+typedef struct waot_gc_stats_t {
+  uint64_t collections;
+  uint64_t pauses; /* each step of incremental marking is one */
+  uint64_t longest_pause_ns;
+  uint64_t total_pause_ns;
+  uint64_t heap_bytes;
+} waot_gc_stats_t;
+void waot_store_gc(wasm_store_t*);
+void waot_store_gc_stats(wasm_store_t*, waot_gc_stats_t* out);
+
 /* Fuel (modules compiled with `waotc --fuel`): a budget of instructions. */
 bool waot_store_set_fuel(wasm_store_t*, uint64_t fuel, own wasm_message_t* error);
 uint64_t waot_store_fuel_consumed(const wasm_store_t*);

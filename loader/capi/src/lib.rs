@@ -12,6 +12,7 @@
 
 mod call;
 mod externs;
+mod gc;
 mod module_types;
 mod runtime;
 mod trap;
@@ -23,6 +24,7 @@ mod wasi;
 
 pub use call::*;
 pub use externs::*;
+pub use gc::*;
 pub use module_types::*;
 pub use runtime::*;
 pub use trap::*;

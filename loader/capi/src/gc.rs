@@ -1,0 +1,181 @@
+//! `waot.h`'s GC references: what a reference of the any hierarchy is, `i31` values, reading
+//! struct fields and array elements, and collecting. A GC reference crosses the C API as a
+//! `wasm_ref_t` of the externref kind (wasm.h has no kind for it); the library checks every
+//! reference against its store and its type, so a made-up or foreign one is an error.
+
+use crate::runtime::wasm_store_t;
+use crate::values::{wasm_ref_t, wasm_val_t};
+use crate::vec::{report, wasm_message_t};
+use waot::{AnyKind, AnyRef, StoreData, Val};
+
+pub const WAOT_GC_NONE: u8 = 0;
+pub const WAOT_GC_I31: u8 = 1;
+pub const WAOT_GC_STRUCT: u8 = 2;
+pub const WAOT_GC_ARRAY: u8 = 3;
+
+/// The GC reference `r` holds, if any.
+unsafe fn any_ref(r: *const wasm_ref_t) -> Option<(AnyRef, *mut StoreData)> {
+    match r.as_ref()? {
+        wasm_ref_t {
+            val: Val::AnyRef(Some(a)),
+            store,
+            ..
+        } => Some((*a, *store)),
+        _ => None,
+    }
+}
+
+/// What `r` is: an `i31`, a struct, an array, or none of them (null, or another reference).
+#[no_mangle]
+pub unsafe extern "C" fn waot_ref_gc_kind(r: *const wasm_ref_t) -> u8 {
+    match any_ref(r).map(|(a, _)| a.kind()) {
+        Some(AnyKind::I31) => WAOT_GC_I31,
+        Some(AnyKind::Struct) => WAOT_GC_STRUCT,
+        Some(AnyKind::Array) => WAOT_GC_ARRAY,
+        None => WAOT_GC_NONE,
+    }
+}
+
+/// An `i31` reference to the low 31 bits of `value`.
+#[no_mangle]
+pub unsafe extern "C" fn waot_ref_i31_new(store: *mut wasm_store_t, value: u32) -> *mut wasm_ref_t {
+    wasm_ref_t::boxed((*store).data(), Val::AnyRef(Some(AnyRef::i31(value))))
+}
+
+/// The value of an `i31` reference, sign-extended (`i31.get_s`) when `signed` is true, else
+/// zero-extended; false for another reference.
+#[no_mangle]
+pub unsafe extern "C" fn waot_ref_i31_get(
+    r: *const wasm_ref_t,
+    signed: bool,
+    out: *mut u32,
+) -> bool {
+    let Some(v) = any_ref(r).and_then(|(a, _)| a.as_i31()) else {
+        return false;
+    };
+    if !out.is_null() {
+        *out = match signed {
+            true => ((v << 1) as i32 >> 1) as u32,
+            false => v,
+        };
+    }
+    true
+}
+
+/// Writes `result` (a value the caller owns) to `out`, or the error to `error`.
+unsafe fn give(
+    store: *mut StoreData,
+    result: waot::Result<Val>,
+    out: *mut wasm_val_t,
+    error: *mut wasm_message_t,
+) -> bool {
+    let converted = result
+        .map_err(|e| e.to_string())
+        .and_then(|v| wasm_val_t::from_val(store, &v));
+    match converted {
+        Ok(v) => {
+            if !out.is_null() {
+                out.write(v);
+            }
+            true
+        }
+        Err(m) => {
+            report(error, &m);
+            false
+        }
+    }
+}
+
+fn not_gc() -> waot::Error {
+    waot::Error::Usage("not a struct or array reference".into())
+}
+
+/// Field `field` of struct `r` (a packed field zero-extended to i32; a reference field's value
+/// owns a new reference, kept alive by the store until it is dropped); false, with a message
+/// in `error`, for another reference or a field it does not have.
+#[no_mangle]
+pub unsafe extern "C" fn waot_ref_struct_get(
+    r: *const wasm_ref_t,
+    field: u32,
+    out: *mut wasm_val_t,
+    error: *mut wasm_message_t,
+) -> bool {
+    match any_ref(r) {
+        Some((a, store)) => give(store, (*store).struct_field(a, field), out, error),
+        None => {
+            report(error, &not_gc().to_string());
+            false
+        }
+    }
+}
+
+/// The length of array `r`; false, with a message in `error`, for another reference.
+#[no_mangle]
+pub unsafe extern "C" fn waot_ref_array_len(
+    r: *const wasm_ref_t,
+    out: *mut u32,
+    error: *mut wasm_message_t,
+) -> bool {
+    let len = match any_ref(r) {
+        Some((a, store)) => (*store).array_len(a),
+        None => Err(not_gc()),
+    };
+    match len {
+        Ok(n) => {
+            if !out.is_null() {
+                *out = n;
+            }
+            true
+        }
+        Err(e) => {
+            report(error, &e.to_string());
+            false
+        }
+    }
+}
+
+/// Element `index` of array `r`, as `waot_ref_struct_get` gives a field.
+#[no_mangle]
+pub unsafe extern "C" fn waot_ref_array_get(
+    r: *const wasm_ref_t,
+    index: u32,
+    out: *mut wasm_val_t,
+    error: *mut wasm_message_t,
+) -> bool {
+    match any_ref(r) {
+        Some((a, store)) => give(store, (*store).array_get(a, index), out, error),
+        None => {
+            report(error, &not_gc().to_string());
+            false
+        }
+    }
+}
+
+/// The store's GC activity: collections, pauses (each step of incremental marking is one),
+/// the longest and total pause in nanoseconds, and the bytes of the heap.
+#[repr(C)]
+pub struct waot_gc_stats_t {
+    pub collections: u64,
+    pub pauses: u64,
+    pub longest_pause_ns: u64,
+    pub total_pause_ns: u64,
+    pub heap_bytes: u64,
+}
+
+/// Frees every struct and array of the store that nothing can reach (see `collect_garbage`).
+#[no_mangle]
+pub unsafe extern "C" fn waot_store_gc(store: *mut wasm_store_t) {
+    (*(*store).data()).collect_garbage();
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn waot_store_gc_stats(store: *mut wasm_store_t, out: *mut waot_gc_stats_t) {
+    let s = (*(*store).data()).gc_stats();
+    out.write(waot_gc_stats_t {
+        collections: s.collections,
+        pauses: s.pauses,
+        longest_pause_ns: s.longest_pause.as_nanos() as u64,
+        total_pause_ns: s.total_pause.as_nanos() as u64,
+        heap_bytes: s.heap_bytes as u64,
+    });
+}
