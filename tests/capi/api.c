@@ -323,7 +323,7 @@ static void gc_refs(wasm_store_t* store, wasm_extern_vec_t* e) {
   uint32_t len = 0;
   CHECK(waot_ref_array_len(arr, &len, &error) && len == 3);
   CHECK(waot_ref_array_get(arr, 2, &el, &error) && el.kind == WASM_I32 && el.of.i32 == 0xffff);
-  CHECK(!waot_ref_array_get(arr, 3, &el, &error) && strstr(error.data, "3"));
+  CHECK(!waot_ref_array_get(arr, 3, &el, &error) && strstr(error.data, "past the array"));
   wasm_byte_vec_delete(&error);
   CHECK(!waot_ref_array_len(s, &len, &error));
   wasm_byte_vec_delete(&error);
@@ -332,6 +332,16 @@ static void gc_refs(wasm_store_t* store, wasm_extern_vec_t* e) {
   uint32_t x = 0;
   CHECK(waot_ref_gc_kind(i31) == WAOT_GC_I31 && waot_ref_i31_get(i31, true, &x) && x == UINT32_MAX);
   CHECK(waot_ref_i31_get(i31, false, &x) && x == 0x7fffffff);
+  wasm_ref_t* half = waot_ref_i31_new(store, 0x40000000);
+  wasm_ref_t* below = waot_ref_i31_new(store, 0x3fffffff);
+  wasm_ref_t* high = waot_ref_i31_new(store, 0x80000005); /* bit 31 dropped */
+  CHECK(waot_ref_i31_get(half, true, &x) && x == 0xc0000000u);
+  CHECK(waot_ref_i31_get(half, false, &x) && x == 0x40000000);
+  CHECK(waot_ref_i31_get(below, true, &x) && x == 0x3fffffff);
+  CHECK(waot_ref_i31_get(high, true, &x) && x == 5);
+  wasm_ref_delete(half);
+  wasm_ref_delete(below);
+  wasm_ref_delete(high);
   CHECK(!waot_ref_i31_get(s, false, &x) && !waot_ref_array_len(i31, &len, &error));
   wasm_byte_vec_delete(&error);
   wasm_ref_t* ext = waot_ref_new_extern(store, 1);
@@ -339,16 +349,37 @@ static void gc_refs(wasm_store_t* store, wasm_extern_vec_t* e) {
   CHECK(!waot_ref_struct_get(ext, 0, &f0, &error));
   wasm_byte_vec_delete(&error);
 
+  /* A read with no place for the value makes nothing (valgrind would see a leak). */
+  CHECK(waot_ref_struct_get(s, 1, NULL, &error));
+
+  /* 100 more structs (each with its array): a collection keeps them while the host holds
+   * them and frees them once it releases them. */
+  wasm_ref_t* more[100];
+  for (int k = 0; k < 100; k++) {
+    CHECK(!wasm_func_call(export_func(e, MAKE_GC), &args, &results));
+    more[k] = out[0].of.ref;
+  }
+  waot_gc_stats_t held, freed;
   waot_store_gc(store);
-  waot_gc_stats_t stats;
-  waot_store_gc_stats(store, &stats);
-  CHECK(stats.collections >= 1 && stats.pauses >= 1 && stats.heap_bytes > 0);
+  waot_store_gc_stats(store, &held);
+  for (int k = 0; k < 100; k++) {
+    waot_ref_gc_release(more[k]);
+    CHECK(!waot_ref_struct_get(more[k], 0, &f0, &error));
+    wasm_byte_vec_delete(&error);
+    wasm_ref_delete(more[k]);
+  }
+  waot_store_gc(store);
+  waot_store_gc_stats(store, &freed);
+  CHECK(freed.collections == held.collections + 1 && freed.pauses > held.pauses);
+  CHECK(freed.heap_bytes > 0 && freed.heap_bytes + 100 * 64 <= held.heap_bytes);
   CHECK(waot_ref_array_get(arr, 0, &el, &error) && el.of.i32 == 0xffff);
   CHECK(waot_ref_struct_get(s, 0, &f0, &error) && f0.of.i32 == -5);
+  CHECK(waot_ref_gc_keep(s, &error));
   wasm_ref_delete(ext);
   wasm_ref_delete(i31);
   wasm_val_delete(&f1);
-  wasm_val_delete(&out[0]);
+  /* `s` was the last call's result before the loop; its value was not deleted. */
+  wasm_ref_delete(s);
   printf("gc references: ok\n");
 }
 

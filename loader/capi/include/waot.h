@@ -59,10 +59,13 @@ bool waot_ref_extern_value(const wasm_ref_t*, uint64_t* value);
 
 /* GC references (structs, arrays, i31) cross as references of the externref kind.
  * waot_ref_gc_kind says which (WAOT_GC_NONE for null or another reference). A field or
- * element read is a value the caller owns (a packed one zero-extended to i32; a reference
- * the store keeps alive until the store is deleted); false, with a message in `error`, for a
- * reference that is not the right kind or an index out of range. waot_store_gc frees every
- * object nothing reaches. */
+ * element read is a value the caller owns (a packed one zero-extended to i32); `out` may be
+ * NULL. A reference read outside host callbacks is kept by the store until
+ * waot_ref_gc_release or the store's deletion; one read inside a callback is valid for that
+ * call only, unless waot_ref_gc_keep keeps it. The reads return false, with a message in
+ * `error` (the caller's to delete), for the wrong kind of reference, an index out of range, a
+ * reference the store no longer knows, or a v128 field (no C kind). The reference's store
+ * must still exist. waot_store_gc frees every object nothing reaches. */
 enum { WAOT_GC_NONE = 0, WAOT_GC_I31 = 1, WAOT_GC_STRUCT = 2, WAOT_GC_ARRAY = 3 };
 uint8_t waot_ref_gc_kind(const wasm_ref_t*);
 own wasm_ref_t* waot_ref_i31_new(wasm_store_t*, uint32_t value);
@@ -70,6 +73,8 @@ bool waot_ref_i31_get(const wasm_ref_t*, bool sign_extend, uint32_t* value);
 bool waot_ref_struct_get(const wasm_ref_t*, uint32_t field, own wasm_val_t* out, own wasm_message_t* error);
 bool waot_ref_array_len(const wasm_ref_t*, uint32_t* length, own wasm_message_t* error);
 bool waot_ref_array_get(const wasm_ref_t*, uint32_t index, own wasm_val_t* out, own wasm_message_t* error);
+bool waot_ref_gc_keep(const wasm_ref_t*, own wasm_message_t* error);
+void waot_ref_gc_release(const wasm_ref_t*);
 typedef struct waot_gc_stats_t {
   uint64_t collections;
   uint64_t pauses; /* each step of incremental marking is one */
@@ -78,7 +83,7 @@ typedef struct waot_gc_stats_t {
   uint64_t heap_bytes;
 } waot_gc_stats_t;
 void waot_store_gc(wasm_store_t*);
-void waot_store_gc_stats(wasm_store_t*, waot_gc_stats_t* out);
+void waot_store_gc_stats(const wasm_store_t*, waot_gc_stats_t* out);
 
 /* Fuel (modules compiled with `waotc --fuel`): a budget of instructions. */
 bool waot_store_set_fuel(wasm_store_t*, uint64_t fuel, own wasm_message_t* error);

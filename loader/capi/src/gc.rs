@@ -1,7 +1,10 @@
 //! `waot.h`'s GC references: what a reference of the any hierarchy is, `i31` values, reading
-//! struct fields and array elements, and collecting. A GC reference crosses the C API as a
-//! `wasm_ref_t` of the externref kind (wasm.h has no kind for it); the library checks every
-//! reference against its store and its type, so a made-up or foreign one is an error.
+//! struct fields and array elements, keeping and releasing them, and collecting. A GC
+//! reference crosses the C API as a `wasm_ref_t` of the externref kind (wasm.h has no kind
+//! for it) and reads go through the library, which checks the reference's kind and that its
+//! store still knows the object (one released, or read in a host callback that has
+//! returned, is an error). The reference's store must still exist, as for every object of
+//! the C API.
 
 use crate::runtime::wasm_store_t;
 use crate::values::{wasm_ref_t, wasm_val_t};
@@ -47,14 +50,14 @@ pub unsafe extern "C" fn waot_ref_i31_new(store: *mut wasm_store_t, value: u32) 
 #[no_mangle]
 pub unsafe extern "C" fn waot_ref_i31_get(
     r: *const wasm_ref_t,
-    signed: bool,
+    sign_extend: bool,
     out: *mut u32,
 ) -> bool {
     let Some(v) = any_ref(r).and_then(|(a, _)| a.as_i31()) else {
         return false;
     };
     if !out.is_null() {
-        *out = match signed {
+        *out = match sign_extend {
             true => ((v << 1) as i32 >> 1) as u32,
             false => v,
         };
@@ -71,10 +74,14 @@ unsafe fn give(
 ) -> bool {
     let converted = result
         .map_err(|e| e.to_string())
-        .and_then(|v| wasm_val_t::from_val(store, &v));
+        .and_then(|v| match out.is_null() {
+            // Nothing to own: no reference is made.
+            true => Ok(None),
+            false => wasm_val_t::from_val(store, &v).map(Some),
+        });
     match converted {
         Ok(v) => {
-            if !out.is_null() {
+            if let Some(v) = v {
                 out.write(v);
             }
             true
@@ -151,6 +158,36 @@ pub unsafe extern "C" fn waot_ref_array_get(
     }
 }
 
+/// Keeps the object `r` names for the store's lifetime (a read inside a host callback is
+/// otherwise valid for that call only); false, with a message, for a reference the store does
+/// not know.
+#[no_mangle]
+pub unsafe extern "C" fn waot_ref_gc_keep(
+    r: *const wasm_ref_t,
+    error: *mut wasm_message_t,
+) -> bool {
+    let kept = match any_ref(r) {
+        Some((a, store)) => (*store).gc_keep(a),
+        None => Err(not_gc()),
+    };
+    match kept {
+        Ok(()) => true,
+        Err(e) => {
+            report(error, &e.to_string());
+            false
+        }
+    }
+}
+
+/// Lets the store free the object `r` names once nothing else reaches it (what the host
+/// reads outside host callbacks is kept until then); `r` and its copies name nothing after.
+#[no_mangle]
+pub unsafe extern "C" fn waot_ref_gc_release(r: *const wasm_ref_t) {
+    if let Some((a, store)) = any_ref(r) {
+        (*store).gc_release(a);
+    }
+}
+
 /// The store's GC activity: collections, pauses (each step of incremental marking is one),
 /// the longest and total pause in nanoseconds, and the bytes of the heap.
 #[repr(C)]
@@ -169,8 +206,11 @@ pub unsafe extern "C" fn waot_store_gc(store: *mut wasm_store_t) {
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn waot_store_gc_stats(store: *mut wasm_store_t, out: *mut waot_gc_stats_t) {
-    let s = (*(*store).data()).gc_stats();
+pub unsafe extern "C" fn waot_store_gc_stats(
+    store: *const wasm_store_t,
+    out: *mut waot_gc_stats_t,
+) {
+    let s = (*store).store.gc_stats();
     out.write(waot_gc_stats_t {
         collections: s.collections,
         pauses: s.pauses,
