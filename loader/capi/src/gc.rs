@@ -65,41 +65,31 @@ pub unsafe extern "C" fn waot_ref_i31_get(
     true
 }
 
-/// Writes `result` (a value the caller owns) to `out`, or the error to `error`.
-unsafe fn give(
-    store: *mut StoreData,
-    result: waot::Result<Val>,
-    out: *mut wasm_val_t,
+/// `f` applied to the GC object `r` names and its store; `None`, with the message in `error`,
+/// when `r` is not one or `f` fails.
+unsafe fn with_object<T>(
+    r: *const wasm_ref_t,
     error: *mut wasm_message_t,
-) -> bool {
-    let converted = result
-        .map_err(|e| e.to_string())
-        .and_then(|v| match out.is_null() {
-            // Nothing to own: no reference is made.
-            true => Ok(None),
-            false => wasm_val_t::from_val(store, &v).map(Some),
-        });
-    match converted {
-        Ok(v) => {
-            if let Some(v) = v {
-                out.write(v);
-            }
-            true
-        }
-        Err(m) => {
-            report(error, &m);
-            false
-        }
-    }
+    f: impl FnOnce(AnyRef, *mut StoreData) -> Result<T, String>,
+) -> Option<T> {
+    let result = match any_ref(r) {
+        Some((a, store)) => f(a, store),
+        None => Err("not a struct or array reference".into()),
+    };
+    result.map_err(|m| report(error, &m)).ok()
 }
 
-fn not_gc() -> waot::Error {
-    waot::Error::Usage("not a struct or array reference".into())
+/// Writes `v` to `out` as a value the caller owns (no reference is made when `out` is null).
+unsafe fn give(store: *mut StoreData, v: Val, out: *mut wasm_val_t) -> Result<(), String> {
+    if !out.is_null() {
+        out.write(wasm_val_t::from_val(store, &v)?);
+    }
+    Ok(())
 }
 
 /// Field `field` of struct `r` (a packed field zero-extended to i32; a reference field's value
-/// owns a new reference, kept alive by the store until it is dropped); false, with a message
-/// in `error`, for another reference or a field it does not have.
+/// owns a new reference); false, with a message in `error`, for another reference or a field
+/// it does not have.
 #[no_mangle]
 pub unsafe extern "C" fn waot_ref_struct_get(
     r: *const wasm_ref_t,
@@ -107,13 +97,11 @@ pub unsafe extern "C" fn waot_ref_struct_get(
     out: *mut wasm_val_t,
     error: *mut wasm_message_t,
 ) -> bool {
-    match any_ref(r) {
-        Some((a, store)) => give(store, (*store).struct_field(a, field), out, error),
-        None => {
-            report(error, &not_gc().to_string());
-            false
-        }
-    }
+    with_object(r, error, |a, store| {
+        let v = (*store).struct_field(a, field).map_err(|e| e.to_string())?;
+        give(store, v, out)
+    })
+    .is_some()
 }
 
 /// The length of array `r`; false, with a message in `error`, for another reference.
@@ -123,22 +111,14 @@ pub unsafe extern "C" fn waot_ref_array_len(
     out: *mut u32,
     error: *mut wasm_message_t,
 ) -> bool {
-    let len = match any_ref(r) {
-        Some((a, store)) => (*store).array_len(a),
-        None => Err(not_gc()),
-    };
-    match len {
-        Ok(n) => {
-            if !out.is_null() {
-                *out = n;
-            }
-            true
+    with_object(r, error, |a, store| {
+        let n = (*store).array_len(a).map_err(|e| e.to_string())?;
+        if !out.is_null() {
+            *out = n;
         }
-        Err(e) => {
-            report(error, &e.to_string());
-            false
-        }
-    }
+        Ok(())
+    })
+    .is_some()
 }
 
 /// Element `index` of array `r`, as `waot_ref_struct_get` gives a field.
@@ -149,13 +129,11 @@ pub unsafe extern "C" fn waot_ref_array_get(
     out: *mut wasm_val_t,
     error: *mut wasm_message_t,
 ) -> bool {
-    match any_ref(r) {
-        Some((a, store)) => give(store, (*store).array_get(a, index), out, error),
-        None => {
-            report(error, &not_gc().to_string());
-            false
-        }
-    }
+    with_object(r, error, |a, store| {
+        let v = (*store).array_get(a, index).map_err(|e| e.to_string())?;
+        give(store, v, out)
+    })
+    .is_some()
 }
 
 /// Keeps the object `r` names for the store's lifetime (a read inside a host callback is
@@ -166,17 +144,10 @@ pub unsafe extern "C" fn waot_ref_gc_keep(
     r: *const wasm_ref_t,
     error: *mut wasm_message_t,
 ) -> bool {
-    let kept = match any_ref(r) {
-        Some((a, store)) => (*store).gc_keep(a),
-        None => Err(not_gc()),
-    };
-    match kept {
-        Ok(()) => true,
-        Err(e) => {
-            report(error, &e.to_string());
-            false
-        }
-    }
+    with_object(r, error, |a, store| {
+        (*store).gc_keep(a).map_err(|e| e.to_string())
+    })
+    .is_some()
 }
 
 /// Lets the store free the object `r` names once nothing else reaches it (what the host

@@ -12,7 +12,7 @@ use runtime_support::gc::{
 };
 use runtime_support::types::RefKind;
 use runtime_support::TrapCode;
-use wasmparser::ValType;
+use wasmparser::{FieldType, ValType};
 
 type R<T> = Result<T, TrapCode>;
 
@@ -289,8 +289,8 @@ impl StoreData {
         Ok((r.raw, record))
     }
 
-    /// Field `field` of struct `r` (a packed field zero-extended to an `i32`).
-    pub fn struct_field(&self, r: crate::AnyRef, field: u32) -> crate::Result<Val> {
+    /// Where field `field` of struct `r` lives, and its type.
+    fn field_at(&self, r: crate::AnyRef, field: u32) -> crate::Result<(usize, FieldType)> {
         let (obj, record) = self.object_of(r)?;
         let wasmparser::CompositeInnerType::Struct(s) = &record.sub.composite_type.inner else {
             return Err(crate::Error::Usage("not a struct".into()));
@@ -300,7 +300,29 @@ impl StoreData {
             .get(field as usize)
             .ok_or_else(|| crate::Error::Usage(format!("the struct has no field {field}")))?;
         let offset = runtime_support::gc::struct_layout(s).offsets[field as usize];
-        Ok(self.adopt(read_storage(obj + offset as usize, f.element_type, self.id)))
+        Ok((obj + offset as usize, *f))
+    }
+
+    /// Where element `index` of array `r` lives, checked against its length, and its type.
+    fn element_at(&self, r: crate::AnyRef, index: u32) -> crate::Result<(usize, FieldType)> {
+        let len = self.array_len(r)?;
+        let (obj, record) = self.object_of(r)?;
+        let wasmparser::CompositeInnerType::Array(a) = &record.sub.composite_type.inner else {
+            unreachable!("checked by array_len")
+        };
+        if index >= len {
+            return Err(crate::Error::Usage(format!(
+                "index {index} past the array's {len} elements"
+            )));
+        }
+        let size = runtime_support::gc::storage_size(a.0.element_type) as usize;
+        Ok((obj + HEADER_SIZE as usize + index as usize * size, a.0))
+    }
+
+    /// Field `field` of struct `r` (a packed field zero-extended to an `i32`).
+    pub fn struct_field(&self, r: crate::AnyRef, field: u32) -> crate::Result<Val> {
+        let (at, f) = self.field_at(r, field)?;
+        Ok(self.adopt(read_storage(at, f.element_type, self.id)))
     }
 
     /// The length of array `r`.
@@ -315,62 +337,29 @@ impl StoreData {
 
     /// Element `index` of array `r` (a packed element zero-extended to an `i32`).
     pub fn array_get(&self, r: crate::AnyRef, index: u32) -> crate::Result<Val> {
-        let len = self.array_len(r)?;
-        let (obj, record) = self.object_of(r)?;
-        let wasmparser::CompositeInnerType::Array(a) = &record.sub.composite_type.inner else {
-            unreachable!("checked by array_len")
-        };
-        if index >= len {
-            return Err(crate::Error::Usage(format!(
-                "index {index} past the array's {len} elements"
-            )));
-        }
-        let size = runtime_support::gc::storage_size(a.0.element_type) as usize;
-        let at = obj + HEADER_SIZE as usize + index as usize * size;
-        Ok(self.adopt(read_storage(at, a.0.element_type, self.id)))
+        let (at, e) = self.element_at(r, index)?;
+        Ok(self.adopt(read_storage(at, e.element_type, self.id)))
     }
 
     /// Sets mutable field `field` of struct `r` to `value` (an `i32` for a packed field,
     /// truncated), checked against the field's type as an argument is.
     pub fn struct_set(&mut self, r: crate::AnyRef, field: u32, value: Val) -> crate::Result<()> {
-        let (obj, record) = self.object_of(r)?;
-        let wasmparser::CompositeInnerType::Struct(s) = &record.sub.composite_type.inner else {
-            return Err(crate::Error::Usage("not a struct".into()));
-        };
-        let f = s
-            .fields
-            .get(field as usize)
-            .ok_or_else(|| crate::Error::Usage(format!("the struct has no field {field}")))?;
+        let (at, f) = self.field_at(r, field)?;
         if !f.mutable {
             return Err(crate::Error::Usage(format!("field {field} is immutable")));
         }
         self.check_storage(&[f.element_type], &[value])?;
-        let offset = runtime_support::gc::struct_layout(s).offsets[field as usize];
-        self.write_field(obj + offset as usize, f.element_type, value)
+        self.write_field(at, f.element_type, value)
     }
 
     /// Sets element `index` of mutable array `r` to `value`.
     pub fn array_set(&mut self, r: crate::AnyRef, index: u32, value: Val) -> crate::Result<()> {
-        let len = self.array_len(r)?;
-        let (obj, record) = self.object_of(r)?;
-        let wasmparser::CompositeInnerType::Array(a) = &record.sub.composite_type.inner else {
-            unreachable!("checked by array_len")
-        };
-        if !a.0.mutable {
+        let (at, e) = self.element_at(r, index)?;
+        if !e.mutable {
             return Err(crate::Error::Usage("the array is immutable".into()));
         }
-        if index >= len {
-            return Err(crate::Error::Usage(format!(
-                "index {index} past the array's {len} elements"
-            )));
-        }
-        self.check_storage(&[a.0.element_type], &[value])?;
-        let size = runtime_support::gc::storage_size(a.0.element_type) as usize;
-        self.write_field(
-            obj + HEADER_SIZE as usize + index as usize * size,
-            a.0.element_type,
-            value,
-        )
+        self.check_storage(&[e.element_type], &[value])?;
+        self.write_field(at, e.element_type, value)
     }
 
     /// A new struct of canonical type `type_id` (`Module::type_id`) with `fields`, each of its
