@@ -58,8 +58,9 @@ struct Cli {
     /// so that the host can bound the work a guest does (`wrun --fuel N`).
     #[arg(long)]
     fuel: bool,
-    /// Poll for interrupts at loop headers too, so that `wrun --time-limit` and
-    /// `Store::interrupt_handle` stop any loop (function entries stop without it).
+    /// Poll for interrupts at loop headers too. Not needed to interrupt: any code stops by
+    /// signal. Polls stop loops even on a thread that blocks the signal (SIGURG), at a cost
+    /// (docs/PERFORMANCE.md).
     #[arg(long)]
     interruptible: bool,
     /// With --fuel: charge each operator what this table says (lines `OPERATOR COST`,

@@ -75,7 +75,7 @@ pub struct RunCli {
     #[arg(long, value_name = "N")]
     pub fuel: Option<u64>,
     /// Stop the guest after this much wall-clock time: `500ms`, `2s`, `1.5m`. Native code
-    /// stops at its next call or, compiled with `waotc --interruptible`, loop iteration.
+    /// stops wherever it runs (by a signal), or as a host call it made returns.
     /// Example: --time-limit 10s
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub time_limit: Option<std::time::Duration>,

@@ -592,6 +592,23 @@ static void limits(const char* metered) {
   free(m);
   wasm_trap_delete(trap);
   wasm_store_delete(store);
+  /* Any module can be interrupted: a loop compiled without polls stops by signal. */
+  store = wasm_store_new(engine);
+  handle = waot_store_interrupt_handle(store, &error);
+  CHECK(handle);
+  env = malloc(sizeof *env);
+  *env = 0.5;
+  instance = instantiate(store, plain_module, env, &e);
+  pthread_create(&t, NULL, interrupter, handle);
+  trap = wasm_func_call(export_func(&e, SPIN), &none, &none);
+  pthread_join(t, NULL);
+  CHECK(trap && waot_trap_code(trap, &code) && code == 16);
+  wasm_trap_delete(trap);
+  wasm_extern_vec_delete(&e);
+  wasm_instance_delete(instance);
+  wasm_store_delete(store);
+  waot_interrupt_handle_delete(handle);
+  free(env);
   wasm_module_delete(plain_module);
   wasm_module_delete(module);
   printf("limits: ok\n");

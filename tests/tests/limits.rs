@@ -322,22 +322,14 @@ fn stores_refuse_modules_that_cannot_honour_their_limits() {
     let l = host(&mut store);
     refusal(l.instantiate(&mut store, &plain), "--fuel", "plain.so");
     l.instantiate(&mut store, &fueled).unwrap();
-    let mut store = Store::new();
-    store.interrupt_handle().unwrap();
-    let l = host(&mut store);
-    refusal(
-        l.instantiate(&mut store, &fueled),
-        "--interruptible",
-        "fueled.so",
-    );
     // Instantiated first, then asked.
     let mut store = Store::new();
     let l = host(&mut store);
     l.instantiate(&mut store, &plain).unwrap();
     assert!(matches!(store.set_fuel(10), Err(Error::Load(m)) if m.contains("--fuel")));
-    assert!(
-        matches!(store.interrupt_handle(), Err(Error::Load(m)) if m.contains("--interruptible"))
-    );
+    // Any code can be interrupted.
+    store.interrupt_handle().unwrap();
+    l.instantiate(&mut store, &plain).unwrap();
 }
 
 fn wrun(args: &[&dyn AsRef<std::ffi::OsStr>]) -> std::process::Output {
@@ -408,8 +400,9 @@ fn wrun_stops_guests_at_their_limits_natively_and_interpreted() {
         }
     }
 
-    // A loop that never ends, stopped by the clock, in both modes.
-    for (module, extra) in [(&metered, "-q"), (&wasm, "--interp")] {
+    // A loop that never ends, stopped by the clock, in every mode: polled, by signal alone,
+    // interpreted.
+    for (module, extra) in [(&metered, "-q"), (&plain, "-q"), (&wasm, "--interp")] {
         let started = Instant::now();
         let o = wrun(&[
             &"--time-limit",
@@ -428,20 +421,12 @@ fn wrun_stops_guests_at_their_limits_natively_and_interpreted() {
         assert!(started.elapsed() < Duration::from_secs(20));
     }
 
-    // An artifact without the metering: one line naming the flag, exit status 1.
-    for (flag, value, missing) in [
-        ("--fuel", "10", "--fuel"),
-        ("--time-limit", "1s", "--interruptible"),
-    ] {
-        let o = wrun(&[&flag, &value, &plain]);
-        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-        let e = stderr(&o);
-        assert_eq!(e.lines().count(), 1, "{e}");
-        assert!(
-            e.contains(&format!("recompile with `waotc {missing}`")),
-            "{e}"
-        );
-    }
+    // An artifact without fuel metering: one line naming the flag, exit status 1.
+    let o = wrun(&[&"--fuel", &"10", &plain]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(e.contains("recompile with `waotc --fuel`"), "{e}");
 }
 
 const GROWING: &str = r#"(module
@@ -593,5 +578,146 @@ fn a_fuel_cost_table_decides_what_each_operator_charges() {
         assert_eq!(o.status.code(), Some(1), "{stderr}");
         assert!(stderr.contains(error), "{error}: {stderr}");
         assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
+}
+
+/// Guest code that polls nothing (no `--interruptible`): the interrupt's signal stops it.
+const UNPOLLED: &str = r#"(module
+  (import "host" "nap" (func $nap))
+  (tag $t (param i32))
+  (func (export "spin") (loop $l (br $l)))
+  (func $f (param i32) (return_call $f (i32.add (local.get 0) (i32.const 1))))
+  (func (export "recurse") (call $f (i32.const 0)))
+  ;; Nearly all its time in a host function that sleeps.
+  (func (export "napping") (loop $l (call $nap) (br $l)))
+  ;; Nearly all its time in the unwinder.
+  (func (export "throwing") (local $i i32)
+    (loop $l
+      (block $caught (result i32)
+        (try_table (catch $t $caught) (throw $t (local.get $i)))
+        (unreachable))
+      (local.set $i (i32.add (i32.const 1)))
+      (br $l)))
+  ;; Nearly all its time in memset.
+  (memory 16)
+  (func (export "filling") (loop $l (memory.fill (i32.const 0) (i32.const 7) (i32.const 1048576)) (br $l)))
+  ;; acc = acc * 31 + i for i below n, calling the host every 2^16 iterations.
+  (func (export "mix") (param $n i32) (result i64) (local $i i32) (local $acc i64)
+    (loop $l
+      (local.set $acc (i64.add (i64.mul (local.get $acc) (i64.const 31))
+                               (i64.extend_i32_u (local.get $i))))
+      (if (i32.eqz (i32.and (local.get $i) (i32.const 65535))) (then (call $nap)))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (local.get $acc))
+  (func (export "seven") (result i32) (i32.const 7)))"#;
+
+/// Aborts the test process if it is still running after `secs`: a lost interrupt would
+/// otherwise hang the test run instead of failing it.
+fn watchdog(secs: u64, what: &'static str) -> Arc<std::sync::atomic::AtomicBool> {
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = done.clone();
+    std::thread::spawn(move || {
+        let started = Instant::now();
+        while !seen.load(Ordering::Relaxed) {
+            if started.elapsed() > Duration::from_secs(secs) {
+                eprintln!("{what}: still running after {secs} s: an interrupt was lost");
+                std::process::abort();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    done
+}
+
+fn unpolled_store(opt_level: OptLevel, dir: &std::path::Path) -> (Store, waot::Instance) {
+    let opts = CompileOptions {
+        enabled_proposals: vec!["tail-call".into(), "exceptions".into()],
+        ..options(opt_level, BoundsStrategy::GuardPages, false, false)
+    };
+    let module = load_wat(dir, "unpolled", UNPOLLED, &opts);
+    assert!(!module.header().metering.interruptible);
+    let mut store = Store::new();
+    let nap = store.func_new(&[], &[], |_, _, _| {
+        std::thread::sleep(Duration::from_micros(200));
+        Ok(())
+    });
+    let mut linker = Linker::new();
+    linker.define("host", "nap", Extern::Func(nap));
+    let i = linker.instantiate(&mut store, &module).unwrap();
+    (store, i)
+}
+
+#[test]
+fn an_interrupt_stops_code_that_polls_nothing_wherever_it_runs() {
+    let done = watchdog(120, "an_interrupt_stops_code_that_polls_nothing");
+    for opt_level in [OptLevel::O0, OptLevel::O2] {
+        let d = tempfile::tempdir().unwrap();
+        let (mut store, i) = unpolled_store(opt_level, d.path());
+        let handle = store.interrupt_handle().unwrap();
+        for name in ["spin", "recurse", "napping", "throwing", "filling"] {
+            let mut latencies = Vec::new();
+            for round in 0..5 {
+                let h = handle.clone();
+                let t = std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(20 + 10 * round));
+                    h.interrupt();
+                    Instant::now()
+                });
+                assert_eq!(
+                    call(&mut store, i, name, &[]),
+                    Err(TrapCode::Interrupted),
+                    "{opt_level:?} {name}"
+                );
+                let returned = Instant::now();
+                // Signalled at once, or again every millisecond: well under a second.
+                let took = returned.saturating_duration_since(t.join().unwrap());
+                assert!(took < Duration::from_secs(1), "{name}: {took:?}");
+                latencies.push(took);
+                assert_eq!(call(&mut store, i, "seven", &[]), Ok(vec![Val::I32(7)]));
+            }
+            latencies.sort();
+            eprintln!("{opt_level:?} {name}: from interrupt() to the trap: {latencies:?}");
+        }
+        // Requested while nothing runs: the next call stops, even a leaf with no entry check.
+        handle.interrupt();
+        assert_eq!(call(&mut store, i, "spin", &[]), Err(TrapCode::Interrupted));
+        assert_eq!(call(&mut store, i, "seven", &[]), Ok(vec![Val::I32(7)]));
+    }
+    done.store(true, Ordering::Relaxed);
+}
+
+/// The interrupt signal arriving when no interrupt is pending (sent by hand, as a stray
+/// `SIGURG` would be), in guest code and in host functions, changes no result.
+#[test]
+fn stray_interrupt_signals_change_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let (mut store, i) = unpolled_store(OptLevel::O2, d.path());
+    let n: u32 = 60_000_000;
+    let expected = (0..n).fold(0i64, |acc, i| acc.wrapping_mul(31).wrapping_add(i.into()));
+    for watched in [false, true] {
+        if watched {
+            store.interrupt_handle().unwrap();
+        }
+        // SAFETY: plain queries of this process and thread.
+        let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sent = Arc::new(AtomicU32::new(0));
+        let (s, c) = (stop.clone(), sent.clone());
+        let t = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                // SAFETY: a signal to a thread of this process.
+                unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, libc::SIGURG) };
+                c.fetch_add(1, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_micros(50));
+            }
+        });
+        let got = call(&mut store, i, "mix", &[Val::I32(n as i32)]);
+        stop.store(true, Ordering::Relaxed);
+        t.join().unwrap();
+        assert_eq!(got, Ok(vec![Val::I64(expected)]), "watched: {watched}");
+        assert!(
+            sent.load(Ordering::Relaxed) > 10,
+            "the guest ran too briefly"
+        );
     }
 }

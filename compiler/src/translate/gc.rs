@@ -83,9 +83,13 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         );
         self.branch_unlikely(self.builder.build_not(fits, "")?, slow, fast)?;
 
+        // An interrupt may stop this code between any two instructions (a signal, see the
+        // loader's `vm::interrupt`). The header and the start bit are written first, the
+        // cursor last, and compiler fences keep LLVM from moving any store across the cursor's:
+        // stopped before it, only the header's 16 bytes and the bit at the cursor differ from
+        // a free range, which the runtime clears (`GcHeap::repair_bump`); after it, the object
+        // is whole and its fields are still zero.
         self.builder.position_at_end(fast);
-        self.builder.build_store(cursor_p, end)?;
-        self.record_start(cursor)?;
         let obj = self
             .builder
             .build_int_to_ptr(cursor, self.cx.ptr_type(), "obj")?;
@@ -93,6 +97,13 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         self.builder.build_store(obj, info)?;
         let len_p = self.byte_offset(obj, OFFSET_ARRAY_LENGTH)?;
         self.builder.build_store(len_p, length)?;
+        self.record_start(cursor)?;
+        let fence = |b: &inkwell::builder::Builder<'ctx>| {
+            b.build_fence(inkwell::AtomicOrdering::SequentiallyConsistent, true, "")
+        };
+        fence(&self.builder)?;
+        self.builder.build_store(cursor_p, end)?;
+        fence(&self.builder)?;
         self.builder.build_unconditional_branch(done)?;
 
         self.builder.position_at_end(slow);

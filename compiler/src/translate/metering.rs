@@ -9,9 +9,11 @@
 //! compare it with zero; below zero, `Builtin::OutOfFuel` asks the host for more or traps. A
 //! trap loses the work done since the function's entry or last call, which no caller sees.
 //!
-//! Interrupts: every function entry already compares the stack pointer with the store's stack
-//! limit, which an interrupt sets to its maximum; with `--interruptible`, loop headers also
-//! poll `VmRuntimeLimits::interrupt`, so a loop without calls stops too.
+//! Interrupts: any compiled code stops where it is when the interrupt's signal reaches its
+//! thread (the loader's `vm::interrupt`), so nothing here is needed for that. Every function
+//! entry also compares the stack pointer with the store's stack limit, which an interrupt sets
+//! to its maximum; with `--interruptible`, loop headers also poll `VmRuntimeLimits::interrupt`,
+//! so that loops stop even where the signal cannot reach.
 
 use super::{FuncTranslator, Result};
 use inkwell::values::{InstructionValue, IntValue, PointerValue};

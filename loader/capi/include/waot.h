@@ -89,8 +89,10 @@ void waot_store_gc_stats(const wasm_store_t*, waot_gc_stats_t* out);
 bool waot_store_set_fuel(wasm_store_t*, uint64_t fuel, own wasm_message_t* error);
 uint64_t waot_store_fuel_consumed(const wasm_store_t*);
 
-/* Interruption from any thread (modules compiled with `waotc --interruptible`). A handle may
- * outlive its store and be used from any thread. */
+/* Interruption from any thread, of any module: the guest stops with trap code 16 wherever it
+ * runs (a signal, SIGURG, reaches the thread running it; see ARCHITECTURE.md, "Interrupts"),
+ * or as a host function it called returns. A handle may outlive its store and be used from any
+ * thread. The thread running the guest must not block SIGURG. */
 typedef struct waot_interrupt_handle_t waot_interrupt_handle_t;
 own waot_interrupt_handle_t* waot_store_interrupt_handle(wasm_store_t*, own wasm_message_t* error);
 void waot_interrupt_handle_interrupt(const waot_interrupt_handle_t*);

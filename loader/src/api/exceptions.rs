@@ -178,8 +178,10 @@ impl StoreData {
     }
 }
 
-/// The `ExnNew` builtin.
+/// The `ExnNew` builtin. Every `throw` begins with it: a loop of throws spends its time in the
+/// unwinder, where the interrupt's signal finds no guest code to stop, so it stops here.
 pub(crate) unsafe extern "C" fn exn_new(vmctx: *mut u8, tag: u32) -> *mut u8 {
+    crate::vm::builtins::stop_if_interrupted(vmctx);
     let inst = crate::vm::builtins::instance(vmctx);
     let handle = inst.tag_handles[tag as usize];
     (*inst.store).alloc_exception(handle)

@@ -5,7 +5,7 @@
 use crate::api::instance::InstanceData;
 use crate::api::store::StoreData;
 use crate::api::values::{ref_kind, Val};
-use crate::vm::builtins::{finish, instance};
+use crate::vm::builtins::{finish_interruptible, instance};
 use crate::vm::traps;
 use runtime_support::gc::{
     VmTypeInfo, HEADER_SIZE, KIND_ARRAY, MAX_ARRAY_BYTES, OFFSET_ARRAY_LENGTH, OFFSET_TYPE_INFO,
@@ -38,11 +38,13 @@ impl StoreData {
     }
 
     /// Makes every later collection check the heap's graph afterwards (slow; on by default
-    /// in debug builds), and returns what the checks found wrong so far.
+    /// in debug builds), checks now that the allocation range is free, and returns what the
+    /// checks found wrong so far.
     #[doc(hidden)]
     pub fn gc_verify(&mut self, on: bool) -> Vec<String> {
         let heap = self.gc_heap.get_mut();
         heap.verify = on;
+        heap.check_bump();
         heap.violations.clone()
     }
 
@@ -498,7 +500,7 @@ fn object_size(info: *const VmTypeInfo, length: u32) -> R<usize> {
 pub(crate) unsafe extern "C" fn gc_alloc(vmctx: *mut u8, ty: u32, length: u32) -> *mut u8 {
     let inst = instance(vmctx);
     let info = inst.module.inner.type_infos[ty as usize];
-    finish((*inst.store).gc_new_collecting(info, length))
+    finish_interruptible(vmctx, (*inst.store).gc_new_collecting(info, length))
 }
 
 /// The `GcBarrier` builtin: `old` is about to be overwritten in an object.
@@ -548,24 +550,29 @@ pub(crate) unsafe extern "C" fn array_fill(
     high: u64,
     len: u32,
 ) {
-    finish((|| {
-        let (n, esize, elems) = array(arr)?;
-        let r = range(index, len, n.into(), TrapCode::ArrayOutOfBounds)?;
-        barrier_range(vmctx, arr, elems, &r);
-        // One typed store per element (element sizes are 1, 2, 4, 8 or 16; `elems` is
-        // 16-aligned, each element naturally aligned).
-        match esize {
-            1 => std::slice::from_raw_parts_mut(elems, n as usize)[r].fill(low as u8),
-            2 => std::slice::from_raw_parts_mut(elems as *mut u16, n as usize)[r].fill(low as u16),
-            4 => std::slice::from_raw_parts_mut(elems as *mut u32, n as usize)[r].fill(low as u32),
-            8 => std::slice::from_raw_parts_mut(elems as *mut u64, n as usize)[r].fill(low),
-            _ => {
-                let v = u128::from(low) | u128::from(high) << 64;
-                std::slice::from_raw_parts_mut(elems as *mut u128, n as usize)[r].fill(v)
+    finish_interruptible(
+        vmctx,
+        (|| {
+            let (n, esize, elems) = array(arr)?;
+            let r = range(index, len, n.into(), TrapCode::ArrayOutOfBounds)?;
+            barrier_range(vmctx, arr, elems, &r);
+            // One typed store per element (element sizes are 1, 2, 4, 8 or 16; `elems` is
+            // 16-aligned, each element naturally aligned).
+            match esize {
+                1 => std::slice::from_raw_parts_mut(elems, n as usize)[r].fill(low as u8),
+                2 => std::slice::from_raw_parts_mut(elems as *mut u16, n as usize)[r]
+                    .fill(low as u16),
+                4 => std::slice::from_raw_parts_mut(elems as *mut u32, n as usize)[r]
+                    .fill(low as u32),
+                8 => std::slice::from_raw_parts_mut(elems as *mut u64, n as usize)[r].fill(low),
+                _ => {
+                    let v = u128::from(low) | u128::from(high) << 64;
+                    std::slice::from_raw_parts_mut(elems as *mut u128, n as usize)[r].fill(v)
+                }
             }
-        }
-        Ok(())
-    })())
+            Ok(())
+        })(),
+    )
 }
 
 pub(crate) unsafe extern "C" fn array_copy(
@@ -576,20 +583,23 @@ pub(crate) unsafe extern "C" fn array_copy(
     src_index: u32,
     len: u32,
 ) {
-    finish((|| {
-        let (dn, esize, d) = array(dst)?;
-        let (sn, _, s) = array(src)?;
-        let dr = range(dst_index, len, dn.into(), TrapCode::ArrayOutOfBounds)?;
-        let sr = range(src_index, len, sn.into(), TrapCode::ArrayOutOfBounds)?;
-        barrier_range(vmctx, dst, d, &dr);
-        // The two may be one array: copy as memmove.
-        std::ptr::copy(
-            s.add(sr.start * esize),
-            d.add(dr.start * esize),
-            len as usize * esize,
-        );
-        Ok(())
-    })())
+    finish_interruptible(
+        vmctx,
+        (|| {
+            let (dn, esize, d) = array(dst)?;
+            let (sn, _, s) = array(src)?;
+            let dr = range(dst_index, len, dn.into(), TrapCode::ArrayOutOfBounds)?;
+            let sr = range(src_index, len, sn.into(), TrapCode::ArrayOutOfBounds)?;
+            barrier_range(vmctx, dst, d, &dr);
+            // The two may be one array: copy as memmove.
+            std::ptr::copy(
+                s.add(sr.start * esize),
+                d.add(dr.start * esize),
+                len as usize * esize,
+            );
+            Ok(())
+        })(),
+    )
 }
 
 /// The bytes of `len` elements of `esize` at `offset` of data segment `segment`.
@@ -619,14 +629,21 @@ pub(crate) unsafe extern "C" fn array_new_data(
     let inst = instance(vmctx);
     let info = inst.module.inner.type_infos[ty as usize];
     let esize = (*info).size as usize;
-    finish((|| {
-        // Bounds first: a failed `array.new_data` allocates nothing.
-        data_bytes(inst, segment, offset, len, esize)?;
-        let arr = (*inst.store).gc_new_collecting(info, len)?;
-        let bytes = data_bytes(inst, segment, offset, len, esize)?;
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), arr.add(HEADER_SIZE as usize), bytes.len());
-        Ok(arr)
-    })())
+    finish_interruptible(
+        vmctx,
+        (|| {
+            // Bounds first: a failed `array.new_data` allocates nothing.
+            data_bytes(inst, segment, offset, len, esize)?;
+            let arr = (*inst.store).gc_new_collecting(info, len)?;
+            let bytes = data_bytes(inst, segment, offset, len, esize)?;
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                arr.add(HEADER_SIZE as usize),
+                bytes.len(),
+            );
+            Ok(arr)
+        })(),
+    )
 }
 
 pub(crate) unsafe extern "C" fn array_new_elem(
@@ -638,14 +655,17 @@ pub(crate) unsafe extern "C" fn array_new_elem(
 ) -> *mut u8 {
     let inst = instance(vmctx);
     let info = inst.module.inner.type_infos[ty as usize];
-    finish((|| {
-        elem_items(inst, segment, offset, len)?;
-        let arr = (*inst.store).gc_new_collecting(info, len)?;
-        let items = elem_items(inst, segment, offset, len)?;
-        let elems = arr.add(HEADER_SIZE as usize) as *mut usize;
-        std::ptr::copy_nonoverlapping(items.as_ptr(), elems, items.len());
-        Ok(arr)
-    })())
+    finish_interruptible(
+        vmctx,
+        (|| {
+            elem_items(inst, segment, offset, len)?;
+            let arr = (*inst.store).gc_new_collecting(info, len)?;
+            let items = elem_items(inst, segment, offset, len)?;
+            let elems = arr.add(HEADER_SIZE as usize) as *mut usize;
+            std::ptr::copy_nonoverlapping(items.as_ptr(), elems, items.len());
+            Ok(arr)
+        })(),
+    )
 }
 
 pub(crate) unsafe extern "C" fn array_init_data(
@@ -657,13 +677,16 @@ pub(crate) unsafe extern "C" fn array_init_data(
     len: u32,
 ) {
     let inst = instance(vmctx);
-    finish((|| {
-        let (n, esize, elems) = array(arr)?;
-        let d = range(index, len, n.into(), TrapCode::ArrayOutOfBounds)?;
-        let bytes = data_bytes(inst, segment, offset, len, esize)?;
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), elems.add(d.start * esize), bytes.len());
-        Ok(())
-    })())
+    finish_interruptible(
+        vmctx,
+        (|| {
+            let (n, esize, elems) = array(arr)?;
+            let d = range(index, len, n.into(), TrapCode::ArrayOutOfBounds)?;
+            let bytes = data_bytes(inst, segment, offset, len, esize)?;
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), elems.add(d.start * esize), bytes.len());
+            Ok(())
+        })(),
+    )
 }
 
 pub(crate) unsafe extern "C" fn array_init_elem(
@@ -675,13 +698,16 @@ pub(crate) unsafe extern "C" fn array_init_elem(
     len: u32,
 ) {
     let inst = instance(vmctx);
-    finish((|| {
-        let (n, _, elems) = array(arr)?;
-        let d = range(index, len, n.into(), TrapCode::ArrayOutOfBounds)?;
-        let items = elem_items(inst, segment, offset, len)?;
-        barrier_range(vmctx, arr, elems, &d);
-        let elems = elems as *mut usize;
-        std::ptr::copy_nonoverlapping(items.as_ptr(), elems.add(d.start), items.len());
-        Ok(())
-    })())
+    finish_interruptible(
+        vmctx,
+        (|| {
+            let (n, _, elems) = array(arr)?;
+            let d = range(index, len, n.into(), TrapCode::ArrayOutOfBounds)?;
+            let items = elem_items(inst, segment, offset, len)?;
+            barrier_range(vmctx, arr, elems, &d);
+            let elems = elems as *mut usize;
+            std::ptr::copy_nonoverlapping(items.as_ptr(), elems.add(d.start), items.len());
+            Ok(())
+        })(),
+    )
 }

@@ -1,7 +1,7 @@
 //! What a host may limit a store's guest code to: fuel (work), interruption (time, from
-//! another thread). Code measures only what it was compiled to measure (`waotc --fuel`,
-//! `--interruptible`); a store that asks for a limit refuses modules that cannot honour it,
-//! rather than letting them run unlimited.
+//! another thread). Fuel is measured only by code compiled to measure it (`waotc --fuel`); a
+//! store that asks for fuel refuses modules that cannot honour it, rather than letting them
+//! run unlimited. Any code can be interrupted (by a signal, see `vm::interrupt`).
 
 use crate::api::module::Module;
 use crate::api::store::StoreData;
@@ -18,8 +18,6 @@ pub type FuelRefill = Box<dyn FnMut() -> u64 + Send>;
 pub(crate) struct MeteringState {
     /// `set_fuel` was called: every module must be compiled with `--fuel`.
     fuel_limited: bool,
-    /// `interrupt_handle` was called: every module must be compiled with `--interruptible`.
-    interruptible: bool,
     /// Fuel given so far, all of it: consumed = given − left.
     given: i128,
     refill: Option<FuelRefill>,
@@ -36,18 +34,12 @@ impl MeteringState {
 
 /// Why `module` cannot run under the limits `state` asks for, if it cannot.
 fn refusal(state: &MeteringState, module: &Module) -> Option<String> {
-    let metering = module.header().metering;
-    let missing = if state.fuel_limited && !metering.fuel {
-        "--fuel"
-    } else if state.interruptible && !metering.interruptible {
-        "--interruptible"
-    } else {
+    if !state.fuel_limited || module.header().metering.fuel {
         return None;
-    };
+    }
     Some(format!(
-        "{}: compiled without {missing}, so it cannot run under the store's {} (recompile with `waotc {missing}`)",
+        "{}: compiled without --fuel, so it cannot run under the store's fuel limit (recompile with `waotc --fuel`)",
         module.name(),
-        if missing == "--fuel" { "fuel limit" } else { "interruption" }
     ))
 }
 
@@ -85,9 +77,11 @@ impl StoreData {
     }
 
     /// A handle that stops this store's guest code from any thread (see `InterruptHandle`).
-    /// Every module of the store must be compiled with `waotc --interruptible`.
+    /// Any module can be interrupted; from now on, each outermost call records its thread
+    /// (one atomic store on entry and one on exit), where the interrupt's signal goes. Never
+    /// fails (a `Result` for the API's stability).
     pub fn interrupt_handle(&mut self) -> Result<InterruptHandle> {
-        self.ask_for(|m| m.interruptible = true)?;
+        self.limits.watch();
         Ok(InterruptHandle {
             limits: self.limits.clone(),
         })
@@ -103,8 +97,7 @@ impl StoreData {
 
     /// Asks for a kind of limit, unless an instance cannot honour it.
     fn ask_for(&mut self, set: impl Fn(&mut MeteringState)) -> Result<()> {
-        let (fuel_limited, interruptible) =
-            (self.metering.fuel_limited, self.metering.interruptible);
+        let fuel_limited = self.metering.fuel_limited;
         set(&mut self.metering);
         let checked = self
             .instances
@@ -112,7 +105,6 @@ impl StoreData {
             .try_for_each(|inst| self.check_metering(&inst.module));
         if checked.is_err() {
             self.metering.fuel_limited = fuel_limited;
-            self.metering.interruptible = interruptible;
         }
         checked
     }

@@ -779,7 +779,15 @@ pub(crate) unsafe extern "C" fn host_callback(
         };
         // The results are in the guest's slots, on its stack, which a collection scans.
         caller.store.gc_heap.get_mut().scope_end(scope);
-        outcome
+        // An interrupt's signal that came while the host function ran found no guest code to
+        // stop: the guest stops as it returns to it.
+        let limits = &caller.store.limits;
+        match outcome {
+            Ok(()) if limits.interrupt_pending() && limits.take_interrupt() => {
+                Err(Trap::new(runtime_support::TrapCode::Interrupted))
+            }
+            other => other,
+        }
     };
     match outcome {
         Ok(()) => std::ptr::null_mut(),

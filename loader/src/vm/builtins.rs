@@ -20,6 +20,29 @@ pub(crate) fn finish<T>(r: R<T>) -> T {
     }
 }
 
+/// `finish` for a builtin that may take long or run in a tight loop (bulk memory, table and
+/// array operations, GC allocation): an interrupt's signal that came while it ran found no
+/// guest code to stop, so the guest stops as the builtin returns.
+///
+/// # Safety
+/// `vmctx` is the calling instance's.
+pub(crate) unsafe fn finish_interruptible<T>(vmctx: *mut u8, r: R<T>) -> T {
+    let v = finish(r);
+    stop_if_interrupted(vmctx);
+    v
+}
+
+/// Stops the guest if an interrupt is pending (see `finish_interruptible`).
+///
+/// # Safety
+/// `vmctx` is the calling instance's.
+pub(crate) unsafe fn stop_if_interrupted(vmctx: *mut u8) {
+    let limits = crate::vm::limits::of_vmctx(vmctx);
+    if limits.interrupt_pending() && limits.take_interrupt() {
+        traps::raise(Trap::new(TrapCode::Interrupted));
+    }
+}
+
 /// `[start, start + len)` inside `size`, or an out-of-bounds trap.
 pub(crate) fn range(start: u64, len: u64, size: u64, code: TrapCode) -> R<std::ops::Range<usize>> {
     match start.checked_add(len) {
@@ -69,7 +92,10 @@ unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u64) -> u64 {
 unsafe extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u64, value: u32, len: u64) {
     let r = memory(instance(vmctx), mem).range_ptr(dst, len);
     // SAFETY: the range was checked against the memory's current length.
-    finish(r.map(|p| std::ptr::write_bytes(p, value as u8, len as usize)))
+    finish_interruptible(
+        vmctx,
+        r.map(|p| std::ptr::write_bytes(p, value as u8, len as usize)),
+    )
 }
 
 unsafe extern "C" fn memory_copy(
@@ -90,7 +116,7 @@ unsafe extern "C" fn memory_copy(
         .range_ptr(src, len)
         .and_then(|s| (*d).range_ptr(dst, len).map(|d| (s, d)));
     // SAFETY: both ranges were checked against their memory's current length.
-    finish(r.map(|(s, d)| std::ptr::copy(s, d, len as usize)))
+    finish_interruptible(vmctx, r.map(|(s, d)| std::ptr::copy(s, d, len as usize)))
 }
 
 unsafe extern "C" fn memory_init(
@@ -109,7 +135,7 @@ unsafe extern "C" fn memory_init(
             [inst.module.inner.info.datas[segment as usize].bytes.clone()][s];
         memory(inst, mem).write(dst, bytes)
     })();
-    finish(r)
+    finish_interruptible(vmctx, r)
 }
 
 unsafe extern "C" fn data_drop(vmctx: *mut u8, segment: u32) {
@@ -129,7 +155,7 @@ unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: usize, delta: 
 unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u64, value: usize, len: u64) {
     let t = &mut *instance(vmctx).tables[table as usize];
     let r = range(dst, len, t.size(), TrapCode::TableOutOfBounds);
-    finish(r.map(|r| t.elements[r].fill(value)))
+    finish_interruptible(vmctx, r.map(|r| t.elements[r].fill(value)))
 }
 
 unsafe extern "C" fn table_copy(
@@ -157,7 +183,7 @@ unsafe extern "C" fn table_copy(
         dst_table.elements[d].copy_from_slice(&items);
         Ok(())
     })();
-    finish(r)
+    finish_interruptible(vmctx, r)
 }
 
 /// `table.init`, shared with instantiation's active segments.
@@ -186,7 +212,8 @@ unsafe extern "C" fn table_init_builtin(
     src: u64,
     len: u64,
 ) {
-    finish(table_init(instance(vmctx), table, segment, dst, src, len))
+    let r = table_init(instance(vmctx), table, segment, dst, src, len);
+    finish_interruptible(vmctx, r)
 }
 
 unsafe extern "C" fn elem_drop(vmctx: *mut u8, segment: u32) {

@@ -80,6 +80,27 @@ impl Bitmaps {
     }
 }
 
+/// Puts the store's bump range back the way a free range is (zero, no start bit) after an
+/// interrupt stopped compiled code inside an inline allocation: code writes an object's
+/// header, length and start bit at the cursor before it advances the cursor (the compiler's
+/// `gc_alloc`), so a stop before the advance leaves those and nothing else. Async-signal-safe:
+/// plain reads and writes of the store's own range, called by the interrupt signal's handler
+/// on the thread that owns the store.
+///
+/// # Safety
+/// `limits` is the store's `VmRuntimeLimits`, this thread runs the store's guest code, and
+/// no host code of the store is between two steps of changing the range.
+pub(crate) unsafe fn repair_bump(limits: *mut VmRuntimeLimits) {
+    let (cursor, limit) = ((*limits).gc_cursor, (*limits).gc_limit);
+    if cursor == 0 || cursor + HEADER_SIZE as usize > limit {
+        return;
+    }
+    std::ptr::write_bytes(cursor as *mut u8, 0, HEADER_SIZE as usize);
+    let base = cursor & !(CHUNK - 1);
+    let i = (cursor - base) / GRANULE;
+    *Bitmaps::of(base).starts.add(i / 64) &= !(1 << (i % 64));
+}
+
 /// Chunk bases (256 KiB-aligned, so hashed by their chunk number).
 const _: () = assert!(CHUNK == 1 << 18);
 type Bases = HashSet<usize, crate::vm::address_hash::BuildAddressHasher<18>>;
@@ -491,6 +512,46 @@ impl GcHeap {
         }
         out.extend(self.large.keys().map(|b| b + OBJECTS));
         out
+    }
+
+    /// Checks that the bump range is as a free range is, zero and with no object starting in
+    /// it: what guest code stopped by an interrupt must leave (see `repair_bump`). Records
+    /// what it finds in `violations`.
+    pub(crate) fn check_bump(&mut self) {
+        let (cursor, limit) = self.range();
+        if cursor == 0 {
+            return;
+        }
+        let base = cursor & !(CHUNK - 1);
+        let starts = Bitmaps::of(base).starts;
+        if let Some(a) = (cursor..limit)
+            .step_by(GRANULE)
+            .find(|a| Bitmaps::get(starts, (a - base) / GRANULE))
+        {
+            self.violations.push(format!(
+                "bump range {cursor:#x}..{limit:#x}: an object starts at {a:#x}"
+            ));
+        }
+        // The object just below the cursor, the last one made, is whole: it has its type.
+        let last = (base + OBJECTS..cursor)
+            .step_by(GRANULE)
+            .rev()
+            .find(|a| Bitmaps::get(starts, (a - base) / GRANULE));
+        // SAFETY: an object's header, inside its chunk.
+        if last.is_some_and(|obj| unsafe { (*(obj as *const usize)) == 0 }) {
+            self.violations.push(format!(
+                "bump range {cursor:#x}..{limit:#x}: the object at {:#x} has no type",
+                last.unwrap_or(0)
+            ));
+        }
+        // SAFETY: the bump range lies in one of our chunks.
+        let bytes = unsafe { std::slice::from_raw_parts(cursor as *const u8, limit - cursor) };
+        if let Some(k) = bytes.iter().position(|&b| b != 0) {
+            self.violations.push(format!(
+                "bump range {cursor:#x}..{limit:#x}: byte {:#x} is not zero",
+                cursor + k
+            ));
+        }
     }
 
     /// Checks, after a sweep, that every object left has a registered type and that every

@@ -2,20 +2,27 @@
 //! the interrupt flag, fuel), shared with the threads that may interrupt it.
 //!
 //! An interrupt sets the flag and then the stack limit to its maximum, so that the next
-//! function entry, which compares the stack pointer with the limit anyway, traps; loop headers
-//! of code compiled with `--interruptible` poll the flag. The trap consumes the interrupt and
-//! puts the real limit back. Every access to the two shared fields is atomic: compiled code
-//! reads them with plain (x86-64, AArch64: single-copy atomic) aligned 8-byte loads.
+//! function entry, which compares the stack pointer with the limit anyway, traps; and it
+//! signals the thread running the store's guest code, whose handler stops code wherever it
+//! is (`vm::interrupt`), so that loops need no poll. Code compiled with `--interruptible`
+//! also polls the flag at loop headers. The trap consumes the interrupt and puts the real
+//! limit back. Every access to the shared fields is atomic: compiled code reads them with
+//! plain (x86-64, AArch64: single-copy atomic) aligned 8-byte loads.
 
 use runtime_support::vmctx::VmRuntimeLimits;
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::Arc;
 
 pub(crate) struct StoreLimits {
     raw: UnsafeCell<VmRuntimeLimits>,
     /// The stack limit the store's outermost entry set, restored when an interrupt is consumed.
     entry_stack_limit: AtomicUsize,
+    /// An interrupt handle exists: outermost entries record their thread in `running`.
+    watched: AtomicBool,
+    /// The kernel id of the thread running the store's guest code, 0 when none (or not
+    /// `watched`): where an interrupt's signal goes.
+    running: AtomicI32,
 }
 
 // SAFETY: the fields other threads touch (`interrupt`, `stack_limit`) are only accessed
@@ -35,6 +42,8 @@ impl StoreLimits {
                 gc_marking: 0,
             }),
             entry_stack_limit: AtomicUsize::new(0),
+            watched: AtomicBool::new(false),
+            running: AtomicI32::new(0),
         })
     }
 
@@ -78,6 +87,26 @@ impl StoreLimits {
         self.stack_limit().store(usize::MAX, SeqCst);
     }
 
+    pub fn watch(&self) {
+        self.watched.store(true, Relaxed);
+    }
+
+    pub fn watched(&self) -> bool {
+        self.watched.load(Relaxed)
+    }
+
+    /// Records (a kernel thread id) or clears (0) the thread that runs the store's guest code.
+    /// Recording then reading the flag, against `request_interrupt`'s writing the flag then
+    /// reading the thread (all sequentially consistent): either the interrupter signals this
+    /// thread, or this thread sees the interrupt and has it signalled (`vm::interrupt::enter`).
+    pub fn set_running(&self, tid: i32) {
+        self.running.store(tid, SeqCst);
+    }
+
+    pub fn running(&self) -> i32 {
+        self.running.load(SeqCst)
+    }
+
     pub fn interrupt_pending(&self) -> bool {
         self.interrupt().load(SeqCst) != 0
     }
@@ -106,10 +135,10 @@ impl StoreLimits {
 
 /// Stops a store's guest code from any thread (`StoreData::interrupt_handle`).
 ///
-/// Guest code stops with the trap `interrupted` at its next function entry or, in code
-/// compiled with `waotc --interruptible`, loop header. A host function or WASI call in
-/// progress finishes first. An interrupt requested while no guest code runs stops the next
-/// call at its first check; each interrupt stops one call.
+/// Guest code stops with the trap `interrupted` wherever it is: the interrupt signals the
+/// thread running it (see `vm::interrupt`). A host function or WASI call in progress
+/// finishes first, and the guest stops as it returns. An interrupt requested while no guest
+/// code runs stops the next call as it begins; each interrupt stops one call.
 #[derive(Clone)]
 pub struct InterruptHandle {
     pub(crate) limits: Arc<StoreLimits>,
@@ -118,6 +147,7 @@ pub struct InterruptHandle {
 impl InterruptHandle {
     pub fn interrupt(&self) {
         self.limits.request_interrupt();
+        crate::vm::interrupt::signal(&self.limits);
     }
 }
 

@@ -9,6 +9,7 @@ pub(crate) mod code_registry;
 pub(crate) mod exn_heap;
 pub(crate) mod gc_cycle;
 pub(crate) mod gc_heap;
+pub(crate) mod interrupt;
 pub(crate) mod limits;
 pub(crate) mod memory;
 pub(crate) mod memory_image;

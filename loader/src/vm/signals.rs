@@ -1,17 +1,23 @@
 //! Fault handling that fits into a host application: installed once, runs on an alternate
 //! signal stack, acts only on faults whose program counter is in compiled guest code while
 //! this thread runs guest code, and passes every other fault to the handler that was there
-//! before.
+//! before. The interrupt signal (`vm::interrupt`) comes through the same handler.
 
 use crate::{vm::code_registry, vm::traps};
 use runtime_support::TrapCode;
 use std::cell::Cell;
 use std::sync::Once;
 
-const SIGNALS: [libc::c_int; 4] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE];
+const SIGNALS: [libc::c_int; 5] = [
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGILL,
+    libc::SIGFPE,
+    crate::vm::interrupt::SIGNAL,
+];
 static INSTALL: Once = Once::new();
-static mut PREVIOUS: [std::mem::MaybeUninit<libc::sigaction>; 4] =
-    [const { std::mem::MaybeUninit::uninit() }; 4];
+static mut PREVIOUS: [std::mem::MaybeUninit<libc::sigaction>; 5] =
+    [const { std::mem::MaybeUninit::uninit() }; 5];
 
 const ALT_STACK_SIZE: usize = 64 * 1024;
 
@@ -81,6 +87,9 @@ fn install_handlers() {
             let mut action: libc::sigaction = std::mem::zeroed();
             action.sa_sigaction = handler as *const () as usize;
             action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
+            if sig == crate::vm::interrupt::SIGNAL {
+                action.sa_flags |= libc::SA_RESTART;
+            }
             libc::sigemptyset(&mut action.sa_mask);
             let previous = &raw mut PREVIOUS[i];
             libc::sigaction(sig, &action, (*previous).as_mut_ptr());
@@ -107,6 +116,10 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
     // SAFETY: the kernel passes a valid siginfo and ucontext.
     unsafe {
         let (pc, fp) = pc_and_fp(ctx);
+        if sig == crate::vm::interrupt::SIGNAL {
+            crate::vm::interrupt::on_signal(pc, fp);
+            return chain(sig, info, ctx);
+        }
         if traps::in_guest() && code_registry::contains(pc) {
             let code = match sig {
                 libc::SIGSEGV | libc::SIGBUS => {
@@ -133,6 +146,8 @@ unsafe fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_
     let all = &raw const PREVIOUS;
     let previous = (*all)[i].assume_init_ref();
     match previous.sa_sigaction {
+        // Not ours to act on: the interrupt signal's default is to ignore it.
+        libc::SIG_DFL | libc::SIG_IGN if sig == crate::vm::interrupt::SIGNAL => {}
         libc::SIG_DFL | libc::SIG_IGN => {
             // Restore it and return: the faulting instruction runs again and gets the
             // default action (for a fault: death by the signal, as without us).

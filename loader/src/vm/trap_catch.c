@@ -11,15 +11,18 @@ typedef void (*waot_trampoline)(void *code, void *vmctx, void *values);
 
 /* A catch point is the jump buffer (__builtin_setjmp's five words) followed by the enclosing
  * catch point, so the chain of active entries into guest code can be walked (the exception
- * collector scans the stack they span). */
+ * collector scans the stack they span), and by the entered store's limits, which the
+ * interrupt signal's handler reads to know whose guest code it stopped. */
 #define WAOT_CATCH_PREVIOUS 5
+#define WAOT_CATCH_LIMITS 6
 
-int waot_call_catching_traps(void **catch_slot, waot_trampoline trampoline, void *code,
-                             void *vmctx, void *values) {
-    void *buf[6];
+int waot_call_catching_traps(void **catch_slot, void *limits, waot_trampoline trampoline,
+                             void *code, void *vmctx, void *values) {
+    void *buf[7];
     void *volatile previous = *catch_slot;
     void **volatile slot = catch_slot;
     buf[WAOT_CATCH_PREVIOUS] = previous;
+    buf[WAOT_CATCH_LIMITS] = limits;
     *catch_slot = buf;
     if (__builtin_setjmp(buf) == 0) {
         trampoline(code, vmctx, values);

@@ -97,6 +97,7 @@ extern "C" {
     ) -> i32;
     fn waot_call_catching_traps(
         catch_slot: *mut *mut c_void,
+        limits: *const c_void,
         trampoline: *const u8,
         code: *const u8,
         vmctx: *mut u8,
@@ -178,6 +179,20 @@ pub(crate) fn in_guest() -> bool {
     ENTRY.with(|e| !e.catch.get().is_null())
 }
 
+/// The limits of the store whose guest code this thread entered last (null outside guest
+/// code). Async-signal-safe.
+pub(crate) fn innermost_limits() -> *const StoreLimits {
+    let point = catch_point() as *const *const StoreLimits;
+    if point.is_null() {
+        return std::ptr::null();
+    }
+    // SAFETY: a live catch point of `waot_call_catching_traps`, whose word 6 is the limits.
+    unsafe { *point.add(CATCH_LIMITS) }
+}
+
+/// Word of a catch point that holds the entered store's limits (`trap_catch.c`).
+const CATCH_LIMITS: usize = 6;
+
 /// The default of `StoreData::set_max_wasm_stack`: about what guest code got on an ordinary
 /// 8 MiB main thread before the limit existed.
 pub const DEFAULT_MAX_WASM_STACK: usize = 8 << 20;
@@ -191,7 +206,7 @@ pub const DEFAULT_MAX_WASM_STACK: usize = 8 << 20;
 /// `trampoline` must be the trampoline for `code`'s signature, `vmctx` the callee's context,
 /// `values` an array with a slot for every parameter and result.
 pub(crate) unsafe fn call_guest(
-    limits: &StoreLimits,
+    limits: &std::sync::Arc<StoreLimits>,
     max_stack: usize,
     outermost: bool,
     trampoline: *const u8,
@@ -209,11 +224,19 @@ pub(crate) unsafe fn call_guest(
     // Entries nested in this store's own calls keep the limit its outermost entry set, so
     // recursion through host functions cannot renew the budget; `outermost` says this store
     // is not running yet on this thread (it may be nested in another store's call).
+    let watched = outermost && limits.watched();
     if outermost {
         let here = &limit as *const usize as usize;
         limits.enter(limit.max(here.saturating_sub(max_stack)));
+        if watched {
+            crate::vm::interrupt::entering(limits);
+        }
     }
-    let trapped = waot_call_catching_traps(slot, trampoline, code, vmctx, values) != 0;
+    let limits_ptr = &**limits as *const StoreLimits as *const c_void;
+    let trapped = waot_call_catching_traps(slot, limits_ptr, trampoline, code, vmctx, values) != 0;
+    if watched {
+        limits.set_running(0);
+    }
     if !trapped {
         return Ok(());
     }
