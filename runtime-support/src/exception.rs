@@ -48,5 +48,9 @@ pub fn object_size(values: u32) -> usize {
 /// exported pointer, which the loader sets to the system's C personality
 /// (`__gcc_personality_v0`) after loading: the artifact links against nothing.
 pub const SYM_PERSONALITY_TARGET: &str = "waot_personality_target";
+
+/// The section of the personality stub: apart from `.text`, the code the loader registers as
+/// guest code, since the stub runs inside the unwinder (host code).
+pub const PERSONALITY_SECTION: &str = ".waot.personality";
 /// The stub itself (hidden, named in each landing pad's function).
 pub const SYM_PERSONALITY: &str = "waot_personality";

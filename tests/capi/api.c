@@ -592,7 +592,9 @@ static void limits(const char* metered) {
   free(m);
   wasm_trap_delete(trap);
   wasm_store_delete(store);
-  /* Any module can be interrupted: a loop compiled without polls stops by signal. */
+  /* Any module can be interrupted: a loop compiled without polls stops by signal (within the
+   * alarm's 60 s, or the test fails instead of hanging). */
+  alarm(60);
   store = wasm_store_new(engine);
   handle = waot_store_interrupt_handle(store, &error);
   CHECK(handle);
@@ -603,6 +605,7 @@ static void limits(const char* metered) {
   trap = wasm_func_call(export_func(&e, SPIN), &none, &none);
   pthread_join(t, NULL);
   CHECK(trap && waot_trap_code(trap, &code) && code == 16);
+  alarm(0);
   wasm_trap_delete(trap);
   wasm_extern_vec_delete(&e);
   wasm_instance_delete(instance);

@@ -196,8 +196,14 @@ fn allocations_interrupted_anywhere_leave_the_heap_intact() {
             handle.interrupt();
         }
     });
+    // At least 2 s, and until enough interrupts and collections happened (a loaded machine
+    // gives fewer per second), within a minute.
     let (mut interrupted, started) = (0u32, std::time::Instant::now());
-    while started.elapsed() < std::time::Duration::from_secs(2) {
+    let enough =
+        |interrupted: u32, store: &Store| interrupted >= 1000 && store.gc_stats().collections >= 20;
+    while started.elapsed() < std::time::Duration::from_secs(2)
+        || (!enough(interrupted, &store) && started.elapsed() < std::time::Duration::from_secs(60))
+    {
         match store.call(allocate, &[Val::I32(100_000)]) {
             Ok(_) => {}
             Err(waot::Error::Trap(t)) if t.code == Some(waot::TrapCode::Interrupted) => {
@@ -219,7 +225,10 @@ fn allocations_interrupted_anywhere_leave_the_heap_intact() {
         store.collect_garbage();
         match store.call(lengths, &[]) {
             Ok(v) => break v,
-            Err(_) => interrupted += 1,
+            Err(waot::Error::Trap(t)) if t.code == Some(waot::TrapCode::Interrupted) => {
+                interrupted += 1
+            }
+            Err(e) => panic!("lengths: {e}"),
         }
     };
     let stats = store.gc_stats();

@@ -721,3 +721,209 @@ fn stray_interrupt_signals_change_nothing() {
         );
     }
 }
+
+const SPINNER: &str = r#"(module
+  (import "host" "outside" (func $outside))
+  (func (export "spin") (loop $l (br $l)))
+  (func (export "outside_then_spin") (call $outside) (loop $l (br $l)))
+  ;; A finite loop of about 10^9 steps the optimizer cannot shorten.
+  (func (export "busy") (param $n i32) (result i32) (local $x i32)
+    (loop $l
+      (local.set $x (i32.add (i32.mul (local.get $x) (i32.const 1664525)) (i32.const 1013904223)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (local.get $x)))"#;
+
+/// A store with SPINNER whose `outside` import runs `outside`.
+fn spinner(
+    dir: &std::path::Path,
+    outside: impl Fn(&mut waot::Caller<'_>) -> Result<(), waot::Trap> + Send + Sync + 'static,
+) -> (Store, waot::Instance) {
+    let module = load_wat(
+        dir,
+        "spinner",
+        SPINNER,
+        &options(OptLevel::O2, BoundsStrategy::GuardPages, false, false),
+    );
+    let mut store = Store::new();
+    let f = store.func_new(&[], &[], move |caller, _, _| outside(caller));
+    let mut linker = Linker::new();
+    linker.define("host", "outside", Extern::Func(f));
+    let i = linker.instantiate(&mut store, &module).unwrap();
+    (store, i)
+}
+
+fn interrupt_later(handle: waot::InterruptHandle, ms: u64) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(ms));
+        handle.interrupt();
+    })
+}
+
+/// A handle made by a host function while the guest runs stops that same call.
+#[test]
+fn a_handle_made_during_a_call_stops_that_call() {
+    let done = watchdog(60, "a_handle_made_during_a_call_stops_that_call");
+    let d = tempfile::tempdir().unwrap();
+    let (mut store, i) = spinner(d.path(), |caller| {
+        let handle = caller.store.interrupt_handle().unwrap();
+        interrupt_later(handle, 30);
+        Ok(())
+    });
+    assert_eq!(
+        call(&mut store, i, "outside_then_spin", &[]),
+        Err(TrapCode::Interrupted)
+    );
+    done.store(true, Ordering::Relaxed);
+}
+
+/// A thread that blocks the signal has it unblocked for the call, and blocked again after.
+#[test]
+fn a_thread_that_blocks_the_signal_is_interrupted_all_the_same() {
+    let done = watchdog(60, "a_thread_that_blocks_the_signal");
+    std::thread::spawn(|| {
+        let d = tempfile::tempdir().unwrap();
+        let (mut store, i) = spinner(d.path(), |_| Ok(()));
+        let handle = store.interrupt_handle().unwrap();
+        // SAFETY: this thread's own mask.
+        let blocked = || unsafe {
+            let mut mask: libc::sigset_t = std::mem::zeroed();
+            libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut mask);
+            libc::sigismember(&mask, libc::SIGURG) == 1
+        };
+        // SAFETY: as above.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGURG);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        }
+        for _ in 0..2 {
+            let t = interrupt_later(handle.clone(), 30);
+            assert_eq!(call(&mut store, i, "spin", &[]), Err(TrapCode::Interrupted));
+            t.join().unwrap();
+            assert!(blocked(), "the thread's mask was not restored");
+        }
+    })
+    .join()
+    .unwrap();
+    done.store(true, Ordering::Relaxed);
+}
+
+/// Store A's host function runs store B's guest code: an interrupt of A does not stop B (A
+/// stops when its host function returns); an interrupt of B stops B alone.
+#[test]
+fn interrupts_of_nested_stores_stop_only_their_own_store() {
+    let done = watchdog(120, "interrupts_of_nested_stores");
+    let d = tempfile::tempdir().unwrap();
+    let (mut inner, bi) = spinner(d.path(), |_| Ok(()));
+    let inner_handle = inner.interrupt_handle().unwrap();
+    // Stores are not `Send`: B lives in this thread's local, where A's host function (which
+    // runs on this thread) finds it.
+    thread_local! {
+        static INNER: std::cell::RefCell<Option<Store>> = const { std::cell::RefCell::new(None) };
+    }
+    INNER.with(|b| *b.borrow_mut() = Some(inner));
+    let outcome = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = outcome.clone();
+    let (mut outer, ai) = spinner(d.path(), move |_| {
+        INNER.with(|b| {
+            let mut b = b.borrow_mut();
+            let b = b.as_mut().unwrap();
+            // Long enough for the interrupt of A to come while it runs.
+            let busy = call(b, bi, "busy", &[Val::I32(400_000_000)]);
+            let spin = call(b, bi, "spin", &[]);
+            seen.lock()
+                .unwrap()
+                .extend([busy.map(|_| ()), spin.map(|_| ())]);
+        });
+        Ok(())
+    });
+    let outer_handle = outer.interrupt_handle().unwrap();
+    let ta = interrupt_later(outer_handle, 20);
+    let tb = std::thread::spawn(move || {
+        // B's `spin` begins after `busy`, which takes far longer than A's interrupt.
+        std::thread::sleep(Duration::from_millis(20));
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(50));
+            inner_handle.interrupt();
+        }
+    });
+    assert_eq!(
+        call(&mut outer, ai, "outside_then_spin", &[]),
+        Err(TrapCode::Interrupted)
+    );
+    ta.join().unwrap();
+    let seen = outcome.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    assert!(
+        seen[0].is_ok(),
+        "B's busy loop was stopped by A's interrupt"
+    );
+    assert_eq!(seen[1], Err(TrapCode::Interrupted));
+    done.store(true, Ordering::Relaxed);
+    drop(tb);
+}
+
+static ALARM_HANDLE: std::sync::OnceLock<waot::InterruptHandle> = std::sync::OnceLock::new();
+
+/// `interrupt` from a signal handler (a host's `SIGALRM` timeout).
+#[test]
+fn an_interrupt_from_a_signal_handler_stops_the_guest() {
+    let done = watchdog(60, "an_interrupt_from_a_signal_handler");
+    let d = tempfile::tempdir().unwrap();
+    let (mut store, i) = spinner(d.path(), |_| Ok(()));
+    ALARM_HANDLE
+        .set(store.interrupt_handle().unwrap())
+        .ok()
+        .unwrap();
+    extern "C" fn on_alarm(_: libc::c_int) {
+        if let Some(h) = ALARM_HANDLE.get() {
+            h.interrupt();
+        }
+    }
+    // SAFETY: a handler for SIGALRM, then a one-shot timer of 50 ms for this process.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_alarm as *const () as usize;
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(libc::SIGALRM, &action, std::ptr::null_mut());
+        let timer = libc::itimerval {
+            it_interval: libc::timeval {
+                tv_sec: 0,
+                tv_usec: 0,
+            },
+            it_value: libc::timeval {
+                tv_sec: 0,
+                tv_usec: 50_000,
+            },
+        };
+        libc::setitimer(libc::ITIMER_REAL, &timer, std::ptr::null_mut());
+    }
+    assert_eq!(call(&mut store, i, "spin", &[]), Err(TrapCode::Interrupted));
+    done.store(true, Ordering::Relaxed);
+}
+
+/// A guest asleep in WASI `poll_oneoff` (10 s) stops when interrupted, not when it wakes.
+#[test]
+fn wrun_time_limit_ends_a_wasi_sleep() {
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "poll_oneoff"
+        (func $poll (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      ;; One clock subscription at 0: relative timeout of 10 s at offset 24.
+      (data (i32.const 24) "\00\e4\0b\54\02\00\00\00")
+      (func (export "_start") (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))"#;
+    let d = tempfile::tempdir().unwrap();
+    let wasm = d.path().join("sleep.wasm");
+    std::fs::write(&wasm, wat::parse_str(wat).unwrap()).unwrap();
+    let so = d.path().join("sleep.so");
+    waotc(&wasm, &so, &[]);
+    let started = Instant::now();
+    let o = wrun(&[&"--time-limit", &"200ms", &so]);
+    let took = started.elapsed();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(124), "{e}");
+    assert!(e.contains("stopped: interrupted"), "{e}");
+    assert!(took < Duration::from_millis(900), "{took:?}: {e}");
+}

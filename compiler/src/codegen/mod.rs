@@ -700,6 +700,9 @@ fn emit_personality(cx: &ModuleCx<'_, '_>) -> Result<(), CompileError> {
     let target = cx.module.add_global(ptr, None, SYM_PERSONALITY_TARGET);
     target.set_initializer(&ptr.const_null());
     let f = crate::translate::personality(cx);
+    // Outside `.text`, the guest code the loader registers: the unwinder calls the stub, and
+    // an interrupt's signal landing in it must not take it for guest code to stop.
+    f.set_section(Some(runtime_support::exception::PERSONALITY_SECTION));
     let builder = cx.context.create_builder();
     builder.position_at_end(cx.context.append_basic_block(f, "entry"));
     let callee = builder

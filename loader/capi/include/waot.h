@@ -90,9 +90,11 @@ bool waot_store_set_fuel(wasm_store_t*, uint64_t fuel, own wasm_message_t* error
 uint64_t waot_store_fuel_consumed(const wasm_store_t*);
 
 /* Interruption from any thread, of any module: the guest stops with trap code 16 wherever it
- * runs (a signal, SIGURG, reaches the thread running it; see ARCHITECTURE.md, "Interrupts"),
- * or as a host function it called returns. A handle may outlive its store and be used from any
- * thread. The thread running the guest must not block SIGURG. */
+ * runs (a signal, SIGURG, reaches the thread running it; see ARCHITECTURE.md, "Limits: fuel
+ * and interruption"), or as a host function it called returns. A handle may outlive its store
+ * and be used from any thread; waot_interrupt_handle_interrupt is async-signal-safe (it may be
+ * called from the host's own signal handler). The first handle installs a SIGURG handler
+ * (chaining to any earlier one) and starts a thread that resends the signal. */
 typedef struct waot_interrupt_handle_t waot_interrupt_handle_t;
 own waot_interrupt_handle_t* waot_store_interrupt_handle(wasm_store_t*, own wasm_message_t* error);
 void waot_interrupt_handle_interrupt(const waot_interrupt_handle_t*);

@@ -78,10 +78,11 @@ impl StoreData {
 
     /// A handle that stops this store's guest code from any thread (see `InterruptHandle`).
     /// Any module can be interrupted; from now on, each outermost call records its thread
-    /// (one atomic store on entry and one on exit), where the interrupt's signal goes. Never
-    /// fails (a `Result` for the API's stability).
+    /// (one atomic store on entry and one on exit), where the interrupt's signal goes. The
+    /// first handle of the process installs the signal's handler and starts a thread that
+    /// resends it; `Error::Limit` if that thread cannot start.
     pub fn interrupt_handle(&mut self) -> Result<InterruptHandle> {
-        self.limits.watch();
+        crate::vm::interrupt::watch(&self.limits, self.active_calls > 0).map_err(Error::Limit)?;
         Ok(InterruptHandle {
             limits: self.limits.clone(),
         })

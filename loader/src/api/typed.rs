@@ -7,7 +7,6 @@ use crate::error::{Error, Result};
 use crate::vm::limits::StoreLimits;
 use crate::{vm::traps, Trap};
 use runtime_support::types::VALUE_SLOT_SIZE;
-use std::sync::Arc;
 use wasmparser::ValType;
 
 /// Only this crate implements the typed-call traits: a type of the host's claiming to be a
@@ -200,7 +199,7 @@ impl StoreData {
         vmctx: *mut u8,
         slots: *mut Slot,
     ) -> std::result::Result<(), Trap> {
-        let limits: *const Arc<StoreLimits> = &self.limits;
+        let limits: *const StoreLimits = &*self.limits;
         let outermost = self.active_calls == 0;
         self.active_calls += 1;
         let outcome = traps::call_guest(

@@ -7,30 +7,39 @@
 //! in compiled code of the interrupted store; compiled code keeps no state the host relies on
 //! half-written between two instructions, except an inline GC allocation, which the handler
 //! repairs (`gc_heap::repair_bump`). A signal that finds the thread in host code (a builtin,
-//! libc, the unwinder) does nothing: a host function stops the guest as it returns, and the
-//! interrupter's thread is followed by a resender that signals again every millisecond until
-//! the interrupt is consumed or the guest leaves the store.
+//! libc, the unwinder) does nothing: host functions, bulk builtins and `ExnNew` stop the guest
+//! as they return, and a resender thread signals again every millisecond until the interrupt
+//! is taken or the guest leaves the store.
+//!
+//! `interrupt` is async-signal-safe (a host may call it from its own `SIGALRM` handler): atomic
+//! stores, `tgkill`, and a byte written to the resender's pipe. Everything that allocates or
+//! locks (the handler's installation, the resender, the list of watched stores) happens when
+//! the handle is made.
 //!
 //! Threads are named by kernel id (`tgkill`), not `pthread_t`: a thread that has ended, or a
 //! reused id, gets at worst a stray signal, which the handler passes on (ignored by default).
+//! A thread that blocks the signal has it unblocked while it runs a watched store's guest code.
 
 use crate::vm::limits::StoreLimits;
 use crate::vm::{code_registry, gc_heap, traps};
 use runtime_support::TrapCode;
 use std::cell::Cell;
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
-use std::time::Duration;
+use std::sync::atomic::{AtomicPtr, Ordering::*};
+use std::sync::{Arc, Mutex, Once, Weak};
 
 /// `SIGURG`: ignored by default, so a stray one harms nothing, and rarely used (Go's runtime
 /// preempts goroutines with it for the same reasons). `SA_RESTART` restarts most system calls
 /// it lands in.
 pub(crate) const SIGNAL: libc::c_int = libc::SIGURG;
 
-/// How often a pending interrupt is signalled again while its guest runs.
-const RESEND: Duration = Duration::from_millis(1);
+/// How often a pending interrupt is signalled again while its guest runs, in milliseconds.
+const RESEND_MS: i32 = 1;
 
 thread_local! {
+    /// This thread's kernel id, once asked (reset in a forked child).
     static TID: Cell<i32> = const { Cell::new(0) };
+    /// Whether this thread blocks `SIGNAL`: 0 not known yet, 1 no, 2 yes.
+    static BLOCKS: Cell<u8> = const { Cell::new(0) };
 }
 
 fn current_tid() -> i32 {
@@ -50,85 +59,207 @@ fn send(tid: i32) {
     }
 }
 
+/// The resender of one process (a forked child makes its own): the stores that have interrupt
+/// handles, and the pipe that wakes it.
 struct Resender {
-    pending: Mutex<Vec<Arc<StoreLimits>>>,
-    wake: Condvar,
+    pid: i32,
+    watched: Mutex<Vec<Weak<StoreLimits>>>,
+    wake_fd: i32,
 }
 
-static RESENDER: OnceLock<Resender> = OnceLock::new();
+/// Leaked, never freed: a signal handler or another thread may hold it.
+static RESENDER: AtomicPtr<Resender> = AtomicPtr::new(std::ptr::null_mut());
+static STARTING: Mutex<()> = Mutex::new(());
 
-fn resender() -> &'static Resender {
-    RESENDER.get_or_init(|| {
-        std::thread::Builder::new()
-            .name("waot-interrupt".into())
-            .spawn(resend_loop)
-            .expect("the interrupt resender thread starts");
-        Resender {
-            pending: Mutex::new(Vec::new()),
-            wake: Condvar::new(),
-        }
-    })
+/// Wakes the resender; async-signal-safe.
+fn wake() {
+    let r = RESENDER.load(Acquire);
+    if !r.is_null() {
+        // SAFETY: a leaked resender; a non-blocking write of one byte (a full pipe means it is
+        // awake already).
+        unsafe { libc::write((*r).wake_fd, [1u8].as_ptr().cast(), 1) };
+    }
 }
 
-fn resend_loop() {
-    let r = resender();
-    let mut pending = r.pending.lock().unwrap_or_else(|e| e.into_inner());
+/// This process's resender, started if needed.
+fn resender() -> Result<&'static Resender, String> {
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    let current = RESENDER.load(Acquire);
+    // SAFETY: resenders are leaked.
+    if !current.is_null() && unsafe { (*current).pid } == pid {
+        return Ok(unsafe { &*current });
+    }
+    let _starting = STARTING.lock().unwrap_or_else(|e| e.into_inner());
+    let current = RESENDER.load(Acquire);
+    if !current.is_null() && unsafe { (*current).pid } == pid {
+        return Ok(unsafe { &*current });
+    }
+    let mut fds = [0; 2];
+    // SAFETY: a pipe into a two-element array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } != 0 {
+        return Err(format!(
+            "cannot make the interrupt thread's pipe: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    let r: &'static Resender = Box::leak(Box::new(Resender {
+        pid,
+        watched: Mutex::new(Vec::new()),
+        wake_fd: fds[1],
+    }));
+    let read_fd = fds[0];
+    std::thread::Builder::new()
+        .name("waot-interrupt".into())
+        .spawn(move || resend_loop(r, read_fd))
+        .map_err(|e| format!("cannot start the interrupt thread: {e}"))?;
+    RESENDER.store(r as *const Resender as *mut Resender, Release);
+    Ok(r)
+}
+
+fn resend_loop(r: &'static Resender, read_fd: i32) {
     loop {
-        pending.retain(|l| l.interrupt_pending() && l.running() != 0);
-        if pending.is_empty() {
-            pending = r.wake.wait(pending).unwrap_or_else(|e| e.into_inner());
-            continue;
+        let pending: Vec<Arc<StoreLimits>> = {
+            let mut watched = r.watched.lock().unwrap_or_else(|e| e.into_inner());
+            watched.retain(|w| w.strong_count() > 0);
+            watched
+                .iter()
+                .filter_map(Weak::upgrade)
+                .filter(|l| l.interrupt_pending() && l.running() != 0)
+                .collect()
+        };
+        for l in &pending {
+            match l.running() {
+                0 => {}
+                tid => send(tid),
+            }
         }
-        pending
-            .iter()
-            .map(|l| l.running())
-            .filter(|&tid| tid != 0)
-            .for_each(send);
-        pending = r
-            .wake
-            .wait_timeout(pending, RESEND)
-            .unwrap_or_else(|e| e.into_inner())
-            .0;
+        let timeout = if pending.is_empty() { -1 } else { RESEND_MS };
+        drop(pending);
+        let mut pfd = libc::pollfd {
+            fd: read_fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one pollfd; then draining our own non-blocking pipe.
+        unsafe {
+            libc::poll(&mut pfd, 1, timeout);
+            let mut buf = [0u8; 64];
+            while libc::read(read_fd, buf.as_mut_ptr().cast(), buf.len()) > 0 {}
+        }
     }
 }
 
-/// Keeps signalling the thread that runs `limits`' guest code until the interrupt is taken.
-fn follow(limits: &Arc<StoreLimits>) {
-    let r = resender();
-    let mut pending = r.pending.lock().unwrap_or_else(|e| e.into_inner());
-    if !pending.iter().any(|l| Arc::ptr_eq(l, limits)) {
-        pending.push(limits.clone());
+/// Makes the store interruptible by signal: the handler installed, the resender started, the
+/// store on its list. `in_call`: the store's guest code is running on this thread now (the
+/// handle is made by a host function), so the thread is recorded at once.
+pub(crate) fn watch(limits: &Arc<StoreLimits>, in_call: bool) -> Result<(), String> {
+    crate::vm::signals::install_interrupt_handler();
+    static AT_FORK: Once = Once::new();
+    AT_FORK.call_once(|| {
+        extern "C" fn forget_tid() {
+            TID.with(|t| t.set(0));
+        }
+        // SAFETY: registers a handler that only writes this thread's thread-local.
+        unsafe { libc::pthread_atfork(None, None, Some(forget_tid)) };
+    });
+    let r = resender()?;
+    {
+        let mut watched = r.watched.lock().unwrap_or_else(|e| e.into_inner());
+        if !watched.iter().any(|w| std::ptr::eq(w.as_ptr(), &**limits)) {
+            watched.push(Arc::downgrade(limits));
+        }
     }
-    r.wake.notify_one();
+    limits.watch();
+    if in_call {
+        // The interrupted thread's signal mask is left as it is: this call ends as it began.
+        entering(limits);
+    }
+    Ok(())
 }
 
-/// After `request_interrupt`: signals the thread running the store's guest code, if one does.
-pub(crate) fn signal(limits: &Arc<StoreLimits>) {
+/// After `request_interrupt`: signals the thread running the store's guest code, if one does,
+/// and wakes the resender. Async-signal-safe.
+pub(crate) fn signal(limits: &StoreLimits) {
     let tid = limits.running();
     if tid != 0 {
         send(tid);
-        follow(limits);
+    }
+    wake();
+}
+
+/// An outermost entry into a watched store: records this thread, has an interrupt requested
+/// before it signalled (the entry's stack limit stops most calls at once, but a leaf function
+/// has no entry check), and unblocks the signal if this thread blocks it. Returns whether the
+/// signal must be blocked again when the call ends (`leaving`).
+pub(crate) fn entering(limits: &StoreLimits) -> bool {
+    limits.set_running(current_tid());
+    if limits.interrupt_pending() {
+        wake();
+    }
+    let blocks = BLOCKS.with(|b| {
+        if b.get() == 0 {
+            b.set(if signal_blocked() { 2 } else { 1 });
+        }
+        b.get() == 2
+    });
+    if blocks {
+        set_signal_blocked(false);
+    }
+    blocks
+}
+
+/// The end of an outermost call of a watched store.
+pub(crate) fn leaving(limits: &StoreLimits, reblock: bool) {
+    limits.set_running(0);
+    if reblock {
+        set_signal_blocked(true);
     }
 }
 
-/// An outermost entry into a store that has an interrupt handle: records this thread, and
-/// has an interrupt requested before it signalled (the entry's stack limit stops most calls
-/// at once, but a leaf function has no entry check).
-pub(crate) fn entering(limits: &Arc<StoreLimits>) {
-    limits.set_running(current_tid());
-    if limits.interrupt_pending() {
-        follow(limits);
+fn signal_blocked() -> bool {
+    // SAFETY: queries this thread's mask.
+    unsafe {
+        let mut mask: libc::sigset_t = std::mem::zeroed();
+        libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut mask);
+        libc::sigismember(&mask, SIGNAL) == 1
     }
+}
+
+fn set_signal_blocked(blocked: bool) {
+    // SAFETY: changes this thread's mask for SIGNAL only.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, SIGNAL);
+        let how = if blocked {
+            libc::SIG_BLOCK
+        } else {
+            libc::SIG_UNBLOCK
+        };
+        libc::pthread_sigmask(how, &set, std::ptr::null_mut());
+    }
+}
+
+/// Whether the store whose guest code this thread runs (innermost) has an interrupt pending:
+/// for host functions that wait (WASI `poll_oneoff`), whose system call the signal ends with
+/// `EINTR`.
+pub(crate) fn pending_on_this_thread() -> bool {
+    let limits = traps::innermost_limits();
+    // SAFETY: the limits of a store whose call is on this thread's stack.
+    !limits.is_null() && unsafe { (*limits).interrupt_pending() }
 }
 
 /// The handler's part for `SIGNAL`: stops the guest (never returns) when this thread runs
-/// compiled code of a store with a pending interrupt; returns otherwise.
+/// compiled code of a store with a pending interrupt; returns otherwise. The program counter
+/// is looked at first: it needs no thread-local, which a thread that never ran guest code may
+/// not have yet.
 ///
 /// # Safety
-/// Only from the signal handler, with the interrupted context's program counter and frame
-/// pointer.
-pub(crate) unsafe fn on_signal(pc: usize, fp: usize) {
-    if !traps::in_guest() || !code_registry::contains(pc) {
+/// Only from the signal handler, with the interrupted context's program counter, frame
+/// pointer and ucontext.
+pub(crate) unsafe fn on_signal(pc: usize, fp: usize, ctx: *mut libc::c_void) {
+    if !code_registry::contains(pc) || !traps::in_guest() {
         return;
     }
     let limits = traps::innermost_limits();
@@ -136,5 +267,6 @@ pub(crate) unsafe fn on_signal(pc: usize, fp: usize) {
         return;
     }
     gc_heap::repair_bump((*limits).as_ptr());
+    crate::vm::signals::leave_handler(ctx);
     traps::unwind_from_signal(TrapCode::Interrupted, pc, fp)
 }

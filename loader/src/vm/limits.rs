@@ -137,8 +137,9 @@ impl StoreLimits {
 ///
 /// Guest code stops with the trap `interrupted` wherever it is: the interrupt signals the
 /// thread running it (see `vm::interrupt`). A host function or WASI call in progress
-/// finishes first, and the guest stops as it returns. An interrupt requested while no guest
-/// code runs stops the next call as it begins; each interrupt stops one call.
+/// finishes first (a WASI sleep ends early), and the guest stops as it returns. An interrupt
+/// requested while no guest code runs stops the next call as it begins; each interrupt stops
+/// one call. `interrupt` is async-signal-safe: a host may call it from a signal handler.
 #[derive(Clone)]
 pub struct InterruptHandle {
     pub(crate) limits: Arc<StoreLimits>,

@@ -8,6 +8,8 @@ use runtime_support::TrapCode;
 use std::cell::Cell;
 use std::sync::Once;
 
+/// The faults, then the interrupt signal, which is installed only when a store is given an
+/// interrupt handle.
 const SIGNALS: [libc::c_int; 5] = [
     libc::SIGSEGV,
     libc::SIGBUS,
@@ -16,6 +18,8 @@ const SIGNALS: [libc::c_int; 5] = [
     crate::vm::interrupt::SIGNAL,
 ];
 static INSTALL: Once = Once::new();
+static INSTALL_INTERRUPT: Once = Once::new();
+const FAULTS: usize = 4;
 static mut PREVIOUS: [std::mem::MaybeUninit<libc::sigaction>; 5] =
     [const { std::mem::MaybeUninit::uninit() }; 5];
 
@@ -81,19 +85,36 @@ pub fn ensure_installed() {
 }
 
 fn install_handlers() {
-    // SAFETY: installing handlers and saving the previous ones, once.
+    (0..FAULTS).for_each(install);
+}
+
+/// Installs the interrupt signal's handler (once per process), when a store first gets an
+/// interrupt handle: a process that never interrupts keeps the signal's default.
+pub fn install_interrupt_handler() {
+    INSTALL_INTERRUPT.call_once(|| install(FAULTS));
+}
+
+fn install(i: usize) {
+    let sig = SIGNALS[i];
+    // SAFETY: installing a handler and saving the previous one, once per signal.
     unsafe {
-        for (i, &sig) in SIGNALS.iter().enumerate() {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = handler as *const () as usize;
-            action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
-            if sig == crate::vm::interrupt::SIGNAL {
-                action.sa_flags |= libc::SA_RESTART;
-            }
-            libc::sigemptyset(&mut action.sa_mask);
-            let previous = &raw mut PREVIOUS[i];
-            libc::sigaction(sig, &action, (*previous).as_mut_ptr());
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = handler as *const () as usize;
+        // A fault is not blocked while it is handled (the handler leaves by a jump, and a
+        // fault in the handler itself must kill, not hang). The interrupt signal is blocked
+        // while any of them is handled: interrupts come every millisecond, and a signal frame
+        // nested on another (each several KiB with AVX-512 state) could overflow an alternate
+        // stack of 8 KiB, which is what Rust gives its threads. A jump out of a handler
+        // restores the interrupted context's mask (`leave_handler`).
+        action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+        match sig == crate::vm::interrupt::SIGNAL {
+            true => action.sa_flags |= libc::SA_RESTART,
+            false => action.sa_flags |= libc::SA_NODEFER,
         }
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaddset(&mut action.sa_mask, crate::vm::interrupt::SIGNAL);
+        let previous = &raw mut PREVIOUS[i];
+        libc::sigaction(sig, &action, (*previous).as_mut_ptr());
     }
 }
 
@@ -117,7 +138,7 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
     unsafe {
         let (pc, fp) = pc_and_fp(ctx);
         if sig == crate::vm::interrupt::SIGNAL {
-            crate::vm::interrupt::on_signal(pc, fp);
+            crate::vm::interrupt::on_signal(pc, fp, ctx);
             return chain(sig, info, ctx);
         }
         if traps::in_guest() && code_registry::contains(pc) {
@@ -132,10 +153,21 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
                 libc::SIGFPE => TrapCode::IntegerDivisionByZero,
                 _ => TrapCode::Unreachable,
             };
+            leave_handler(ctx);
             traps::unwind_from_signal(code, pc, fp);
         }
         chain(sig, info, ctx);
     }
+}
+
+/// Before a handler jumps out to a catch point: puts back the signal mask of the context the
+/// signal interrupted, as returning from the handler would have (the jump does not).
+///
+/// # Safety
+/// `ctx` is the handler's ucontext.
+pub(crate) unsafe fn leave_handler(ctx: *mut libc::c_void) {
+    let uc = &*(ctx as *const libc::ucontext_t);
+    libc::pthread_sigmask(libc::SIG_SETMASK, &uc.uc_sigmask, std::ptr::null_mut());
 }
 
 /// Hands the signal to whoever handled it before us.

@@ -4,8 +4,8 @@
  *
  * __builtin_setjmp saves only the frame pointer, stack pointer and resume address (the
  * compiler keeps everything else this function needs in its frame), which makes entering
- * guest code a handful of instructions: no signal mask, no register file. The signal handler
- * is installed with SA_NODEFER, so leaving it by a jump leaves no signal blocked. */
+ * guest code a handful of instructions: no signal mask, no register file. A signal handler
+ * that jumps here puts the interrupted context's signal mask back first (signals.rs). */
 
 typedef void (*waot_trampoline)(void *code, void *vmctx, void *values);
 

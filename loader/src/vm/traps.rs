@@ -206,7 +206,7 @@ pub const DEFAULT_MAX_WASM_STACK: usize = 8 << 20;
 /// `trampoline` must be the trampoline for `code`'s signature, `vmctx` the callee's context,
 /// `values` an array with a slot for every parameter and result.
 pub(crate) unsafe fn call_guest(
-    limits: &std::sync::Arc<StoreLimits>,
+    limits: &StoreLimits,
     max_stack: usize,
     outermost: bool,
     trampoline: *const u8,
@@ -224,18 +224,19 @@ pub(crate) unsafe fn call_guest(
     // Entries nested in this store's own calls keep the limit its outermost entry set, so
     // recursion through host functions cannot renew the budget; `outermost` says this store
     // is not running yet on this thread (it may be nested in another store's call).
-    let watched = outermost && limits.watched();
+    let mut reblock = false;
     if outermost {
         let here = &limit as *const usize as usize;
         limits.enter(limit.max(here.saturating_sub(max_stack)));
-        if watched {
-            crate::vm::interrupt::entering(limits);
+        if limits.watched() {
+            reblock = crate::vm::interrupt::entering(limits);
         }
     }
-    let limits_ptr = &**limits as *const StoreLimits as *const c_void;
+    let limits_ptr = limits as *const StoreLimits as *const c_void;
     let trapped = waot_call_catching_traps(slot, limits_ptr, trampoline, code, vmctx, values) != 0;
-    if watched {
-        limits.set_running(0);
+    // Read again: a host function may have made the first handle during the call.
+    if outermost && limits.watched() {
+        crate::vm::interrupt::leaving(limits, reblock);
     }
     if !trapped {
         return Ok(());

@@ -165,8 +165,10 @@ fn poll(ctx: Option<&mut WasiCtx>, mem: &mut GuestMemory<'_>, a: &[u64]) -> R {
         };
         if n < 0 {
             let e = errno::last();
-            if e == 27 {
-                continue; // EINTR
+            // EINTR: a signal; an interrupt of the guest ends the wait (the host function's
+            // return then stops the guest), any other goes on waiting.
+            if e == 27 && !crate::vm::interrupt::pending_on_this_thread() {
+                continue;
             }
             return Err(e);
         }
