@@ -18,7 +18,8 @@
 //!
 //! Threads are named by kernel id (`tgkill`), not `pthread_t`: a thread that has ended, or a
 //! reused id, gets at worst a stray signal, which the handler passes on (ignored by default).
-//! A thread that blocks the signal has it unblocked while it runs a watched store's guest code.
+//! A thread that blocks the signal has it unblocked while it runs a watched store's guest code
+//! (`unblock_for_call`).
 
 use crate::vm::limits::StoreLimits;
 use crate::vm::{code_registry, gc_heap, traps};
@@ -38,8 +39,11 @@ const RESEND_MS: i32 = 1;
 thread_local! {
     /// This thread's kernel id, once asked (reset in a forked child).
     static TID: Cell<i32> = const { Cell::new(0) };
-    /// Whether this thread blocks `SIGNAL`: 0 not known yet, 1 no, 2 yes.
+    /// Whether this thread blocked `SIGNAL` at its first call into a watched store: 0 not
+    /// known yet, 1 no, 2 yes.
     static BLOCKS: Cell<u8> = const { Cell::new(0) };
+    /// `SIGNAL` was unblocked for this thread's outermost call, and is blocked again after it.
+    static REBLOCK: Cell<bool> = const { Cell::new(false) };
 }
 
 fn current_tid() -> i32 {
@@ -71,13 +75,16 @@ struct Resender {
 static RESENDER: AtomicPtr<Resender> = AtomicPtr::new(std::ptr::null_mut());
 static STARTING: Mutex<()> = Mutex::new(());
 
-/// Wakes the resender; async-signal-safe.
+/// Wakes the resender; async-signal-safe. Not a parent's from a forked child: its descriptor
+/// may have been closed and reused there.
 fn wake() {
     let r = RESENDER.load(Acquire);
-    if !r.is_null() {
-        // SAFETY: a leaked resender; a non-blocking write of one byte (a full pipe means it is
-        // awake already).
-        unsafe { libc::write((*r).wake_fd, [1u8].as_ptr().cast(), 1) };
+    // SAFETY: a leaked resender; getpid and a non-blocking write of one byte (a full pipe
+    // means it is awake already).
+    unsafe {
+        if !r.is_null() && (*r).pid == libc::getpid() {
+            libc::write((*r).wake_fd, [1u8].as_ptr().cast(), 1);
+        }
     }
 }
 
@@ -109,10 +116,26 @@ fn resender() -> Result<&'static Resender, String> {
         wake_fd: fds[1],
     }));
     let read_fd = fds[0];
-    std::thread::Builder::new()
-        .name("waot-interrupt".into())
-        .spawn(move || resend_loop(r, read_fd))
-        .map_err(|e| format!("cannot start the interrupt thread: {e}"))?;
+    // The thread takes no process-directed signal of the host's: it starts with all blocked.
+    // SAFETY: this thread's mask, changed around the spawn and put back.
+    let spawned = unsafe {
+        let (mut all, mut old): (libc::sigset_t, libc::sigset_t) = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        let spawned = std::thread::Builder::new()
+            .name("waot-interrupt".into())
+            .spawn(move || resend_loop(r, read_fd));
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        spawned
+    };
+    if let Err(e) = spawned {
+        // SAFETY: our own descriptors, used by nothing else.
+        unsafe {
+            libc::close(fds[0]);
+            libc::close(fds[1]);
+        }
+        return Err(format!("cannot start the interrupt thread: {e}"));
+    }
     RESENDER.store(r as *const Resender as *mut Resender, Release);
     Ok(r)
 }
@@ -166,78 +189,87 @@ pub(crate) fn watch(limits: &Arc<StoreLimits>, in_call: bool) -> Result<(), Stri
     let r = resender()?;
     {
         let mut watched = r.watched.lock().unwrap_or_else(|e| e.into_inner());
+        // Stores that are gone leave here too, not only in the resender's loop, which may
+        // sleep for as long as no interrupt comes.
+        watched.retain(|w| w.strong_count() > 0);
         if !watched.iter().any(|w| std::ptr::eq(w.as_ptr(), &**limits)) {
             watched.push(Arc::downgrade(limits));
         }
     }
     limits.watch();
     if in_call {
-        // The interrupted thread's signal mask is left as it is: this call ends as it began.
         entering(limits);
+        unblock_for_call();
     }
     Ok(())
 }
 
 /// After `request_interrupt`: signals the thread running the store's guest code, if one does,
-/// and wakes the resender. Async-signal-safe.
+/// and wakes the resender. Async-signal-safe, `errno` included.
 pub(crate) fn signal(limits: &StoreLimits) {
+    // SAFETY: this thread's errno, saved and put back around the system calls below.
+    let errno = unsafe { *libc::__errno_location() };
     let tid = limits.running();
     if tid != 0 {
         send(tid);
     }
     wake();
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = errno };
 }
 
-/// An outermost entry into a watched store: records this thread, has an interrupt requested
-/// before it signalled (the entry's stack limit stops most calls at once, but a leaf function
-/// has no entry check), and unblocks the signal if this thread blocks it. Returns whether the
-/// signal must be blocked again when the call ends (`leaving`).
-pub(crate) fn entering(limits: &StoreLimits) -> bool {
+/// An outermost entry into a watched store: records this thread, and has an interrupt
+/// requested before it signalled (the entry's stack limit stops most calls at once, but a leaf
+/// function has no entry check).
+pub(crate) fn entering(limits: &StoreLimits) {
     limits.set_running(current_tid());
     if limits.interrupt_pending() {
         wake();
     }
-    let blocks = BLOCKS.with(|b| {
-        if b.get() == 0 {
-            b.set(if signal_blocked() { 2 } else { 1 });
-        }
-        b.get() == 2
-    });
-    if blocks {
-        set_signal_blocked(false);
-    }
-    blocks
 }
 
 /// The end of an outermost call of a watched store.
-pub(crate) fn leaving(limits: &StoreLimits, reblock: bool) {
+pub(crate) fn leaving(limits: &StoreLimits) {
     limits.set_running(0);
-    if reblock {
-        set_signal_blocked(true);
-    }
 }
 
-fn signal_blocked() -> bool {
-    // SAFETY: queries this thread's mask.
-    unsafe {
-        let mut mask: libc::sigset_t = std::mem::zeroed();
-        libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut mask);
-        libc::sigismember(&mask, SIGNAL) == 1
+/// At the thread's outermost entry into guest code (of any store), when the store is watched:
+/// makes sure the signal can arrive. A thread that did not block it at its first such call is
+/// taken not to (no system call); one that did has it unblocked for each call, and blocked
+/// again at its end only if it was blocked when the call began (`end_of_outermost_call`), so
+/// the host's mask is the same after as before.
+pub(crate) fn unblock_for_call() {
+    if BLOCKS.with(Cell::get) == 1 {
+        return;
     }
-}
-
-fn set_signal_blocked(blocked: bool) {
-    // SAFETY: changes this thread's mask for SIGNAL only.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
+    // SAFETY: changes this thread's mask for SIGNAL only, and reads the old one.
+    let was_blocked = unsafe {
+        let (mut set, mut old): (libc::sigset_t, libc::sigset_t) = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, SIGNAL);
-        let how = if blocked {
-            libc::SIG_BLOCK
-        } else {
-            libc::SIG_UNBLOCK
-        };
-        libc::pthread_sigmask(how, &set, std::ptr::null_mut());
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, &mut old);
+        libc::sigismember(&old, SIGNAL) == 1
+    };
+    BLOCKS.with(|b| {
+        if b.get() == 0 {
+            b.set(if was_blocked { 2 } else { 1 });
+        }
+    });
+    if was_blocked {
+        REBLOCK.with(|r| r.set(true));
+    }
+}
+
+/// The end of the thread's outermost call into guest code of a watched store.
+pub(crate) fn end_of_outermost_call() {
+    if REBLOCK.with(|r| r.replace(false)) {
+        // SAFETY: blocks SIGNAL again in this thread, as it was before the call.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, SIGNAL);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        }
     }
 }
 

@@ -104,8 +104,8 @@ fn install(i: usize) {
         // fault in the handler itself must kill, not hang). The interrupt signal is blocked
         // while any of them is handled: interrupts come every millisecond, and a signal frame
         // nested on another (each several KiB with AVX-512 state) could overflow an alternate
-        // stack of 8 KiB, which is what Rust gives its threads. A jump out of a handler
-        // restores the interrupted context's mask (`leave_handler`).
+        // stack of 8 KiB, which is what Rust gives its threads. After a jump out of a
+        // handler, the interrupted context's mask is put back (`leave_handler`).
         action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
         match sig == crate::vm::interrupt::SIGNAL {
             true => action.sa_flags |= libc::SA_RESTART,
@@ -160,14 +160,16 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
     }
 }
 
-/// Before a handler jumps out to a catch point: puts back the signal mask of the context the
-/// signal interrupted, as returning from the handler would have (the jump does not).
+/// Before a handler jumps out to a catch point: keeps the signal mask of the context the
+/// signal interrupted, which `call_guest` puts back once it is off the alternate stack (as
+/// returning from the handler would have; the jump does not). Put back here, a pending
+/// interrupt signal would arrive at once, its frame nested on this one.
 ///
 /// # Safety
 /// `ctx` is the handler's ucontext.
 pub(crate) unsafe fn leave_handler(ctx: *mut libc::c_void) {
     let uc = &*(ctx as *const libc::ucontext_t);
-    libc::pthread_sigmask(libc::SIG_SETMASK, &uc.uc_sigmask, std::ptr::null_mut());
+    traps::save_signal_mask(uc.uc_sigmask);
 }
 
 /// Hands the signal to whoever handled it before us.

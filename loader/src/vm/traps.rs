@@ -129,6 +129,14 @@ thread_local! {
     static SIGNAL_PCS: RefCell<([usize; MAX_FRAMES], usize)> = const { RefCell::new(([0; MAX_FRAMES], 0)) };
     static STACK_BOTTOM: Cell<usize> = const { Cell::new(0) };
     static STACK_TOP: Cell<usize> = const { Cell::new(0) };
+    /// The signal mask of the context a handler jumped out of, put back by `call_guest`.
+    static SIGNAL_MASK: Cell<Option<libc::sigset_t>> = const { Cell::new(None) };
+}
+
+/// Keeps the mask to put back after a signal handler's jump (`signals::leave_handler`).
+/// Async-signal-safe: this thread's local, which its entry into guest code made exist.
+pub(crate) fn save_signal_mask(mask: libc::sigset_t) {
+    SIGNAL_MASK.with(|m| m.set(Some(mask)));
 }
 
 /// Stack that host code needs below the deepest guest frame: host functions, builtins and
@@ -224,19 +232,31 @@ pub(crate) unsafe fn call_guest(
     // Entries nested in this store's own calls keep the limit its outermost entry set, so
     // recursion through host functions cannot renew the budget; `outermost` says this store
     // is not running yet on this thread (it may be nested in another store's call).
-    let mut reblock = false;
+    // No guest code of any store runs on this thread yet.
+    let thread_outermost = (*slot).is_null();
     if outermost {
         let here = &limit as *const usize as usize;
         limits.enter(limit.max(here.saturating_sub(max_stack)));
         if limits.watched() {
-            reblock = crate::vm::interrupt::entering(limits);
+            crate::vm::interrupt::entering(limits);
+            if thread_outermost {
+                crate::vm::interrupt::unblock_for_call();
+            }
         }
     }
     let limits_ptr = limits as *const StoreLimits as *const c_void;
     let trapped = waot_call_catching_traps(slot, limits_ptr, trampoline, code, vmctx, values) != 0;
+    if trapped {
+        if let Some(mask) = SIGNAL_MASK.with(|m| m.take()) {
+            libc::pthread_sigmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut());
+        }
+    }
     // Read again: a host function may have made the first handle during the call.
     if outermost && limits.watched() {
-        crate::vm::interrupt::leaving(limits, reblock);
+        crate::vm::interrupt::leaving(limits);
+        if thread_outermost {
+            crate::vm::interrupt::end_of_outermost_call();
+        }
     }
     if !trapped {
         return Ok(());
