@@ -726,6 +726,7 @@ const SPINNER: &str = r#"(module
   (import "host" "outside" (func $outside))
   (func (export "spin") (loop $l (br $l)))
   (func (export "outside_then_spin") (call $outside) (loop $l (br $l)))
+  (func (export "outside") (call $outside))
   ;; A finite loop of about 10^9 steps the optimizer cannot shorten.
   (func (export "busy") (param $n i32) (result i32) (local $x i32)
     (loop $l
@@ -853,6 +854,58 @@ fn interrupts_of_nested_stores_stop_only_their_own_store() {
         }
         let seen = outcome.lock().unwrap().clone();
         assert_eq!(seen, vec![Ok(()), Err(TrapCode::Interrupted)]);
+        assert!(interrupt_signal_blocked(), "the thread's mask changed");
+    })
+    .join()
+    .unwrap();
+    done.store(true, Ordering::Relaxed);
+}
+
+/// On a thread that blocks the signal: a watched store nested in an unwatched one is
+/// interrupted by signal all the same, and a handle made during an outer call unblocks the
+/// signal for that call only.
+#[test]
+fn a_blocked_signal_reaches_nested_and_newly_watched_stores() {
+    let done = watchdog(
+        120,
+        "a_blocked_signal_reaches_nested_and_newly_watched_stores",
+    );
+    std::thread::spawn(|| {
+        block_interrupt_signal();
+        let d = tempfile::tempdir().unwrap();
+        let (mut inner, bi) = spinner(d.path(), |_| Ok(()));
+        let inner_handle = inner.interrupt_handle().unwrap();
+        thread_local! {
+            static WATCHED: std::cell::RefCell<Option<Store>> = const { std::cell::RefCell::new(None) };
+        }
+        WATCHED.with(|b| *b.borrow_mut() = Some(inner));
+        let outcome = Arc::new(std::sync::Mutex::new(None));
+        let seen = outcome.clone();
+        // The outer store has no handle: its calls leave the mask alone.
+        let (mut outer, ai) = spinner(d.path(), move |_| {
+            WATCHED.with(|b| {
+                let mut b = b.borrow_mut();
+                let t = interrupt_later(inner_handle.clone(), 30);
+                *seen.lock().unwrap() = Some(call(b.as_mut().unwrap(), bi, "spin", &[]));
+                t.join().unwrap();
+            });
+            Ok(())
+        });
+        assert_eq!(call(&mut outer, ai, "outside", &[]), Ok(vec![]));
+        assert_eq!(
+            outcome.lock().unwrap().clone(),
+            Some(Err(TrapCode::Interrupted))
+        );
+        assert!(interrupt_signal_blocked(), "the thread's mask changed");
+        // A store that makes its first handle in the middle of its call.
+        let (mut late, li) = spinner(d.path(), |caller| {
+            interrupt_later(caller.store.interrupt_handle().unwrap(), 30);
+            Ok(())
+        });
+        assert_eq!(
+            call(&mut late, li, "outside_then_spin", &[]),
+            Err(TrapCode::Interrupted)
+        );
         assert!(interrupt_signal_blocked(), "the thread's mask changed");
     })
     .join()

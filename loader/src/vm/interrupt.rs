@@ -42,8 +42,6 @@ thread_local! {
     /// Whether this thread blocked `SIGNAL` at its first call into a watched store: 0 not
     /// known yet, 1 no, 2 yes.
     static BLOCKS: Cell<u8> = const { Cell::new(0) };
-    /// `SIGNAL` was unblocked for this thread's outermost call, and is blocked again after it.
-    static REBLOCK: Cell<bool> = const { Cell::new(false) };
 }
 
 fn current_tid() -> i32 {
@@ -199,7 +197,9 @@ pub(crate) fn watch(limits: &Arc<StoreLimits>, in_call: bool) -> Result<(), Stri
     limits.watch();
     if in_call {
         entering(limits);
-        unblock_for_call();
+        if unblock_for_call() {
+            limits.block_again_on_exit();
+        }
     }
     Ok(())
 }
@@ -233,14 +233,14 @@ pub(crate) fn leaving(limits: &StoreLimits) {
     limits.set_running(0);
 }
 
-/// At the thread's outermost entry into guest code (of any store), when the store is watched:
-/// makes sure the signal can arrive. A thread that did not block it at its first such call is
-/// taken not to (no system call); one that did has it unblocked for each call, and blocked
-/// again at its end only if it was blocked when the call began (`end_of_outermost_call`), so
-/// the host's mask is the same after as before.
-pub(crate) fn unblock_for_call() {
+/// At an outermost entry into a watched store: makes sure the signal can arrive, and says
+/// whether it must be blocked again when that call ends (`block_again`) because it was
+/// blocked when the call began: the host's mask is the same after as before. Unblocked by an
+/// enclosing call already (of this or another watched store), it stays so. A thread found not
+/// to block it at its first such call is taken not to (no system call per call).
+pub(crate) fn unblock_for_call() -> bool {
     if BLOCKS.with(Cell::get) == 1 {
-        return;
+        return false;
     }
     // SAFETY: changes this thread's mask for SIGNAL only, and reads the old one.
     let was_blocked = unsafe {
@@ -255,21 +255,17 @@ pub(crate) fn unblock_for_call() {
             b.set(if was_blocked { 2 } else { 1 });
         }
     });
-    if was_blocked {
-        REBLOCK.with(|r| r.set(true));
-    }
+    was_blocked
 }
 
-/// The end of the thread's outermost call into guest code of a watched store.
-pub(crate) fn end_of_outermost_call() {
-    if REBLOCK.with(|r| r.replace(false)) {
-        // SAFETY: blocks SIGNAL again in this thread, as it was before the call.
-        unsafe {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::sigaddset(&mut set, SIGNAL);
-            libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-        }
+/// Blocks the signal again at the end of a call that unblocked it.
+pub(crate) fn block_again() {
+    // SAFETY: blocks SIGNAL in this thread, as it was before the call.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, SIGNAL);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
 }
 

@@ -23,6 +23,9 @@ pub(crate) struct StoreLimits {
     /// The kernel id of the thread running the store's guest code, 0 when none (or not
     /// `watched`): where an interrupt's signal goes.
     running: AtomicI32,
+    /// A handle made during the store's outermost call unblocked the interrupt signal, to be
+    /// blocked again when that call ends.
+    block_again: AtomicBool,
 }
 
 // SAFETY: the fields other threads touch (`interrupt`, `stack_limit`) are only accessed
@@ -44,6 +47,7 @@ impl StoreLimits {
             entry_stack_limit: AtomicUsize::new(0),
             watched: AtomicBool::new(false),
             running: AtomicI32::new(0),
+            block_again: AtomicBool::new(false),
         })
     }
 
@@ -105,6 +109,16 @@ impl StoreLimits {
 
     pub fn running(&self) -> i32 {
         self.running.load(SeqCst)
+    }
+
+    pub fn block_again_on_exit(&self) {
+        self.block_again.store(true, Relaxed);
+    }
+
+    pub fn take_block_again(&self) -> bool {
+        // Only the thread running the store touches it: a load first keeps the usual exit
+        // free of a read-modify-write.
+        self.block_again.load(Relaxed) && self.block_again.swap(false, Relaxed)
     }
 
     pub fn interrupt_pending(&self) -> bool {

@@ -4,8 +4,8 @@
  *
  * __builtin_setjmp saves only the frame pointer, stack pointer and resume address (the
  * compiler keeps everything else this function needs in its frame), which makes entering
- * guest code a handful of instructions: no signal mask, no register file. A signal handler
- * that jumps here puts the interrupted context's signal mask back first (signals.rs). */
+ * guest code a handful of instructions: no signal mask, no register file. After a signal
+ * handler's jump here, call_guest puts the interrupted context's signal mask back (signals.rs). */
 
 typedef void (*waot_trampoline)(void *code, void *vmctx, void *values);
 

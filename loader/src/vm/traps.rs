@@ -232,16 +232,13 @@ pub(crate) unsafe fn call_guest(
     // Entries nested in this store's own calls keep the limit its outermost entry set, so
     // recursion through host functions cannot renew the budget; `outermost` says this store
     // is not running yet on this thread (it may be nested in another store's call).
-    // No guest code of any store runs on this thread yet.
-    let thread_outermost = (*slot).is_null();
+    let mut block_again = false;
     if outermost {
         let here = &limit as *const usize as usize;
         limits.enter(limit.max(here.saturating_sub(max_stack)));
         if limits.watched() {
             crate::vm::interrupt::entering(limits);
-            if thread_outermost {
-                crate::vm::interrupt::unblock_for_call();
-            }
+            block_again = crate::vm::interrupt::unblock_for_call();
         }
     }
     let limits_ptr = limits as *const StoreLimits as *const c_void;
@@ -254,8 +251,8 @@ pub(crate) unsafe fn call_guest(
     // Read again: a host function may have made the first handle during the call.
     if outermost && limits.watched() {
         crate::vm::interrupt::leaving(limits);
-        if thread_outermost {
-            crate::vm::interrupt::end_of_outermost_call();
+        if limits.take_block_again() || block_again {
+            crate::vm::interrupt::block_again();
         }
     }
     if !trapped {
