@@ -811,22 +811,13 @@ fn interrupts_of_nested_stores_stop_only_their_own_store() {
     std::thread::spawn(|| {
         block_interrupt_signal();
         let d = tempfile::tempdir().unwrap();
-        let (mut inner, bi) = spinner(d.path(), |_| Ok(()));
-        let inner_handle = inner.interrupt_handle().unwrap();
-        // Stores are not `Send`: B lives in this thread's local, where A's host function
-        // (which runs on this thread) finds it.
-        thread_local! {
-            static INNER: std::cell::RefCell<Option<Store>> = const { std::cell::RefCell::new(None) };
-        }
-        INNER.with(|b| *b.borrow_mut() = Some(inner));
+        let inner_handle = nested_store(d.path());
         let outer_handle = Arc::new(std::sync::OnceLock::<waot::InterruptHandle>::new());
         let outcome = Arc::new(std::sync::Mutex::new(Vec::new()));
         let mode = Arc::new(AtomicU32::new(0));
         let (a, seen, m) = (outer_handle.clone(), outcome.clone(), mode.clone());
         let (mut outer, ai) = spinner(d.path(), move |_| {
-            INNER.with(|b| {
-                let mut b = b.borrow_mut();
-                let b = b.as_mut().unwrap();
+            with_nested(|b, bi| {
                 if m.load(Ordering::Relaxed) == 0 {
                     // A's interrupt is pending (and resent) all through B's loop.
                     a.get().unwrap().interrupt();
@@ -843,7 +834,10 @@ fn interrupts_of_nested_stores_stop_only_their_own_store() {
             });
             Ok(())
         });
-        outer_handle.set(outer.interrupt_handle().unwrap()).ok().unwrap();
+        outer_handle
+            .set(outer.interrupt_handle().unwrap())
+            .ok()
+            .unwrap();
         for round in 0..2 {
             mode.store(round, Ordering::Relaxed);
             assert_eq!(
@@ -873,20 +867,14 @@ fn a_blocked_signal_reaches_nested_and_newly_watched_stores() {
     std::thread::spawn(|| {
         block_interrupt_signal();
         let d = tempfile::tempdir().unwrap();
-        let (mut inner, bi) = spinner(d.path(), |_| Ok(()));
-        let inner_handle = inner.interrupt_handle().unwrap();
-        thread_local! {
-            static WATCHED: std::cell::RefCell<Option<Store>> = const { std::cell::RefCell::new(None) };
-        }
-        WATCHED.with(|b| *b.borrow_mut() = Some(inner));
+        let inner_handle = nested_store(d.path());
         let outcome = Arc::new(std::sync::Mutex::new(None));
         let seen = outcome.clone();
         // The outer store has no handle: its calls leave the mask alone.
         let (mut outer, ai) = spinner(d.path(), move |_| {
-            WATCHED.with(|b| {
-                let mut b = b.borrow_mut();
+            with_nested(|b, bi| {
                 let t = interrupt_later(inner_handle.clone(), 30);
-                *seen.lock().unwrap() = Some(call(b.as_mut().unwrap(), bi, "spin", &[]));
+                *seen.lock().unwrap() = Some(call(b, bi, "spin", &[]));
                 t.join().unwrap();
             });
             Ok(())
@@ -911,6 +899,28 @@ fn a_blocked_signal_reaches_nested_and_newly_watched_stores() {
     .join()
     .unwrap();
     done.store(true, Ordering::Relaxed);
+}
+
+thread_local! {
+    /// A SPINNER store for host functions on this thread to call (stores are not `Send`).
+    static NESTED: std::cell::RefCell<Option<(Store, waot::Instance)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Makes this thread's nested store, with an interrupt handle, and returns the handle.
+fn nested_store(dir: &std::path::Path) -> waot::InterruptHandle {
+    let (mut store, i) = spinner(dir, |_| Ok(()));
+    let handle = store.interrupt_handle().unwrap();
+    NESTED.with(|n| *n.borrow_mut() = Some((store, i)));
+    handle
+}
+
+fn with_nested<R>(f: impl FnOnce(&mut Store, waot::Instance) -> R) -> R {
+    NESTED.with(|n| {
+        let mut n = n.borrow_mut();
+        let (store, i) = n.as_mut().expect("nested_store was called on this thread");
+        f(store, *i)
+    })
 }
 
 fn block_interrupt_signal() {
