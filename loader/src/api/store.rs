@@ -783,7 +783,7 @@ pub(crate) unsafe extern "C" fn host_callback(
         // stop: the guest stops as it returns to it.
         let limits = &caller.store.limits;
         match outcome {
-            Ok(()) if limits.interrupt_pending() && limits.take_interrupt() => {
+            Ok(()) if limits.take_pending_interrupt() => {
                 Err(Trap::new(runtime_support::TrapCode::Interrupted))
             }
             other => other,

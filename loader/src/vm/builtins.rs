@@ -38,7 +38,7 @@ pub(crate) unsafe fn finish_interruptible<T>(vmctx: *mut u8, r: R<T>) -> T {
 /// `vmctx` is the calling instance's.
 pub(crate) unsafe fn stop_if_interrupted(vmctx: *mut u8) {
     let limits = crate::vm::limits::of_vmctx(vmctx);
-    if limits.interrupt_pending() && limits.take_interrupt() {
+    if limits.take_pending_interrupt() {
         traps::raise(Trap::new(TrapCode::Interrupted));
     }
 }

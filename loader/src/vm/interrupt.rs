@@ -195,11 +195,8 @@ pub(crate) fn watch(limits: &Arc<StoreLimits>, in_call: bool) -> Result<(), Stri
         }
     }
     limits.watch();
-    if in_call {
-        entering(limits);
-        if unblock_for_call() {
-            limits.block_again_on_exit();
-        }
+    if in_call && entering(limits) {
+        limits.block_again_on_exit();
     }
     Ok(())
 }
@@ -218,27 +215,32 @@ pub(crate) fn signal(limits: &StoreLimits) {
     unsafe { *libc::__errno_location() = errno };
 }
 
-/// An outermost entry into a watched store: records this thread, and has an interrupt
-/// requested before it signalled (the entry's stack limit stops most calls at once, but a leaf
-/// function has no entry check).
-pub(crate) fn entering(limits: &StoreLimits) {
+/// An outermost entry into a watched store: records this thread, has an interrupt requested
+/// before it signalled (the entry's stack limit stops most calls at once, but a leaf function
+/// has no entry check), and makes sure the signal can arrive (`unblock_for_call`). Returns
+/// whether `leaving` must block it again.
+pub(crate) fn entering(limits: &StoreLimits) -> bool {
     limits.set_running(current_tid());
     if limits.interrupt_pending() {
         wake();
     }
+    unblock_for_call()
 }
 
-/// The end of an outermost call of a watched store.
-pub(crate) fn leaving(limits: &StoreLimits) {
+/// The end of an outermost call of a watched store: forgets the thread, and blocks the signal
+/// again if this call's entry (or a handle made during it) unblocked it.
+pub(crate) fn leaving(limits: &StoreLimits, block: bool) {
     limits.set_running(0);
+    if limits.take_block_again() || block {
+        block_again();
+    }
 }
 
-/// At an outermost entry into a watched store: makes sure the signal can arrive, and says
-/// whether it must be blocked again when that call ends (`block_again`) because it was
-/// blocked when the call began: the host's mask is the same after as before. Unblocked by an
+/// Makes sure the signal can arrive, and says whether it must be blocked again when the call
+/// ends (`block_again`) because it was blocked when the call began: the host's mask is the same after as before. Unblocked by an
 /// enclosing call already (of this or another watched store), it stays so. A thread found not
 /// to block it at its first such call is taken not to (no system call per call).
-pub(crate) fn unblock_for_call() -> bool {
+fn unblock_for_call() -> bool {
     if BLOCKS.with(Cell::get) == 1 {
         return false;
     }
@@ -259,7 +261,7 @@ pub(crate) fn unblock_for_call() -> bool {
 }
 
 /// Blocks the signal again at the end of a call that unblocked it.
-pub(crate) fn block_again() {
+fn block_again() {
     // SAFETY: blocks SIGNAL in this thread, as it was before the call.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
@@ -291,7 +293,7 @@ pub(crate) unsafe fn on_signal(pc: usize, fp: usize, ctx: *mut libc::c_void) {
         return;
     }
     let limits = traps::innermost_limits();
-    if limits.is_null() || !(*limits).interrupt_pending() || !(*limits).take_interrupt() {
+    if limits.is_null() || !(*limits).take_pending_interrupt() {
         return;
     }
     gc_heap::repair_bump((*limits).as_ptr());

@@ -125,6 +125,13 @@ impl StoreLimits {
         self.interrupt().load(SeqCst) != 0
     }
 
+    /// Consumes an interrupt whose flag is set (not the stale kind `take_interrupt` also
+    /// recognizes, which only an entry's failed stack check may take): for the places that
+    /// stop guest code wherever it is, the signal's handler, host returns and builtins.
+    pub fn take_pending_interrupt(&self) -> bool {
+        self.interrupt_pending() && self.take_interrupt()
+    }
+
     /// Consumes a pending interrupt, restoring the stack limit; false if there was none. A
     /// limit left at its maximum with no flag is a racing interrupt's, whose flag a loop poll
     /// consumed before the requester raised the limit: it is an interrupt too.

@@ -237,8 +237,7 @@ pub(crate) unsafe fn call_guest(
         let here = &limit as *const usize as usize;
         limits.enter(limit.max(here.saturating_sub(max_stack)));
         if limits.watched() {
-            crate::vm::interrupt::entering(limits);
-            block_again = crate::vm::interrupt::unblock_for_call();
+            block_again = crate::vm::interrupt::entering(limits);
         }
     }
     let limits_ptr = limits as *const StoreLimits as *const c_void;
@@ -250,10 +249,7 @@ pub(crate) unsafe fn call_guest(
     }
     // Read again: a host function may have made the first handle during the call.
     if outermost && limits.watched() {
-        crate::vm::interrupt::leaving(limits);
-        if limits.take_block_again() || block_again {
-            crate::vm::interrupt::block_again();
-        }
+        crate::vm::interrupt::leaving(limits, block_again);
     }
     if !trapped {
         return Ok(());
