@@ -237,9 +237,10 @@ pub(crate) fn leaving(limits: &StoreLimits, block: bool) {
 }
 
 /// Makes sure the signal can arrive, and says whether it must be blocked again when the call
-/// ends (`block_again`) because it was blocked when the call began: the host's mask is the same after as before. Unblocked by an
-/// enclosing call already (of this or another watched store), it stays so. A thread found not
-/// to block it at its first such call is taken not to (no system call per call).
+/// ends (`block_again`) because it was blocked when the call began: the host's mask is the
+/// same after as before. Unblocked by an enclosing call already (of this or another watched
+/// store), it stays so. A thread found not to block it at its first such call is taken not to
+/// (no system call per call).
 fn unblock_for_call() -> bool {
     if BLOCKS.with(Cell::get) == 1 {
         return false;
