@@ -135,6 +135,7 @@ fn run(cli: &Cli) -> Result<(), String> {
         progress: !cli.quiet,
         partition_bytes: 0,
         keep_every_load: false,
+        fuel_strips: true,
         metering: Metering {
             fuel: cli.fuel,
             interruptible: cli.interruptible,

@@ -65,6 +65,11 @@ pub struct CompileOptions {
     pub keep_every_load: bool,
     /// Fuel metering and interrupt polling at loop headers (`--fuel`, `--interruptible`).
     pub metering: Metering,
+    /// With fuel metered, run loops without calls or inner loops in strips whose headers are
+    /// not checked (`translate::fuel_strips`), so that LLVM can still vectorize them. Off,
+    /// every loop header checks the fuel; the fuel used and where it runs out are the same.
+    /// For tests and measurements.
+    pub fuel_strips: bool,
     /// What each operator costs in fuel (`--fuel-costs`): one per instruction without.
     /// Needs `metering.fuel`; sets `metering.custom_costs` in the artifact.
     pub fuel_costs: Option<std::sync::Arc<FuelCosts>>,
@@ -88,6 +93,7 @@ impl Default for CompileOptions {
             partition_bytes: 0,
             keep_every_load: false,
             metering: Metering::default(),
+            fuel_strips: true,
             fuel_costs: None,
             cache_dir: None,
         }

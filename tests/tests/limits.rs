@@ -181,6 +181,138 @@ fn a_trap_does_not_give_back_the_fuel_used_before_it() {
     }
 }
 
+/// Loops of every shape fuel strips take (`fuel_strips.rs`): one `br_if` back (the single-exit
+/// form), several branches back (the latch), a `br_table` back, paths of different costs, a
+/// loop over memory that LLVM vectorizes, and a loop with a call, which strips leave alone.
+const LOOPS: &str = r#"(module
+  (memory 1)
+  (func $id (param i32) (result i32) (local.get 0))
+  (func (export "one_exit") (param $n i32) (result i32) (local $i i32) (local $acc i32)
+    (loop $l
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (if (i32.and (local.get $i) (i32.const 4))
+        (then (local.set $acc (i32.add (local.get $acc) (local.get $i)))))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $acc))
+  (func (export "paths") (param $n i32) (result i32) (local $i i32) (local $acc i32)
+    (block $out
+      (loop $l
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (if (i32.and (local.get $i) (i32.const 1))
+          (then (local.set $acc (i32.add (local.get $acc) (i32.const 3))))
+          (else (local.set $acc
+            (i32.xor (local.get $acc) (i32.mul (local.get $i) (i32.const 5))))))
+        (br_if $out (i32.ge_u (local.get $i) (local.get $n)))
+        (br_if $l (i32.rem_u (local.get $i) (i32.const 3)))
+        (local.set $acc (i32.rotl (local.get $acc) (i32.const 1)))
+        (br $l)))
+    (local.get $acc))
+  (func (export "table") (param $n i32) (result i32) (local $i i32)
+    (block $out
+      (loop $l
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $out (i32.ge_u (local.get $i) (local.get $n)))
+        (br_table $l $out $l (i32.rem_u (local.get $i) (i32.const 5)))))
+    (local.get $i))
+  (func (export "sum") (param $n i32) (result i32) (local $i i32) (local $s i32)
+    (loop $l
+      (local.set $s (i32.add (local.get $s)
+        (i32.load (i32.shl (i32.and (local.get $i) (i32.const 1023)) (i32.const 2)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.ne (local.get $i) (local.get $n))))
+    (local.get $s))
+  (func (export "calling") (param $n i32) (result i32) (local $i i32)
+    (loop $l
+      (local.set $i (call $id (i32.add (local.get $i) (i32.const 1))))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $i))
+  (data (i32.const 0) "\01\02\03\04\05\06\07\08"))"#;
+
+/// What a call did: its result or trap, the fuel it used and the fuel left.
+fn metered_call(
+    store: &mut Store,
+    i: waot::Instance,
+    name: &str,
+    n: i32,
+    fuel: u64,
+) -> (Result<Vec<Val>, TrapCode>, u64, Option<u64>) {
+    store.set_fuel(fuel).unwrap();
+    let before = store.fuel_consumed();
+    let r = call(store, i, name, &[Val::I32(n)]);
+    (r, store.fuel_consumed() - before, store.fuel())
+}
+
+/// Fuel strips skip loop-header checks that could not go off: with them, every loop gives
+/// the same result, uses the same fuel and runs out at the same instruction as with a check at
+/// every header, for any amount of fuel and any refills, at -O0 and -O2. Runs of more than
+/// one strip (65,536 iterations) take the second copy of the loop.
+#[test]
+fn fuel_strips_run_out_where_every_header_check_would() {
+    let names = ["one_exit", "paths", "table", "sum", "calling"];
+    for opt_level in [OptLevel::O0, OptLevel::O2] {
+        let d = tempfile::tempdir().unwrap();
+        let mut instances = Vec::new();
+        for strips in [true, false] {
+            let opts = CompileOptions {
+                fuel_strips: strips,
+                ..options(opt_level, BoundsStrategy::GuardPages, true, false)
+            };
+            let module = load_wat(
+                d.path(),
+                if strips { "strips" } else { "checks" },
+                LOOPS,
+                &opts,
+            );
+            let mut store = Store::new();
+            let i = Linker::new().instantiate(&mut store, &module).unwrap();
+            instances.push((store, i));
+        }
+        let (strips, checks) = instances.split_at_mut(1);
+        let ((s, si), (c, ci)) = (&mut strips[0], &mut checks[0]);
+        for name in names {
+            for n in [1, 2, 3, 7, 100, 200_000] {
+                let all = u64::MAX >> 2;
+                let expected = metered_call(c, *ci, name, n, all);
+                assert!(expected.0.is_ok(), "{name}({n})");
+                let what = format!("{opt_level:?} {name}({n})");
+                assert_eq!(metered_call(s, *si, name, n, all), expected, "{what}");
+                if n > 200 {
+                    continue;
+                }
+                // Every amount up to the whole run: the same trap at the same instruction.
+                for fuel in 0..=expected.1 + 2 {
+                    assert_eq!(
+                        metered_call(s, *si, name, n, fuel),
+                        metered_call(c, *ci, name, n, fuel),
+                        "{what} with {fuel} fuel"
+                    );
+                }
+            }
+            // Refills of changing sizes: strips begin and end anywhere.
+            for (store, refills) in [
+                (&mut *s, Arc::new(AtomicU32::new(0))),
+                (&mut *c, Arc::new(AtomicU32::new(0))),
+            ] {
+                let seen = refills.clone();
+                store.set_fuel_refill(move || match seen.fetch_add(1, Ordering::Relaxed) {
+                    k @ 0..=20_000 => 1 + (k as u64 * 7919) % 97,
+                    _ => 0,
+                });
+            }
+            let with_refills = metered_call(s, *si, name, 5_000, 3);
+            assert_eq!(
+                with_refills,
+                metered_call(c, *ci, name, 5_000, 3),
+                "{opt_level:?} {name}"
+            );
+            assert!(
+                with_refills.0.is_ok(),
+                "{opt_level:?} {name}: {with_refills:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn an_interrupt_stops_a_wait_that_nothing_would_end() {
     let wat = r#"(module
@@ -247,12 +379,17 @@ fn an_interrupt_stops_loops_and_recursion_and_is_consumed() {
     for opt_level in [OptLevel::O0, OptLevel::O2] {
         let d = tempfile::tempdir().unwrap();
         // Fuel too, as a backstop: an interrupt that is lost fails the test after some seconds
-        // instead of hanging it.
+        // instead of hanging it. Optimized, the empty loop runs in fuel strips (65,536
+        // iterations each) whose iterations take no time.
         let opts = options(opt_level, BoundsStrategy::GuardPages, true, true);
         let module = load_wat(d.path(), "m", COUNTING, &opts);
         let mut store = Store::new();
         let handle = store.interrupt_handle().unwrap();
-        store.set_fuel(10_000_000_000).unwrap();
+        let backstop = match opt_level {
+            OptLevel::O0 => 10_000_000_000,
+            _ => 10_000_000_000 << 16,
+        };
+        store.set_fuel(backstop).unwrap();
         let i = instantiate(&mut store, &module, None);
         for name in ["spin", "recurse"] {
             let h = handle.clone();

@@ -6,7 +6,8 @@
 //!   another compiler, whatever its version says), the LLVM library's version, the artifact
 //!   ABI, `WAOT_LLVM_ARGS`, and this cache's format;
 //! - every option that changes code: level, bounds strategy, triple, resolved CPU and feature
-//!   string, proposals, metering and fuel costs, `keep_every_load`, the compile-time budgets;
+//!   string, proposals, metering, fuel strips and costs, `keep_every_load`, the compile-time
+//!   budgets;
 //! - the source name (LLVM records it in the object);
 //! - what translation reads of the module besides the bodies: types, the function, table,
 //!   memory, global and tag declarations and import counts (not data, element segments,
@@ -96,13 +97,14 @@ impl<'a> ObjectCache<'a> {
         field(source.as_bytes());
         let o = options;
         let opts = format!(
-            "{:?} {:?} {:?} {:?} {} {:?} {:?} {:?}",
+            "{:?} {:?} {:?} {:?} {} {:?} {} {:?} {:?}",
             o.opt_level.name(),
             o.bounds,
             o.target,
             o.enabled_proposals,
             o.keep_every_load,
             o.metering,
+            o.fuel_strips,
             o.fuel_costs.as_ref().map(|c| c.fingerprint()),
             [
                 "WAOT_PASS_BUDGET",

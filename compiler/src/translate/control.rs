@@ -2,6 +2,7 @@
 //! results are phi nodes; a branch adds its values as incoming edges.
 
 use super::exceptions::Handler;
+use super::fuel_strips::Strip;
 use super::{FuncTranslator, Result};
 use inkwell::basic_block::BasicBlock;
 use inkwell::values::{BasicValueEnum, IntValue, PhiValue, PointerValue};
@@ -16,6 +17,8 @@ pub enum FrameKind<'ctx> {
     Loop {
         header: BasicBlock<'ctx>,
         header_phis: Vec<PhiValue<'ctx>>,
+        /// Set when the loop runs in fuel strips (`fuel_strips`); it has no parameters.
+        strip: Option<Strip<'ctx>>,
     },
     If {
         else_block: BasicBlock<'ctx>,
@@ -96,21 +99,32 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
 
     pub fn translate_loop(&mut self, ty: BlockType) -> Result<()> {
         let (params, results) = self.block_signature(ty);
-        let header = self.new_block("loop");
-        let header_phis = self.make_phis(header, &params)?;
+        let plan = self.loop_plans.get(self.loops_seen - 1).copied().flatten();
         let end = self.new_block("loop_end");
         let end_phis = self.make_phis(end, &results)?;
-        let values = self.pop_n(params.len());
-        add_incoming(&header_phis, &values, self.current_block());
-        self.builder.build_unconditional_branch(header)?;
-        self.builder.position_at_end(header);
-        self.meter_loop_header()?;
+        let (header, header_phis, strip) = match plan {
+            Some(plan) if params.is_empty() => {
+                let (header, strip) = self.open_strip(plan)?;
+                (header, Vec::new(), Some(strip))
+            }
+            _ => {
+                let header = self.new_block("loop");
+                let header_phis = self.make_phis(header, &params)?;
+                let values = self.pop_n(params.len());
+                add_incoming(&header_phis, &values, self.current_block());
+                self.builder.build_unconditional_branch(header)?;
+                self.builder.position_at_end(header);
+                self.meter_loop_header()?;
+                (header, header_phis, None)
+            }
+        };
         let height = self.stack.len();
         self.stack
             .extend(header_phis.iter().map(|p| p.as_basic_value()));
         let kind = FrameKind::Loop {
             header,
             header_phis,
+            strip,
         };
         self.control.push(ControlFrame {
             kind,
@@ -201,6 +215,10 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         self.fall_through_to_end()?;
         self.close_legacy_try(delegate)?;
         let frame = self.control.pop().expect("end closes a frame");
+        if self.reopen_strip(&frame)? {
+            self.rewind_loop = true;
+            return Ok(());
+        }
         if let FrameKind::If {
             else_block,
             params,
@@ -250,8 +268,12 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let frame = &self.control[self.control.len() - 1 - depth as usize];
         match &frame.kind {
             FrameKind::Loop {
+                strip: Some(strip), ..
+            } => (strip.latch, Vec::new()),
+            FrameKind::Loop {
                 header,
                 header_phis,
+                ..
             } => (*header, header_phis.clone()),
             _ => (frame.end, frame.end_phis.clone()),
         }
@@ -308,6 +330,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
 
     /// Branches to `depth` with the top of the stack when `taken`, else falls through.
     pub(super) fn branch_if(&mut self, taken: IntValue<'ctx>, depth: u32) -> Result<()> {
+        if let Some((header, strip)) = self.strip_of(depth).filter(|(_, s)| s.plan.one_br_if) {
+            return self.branch_if_strip(taken, header, strip);
+        }
         let (target, phis) = self.branch_target(depth);
         let values = self.branch_values(&phis);
         add_incoming(&phis, &values, self.current_block());

@@ -16,6 +16,7 @@
 //! so that loops stop even where the signal cannot reach.
 
 use super::{FuncTranslator, Result};
+use inkwell::types::BasicType;
 use inkwell::values::{InstructionValue, IntValue, PointerValue};
 use inkwell::{AtomicOrdering, IntPredicate};
 use runtime_support::vmctx::{self, VmRuntimeLimits};
@@ -81,17 +82,32 @@ pub struct Fuel<'ctx> {
 }
 
 impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
-    fn limits_field(&self, offset: u32) -> Result<PointerValue<'ctx>> {
+    pub(super) fn limits_field(&self, offset: u32) -> Result<PointerValue<'ctx>> {
         let limits = self.vmctx_pointer(vmctx::OFFSET_LIMITS, true)?;
         self.byte_offset(limits, offset)
     }
 
-    /// At function entry, after the locals: loads the fuel and checks it.
-    pub fn start_metering(&mut self) -> Result<()> {
-        if !self.cx.options.metering.fuel {
-            return Ok(());
+    /// At function entry, after the locals: loads the fuel, and checks it if the function
+    /// `calls`. A function that calls nothing runs a bounded number of instructions before a
+    /// loop header's check or its return; its caller checked at its own entry, and a host's
+    /// call checks before entering (`StoreData::enter_guest`).
+    pub fn start_metering(&mut self, calls: bool) -> Result<()> {
+        let local = self.entry_alloca("fuel", self.cx.context.i64_type())?;
+        self.fuel = Some(Fuel { local, pending: 0 });
+        self.reload_fuel()?;
+        if calls {
+            self.check_fuel()?;
         }
-        // In the entry block, where `mem2reg` promotes allocas (the stack check ended it).
+        Ok(())
+    }
+
+    /// An i64 slot in the entry block, where `mem2reg` promotes it (the stack check ended
+    /// that block, so the slot goes before its first instruction).
+    pub(super) fn entry_alloca(
+        &mut self,
+        name: &str,
+        ty: impl BasicType<'ctx>,
+    ) -> Result<PointerValue<'ctx>> {
         let here = self.current_block();
         let entry = self
             .function
@@ -101,24 +117,29 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             Some(first) => self.builder.position_before(&first),
             None => self.builder.position_at_end(entry),
         }
-        let local = self
-            .builder
-            .build_alloca(self.cx.context.i64_type(), "fuel")?;
+        let slot = self.builder.build_alloca(ty, name)?;
         self.builder.position_at_end(here);
-        self.fuel = Some(Fuel { local, pending: 0 });
-        self.reload_fuel()?;
-        self.check_fuel()
+        Ok(slot)
+    }
+
+    /// What `op` costs under the module's cost table.
+    pub(super) fn op_cost(&self, op: &Op<'_>) -> u64 {
+        match &self.cx.options.fuel_costs {
+            Some(table) => table.cost(op),
+            None => fuel_cost(op),
+        }
     }
 
     /// Called for every reachable operator before it is translated.
     pub fn meter(&mut self, op: &Op<'_>) -> Result<()> {
+        if self.fuel.is_none() {
+            return Ok(());
+        }
+        let cost = self.op_cost(op);
         let Some(fuel) = &mut self.fuel else {
             return Ok(());
         };
-        fuel.pending += match &self.cx.options.fuel_costs {
-            Some(table) => table.cost(op),
-            None => fuel_cost(op),
-        };
+        fuel.pending += cost;
         if ends_block(op) {
             self.charge_fuel()?;
         }
@@ -174,8 +195,16 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
 
     /// Below zero, asks the host for more fuel (or traps) and continues.
     fn check_fuel(&mut self) -> Result<()> {
+        if self.fuel.is_some() {
+            self.check_fuel_left()?;
+        }
+        Ok(())
+    }
+
+    /// `check_fuel`, giving the fuel left after it (not negative). Only with fuel metered.
+    pub(super) fn check_fuel_left(&mut self) -> Result<IntValue<'ctx>> {
         let Some(fuel) = &self.fuel else {
-            return Ok(());
+            unreachable!("checked only when fuel is metered")
         };
         let local = fuel.local;
         let i64t = self.cx.context.i64_type();
@@ -195,7 +224,10 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         self.reload_fuel()?;
         self.builder.build_unconditional_branch(cont)?;
         self.builder.position_at_end(cont);
-        Ok(())
+        Ok(self
+            .builder
+            .build_load(i64t, local, "fuel")?
+            .into_int_value())
     }
 
     /// At a loop header: the fuel check, and with `--interruptible` the interrupt poll.
@@ -208,6 +240,11 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
                 .set_volatile(true)
                 .map_err(|e| crate::CompileError::Internal(format!("fuel store: {e}")))?;
         }
+        self.poll_interrupt()
+    }
+
+    /// With `--interruptible`, traps when the store's interrupt flag is set.
+    pub(super) fn poll_interrupt(&mut self) -> Result<()> {
         if !self.cx.options.metering.interruptible {
             return Ok(());
         }

@@ -16,6 +16,7 @@ mod dispatch_simd;
 mod env;
 mod exceptions;
 pub(crate) mod fuel_costs;
+mod fuel_strips;
 mod gc;
 mod gc_cast;
 mod memory;
@@ -70,6 +71,13 @@ pub struct FuncTranslator<'a, 'b, 'ctx> {
     pub has_tail_calls: bool,
     /// The fuel local and the cost not yet charged (`--fuel`).
     pub fuel: Option<metering::Fuel<'ctx>>,
+    /// Per `loop` of the body, in order: the most an iteration costs, if it runs in fuel
+    /// strips.
+    pub loop_plans: Vec<Option<fuel_strips::StripPlan>>,
+    /// `loop` operators read so far, reachable or not.
+    pub loops_seen: usize,
+    /// Set at the end of a strip-mined loop's first copy: its body is read again.
+    pub rewind_loop: bool,
     trap_blocks: HashMap<TrapCode, BasicBlock<'ctx>>,
 }
 
@@ -101,6 +109,9 @@ pub fn translate_function(
         stack_check: None,
         has_tail_calls: false,
         fuel: None,
+        loop_plans: Vec::new(),
+        loops_seen: 0,
+        rewind_loop: false,
         trap_blocks: HashMap::new(),
     };
     let body = FunctionBody::new(BinaryReader::new(&cx.wasm[body.clone()], body.start as u64));
@@ -132,12 +143,27 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             }
         }
         self.check_stack_limit()?;
-        self.start_metering()?;
+        if self.cx.options.metering.fuel {
+            let (plans, calls) = self.plan_fuel_strips(body)?;
+            self.loop_plans = plans;
+            self.start_metering(calls)?;
+        }
         self.push_function_frame(ft.results())?;
         let mut ops = body.get_operators_reader().map_err(reader_err)?;
+        // Where the last strip-mined loop's body starts: it has no inner loops.
+        let mut strip_body = None;
         while !ops.eof() {
             let op = ops.read().map_err(reader_err)?;
+            if let wasmparser::Operator::Loop { .. } = op {
+                self.loops_seen += 1;
+                if let Some(Some(_)) = self.loop_plans.get(self.loops_seen - 1) {
+                    strip_body = Some(ops.clone());
+                }
+            }
             self.translate_operator(op)?;
+            if std::mem::take(&mut self.rewind_loop) {
+                ops = strip_body.take().expect("a strip-mined loop was read");
+            }
         }
         // A function that calls nothing cannot recurse: the caller's check covers it, and a
         // frame larger than the host reserve still meets the guard page below the stack

@@ -199,6 +199,11 @@ impl StoreData {
         vmctx: *mut u8,
         slots: *mut Slot,
     ) -> std::result::Result<(), Trap> {
+        // Compiled functions that call nothing do not check the fuel at their entry (their
+        // callers do): a call from the host checks it here. Unlimited fuel is never negative.
+        if self.limits.fuel().load(std::sync::atomic::Ordering::Relaxed) < 0 {
+            self.refill_fuel()?;
+        }
         let limits: *const StoreLimits = &*self.limits;
         let outermost = self.active_calls == 0;
         self.active_calls += 1;

@@ -1,0 +1,369 @@
+//! Fuel checks that leave inner loops vectorizable (`waotc --fuel`).
+//!
+//! A fuel check at a loop header is a call inside the loop, and LLVM's vectorizer gives up on
+//! such loops. But a loop whose body makes no call and opens no loop costs at most `C` fuel
+//! per iteration, the sum of its operators' costs, so with `f` fuel left at its header it can
+//! run `f / C + 1` more iterations without a check going off. Such a loop runs in strips: an
+//! outer header checks the fuel and counts the iterations the strip may run (at most
+//! [`STRIP_ITERATIONS`]), and the wasm loop's own header is checked by that count alone, which
+//! folds into the loop's exit condition. Every header visit a strip skips would have found
+//! the fuel not negative, so the guest runs out of fuel at the same instruction as with a
+//! check at every header, and uses the same fuel.
+//!
+//! At a strip's start the store's fuel is lowered by the most the strip can use, so a trap
+//! inside it (a fault, which no code stores the fuel before) never gives back the work it
+//! did; it may charge up to one strip's worth more than the guest used.
+
+use super::control::{ControlFrame, FrameKind};
+use super::{FuncTranslator, Result};
+use crate::CompileError;
+use inkwell::basic_block::BasicBlock;
+use inkwell::values::{IntValue, PointerValue};
+use inkwell::IntPredicate;
+use runtime_support::vmctx::VmRuntimeLimits;
+use wasmparser::{BlockType, FunctionBody, Operator as Op};
+
+/// The most iterations a strip runs between two fuel checks: it bounds what a trap inside a
+/// strip may overcharge, and costs a vectorized loop one extra exit every this many
+/// iterations.
+pub const STRIP_ITERATIONS: u64 = 1 << 16;
+
+/// Loops whose one iteration may cost more than this are checked at every header, so that a
+/// strip's charge cannot overflow.
+const MAX_ITERATION_COST: u64 = 1 << 32;
+
+/// How a loop runs in strips, decided before its body is translated.
+#[derive(Clone, Copy)]
+pub struct StripPlan {
+    /// The most one iteration costs: the sum of the costs of the operators in the body.
+    pub cost: u64,
+    /// Whether the only branch back to the loop is one conditional branch.
+    pub one_br_if: bool,
+}
+
+/// A loop being scanned by `plan_fuel_strips`.
+struct OpenLoop {
+    plan: usize,
+    cost: u64,
+    eligible: bool,
+    branches: u32,
+    conditional: bool,
+}
+
+/// A strip-mined loop: where an exhausted count goes to check the fuel, and the count.
+#[derive(Clone, Copy)]
+pub struct Strip<'ctx> {
+    /// The outer header: checks the fuel and starts a strip.
+    pub outer: BasicBlock<'ctx>,
+    /// Where a `br` to the loop counts down the strip before going to the header.
+    pub latch: BasicBlock<'ctx>,
+    /// Iterations left in the strip.
+    budget: PointerValue<'ctx>,
+    pub plan: StripPlan,
+    /// The first copy of the body, entered only from before the loop.
+    first_copy: bool,
+    /// Not zero once the loop's `br_if` fell through in this strip (an i32).
+    fell: PointerValue<'ctx>,
+}
+
+fn is_call(op: &Op<'_>) -> bool {
+    matches!(
+        op,
+        Op::Call { .. }
+            | Op::CallIndirect { .. }
+            | Op::CallRef { .. }
+            | Op::ReturnCall { .. }
+            | Op::ReturnCallIndirect { .. }
+            | Op::ReturnCallRef { .. }
+    )
+}
+
+/// Whether an operator inside a loop keeps it from being strip-mined: calls and exceptions
+/// store and reload the fuel, and an inner loop's iterations are not bounded by the cost.
+fn breaks_strip(op: &Op<'_>) -> bool {
+    is_call(op)
+        || matches!(
+            op,
+            Op::Loop { .. }
+                | Op::Throw { .. }
+                | Op::ThrowRef
+                | Op::Rethrow { .. }
+                | Op::Try { .. }
+                | Op::TryTable { .. }
+                | Op::Catch { .. }
+                | Op::CatchAll
+                | Op::Delegate { .. }
+        )
+}
+
+impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
+    /// For each `loop` of the body in order, whether it can run in strips (no calls, no
+    /// exceptions, no inner loops, no parameters) and how; and whether the body calls a
+    /// function. Only with fuel metered.
+    pub fn plan_fuel_strips(
+        &self,
+        body: &FunctionBody<'_>,
+    ) -> Result<(Vec<Option<StripPlan>>, bool)> {
+        let mut plans = Vec::new();
+        let mut calls = false;
+        // Open constructs; `Some` for a loop.
+        let mut open: Vec<Option<OpenLoop>> = Vec::new();
+        let mut ops = body.get_operators_reader().map_err(|e| self.invalid(e))?;
+        while !ops.eof() {
+            let op = ops.read().map_err(|e| self.invalid(e))?;
+            let cost = self.op_cost(&op);
+            calls |= is_call(&op);
+            if let Some(Some(inner)) = open.iter_mut().rev().find(|o| o.is_some()) {
+                inner.cost = inner.cost.saturating_add(cost);
+                inner.eligible &= !breaks_strip(&op);
+            }
+            let mut branch_to = |depth: u32, conditional: bool| {
+                let at = open.len().checked_sub(1 + depth as usize);
+                if let Some(Some(target)) = at.map(|at| &mut open[at]) {
+                    target.branches += 1;
+                    target.conditional = conditional;
+                }
+            };
+            match &op {
+                Op::Br { relative_depth } => branch_to(*relative_depth, false),
+                Op::BrIf { relative_depth }
+                | Op::BrOnNull { relative_depth }
+                | Op::BrOnNonNull { relative_depth }
+                | Op::BrOnCast { relative_depth, .. }
+                | Op::BrOnCastFail { relative_depth, .. } => branch_to(*relative_depth, true),
+                Op::BrTable { targets } => {
+                    // Each target counted twice: never the one-`br_if` form.
+                    for depth in targets.targets().chain([Ok(targets.default())]) {
+                        let depth = depth.map_err(|e| self.invalid(e))?;
+                        branch_to(depth, false);
+                        branch_to(depth, false);
+                    }
+                }
+                _ => {}
+            }
+            match op {
+                Op::Loop { blockty } => {
+                    plans.push(None);
+                    let eligible = match blockty {
+                        BlockType::FuncType(i) => {
+                            self.cx.info.types[i as usize].params().is_empty()
+                        }
+                        _ => true,
+                    };
+                    open.push(Some(OpenLoop {
+                        plan: plans.len() - 1,
+                        cost: 0,
+                        eligible,
+                        branches: 0,
+                        conditional: false,
+                    }));
+                }
+                Op::Block { .. } | Op::If { .. } | Op::Try { .. } | Op::TryTable { .. } => {
+                    open.push(None)
+                }
+                Op::End => {
+                    if let Some(Some(l)) = open.pop() {
+                        if l.eligible && l.cost <= MAX_ITERATION_COST && self.cx.options.fuel_strips
+                        {
+                            plans[l.plan] = Some(StripPlan {
+                                cost: l.cost,
+                                one_br_if: l.branches == 1 && l.conditional,
+                            });
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok((plans, calls))
+    }
+
+    fn invalid(&self, e: wasmparser::BinaryReaderError) -> CompileError {
+        CompileError::invalid(self.cx.source, None, e.offset() as usize, e.message())
+    }
+
+    /// Opens a strip-mined loop from the current block and starts its first copy; returns
+    /// the wasm loop's header, where the builder is left.
+    pub fn open_strip(&mut self, plan: StripPlan) -> Result<(BasicBlock<'ctx>, Strip<'ctx>)> {
+        let budget = self.entry_alloca("strip", self.cx.context.i64_type())?;
+        let fell = self.entry_alloca("fell", self.cx.context.i32_type())?;
+        let first = self.new_block("fuel_strip");
+        self.builder.build_unconditional_branch(first)?;
+        let strip = Strip {
+            outer: self.new_block("fuel_strips"),
+            latch: self.new_block("strip_latch"),
+            budget,
+            fell,
+            plan,
+            first_copy: true,
+        };
+        let header = self.start_strip(first, strip)?;
+        Ok((header, strip))
+    }
+
+    /// Closes the first copy of a strip-mined loop (`frame`, popped) and opens the second at
+    /// the same body, which the caller translates again. False when no strip of the first
+    /// copy can end early, and the loop is closed.
+    pub fn reopen_strip(&mut self, frame: &ControlFrame<'ctx>) -> Result<bool> {
+        let FrameKind::Loop {
+            strip: Some(first), ..
+        } = frame.kind
+        else {
+            return Ok(false);
+        };
+        if !first.first_copy {
+            return Ok(false);
+        }
+        if first.outer.get_first_use().is_none() {
+            // SAFETY: the block has no uses and no instructions.
+            unsafe { first.outer.delete() }
+                .map_err(|()| CompileError::Internal("strip block delete".into()))?;
+            return Ok(false);
+        }
+        let strip = Strip {
+            latch: self.new_block("strip_latch"),
+            first_copy: false,
+            ..first
+        };
+        let header = self.start_strip(strip.outer, strip)?;
+        self.stack.truncate(frame.height);
+        self.control.push(ControlFrame {
+            kind: FrameKind::Loop {
+                header,
+                header_phis: Vec::new(),
+                strip: Some(strip),
+            },
+            end: frame.end,
+            end_phis: frame.end_phis.clone(),
+            height: frame.height,
+        });
+        self.reachable = true;
+        Ok(true)
+    }
+
+    /// Fills `outer`: checks the fuel, starts a strip and enters a new header, and fills the
+    /// strip's latch; returns the header, where the builder is left.
+    fn start_strip(
+        &mut self,
+        outer: BasicBlock<'ctx>,
+        strip: Strip<'ctx>,
+    ) -> Result<BasicBlock<'ctx>> {
+        let i64t = self.cx.context.i64_type();
+        let cost = strip.plan.cost;
+        let header = self.new_block("loop");
+        self.builder.position_at_end(outer);
+        let left = self.check_fuel_left()?;
+        // Not negative after the check: `left / cost + 1` iterations keep every header but
+        // the strip's first at or above zero.
+        let runs = match cost {
+            0 => i64t.const_int(STRIP_ITERATIONS, false),
+            c => {
+                let quotient =
+                    self.builder
+                        .build_int_unsigned_div(left, i64t.const_int(c, false), "")?;
+                let runs = self
+                    .builder
+                    .build_int_add(quotient, i64t.const_int(1, false), "")?;
+                let cap = i64t.const_int(STRIP_ITERATIONS, false);
+                let small = self
+                    .builder
+                    .build_int_compare(IntPredicate::ULT, runs, cap, "")?;
+                self.builder
+                    .build_select(small, runs, cap, "strip")?
+                    .into_int_value()
+            }
+        };
+        self.builder.build_store(strip.budget, runs)?;
+        self.builder
+            .build_store(strip.fell, self.cx.context.i32_type().const_zero())?;
+        let most = self
+            .builder
+            .build_int_mul(runs, i64t.const_int(cost, false), "")?;
+        let charged = self.builder.build_int_sub(left, most, "")?;
+        self.store_fuel_value(charged, true)?;
+        self.poll_interrupt()?;
+        self.builder.build_unconditional_branch(header)?;
+
+        self.builder.position_at_end(strip.latch);
+        let more = self.count_down(strip.budget)?;
+        self.builder
+            .build_conditional_branch(more, header, strip.outer)?;
+
+        self.builder.position_at_end(header);
+        Ok(header)
+    }
+
+    /// Counts one iteration off the strip; true while iterations are left. A `br_if` that
+    /// is not taken counts too, which only ends a strip early.
+    fn count_down(&mut self, budget: PointerValue<'ctx>) -> Result<IntValue<'ctx>> {
+        let i64t = self.cx.context.i64_type();
+        let runs = self.builder.build_load(i64t, budget, "strip")?;
+        let runs =
+            self.builder
+                .build_int_nsw_sub(runs.into_int_value(), i64t.const_int(1, false), "")?;
+        self.builder.build_store(budget, runs)?;
+        Ok(self
+            .builder
+            .build_int_compare(IntPredicate::SGT, runs, i64t.const_zero(), "")?)
+    }
+
+    /// The loop's one `br_if` back to its header: a single exit whose condition is the
+    /// branch's and the count's, so that LLVM sees a loop with a computable trip count. Which
+    /// of the two ended the strip is known outside the loop from an any-of reduction of the
+    /// branch's condition, since the vectorizer accepts no other value computed in the loop
+    /// and used after it.
+    pub fn branch_if_strip(
+        &mut self,
+        taken: IntValue<'ctx>,
+        header: BasicBlock<'ctx>,
+        strip: Strip<'ctx>,
+    ) -> Result<()> {
+        let (bool_type, i32t) = (self.cx.context.bool_type(), self.cx.context.i32_type());
+        let more = self.count_down(strip.budget)?;
+        // An i32 select: LLVM 19 vectorizes that reduction (any-of), not one of i1s.
+        let fell = self.builder.build_load(i32t, strip.fell, "fell")?;
+        let fell = self
+            .builder
+            .build_select(taken, fell, i32t.const_int(1, false).into(), "fell")?
+            .into_int_value();
+        self.builder.build_store(strip.fell, fell)?;
+        let fell = self
+            .builder
+            .build_int_compare(IntPredicate::NE, fell, i32t.const_zero(), "")?;
+        let again = self
+            .builder
+            .build_select(taken, more, bool_type.const_zero(), "")?
+            .into_int_value();
+        let exit = self.new_block("strip_exit");
+        let cont = self.new_block("br_if_cont");
+        self.builder.build_conditional_branch(again, header, exit)?;
+        self.builder.position_at_end(exit);
+        self.builder
+            .build_conditional_branch(fell, cont, strip.outer)?;
+        self.builder.position_at_end(cont);
+        Ok(())
+    }
+
+    /// The strip of the frame `depth` levels out, if it is a strip-mined loop.
+    pub fn strip_of(&self, depth: u32) -> Option<(BasicBlock<'ctx>, Strip<'ctx>)> {
+        let frame = &self.control[self.control.len() - 1 - depth as usize];
+        match &frame.kind {
+            FrameKind::Loop {
+                header,
+                strip: Some(strip),
+                ..
+            } => Some((*header, *strip)),
+            _ => None,
+        }
+    }
+
+    /// Stores `value` as the store's fuel; `volatile` keeps LLVM from sinking it out of a loop.
+    pub(super) fn store_fuel_value(&mut self, value: IntValue<'ctx>, volatile: bool) -> Result<()> {
+        let field = self.limits_field(VmRuntimeLimits::OFFSET_FUEL)?;
+        let store = self.builder.build_store(field, value)?;
+        store
+            .set_volatile(volatile)
+            .map_err(|e| CompileError::Internal(format!("fuel store: {e}")))?;
+        Ok(())
+    }
+}
