@@ -173,20 +173,26 @@ fn a_trap_does_not_give_back_the_fuel_used_before_it() {
         assert_eq!(r, Err(TrapCode::Unreachable));
         // The trap block stores the count: 20 instructions (and the `unreachable`).
         assert!(store.fuel_consumed() - before >= 20, "{bounds:?}");
+        store.set_fuel(1 << 40).unwrap();
         let before = store.fuel_consumed();
         let r = call(&mut store, i, "loop_then_fault", &[Val::I32(1000)]);
         assert_eq!(r, Err(TrapCode::MemoryOutOfBounds));
-        // Stored at every loop header: at least the 999 iterations that looped back.
-        assert!(store.fuel_consumed() - before >= 8 * 999, "{bounds:?}");
+        // The 1,000 iterations: the loop's exit stores the exact fuel, which its strip's start
+        // had lowered by all the strip could use.
+        let used = store.fuel_consumed() - before;
+        assert_eq!(used, 8 * 1000, "{bounds:?}");
     }
 }
 
 /// Loops of every shape fuel strips take (`fuel_strips.rs`): one `br_if` back (the single-exit
-/// form), several branches back (the latch), a `br_table` back, paths of different costs, a
-/// loop over memory that LLVM vectorizes, and a loop with a call, which strips leave alone.
+/// form), several branches back (the latch), `br_table` and `br_on_null` back, paths of
+/// different costs, a loop over memory that LLVM vectorizes, loops with results and values
+/// live across them, several loops in one function (one of them dead), a loop nest whose
+/// inner loop runs in strips, and a loop with a call, which strips leave alone.
 const LOOPS: &str = r#"(module
   (memory 1)
   (func $id (param i32) (result i32) (local.get 0))
+  (elem declare func $id)
   (func (export "one_exit") (param $n i32) (result i32) (local $i i32) (local $acc i32)
     (loop $l
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
@@ -214,6 +220,12 @@ const LOOPS: &str = r#"(module
         (br_if $out (i32.ge_u (local.get $i) (local.get $n)))
         (br_table $l $out $l (i32.rem_u (local.get $i) (i32.const 5)))))
     (local.get $i))
+  (func (export "on_null") (param $n i32) (result i32) (local $i i32)
+    (loop $l
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (drop (br_on_null $l (select (result funcref) (ref.null func) (ref.func $id)
+        (i32.lt_u (local.get $i) (local.get $n))))))
+    (local.get $i))
   (func (export "sum") (param $n i32) (result i32) (local $i i32) (local $s i32)
     (loop $l
       (local.set $s (i32.add (local.get $s)
@@ -221,11 +233,49 @@ const LOOPS: &str = r#"(module
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $l (i32.ne (local.get $i) (local.get $n))))
     (local.get $s))
+  (func (export "results") (param $n i32) (result i32) (local $i i32)
+    (i32.add (i32.mul (local.get $n) (i32.const 3))
+      (loop $l (result i32)
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (block $b (result i32)
+          (br_if $b (i32.const 5) (i32.and (local.get $i) (i32.const 2)))
+          (drop)
+          (i32.const 9))
+        (br_if $l (i32.lt_u (local.get $i) (local.get $n)))
+        (i32.add (local.get $i)))))
+  (func (export "several") (param $n i32) (result i32) (local $i i32) (local $j i32)
+    (loop $a
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $a (i32.lt_u (local.get $i) (local.get $n))))
+    (block $dead
+      (br $dead)
+      (loop $never (br $never)))
+    (loop $b
+      (local.set $j (i32.add (local.get $j) (i32.const 2)))
+      (br_if $b (i32.lt_u (local.get $j) (local.get $n))))
+    (i32.add (local.get $i) (local.get $j)))
+  (func (export "nest") (param $n i32) (result i32) (local $i i32) (local $j i32) (local $s i32)
+    (loop $outer
+      (local.set $j (i32.const 0))
+      (loop $inner
+        (local.set $s (i32.add (local.get $s) (i32.xor (local.get $i) (local.get $j))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br_if $inner (i32.lt_u (local.get $j) (i32.const 5))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $outer (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $s))
   (func (export "calling") (param $n i32) (result i32) (local $i i32)
     (loop $l
       (local.set $i (call $id (i32.add (local.get $i) (i32.const 1))))
       (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
     (local.get $i))
+  ;; Loads from page $n / 16 on, past the memory's one page: faults in iteration $n / 16 + 1.
+  (func (export "fault_inside") (param $n i32) (result i32) (local $i i32) (local $s i32)
+    (loop $l
+      (local.set $s (i32.add (local.get $s) (i32.load (i32.mul (local.get $i) (i32.const 4096)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $s))
   (data (i32.const 0) "\01\02\03\04\05\06\07\08"))"#;
 
 /// What a call did: its result or trap, the fuel it used and the fuel left.
@@ -242,74 +292,115 @@ fn metered_call(
     (r, store.fuel_consumed() - before, store.fuel())
 }
 
+/// LOOPS compiled with fuel, in strips or with every header checked; the store and instance,
+/// and whether the optimized IR has strips.
+fn loops_instance(
+    dir: &std::path::Path,
+    base: &CompileOptions,
+    strips: bool,
+) -> (Store, waot::Instance, bool) {
+    let name = if strips { "strips" } else { "checks" };
+    let ir = dir.join(format!("{name}.ll"));
+    let opts = CompileOptions {
+        fuel_strips: strips,
+        emit_llvm: Some(ir.clone()),
+        ..base.clone()
+    };
+    let module = load_wat(dir, name, LOOPS, &opts);
+    let mut store = Store::new();
+    let i = Linker::new().instantiate(&mut store, &module).unwrap();
+    let has_strips = std::fs::read_to_string(&ir).unwrap().contains("fuel_strip");
+    (store, i, has_strips)
+}
+
 /// Fuel strips skip loop-header checks that could not go off: with them, every loop gives
 /// the same result, uses the same fuel and runs out at the same instruction as with a check at
-/// every header, for any amount of fuel and any refills, at -O0 and -O2. Runs of more than
-/// one strip (65,536 iterations) take the second copy of the loop.
+/// every header, for any amount of fuel and any refills, at -O0 and -O2, with cost tables
+/// that make operators free or make one iteration cost more than a strip's fuel, and with
+/// interrupt polls. Runs of more than one strip (2^22 fuel) take the second copy of the loop.
 #[test]
 fn fuel_strips_run_out_where_every_header_check_would() {
-    let names = ["one_exit", "paths", "table", "sum", "calling"];
-    for opt_level in [OptLevel::O0, OptLevel::O2] {
+    let names = [
+        "one_exit", "paths", "table", "on_null", "sum", "results", "several", "nest", "calling",
+    ];
+    let tables = [
+        None,
+        Some("local.get 0\nlocal.set 0\ni32.add 0\ndefault 1\n"),
+        Some("i32.add 5000000\ndefault 2\n"),
+    ];
+    // Level, cost table, polls, and the unit of refills (a refill gives 1 to 97 units).
+    let configs = [
+        (OptLevel::O0, None, false, 1),
+        (OptLevel::O2, None, false, 1),
+        (OptLevel::O2, tables[1], false, 1),
+        (OptLevel::O2, tables[2], true, 1_000_000),
+    ];
+    for (opt_level, table, interruptible, unit) in configs {
         let d = tempfile::tempdir().unwrap();
-        let mut instances = Vec::new();
-        for strips in [true, false] {
-            let opts = CompileOptions {
-                fuel_strips: strips,
-                ..options(opt_level, BoundsStrategy::GuardPages, true, false)
-            };
-            let module = load_wat(
-                d.path(),
-                if strips { "strips" } else { "checks" },
-                LOOPS,
-                &opts,
-            );
-            let mut store = Store::new();
-            let i = Linker::new().instantiate(&mut store, &module).unwrap();
-            instances.push((store, i));
+        let mut base = options(opt_level, BoundsStrategy::GuardPages, true, interruptible);
+        if let Some(text) = table {
+            base.fuel_costs = Some(waot_compiler::FuelCosts::parse(text).unwrap());
+            base.metering.custom_costs = true;
         }
-        let (strips, checks) = instances.split_at_mut(1);
-        let ((s, si), (c, ci)) = (&mut strips[0], &mut checks[0]);
+        let (mut s, si, strips) = loops_instance(d.path(), &base, true);
+        let (mut c, ci, checks) = loops_instance(d.path(), &base, false);
+        let config = format!("{opt_level:?} {table:?} interruptible {interruptible}");
+        assert!(
+            strips && !checks,
+            "{config}: strips {strips}, checks {checks}"
+        );
+        let (s, c) = (&mut s, &mut c);
         for name in names {
-            for n in [1, 2, 3, 7, 100, 200_000] {
+            for n in [1, 2, 3, 7, 100, 1_000_000] {
                 let all = u64::MAX >> 2;
-                let expected = metered_call(c, *ci, name, n, all);
-                assert!(expected.0.is_ok(), "{name}({n})");
-                let what = format!("{opt_level:?} {name}({n})");
-                assert_eq!(metered_call(s, *si, name, n, all), expected, "{what}");
-                if n > 200 {
+                let expected = metered_call(c, ci, name, n, all);
+                assert!(expected.0.is_ok(), "{config} {name}({n})");
+                let what = format!("{config} {name}({n})");
+                assert_eq!(metered_call(s, si, name, n, all), expected, "{what}");
+                if n > 100 {
                     continue;
                 }
-                // Every amount up to the whole run: the same trap at the same instruction.
-                for fuel in 0..=expected.1 + 2 {
+                // Amounts up to the whole run (every one, for runs of a few thousand): the same
+                // trap at the same instruction.
+                let step = (expected.1 / 3000).max(1) as usize;
+                for fuel in (0..=expected.1 + 2).step_by(step) {
                     assert_eq!(
-                        metered_call(s, *si, name, n, fuel),
-                        metered_call(c, *ci, name, n, fuel),
+                        metered_call(s, si, name, n, fuel),
+                        metered_call(c, ci, name, n, fuel),
                         "{what} with {fuel} fuel"
                     );
                 }
             }
             // Refills of changing sizes: strips begin and end anywhere.
-            for (store, refills) in [
-                (&mut *s, Arc::new(AtomicU32::new(0))),
-                (&mut *c, Arc::new(AtomicU32::new(0))),
-            ] {
-                let seen = refills.clone();
+            for store in [&mut *s, &mut *c] {
+                let seen = Arc::new(AtomicU32::new(0));
                 store.set_fuel_refill(move || match seen.fetch_add(1, Ordering::Relaxed) {
-                    k @ 0..=20_000 => 1 + (k as u64 * 7919) % 97,
+                    k @ 0..=20_000 => unit * (1 + (k as u64 * 7919) % 97),
                     _ => 0,
                 });
             }
-            let with_refills = metered_call(s, *si, name, 5_000, 3);
+            let with_refills = metered_call(s, si, name, 3_000, 3);
             assert_eq!(
                 with_refills,
-                metered_call(c, *ci, name, 5_000, 3),
-                "{opt_level:?} {name}"
+                metered_call(c, ci, name, 3_000, 3),
+                "{config} {name}"
             );
-            assert!(
-                with_refills.0.is_ok(),
-                "{opt_level:?} {name}: {with_refills:?}"
-            );
+            assert!(with_refills.0.is_ok(), "{config} {name}: {with_refills:?}");
+            s.set_fuel_refill(|| 0);
+            c.set_fuel_refill(|| 0);
         }
+        // A fault inside a strip charges at most a strip's fuel (or one iteration's, if more)
+        // more than what ran.
+        let iteration = metered_call(c, ci, "fault_inside", 2, 1 << 40).1
+            - metered_call(c, ci, "fault_inside", 1, 1 << 40).1;
+        let (r, exact, _) = metered_call(c, ci, "fault_inside", 1000, 1 << 40);
+        assert_eq!(r, Err(TrapCode::MemoryOutOfBounds), "{config}");
+        let (r, used, _) = metered_call(s, si, "fault_inside", 1000, 1 << 40);
+        assert_eq!(r, Err(TrapCode::MemoryOutOfBounds), "{config}");
+        assert!(
+            (exact..=exact + iteration.max(1 << 22)).contains(&used),
+            "{config}: {used} against {exact}"
+        );
     }
 }
 
@@ -379,15 +470,15 @@ fn an_interrupt_stops_loops_and_recursion_and_is_consumed() {
     for opt_level in [OptLevel::O0, OptLevel::O2] {
         let d = tempfile::tempdir().unwrap();
         // Fuel too, as a backstop: an interrupt that is lost fails the test after some seconds
-        // instead of hanging it. Optimized, the empty loop runs in fuel strips (65,536
-        // iterations each) whose iterations take no time.
+        // instead of hanging it. Optimized, the empty loop runs in fuel strips (of 2^22
+        // iterations) whose iterations take no time.
         let opts = options(opt_level, BoundsStrategy::GuardPages, true, true);
         let module = load_wat(d.path(), "m", COUNTING, &opts);
         let mut store = Store::new();
         let handle = store.interrupt_handle().unwrap();
         let backstop = match opt_level {
             OptLevel::O0 => 10_000_000_000,
-            _ => 10_000_000_000 << 16,
+            _ => 10_000_000_000 << 20,
         };
         store.set_fuel(backstop).unwrap();
         let i = instantiate(&mut store, &module, None);

@@ -242,6 +242,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             return Ok(());
         }
         self.reachable = true;
+        if let FrameKind::Loop { strip: Some(_), .. } = frame.kind {
+            self.leave_strip()?;
+        }
         let values: Vec<BasicValueEnum> =
             frame.end_phis.iter().map(|p| p.as_basic_value()).collect();
         if matches!(frame.kind, FrameKind::Function) {
@@ -293,6 +296,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     }
 
     pub fn translate_br(&mut self, depth: u32) -> Result<()> {
+        if self.leaves_strip(depth) {
+            self.leave_strip()?;
+        }
         let (target, phis) = self.branch_target(depth);
         let values = self.branch_values(&phis);
         add_incoming(&phis, &values, self.current_block());
@@ -333,9 +339,19 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         if let Some((header, strip)) = self.strip_of(depth).filter(|(_, s)| s.plan.one_br_if) {
             return self.branch_if_strip(taken, header, strip);
         }
-        let (target, phis) = self.branch_target(depth);
+        let (mut target, phis) = self.branch_target(depth);
         let values = self.branch_values(&phis);
-        add_incoming(&phis, &values, self.current_block());
+        let mut from = self.current_block();
+        if self.leaves_strip(depth) {
+            // An edge block, to store the exact fuel on the way out only.
+            let edge = self.new_block("strip_leave");
+            self.builder.position_at_end(edge);
+            self.leave_strip()?;
+            self.builder.build_unconditional_branch(target)?;
+            self.builder.position_at_end(from);
+            (from, target) = (edge, edge);
+        }
+        add_incoming(&phis, &values, from);
         let cont = self.new_block("br_if_cont");
         self.builder.build_conditional_branch(taken, target, cont)?;
         self.builder.position_at_end(cont);
@@ -355,6 +371,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             let values = t.branch_values(&phis);
             let block = t.new_block("br_table_edge");
             t.builder.position_at_end(block);
+            if t.leaves_strip(depth) {
+                t.leave_strip()?;
+            }
             add_incoming(&phis, &values, block);
             t.builder.build_unconditional_branch(target)?;
             t.builder.position_at_end(here);

@@ -5,14 +5,18 @@
 //! per iteration, the sum of its operators' costs, so with `f` fuel left at its header it can
 //! run `f / C + 1` more iterations without a check going off. Such a loop runs in strips: an
 //! outer header checks the fuel and counts the iterations the strip may run (at most
-//! [`STRIP_ITERATIONS`]), and the wasm loop's own header is checked by that count alone, which
+//! [`STRIP_FUEL`]`/ C`), and the wasm loop's own header is checked by that count alone, which
 //! folds into the loop's exit condition. Every header visit a strip skips would have found
 //! the fuel not negative, so the guest runs out of fuel at the same instruction as with a
 //! check at every header, and uses the same fuel.
 //!
+//! LLVM's vectorizer needs the loop's trip count, which it cannot know for a loop entered
+//! again in the middle, so the body is translated twice: the first copy runs the first strip,
+//! from the loop's entry; the second runs every strip after it.
+//!
 //! At a strip's start the store's fuel is lowered by the most the strip can use, so a trap
 //! inside it (a fault, which no code stores the fuel before) never gives back the work it
-//! did; it may charge up to one strip's worth more than the guest used.
+//! did; it may charge up to `STRIP_FUEL` (or one iteration, if more) more than the guest used.
 
 use super::control::{ControlFrame, FrameKind};
 use super::{FuncTranslator, Result};
@@ -23,10 +27,11 @@ use inkwell::IntPredicate;
 use runtime_support::vmctx::VmRuntimeLimits;
 use wasmparser::{BlockType, FunctionBody, Operator as Op};
 
-/// The most iterations a strip runs between two fuel checks: it bounds what a trap inside a
-/// strip may overcharge, and costs a vectorized loop one extra exit every this many
-/// iterations.
-pub const STRIP_ITERATIONS: u64 = 1 << 16;
+/// The most fuel a strip may use, and the most operators it may run, between two checks (at
+/// least one iteration's): it bounds what a trap inside a strip may overcharge, and how long
+/// `--interruptible` code runs between two polls. A vectorized loop takes one extra exit per
+/// strip.
+pub const STRIP_FUEL: u64 = 1 << 22;
 
 /// Loops whose one iteration may cost more than this are checked at every header, so that a
 /// strip's charge cannot overflow.
@@ -37,6 +42,8 @@ const MAX_ITERATION_COST: u64 = 1 << 32;
 pub struct StripPlan {
     /// The most one iteration costs: the sum of the costs of the operators in the body.
     pub cost: u64,
+    /// The operators in the body: the most one iteration runs.
+    pub ops: u64,
     /// Whether the only branch back to the loop is one conditional branch.
     pub one_br_if: bool,
 }
@@ -45,6 +52,7 @@ pub struct StripPlan {
 struct OpenLoop {
     plan: usize,
     cost: u64,
+    ops: u64,
     eligible: bool,
     branches: u32,
     conditional: bool,
@@ -106,22 +114,23 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     ) -> Result<(Vec<Option<StripPlan>>, bool)> {
         let mut plans = Vec::new();
         let mut calls = false;
-        // Open constructs; `Some` for a loop.
-        let mut open: Vec<Option<OpenLoop>> = Vec::new();
+        // Open constructs, innermost last: the index of a loop in `loops`, `None` for others.
+        let mut open: Vec<Option<usize>> = Vec::new();
+        let mut loops: Vec<OpenLoop> = Vec::new();
         let mut ops = body.get_operators_reader().map_err(|e| self.invalid(e))?;
         while !ops.eof() {
             let op = ops.read().map_err(|e| self.invalid(e))?;
-            let cost = self.op_cost(&op);
             calls |= is_call(&op);
-            if let Some(Some(inner)) = open.iter_mut().rev().find(|o| o.is_some()) {
-                inner.cost = inner.cost.saturating_add(cost);
+            if let Some(inner) = loops.last_mut() {
+                inner.cost = inner.cost.saturating_add(self.op_cost(&op));
+                inner.ops += 1;
                 inner.eligible &= !breaks_strip(&op);
             }
             let mut branch_to = |depth: u32, conditional: bool| {
                 let at = open.len().checked_sub(1 + depth as usize);
-                if let Some(Some(target)) = at.map(|at| &mut open[at]) {
-                    target.branches += 1;
-                    target.conditional = conditional;
+                if let Some(&Some(target)) = at.map(|at| &open[at]) {
+                    loops[target].branches += 1;
+                    loops[target].conditional = conditional;
                 }
             };
             match &op {
@@ -150,23 +159,27 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
                         }
                         _ => true,
                     };
-                    open.push(Some(OpenLoop {
+                    open.push(Some(loops.len()));
+                    loops.push(OpenLoop {
                         plan: plans.len() - 1,
                         cost: 0,
+                        ops: 0,
                         eligible,
                         branches: 0,
                         conditional: false,
-                    }));
+                    });
                 }
                 Op::Block { .. } | Op::If { .. } | Op::Try { .. } | Op::TryTable { .. } => {
                     open.push(None)
                 }
-                Op::End => {
-                    if let Some(Some(l)) = open.pop() {
-                        if l.eligible && l.cost <= MAX_ITERATION_COST && self.cx.options.fuel_strips
-                        {
+                Op::End | Op::Delegate { .. } => {
+                    if let Some(Some(_)) = open.pop() {
+                        let l = loops.pop().expect("an open loop");
+                        let fits = l.cost <= MAX_ITERATION_COST;
+                        if l.eligible && fits && self.cx.options.fuel_strips {
                             plans[l.plan] = Some(StripPlan {
                                 cost: l.cost,
+                                ops: l.ops,
                                 one_br_if: l.branches == 1 && l.conditional,
                             });
                         }
@@ -214,10 +227,17 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         if !first.first_copy {
             return Ok(false);
         }
+        // A loop whose first copy never branches back needs no second.
+        let delete = |block: BasicBlock<'ctx>| {
+            // SAFETY: nothing uses the block, and only its own instructions use theirs.
+            unsafe { block.delete() }
+                .map_err(|()| CompileError::Internal("strip block delete".into()))
+        };
+        if first.latch.get_first_use().is_none() {
+            delete(first.latch)?;
+        }
         if first.outer.get_first_use().is_none() {
-            // SAFETY: the block has no uses and no instructions.
-            unsafe { first.outer.delete() }
-                .map_err(|()| CompileError::Internal("strip block delete".into()))?;
+            delete(first.outer)?;
             return Ok(false);
         }
         let strip = Strip {
@@ -254,23 +274,37 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         self.builder.position_at_end(outer);
         let left = self.check_fuel_left()?;
         // Not negative after the check: `left / cost + 1` iterations keep every header but
-        // the strip's first at or above zero.
+        // the strip's first at or above zero. With fuel for a whole strip, as is usual, that
+        // is the cap, and no division is needed.
+        // Bounded in operators too, for `--interruptible`'s polls when operators cost nothing.
+        let cap = (STRIP_FUEL / cost.max(strip.plan.ops).max(1)).max(1);
+        let cap = i64t.const_int(cap, false);
         let runs = match cost {
-            0 => i64t.const_int(STRIP_ITERATIONS, false),
+            0 => cap,
             c => {
+                let whole = self.builder.build_int_compare(
+                    IntPredicate::UGE,
+                    left,
+                    self.builder
+                        .build_int_mul(cap, i64t.const_int(c, false), "")?,
+                    "",
+                )?;
+                let here = self.current_block();
+                let part = self.new_block("strip_part");
+                let join = self.new_block("strip_runs");
+                self.branch_unlikely(self.builder.build_not(whole, "")?, part, join)?;
+                self.builder.position_at_end(part);
                 let quotient =
                     self.builder
                         .build_int_unsigned_div(left, i64t.const_int(c, false), "")?;
-                let runs = self
+                let some = self
                     .builder
                     .build_int_add(quotient, i64t.const_int(1, false), "")?;
-                let cap = i64t.const_int(STRIP_ITERATIONS, false);
-                let small = self
-                    .builder
-                    .build_int_compare(IntPredicate::ULT, runs, cap, "")?;
-                self.builder
-                    .build_select(small, runs, cap, "strip")?
-                    .into_int_value()
+                self.builder.build_unconditional_branch(join)?;
+                self.builder.position_at_end(join);
+                let runs = self.builder.build_phi(i64t, "strip")?;
+                runs.add_incoming(&[(&cap, here), (&some, part)]);
+                runs.as_basic_value().into_int_value()
             }
         };
         self.builder.build_store(strip.budget, runs)?;
@@ -341,6 +375,25 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         self.builder
             .build_conditional_branch(fell, cont, strip.outer)?;
         self.builder.position_at_end(cont);
+        Ok(())
+    }
+
+    /// Whether a branch to the frame `depth` levels out leaves a strip-mined loop.
+    pub fn leaves_strip(&self, depth: u32) -> bool {
+        let target = self.control.len() - 1 - depth as usize;
+        self.control[target + 1..]
+            .iter()
+            .any(|f| matches!(f.kind, FrameKind::Loop { strip: Some(_), .. }))
+    }
+
+    /// Leaving a strip-mined loop: the store's fuel, lowered for the whole strip, becomes the
+    /// exact fuel left, so that a trap after the loop charges only what ran.
+    pub fn leave_strip(&mut self) -> Result<()> {
+        if let Some(store) = self.store_fuel()? {
+            store
+                .set_volatile(true)
+                .map_err(|e| CompileError::Internal(format!("fuel store: {e}")))?;
+        }
         Ok(())
     }
 

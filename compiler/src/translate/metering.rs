@@ -5,9 +5,15 @@
 //! and the count is subtracted from the local once per basic block: before every operator
 //! that ends or joins a block, branches or calls. The local goes back to memory before every
 //! call and return, and is reloaded after a call and in a landing pad, so callees (and host
-//! functions, which may add fuel) see the exact amount. Function entries and loop headers
-//! compare it with zero; below zero, `Builtin::OutOfFuel` asks the host for more or traps. A
-//! trap loses the work done since the function's entry or last call, which no caller sees.
+//! functions, which may add fuel) see the exact amount. Entries of functions that call and
+//! loop headers compare it with zero; below zero, `Builtin::OutOfFuel` asks the host for more
+//! or traps. A function that calls nothing is not checked at entry: its caller was, and a
+//! call from the host is checked by the loader. Loops without calls or inner loops are
+//! checked once per strip of iterations instead (`fuel_strips`).
+//!
+//! A trap by fault loses the work done since the fuel was last stored: at a call, a loop
+//! header, or a strip-mined loop's start and exits (which store the fuel a whole strip could
+//! use, then the exact fuel left: a fault inside a strip overcharges, and never undercharges).
 //!
 //! Interrupts: any compiled code stops where it is when the interrupt's signal reaches its
 //! thread (the loader's `vm::interrupt`), so nothing here is needed for that. Every function
@@ -55,6 +61,8 @@ fn ends_block(op: &Op<'_>) -> bool {
             | Op::BrTable { .. }
             | Op::BrOnNull { .. }
             | Op::BrOnNonNull { .. }
+            | Op::BrOnCast { .. }
+            | Op::BrOnCastFail { .. }
             | Op::Return
             | Op::Unreachable
             | Op::Call { .. }

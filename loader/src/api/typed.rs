@@ -201,7 +201,12 @@ impl StoreData {
     ) -> std::result::Result<(), Trap> {
         // Compiled functions that call nothing do not check the fuel at their entry (their
         // callers do): a call from the host checks it here. Unlimited fuel is never negative.
-        if self.limits.fuel().load(std::sync::atomic::Ordering::Relaxed) < 0 {
+        if self
+            .limits
+            .fuel()
+            .load(std::sync::atomic::Ordering::Relaxed)
+            < 0
+        {
             self.refill_fuel()?;
         }
         let limits: *const StoreLimits = &*self.limits;
