@@ -184,6 +184,31 @@ fn a_trap_does_not_give_back_the_fuel_used_before_it() {
     }
 }
 
+/// With fuel, a function's entry checks the stack and the fuel with one compare; runaway
+/// recursion still ends in `StackOverflow`, and running out of fuel in it in `OutOfFuel`.
+#[test]
+fn metered_recursion_overflows_the_stack_or_runs_out_of_fuel() {
+    let wat = r#"(module
+      (func $deep (export "deep") (param i32) (result i32)
+        (i32.add (call $deep (i32.add (local.get 0) (i32.const 1))) (i32.const 1)))
+      (func (export "seven") (result i32) (i32.const 7)))"#;
+    for opt_level in [OptLevel::O0, OptLevel::O2] {
+        let d = tempfile::tempdir().unwrap();
+        let opts = options(opt_level, BoundsStrategy::GuardPages, true, false);
+        let module = load_wat(d.path(), "r", wat, &opts);
+        let mut store = Store::new();
+        let i = Linker::new().instantiate(&mut store, &module).unwrap();
+        store.set_fuel(1 << 40).unwrap();
+        let r = call(&mut store, i, "deep", &[Val::I32(0)]);
+        assert_eq!(r, Err(TrapCode::StackOverflow), "{opt_level:?}");
+        assert_eq!(call(&mut store, i, "seven", &[]), Ok(vec![Val::I32(7)]));
+        store.set_fuel(10_000).unwrap();
+        let r = call(&mut store, i, "deep", &[Val::I32(0)]);
+        assert_eq!(r, Err(TrapCode::OutOfFuel), "{opt_level:?}");
+        assert!(store.fuel_consumed() > 0);
+    }
+}
+
 /// Loops of every shape fuel strips take (`fuel_strips.rs`): one `br_if` back (the single-exit
 /// form), several branches back (the latch), `br_table` and `br_on_null` back, paths of
 /// different costs, a loop over memory that LLVM vectorizes, loops with results and values

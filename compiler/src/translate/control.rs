@@ -2,7 +2,7 @@
 //! results are phi nodes; a branch adds its values as incoming edges.
 
 use super::exceptions::Handler;
-use super::fuel_strips::Strip;
+use super::fuel_strips::{reads_memory, Strip};
 use super::{FuncTranslator, Result};
 use inkwell::basic_block::BasicBlock;
 use inkwell::values::{BasicValueEnum, IntValue, PhiValue, PointerValue};
@@ -336,8 +336,10 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
 
     /// Branches to `depth` with the top of the stack when `taken`, else falls through.
     pub(super) fn branch_if(&mut self, taken: IntValue<'ctx>, depth: u32) -> Result<()> {
-        if let Some((header, strip)) = self.strip_of(depth).filter(|(_, s)| s.plan.one_br_if) {
-            return self.branch_if_strip(taken, header, strip);
+        if let Some((header, strip)) = self.strip_of(depth) {
+            if strip.plan.one_br_if && !reads_memory(taken) {
+                return self.branch_if_strip(taken, header, strip);
+            }
         }
         let (mut target, phis) = self.branch_target(depth);
         let values = self.branch_values(&phis);

@@ -197,6 +197,12 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
 
     /// One compare per function entry: the stack pointer against the store's stack limit.
     pub fn check_stack_limit(&mut self) -> Result<()> {
+        let exhausted = self.stack_exhausted()?;
+        self.trap_if(exhausted, TrapCode::StackOverflow)
+    }
+
+    /// Whether the stack pointer is below the store's stack limit, at entry.
+    pub fn stack_exhausted(&mut self) -> Result<IntValue<'ctx>> {
         let i64t = self.cx.context.i64_type();
         let limits = self.vmctx_pointer(vmctx::OFFSET_LIMITS, true)?;
         let p = self.byte_offset(limits, VmRuntimeLimits::OFFSET_STACK_LIMIT)?;
@@ -216,6 +222,6 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             .builder
             .build_int_compare(IntPredicate::ULT, sp, limit, "")?;
         self.stack_check = Some(exhausted);
-        self.trap_if(exhausted, TrapCode::StackOverflow)
+        Ok(exhausted)
     }
 }

@@ -22,7 +22,7 @@ use super::control::{ControlFrame, FrameKind};
 use super::{FuncTranslator, Result};
 use crate::CompileError;
 use inkwell::basic_block::BasicBlock;
-use inkwell::values::{IntValue, PointerValue};
+use inkwell::values::{BasicValue, InstructionOpcode, IntValue, PointerValue};
 use inkwell::IntPredicate;
 use runtime_support::vmctx::VmRuntimeLimits;
 use wasmparser::{BlockType, FunctionBody, Operator as Op};
@@ -102,6 +102,36 @@ fn breaks_strip(op: &Op<'_>) -> bool {
                 | Op::CatchAll
                 | Op::Delegate { .. }
         )
+}
+
+/// Whether `value` is computed from a load of memory (not of a local's slot) or a call's
+/// result, as far as a few steps back show: a loop that exits on such a value has no trip
+/// count LLVM can compute, so it cannot be vectorized, and the single-exit form of its
+/// `br_if` would only cost it the reduction that says which exit was taken.
+pub fn reads_memory(value: IntValue<'_>) -> bool {
+    fn walk(value: inkwell::values::BasicValueEnum<'_>, depth: u32) -> bool {
+        let Some(i) = value.as_instruction_value() else {
+            return false;
+        };
+        match i.get_opcode() {
+            InstructionOpcode::Load => !matches!(
+                i.get_operand(0)
+                    .and_then(|o| o.value())
+                    .and_then(|p| p.as_instruction_value())
+                    .map(|p| p.get_opcode()),
+                Some(InstructionOpcode::Alloca)
+            ),
+            InstructionOpcode::Call => true,
+            InstructionOpcode::Phi => false,
+            _ if depth == 0 => true,
+            _ => (0..i.get_num_operands()).any(|k| {
+                i.get_operand(k)
+                    .and_then(|o| o.value())
+                    .is_some_and(|o| walk(o, depth - 1))
+            }),
+        }
+    }
+    walk(value.into(), 8)
 }
 
 impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
@@ -272,41 +302,50 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let cost = strip.plan.cost;
         let header = self.new_block("loop");
         self.builder.position_at_end(outer);
-        let left = self.check_fuel_left()?;
-        // Not negative after the check: `left / cost + 1` iterations keep every header but
-        // the strip's first at or above zero. With fuel for a whole strip, as is usual, that
-        // is the cap, and no division is needed.
-        // Bounded in operators too, for `--interruptible`'s polls when operators cost nothing.
-        let cap = (STRIP_FUEL / cost.max(strip.plan.ops).max(1)).max(1);
-        let cap = i64t.const_int(cap, false);
-        let runs = match cost {
-            0 => cap,
+        // `left / cost + 1` iterations keep every header but the strip's first at or above
+        // zero, when `left` is not negative. With fuel for a whole strip, as is usual, that
+        // is more than the cap: one compare, no check and no division. The cap bounds
+        // operators too, for `--interruptible`'s polls when operators cost nothing.
+        let most_runs = (STRIP_FUEL / cost.max(strip.plan.ops).max(1)).max(1);
+        let cap = i64t.const_int(most_runs, false);
+        let left = self.fuel_left()?;
+        let enough = i64t.const_int(most_runs * cost, false);
+        let whole = self
+            .builder
+            .build_int_compare(IntPredicate::SGE, left, enough, "")?;
+        let fast = self.current_block();
+        let part = self.new_block("strip_part");
+        let join = self.new_block("strip_runs");
+        self.branch_unlikely(self.builder.build_not(whole, "")?, part, join)?;
+        self.builder.position_at_end(part);
+        let some = match cost {
+            0 => {
+                self.check_fuel_left()?;
+                cap
+            }
             c => {
-                let whole = self.builder.build_int_compare(
-                    IntPredicate::UGE,
-                    left,
-                    self.builder
-                        .build_int_mul(cap, i64t.const_int(c, false), "")?,
-                    "",
-                )?;
-                let here = self.current_block();
-                let part = self.new_block("strip_part");
-                let join = self.new_block("strip_runs");
-                self.branch_unlikely(self.builder.build_not(whole, "")?, part, join)?;
-                self.builder.position_at_end(part);
+                let left = self.check_fuel_left()?;
                 let quotient =
                     self.builder
                         .build_int_unsigned_div(left, i64t.const_int(c, false), "")?;
                 let some = self
                     .builder
                     .build_int_add(quotient, i64t.const_int(1, false), "")?;
-                self.builder.build_unconditional_branch(join)?;
-                self.builder.position_at_end(join);
-                let runs = self.builder.build_phi(i64t, "strip")?;
-                runs.add_incoming(&[(&cap, here), (&some, part)]);
-                runs.as_basic_value().into_int_value()
+                let small = self
+                    .builder
+                    .build_int_compare(IntPredicate::ULT, some, cap, "")?;
+                self.builder
+                    .build_select(small, some, cap, "")?
+                    .into_int_value()
             }
         };
+        let part_end = self.current_block();
+        self.builder.build_unconditional_branch(join)?;
+        self.builder.position_at_end(join);
+        let runs = self.builder.build_phi(i64t, "strip")?;
+        runs.add_incoming(&[(&cap, fast), (&some, part_end)]);
+        let runs = runs.as_basic_value().into_int_value();
+        let left = self.fuel_left()?;
         self.builder.build_store(strip.budget, runs)?;
         self.builder
             .build_store(strip.fell, self.cx.context.i32_type().const_zero())?;

@@ -23,7 +23,7 @@
 
 use super::{FuncTranslator, Result};
 use inkwell::types::BasicType;
-use inkwell::values::{InstructionValue, IntValue, PointerValue};
+use inkwell::values::{FunctionValue, InstructionValue, IntValue, PointerValue};
 use inkwell::{AtomicOrdering, IntPredicate};
 use runtime_support::vmctx::{self, VmRuntimeLimits};
 use runtime_support::{Builtin, TrapCode};
@@ -95,16 +95,17 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         self.byte_offset(limits, offset)
     }
 
-    /// At function entry, after the locals: loads the fuel, and checks it if the function
-    /// `calls`. A function that calls nothing runs a bounded number of instructions before a
-    /// loop header's check or its return; its caller checked at its own entry, and a host's
-    /// call checks before entering (`StoreData::enter_guest`).
-    pub fn start_metering(&mut self, calls: bool) -> Result<()> {
+    /// At function entry, after the locals: loads the fuel and, for a function that calls
+    /// (`stack_exhausted` given), checks it together with the stack. A function that calls
+    /// nothing runs a bounded number of instructions before a loop header's check or its
+    /// return; its caller checked at its own entry, and a host's call checks before entering
+    /// (`StoreData::enter_guest`).
+    pub fn start_metering(&mut self, stack_exhausted: Option<IntValue<'ctx>>) -> Result<()> {
         let local = self.entry_alloca("fuel", self.cx.context.i64_type())?;
         self.fuel = Some(Fuel { local, pending: 0 });
         self.reload_fuel()?;
-        if calls {
-            self.check_fuel()?;
+        if let Some(exhausted) = stack_exhausted {
+            self.check_fuel_and(exhausted)?;
         }
         Ok(())
     }
@@ -201,6 +202,64 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         Ok(())
     }
 
+    /// `i64 waot_fuel_slow(vmctx, fuel, stack_exhausted)`, made once per LLVM module: stores
+    /// the fuel, then traps if the stack is exhausted, else calls `Builtin::OutOfFuel` (which
+    /// refills or traps) and returns the fuel then.
+    fn fuel_slow_path(&mut self) -> Result<FunctionValue<'ctx>> {
+        const NAME: &str = "waot_fuel_slow";
+        if let Some(f) = self.cx.module.get_function(NAME) {
+            return Ok(f);
+        }
+        let (i64t, ptr) = (self.cx.context.i64_type(), self.cx.ptr_type());
+        let bool_type = self.cx.context.bool_type();
+        let ty = i64t.fn_type(&[ptr.into(), i64t.into(), bool_type.into()], false);
+        let f = self
+            .cx
+            .module
+            .add_function(NAME, ty, Some(inkwell::module::Linkage::Internal));
+        self.cx.add_guest_attributes(f);
+        for attr in ["cold", "noinline", "nounwind"] {
+            self.cx.add_attribute(f, attr);
+        }
+        // Built by this translator, borrowed: its builder, function and context pointer.
+        let (function, vmctx, here) = (self.function, self.vmctx, self.current_block());
+        self.function = f;
+        self.vmctx = f.get_nth_param(0).expect("vmctx").into_pointer_value();
+        let entry = self.cx.context.append_basic_block(f, "entry");
+        let overflow = self.cx.context.append_basic_block(f, "stack_overflow");
+        let refill = self.cx.context.append_basic_block(f, "refill");
+        self.builder.position_at_end(entry);
+        let field = self.limits_field(VmRuntimeLimits::OFFSET_FUEL)?;
+        let fuel = f.get_nth_param(1).expect("fuel");
+        self.builder.build_store(field, fuel)?;
+        let exhausted = f.get_nth_param(2).expect("stack").into_int_value();
+        self.builder
+            .build_conditional_branch(exhausted, overflow, refill)?;
+        self.builder.position_at_end(overflow);
+        let code = self.i32_const(TrapCode::StackOverflow as u64);
+        self.call_builtin(Builtin::Trap, &[code.into()])?;
+        self.builder.build_unreachable()?;
+        self.builder.position_at_end(refill);
+        self.call_builtin(Builtin::OutOfFuel, &[])?;
+        let left = self.builder.build_load(i64t, field, "fuel")?;
+        self.builder.build_return(Some(&left))?;
+        (self.function, self.vmctx) = (function, vmctx);
+        self.builder.position_at_end(here);
+        Ok(f)
+    }
+
+    /// The fuel local's value here. Only with fuel metered.
+    pub(super) fn fuel_left(&self) -> Result<IntValue<'ctx>> {
+        let Some(fuel) = &self.fuel else {
+            unreachable!("read only when fuel is metered")
+        };
+        let i64t = self.cx.context.i64_type();
+        Ok(self
+            .builder
+            .build_load(i64t, fuel.local, "fuel")?
+            .into_int_value())
+    }
+
     /// Below zero, asks the host for more fuel (or traps) and continues.
     fn check_fuel(&mut self) -> Result<()> {
         if self.fuel.is_some() {
@@ -211,6 +270,13 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
 
     /// `check_fuel`, giving the fuel left after it (not negative). Only with fuel metered.
     pub(super) fn check_fuel_left(&mut self) -> Result<IntValue<'ctx>> {
+        let no = self.cx.context.bool_type().const_zero();
+        self.check_fuel_and(no)
+    }
+
+    /// Below zero, or when `stack_exhausted` (then it traps), calls the cold slow path; gives
+    /// the fuel left after it.
+    fn check_fuel_and(&mut self, stack_exhausted: IntValue<'ctx>) -> Result<IntValue<'ctx>> {
         let Some(fuel) = &self.fuel else {
             unreachable!("checked only when fuel is metered")
         };
@@ -223,13 +289,21 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let empty =
             self.builder
                 .build_int_compare(IntPredicate::SLT, left, i64t.const_zero(), "")?;
+        let slow = self.builder.build_or(empty, stack_exhausted, "")?;
         let refill = self.new_block("out_of_fuel");
         let cont = self.new_block("fuel_ok");
-        self.branch_unlikely(empty, refill, cont)?;
+        self.branch_unlikely(slow, refill, cont)?;
         self.builder.position_at_end(refill);
-        self.store_fuel()?;
-        self.call_builtin(Builtin::OutOfFuel, &[])?;
-        self.reload_fuel()?;
+        // One call to a shared cold function: the inliner weighs each check by its size.
+        let helper = self.fuel_slow_path()?;
+        let args = [self.vmctx.into(), left.into(), stack_exhausted.into()];
+        let refilled = self
+            .builder
+            .build_call(helper, &args, "fuel")?
+            .try_as_basic_value()
+            .basic()
+            .expect("the slow path returns the fuel");
+        self.builder.build_store(local, refilled)?;
         self.builder.build_unconditional_branch(cont)?;
         self.builder.position_at_end(cont);
         Ok(self

@@ -142,11 +142,21 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
                 self.builder.build_store(slot, zero)?;
             }
         }
-        self.check_stack_limit()?;
-        if self.cx.options.metering.fuel {
-            let (plans, calls) = self.plan_fuel_strips(body)?;
-            self.loop_plans = plans;
-            self.start_metering(calls)?;
+        let fuel = self.cx.options.metering.fuel;
+        let (plans, calls) = match fuel {
+            true => self.plan_fuel_strips(body)?,
+            false => (Vec::new(), false),
+        };
+        self.loop_plans = plans;
+        if fuel && calls {
+            // One compare-and-branch at entry for both the stack and the fuel.
+            let exhausted = self.stack_exhausted()?;
+            self.start_metering(Some(exhausted))?;
+        } else {
+            self.check_stack_limit()?;
+            if fuel {
+                self.start_metering(None)?;
+            }
         }
         self.push_function_frame(ft.results())?;
         let mut ops = body.get_operators_reader().map_err(reader_err)?;
