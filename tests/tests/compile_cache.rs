@@ -11,6 +11,16 @@ use waot_tests::binary;
 /// A module of `n` functions of a few hundred bytes each (several partitions at -O2), whose
 /// function `changed` multiplies by `factor`, and which `_start` calls through a table.
 fn module(n: usize, changed: usize, factor: i32) -> Vec<u8> {
+    wat::parse_str(module_text(n, changed, factor, |_| "")).unwrap()
+}
+
+/// `module`'s text, with `extra(i)` at the end of function `i`.
+fn module_text(
+    n: usize,
+    changed: usize,
+    factor: i32,
+    extra: impl Fn(usize) -> &'static str,
+) -> String {
     let mut wat = String::from("(module (type $t (func (param i32) (result i32)))\n");
     for i in 0..n {
         let k = if i == changed { factor } else { 3 };
@@ -22,6 +32,7 @@ fn module(n: usize, changed: usize, factor: i32) -> Vec<u8> {
                 i * 31 + j
             ));
         }
+        wat.push_str(extra(i));
         wat.push_str("(local.get 0))\n");
     }
     wat.push_str(&format!("(table {n} funcref) (elem (i32.const 0)"));
@@ -32,7 +43,7 @@ fn module(n: usize, changed: usize, factor: i32) -> Vec<u8> {
     wat.push_str(
         "  (call_indirect (type $t) (local.get 0) (i32.rem_u (local.get 0) (i32.const 7)))))",
     );
-    wat::parse_str(wat).unwrap()
+    wat
 }
 
 /// `waotc --time` of `input` into `output` with the cache under `cache` (or none); the
@@ -252,4 +263,45 @@ fn the_cache_keeps_within_its_size_dropping_the_least_recently_used() {
     let cold = d.path().join("b3-cold.so");
     waotc(&b, &cold, &d.path().join("unused"), &["--no-cache"]);
     assert_eq!(std::fs::read(&tiny).unwrap(), std::fs::read(&cold).unwrap());
+}
+
+/// With fuel, whether a function checks it at entry depends on the calls of the whole module
+/// (`translate/fuel_entry.rs`), not on its body alone: a change far away that puts an unchanged
+/// function on a cycle of calls recompiles that function's partition too.
+#[test]
+fn with_fuel_a_new_cycle_of_calls_recompiles_the_unchanged_function_on_it() {
+    let d = tempfile::tempdir().unwrap();
+    let cache = d.path().join("cache");
+    let src = d.path().join("app.wasm");
+    // Function 0 calls function 299, in another partition; with `back`, 299 calls 0.
+    let cyclic = |back: bool| {
+        let call = |i: usize| match (i, back) {
+            (0, _) => "(drop (call $f299 (local.get 0)))",
+            (299, true) => "(drop (call $f0 (local.get 0)))",
+            _ => "",
+        };
+        wat::parse_str(module_text(300, 299, if back { 5 } else { 3 }, call)).unwrap()
+    };
+    std::fs::write(&src, cyclic(false)).unwrap();
+    let (_, first) = waotc(&src, &d.path().join("a.so"), &cache, &["--fuel"]);
+    assert_eq!(first.unwrap().0, 0);
+    std::fs::write(&src, cyclic(true)).unwrap();
+    let changed = d.path().join("b.so");
+    let (_, reused) = waotc(&src, &changed, &cache, &["--fuel"]);
+    let (hits, lookups) = reused.unwrap();
+    assert!(
+        hits + 3 >= lookups && hits + 2 <= lookups,
+        "{hits} of {lookups}"
+    );
+    let cold = d.path().join("cold.so");
+    waotc(
+        &src,
+        &cold,
+        &d.path().join("unused"),
+        &["--fuel", "--no-cache"],
+    );
+    assert_eq!(
+        std::fs::read(&changed).unwrap(),
+        std::fs::read(&cold).unwrap()
+    );
 }

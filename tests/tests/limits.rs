@@ -209,6 +209,66 @@ fn metered_recursion_overflows_the_stack_or_runs_out_of_fuel() {
     }
 }
 
+/// Functions that check no fuel at entry still stop in bounded time: a tree of calls that
+/// doubles at each of 30 levels (2^30 calls, no loops, no recursion) runs out of fuel near
+/// its budget, and so does a cycle of tail calls between two functions.
+#[test]
+fn call_trees_and_call_cycles_run_out_of_fuel() {
+    let mut wat = String::from(
+        "(module (func $f0 (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))\n",
+    );
+    for k in 1..=30 {
+        wat += &format!(
+            "(func $f{k} (param i32) (result i32) (call $f{j} (call $f{j} (local.get 0))))\n",
+            j = k - 1
+        );
+    }
+    wat += r#"(func (export "tree") (param i32) (result i32) (call $f30 (local.get 0)))
+      (func $ping (param i32) (result i32) (return_call $pong (i32.add (local.get 0) (i32.const 1))))
+      (func $pong (param i32) (result i32) (return_call $ping (i32.sub (local.get 0) (i32.const 1))))
+      (func (export "ping") (param i32) (result i32) (call $ping (local.get 0))))"#;
+    for opt_level in [OptLevel::O0, OptLevel::O2] {
+        let d = tempfile::tempdir().unwrap();
+        let module = load_wat(
+            d.path(),
+            "tree",
+            &wat,
+            &options(opt_level, BoundsStrategy::GuardPages, true, false),
+        );
+        let mut store = Store::new();
+        // A backstop: a call that never ends fails the test instead of hanging it.
+        let handle = store.interrupt_handle().unwrap();
+        let i = Linker::new().instantiate(&mut store, &module).unwrap();
+        for name in ["tree", "ping"] {
+            let budget = 1_000_000;
+            store.set_fuel(budget).unwrap();
+            let before = store.fuel_consumed();
+            let h = handle.clone();
+            let done = Arc::new(AtomicU32::new(0));
+            let finished = done.clone();
+            let backstop = std::thread::spawn(move || {
+                for _ in 0..300 {
+                    std::thread::sleep(Duration::from_millis(100));
+                    if finished.load(Ordering::Relaxed) != 0 {
+                        return;
+                    }
+                }
+                h.interrupt();
+            });
+            let r = call(&mut store, i, name, &[Val::I32(0)]);
+            done.store(1, Ordering::Relaxed);
+            backstop.join().unwrap();
+            assert_eq!(r, Err(TrapCode::OutOfFuel), "{opt_level:?} {name}");
+            // Past the budget by at most the operators run between two checks.
+            let used = store.fuel_consumed() - before;
+            assert!(
+                (budget..budget + 50_000).contains(&used),
+                "{opt_level:?} {name}: {used}"
+            );
+        }
+    }
+}
+
 /// Loops of every shape fuel strips take (`fuel_strips.rs`): one `br_if` back (the single-exit
 /// form), several branches back (the latch), `br_table` and `br_on_null` back, paths of
 /// different costs, a loop over memory that LLVM vectorizes, loops with results and values

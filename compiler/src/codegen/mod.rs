@@ -46,6 +46,8 @@ pub struct ModuleCx<'a, 'ctx> {
     pub return_registers: (usize, usize),
     /// The target machine's LLVM feature string (`+sse4.2,...`), for feature-specific lowering.
     pub target_features: String,
+    /// With fuel: whether each defined function checks it at entry (`translate::fuel_entry`).
+    pub fuel_entry_checks: Option<&'a [bool]>,
 }
 
 impl<'a, 'ctx> ModuleCx<'a, 'ctx> {
@@ -332,8 +334,13 @@ pub fn compile_objects(
     };
     let mut order: Vec<usize> = (0..pieces.len()).collect();
     order.sort_by_key(|&i| (std::cmp::Reverse(cost(&pieces[i])), i));
+    let entry_checks = match options.metering.fuel {
+        true => Some(crate::translate::plan_entry_checks(wasm, info, source)?),
+        false => None,
+    };
     let job = Job {
         wasm,
+        fuel_entry_checks: entry_checks.as_deref(),
         info,
         source,
         options,
@@ -426,6 +433,7 @@ fn progress_bar(
 /// What every piece of one compile shares.
 struct Job<'a> {
     wasm: &'a [u8],
+    fuel_entry_checks: Option<&'a [bool]>,
     info: &'a ModuleInfo,
     source: &'a str,
     options: &'a CompileOptions,
@@ -440,6 +448,7 @@ fn compile_piece(
 ) -> Result<(Vec<u8>, Option<ArtifactHeader>, String, PieceTimes), CompileError> {
     let Job {
         wasm,
+        fuel_entry_checks,
         info,
         source,
         options,
@@ -452,9 +461,12 @@ fn compile_piece(
     let (machine, cpu, features) =
         target_machine(options, piece.tier).map_err(CompileError::Link)?;
     // The glue holds the header (the module's hashes): always made afresh, and cheap.
-    let cached = cache
-        .filter(|_| !piece.glue)
-        .map(|c| (c, c.key(piece, wasm, info, &cpu, &features)));
+    let cached = cache.filter(|_| !piece.glue).map(|c| {
+        (
+            c,
+            c.key(piece, wasm, info, &cpu, &features, fuel_entry_checks),
+        )
+    });
     if let Some((c, key)) = &cached {
         if let Some(object) = c.get(key) {
             if let Some(p) = progress {
@@ -498,6 +510,7 @@ fn compile_piece(
             (3, 4)
         },
         target_features: features.clone(),
+        fuel_entry_checks,
     };
     cx.fn_types = info.types.iter().map(|t| cx.wasm_fn_type(t)).collect();
     declare_functions(&mut cx, &piece.functions, piece.shared_symbols);

@@ -12,7 +12,8 @@
 //! - what translation reads of the module besides the bodies: types, the function, table,
 //!   memory, global and tag declarations and import counts (not data, element segments,
 //!   exports or names, which no function's code depends on);
-//! - the partition: its function range, tier, symbol sharing, and each body's bytes.
+//! - the partition: its function range, tier, symbol sharing, and each body's bytes and, with
+//!   fuel, whether the function checks it at entry (decided from the module's call graph).
 //!
 //! Entries are `SHA-256(object) ‖ object`, written to a temporary file and renamed into place,
 //! so concurrent compilers never see a partial entry and a damaged one is recompiled. The cache
@@ -145,6 +146,7 @@ impl<'a> ObjectCache<'a> {
         info: &ModuleInfo,
         cpu: &str,
         features: &str,
+        fuel_entry_checks: Option<&[bool]>,
     ) -> String {
         let mut h = Sha256::new();
         h.update(self.module_key);
@@ -163,6 +165,10 @@ impl<'a> ObjectCache<'a> {
             let body = &wasm[info.bodies[i as usize].clone()];
             h.update((body.len() as u64).to_le_bytes());
             h.update(body);
+            // Decided from the whole module's calls, not from the body alone.
+            if let Some(checks) = fuel_entry_checks {
+                h.update([checks[i as usize] as u8]);
+            }
         }
         hex(&h.finalize())
     }

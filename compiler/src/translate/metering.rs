@@ -5,11 +5,12 @@
 //! and the count is subtracted from the local once per basic block: before every operator
 //! that ends or joins a block, branches or calls. The local goes back to memory before every
 //! call and return, and is reloaded after a call and in a landing pad, so callees (and host
-//! functions, which may add fuel) see the exact amount. Entries of functions that call and
-//! loop headers compare it with zero; below zero, `Builtin::OutOfFuel` asks the host for more
-//! or traps. A function that calls nothing is not checked at entry: its caller was, and a
-//! call from the host is checked by the loader. Loops without calls or inner loops are
-//! checked once per strip of iterations instead (`fuel_strips`).
+//! functions, which may add fuel) see the exact amount. Loop headers and the entries of the
+//! functions that need it (`fuel_entry`: recursion, indirect and imported calls, heavy call
+//! trees) compare it with zero; below zero, `Builtin::OutOfFuel` asks the host for more or
+//! traps. Other functions run a bounded number of operators before their caller's next
+//! check, and a call from the host is checked by the loader. Loops without calls or inner
+//! loops are checked once per strip of iterations instead (`fuel_strips`).
 //!
 //! A trap by fault loses the work done since the fuel was last stored: at a call, a loop
 //! header, or a strip-mined loop's start and exits (which store the fuel a whole strip could
@@ -95,11 +96,8 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         self.byte_offset(limits, offset)
     }
 
-    /// At function entry, after the locals: loads the fuel and, for a function that calls
-    /// (`stack_exhausted` given), checks it together with the stack. A function that calls
-    /// nothing runs a bounded number of instructions before a loop header's check or its
-    /// return; its caller checked at its own entry, and a host's call checks before entering
-    /// (`StoreData::enter_guest`).
+    /// At function entry, after the locals: loads the fuel and, for a function that checks it
+    /// at entry (`fuel_entry`; `stack_exhausted` given), checks it together with the stack.
     pub fn start_metering(&mut self, stack_exhausted: Option<IntValue<'ctx>>) -> Result<()> {
         let local = self.entry_alloca("fuel", self.cx.context.i64_type())?;
         self.fuel = Some(Fuel { local, pending: 0 });

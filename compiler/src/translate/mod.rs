@@ -16,6 +16,7 @@ mod dispatch_simd;
 mod env;
 mod exceptions;
 pub(crate) mod fuel_costs;
+mod fuel_entry;
 mod fuel_strips;
 mod gc;
 mod gc_cast;
@@ -42,6 +43,7 @@ use wasmparser::{BinaryReader, FunctionBody, ValType};
 pub use calls::WASM_CALL_CONV;
 pub use control::ControlFrame;
 pub use exceptions::personality;
+pub use fuel_entry::plan_entry_checks;
 
 type Result<T> = std::result::Result<T, CompileError>;
 
@@ -148,7 +150,12 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             false => (Vec::new(), false),
         };
         self.loop_plans = plans;
-        if fuel && calls {
+        let defined = (self.func_index - self.cx.info.num_imported_funcs) as usize;
+        let entry_check = match self.cx.fuel_entry_checks {
+            Some(checks) => checks[defined],
+            None => calls,
+        };
+        if fuel && entry_check {
             // One compare-and-branch at entry for both the stack and the fuel.
             let exhausted = self.stack_exhausted()?;
             self.start_metering(Some(exhausted))?;
