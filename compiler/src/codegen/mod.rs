@@ -335,7 +335,12 @@ pub fn compile_objects(
     let mut order: Vec<usize> = (0..pieces.len()).collect();
     order.sort_by_key(|&i| (std::cmp::Reverse(cost(&pieces[i])), i));
     let entry_checks = match options.metering.fuel {
-        true => Some(crate::translate::plan_entry_checks(wasm, info, source)?),
+        true => Some(crate::translate::plan_entry_checks(
+            wasm,
+            info,
+            options.fuel_costs.as_deref(),
+            source,
+        )?),
         false => None,
     };
     let job = Job {

@@ -219,6 +219,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         for attr in ["cold", "noinline", "nounwind"] {
             self.cx.add_attribute(f, attr);
         }
+        f.set_section(Some(runtime_support::artifact::HOST_CODE_SECTION));
         // Built by this translator, borrowed: its builder, function and context pointer.
         let (function, vmctx, here) = (self.function, self.vmctx, self.current_block());
         self.function = f;

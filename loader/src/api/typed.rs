@@ -199,8 +199,9 @@ impl StoreData {
         vmctx: *mut u8,
         slots: *mut Slot,
     ) -> std::result::Result<(), Trap> {
-        // Compiled functions that call nothing do not check the fuel at their entry (their
-        // callers do): a call from the host checks it here. Unlimited fuel is never negative.
+        // Most compiled functions do not check the fuel at their entry (their callers do,
+        // `translate/fuel_entry.rs`): a call from the host checks it here. Unlimited fuel is
+        // never negative.
         if self
             .limits
             .fuel()
