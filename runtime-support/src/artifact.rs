@@ -24,15 +24,15 @@ pub const SYM_FUNCTIONS: &str = "waot_functions";
 /// `[i64; types]` (offsets, as above): per type index, `fn(code, vmctx, values: *mut ValueSlot)`, which calls
 /// `code` with arguments read from `values` and writes the results back over them.
 pub const SYM_TRAMPOLINES: &str = "waot_trampolines";
+/// `[i64; types]` (offsets, as above): per type index, a wasm-call ABI function whose first argument is a
+/// `HostFuncContext`; it spills its arguments to a value array and calls the host callback.
+pub const SYM_HOST_ADAPTERS: &str = "waot_host_adapters";
 
 /// The section of code the compiler adds that runs as host code, apart from `.text`, which the
 /// loader registers as guest code: the fuel's cold slow path (which only calls builtins), so
 /// that a backtrace never names a wasm function for its frames, and a signal there is not
 /// taken for one that stopped guest code.
 pub const HOST_CODE_SECTION: &str = ".waot.host";
-/// `[i64; types]` (offsets, as above): per type index, a wasm-call ABI function whose first argument is a
-/// `HostFuncContext`; it spills its arguments to a value array and calls the host callback.
-pub const SYM_HOST_ADAPTERS: &str = "waot_host_adapters";
 /// Prefix of the symbol of defined function N: `waot_func_N`, kept for backtraces.
 pub const FUNC_SYMBOL_PREFIX: &str = "waot_func_";
 

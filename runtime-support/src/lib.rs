@@ -28,8 +28,8 @@ pub use vmctx::VmctxLayout;
 /// layout, the builtin table, trampolines or the artifact format, or of what compiled code
 /// promises the runtime (15: an inline GC allocation advances the cursor last, so that code
 /// stopped by a signal anywhere leaves a heap the runtime can repair; 16: the personality stub
-/// lies outside `.text`; 17: with fuel, functions that call nothing do not check it at entry,
-/// the loader does before each call from the host).
+/// lies outside `.text`; 17: with fuel, only the functions the call graph needs check it at
+/// entry, the loader does before each call from the host).
 pub const ABI_VERSION: u32 = 17;
 
 /// A name a module chose (a function's in the name section, an import's) as it may be

@@ -374,6 +374,27 @@ const LOOPS: &str = r#"(module
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
     (local.get $s))
+  ;; Leave the loop by `br`, `br_if` and `br_table` to an outer block, then fault.
+  (func (export "out_br") (param $n i32) (result i32) (local $i i32)
+    (block $out
+      (loop $l
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (if (i32.ge_u (local.get $i) (local.get $n)) (then (br $out)))
+        (br $l)))
+    (i32.load (i32.const -4)))
+  (func (export "out_br_if") (param $n i32) (result i32) (local $i i32)
+    (block $out
+      (loop $l
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $out (i32.ge_u (local.get $i) (local.get $n)))
+        (br $l)))
+    (i32.load (i32.const -4)))
+  (func (export "out_table") (param $n i32) (result i32) (local $i i32)
+    (block $out
+      (loop $l
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_table $l $out (i32.ge_u (local.get $i) (local.get $n)))))
+    (i32.load (i32.const -4)))
   (data (i32.const 0) "\01\02\03\04\05\06\07\08"))"#;
 
 /// What a call did: its result or trap, the fuel it used and the fuel left.
@@ -486,6 +507,18 @@ fn fuel_strips_run_out_where_every_header_check_would() {
             assert!(with_refills.0.is_ok(), "{config} {name}: {with_refills:?}");
             s.set_fuel_refill(|| 0);
             c.set_fuel_refill(|| 0);
+        }
+        // Every way out of a strip stores the exact fuel: a fault after the loop charges what
+        // ran (header checks lose the last, partial iteration).
+        for name in ["out_br", "out_br_if", "out_table"] {
+            let (r, checked, _) = metered_call(c, ci, name, 1000, 1 << 40);
+            assert_eq!(r, Err(TrapCode::MemoryOutOfBounds), "{config} {name}");
+            let (r, used, _) = metered_call(s, si, name, 1000, 1 << 40);
+            assert_eq!(r, Err(TrapCode::MemoryOutOfBounds), "{config} {name}");
+            assert!(
+                (checked..=checked + checked / 999 + 8).contains(&used),
+                "{config} {name}: {used} against {checked}"
+            );
         }
         // A fault inside a strip charges at most a strip's fuel (or one iteration's, if more)
         // more than what ran.

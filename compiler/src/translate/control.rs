@@ -103,7 +103,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let end = self.new_block("loop_end");
         let end_phis = self.make_phis(end, &results)?;
         let (header, header_phis, strip) = match plan {
-            Some(plan) if params.is_empty() => {
+            Some(plan) => {
                 let (header, strip) = self.open_strip(plan)?;
                 (header, Vec::new(), Some(strip))
             }

@@ -10,8 +10,9 @@
 //! - is called by a function on a cycle (so that returns up a deep recursion check at each
 //!   frame's next call, as a recursion's descent does at each entry);
 //! - or is made to, because a caller would otherwise run more than [`UNCHECKED_OPERATORS`]
-//!   operators between checks, counting those of the unchecked functions it calls, site by
-//!   site (so that a tree of calls that doubles at each level is cut). An operator counts its
+//!   operators between checks (or its own, if more), counting those of the unchecked
+//!   functions it calls, site by site (so that a tree of calls that doubles at each level is
+//!   cut). An operator counts its
 //!   fuel cost where a cost table makes it more than one.
 //!
 //! The rest run a bounded number of operators before their caller's next check. Calls from

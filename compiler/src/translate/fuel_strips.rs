@@ -4,9 +4,10 @@
 //! such loops. But a loop whose body makes no call and opens no loop costs at most `C` fuel
 //! per iteration, the sum of its operators' costs, so with `f` fuel left at its header it can
 //! run `f / C + 1` more iterations without a check going off. Such a loop runs in strips: an
-//! outer header checks the fuel and counts the iterations the strip may run (at most
-//! [`STRIP_FUEL`]`/ C`), and the wasm loop's own header is checked by that count alone, which
-//! folds into the loop's exit condition. Every header visit a strip skips would have found
+//! outer header counts the iterations the strip may run (at most [`STRIP_FUEL`] divided by
+//! `C` or by the body's operator count, if more; only when the fuel is short of that does it
+//! check the fuel and divide), and the wasm loop's own header is checked by that count alone,
+//! which folds into the loop's exit condition. Every header visit a strip skips would have found
 //! the fuel not negative, so the guest runs out of fuel at the same instruction as with a
 //! check at every header, and uses the same fuel.
 //!
@@ -14,9 +15,10 @@
 //! again in the middle, so the body is translated twice: the first copy runs the first strip,
 //! from the loop's entry; the second runs every strip after it.
 //!
-//! At a strip's start the store's fuel is lowered by the most the strip can use, so a trap
-//! inside it (a fault, which no code stores the fuel before) never gives back the work it
-//! did; it may charge up to `STRIP_FUEL` (or one iteration, if more) more than the guest used.
+//! At a strip's start the store's fuel is lowered by the most the strip can use (not below
+//! zero), and its exits store the exact fuel, so a stop inside it that stores nothing (a
+//! fault, an interrupt) charges up to `STRIP_FUEL` (or one iteration, if more) more than the
+//! guest used, and gives back at most the last iteration when the strip ran past zero.
 
 use super::control::{ControlFrame, FrameKind};
 use super::{FuncTranslator, Result};
@@ -136,21 +138,15 @@ pub fn reads_memory(value: IntValue<'_>) -> bool {
 
 impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     /// For each `loop` of the body in order, whether it can run in strips (no calls, no
-    /// exceptions, no inner loops, no parameters) and how; and whether the body calls a
-    /// function. Only with fuel metered.
-    pub fn plan_fuel_strips(
-        &self,
-        body: &FunctionBody<'_>,
-    ) -> Result<(Vec<Option<StripPlan>>, bool)> {
+    /// exceptions, no inner loops, no parameters) and how. Only with fuel metered.
+    pub fn plan_fuel_strips(&self, body: &FunctionBody<'_>) -> Result<Vec<Option<StripPlan>>> {
         let mut plans = Vec::new();
-        let mut calls = false;
         // Open constructs, innermost last: the index of a loop in `loops`, `None` for others.
         let mut open: Vec<Option<usize>> = Vec::new();
         let mut loops: Vec<OpenLoop> = Vec::new();
         let mut ops = body.get_operators_reader().map_err(|e| self.invalid(e))?;
         while !ops.eof() {
             let op = ops.read().map_err(|e| self.invalid(e))?;
-            calls |= is_call(&op);
             if let Some(inner) = loops.last_mut() {
                 inner.cost = inner.cost.saturating_add(self.op_cost(&op));
                 inner.ops += 1;
@@ -218,7 +214,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
                 _ => {}
             }
         }
-        Ok((plans, calls))
+        Ok(plans)
     }
 
     fn invalid(&self, e: wasmparser::BinaryReaderError) -> CompileError {
@@ -352,7 +348,17 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         let most = self
             .builder
             .build_int_mul(runs, i64t.const_int(cost, false), "")?;
+        // Not below zero: a stop inside the strip (a fault, an interrupt) must not leave the
+        // store owing fuel the guest may not have used. That gives back at most the last
+        // iteration's cost, when the strip may run past zero.
         let charged = self.builder.build_int_sub(left, most, "")?;
+        let owing =
+            self.builder
+                .build_int_compare(IntPredicate::SLT, charged, i64t.const_zero(), "")?;
+        let charged = self
+            .builder
+            .build_select(owing, i64t.const_zero(), charged, "")?
+            .into_int_value();
         self.store_fuel_value(charged, true)?;
         self.poll_interrupt()?;
         self.builder.build_unconditional_branch(header)?;

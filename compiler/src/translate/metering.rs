@@ -19,8 +19,9 @@
 //! Interrupts: any compiled code stops where it is when the interrupt's signal reaches its
 //! thread (the loader's `vm::interrupt`), so nothing here is needed for that. Every function
 //! entry also compares the stack pointer with the store's stack limit, which an interrupt sets
-//! to its maximum; with `--interruptible`, loop headers also poll `VmRuntimeLimits::interrupt`,
-//! so that loops stop even where the signal cannot reach.
+//! to its maximum; with `--interruptible`, loop headers also poll `VmRuntimeLimits::interrupt`
+//! (once per strip in loops that run in fuel strips), so that loops stop even where the
+//! signal cannot reach.
 
 use super::{FuncTranslator, Result};
 use inkwell::types::BasicType;
@@ -108,8 +109,8 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         Ok(())
     }
 
-    /// An i64 slot in the entry block, where `mem2reg` promotes it (the stack check ended
-    /// that block, so the slot goes before its first instruction).
+    /// A slot in the entry block, where `mem2reg` promotes it (before its first instruction:
+    /// the block may be ended already).
     pub(super) fn entry_alloca(
         &mut self,
         name: &str,

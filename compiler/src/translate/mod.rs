@@ -73,8 +73,7 @@ pub struct FuncTranslator<'a, 'b, 'ctx> {
     pub has_tail_calls: bool,
     /// The fuel local and the cost not yet charged (`--fuel`).
     pub fuel: Option<metering::Fuel<'ctx>>,
-    /// Per `loop` of the body, in order: the most an iteration costs, if it runs in fuel
-    /// strips.
+    /// Per `loop` of the body, in order: how it runs in fuel strips, if it does.
     pub loop_plans: Vec<Option<fuel_strips::StripPlan>>,
     /// `loop` operators read so far, reachable or not.
     pub loops_seen: usize,
@@ -145,16 +144,14 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             }
         }
         let fuel = self.cx.options.metering.fuel;
-        let (plans, calls) = match fuel {
-            true => self.plan_fuel_strips(body)?,
-            false => (Vec::new(), false),
-        };
-        self.loop_plans = plans;
+        if fuel {
+            self.loop_plans = self.plan_fuel_strips(body)?;
+        }
         let defined = (self.func_index - self.cx.info.num_imported_funcs) as usize;
-        let entry_check = match self.cx.fuel_entry_checks {
-            Some(checks) => checks[defined],
-            None => calls,
-        };
+        let entry_check = self
+            .cx
+            .fuel_entry_checks
+            .is_some_and(|checks| checks[defined]);
         if fuel && entry_check {
             // One compare-and-branch at entry for both the stack and the fuel.
             let exhausted = self.stack_exhausted()?;

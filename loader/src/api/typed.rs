@@ -199,9 +199,9 @@ impl StoreData {
         vmctx: *mut u8,
         slots: *mut Slot,
     ) -> std::result::Result<(), Trap> {
-        // Most compiled functions do not check the fuel at their entry (their callers do,
-        // `translate/fuel_entry.rs`): a call from the host checks it here. Unlimited fuel is
-        // never negative.
+        // Most compiled functions do not check the fuel at their entry (only those the call
+        // graph needs, `translate/fuel_entry.rs`): a call from the host checks it here.
+        // Unlimited fuel is never negative.
         if self
             .limits
             .fuel()
