@@ -1,5 +1,6 @@
 //! Host-to-guest call overhead of the embedding API for a trivial export
-//! `(i32, i32) -> i32`, with the typed and the untyped call, the C API's `wasm_func_call` (when
+//! `(i32, i32) -> i32`, with the typed and the untyped call (also in a store with an interrupt
+//! handle, and compiled with fuel in a store that limits it), the C API's `wasm_func_call` (when
 //! `libwaot_c.so` is built), and, when the `wasmtime` Python
 //! package is in `target/bench/venv` (made by scripts/bench), wasmtime's from Python in the
 //! same run. Run: `cargo bench -p waot-tests --bench call_overhead`.
@@ -44,6 +45,24 @@ fn main() {
     });
     println!("waot typed call:    {typed_ns:.1} ns/call");
     println!("waot untyped call:  {untyped_ns:.1} ns/call");
+    // A store with an interrupt handle records the running thread at each outermost call.
+    let _handle = store.interrupt_handle().unwrap();
+    let watched_ns = per_call(|i| sum += typed.call(&mut store, (i as i32, 1)).unwrap() as i64);
+    println!("waot typed call, store with an interrupt handle: {watched_ns:.1} ns/call");
+    // Compiled with fuel, in a store that limits it: the loader checks the fuel before the
+    // call, and the export (which calls nothing) does not.
+    let metered = dir.path().join("add_fuel.so");
+    let mut options = CompileOptions::default();
+    options.metering.fuel = true;
+    compile_to_file(&wasm, "add_fuel", &metered, &options).unwrap();
+    let module = waot::Module::from_file(&metered).unwrap();
+    let mut store = Store::new();
+    store.set_fuel(u64::MAX).unwrap();
+    let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+    let add = store.get_func(instance, "add").unwrap();
+    let typed = store.typed::<(i32, i32), i32>(add).unwrap();
+    let fuel_ns = per_call(|i| sum += typed.call(&mut store, (i as i32, 1)).unwrap() as i64);
+    println!("waot typed call, fuel limited (--fuel): {fuel_ns:.1} ns/call");
     match c_api_ns(dir.path(), &so) {
         Ok(ns) => println!("waot C API call:    {ns} ns/call (wasm_func_call, libwaot_c.so)"),
         Err(why) => println!("waot C API call:    not measured ({why})"),

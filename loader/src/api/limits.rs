@@ -24,6 +24,12 @@ pub(crate) struct MeteringState {
 }
 
 impl MeteringState {
+    /// Whether `set_fuel` was called: only then can the fuel go below zero.
+    #[inline]
+    pub fn fuel_limited(&self) -> bool {
+        self.fuel_limited
+    }
+
     pub fn new() -> Self {
         MeteringState {
             given: i64::MAX as i128,

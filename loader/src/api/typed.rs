@@ -201,12 +201,13 @@ impl StoreData {
     ) -> std::result::Result<(), Trap> {
         // Most compiled functions do not check the fuel at their entry (only those the call
         // graph needs, `translate/fuel_entry.rs`): a call from the host checks it here.
-        // Unlimited fuel is never negative.
-        if self
-            .limits
-            .fuel()
-            .load(std::sync::atomic::Ordering::Relaxed)
-            < 0
+        // Unlimited fuel is never negative, so most stores skip even the load.
+        if self.metering.fuel_limited()
+            && self
+                .limits
+                .fuel()
+                .load(std::sync::atomic::Ordering::Relaxed)
+                < 0
         {
             self.refill_fuel()?;
         }
