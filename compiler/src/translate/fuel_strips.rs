@@ -26,7 +26,6 @@ use crate::CompileError;
 use inkwell::basic_block::BasicBlock;
 use inkwell::values::{BasicValue, InstructionOpcode, IntValue, PointerValue};
 use inkwell::IntPredicate;
-use runtime_support::vmctx::VmRuntimeLimits;
 use wasmparser::{BlockType, FunctionBody, Operator as Op};
 
 /// The most fuel a strip may use, and the most operators it may run, between two checks (at
@@ -141,6 +140,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     /// exceptions, no inner loops, no parameters) and how. Only with fuel metered.
     pub fn plan_fuel_strips(&self, body: &FunctionBody<'_>) -> Result<Vec<Option<StripPlan>>> {
         let mut plans = Vec::new();
+        if !self.cx.options.fuel_strips {
+            return Ok(plans);
+        }
         // Open constructs, innermost last: the index of a loop in `loops`, `None` for others.
         let mut open: Vec<Option<usize>> = Vec::new();
         let mut loops: Vec<OpenLoop> = Vec::new();
@@ -202,7 +204,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
                     if let Some(Some(_)) = open.pop() {
                         let l = loops.pop().expect("an open loop");
                         let fits = l.cost <= MAX_ITERATION_COST;
-                        if l.eligible && fits && self.cx.options.fuel_strips {
+                        if l.eligible && fits {
                             plans[l.plan] = Some(StripPlan {
                                 cost: l.cost,
                                 ops: l.ops,
@@ -215,10 +217,6 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             }
         }
         Ok(plans)
-    }
-
-    fn invalid(&self, e: wasmparser::BinaryReaderError) -> CompileError {
-        CompileError::invalid(self.cx.source, None, e.offset() as usize, e.message())
     }
 
     /// Opens a strip-mined loop from the current block and starts its first copy; returns
@@ -359,7 +357,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             .builder
             .build_select(owing, i64t.const_zero(), charged, "")?
             .into_int_value();
-        self.store_fuel_value(charged, true)?;
+        self.pin_fuel(charged)?;
         self.poll_interrupt()?;
         self.builder.build_unconditional_branch(header)?;
 
@@ -434,12 +432,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     /// Leaving a strip-mined loop: the store's fuel, lowered for the whole strip, becomes the
     /// exact fuel left, so that a trap after the loop charges only what ran.
     pub fn leave_strip(&mut self) -> Result<()> {
-        if let Some(store) = self.store_fuel()? {
-            store
-                .set_volatile(true)
-                .map_err(|e| CompileError::Internal(format!("fuel store: {e}")))?;
-        }
-        Ok(())
+        self.pin_fuel_left()
     }
 
     /// The strip of the frame `depth` levels out, if it is a strip-mined loop.
@@ -453,15 +446,5 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             } => Some((*header, *strip)),
             _ => None,
         }
-    }
-
-    /// Stores `value` as the store's fuel; `volatile` keeps LLVM from sinking it out of a loop.
-    pub(super) fn store_fuel_value(&mut self, value: IntValue<'ctx>, volatile: bool) -> Result<()> {
-        let field = self.limits_field(VmRuntimeLimits::OFFSET_FUEL)?;
-        let store = self.builder.build_store(field, value)?;
-        store
-            .set_volatile(volatile)
-            .map_err(|e| CompileError::Internal(format!("fuel store: {e}")))?;
-        Ok(())
     }
 }

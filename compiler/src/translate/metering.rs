@@ -144,10 +144,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             return Ok(());
         }
         let cost = self.op_cost(op);
-        let Some(fuel) = &mut self.fuel else {
-            return Ok(());
-        };
-        fuel.pending += cost;
+        if let Some(fuel) = &mut self.fuel {
+            fuel.pending += cost;
+        }
         if ends_block(op) {
             self.charge_fuel()?;
         }
@@ -260,15 +259,8 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             .into_int_value())
     }
 
-    /// Below zero, asks the host for more fuel (or traps) and continues.
-    fn check_fuel(&mut self) -> Result<()> {
-        if self.fuel.is_some() {
-            self.check_fuel_left()?;
-        }
-        Ok(())
-    }
-
-    /// `check_fuel`, giving the fuel left after it (not negative). Only with fuel metered.
+    /// Below zero, asks the host for more fuel (or traps) and continues; gives the fuel left
+    /// after it (not negative). Only with fuel metered.
     pub(super) fn check_fuel_left(&mut self) -> Result<IntValue<'ctx>> {
         let no = self.cx.context.bool_type().const_zero();
         self.check_fuel_and(no)
@@ -282,10 +274,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         };
         let local = fuel.local;
         let i64t = self.cx.context.i64_type();
-        let left = self
-            .builder
-            .build_load(i64t, local, "fuel")?
-            .into_int_value();
+        let left = self.fuel_left()?;
         let empty =
             self.builder
                 .build_int_compare(IntPredicate::SLT, left, i64t.const_zero(), "")?;
@@ -306,23 +295,38 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         self.builder.build_store(local, refilled)?;
         self.builder.build_unconditional_branch(cont)?;
         self.builder.position_at_end(cont);
-        Ok(self
-            .builder
-            .build_load(i64t, local, "fuel")?
-            .into_int_value())
+        self.fuel_left()
     }
 
     /// At a loop header: the fuel check, and with `--interruptible` the interrupt poll.
     pub fn meter_loop_header(&mut self) -> Result<()> {
-        self.check_fuel()?;
-        // Each iteration's fuel reaches the store (volatile: not sunk out of the loop), so a
-        // trap after many iterations, a fault included, cannot give the work back.
-        if let Some(store) = self.store_fuel()? {
-            store
-                .set_volatile(true)
-                .map_err(|e| crate::CompileError::Internal(format!("fuel store: {e}")))?;
+        if self.fuel.is_some() {
+            self.check_fuel_left()?;
+            // Each iteration's fuel reaches the store, so a trap after many iterations, a
+            // fault included, cannot give the work back.
+            self.pin_fuel_left()?;
         }
         self.poll_interrupt()
+    }
+
+    /// Stores the fuel local's value as the store's fuel, if fuel is metered; volatile, so
+    /// that LLVM neither sinks it out of a loop nor merges it with a later store (a fault,
+    /// which LLVM does not see, may come between).
+    pub(super) fn pin_fuel_left(&mut self) -> Result<()> {
+        if self.fuel.is_some() {
+            let left = self.fuel_left()?;
+            self.pin_fuel(left)?;
+        }
+        Ok(())
+    }
+
+    /// Stores `value` as the store's fuel, volatile (see `pin_fuel_left`).
+    pub(super) fn pin_fuel(&mut self, value: IntValue<'ctx>) -> Result<()> {
+        let field = self.limits_field(VmRuntimeLimits::OFFSET_FUEL)?;
+        let store = self.builder.build_store(field, value)?;
+        store
+            .set_volatile(true)
+            .map_err(|e| crate::CompileError::Internal(format!("fuel store: {e}")))
     }
 
     /// With `--interruptible`, traps when the store's interrupt flag is set.

@@ -132,11 +132,8 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             let param = self.function.get_nth_param(i as u32 + 1).unwrap();
             self.builder.build_store(slot, param)?;
         }
-        let reader_err = |e: wasmparser::BinaryReaderError| {
-            CompileError::invalid(self.cx.source, None, e.offset() as usize, e.message())
-        };
-        for local in body.get_locals_reader().map_err(reader_err)? {
-            let (count, ty) = local.map_err(reader_err)?;
+        for local in body.get_locals_reader().map_err(|e| self.invalid(e))? {
+            let (count, ty) = local.map_err(|e| self.invalid(e))?;
             for _ in 0..count {
                 let slot = self.declare_local(ty)?;
                 let zero = self.zero(ty);
@@ -163,11 +160,11 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             }
         }
         self.push_function_frame(ft.results())?;
-        let mut ops = body.get_operators_reader().map_err(reader_err)?;
+        let mut ops = body.get_operators_reader().map_err(|e| self.invalid(e))?;
         // Where the last strip-mined loop's body starts: it has no inner loops.
         let mut strip_body = None;
         while !ops.eof() {
-            let op = ops.read().map_err(reader_err)?;
+            let op = ops.read().map_err(|e| self.invalid(e))?;
             if let wasmparser::Operator::Loop { .. } = op {
                 self.loops_seen += 1;
                 if let Some(Some(_)) = self.loop_plans.get(self.loops_seen - 1) {
@@ -190,6 +187,11 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
                 .remove_string_attribute(AttributeLoc::Function, "disable-tail-calls");
         }
         Ok(())
+    }
+
+    /// A reader's error in the body, as a compile error naming its offset.
+    fn invalid(&self, e: wasmparser::BinaryReaderError) -> CompileError {
+        CompileError::invalid(self.cx.source, None, e.offset() as usize, e.message())
     }
 
     fn declare_local(&mut self, t: ValType) -> Result<PointerValue<'ctx>> {
