@@ -6,7 +6,7 @@
 
 use crate::externs::wasm_func_t;
 use crate::trap::wasm_trap_t;
-use crate::values::{kind_of, wasm_val_t, wasm_val_union, WASM_F32, WASM_I32, WASM_I64};
+use crate::values::{kind_of, wasm_val_t, wasm_val_union};
 use crate::vec::wasm_val_vec_t;
 use std::mem::MaybeUninit;
 use waot::{PreparedCall, Slot, Val};
@@ -70,15 +70,16 @@ impl Prepared {
     }
 }
 
-/// The bits of a numeric value, as its slot holds them.
+/// The bits of a numeric value, as its slot holds them: a kind with its low bit set
+/// (`WASM_I64`, `WASM_F64`) is 8 bytes wide, the others 4, read at their own width (the union's
+/// other 4 bytes may be anything the C caller left there). An f32's bits are read as an i32's.
+#[inline(always)]
 fn bits(v: &wasm_val_t) -> u64 {
     // SAFETY: the kind, checked by the caller to be a number's, says which field is set.
     unsafe {
-        match v.kind {
-            WASM_I32 => v.of.i32 as u32 as u64,
-            WASM_I64 => v.of.i64 as u64,
-            WASM_F32 => v.of.f32.to_bits() as u64,
-            _ => v.of.f64.to_bits(),
+        match v.kind & 1 {
+            1 => v.of.i64 as u64,
+            _ => v.of.i32 as u32 as u64,
         }
     }
 }
@@ -86,21 +87,16 @@ fn bits(v: &wasm_val_t) -> u64 {
 /// A numeric result from its slot, read at its own width: the trampoline stored a 32-bit
 /// result with a 4-byte store, and an 8-byte load of it could not take the value from the
 /// store buffer (a stall of a dozen cycles on every call).
-fn from_slot(kind: u8, slot: &Slot) -> wasm_val_t {
-    let b4 = || <[u8; 4]>::try_from(&slot.0[..4]).expect("4 bytes");
-    let b8 = || <[u8; 8]>::try_from(&slot.0[..8]).expect("8 bytes");
-    let of = match kind {
-        WASM_I32 => wasm_val_union {
-            i32: i32::from_le_bytes(b4()),
+#[inline(always)]
+unsafe fn from_slot(kind: u8, slot: *const Slot) -> wasm_val_t {
+    // SAFETY (the caller's): the callee wrote the result's bytes to this slot.
+    let of = match kind & 1 {
+        1 => wasm_val_union {
+            i64: slot.cast::<i64>().read(),
         },
-        WASM_I64 => wasm_val_union {
-            i64: i64::from_le_bytes(b8()),
-        },
-        WASM_F32 => wasm_val_union {
-            f32: f32::from_le_bytes(b4()),
-        },
+        // The f32's bits are the slot's low 4 bytes, as an i32's are.
         _ => wasm_val_union {
-            f64: f64::from_le_bytes(b8()),
+            i64: slot.cast::<u32>().read() as i64,
         },
     };
     wasm_val_t { kind, of }
@@ -115,7 +111,6 @@ pub unsafe extern "C" fn wasm_func_call(
     args: *const wasm_val_vec_t,
     results: *mut wasm_val_vec_t,
 ) -> *mut wasm_trap_t {
-    let (store, h) = wasm_func_t::handle(f);
     let c_args = args.as_ref().map_or(&[][..], |a| a.as_slice());
     let c_results = match results.as_mut() {
         Some(r) if !r.data.is_null() && r.size > 0 => {
@@ -123,6 +118,25 @@ pub unsafe extern "C" fn wasm_func_call(
         }
         _ => &mut [],
     };
+    if let Some(Some(Prepared {
+        call,
+        numeric: Some(kinds),
+    })) = (*f).0.prepared.get()
+    {
+        return numeric_call(f, call, kinds, c_args, c_results);
+    }
+    first_or_general_call(f, c_args, c_results)
+}
+
+/// The first call (which prepares the function) and every call of a function that takes or
+/// returns references: out of line, so that the usual call's path stays short.
+#[inline(never)]
+unsafe fn first_or_general_call(
+    f: *const wasm_func_t,
+    c_args: &[wasm_val_t],
+    c_results: &mut [wasm_val_t],
+) -> *mut wasm_trap_t {
+    let (store, h) = wasm_func_t::handle(f);
     let prepared = (*f)
         .0
         .prepared
@@ -218,32 +232,45 @@ unsafe fn numeric_call(
     c_args: &[wasm_val_t],
     c_results: &mut [wasm_val_t],
 ) -> *mut wasm_trap_t {
-    if c_args.len() != kinds.param_count {
-        return wasm_trap_t::from_message(&format!(
-            "the function takes {} arguments, given {}",
-            kinds.param_count,
-            c_args.len()
-        ));
+    if c_args.len() != kinds.param_count || c_results.len() < kinds.result_count {
+        return wrong_arity(kinds, c_args.len());
     }
-    if c_results.len() < kinds.result_count {
-        return too_few_results();
-    }
-    let mut slots = [Slot::default(); INLINE];
-    for ((slot, arg), kind) in slots.iter_mut().zip(c_args).zip(kinds.params()) {
+    // Not cleared: the callee reads only the parameters' bytes, written here, and writes the
+    // results'.
+    let mut slots = [const { MaybeUninit::<Slot>::uninit() }; INLINE];
+    let base = slots.as_mut_ptr().cast::<Slot>();
+    for (i, (arg, kind)) in c_args.iter().zip(kinds.params()).enumerate() {
         if arg.kind != *kind {
-            return wasm_trap_t::from_message(&format!(
-                "an argument of kind {} where the function takes kind {kind}",
-                arg.kind
-            ));
+            return wrong_kind(arg.kind, *kind);
         }
-        slot.0[..8].copy_from_slice(&bits(arg).to_le_bytes());
+        base.add(i).cast::<u64>().write(bits(arg));
     }
     let (store, _) = wasm_func_t::handle(f);
-    if let Err(trap) = call.call_numeric(store, &mut slots) {
+    // SAFETY: `Kinds` holds at most INLINE parameters and results, so the slots cover them,
+    // and every parameter's slot was written above.
+    if let Err(trap) = call.call_numeric_raw(store, base) {
         return wasm_trap_t::of_call(Some((*f).0.store), waot::Error::Trap(trap));
     }
-    for ((out, kind), slot) in c_results.iter_mut().zip(kinds.results()).zip(&slots) {
-        *out = from_slot(*kind, slot);
+    for (i, (out, kind)) in c_results.iter_mut().zip(kinds.results()).enumerate() {
+        *out = from_slot(*kind, base.add(i));
     }
     std::ptr::null_mut()
+}
+
+#[cold]
+fn wrong_arity(kinds: &Kinds, given: usize) -> *mut wasm_trap_t {
+    if given != kinds.param_count {
+        return wasm_trap_t::from_message(&format!(
+            "the function takes {} arguments, given {given}",
+            kinds.param_count
+        ));
+    }
+    too_few_results()
+}
+
+#[cold]
+fn wrong_kind(given: u8, expected: u8) -> *mut wasm_trap_t {
+    wasm_trap_t::from_message(&format!(
+        "an argument of kind {given} where the function takes kind {expected}"
+    ))
 }

@@ -191,7 +191,7 @@ impl StoreData {
     /// # Safety
     /// `trampoline` must be the trampoline of `code`'s signature, `vmctx` a live instance's of
     /// this store, `slots` an array with a slot for every parameter and result.
-    #[inline]
+    #[inline(always)]
     pub(crate) unsafe fn enter_guest(
         &mut self,
         trampoline: *const u8,
@@ -280,22 +280,48 @@ impl PreparedCall {
     /// on entry (an `i32` in the low 4 bytes of its slot, and so on), the results' on return.
     /// Any bits are a valid number, so nothing is checked but the count of slots: the
     /// embedder that already knows its types (the C API) pays for no conversion.
+    #[inline(always)]
     pub fn call_numeric(
         &self,
         store: &mut StoreData,
         slots: &mut [Slot],
     ) -> std::result::Result<(), Trap> {
-        let needed = self.sig.params.len().max(self.sig.results.len());
-        if store.id != self.store || !self.numeric || slots.len() < needed {
+        if slots.len() < self.slot_count() {
             return Err(Trap::host(
-                "a numeric call needs a function of numbers of the store, and a slot for each \
-                 parameter and result",
+                "a numeric call needs a slot for each parameter and result",
             ));
         }
-        // SAFETY: the trampoline is the callee's signature's; the slots cover parameters and
-        // results, whose every bit pattern is a valid value; the store id says the code and
-        // vmctx are this live store's.
-        unsafe { store.enter_guest(self.trampoline, self.code, self.vmctx, slots.as_mut_ptr()) }
+        // SAFETY: the slots cover parameters and results, and are initialized.
+        unsafe { self.call_numeric_raw(store, slots.as_mut_ptr()) }
+    }
+
+    /// How many slots `call_numeric` needs: one per parameter or result, whichever are more.
+    #[inline]
+    pub fn slot_count(&self) -> usize {
+        self.sig.params.len().max(self.sig.results.len())
+    }
+
+    /// `call_numeric` on slots the caller need not have cleared: only the parameters' bytes
+    /// are read, and the callee writes the results'.
+    ///
+    /// # Safety
+    /// `slots` points to `slot_count()` writable slots, of which the first 8 bytes of each
+    /// parameter's hold its value (the low 4 for a 32-bit one).
+    #[inline(always)]
+    pub unsafe fn call_numeric_raw(
+        &self,
+        store: &mut StoreData,
+        slots: *mut Slot,
+    ) -> std::result::Result<(), Trap> {
+        if store.id != self.store || !self.numeric {
+            return Err(Trap::host(
+                "a numeric call needs a function of numbers only, of the store it is called with",
+            ));
+        }
+        // SAFETY: the trampoline is the callee's signature's; the caller's slots cover
+        // parameters and results, whose every bit pattern is a valid value; the store id says
+        // the code and vmctx are this live store's.
+        unsafe { store.enter_guest(self.trampoline, self.code, self.vmctx, slots) }
     }
 
     pub fn result_count(&self) -> usize {

@@ -52,20 +52,24 @@ impl StoreLimits {
     }
 
     /// What the vmctx points to.
+    #[inline]
     pub fn as_ptr(&self) -> *mut VmRuntimeLimits {
         self.raw.get()
     }
 
+    #[inline]
     fn stack_limit(&self) -> &AtomicUsize {
         // SAFETY: an aligned field of a live allocation, only ever accessed atomically.
         unsafe { AtomicUsize::from_ptr(&raw mut (*self.as_ptr()).stack_limit) }
     }
 
+    #[inline]
     fn interrupt(&self) -> &AtomicU64 {
         // SAFETY: as above.
         unsafe { AtomicU64::from_ptr(&raw mut (*self.as_ptr()).interrupt) }
     }
 
+    #[inline]
     pub fn fuel(&self) -> &AtomicI64 {
         // SAFETY: as above.
         unsafe { AtomicI64::from_ptr(&raw mut (*self.as_ptr()).fuel) }
@@ -73,6 +77,7 @@ impl StoreLimits {
 
     /// Sets the stack limit for an outermost entry into the store, unless an interrupt is
     /// pending, which keeps it at its maximum.
+    #[inline]
     pub fn enter(&self, limit: usize) {
         self.entry_stack_limit.store(limit, Relaxed);
         if self.stack_limit().load(Relaxed) == limit {
@@ -95,6 +100,7 @@ impl StoreLimits {
         self.watched.store(true, Relaxed);
     }
 
+    #[inline]
     pub fn watched(&self) -> bool {
         self.watched.load(Relaxed)
     }

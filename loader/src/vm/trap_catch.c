@@ -7,6 +7,8 @@
  * guest code a handful of instructions: no signal mask, no register file. After a signal
  * handler's jump here, call_guest puts the interrupted context's signal mask back (signals.rs). */
 
+#include <stdint.h>
+
 typedef void (*waot_trampoline)(void *code, void *vmctx, void *values);
 
 /* A catch point is the jump buffer (__builtin_setjmp's five words) followed by the enclosing
@@ -15,6 +17,22 @@ typedef void (*waot_trampoline)(void *code, void *vmctx, void *values);
  * interrupt signal's handler reads to know whose guest code it stopped. */
 #define WAOT_CATCH_PREVIOUS 5
 #define WAOT_CATCH_LIMITS 6
+
+/* The thread's entry state (traps.rs, EntryState): the innermost catch point and the stack
+ * limit. Here rather than in Rust because a Rust thread-local in a shared library (the C
+ * API's) costs a call to __tls_get_addr on every entry into guest code; initial-exec is one
+ * load from the thread pointer. Its 16 bytes come from the static TLS surplus glibc keeps for
+ * libraries loaded by dlopen. */
+struct waot_entry_state {
+    void *catch_point;
+    uintptr_t stack_limit;
+};
+static __thread struct waot_entry_state waot_entry
+    __attribute__((tls_model("initial-exec")));
+
+__attribute__((visibility("hidden"))) struct waot_entry_state *waot_entry_state(void) {
+    return &waot_entry;
+}
 
 int waot_call_catching_traps(void **catch_slot, void *limits, waot_trampoline trampoline,
                              void *code, void *vmctx, void *values) {

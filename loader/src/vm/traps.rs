@@ -108,8 +108,10 @@ extern "C" {
 
 const MAX_FRAMES: usize = 64;
 
-/// What every entry into guest code reads, kept in one thread-local: in a shared library
-/// (the C API's), each thread-local costs a call to `__tls_get_addr`.
+/// What every entry into guest code reads, kept in one thread-local. It lives in C
+/// (`waot_entry_state`, trap_catch.c) with the initial-exec TLS model: in a shared library
+/// (the C API's), a Rust thread-local costs a call to `__tls_get_addr` on every access.
+#[repr(C)]
 struct EntryState {
     /// The innermost catch point (null outside guest code).
     catch: Cell<*mut c_void>,
@@ -117,13 +119,20 @@ struct EntryState {
     stack_limit: Cell<usize>,
 }
 
+extern "C" {
+    fn waot_entry_state() -> *const EntryState;
+}
+
+/// Runs `f` with this thread's entry state. Async-signal-safe (static TLS, no allocation).
+#[inline(always)]
+fn with_entry<R>(f: impl FnOnce(&EntryState) -> R) -> R {
+    // SAFETY: the C function returns this thread's zero-initialized static, which lives as
+    // long as the thread; `Cell`s over a null pointer and 0 are valid, and the reference does
+    // not leave this thread or outlive `f`.
+    f(unsafe { &*waot_entry_state() })
+}
+
 thread_local! {
-    static ENTRY: EntryState = const {
-        EntryState {
-            catch: Cell::new(std::ptr::null_mut()),
-            stack_limit: Cell::new(0),
-        }
-    };
     static PENDING: RefCell<Option<Trap>> = const { RefCell::new(None) };
     static SIGNAL_TRAP: Cell<u32> = const { Cell::new(u32::MAX) };
     static SIGNAL_PCS: RefCell<([usize; MAX_FRAMES], usize)> = const { RefCell::new(([0; MAX_FRAMES], 0)) };
@@ -145,14 +154,14 @@ const HOST_STACK_RESERVE: usize = 256 * 1024;
 
 /// The lowest stack address guest code may use on this thread.
 fn stack_limit() -> usize {
-    let cached = ENTRY.with(|e| e.stack_limit.get());
+    let cached = with_entry(|e| e.stack_limit.get());
     if cached != 0 {
         return cached;
     }
     let (bottom, size) = current_stack();
     let reserve = HOST_STACK_RESERVE.min(size / 2);
     let limit = bottom + reserve;
-    ENTRY.with(|e| e.stack_limit.set(limit));
+    with_entry(|e| e.stack_limit.set(limit));
     STACK_BOTTOM.with(|c| c.set(bottom));
     STACK_TOP.with(|c| c.set(bottom + size));
     limit
@@ -175,7 +184,7 @@ fn current_stack() -> (usize, usize) {
 
 /// The innermost catch point of this thread (null outside guest code).
 pub(crate) fn catch_point() -> *mut c_void {
-    ENTRY.with(|e| e.catch.get())
+    with_entry(|e| e.catch.get())
 }
 
 pub(crate) fn set_pending(trap: Trap) {
@@ -184,7 +193,7 @@ pub(crate) fn set_pending(trap: Trap) {
 
 /// True while this thread runs guest code (possibly with host frames on top).
 pub(crate) fn in_guest() -> bool {
-    ENTRY.with(|e| !e.catch.get().is_null())
+    with_entry(|e| !e.catch.get().is_null())
 }
 
 /// The limits of the store whose guest code this thread entered last (null outside guest
@@ -213,6 +222,7 @@ pub const DEFAULT_MAX_WASM_STACK: usize = 8 << 20;
 /// # Safety
 /// `trampoline` must be the trampoline for `code`'s signature, `vmctx` the callee's context,
 /// `values` an array with a slot for every parameter and result.
+#[inline]
 pub(crate) unsafe fn call_guest(
     limits: &StoreLimits,
     max_stack: usize,
@@ -224,10 +234,9 @@ pub(crate) unsafe fn call_guest(
 ) -> Result<(), Trap> {
     // The thread's stack limit doubles as its "handlers and alternate stack are set up" flag,
     // so the usual entry costs one thread-local access.
-    let (mut limit, slot) = ENTRY.with(|e| (e.stack_limit.get(), e.catch.as_ptr()));
+    let (mut limit, slot) = with_entry(|e| (e.stack_limit.get(), e.catch.as_ptr()));
     if limit == 0 {
-        crate::vm::signals::ensure_installed();
-        limit = stack_limit();
+        limit = first_entry_on_thread();
     }
     // Entries nested in this store's own calls keep the limit its outermost entry set, so
     // recursion through host functions cannot renew the budget; `outermost` says this store
@@ -243,18 +252,35 @@ pub(crate) unsafe fn call_guest(
     let limits_ptr = limits as *const StoreLimits as *const c_void;
     let trapped = waot_call_catching_traps(slot, limits_ptr, trampoline, code, vmctx, values) != 0;
     if trapped {
-        if let Some(mask) = SIGNAL_MASK.with(|m| m.take()) {
-            libc::pthread_sigmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut());
-        }
+        return Err(after_trap(limits, outermost, block_again));
     }
     // Read again: a host function may have made the first handle during the call.
     if outermost && limits.watched() {
         crate::vm::interrupt::leaving(limits, block_again);
     }
-    if !trapped {
-        return Ok(());
+    Ok(())
+}
+
+/// The thread's first entry into guest code: signal handlers and its stack limit.
+#[cold]
+#[inline(never)]
+fn first_entry_on_thread() -> usize {
+    crate::vm::signals::ensure_installed();
+    stack_limit()
+}
+
+/// The end of a call that trapped (out of line, so that the usual call's path stays short):
+/// the signal mask a handler's jump left, the watch, the trap.
+#[cold]
+#[inline(never)]
+unsafe fn after_trap(limits: &StoreLimits, outermost: bool, block_again: bool) -> Trap {
+    if let Some(mask) = SIGNAL_MASK.with(|m| m.take()) {
+        libc::pthread_sigmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut());
     }
-    Err(take_trap())
+    if outermost && limits.watched() {
+        crate::vm::interrupt::leaving(limits, block_again);
+    }
+    take_trap()
 }
 
 fn take_trap() -> Trap {
@@ -278,7 +304,7 @@ pub(crate) fn raise(mut trap: Trap) -> ! {
         trap.backtrace = code_registry::symbolize(&capture_guest_pcs());
     }
     PENDING.with(|p| *p.borrow_mut() = Some(trap));
-    let point = ENTRY.with(|e| e.catch.get());
+    let point = with_entry(|e| e.catch.get());
     assert!(!point.is_null(), "a trap was raised outside guest code");
     // SAFETY: the catch point belongs to a waot_call_catching_traps frame below us.
     unsafe { waot_unwind_to_catch(point) }
@@ -309,7 +335,7 @@ pub(crate) unsafe fn unwind_from_signal(code: TrapCode, pc: usize, fp: usize) ->
             *n = crate::vm::signals::walk_frame_pointers(pc, fp, pcs);
         }
     });
-    let point = ENTRY.with(|e| e.catch.get());
+    let point = with_entry(|e| e.catch.get());
     waot_unwind_to_catch(point)
 }
 
