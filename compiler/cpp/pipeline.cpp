@@ -13,6 +13,7 @@
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/InstIterator.h"
 #include "llvm/IR/Instructions.h"
+#include "llvm/IR/IntrinsicInst.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/PassManager.h"
 #include "llvm/MC/MCSubtargetInfo.h"
@@ -63,6 +64,66 @@ struct SignExtendNonNegativeIndices : PassInfoMixin<SignExtendNonNegativeIndices
         Z->eraseFromParent();
         Changed = true;
       }
+    }
+    if (!Changed)
+      return PreservedAnalyses::all();
+    PreservedAnalyses PA;
+    PA.preserveSet<CFGAnalyses>();
+    return PA;
+  }
+};
+
+// Every function's entry compares the stack pointer with the store's stack limit (env.rs,
+// `stack_exhausted`). Once the inliner has put a callee into its caller, the callee's compare
+// reads the caller's stack pointer (the same frame) against the same limit, after the
+// caller's own compare found it in bounds: it is false. Folding it lets LLVM delete its trap
+// path and, with it, the stores (of the fuel, of globals) that the trap could have seen.
+// The limit only changes under a running function when an interrupt raises it: a folded check
+// is one place fewer where an interrupt stops the guest, which the interrupt's signal does
+// anyway. Interruptible code loads the limit atomically at each check, as a poll: those
+// checks stay.
+struct FoldDominatedStackChecks : PassInfoMixin<FoldDominatedStackChecks> {
+  static bool isStackPointerRead(Value *V) {
+    auto *Call = dyn_cast<IntrinsicInst>(V);
+    return Call && Call->getIntrinsicID() == Intrinsic::read_register;
+  }
+
+  // The limit's address, when the limit is a plain load (not an interruptible poll).
+  static Value *limitAddress(Value *Limit) {
+    auto *L = dyn_cast<LoadInst>(Limit);
+    return L && L->isSimple() ? L->getPointerOperand() : nullptr;
+  }
+
+  static bool isStackCheck(Instruction &I) {
+    auto *C = dyn_cast<ICmpInst>(&I);
+    return C && C->getPredicate() == ICmpInst::ICMP_ULT && isStackPointerRead(C->getOperand(0));
+  }
+
+  PreservedAnalyses run(Function &F, FunctionAnalysisManager &AM) {
+    // The function's own check: the first compare of the stack pointer in its entry block.
+    ICmpInst *Own = nullptr;
+    for (Instruction &I : F.getEntryBlock())
+      if (isStackCheck(I)) {
+        Own = cast<ICmpInst>(&I);
+        break;
+      }
+    Value *Address = Own ? limitAddress(Own->getOperand(1)) : nullptr;
+    if (!Address)
+      return PreservedAnalyses::all();
+    SmallVector<ICmpInst *, 8> Others;
+    for (Instruction &I : instructions(F))
+      if (&I != Own && isStackCheck(I) && limitAddress(I.getOperand(1)) == Address)
+        Others.push_back(cast<ICmpInst>(&I));
+    if (Others.empty())
+      return PreservedAnalyses::all();
+    DominatorTree &DT = AM.getResult<DominatorTreeAnalysis>(F);
+    bool Changed = false;
+    for (ICmpInst *C : Others) {
+      if (!DT.dominates(Own, C))
+        continue;
+      C->replaceAllUsesWith(ConstantInt::getFalse(C->getType()));
+      C->eraseFromParent();
+      Changed = true;
     }
     if (!Changed)
       return PreservedAnalyses::all();
@@ -204,6 +265,7 @@ extern "C" char *waot_optimize_module(LLVMModuleRef module, LLVMTargetMachineRef
   PB.crossRegisterProxies(LAM, FAM, CGAM, MAM);
   PB.registerPeepholeEPCallback([](FunctionPassManager &FPM, OptimizationLevel) {
     FPM.addPass(SignExtendNonNegativeIndices());
+    FPM.addPass(FoldDominatedStackChecks());
   });
   // By name, for pipelines written out in full.
   PB.registerPipelineParsingCallback(

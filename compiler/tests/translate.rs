@@ -5,16 +5,25 @@ use std::path::PathBuf;
 use waot_compiler::{compile_to_file, CompileError, CompileOptions, OptLevel};
 
 fn compile_ir(wat: &str, opt_level: OptLevel) -> Result<String, CompileError> {
+    compile_ir_with(wat, opt_level, |_| {})
+}
+
+fn compile_ir_with(
+    wat: &str,
+    opt_level: OptLevel,
+    adjust: impl FnOnce(&mut CompileOptions),
+) -> Result<String, CompileError> {
     let dir = tempfile::tempdir().unwrap();
     let ll: PathBuf = dir.path().join("m.ll");
     // A fixed CPU: the IR must not depend on the machine that runs the test.
-    let options = CompileOptions {
+    let mut options = CompileOptions {
         opt_level,
         emit_llvm: Some(ll.clone()),
         target: Some("x86_64-unknown-linux-gnu".into()),
         cpu: "x86-64-v3".into(),
         ..Default::default()
     };
+    adjust(&mut options);
     compile_to_file(
         &wat::parse_str(wat).unwrap(),
         "m.wasm",
@@ -240,4 +249,52 @@ fn every_access_addresses_its_byte_one_way() {
         assert!(b.contains("add i32"), "{f} forms the 32-bit sum:\n{b}");
         assert!(!b.contains("-4294967296"), "{f} has no second view:\n{b}");
     }
+}
+
+/// The body of `waot_func_{index}` in optimized IR.
+fn function_body(ir: &str, index: usize) -> &str {
+    let start = ir
+        .find(&format!("@waot_func_{index}("))
+        .expect("function defined");
+    let rest = &ir[start..];
+    &rest[..rest.find("\n}\n").unwrap()]
+}
+
+/// A callee inlined into its caller runs in the caller's frame, whose stack check at entry
+/// has passed: its own check is folded away, and with its trap path the stores of the fuel
+/// that the trap could have seen (one per inlined call before). Interruptible code reloads
+/// the limit at each check, as a poll, and keeps every one.
+#[test]
+fn an_inlined_callees_stack_check_is_folded_unless_it_polls() {
+    // A function that calls nothing checks nothing (its caller's check covers it): the
+    // callee here calls one.
+    let wat = r#"(module
+      (func $leaf (param i32) (result i32)
+        (i32.add (i32.mul (local.get 0) (i32.const 3)) (i32.const 1)))
+      (func $callee (param i32) (result i32)
+        (i32.xor (call $leaf (local.get 0)) (i32.const 5)))
+      (func (export "run") (param i32) (result i32)
+        (call $callee (call $callee (call $callee (local.get 0))))))"#;
+    let checks = |ir: &str| function_body(ir, 2).matches("@llvm.read_register").count();
+    let fuel_stores = |ir: &str| function_body(ir, 2).matches("store i64").count();
+    let plain = compile_ir(wat, OptLevel::O2).unwrap();
+    assert!(
+        !function_body(&plain, 2).contains(" call i32"),
+        "all inlined: {plain}"
+    );
+    assert_eq!(checks(&plain), 1, "{plain}");
+    let fuel = compile_ir_with(wat, OptLevel::O2, |o| o.metering.fuel = true).unwrap();
+    assert_eq!(checks(&fuel), 1, "{fuel}");
+    assert_eq!(
+        fuel_stores(&fuel),
+        1,
+        "the fuel is stored once, at the return: {fuel}"
+    );
+    let polled = compile_ir_with(wat, OptLevel::O2, |o| o.metering.interruptible = true).unwrap();
+    assert_eq!(checks(&polled), 4, "{polled}");
+    // The leaf's unused poll of the limit is gone too (LLVM keeps an atomic load).
+    assert!(
+        !function_body(&polled, 0).contains("load atomic"),
+        "{polled}"
+    );
 }

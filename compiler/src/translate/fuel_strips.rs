@@ -21,12 +21,13 @@
 //! guest used, and gives back at most the last iteration when the strip ran past zero.
 
 use super::control::{ControlFrame, FrameKind};
+use super::loop_exits::exits_on_memory;
 use super::{FuncTranslator, Result};
 use crate::CompileError;
 use inkwell::basic_block::BasicBlock;
 use inkwell::values::{BasicValue, InstructionOpcode, IntValue, PointerValue};
 use inkwell::IntPredicate;
-use wasmparser::{BlockType, FunctionBody, Operator as Op};
+use wasmparser::{BlockType, FunctionBody, Operator as Op, OperatorsReader};
 
 /// The most fuel a strip may use, and the most operators it may run, between two checks (at
 /// least one iteration's): it bounds what a trap inside a strip may overcharge, and how long
@@ -50,8 +51,10 @@ pub struct StripPlan {
 }
 
 /// A loop being scanned by `plan_fuel_strips`.
-struct OpenLoop {
+struct OpenLoop<'r> {
     plan: usize,
+    /// Its body, for `loop_exits`.
+    body: OperatorsReader<'r>,
     cost: u64,
     ops: u64,
     eligible: bool,
@@ -190,6 +193,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
                     open.push(Some(loops.len()));
                     loops.push(OpenLoop {
                         plan: plans.len() - 1,
+                        body: ops.clone(),
                         cost: 0,
                         ops: 0,
                         eligible,
@@ -204,7 +208,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
                     if let Some(Some(_)) = open.pop() {
                         let l = loops.pop().expect("an open loop");
                         let fits = l.cost <= MAX_ITERATION_COST;
-                        if l.eligible && fits {
+                        // Checked only for loops that would run in strips: their bodies hold
+                        // no loop, so each operator is read at most twice more.
+                        if l.eligible && fits && !exits_on_memory(&l.body, self.locals.len()) {
                             plans[l.plan] = Some(StripPlan {
                                 cost: l.cost,
                                 ops: l.ops,

@@ -20,6 +20,7 @@ mod fuel_entry;
 mod fuel_strips;
 mod gc;
 mod gc_cast;
+mod loop_exits;
 mod memory;
 mod metering;
 mod numeric;
@@ -34,7 +35,9 @@ use inkwell::attributes::AttributeLoc;
 use inkwell::basic_block::BasicBlock;
 use inkwell::builder::Builder;
 use inkwell::types::BasicTypeEnum;
-use inkwell::values::{BasicValueEnum, FunctionValue, IntValue, PhiValue, PointerValue};
+use inkwell::values::{
+    BasicValue, BasicValueEnum, FunctionValue, IntValue, PhiValue, PointerValue,
+};
 use runtime_support::TrapCode;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -178,9 +181,20 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         }
         // A function that calls nothing cannot recurse: the caller's check covers it, and a
         // frame larger than the host reserve still meets the guard page below the stack
-        // (probed, and reported as stack exhaustion). LLVM deletes the now unused loads.
+        // (probed, and reported as stack exhaustion). LLVM deletes the now unused loads, but
+        // not an interruptible function's atomic load of the limit: that goes here.
         if let (false, Some(check)) = (self.makes_calls, self.stack_check) {
             check.replace_all_uses_with(self.cx.context.bool_type().const_zero());
+            if let Some(compare) = check.as_instruction() {
+                let limit = compare
+                    .get_operand(1)
+                    .and_then(|o| o.value())
+                    .and_then(|v| v.as_instruction_value());
+                compare.erase_from_basic_block();
+                if let Some(load) = limit.filter(|l| l.get_first_use().is_none()) {
+                    load.erase_from_basic_block();
+                }
+            }
         }
         if self.has_tail_calls {
             self.function
