@@ -1,7 +1,10 @@
 fn main() {
     println!("cargo:rerun-if-changed=src/vm/trap_catch.c");
-    cc::Build::new()
-        .file("src/vm/trap_catch.c")
-        .opt_level(2)
-        .compile("waot_trap_catch");
+    let mut build = cc::Build::new();
+    build.file("src/vm/trap_catch.c").opt_level(2);
+    // The entry state's thread-local through TLS descriptors (see trap_catch.c).
+    if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("x86_64") {
+        build.flag("-mtls-dialect=gnu2");
+    }
+    build.compile("waot_trap_catch");
 }

@@ -78,9 +78,9 @@ struct SignExtendNonNegativeIndices : PassInfoMixin<SignExtendNonNegativeIndices
 // reads the caller's stack pointer (the same frame) against the same limit, after the
 // caller's own compare found it in bounds: it is false. Folding it lets LLVM delete its trap
 // path and, with it, the stores (of the fuel, of globals) that the trap could have seen.
-// The limit only changes under a running function when an interrupt raises it: a folded check
-// is one place fewer where an interrupt stops the guest, which the interrupt's signal does
-// anyway. Interruptible code loads the limit atomically at each check, as a poll: those
+// Under a running function the limit only moves between the entry's limit and the maximum an
+// interrupt raises it to: a folded check is one place fewer where an interrupt stops the
+// guest, which the interrupt's signal does anyway. Interruptible code loads the limit atomically at each check, as a poll: those
 // checks stay.
 struct FoldDominatedStackChecks : PassInfoMixin<FoldDominatedStackChecks> {
   static bool isStackPointerRead(Value *V) {

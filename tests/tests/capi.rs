@@ -276,3 +276,43 @@ fn the_library_defines_every_function_the_headers_declare() {
     assert!(declared.len() > 100, "{declared:?}");
     assert!(missing.is_empty(), "declared but not defined: {missing:?}");
 }
+
+/// The library needs no static TLS: a plugin host `dlopen`s it (or several plugins that each
+/// embed it) without drawing on glibc's small static TLS surplus, which a library marked
+/// `STATIC_TLS` (any initial-exec access) takes its whole TLS block from. Its thread-locals
+/// are reached through TLS descriptors or `__tls_get_addr`.
+#[test]
+fn the_library_can_be_opened_by_dlopen_without_static_tls() {
+    use object::read::elf::{Dyn, ElfFile64, FileHeader};
+    let lib = release_lib_dir().join("libwaot_c.so");
+    let bytes = std::fs::read(&lib).unwrap();
+    let elf = ElfFile64::<object::Endianness>::parse(&*bytes).unwrap();
+    let endian = elf.endian();
+    let (header, data) = (elf.elf_header(), elf.data());
+    let sections = header.sections(endian, data).unwrap();
+    let (dynamic, _) = sections
+        .dynamic(endian, data)
+        .unwrap()
+        .expect("a dynamic section");
+    let mut flags = 0;
+    for entry in dynamic {
+        if entry.d_tag(endian) == object::elf::DT_FLAGS as u64 {
+            flags = entry.d_val(endian);
+        }
+    }
+    assert_eq!(
+        flags & object::elf::DF_STATIC_TLS as u64,
+        0,
+        "{} needs static TLS",
+        lib.display()
+    );
+    // And it does open, from a program that did not link it.
+    let path = std::ffi::CString::new(lib.to_str().unwrap()).unwrap();
+    // SAFETY: opens and closes a library whose initializers only set up Rust's runtime.
+    unsafe {
+        let handle = libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL);
+        assert!(!handle.is_null(), "dlopen failed");
+        assert!(!libc::dlsym(handle, c"wasm_engine_new".as_ptr()).is_null());
+        libc::dlclose(handle);
+    }
+}

@@ -7,8 +7,10 @@
 //! The body is interpreted over origins instead of values: each operand is "from memory"
 //! (a load, a global) or not, and an operator's result is from memory when an operand is.
 //! Locals carry an origin from one iteration to the next, so the body is read twice. Operators
-//! this does not model (calls cannot be here; references, tables, bulk memory, exceptions) end
-//! the analysis with "no": the loop keeps its strips, as before this analysis existed.
+//! this does not model (those whose arity depends on the module: calls, block parameters,
+//! exceptions, GC casts and branches) end the analysis with "no": the loop keeps its strips, as
+//! before this analysis existed. Loads the model does not know (atomic, lane and splat
+//! loads, `struct.get`, `table.get`) count as not from memory, which also keeps strips.
 
 use wasmparser::{
     BlockType, ContType, FrameKind, FuncType, ModuleArity, Operator as Op, OperatorsReader,
@@ -56,7 +58,11 @@ fn scan(mut ops: OperatorsReader<'_>, locals: &mut [bool]) -> Option<bool> {
         let frame = frames.last_mut().expect("the loop's frame is open");
         if frame.dead {
             match op {
-                Op::Block { .. } | Op::If { .. } | Op::Loop { .. } | Op::TryTable { .. } => {
+                Op::Block { .. }
+                | Op::If { .. }
+                | Op::Loop { .. }
+                | Op::TryTable { .. }
+                | Op::Try { .. } => {
                     frames.push(Frame {
                         height: stack.len(),
                         results: 0,
@@ -132,6 +138,10 @@ fn scan(mut ops: OperatorsReader<'_>, locals: &mut [bool]) -> Option<bool> {
                 if frame.all_dead {
                     continue;
                 }
+                // Only an operator the model gets wrong could pop below the frame's start.
+                if stack.len() < frame.height {
+                    return None;
+                }
                 // A result is from memory if the value falling through the end is; one that
                 // only a branch brings is taken not to be.
                 let top = stack.len().saturating_sub(frame.results).max(frame.height);
@@ -155,6 +165,12 @@ fn scan(mut ops: OperatorsReader<'_>, locals: &mut [bool]) -> Option<bool> {
                 frames.last_mut()?.dead = true;
             }
             Op::Loop { .. }
+            | Op::Throw { .. }
+            | Op::ThrowRef
+            | Op::Rethrow { .. }
+            | Op::ReturnCall { .. }
+            | Op::ReturnCallIndirect { .. }
+            | Op::ReturnCallRef { .. }
             | Op::TryTable { .. }
             | Op::Try { .. }
             | Op::Catch { .. }

@@ -305,8 +305,9 @@ impl PreparedCall {
     /// are read, and the callee writes the results'.
     ///
     /// # Safety
-    /// `slots` points to `slot_count()` writable slots, of which the first 8 bytes of each
-    /// parameter's hold its value (the low 4 for a 32-bit one).
+    /// `slots` points to `slot_count()` writable slots, each parameter's holding its value at
+    /// its width from the slot's start (4 bytes for `i32` and `f32`, 8 for `i64` and `f64`, 16
+    /// for `v128`).
     #[inline(always)]
     pub unsafe fn call_numeric_raw(
         &self,

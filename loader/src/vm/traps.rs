@@ -143,7 +143,10 @@ thread_local! {
 }
 
 /// Keeps the mask to put back after a signal handler's jump (`signals::leave_handler`).
-/// Async-signal-safe: this thread's local, which its entry into guest code made exist.
+/// Async-signal-safe in practice: this thread's Rust thread-locals exist from its first entry
+/// into guest code (`stack_limit`), and entries go through glibc's TLS resolver, which keeps
+/// the thread's view of them current (only a `dlopen` during the guest call leaves the
+/// handler to update it).
 pub(crate) fn save_signal_mask(mask: libc::sigset_t) {
     SIGNAL_MASK.with(|m| m.set(Some(mask)));
 }
@@ -222,7 +225,7 @@ pub const DEFAULT_MAX_WASM_STACK: usize = 8 << 20;
 /// # Safety
 /// `trampoline` must be the trampoline for `code`'s signature, `vmctx` the callee's context,
 /// `values` an array with a slot for every parameter and result.
-#[inline]
+#[inline(always)]
 pub(crate) unsafe fn call_guest(
     limits: &StoreLimits,
     max_stack: usize,
