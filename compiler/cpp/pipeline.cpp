@@ -80,8 +80,8 @@ struct SignExtendNonNegativeIndices : PassInfoMixin<SignExtendNonNegativeIndices
 // path and, with it, the stores (of the fuel, of globals) that the trap could have seen.
 // Under a running function the limit only moves between the entry's limit and the maximum an
 // interrupt raises it to: a folded check is one place fewer where an interrupt stops the
-// guest, which the interrupt's signal does anyway. Interruptible code loads the limit atomically at each check, as a poll: those
-// checks stay.
+// guest, which the interrupt's signal does anyway. Interruptible code loads the limit
+// atomically at each check, as a poll: those checks stay.
 struct FoldDominatedStackChecks : PassInfoMixin<FoldDominatedStackChecks> {
   static bool isStackPointerRead(Value *V) {
     auto *Call = dyn_cast<IntrinsicInst>(V);

@@ -306,13 +306,30 @@ fn the_library_can_be_opened_by_dlopen_without_static_tls() {
         "{} needs static TLS",
         lib.display()
     );
-    // And it does open, from a program that did not link it.
-    let path = std::ffi::CString::new(lib.to_str().unwrap()).unwrap();
-    // SAFETY: opens and closes a library whose initializers only set up Rust's runtime.
-    unsafe {
-        let handle = libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL);
-        assert!(!handle.is_null(), "dlopen failed");
-        assert!(!libc::dlsym(handle, c"wasm_engine_new".as_ptr()).is_null());
-        libc::dlclose(handle);
+    // And two copies of it (as two plugins that each embed waot would bring) both open, from
+    // a program that linked neither. Nothing in them is called, so closing them is safe.
+    let dir = tempfile::tempdir().unwrap();
+    let mut handles = Vec::new();
+    for copy in ["a", "b"] {
+        let path = dir.path().join(format!("libwaot_c_{copy}.so"));
+        std::fs::copy(&lib, &path).unwrap();
+        let path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        // SAFETY: opens a library whose initializers only set up Rust's runtime; dlerror's
+        // message is read before the next dl call.
+        unsafe {
+            let handle = libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL);
+            let why = || {
+                std::ffi::CStr::from_ptr(libc::dlerror())
+                    .to_string_lossy()
+                    .into_owned()
+            };
+            assert!(!handle.is_null(), "dlopen of copy {copy} failed: {}", why());
+            assert!(!libc::dlsym(handle, c"wasm_engine_new".as_ptr()).is_null());
+            handles.push(handle);
+        }
+    }
+    for handle in handles {
+        // SAFETY: nothing from the library is in use.
+        unsafe { libc::dlclose(handle) };
     }
 }

@@ -6,25 +6,34 @@
 //!
 //! The body is interpreted over origins instead of values: each operand is "from memory"
 //! (a load, a global) or not, and an operator's result is from memory when an operand is.
-//! Locals carry an origin from one iteration to the next, so the body is read twice. Operators
+//! Locals carry an origin from one iteration to the next, so the body is read again until the
+//! set of locals from memory stops growing (at most [`MAX_READS`] times). Operators
 //! this does not model (those whose arity depends on the module: calls, block parameters,
 //! exceptions, GC casts and branches) end the analysis with "no": the loop keeps its strips, as
 //! before this analysis existed. Loads the model does not know (atomic, lane and splat
 //! loads, `struct.get`, `table.get`) count as not from memory, which also keeps strips.
 
+use std::collections::HashSet;
 use wasmparser::{
     BlockType, ContType, FrameKind, FuncType, ModuleArity, Operator as Op, OperatorsReader,
     RefType, SubType,
 };
 
+/// The most readings of one loop body: a chain of copies between locals longer than this
+/// (which would need more readings to carry a load's origin to the exit) keeps the strips.
+const MAX_READS: usize = 4;
+
 /// Whether a conditional branch or `br_table` in the loop whose body `body` reads (positioned
 /// just after the `loop` operator) targets the loop itself or something outside it, with a
 /// condition or index from memory. `locals` counts parameters and declared locals.
 pub fn exits_on_memory(body: &OperatorsReader<'_>, locals: usize) -> bool {
-    let mut from_memory = vec![false; locals];
-    for _ in 0..2 {
-        match scan(body.clone(), &mut from_memory) {
+    // Sparse: a function may have tens of thousands of locals and many small loops.
+    let mut from_memory = HashSet::new();
+    for _ in 0..MAX_READS {
+        let known = from_memory.len();
+        match scan(body.clone(), locals, &mut from_memory) {
             Some(true) => return true,
+            Some(false) if from_memory.len() == known => return false,
             Some(false) => {}
             None => return false,
         }
@@ -44,7 +53,11 @@ struct Frame {
 }
 
 /// One reading of the body; `None` when it meets an operator it does not model.
-fn scan(mut ops: OperatorsReader<'_>, locals: &mut [bool]) -> Option<bool> {
+fn scan(
+    mut ops: OperatorsReader<'_>,
+    locals: usize,
+    from_memory: &mut HashSet<u32>,
+) -> Option<bool> {
     let mut stack: Vec<bool> = Vec::new();
     let mut frames = vec![Frame {
         height: 0,
@@ -71,22 +84,28 @@ fn scan(mut ops: OperatorsReader<'_>, locals: &mut [bool]) -> Option<bool> {
                     });
                     continue;
                 }
-                Op::Else | Op::End => {}
+                Op::Else | Op::End | Op::Delegate { .. } => {}
                 _ => continue,
             }
         }
         // Relative depth `d` leaves the loop or goes round it.
         let leaves = |frames: &Vec<Frame>, d: u32| d as usize + 1 >= frames.len();
         match op {
-            Op::LocalGet { local_index } => stack.push(*locals.get(local_index as usize)?),
-            Op::LocalSet { local_index } => {
-                let v = stack.pop()?;
-                *locals.get_mut(local_index as usize)? |= v;
+            Op::LocalGet { local_index } if (local_index as usize) < locals => {
+                stack.push(from_memory.contains(&local_index))
             }
-            Op::LocalTee { local_index } => {
-                let v = *stack.last()?;
-                *locals.get_mut(local_index as usize)? |= v;
+            Op::LocalSet { local_index } | Op::LocalTee { local_index }
+                if (local_index as usize) < locals =>
+            {
+                let v = match op {
+                    Op::LocalSet { .. } => stack.pop()?,
+                    _ => *stack.last()?,
+                };
+                if v {
+                    from_memory.insert(local_index);
+                }
             }
+            Op::LocalGet { .. } | Op::LocalSet { .. } | Op::LocalTee { .. } => return None,
             Op::GlobalGet { .. } => stack.push(true),
             Op::I32Load { .. }
             | Op::I64Load { .. }
@@ -130,7 +149,8 @@ fn scan(mut ops: OperatorsReader<'_>, locals: &mut [bool]) -> Option<bool> {
                     frame.dead = false;
                 }
             }
-            Op::End => {
+            // A dead `try`'s `delegate` closes it (live ones are refused below).
+            Op::End | Op::Delegate { .. } => {
                 let frame = frames.pop()?;
                 if frames.is_empty() {
                     return Some(found);
@@ -175,7 +195,6 @@ fn scan(mut ops: OperatorsReader<'_>, locals: &mut [bool]) -> Option<bool> {
             | Op::Try { .. }
             | Op::Catch { .. }
             | Op::CatchAll
-            | Op::Delegate { .. }
             | Op::BrOnNull { .. }
             | Op::BrOnNonNull { .. }
             | Op::BrOnCast { .. }
@@ -271,6 +290,21 @@ mod tests {
               (block $out
                 (loop $l
                   (br_if $out (i32.eqz (local.get 1)))
+                  (local.set 1 (i32.load (local.get 0)))
+                  (local.set 0 (i32.add (local.get 0) (i32.const 4)))
+                  (br $l)))))"#
+        ));
+    }
+
+    #[test]
+    fn an_origin_travels_a_chain_of_copies_across_iterations() {
+        // The exit tests `b`; `b = a` comes before `a = load`: three readings carry it.
+        assert!(first_loop(
+            r#"(module (memory 1) (func (param i32) (local i32 i32)
+              (block $out
+                (loop $l
+                  (br_if $out (i32.eqz (local.get 2)))
+                  (local.set 2 (local.get 1))
                   (local.set 1 (i32.load (local.get 0)))
                   (local.set 0 (i32.add (local.get 0) (i32.const 4)))
                   (br $l)))))"#

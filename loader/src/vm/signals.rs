@@ -141,7 +141,9 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
             crate::vm::interrupt::on_signal(pc, fp, ctx);
             return chain(sig, info, ctx);
         }
-        if traps::in_guest() && code_registry::contains(pc) {
+        // The program counter first: a fault on a thread that never ran guest code must not
+        // touch thread-locals, whose first access in a library loaded by `dlopen` allocates.
+        if code_registry::contains(pc) && traps::in_guest() {
             let code = match sig {
                 libc::SIGSEGV | libc::SIGBUS => {
                     if traps::is_stack_guard((*info).si_addr() as usize) {

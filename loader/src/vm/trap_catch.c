@@ -21,12 +21,13 @@ typedef void (*waot_trampoline)(void *code, void *vmctx, void *values);
 /* The thread's entry state (traps.rs, EntryState): the innermost catch point and the stack
  * limit. Here rather than in Rust because a Rust thread-local in a shared library (the C
  * API's) costs a call to __tls_get_addr on every entry into guest code. build.rs compiles this
- * file with TLS descriptors (x86-64's -mtls-dialect=gnu2; AArch64's default): in a library
- * loaded with the program the access is a load from the thread pointer and a call that
- * returns a constant; in one loaded by dlopen, glibc's dynamic resolver. The initial-exec
- * model would be one instruction cheaper, but it marks the library STATIC_TLS, which takes
- * its whole TLS block (Rust's thread-locals too) from glibc's small static surplus: a second
- * plugin embedding waot could then fail to load. */
+ * file with TLS descriptors (x86-64's -mtls-dialect=gnu2; AArch64's default): where the
+ * library's TLS block is static (loaded with the program, or by dlopen when it fits glibc's
+ * optional surplus) the access is a call that returns a constant offset from the thread
+ * pointer; otherwise glibc's dynamic resolver. The initial-exec model would save that call
+ * (about 1 ns per entry), but it marks the library STATIC_TLS, which takes its whole TLS block
+ * (Rust's thread-locals too, 976 bytes) from glibc's small static surplus: a second plugin
+ * embedding waot could then fail to load. */
 struct waot_entry_state {
     void *catch_point;
     uintptr_t stack_limit;

@@ -109,7 +109,7 @@ extern "C" {
 const MAX_FRAMES: usize = 64;
 
 /// What every entry into guest code reads, kept in one thread-local. It lives in C
-/// (`waot_entry_state`, trap_catch.c) with the initial-exec TLS model: in a shared library
+/// (`waot_entry_state`, trap_catch.c), reached through TLS descriptors: in a shared library
 /// (the C API's), a Rust thread-local costs a call to `__tls_get_addr` on every access.
 #[repr(C)]
 struct EntryState {
@@ -123,7 +123,9 @@ extern "C" {
     fn waot_entry_state() -> *const EntryState;
 }
 
-/// Runs `f` with this thread's entry state. Async-signal-safe (static TLS, no allocation).
+/// Runs `f` with this thread's entry state. Async-signal-safe where the code was loaded with
+/// the program (static TLS); in a library loaded by `dlopen`, a thread's first access may
+/// allocate its TLS block, as a Rust thread-local's would.
 #[inline(always)]
 fn with_entry<R>(f: impl FnOnce(&EntryState) -> R) -> R {
     // SAFETY: the C function returns this thread's zero-initialized static, which lives as
