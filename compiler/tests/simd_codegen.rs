@@ -5,6 +5,9 @@
 //! whether `--cpu native` works at all is checked by running the code
 //! (tests/tests/native_cpu.rs).
 
+mod common;
+
+use common::function_body;
 use std::process::Command;
 use waot_compiler::{compile_to_file, CompileOptions};
 
@@ -102,21 +105,13 @@ fn compile(dir: &std::path::Path, level: &Level) -> (String, std::path::PathBuf)
     (std::fs::read_to_string(ll).unwrap(), so)
 }
 
-fn body(ir: &str, index: usize) -> &str {
-    let start = ir
-        .find(&format!("@waot_func_{index}("))
-        .expect("function defined");
-    let rest = &ir[start..];
-    &rest[..rest.find("\n}\n").unwrap()]
-}
-
 #[test]
 fn common_simd_operations_stay_vector_operations_in_ir() {
     let dir = tempfile::tempdir().unwrap();
     for level in &LEVELS {
         let (ir, _) = compile(dir.path(), level);
         for (index, (name, vector_op)) in IR.iter().enumerate() {
-            let f = body(&ir, index);
+            let f = function_body(&ir, index);
             let at = format!("{name} for {}", level.cpu);
             assert!(f.contains(vector_op), "{at}: expected `{vector_op}`:\n{f}");
             assert!(!f.contains("extractelement"), "{at}: scalarized:\n{f}");

@@ -1,6 +1,9 @@
 //! The compiler on its own: where errors are reported, and properties of the IR that the
 //! runtime relies on.
 
+mod common;
+
+use common::function_body;
 use std::path::PathBuf;
 use waot_compiler::{compile_to_file, CompileError, CompileOptions, OptLevel};
 
@@ -249,15 +252,6 @@ fn every_access_addresses_its_byte_one_way() {
         assert!(b.contains("add i32"), "{f} forms the 32-bit sum:\n{b}");
         assert!(!b.contains("-4294967296"), "{f} has no second view:\n{b}");
     }
-}
-
-/// The body of `waot_func_{index}` in optimized IR.
-fn function_body(ir: &str, index: usize) -> &str {
-    let start = ir
-        .find(&format!("@waot_func_{index}("))
-        .expect("function defined");
-    let rest = &ir[start..];
-    &rest[..rest.find("\n}\n").unwrap()]
 }
 
 /// A callee inlined into its caller runs in the caller's frame, whose stack check at entry

@@ -92,7 +92,7 @@ fn is_call(op: &Op<'_>) -> bool {
 
 /// Whether an operator inside a loop keeps it from being strip-mined: calls and exceptions
 /// store and reload the fuel, and an inner loop's iterations are not bounded by the cost.
-fn breaks_strip(op: &Op<'_>) -> bool {
+pub(super) fn breaks_strip(op: &Op<'_>) -> bool {
     is_call(op)
         || matches!(
             op,

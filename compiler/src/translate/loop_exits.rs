@@ -13,6 +13,7 @@
 //! before this analysis existed. Loads the model does not know (atomic, lane and splat
 //! loads, `struct.get`, `table.get`) count as not from memory, which also keeps strips.
 
+use super::fuel_strips::breaks_strip;
 use std::collections::HashSet;
 use wasmparser::{
     BlockType, ContType, FrameKind, FuncType, ModuleArity, Operator as Op, OperatorsReader,
@@ -84,7 +85,12 @@ fn scan(
                     });
                     continue;
                 }
-                Op::Else | Op::End | Op::Delegate { .. } => {}
+                // Only a `try` opened in dead code ends with a `delegate` here.
+                Op::Delegate { .. } => {
+                    frames.pop();
+                    continue;
+                }
+                Op::Else | Op::End => {}
                 _ => continue,
             }
         }
@@ -149,8 +155,7 @@ fn scan(
                     frame.dead = false;
                 }
             }
-            // A dead `try`'s `delegate` closes it (live ones are refused below).
-            Op::End | Op::Delegate { .. } => {
+            Op::End => {
                 let frame = frames.pop()?;
                 if frames.is_empty() {
                     return Some(found);
@@ -184,21 +189,20 @@ fn scan(
                 }
                 frames.last_mut()?.dead = true;
             }
-            Op::Loop { .. }
-            | Op::Throw { .. }
-            | Op::ThrowRef
-            | Op::Rethrow { .. }
-            | Op::ReturnCall { .. }
-            | Op::ReturnCallIndirect { .. }
-            | Op::ReturnCallRef { .. }
-            | Op::TryTable { .. }
-            | Op::Try { .. }
-            | Op::Catch { .. }
-            | Op::CatchAll
-            | Op::BrOnNull { .. }
-            | Op::BrOnNonNull { .. }
-            | Op::BrOnCast { .. }
-            | Op::BrOnCastFail { .. } => return None,
+            // What keeps a loop out of strips never reaches here (`plan_fuel_strips` asks only
+            // for eligible loops); refused all the same, with the GC branches.
+            ref op
+                if breaks_strip(op)
+                    || matches!(
+                        op,
+                        Op::BrOnNull { .. }
+                            | Op::BrOnNonNull { .. }
+                            | Op::BrOnCast { .. }
+                            | Op::BrOnCastFail { .. }
+                    ) =>
+            {
+                return None
+            }
             other => {
                 // Fixed-arity operators: numbers, stores, selects, SIMD. Anything whose arity
                 // depends on the module (calls, references) is not modelled.
