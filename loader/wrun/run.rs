@@ -227,14 +227,14 @@ fn run_with(cli: &RunCli, slot: &mut Option<Box<dyn Runner>>) -> Result<(), Erro
     let runner: Box<dyn Runner> = if cli.interp {
         interpreted(cli, &artifact, ctx)?
     } else if artifact.kind == ArtifactKind::PlainWasm && cli.aot {
-        let module = waot::artifact::cache::compile_cached(&artifact.wasm()?, &cli.module)?;
+        let module = waot::Module::compile_cached(&artifact.wasm()?, &cli.module)?;
         native(cli, module, ctx)?
     } else {
         let policy = TrustPolicy {
             trust_any: cli.trust_native,
             ..TrustPolicy::from_environment()?
         };
-        match artifact.native(&policy) {
+        match waot::Module::from_artifact(&artifact, &policy) {
             Ok(module) => native(cli, module, ctx)?,
             Err(NotNative::Refused(e)) => return Err(e),
             Err(NotNative::Fallback(reason)) => {

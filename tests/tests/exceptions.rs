@@ -56,7 +56,7 @@ fn exceptions_cross_host_frames_in_both_directions() {
         match caller.store.call(f, &[args[0], Val::f64(2.5)]) {
             // The exception comes back to the host as a value, which it throws on.
             Err(Error::Trap(t)) => {
-                let e = t.exception.as_ref().expect("an exception");
+                let e = t.exception().expect("an exception");
                 assert_eq!(e.payload, vec![args[0], Val::f64(2.5)]);
                 Err(t)
             }
@@ -86,11 +86,8 @@ fn exceptions_cross_host_frames_in_both_directions() {
         panic!("tag export")
     };
     match call(&mut store, "throw_pair", &[Val::I32(3), Val::f64(-1.0)]) {
-        Err(Error::Trap(Trap {
-            exception: Some(e),
-            code: None,
-            ..
-        })) => {
+        Err(Error::Trap(t @ Trap { code: None, .. })) if t.exception().is_some() => {
+            let e = t.exception().unwrap();
             assert_eq!(e.tag, Some(pair));
             assert_eq!(e.payload, vec![Val::I32(3), Val::f64(-1.0)]);
         }
@@ -101,7 +98,7 @@ fn exceptions_cross_host_frames_in_both_directions() {
         .typed::<(i32, f64), ()>(store.get_func(inst, "throw_pair").unwrap())
         .unwrap();
     let e = typed.call(&mut store, (5, 0.25)).unwrap_err();
-    let e = e.exception.expect("an exception");
+    let e = e.exception().expect("an exception");
     assert_eq!(e.tag, Some(pair));
     assert_eq!(e.payload, vec![Val::I32(5), Val::f64(0.25)]);
     // 1 + 2 + ... + 10000, every term thrown and caught; the store reclaims them as it goes

@@ -50,7 +50,7 @@ fn trusted_native(path: &Path) -> Module {
         trust_any: false,
     };
     let artifact = Artifact::open(path).unwrap();
-    match artifact.native(&policy) {
+    match waot::Module::from_artifact(&artifact, &policy) {
         Ok(m) => m,
         Err(e) => panic!("{}: not native: {e:?}", path.display()),
     }

@@ -63,7 +63,7 @@ fn a_module_loaded_from_the_cache_reads_its_wasm_when_asked() {
     mark();
     let artifact = waot::artifact::Artifact::open(&app).unwrap();
     let policy = waot::artifact::TrustPolicy::from_environment().unwrap();
-    assert!(artifact.native(&policy).is_ok());
+    assert!(waot::Module::from_artifact(&artifact, &policy).is_ok());
     assert!(std::fs::metadata(&header).unwrap().modified().unwrap() > past);
     assert_eq!(artifact.wasm().unwrap(), wasm);
 }

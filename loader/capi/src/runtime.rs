@@ -62,7 +62,7 @@ pub(crate) fn load_module(path: &Path) -> Result<Module, Error> {
     if artifact.kind == ArtifactKind::PlainWasm {
         return Module::compile_cached(&artifact.wasm()?, path);
     }
-    match artifact.native(&TrustPolicy::from_environment()?) {
+    match Module::from_artifact(&artifact, &TrustPolicy::from_environment()?) {
         Ok(module) => Ok(module),
         Err(NotNative::Refused(e)) => Err(e),
         Err(NotNative::Fallback(reason)) => Module::compile_cached(&artifact.wasm()?, path)

@@ -38,7 +38,7 @@ pub unsafe extern "C" fn waot_trap_exception(
     payload: *mut wasm_val_vec_t,
 ) -> bool {
     let t = &*t;
-    let (Some(exn), Some(store)) = (&t.trap.exception, t.store) else {
+    let (Some(exn), Some(store)) = (t.trap.exception(), t.store) else {
         return false;
     };
     let mut values = Vec::with_capacity(exn.payload.len());

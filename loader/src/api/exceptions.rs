@@ -15,7 +15,6 @@ use crate::Trap;
 use runtime_support::exception::{self as layout, object_size, payload_offset};
 use runtime_support::types::VALUE_SLOT_SIZE;
 use runtime_support::vmctx::VmTag;
-use std::ffi::c_void;
 use wasmparser::ValType;
 
 /// An exception that no wasm handler caught: its tag and payload. A host function returns it
@@ -148,33 +147,45 @@ impl StoreData {
 
     /// Fills in the tag and payload of an exception that escaped to the host, which keeps it.
     pub(crate) fn decode_exception(&self, trap: &mut Trap) {
-        let Some(exn) = &mut trap.exception else {
+        let Some(uncaught) = &mut trap.uncaught else {
             return;
         };
-        exn.store = self.id;
-        self.pin_exception(exn.object);
+        self.pin_exception(uncaught.object);
+        let mut exn = Exception {
+            tag: None,
+            payload: Vec::new(),
+            object: uncaught.object,
+            store: self.id,
+        };
         // SAFETY: exception objects stay allocated as long as the store.
         let identity =
             unsafe { *(exn.object.add(layout::OFFSET_TAG as usize) as *const *const VmTag) };
-        let Some(index) = self.tags.iter().position(|t| std::ptr::eq(&t.vm, identity)) else {
-            return;
-        };
-        exn.tag = Some(Tag::new(self.id, index));
-        exn.payload = self.tags[index]
-            .params
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                // SAFETY: as above; one 16-byte slot per parameter.
-                let slot = unsafe {
-                    &*(exn.object.add(payload_offset(i as u32) as usize)
-                        as *const [u8; VALUE_SLOT_SIZE])
-                };
-                self.host_val(slot, *t)
-            })
-            .collect();
-        let values: Vec<String> = exn.payload.iter().map(Val::to_string).collect();
-        trap.message = format!("uncaught wasm exception (payload: [{}])", values.join(", "));
+        if let Some(index) = self.tags.iter().position(|t| std::ptr::eq(&t.vm, identity)) {
+            exn.tag = Some(Tag::new(self.id, index));
+            exn.payload = self.tags[index]
+                .params
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    // SAFETY: as above; one 16-byte slot per parameter.
+                    let slot = unsafe {
+                        &*(exn.object.add(payload_offset(i as u32) as usize)
+                            as *const [u8; VALUE_SLOT_SIZE])
+                    };
+                    self.host_val(slot, *t)
+                })
+                .collect();
+            let values: Vec<String> = exn.payload.iter().map(Val::to_string).collect();
+            trap.message = format!("uncaught wasm exception (payload: [{}])", values.join(", "));
+        }
+        uncaught.decoded = Some(std::sync::Arc::new(exn));
+    }
+}
+
+impl Trap {
+    /// The exception that escaped every wasm handler, when that is what stopped the guest.
+    pub fn exception(&self) -> Option<&Exception> {
+        self.uncaught.as_ref()?.decoded.as_ref()?.downcast_ref()
     }
 }
 
@@ -182,26 +193,7 @@ impl StoreData {
 /// unwinder, where the interrupt's signal finds no guest code to stop, so it stops here.
 pub(crate) unsafe extern "C" fn exn_new(vmctx: *mut u8, tag: u32) -> *mut u8 {
     crate::vm::builtins::stop_if_interrupted(vmctx);
-    let inst = crate::vm::builtins::instance(vmctx);
+    let inst = crate::api::instance::of_vmctx(vmctx);
     let handle = inst.tag_handles[tag as usize];
     (*inst.store).alloc_exception(handle)
-}
-
-extern "C" {
-    /// The `Throw` builtin (`trap_catch.c`).
-    pub(crate) fn waot_throw(unused: *mut u8, exn: *mut u8);
-    /// The system's C personality routine, for compiled code's personality stub.
-    pub(crate) fn waot_personality_routine() -> *const c_void;
-}
-
-#[no_mangle]
-extern "C" fn waot_catch_point() -> *mut c_void {
-    crate::vm::traps::catch_point()
-}
-
-/// An exception reached the host's catch point; the store pins it when it decodes the trap
-/// (`decode_exception`), before any guest code can run again.
-#[no_mangle]
-extern "C" fn waot_exception_escaped(exn: *mut u8) {
-    crate::vm::traps::set_pending(Trap::uncaught(exn));
 }

@@ -2,10 +2,11 @@
 //! expressions, the collector's roots, and the builtins behind the array instructions that
 //! move many elements. Layouts are `runtime_support::gc`'s; the heap is `vm::gc_heap`.
 
+use crate::api::instance::of_vmctx as instance;
 use crate::api::instance::InstanceData;
 use crate::api::store::StoreData;
 use crate::api::values::{ref_kind, Val};
-use crate::vm::builtins::{finish_interruptible, instance};
+use crate::vm::builtins::finish_interruptible;
 use crate::vm::traps;
 use runtime_support::gc::{
     VmTypeInfo, HEADER_SIZE, KIND_ARRAY, MAX_ARRAY_BYTES, OFFSET_ARRAY_LENGTH, OFFSET_TYPE_INFO,
@@ -83,7 +84,7 @@ impl StoreData {
             }
         }
         for inst in &self.instances {
-            for seg in &inst.elem_segments {
+            for seg in &inst.vm.elem_segments {
                 roots.extend_from_slice(seg);
             }
         }
@@ -604,7 +605,7 @@ pub(crate) unsafe extern "C" fn array_copy(
 
 /// The bytes of `len` elements of `esize` at `offset` of data segment `segment`.
 fn data_bytes(inst: &InstanceData, segment: u32, offset: u32, len: u32, esize: usize) -> R<&[u8]> {
-    let data = inst.data_segment(segment);
+    let data = inst.vm.data_segment(segment);
     let bytes = u64::from(len) * esize as u64;
     let end = u64::from(offset) + bytes;
     match end <= data.len() as u64 {
@@ -614,7 +615,7 @@ fn data_bytes(inst: &InstanceData, segment: u32, offset: u32, len: u32, esize: u
 }
 
 fn elem_items(inst: &InstanceData, segment: u32, offset: u32, len: u32) -> R<&[usize]> {
-    let items = &inst.elem_segments[segment as usize];
+    let items = &inst.vm.elem_segments[segment as usize];
     let r = range(offset, len, items.len() as u64, TrapCode::TableOutOfBounds)?;
     Ok(&items[r])
 }

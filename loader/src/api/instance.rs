@@ -8,6 +8,7 @@ use crate::api::store::{
 };
 use crate::api::values::Val;
 use crate::error::{Error, Result};
+use crate::vm::instance::VmInstance;
 use crate::vm::memory::{MemoryData, MemorySlot, SharedMemory, DEFAULT_PAGE_LOG2};
 use crate::vm::table::TableData;
 use crate::{vm::builtins, vm::signatures, Trap};
@@ -17,27 +18,23 @@ use runtime_support::vmctx::{self, GlobalLocation, VmFuncRef, GLOBAL_CELL_SIZE};
 
 use wasmparser::{ExternalKind, GlobalType, ValType};
 
-/// An instance's runtime state. Boxed in the store: compiled code holds its address.
+/// An instance's state. Boxed in the store: compiled code holds its address. The runtime's
+/// part comes first (`vm::instance`), so the vmctx's instance word points at both.
+#[repr(C)]
 pub(crate) struct InstanceData {
+    pub vm: VmInstance,
     pub module: Module,
-    vmctx: Vec<u128>,
-    /// Every memory, imported or defined, in index order (boxed in the store).
-    pub memories: Vec<*mut MemoryData>,
-    pub tables: Vec<*mut TableData>,
     pub memory_handles: Vec<Memory>,
     pub table_handles: Vec<Table>,
     pub global_handles: Vec<Global>,
     pub tag_handles: Vec<Tag>,
     /// The store that owns this instance (boxed: its address is stable).
     pub store: *mut StoreData,
-    /// Raw references of each element segment; emptied when dropped.
-    pub elem_segments: Vec<Vec<usize>>,
-    pub data_dropped: Vec<bool>,
 }
 
 impl InstanceData {
     pub fn vmctx(&self) -> *mut u8 {
-        self.vmctx.as_ptr() as *mut u8
+        self.vm.vmctx()
     }
 
     fn write<T>(&mut self, offset: u32, value: T) {
@@ -50,15 +47,15 @@ impl InstanceData {
         // SAFETY: as above.
         unsafe { self.vmctx().add(layout.funcref(index) as usize) as *const VmFuncRef }
     }
+}
 
-    /// Data segment `index`, empty once dropped.
-    pub fn data_segment(&self, index: u32) -> &[u8] {
-        if self.data_dropped[index as usize] {
-            return &[];
-        }
-        let range = self.module.inner.info.datas[index as usize].bytes.clone();
-        &self.module.inner.skeleton[range]
-    }
+/// The instance whose vmctx is `vmctx`, as the store's builtins see it.
+///
+/// # Safety
+/// As `vm::instance::of_vmctx`.
+pub(crate) unsafe fn of_vmctx<'a>(vmctx: *mut u8) -> &'a mut InstanceData {
+    // An `InstanceData` begins with its `VmInstance` (`repr(C)`).
+    &mut *(crate::vm::instance::of_vmctx(vmctx) as *mut VmInstance as *mut InstanceData)
 }
 
 fn link_err(module: &Module, i: usize, what: String) -> Error {
@@ -120,24 +117,22 @@ impl StoreData {
                 .or_insert((module.inner.trampolines[i], sig));
         }
         let layout = info.vmctx_layout();
+        let store: *mut StoreData = self;
         let mut inst = Box::new(InstanceData {
+            // SAFETY: the instance holds its module.
+            vm: unsafe { VmInstance::new(layout.size(), info, &module.inner.skeleton) },
             module: module.clone(),
-            vmctx: vec![0u128; (layout.size() as usize).div_ceil(16)],
-            memories: Vec::new(),
-            tables: Vec::new(),
             memory_handles: Vec::new(),
             table_handles: Vec::new(),
             global_handles: Vec::new(),
             tag_handles: Vec::new(),
-            store: self as *mut StoreData,
-            elem_segments: Vec::new(),
-            data_dropped: vec![false; info.datas.len()],
+            store,
         });
         let handle = Instance::new(self.id, self.instances.len());
         let vmctx = inst.vmctx();
         let inst_ptr: *mut InstanceData = &mut *inst;
         inst.write(vmctx::OFFSET_LIMITS, self.limits.as_ptr());
-        inst.write(vmctx::OFFSET_BUILTINS, builtins::table());
+        inst.write(vmctx::OFFSET_BUILTINS, crate::api::builtins::table());
         inst.write(vmctx::OFFSET_TYPE_IDS, module.inner.type_ids.as_ptr());
         inst.write(vmctx::OFFSET_TYPE_INFOS, module.inner.type_infos.as_ptr());
         inst.write(vmctx::OFFSET_INSTANCE, inst_ptr);
@@ -155,11 +150,11 @@ impl StoreData {
                     funcs += 1;
                 }
                 Extern::Memory(m) => {
-                    inst.memories.push(self.memories[m.index].ptr());
+                    inst.vm.memories.push(self.memories[m.index].ptr());
                     inst.memory_handles.push(m);
                 }
                 Extern::Table(t) => {
-                    inst.tables.push(&mut *self.tables[t.index]);
+                    inst.vm.tables.push(&mut *self.tables[t.index]);
                     inst.table_handles.push(t);
                 }
                 Extern::Global(g) => {
@@ -204,7 +199,7 @@ impl StoreData {
                 if unsafe { image.map_at(data.vm.base, data.length()) } {
                     for (i, seg) in info.datas.iter().enumerate() {
                         if matches!(seg.mode, SegmentMode::Active { index: m, .. } if m == index) {
-                            inst.data_dropped[i] = true;
+                            inst.vm.data_dropped[i] = true;
                         }
                     }
                 }
@@ -215,12 +210,14 @@ impl StoreData {
                 MemorySlot::Owned(Box::new(data))
             };
             self.memories.push(slot);
-            inst.memories.push(self.memories.last_mut().unwrap().ptr());
+            inst.vm
+                .memories
+                .push(self.memories.last_mut().unwrap().ptr());
             inst.memory_handles
                 .push(Memory::new(self.id, self.memories.len() - 1));
         }
         // Memory 0's slot stays null in a module without memory.
-        for (i, m) in inst.memories.clone().iter().enumerate() {
+        for (i, m) in inst.vm.memories.clone().iter().enumerate() {
             // SAFETY: memories are boxed in the store.
             inst.write(layout.memory(i as u32), unsafe { &raw mut (**m).vm });
         }
@@ -269,11 +266,11 @@ impl StoreData {
             )
             .map_err(Error::Link)?;
             self.tables.push(Box::new(t));
-            inst.tables.push(&mut **self.tables.last_mut().unwrap());
+            inst.vm.tables.push(&mut **self.tables.last_mut().unwrap());
             inst.table_handles
                 .push(Table::new(self.id, self.tables.len() - 1));
         }
-        for (i, t) in inst.tables.clone().iter().enumerate() {
+        for (i, t) in inst.vm.tables.clone().iter().enumerate() {
             // SAFETY: tables are boxed in the store.
             inst.write(layout.table(i as u32), unsafe { &raw mut (**t).vm });
         }
@@ -287,7 +284,7 @@ impl StoreData {
                         .map_err(Error::Link)
                 })
                 .collect::<Result<Vec<_>>>()?;
-            inst.elem_segments.push(items);
+            inst.vm.elem_segments.push(items);
         }
         self.instances.push(inst);
         Ok(handle)
@@ -391,7 +388,7 @@ impl StoreData {
                 let store: *mut StoreData = self;
                 let mut ctx = Box::new(HostFuncContext {
                     callback: crate::api::store::host_callback,
-                    throw: crate::api::exceptions::waot_throw,
+                    throw: crate::vm::exceptions::waot_throw,
                     store,
                     func: index,
                     instance: Some(importer),
@@ -554,28 +551,28 @@ impl StoreData {
                 SegmentMode::Active { index, offset } => {
                     let table64 = info.tables[*index as usize].table64;
                     let offset = self.eval_offset(inst, offset, table64)?;
-                    let n = inst.elem_segments[i].len() as u64;
-                    builtins::table_init(inst, *index, i as u32, offset, 0, n)
+                    let n = inst.vm.elem_segments[i].len() as u64;
+                    builtins::table_init(&mut inst.vm, *index, i as u32, offset, 0, n)
                         .map_err(|c| Error::Trap(Trap::new(c)))?;
-                    inst.elem_segments[i].clear();
+                    inst.vm.elem_segments[i].clear();
                 }
-                SegmentMode::Declared => inst.elem_segments[i].clear(),
+                SegmentMode::Declared => inst.vm.elem_segments[i].clear(),
                 SegmentMode::Passive => {}
             }
         }
         for (i, seg) in info.datas.iter().enumerate() {
             // Already in place from the memory's image.
-            if inst.data_dropped[i] {
+            if inst.vm.data_dropped[i] {
                 continue;
             }
             if let SegmentMode::Active { index, offset } = &seg.mode {
                 let memory64 = info.memories[*index as usize].memory64;
                 let start = self.eval_offset(inst, offset, memory64)?;
                 let bytes = &module.inner.skeleton[seg.bytes.clone()];
-                builtins::memory(inst, *index)
+                builtins::memory(&inst.vm, *index)
                     .write(start, bytes)
                     .map_err(|c| Error::Trap(Trap::new(c)))?;
-                inst.data_dropped[i] = true;
+                inst.vm.data_dropped[i] = true;
             }
         }
         if let Some(start) = info.start {

@@ -3,9 +3,11 @@
 //! store that asks for fuel refuses modules that cannot honour it, rather than letting them
 //! run unlimited. Any code can be interrupted (by a signal, see `vm::interrupt`).
 
+use crate::api::instance::of_vmctx;
 use crate::api::module::Module;
 use crate::api::store::StoreData;
 use crate::error::{Error, Result};
+use crate::vm::builtins::memory;
 use crate::vm::limits::InterruptHandle;
 use crate::vm::traps::Trap;
 use runtime_support::TrapCode;
@@ -260,4 +262,41 @@ fn limit_error(what: &str, wanted: Option<u64>, max: Option<u64>, unit: &str) ->
         "{what} would hold {wanted} {unit}, more than the store's limit of {} {unit}",
         max.unwrap_or(0)
     ))
+}
+
+// The builtins that consult the store's limits.
+
+/// Fuel ran out: the refill policy adds more, or the guest stops.
+pub(crate) unsafe extern "C" fn out_of_fuel(vmctx: *mut u8) {
+    let store = &mut *of_vmctx(vmctx).store;
+    if let Err(trap) = store.refill_fuel() {
+        crate::vm::traps::raise(trap)
+    }
+}
+
+pub(crate) unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u64) -> u64 {
+    let inst = of_vmctx(vmctx);
+    let m = memory(&inst.vm, mem);
+    let store = &*inst.store;
+    let bytes = delta.checked_mul(1 << m.page_log2);
+    match m.grow_if(delta, |length| store.memory_may_grow(length, bytes).is_ok()) {
+        Ok(old) => old,
+        Err(true) => store.grow_denied(),
+        Err(false) => u64::MAX,
+    }
+}
+
+pub(crate) unsafe extern "C" fn table_grow(
+    vmctx: *mut u8,
+    table: u32,
+    init: usize,
+    delta: u64,
+) -> u64 {
+    let inst = of_vmctx(vmctx);
+    let t = &mut *inst.vm.tables[table as usize];
+    let store = &*inst.store;
+    if store.table_may_grow(t.size(), delta).is_err() {
+        return store.grow_denied();
+    }
+    t.grow(delta, init).unwrap_or(u64::MAX)
 }

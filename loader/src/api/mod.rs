@@ -1,6 +1,7 @@
 //! The public Rust surface: stores and what they own, modules, instantiation, linking, calls
 //! and values. Everything here is re-exported at the crate root.
 
+pub(crate) mod builtins;
 pub(crate) mod exceptions;
 pub(crate) mod gc;
 pub(crate) mod handles;

@@ -793,18 +793,17 @@ pub(crate) unsafe extern "C" fn host_callback(
         Ok(()) => std::ptr::null_mut(),
         // The adapter throws it, from guest code, if it is an object of this store (one from
         // another store is that store's to free).
-        Err(Trap {
-            exception: Some(e), ..
-        }) if e.store == (*(*ctx).store).id
-            && (*(*ctx).store).exn_heap.borrow().contains(e.object) =>
-        {
-            e.object
+        Err(trap) if trap.uncaught.is_some() => {
+            let store = &*(*ctx).store;
+            match trap.exception() {
+                Some(e) if e.store == store.id && store.exn_heap.borrow().contains(e.object) => {
+                    e.object
+                }
+                _ => traps::raise(Trap::host(
+                    "a host function threw an exception that belongs to another store",
+                )),
+            }
         }
-        Err(Trap {
-            exception: Some(_), ..
-        }) => traps::raise(Trap::host(
-            "a host function threw an exception that belongs to another store",
-        )),
         Err(trap) => traps::raise(trap),
     }
 }

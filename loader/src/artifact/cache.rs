@@ -8,7 +8,7 @@
 //! per entry while compiling, and publish the artifact by rename, so nobody ever loads a
 //! partial file and the module is compiled once.
 
-use crate::{Error, Module};
+use crate::Error;
 use std::path::{Path, PathBuf};
 
 fn cache_dir() -> Result<PathBuf, Error> {
@@ -52,16 +52,18 @@ fn entry_name(wasm: &[u8]) -> String {
 }
 
 /// The native module for `wasm`, from the cache or compiled into it; `source` names the
-/// module in messages.
-pub fn compile_cached(wasm: &[u8], source: &Path) -> Result<Module, Error> {
+/// module in messages. `load` loads an entry, `None` when it is not the module of `wasm`.
+pub(crate) fn compile_cached<M>(
+    wasm: &[u8],
+    source: &Path,
+    load: impl Fn(&Path) -> Result<Option<M>, Error>,
+) -> Result<M, Error> {
     let dir = cache_dir()?;
     std::fs::create_dir_all(&dir).map_err(|e| Error::Usage(format!("{}: {e}", dir.display())))?;
     let name = entry_name(wasm);
     let so = dir.join(format!("{name}.so"));
-    if let Ok(m) = Module::from_file(&so) {
-        if m.wasm().is_ok_and(|w| w == wasm) {
-            return Ok(m);
-        }
+    if let Ok(Some(m)) = load(&so) {
+        return Ok(m);
     }
     // Compile under an exclusive lock; whoever waited finds the entry made.
     let lock_path = dir.join(format!("{name}.lock"));
@@ -75,10 +77,8 @@ pub fn compile_cached(wasm: &[u8], source: &Path) -> Result<Module, Error> {
             lock_path.display()
         )));
     }
-    if let Ok(m) = Module::from_file(&so) {
-        if m.wasm().is_ok_and(|w| w == wasm) {
-            return Ok(m);
-        }
+    if let Ok(Some(m)) = load(&so) {
+        return Ok(m);
     }
     // The input goes to a directory of this process's own, under a name that does not
     // change from run to run: waotc's object cache keys on it (LLVM records it).
@@ -107,5 +107,10 @@ pub fn compile_cached(wasm: &[u8], source: &Path) -> Result<Module, Error> {
         return Err(Error::Load(msg.trim_start_matches("waotc: ").to_string()));
     }
     std::fs::rename(&tmp_so, &so).map_err(|e| Error::Usage(format!("{}: {e}", so.display())))?;
-    Module::from_file(&so)
+    load(&so)?.ok_or_else(|| {
+        Error::Load(format!(
+            "{}: the compiled artifact does not hold its module",
+            so.display()
+        ))
+    })
 }

@@ -1,16 +1,17 @@
 //! The three artifact kinds — a shared object, a universal wasm, a plain wasm — and the choice
 //! between running native code and interpreting.
 
-pub mod cache;
+pub(crate) mod cache;
 pub(crate) mod checks;
 pub(crate) mod file_bytes;
 pub(crate) mod host_cpu;
+pub(crate) mod loaded;
 pub(crate) mod native_cache;
 pub(crate) mod native_library;
 
-use crate::api::module::Module;
 use crate::error::{Error, Result};
 use checks::{check_target, file_name};
+use loaded::LoadedModule;
 use runtime_support::trust::{self, Key};
 use runtime_support::universal;
 use std::path::{Path, PathBuf};
@@ -141,9 +142,12 @@ impl Artifact {
         }
     }
 
-    /// The native module. A shared object that does not fit is an error; for wasm files
-    /// `Err` is the reason to interpret instead.
-    pub fn native(&self, policy: &TrustPolicy) -> std::result::Result<Module, NotNative> {
+    /// The native module (`Module::from_artifact`). A shared object that does not fit is an
+    /// error; for wasm files `Err` is the reason to interpret instead.
+    pub(crate) fn native_code(
+        &self,
+        policy: &TrustPolicy,
+    ) -> std::result::Result<LoadedModule, NotNative> {
         let name = file_name(&self.path);
         if let Some(module) = self
             .cached
@@ -155,7 +159,7 @@ impl Artifact {
         let bytes = self.bytes().map_err(NotNative::Refused)?;
         match self.kind {
             ArtifactKind::SharedObject => {
-                Module::from_shared_object(bytes, &self.path).map_err(NotNative::Refused)
+                LoadedModule::from_shared_object(bytes, &self.path).map_err(NotNative::Refused)
             }
             _ => native_from_wasm(bytes, &name, policy).map_err(NotNative::Fallback),
         }
@@ -202,12 +206,12 @@ fn from_cache(
     file: &std::fs::File,
     name: &str,
     policy: &TrustPolicy,
-) -> Option<Module> {
+) -> Option<LoadedModule> {
     let trusted = policy.trust_any || policy.keys.iter().any(|k| trust::key_id(k) == hit.key_id);
     if !trusted || check_target(&hit.header).is_err() {
         return None;
     }
-    match Module::from_cached_native(hit, file.try_clone().ok()?, name) {
+    match LoadedModule::from_cached_native(hit, file.try_clone().ok()?, name) {
         Ok(module) => {
             hit.mark_used();
             Some(module)
@@ -224,13 +228,13 @@ fn native_from_wasm(
     file: &crate::artifact::file_bytes::FileBytes,
     name: &str,
     policy: &TrustPolicy,
-) -> std::result::Result<Module, String> {
+) -> std::result::Result<LoadedModule, String> {
     let (module, section) = universal::split(file);
     let section = section.ok_or("it is a plain wasm module without native code")?;
     let section = section.map_err(|e| format!("its native section is unreadable ({e})"))?;
     check_target(&section.header)?;
     // The module around the section is not hashed here: native code reads the skeleton inside
-    // the signed object instead, and `Module::wasm` checks the module if something reads it.
+    // the signed object instead, and `LoadedModule::wasm` checks the module if something reads it.
     let checked = !policy.trust_any;
     if checked {
         let trusted = policy.keys.iter().any(|k| {
@@ -243,7 +247,7 @@ fn native_from_wasm(
             );
         }
     }
-    let loaded = Module::from_native_section(
+    let loaded = LoadedModule::from_native_section(
         &section.object,
         section.header.clone(),
         module.to_vec(),

@@ -1,17 +1,13 @@
-//! The runtime functions compiled code calls through the vmctx's builtin table, in the order
-//! of `runtime_support::Builtin`. Each validates its operands, then either returns or raises a
-//! trap once nothing that needs dropping is alive.
+//! The runtime functions compiled code calls through the vmctx's builtin table
+//! (`api::builtins` lists them with the store's). Each validates its operands, then either
+//! returns or raises a trap once nothing that needs dropping is alive.
 
-use crate::api::instance::InstanceData;
+pub(crate) use crate::vm::instance::{of_vmctx as instance, VmInstance};
 use crate::vm::memory::MemoryData;
 use crate::vm::traps::{self, Trap};
-use runtime_support::{vmctx, Builtin, TrapCode};
+use runtime_support::TrapCode;
 
 type R<T> = Result<T, TrapCode>;
-
-pub(crate) unsafe fn instance<'a>(vmctx: *mut u8) -> &'a mut InstanceData {
-    &mut **(vmctx.add(vmctx::OFFSET_INSTANCE as usize) as *mut *mut InstanceData)
-}
 
 pub(crate) fn finish<T>(r: R<T>) -> T {
     match r {
@@ -53,12 +49,12 @@ pub(crate) fn range(start: u64, len: u64, size: u64, code: TrapCode) -> R<std::o
 
 /// Memory `index` of an instance, shared: other threads may use a shared memory at the same
 /// time, so builtins write through raw copies (`MemoryData::write`) and grow through `&self`.
-pub(crate) fn memory(inst: &InstanceData, index: u32) -> &MemoryData {
+pub(crate) fn memory(inst: &VmInstance, index: u32) -> &MemoryData {
     // SAFETY: validation checked the index of every memory instruction.
     unsafe { &*inst.memories[index as usize] }
 }
 
-unsafe extern "C" fn trap(vmctx: *mut u8, code: u32) {
+pub(crate) unsafe extern "C" fn trap(vmctx: *mut u8, code: u32) {
     let mut code = TrapCode::from_u32(code).unwrap_or(TrapCode::Unreachable);
     // An interrupt sets the stack limit to its maximum: the entry check that fails is its.
     if matches!(code, TrapCode::StackOverflow | TrapCode::Interrupted) {
@@ -70,26 +66,13 @@ unsafe extern "C" fn trap(vmctx: *mut u8, code: u32) {
     traps::raise(Trap::new(code))
 }
 
-unsafe extern "C" fn out_of_fuel(vmctx: *mut u8) {
-    let store = &mut *instance(vmctx).store;
-    if let Err(trap) = store.refill_fuel() {
-        traps::raise(trap)
-    }
-}
-
-unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u64) -> u64 {
-    let inst = instance(vmctx);
-    let m = memory(inst, mem);
-    let store = &*inst.store;
-    let bytes = delta.checked_mul(1 << m.page_log2);
-    match m.grow_if(delta, |length| store.memory_may_grow(length, bytes).is_ok()) {
-        Ok(old) => old,
-        Err(true) => store.grow_denied(),
-        Err(false) => u64::MAX,
-    }
-}
-
-unsafe extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u64, value: u32, len: u64) {
+pub(crate) unsafe extern "C" fn memory_fill(
+    vmctx: *mut u8,
+    mem: u32,
+    dst: u64,
+    value: u32,
+    len: u64,
+) {
     let r = memory(instance(vmctx), mem).range_ptr(dst, len);
     // SAFETY: the range was checked against the memory's current length.
     finish_interruptible(
@@ -98,7 +81,7 @@ unsafe extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u64, value: u32,
     )
 }
 
-unsafe extern "C" fn memory_copy(
+pub(crate) unsafe extern "C" fn memory_copy(
     vmctx: *mut u8,
     dst_mem: u32,
     src_mem: u32,
@@ -119,7 +102,7 @@ unsafe extern "C" fn memory_copy(
     finish_interruptible(vmctx, r.map(|(s, d)| std::ptr::copy(s, d, len as usize)))
 }
 
-unsafe extern "C" fn memory_init(
+pub(crate) unsafe extern "C" fn memory_init(
     vmctx: *mut u8,
     mem: u32,
     segment: u32,
@@ -131,34 +114,28 @@ unsafe extern "C" fn memory_init(
     let r = (|| {
         let data = inst.data_segment(segment);
         let s = range(src, len, data.len() as u64, TrapCode::MemoryOutOfBounds)?;
-        let bytes = &inst.module.inner.skeleton
-            [inst.module.inner.info.datas[segment as usize].bytes.clone()][s];
-        memory(inst, mem).write(dst, bytes)
+        memory(inst, mem).write(dst, &data[s])
     })();
     finish_interruptible(vmctx, r)
 }
 
-unsafe extern "C" fn data_drop(vmctx: *mut u8, segment: u32) {
+pub(crate) unsafe extern "C" fn data_drop(vmctx: *mut u8, segment: u32) {
     instance(vmctx).data_dropped[segment as usize] = true;
 }
 
-unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: usize, delta: u64) -> u64 {
-    let inst = instance(vmctx);
-    let t = &mut *inst.tables[table as usize];
-    let store = &*inst.store;
-    if store.table_may_grow(t.size(), delta).is_err() {
-        return store.grow_denied();
-    }
-    t.grow(delta, init).unwrap_or(u64::MAX)
-}
-
-unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u64, value: usize, len: u64) {
+pub(crate) unsafe extern "C" fn table_fill(
+    vmctx: *mut u8,
+    table: u32,
+    dst: u64,
+    value: usize,
+    len: u64,
+) {
     let t = &mut *instance(vmctx).tables[table as usize];
     let r = range(dst, len, t.size(), TrapCode::TableOutOfBounds);
     finish_interruptible(vmctx, r.map(|r| t.elements[r].fill(value)))
 }
 
-unsafe extern "C" fn table_copy(
+pub(crate) unsafe extern "C" fn table_copy(
     vmctx: *mut u8,
     dst_table: u32,
     src_table: u32,
@@ -188,7 +165,7 @@ unsafe extern "C" fn table_copy(
 
 /// `table.init`, shared with instantiation's active segments.
 pub(crate) fn table_init(
-    inst: &mut InstanceData,
+    inst: &mut VmInstance,
     table: u32,
     segment: u32,
     dst: u64,
@@ -204,7 +181,7 @@ pub(crate) fn table_init(
     Ok(())
 }
 
-unsafe extern "C" fn table_init_builtin(
+pub(crate) unsafe extern "C" fn table_init_builtin(
     vmctx: *mut u8,
     table: u32,
     segment: u32,
@@ -216,58 +193,18 @@ unsafe extern "C" fn table_init_builtin(
     finish_interruptible(vmctx, r)
 }
 
-unsafe extern "C" fn elem_drop(vmctx: *mut u8, segment: u32) {
+pub(crate) unsafe extern "C" fn elem_drop(vmctx: *mut u8, segment: u32) {
     instance(vmctx).elem_segments[segment as usize] = Vec::new();
 }
 
-unsafe extern "C" fn fma_f32(_vmctx: *mut u8, a: u32, b: u32, c: u32) -> u32 {
+pub(crate) unsafe extern "C" fn fma_f32(_vmctx: *mut u8, a: u32, b: u32, c: u32) -> u32 {
     f32::from_bits(a)
         .mul_add(f32::from_bits(b), f32::from_bits(c))
         .to_bits()
 }
 
-unsafe extern "C" fn fma_f64(_vmctx: *mut u8, a: u64, b: u64, c: u64) -> u64 {
+pub(crate) unsafe extern "C" fn fma_f64(_vmctx: *mut u8, a: u64, b: u64, c: u64) -> u64 {
     f64::from_bits(a)
         .mul_add(f64::from_bits(b), f64::from_bits(c))
         .to_bits()
-}
-
-struct BuiltinTable([*const (); Builtin::ALL.len()]);
-// SAFETY: function addresses, immutable.
-unsafe impl Sync for BuiltinTable {}
-
-static BUILTINS: BuiltinTable = BuiltinTable([
-    trap as *const (),
-    memory_grow as *const (),
-    memory_fill as *const (),
-    memory_copy as *const (),
-    memory_init as *const (),
-    data_drop as *const (),
-    table_grow as *const (),
-    table_fill as *const (),
-    table_copy as *const (),
-    table_init_builtin as *const (),
-    elem_drop as *const (),
-    crate::api::exceptions::exn_new as *const (),
-    crate::api::exceptions::waot_throw as *const (),
-    fma_f32 as *const (),
-    fma_f64 as *const (),
-    crate::vm::atomics::atomic_notify as *const (),
-    crate::vm::atomics::atomic_wait32 as *const (),
-    crate::vm::atomics::atomic_wait64 as *const (),
-    out_of_fuel as *const (),
-    crate::api::gc::gc_alloc as *const (),
-    crate::api::gc::is_subtype as *const (),
-    crate::api::gc::array_fill as *const (),
-    crate::api::gc::array_copy as *const (),
-    crate::api::gc::array_new_data as *const (),
-    crate::api::gc::array_new_elem as *const (),
-    crate::api::gc::array_init_data as *const (),
-    crate::api::gc::array_init_elem as *const (),
-    crate::api::gc::gc_barrier as *const (),
-]);
-
-/// The table compiled code indexes with `Builtin::index`.
-pub(crate) fn table() -> *const *const () {
-    BUILTINS.0.as_ptr()
 }

@@ -65,9 +65,13 @@ pub struct ModuleSymbols {
 /// A module's function names: an artifact's names module (`runtime_support::skeleton::names`),
 /// copied, checked against its hash and parsed the first time a backtrace asks. Loading never
 /// reads it: for yosys, 16 MB.
+/// Whatever keeps a module's code and data mapped (the artifact's loaded library).
+pub type KeepAlive = std::sync::Arc<dyn std::any::Any + Send + Sync>;
+
 pub struct FunctionNames {
-    /// Keeps the bytes mapped for as long as these names exist.
-    library: crate::artifact::native_library::Library,
+    /// Keeps the bytes mapped for as long as these names exist: the loaded library, which
+    /// this layer only holds.
+    library: KeepAlive,
     bytes: *const u8,
     len: usize,
     sha256: [u8; 32],
@@ -90,7 +94,7 @@ impl FunctionNames {
     /// # Safety
     /// `bytes` points at `len` readable bytes that `library` maps while it is loaded.
     pub unsafe fn new(
-        library: crate::artifact::native_library::Library,
+        library: KeepAlive,
         bytes: *const u8,
         len: usize,
         sha256: [u8; 32],

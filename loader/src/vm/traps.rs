@@ -24,8 +24,37 @@ pub struct Trap {
     pub backtrace: Vec<crate::vm::code_registry::FrameInfo>,
     /// Set when the guest ended itself with WASI `proc_exit`: its exit status.
     pub exit_status: Option<i32>,
-    /// Set when an exception escaped every wasm handler.
-    pub exception: Option<Box<crate::api::exceptions::Exception>>,
+    /// Set when an exception escaped every wasm handler (read with `Trap::exception`).
+    pub(crate) uncaught: Option<Box<Uncaught>>,
+}
+
+/// An exception object that reached the host. What the store decodes it into (its tag and
+/// payload, `api::exceptions::Exception`) holds the embedding API's handles and values, which
+/// this layer does not know, so it keeps that opaque.
+#[derive(Clone)]
+pub(crate) struct Uncaught {
+    pub object: *mut u8,
+    pub decoded: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
+}
+
+// SAFETY: `object` is dereferenced only by its store, after checking that the store's heap
+// holds it.
+unsafe impl Send for Uncaught {}
+unsafe impl Sync for Uncaught {}
+
+/// One object is one exception: its tag and payload are read from it.
+impl PartialEq for Uncaught {
+    fn eq(&self, other: &Self) -> bool {
+        self.object == other.object
+    }
+}
+
+impl fmt::Debug for Uncaught {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Uncaught")
+            .field("object", &self.object)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Trap {
@@ -35,7 +64,7 @@ impl Trap {
             message: code.message().to_string(),
             backtrace: Vec::new(),
             exit_status: None,
-            exception: None,
+            uncaught: None,
         }
     }
 
@@ -46,7 +75,7 @@ impl Trap {
             message: message.into(),
             backtrace: Vec::new(),
             exit_status: None,
-            exception: None,
+            uncaught: None,
         }
     }
 
@@ -57,7 +86,7 @@ impl Trap {
             message: format!("exited with status {status}"),
             backtrace: Vec::new(),
             exit_status: Some(status),
-            exception: None,
+            uncaught: None,
         }
     }
 
@@ -68,11 +97,9 @@ impl Trap {
             message: "uncaught wasm exception".into(),
             backtrace: Vec::new(),
             exit_status: None,
-            exception: Some(Box::new(crate::api::exceptions::Exception {
-                tag: None,
-                payload: Vec::new(),
+            uncaught: Some(Box::new(Uncaught {
                 object: exn,
-                store: crate::StoreId::NONE,
+                decoded: None,
             })),
         }
     }

@@ -362,7 +362,7 @@ impl<'b> Runner<'b> {
                 Err(e) => Err(format!("expected trap `{message}`, got {e}")),
             },
             WastDirective::AssertException { exec, .. } => match self.execute(exec) {
-                Err(Error::Trap(t)) if t.exception.is_some() => Ok(()),
+                Err(Error::Trap(t)) if t.exception().is_some() => Ok(()),
                 other => Err(format!("expected an uncaught exception, got {other:?}")),
             },
             WastDirective::AssertExhaustion { call, message, .. } => match self.invoke(call) {

@@ -172,7 +172,9 @@ pub fn run_seed(seed: u64, dir: &Path) -> Result<(), String> {
             keys: vec![KEY],
             trust_any: false,
         };
-        let native = no_panic(&at("Artifact::native"), || artifact.native(&policy).is_ok())?;
+        let native = no_panic(&at("Artifact::native"), || {
+            waot::Module::from_artifact(&artifact, &policy).is_ok()
+        })?;
         let module_len = runtime_support::universal::split(&corpus.universal).0.len();
         let section = &corpus.universal[module_len..];
         if native && !input.ends_with(section) {

@@ -129,7 +129,7 @@ pub fn calls_for(wasm: &[u8], seed: u64) -> Vec<(String, Vec<Val>)> {
 
 fn trap_kind(e: Error) -> String {
     match e {
-        Error::Trap(t) if t.exception.is_some() => "exception".into(),
+        Error::Trap(t) if t.exception().is_some() => "exception".into(),
         Error::Trap(t) => match t.code {
             Some(code) => format!("{code:?}"),
             None => format!("host: {}", t.message),
