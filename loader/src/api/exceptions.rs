@@ -185,7 +185,8 @@ impl StoreData {
 impl Trap {
     /// The exception that escaped every wasm handler, when that is what stopped the guest.
     pub fn exception(&self) -> Option<&Exception> {
-        self.uncaught.as_ref()?.decoded.as_ref()?.downcast_ref()
+        let decoded = self.uncaught.as_ref()?.decoded.as_ref()?;
+        (**decoded).as_any().downcast_ref()
     }
 }
 

@@ -2,7 +2,7 @@
 //! expressions, the collector's roots, and the builtins behind the array instructions that
 //! move many elements. Layouts are `runtime_support::gc`'s; the heap is `vm::gc_heap`.
 
-use crate::api::instance::of_vmctx as instance;
+use crate::api::instance::of_vmctx;
 use crate::api::instance::InstanceData;
 use crate::api::store::StoreData;
 use crate::api::values::{ref_kind, Val};
@@ -499,14 +499,14 @@ fn object_size(info: *const VmTypeInfo, length: u32) -> R<usize> {
 
 /// The `GcAlloc` builtin.
 pub(crate) unsafe extern "C" fn gc_alloc(vmctx: *mut u8, ty: u32, length: u32) -> *mut u8 {
-    let inst = instance(vmctx);
+    let inst = of_vmctx(vmctx);
     let info = inst.module.inner.type_infos[ty as usize];
     finish_interruptible(vmctx, (*inst.store).gc_new_collecting(info, length))
 }
 
 /// The `GcBarrier` builtin: `old` is about to be overwritten in an object.
 pub(crate) unsafe extern "C" fn gc_barrier(vmctx: *mut u8, old: u64) {
-    let inst = instance(vmctx);
+    let inst = of_vmctx(vmctx);
     (*inst.store).gc_heap.get_mut().barrier_traced(old as usize);
 }
 
@@ -514,7 +514,7 @@ pub(crate) unsafe extern "C" fn gc_barrier(vmctx: *mut u8, old: u64) {
 /// overwritten, while the collector marks.
 unsafe fn barrier_range(vmctx: *mut u8, arr: *mut u8, elems: *mut u8, r: &std::ops::Range<usize>) {
     let info = &**(arr.add(OFFSET_TYPE_INFO as usize) as *const *const VmTypeInfo);
-    let heap = (*instance(vmctx).store).gc_heap.get_mut();
+    let heap = (*of_vmctx(vmctx).store).gc_heap.get_mut();
     if info.num_refs == 0 || !heap.marking() {
         return;
     }
@@ -627,7 +627,7 @@ pub(crate) unsafe extern "C" fn array_new_data(
     offset: u32,
     len: u32,
 ) -> *mut u8 {
-    let inst = instance(vmctx);
+    let inst = of_vmctx(vmctx);
     let info = inst.module.inner.type_infos[ty as usize];
     let esize = (*info).size as usize;
     finish_interruptible(
@@ -654,7 +654,7 @@ pub(crate) unsafe extern "C" fn array_new_elem(
     offset: u32,
     len: u32,
 ) -> *mut u8 {
-    let inst = instance(vmctx);
+    let inst = of_vmctx(vmctx);
     let info = inst.module.inner.type_infos[ty as usize];
     finish_interruptible(
         vmctx,
@@ -677,7 +677,7 @@ pub(crate) unsafe extern "C" fn array_init_data(
     offset: u32,
     len: u32,
 ) {
-    let inst = instance(vmctx);
+    let inst = of_vmctx(vmctx);
     finish_interruptible(
         vmctx,
         (|| {
@@ -698,7 +698,7 @@ pub(crate) unsafe extern "C" fn array_init_elem(
     offset: u32,
     len: u32,
 ) {
-    let inst = instance(vmctx);
+    let inst = of_vmctx(vmctx);
     finish_interruptible(
         vmctx,
         (|| {

@@ -54,9 +54,12 @@ impl InstanceData {
 /// # Safety
 /// As `vm::instance::of_vmctx`.
 pub(crate) unsafe fn of_vmctx<'a>(vmctx: *mut u8) -> &'a mut InstanceData {
-    // An `InstanceData` begins with its `VmInstance` (`repr(C)`).
-    &mut *(crate::vm::instance::of_vmctx(vmctx) as *mut VmInstance as *mut InstanceData)
+    // The word holds an `InstanceData`'s address, which is its `VmInstance`'s (`repr(C)`,
+    // first field: checked below).
+    &mut *(crate::vm::instance::instance_word(vmctx) as *mut InstanceData)
 }
+
+const _: () = assert!(std::mem::offset_of!(InstanceData, vm) == 0);
 
 fn link_err(module: &Module, i: usize, what: String) -> Error {
     let import = &module.inner.info.imports[i];

@@ -20,7 +20,7 @@ impl Module {
     /// wasm when it fits this host and is signed by a trusted key (see `Artifact` for choosing
     /// between native code and the interpreter).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Module> {
-        use crate::artifact::{Artifact, ArtifactKind, NotNative, TrustPolicy};
+        use crate::artifact::ArtifactKind;
         let path = path.as_ref();
         let artifact = Artifact::open(path)?;
         // Only native code inside a wasm file needs a trust policy (and a readable key list).
@@ -52,10 +52,8 @@ impl Module {
     pub fn compile_cached(wasm: &[u8], source: &Path) -> Result<Module> {
         crate::artifact::cache::compile_cached(wasm, source, |so| {
             let module = Module::from_file(so)?;
-            match module.wasm().is_ok_and(|w| w == wasm) {
-                true => Ok(Some(module)),
-                false => Ok(None),
-            }
+            let holds_wasm = module.wasm()? == wasm;
+            Ok(holds_wasm.then_some(module))
         })
     }
 

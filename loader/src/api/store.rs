@@ -795,11 +795,15 @@ pub(crate) unsafe extern "C" fn host_callback(
         // another store is that store's to free).
         Err(trap) if trap.uncaught.is_some() => {
             let store = &*(*ctx).store;
-            match trap.exception() {
-                Some(e) if e.store == store.id && store.exn_heap.borrow().contains(e.object) => {
-                    e.object
-                }
-                _ => traps::raise(Trap::host(
+            let ours = trap
+                .exception()
+                .filter(|e| e.store == store.id && store.exn_heap.borrow().contains(e.object))
+                .map(|e| e.object);
+            // `raise` leaves by a jump: nothing may be left to drop.
+            drop(trap);
+            match ours {
+                Some(object) => object,
+                None => traps::raise(Trap::host(
                     "a host function threw an exception that belongs to another store",
                 )),
             }

@@ -52,7 +52,8 @@ fn entry_name(wasm: &[u8]) -> String {
 }
 
 /// The native module for `wasm`, from the cache or compiled into it; `source` names the
-/// module in messages. `load` loads an entry, `None` when it is not the module of `wasm`.
+/// module in messages. `load` loads an entry, `None` when it is not the module of `wasm`; an
+/// entry that does not load is rebuilt, unless it is the one just built.
 pub(crate) fn compile_cached<M>(
     wasm: &[u8],
     source: &Path,

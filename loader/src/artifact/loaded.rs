@@ -125,7 +125,7 @@ impl std::ops::Deref for WasmBytes {
             WasmBytes::Owned(v) => v,
             // Empty until `LoadedModule::wasm`, the only reader, has read them.
             WasmBytes::Unread { bytes, .. } => bytes.get().map_or(&[], |b| b),
-            // SAFETY: read-only data of the library that `ModuleInner` holds.
+            // SAFETY: read-only data of the library that `LoadedModule` holds.
             WasmBytes::InLibrary { ptr, len } => unsafe { std::slice::from_raw_parts(*ptr, *len) },
         }
     }

@@ -4,7 +4,8 @@
 //! table's lock, and `notify` takes the same lock, so a notification cannot fall between a
 //! waiter's compare and its parking (no lost wake-up).
 
-use crate::vm::builtins::{instance, memory};
+use crate::vm::builtins::memory;
+use crate::vm::instance::of_vmctx;
 use crate::vm::traps::{self, Trap};
 use runtime_support::TrapCode;
 use std::collections::HashMap;
@@ -119,14 +120,14 @@ fn notify(addr: usize, count: u32) -> u32 {
 /// Traps unless `[addr, addr + size)` is inside memory `mem`: under guard pages compiled code
 /// checks no bounds and leaves it to the fault, which a builtin would not turn into a trap.
 unsafe fn require_inside(vmctx: *mut u8, mem: u32, addr: *mut u8, size: u64) {
-    if !memory(instance(vmctx), mem).holds(addr, size) {
+    if !memory(of_vmctx(vmctx), mem).holds(addr, size) {
         traps::raise(Trap::new(TrapCode::MemoryOutOfBounds));
     }
 }
 
 /// A wait on an unshared memory traps: no other thread could ever notify it.
 unsafe fn require_shared(vmctx: *mut u8, mem: u32) {
-    if !memory(instance(vmctx), mem).shared {
+    if !memory(of_vmctx(vmctx), mem).shared {
         traps::raise(Trap::new(TrapCode::ExpectedSharedMemory));
     }
 }

@@ -2,7 +2,7 @@
 //! (`api::builtins` lists them with the store's). Each validates its operands, then either
 //! returns or raises a trap once nothing that needs dropping is alive.
 
-pub(crate) use crate::vm::instance::{of_vmctx as instance, VmInstance};
+use crate::vm::instance::{of_vmctx, VmInstance};
 use crate::vm::memory::MemoryData;
 use crate::vm::traps::{self, Trap};
 use runtime_support::TrapCode;
@@ -73,7 +73,7 @@ pub(crate) unsafe extern "C" fn memory_fill(
     value: u32,
     len: u64,
 ) {
-    let r = memory(instance(vmctx), mem).range_ptr(dst, len);
+    let r = memory(of_vmctx(vmctx), mem).range_ptr(dst, len);
     // SAFETY: the range was checked against the memory's current length.
     finish_interruptible(
         vmctx,
@@ -89,7 +89,7 @@ pub(crate) unsafe extern "C" fn memory_copy(
     src: u64,
     len: u64,
 ) {
-    let inst = instance(vmctx);
+    let inst = of_vmctx(vmctx);
     // Two indices may name one memory (imported twice), so copy by address, as memmove.
     let (d, s) = (
         inst.memories[dst_mem as usize],
@@ -110,7 +110,7 @@ pub(crate) unsafe extern "C" fn memory_init(
     src: u64,
     len: u64,
 ) {
-    let inst = instance(vmctx);
+    let inst = of_vmctx(vmctx);
     let r = (|| {
         let data = inst.data_segment(segment);
         let s = range(src, len, data.len() as u64, TrapCode::MemoryOutOfBounds)?;
@@ -120,7 +120,7 @@ pub(crate) unsafe extern "C" fn memory_init(
 }
 
 pub(crate) unsafe extern "C" fn data_drop(vmctx: *mut u8, segment: u32) {
-    instance(vmctx).data_dropped[segment as usize] = true;
+    of_vmctx(vmctx).data_dropped[segment as usize] = true;
 }
 
 pub(crate) unsafe extern "C" fn table_fill(
@@ -130,7 +130,7 @@ pub(crate) unsafe extern "C" fn table_fill(
     value: usize,
     len: u64,
 ) {
-    let t = &mut *instance(vmctx).tables[table as usize];
+    let t = &mut *of_vmctx(vmctx).tables[table as usize];
     let r = range(dst, len, t.size(), TrapCode::TableOutOfBounds);
     finish_interruptible(vmctx, r.map(|r| t.elements[r].fill(value)))
 }
@@ -143,7 +143,7 @@ pub(crate) unsafe extern "C" fn table_copy(
     src: u64,
     len: u64,
 ) {
-    let inst = instance(vmctx);
+    let inst = of_vmctx(vmctx);
     let (dt, st) = (
         inst.tables[dst_table as usize],
         inst.tables[src_table as usize],
@@ -189,12 +189,12 @@ pub(crate) unsafe extern "C" fn table_init_builtin(
     src: u64,
     len: u64,
 ) {
-    let r = table_init(instance(vmctx), table, segment, dst, src, len);
+    let r = table_init(of_vmctx(vmctx), table, segment, dst, src, len);
     finish_interruptible(vmctx, r)
 }
 
 pub(crate) unsafe extern "C" fn elem_drop(vmctx: *mut u8, segment: u32) {
-    instance(vmctx).elem_segments[segment as usize] = Vec::new();
+    of_vmctx(vmctx).elem_segments[segment as usize] = Vec::new();
 }
 
 pub(crate) unsafe extern "C" fn fma_f32(_vmctx: *mut u8, a: u32, b: u32, c: u32) -> u32 {

@@ -62,12 +62,12 @@ pub struct ModuleSymbols {
     pub names: FunctionNames,
 }
 
-/// A module's function names: an artifact's names module (`runtime_support::skeleton::names`),
-/// copied, checked against its hash and parsed the first time a backtrace asks. Loading never
-/// reads it: for yosys, 16 MB.
 /// Whatever keeps a module's code and data mapped (the artifact's loaded library).
 pub type KeepAlive = std::sync::Arc<dyn std::any::Any + Send + Sync>;
 
+/// A module's function names: an artifact's names module (`runtime_support::skeleton::names`),
+/// copied, checked against its hash and parsed the first time a backtrace asks. Loading never
+/// reads it: for yosys, 16 MB.
 pub struct FunctionNames {
     /// Keeps the bytes mapped for as long as these names exist: the loaded library, which
     /// this layer only holds.

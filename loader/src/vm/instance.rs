@@ -25,7 +25,9 @@ impl VmInstance {
     /// An instance of a module whose vmctx is `vmctx_size` bytes.
     ///
     /// # Safety
-    /// `info` and `skeleton` stay valid as long as the instance.
+    /// `info` and `skeleton` stay valid as long as the instance, and `skeleton` holds the
+    /// module's data segments (a skeleton is never read lazily, unlike a universal file's
+    /// module).
     pub unsafe fn new(vmctx_size: u32, info: &ModuleInfo, skeleton: &[u8]) -> VmInstance {
         VmInstance {
             vmctx: vec![0u128; (vmctx_size as usize).div_ceil(16)],
@@ -53,10 +55,19 @@ impl VmInstance {
     }
 }
 
+/// The vmctx's instance word: the address of the instance, which begins with its
+/// `VmInstance` (whatever the embedding API's state around it).
+///
+/// # Safety
+/// `vmctx` is a live instance's.
+pub(crate) unsafe fn instance_word(vmctx: *mut u8) -> *mut VmInstance {
+    *(vmctx.add(vmctx::OFFSET_INSTANCE as usize) as *mut *mut VmInstance)
+}
+
 /// The instance whose vmctx is `vmctx`.
 ///
 /// # Safety
 /// `vmctx` is a live instance's, and nothing else borrows that instance.
 pub(crate) unsafe fn of_vmctx<'a>(vmctx: *mut u8) -> &'a mut VmInstance {
-    &mut **(vmctx.add(vmctx::OFFSET_INSTANCE as usize) as *mut *mut VmInstance)
+    &mut *instance_word(vmctx)
 }

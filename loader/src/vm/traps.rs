@@ -34,7 +34,23 @@ pub struct Trap {
 #[derive(Clone)]
 pub(crate) struct Uncaught {
     pub object: *mut u8,
-    pub decoded: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
+    pub decoded: Option<std::sync::Arc<dyn Decoded>>,
+}
+
+/// What the store decodes an uncaught exception into, compared and shown through this trait.
+pub(crate) trait Decoded: std::any::Any + Send + Sync + fmt::Debug {
+    fn as_any(&self) -> &dyn std::any::Any;
+    fn eq_dyn(&self, other: &dyn Decoded) -> bool;
+}
+
+impl<T: std::any::Any + Send + Sync + fmt::Debug + PartialEq> Decoded for T {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn eq_dyn(&self, other: &dyn Decoded) -> bool {
+        other.as_any().downcast_ref::<T>() == Some(self)
+    }
 }
 
 // SAFETY: `object` is dereferenced only by its store, after checking that the store's heap
@@ -42,10 +58,14 @@ pub(crate) struct Uncaught {
 unsafe impl Send for Uncaught {}
 unsafe impl Sync for Uncaught {}
 
-/// One object is one exception: its tag and payload are read from it.
 impl PartialEq for Uncaught {
     fn eq(&self, other: &Self) -> bool {
         self.object == other.object
+            && match (&self.decoded, &other.decoded) {
+                (None, None) => true,
+                (Some(a), Some(b)) => (**a).eq_dyn(&**b),
+                _ => false,
+            }
     }
 }
 
@@ -53,7 +73,8 @@ impl fmt::Debug for Uncaught {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Uncaught")
             .field("object", &self.object)
-            .finish_non_exhaustive()
+            .field("decoded", &self.decoded)
+            .finish()
     }
 }
 

@@ -172,7 +172,7 @@ pub fn run_seed(seed: u64, dir: &Path) -> Result<(), String> {
             keys: vec![KEY],
             trust_any: false,
         };
-        let native = no_panic(&at("Artifact::native"), || {
+        let native = no_panic(&at("Module::from_artifact"), || {
             waot::Module::from_artifact(&artifact, &policy).is_ok()
         })?;
         let module_len = runtime_support::universal::split(&corpus.universal).0.len();
