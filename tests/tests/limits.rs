@@ -1119,6 +1119,46 @@ fn interrupt_later(handle: waot::InterruptHandle, ms: u64) -> std::thread::JoinH
     })
 }
 
+/// Interrupts that land as the call enters, on a leaf loop that only the signal can stop: an
+/// entry records its thread without a fence of its own when the interrupter issues a
+/// process-wide barrier (`membarrier`), and either side must still see the other.
+#[test]
+fn interrupts_racing_the_entry_are_never_lost() {
+    let done = watchdog(120, "interrupts_racing_the_entry_are_never_lost");
+    let d = tempfile::tempdir().unwrap();
+    let (mut store, i) = spinner(d.path(), |_| Ok(()));
+    let handle = store.interrupt_handle().unwrap();
+    let rounds = 400;
+    let start = Arc::new(std::sync::Barrier::new(2));
+    let s = start.clone();
+    let interrupter = std::thread::spawn(move || {
+        for round in 0..rounds {
+            s.wait();
+            // From at once to about 40 µs after both threads leave the barrier.
+            let delay = Duration::from_nanos((round % 40) * 1_000 + (round * 7919) % 1_000);
+            let t = Instant::now();
+            while t.elapsed() < delay {
+                std::hint::spin_loop();
+            }
+            handle.interrupt();
+        }
+    });
+    for round in 0..rounds {
+        start.wait();
+        assert_eq!(
+            call(&mut store, i, "spin", &[]),
+            Err(TrapCode::Interrupted),
+            "round {round}"
+        );
+    }
+    interrupter.join().unwrap();
+    assert_eq!(
+        call(&mut store, i, "busy", &[Val::I32(10)]).map(|v| v.len()),
+        Ok(1)
+    );
+    done.store(true, Ordering::Relaxed);
+}
+
 /// A handle made by a host function while the guest runs stops that same call.
 #[test]
 fn a_handle_made_during_a_call_stops_that_call() {

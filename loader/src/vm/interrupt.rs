@@ -36,6 +36,32 @@ pub(crate) const SIGNAL: libc::c_int = libc::SIGURG;
 /// How often a pending interrupt is signalled again while its guest runs, in milliseconds.
 const RESEND_MS: i32 = 1;
 
+/// `membarrier(2)` commands (Linux 4.14).
+const MEMBARRIER_CMD_PRIVATE_EXPEDITED: libc::c_long = 1 << 3;
+const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_long = 1 << 4;
+
+/// Whether this process registered for expedited `membarrier`: then `signal` makes every
+/// thread of the process pass a full barrier between the interrupt's flag and its look at the
+/// running thread, and an entry records its thread with a plain store instead of a fenced
+/// one (about 5 ns of every call into an interruptible store). Cleared in a forked child,
+/// which registers again.
+static BARRIER_REGISTERED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+fn register_barrier() {
+    // SAFETY: a registration with no arguments.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_membarrier,
+            MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+            0,
+        )
+    };
+    if r == 0 {
+        BARRIER_REGISTERED.store(true, Release);
+    }
+}
+
 thread_local! {
     /// This thread's kernel id, once asked (reset in a forked child).
     static TID: Cell<i32> = const { Cell::new(0) };
@@ -180,11 +206,15 @@ pub(crate) fn watch(limits: &Arc<StoreLimits>, in_call: bool) -> Result<(), Stri
     AT_FORK.call_once(|| {
         extern "C" fn forget_tid() {
             TID.with(|t| t.set(0));
+            BARRIER_REGISTERED.store(false, Relaxed);
         }
         // SAFETY: registers a handler that only writes this thread's thread-local.
         unsafe { libc::pthread_atfork(None, None, Some(forget_tid)) };
     });
     let r = resender()?;
+    if !BARRIER_REGISTERED.load(Relaxed) {
+        register_barrier();
+    }
     {
         let mut watched = r.watched.lock().unwrap_or_else(|e| e.into_inner());
         // Stores that are gone leave here too, not only in the resender's loop, which may
@@ -206,6 +236,10 @@ pub(crate) fn watch(limits: &Arc<StoreLimits>, in_call: bool) -> Result<(), Stri
 pub(crate) fn signal(limits: &StoreLimits) {
     // SAFETY: this thread's errno, saved and put back around the system calls below.
     let errno = unsafe { *libc::__errno_location() };
+    if BARRIER_REGISTERED.load(Acquire) {
+        // SAFETY: a barrier across this process's threads; no memory is passed.
+        unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0) };
+    }
     let tid = limits.running();
     if tid != 0 {
         send(tid);
@@ -220,7 +254,7 @@ pub(crate) fn signal(limits: &StoreLimits) {
 /// has no entry check), and makes sure the signal can arrive (`unblock_for_call`). Returns
 /// whether `leaving` must block it again.
 pub(crate) fn entering(limits: &StoreLimits) -> bool {
-    limits.set_running(current_tid());
+    limits.set_running(current_tid(), BARRIER_REGISTERED.load(Relaxed));
     if limits.interrupt_pending() {
         wake();
     }
@@ -230,7 +264,7 @@ pub(crate) fn entering(limits: &StoreLimits) -> bool {
 /// The end of an outermost call of a watched store: forgets the thread, and blocks the signal
 /// again if this call's entry (or a handle made during it) unblocked it.
 pub(crate) fn leaving(limits: &StoreLimits, block: bool) {
-    limits.set_running(0);
+    limits.clear_running();
     if limits.take_block_again() || block {
         block_again();
     }

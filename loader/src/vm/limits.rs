@@ -109,8 +109,26 @@ impl StoreLimits {
     /// Recording then reading the flag, against `request_interrupt`'s writing the flag then
     /// reading the thread (all sequentially consistent): either the interrupter signals this
     /// thread, or this thread sees the interrupt and has it signalled (`vm::interrupt::enter`).
-    pub fn set_running(&self, tid: i32) {
-        self.running.store(tid, SeqCst);
+    /// Records the thread entering the store's guest code. Against `request_interrupt`, either
+    /// the entry then sees the flag, or the interrupter sees the thread and signals it: a
+    /// sequentially consistent store, or (`fenced_elsewhere`) a plain one when the interrupter
+    /// issues a process-wide barrier between its flag and its look at the thread
+    /// (`interrupt::signal`).
+    #[inline]
+    pub fn set_running(&self, tid: i32, fenced_elsewhere: bool) {
+        if fenced_elsewhere {
+            self.running.store(tid, Relaxed);
+            std::sync::atomic::compiler_fence(SeqCst);
+        } else {
+            self.running.store(tid, SeqCst);
+        }
+    }
+
+    /// The thread left the store's guest code. No fence: an interrupter that still sees the
+    /// thread sends it a signal that finds no guest code, which the handler passes on, and the
+    /// resender stops once it sees the store idle.
+    pub fn clear_running(&self) {
+        self.running.store(0, Release);
     }
 
     pub fn running(&self) -> i32 {
