@@ -125,14 +125,14 @@ pub struct ArtifactHeader {
     /// What the code measures for the host's limits (`--fuel`, `--interruptible`).
     pub metering: Metering,
     pub wasm_len: u64,
-    pub wasm_sha256: [u8; 32],
+    pub wasm_hash: [u8; 32],
     /// The skeleton of the module (`crate::skeleton`), which the loader checks and reads
     /// instead of the module.
     pub skeleton_len: u64,
-    pub skeleton_sha256: [u8; 32],
+    pub skeleton_hash: [u8; 32],
     /// The module's function names (`crate::skeleton::names`), checked when first read.
     pub names_len: u64,
-    pub names_sha256: [u8; 32],
+    pub names_hash: [u8; 32],
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -146,6 +146,13 @@ impl std::fmt::Display for HeaderError {
 
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
+}
+
+/// The hash of a section the header describes (the module, its skeleton, its names): BLAKE3,
+/// which the loader computes at every start over the skeleton (5.4 MB for yosys: 0.7 ms,
+/// against 2.9 ms for SHA-256 with the CPU's SHA instructions).
+pub fn content_hash(bytes: &[u8]) -> [u8; 32] {
+    blake3::hash(bytes).into()
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -169,11 +176,11 @@ impl ArtifactHeader {
         }
         out.extend_from_slice(&self.metering.bits().to_le_bytes());
         out.extend_from_slice(&self.wasm_len.to_le_bytes());
-        out.extend_from_slice(&self.wasm_sha256);
+        out.extend_from_slice(&self.wasm_hash);
         out.extend_from_slice(&self.skeleton_len.to_le_bytes());
-        out.extend_from_slice(&self.skeleton_sha256);
+        out.extend_from_slice(&self.skeleton_hash);
         out.extend_from_slice(&self.names_len.to_le_bytes());
-        out.extend_from_slice(&self.names_sha256);
+        out.extend_from_slice(&self.names_hash);
         out
     }
 
@@ -203,11 +210,11 @@ impl ArtifactHeader {
             .ok_or_else(|| HeaderError(format!("unknown bounds strategy `{bounds_name}`")))?;
         let metering = Metering::from_bits(u32::from_le_bytes(r.take(4)?.try_into().unwrap()))?;
         let wasm_len = u64::from_le_bytes(r.take(8)?.try_into().unwrap());
-        let wasm_sha256 = r.take(32)?.try_into().unwrap();
+        let wasm_hash = r.take(32)?.try_into().unwrap();
         let skeleton_len = u64::from_le_bytes(r.take(8)?.try_into().unwrap());
-        let skeleton_sha256 = r.take(32)?.try_into().unwrap();
+        let skeleton_hash = r.take(32)?.try_into().unwrap();
         let names_len = u64::from_le_bytes(r.take(8)?.try_into().unwrap());
-        let names_sha256 = r.take(32)?.try_into().unwrap();
+        let names_hash = r.take(32)?.try_into().unwrap();
         if r.pos != bytes.len() {
             return Err(HeaderError(
                 "metadata header has bytes after its last field".into(),
@@ -223,11 +230,11 @@ impl ArtifactHeader {
             bounds,
             metering,
             wasm_len,
-            wasm_sha256,
+            wasm_hash,
             skeleton_len,
-            skeleton_sha256,
+            skeleton_hash,
             names_len,
-            names_sha256,
+            names_hash,
         })
     }
 }
@@ -272,11 +279,11 @@ mod tests {
                 custom_costs: false,
             },
             wasm_len: 8,
-            wasm_sha256: sha256(b"\0asm\x01\0\0\0"),
+            wasm_hash: content_hash(b"\0asm\x01\0\0\0"),
             skeleton_len: 8,
-            skeleton_sha256: sha256(b"\0asm\x01\0\0\0"),
+            skeleton_hash: content_hash(b"\0asm\x01\0\0\0"),
             names_len: 8,
-            names_sha256: sha256(b"\0asm\x01\0\0\0"),
+            names_hash: content_hash(b"\0asm\x01\0\0\0"),
         }
     }
 

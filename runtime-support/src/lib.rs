@@ -29,8 +29,9 @@ pub use vmctx::VmctxLayout;
 /// promises the runtime (15: an inline GC allocation advances the cursor last, so that code
 /// stopped by a signal anywhere leaves a heap the runtime can repair; 16: the personality stub
 /// lies outside `.text`; 17: with fuel, only the functions the call graph needs check it at
-/// entry, the loader does before each call from the host).
-pub const ABI_VERSION: u32 = 17;
+/// entry, the loader does before each call from the host; 18: the header's content hashes are
+/// BLAKE3, `artifact::content_hash`).
+pub const ABI_VERSION: u32 = 18;
 
 /// A name a module chose (a function's in the name section, an import's) as it may be
 /// printed: control characters are escaped (`\u{1b}`, `\n`), so that a module can neither

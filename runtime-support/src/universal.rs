@@ -188,7 +188,7 @@ fn decode(data: &[u8]) -> Result<NativeSection, HeaderError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::artifact::{sha256, BoundsStrategy};
+    use crate::artifact::{content_hash, BoundsStrategy};
 
     #[test]
     fn append_then_split_round_trips_and_keeps_the_module() {
@@ -203,11 +203,11 @@ mod tests {
             bounds: BoundsStrategy::GuardPages,
             metering: Default::default(),
             wasm_len: module.len() as u64,
-            wasm_sha256: sha256(&module),
+            wasm_hash: content_hash(&module),
             skeleton_len: module.len() as u64,
-            skeleton_sha256: sha256(&module),
+            skeleton_hash: content_hash(&module),
             names_len: 8,
-            names_sha256: sha256(b"\0asm\x01\0\0\0"),
+            names_hash: content_hash(b"\0asm\x01\0\0\0"),
         };
         let object = vec![7u8; 300]; // a size whose LEB128 takes two bytes
         let file = append_section(&module, &header, &object, [1; 8], |_| [2; 32]);
@@ -237,11 +237,11 @@ mod tests {
             bounds: BoundsStrategy::GuardPages,
             metering: Default::default(),
             wasm_len: module.len() as u64,
-            wasm_sha256: sha256(&module),
+            wasm_hash: content_hash(&module),
             skeleton_len: module.len() as u64,
-            skeleton_sha256: sha256(&module),
+            skeleton_hash: content_hash(&module),
             names_len: 8,
-            names_sha256: sha256(b"\0asm\x01\0\0\0"),
+            names_hash: content_hash(b"\0asm\x01\0\0\0"),
         };
         let object: Vec<u8> = (0..5000u32).map(|i| (i * 7 + i / 251) as u8).collect();
         let file = append_section(&module, &header, &object, crate::trust::key_id(key), |m| {

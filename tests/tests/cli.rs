@@ -122,14 +122,14 @@ fn artifacts_have_no_undefined_symbols_and_describe_themselves() {
     let skeleton = runtime_support::skeleton::skeleton(&wasm).unwrap();
     assert_eq!(header.skeleton_len, skeleton.len() as u64);
     assert_eq!(
-        header.skeleton_sha256,
-        runtime_support::artifact::sha256(&skeleton)
+        header.skeleton_hash,
+        runtime_support::artifact::content_hash(&skeleton)
     );
     let names = runtime_support::skeleton::names(&wasm).unwrap();
     assert_eq!(header.names_len, names.len() as u64);
     assert_eq!(
-        header.names_sha256,
-        runtime_support::artifact::sha256(&names)
+        header.names_hash,
+        runtime_support::artifact::content_hash(&names)
     );
 }
 

@@ -687,11 +687,11 @@ fn emit_self_description(
             ..cx.options.metering
         },
         wasm_len: cx.wasm.len() as u64,
-        wasm_sha256: artifact::sha256(cx.wasm),
+        wasm_hash: artifact::content_hash(cx.wasm),
         skeleton_len: skeleton.len() as u64,
-        skeleton_sha256: artifact::sha256(&skeleton),
+        skeleton_hash: artifact::content_hash(&skeleton),
         names_len: names.len() as u64,
-        names_sha256: artifact::sha256(&names),
+        names_hash: artifact::content_hash(&names),
     };
     add_bytes(cx, "waot_meta", artifact::META_SECTION, &header.encode());
     add_bytes(

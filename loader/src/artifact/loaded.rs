@@ -233,7 +233,7 @@ impl LoadedModule {
             .data()
             .map_err(|e| format!("the skeleton section is unreadable: {e}"))?;
         if skeleton.len() as u64 != header.skeleton_len
-            || artifact::sha256(skeleton) != header.skeleton_sha256
+            || artifact::content_hash(skeleton) != header.skeleton_hash
         {
             return Err("the module's skeleton does not match the hash in the metadata header (the artifact was altered)".into());
         }
@@ -323,7 +323,7 @@ impl LoadedModule {
                 library.clone(),
                 *names,
                 usize::try_from(header.names_len).map_err(|e| e.to_string())?,
-                header.names_sha256,
+                header.names_hash,
             )
         };
         let registration = code_registry::register(layout.symbols(
@@ -379,7 +379,7 @@ impl LoadedModule {
         let check = inner.wasm_check.get_or_init(|| {
             let w: &[u8] = &inner.wasm;
             match w.len() as u64 == inner.header.wasm_len
-                && artifact::sha256(w) == inner.header.wasm_sha256
+                && artifact::content_hash(w) == inner.header.wasm_hash
             {
                 true => Ok(()),
                 false => Err(format!(

@@ -189,7 +189,7 @@ fn embedded_wasm(so: &[u8]) -> std::result::Result<Vec<u8>, String> {
     };
     let header = ArtifactHeader::decode(data(artifact::META_SECTION)?).map_err(|e| e.0)?;
     let wasm = data(artifact::WASM_SECTION)?;
-    if wasm.len() as u64 != header.wasm_len || artifact::sha256(wasm) != header.wasm_sha256 {
+    if wasm.len() as u64 != header.wasm_len || artifact::content_hash(wasm) != header.wasm_hash {
         return Err(
             "the wasm does not match the hash in the metadata header (the artifact was altered)"
                 .into(),

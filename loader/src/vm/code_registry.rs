@@ -74,7 +74,7 @@ pub struct FunctionNames {
     library: KeepAlive,
     bytes: *const u8,
     len: usize,
-    sha256: [u8; 32],
+    hash: [u8; 32],
     parsed: std::sync::OnceLock<Vec<(u32, String)>>,
 }
 
@@ -97,13 +97,13 @@ impl FunctionNames {
         library: KeepAlive,
         bytes: *const u8,
         len: usize,
-        sha256: [u8; 32],
+        hash: [u8; 32],
     ) -> FunctionNames {
         FunctionNames {
             library,
             bytes,
             len,
-            sha256,
+            hash,
             parsed: Default::default(),
         }
     }
@@ -117,7 +117,7 @@ impl FunctionNames {
             // two reads.
             // SAFETY: see `new`.
             let bytes = unsafe { std::slice::from_raw_parts(self.bytes, self.len) }.to_vec();
-            if runtime_support::artifact::sha256(&bytes) != self.sha256 {
+            if runtime_support::artifact::content_hash(&bytes) != self.hash {
                 return Vec::new();
             }
             runtime_support::ModuleInfo::parse(&bytes)
@@ -288,7 +288,7 @@ mod tests {
                 std::sync::Arc::new(this),
                 module.as_ptr(),
                 module.len(),
-                runtime_support::artifact::sha256(module),
+                runtime_support::artifact::content_hash(module),
             )
         }
     }
@@ -309,7 +309,7 @@ mod tests {
         assert_eq!(names.lookup(7).as_deref(), Some("seven"));
         assert_eq!(names.lookup(8), None);
         let damaged = FunctionNames {
-            sha256: [0; 32],
+            hash: [0; 32],
             ..names_of_seven()
         };
         assert_eq!(damaged.lookup(7), None, "a backtrace shows indices instead");
