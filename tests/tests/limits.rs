@@ -1121,30 +1121,31 @@ fn interrupt_later(handle: waot::InterruptHandle, ms: u64) -> std::thread::JoinH
 
 /// Interrupts that land as the call enters, on a leaf loop that only the signal can stop: an
 /// entry records its thread without a fence of its own when the interrupter issues a
-/// process-wide barrier (`membarrier`), and either side must still see the other.
+/// process-wide barrier (`membarrier`), and either side must still see the other. The
+/// interrupter spins until the caller announces its call, then interrupts after 0 to about
+/// 2 µs, so that many interrupts land within the entry itself.
 #[test]
 fn interrupts_racing_the_entry_are_never_lost() {
     let done = watchdog(120, "interrupts_racing_the_entry_are_never_lost");
     let d = tempfile::tempdir().unwrap();
     let (mut store, i) = spinner(d.path(), |_| Ok(()));
     let handle = store.interrupt_handle().unwrap();
-    let rounds = 400;
-    let start = Arc::new(std::sync::Barrier::new(2));
-    let s = start.clone();
+    let rounds: u64 = 3000;
+    let announced = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let a = announced.clone();
     let interrupter = std::thread::spawn(move || {
-        for round in 0..rounds {
-            s.wait();
-            // From at once to about 40 µs after both threads leave the barrier.
-            let delay = Duration::from_nanos((round % 40) * 1_000 + (round * 7919) % 1_000);
-            let t = Instant::now();
-            while t.elapsed() < delay {
+        for round in 1..=rounds {
+            while a.load(Ordering::Acquire) != round {
+                std::hint::spin_loop();
+            }
+            for _ in 0..(round * 7919) % 4000 {
                 std::hint::spin_loop();
             }
             handle.interrupt();
         }
     });
-    for round in 0..rounds {
-        start.wait();
+    for round in 1..=rounds {
+        announced.store(round, Ordering::Release);
         assert_eq!(
             call(&mut store, i, "spin", &[]),
             Err(TrapCode::Interrupted),

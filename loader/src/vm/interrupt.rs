@@ -12,7 +12,7 @@
 //! is taken or the guest leaves the store.
 //!
 //! `interrupt` is async-signal-safe (a host may call it from its own `SIGALRM` handler): atomic
-//! stores, `tgkill`, and a byte written to the resender's pipe. Everything that allocates or
+//! stores, `membarrier`, `tgkill`, and a byte written to the resender's pipe. Everything that allocates or
 //! locks (the handler's installation, the resender, the list of watched stores) happens when
 //! the handle is made.
 //!
@@ -43,11 +43,15 @@ const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_long = 1 << 4;
 /// Whether this process registered for expedited `membarrier`: then `signal` makes every
 /// thread of the process pass a full barrier between the interrupt's flag and its look at the
 /// running thread, and an entry records its thread with a plain store instead of a fenced
-/// one (about 5 ns of every call into an interruptible store). Cleared in a forked child,
-/// which registers again.
+/// one (about 5 ns of every call into an interruptible store). Decided once, when the first
+/// handle is made (`watch`), so every handle and every entry agree; a forked child keeps the
+/// registration, as the kernel does. Should a barrier fail all the same, the resender looks
+/// again (`resend_loop`).
 static BARRIER_REGISTERED: std::sync::atomic::AtomicBool =
     std::sync::atomic::AtomicBool::new(false);
 
+/// Registers for expedited barriers; where the kernel (or a seccomp filter that answers with
+/// an error) refuses, entries keep their sequentially consistent store.
 fn register_barrier() {
     // SAFETY: a registration with no arguments.
     let r = unsafe {
@@ -58,7 +62,7 @@ fn register_barrier() {
         )
     };
     if r == 0 {
-        BARRIER_REGISTERED.store(true, Release);
+        BARRIER_REGISTERED.store(true, Relaxed);
     }
 }
 
@@ -165,14 +169,23 @@ fn resender() -> Result<&'static Resender, String> {
 }
 
 fn resend_loop(r: &'static Resender, read_fd: i32) {
+    // Looks left at stores with an interrupt pending and no thread recorded: an entry's
+    // record may reach this thread late if the interrupter's barrier failed, so a wake that
+    // finds one is followed by a few more looks, a millisecond apart.
+    let mut idle_looks = 0;
     loop {
+        let mut idle = false;
         let pending: Vec<Arc<StoreLimits>> = {
             let mut watched = r.watched.lock().unwrap_or_else(|e| e.into_inner());
             watched.retain(|w| w.strong_count() > 0);
             watched
                 .iter()
                 .filter_map(Weak::upgrade)
-                .filter(|l| l.interrupt_pending() && l.running() != 0)
+                .filter(|l| l.interrupt_pending())
+                .filter(|l| {
+                    idle |= l.running() == 0;
+                    l.running() != 0
+                })
                 .collect()
         };
         for l in &pending {
@@ -181,7 +194,14 @@ fn resend_loop(r: &'static Resender, read_fd: i32) {
                 tid => send(tid),
             }
         }
-        let timeout = if pending.is_empty() { -1 } else { RESEND_MS };
+        let timeout = if !pending.is_empty() {
+            RESEND_MS
+        } else if idle && idle_looks > 0 {
+            idle_looks -= 1;
+            RESEND_MS
+        } else {
+            -1
+        };
         drop(pending);
         let mut pfd = libc::pollfd {
             fd: read_fd,
@@ -189,13 +209,24 @@ fn resend_loop(r: &'static Resender, read_fd: i32) {
             revents: 0,
         };
         // SAFETY: one pollfd; then draining our own non-blocking pipe.
-        unsafe {
+        let woken = unsafe {
             libc::poll(&mut pfd, 1, timeout);
             let mut buf = [0u8; 64];
-            while libc::read(read_fd, buf.as_mut_ptr().cast(), buf.len()) > 0 {}
+            let mut woken = false;
+            while libc::read(read_fd, buf.as_mut_ptr().cast(), buf.len()) > 0 {
+                woken = true;
+            }
+            woken
+        };
+        if woken {
+            idle_looks = IDLE_LOOKS;
         }
     }
 }
+
+/// How many more looks a wake earns a store that has an interrupt pending and no thread
+/// recorded (`resend_loop`).
+const IDLE_LOOKS: u32 = 3;
 
 /// Makes the store interruptible by signal: the handler installed, the resender started, the
 /// store on its list. `in_call`: the store's guest code is running on this thread now (the
@@ -206,15 +237,13 @@ pub(crate) fn watch(limits: &Arc<StoreLimits>, in_call: bool) -> Result<(), Stri
     AT_FORK.call_once(|| {
         extern "C" fn forget_tid() {
             TID.with(|t| t.set(0));
-            BARRIER_REGISTERED.store(false, Relaxed);
         }
         // SAFETY: registers a handler that only writes this thread's thread-local.
         unsafe { libc::pthread_atfork(None, None, Some(forget_tid)) };
     });
     let r = resender()?;
-    if !BARRIER_REGISTERED.load(Relaxed) {
-        register_barrier();
-    }
+    static REGISTER: Once = Once::new();
+    REGISTER.call_once(register_barrier);
     {
         let mut watched = r.watched.lock().unwrap_or_else(|e| e.into_inner());
         // Stores that are gone leave here too, not only in the resender's loop, which may
@@ -236,8 +265,9 @@ pub(crate) fn watch(limits: &Arc<StoreLimits>, in_call: bool) -> Result<(), Stri
 pub(crate) fn signal(limits: &StoreLimits) {
     // SAFETY: this thread's errno, saved and put back around the system calls below.
     let errno = unsafe { *libc::__errno_location() };
-    if BARRIER_REGISTERED.load(Acquire) {
-        // SAFETY: a barrier across this process's threads; no memory is passed.
+    if BARRIER_REGISTERED.load(Relaxed) {
+        // SAFETY: a barrier across this process's threads; no memory is passed. Should it fail
+        // (the kernel's memory), the resender's further looks find a thread recorded late.
         unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0) };
     }
     let tid = limits.running();

@@ -105,10 +105,6 @@ impl StoreLimits {
         self.watched.load(Relaxed)
     }
 
-    /// Records (a kernel thread id) or clears (0) the thread that runs the store's guest code.
-    /// Recording then reading the flag, against `request_interrupt`'s writing the flag then
-    /// reading the thread (all sequentially consistent): either the interrupter signals this
-    /// thread, or this thread sees the interrupt and has it signalled (`vm::interrupt::enter`).
     /// Records the thread entering the store's guest code. Against `request_interrupt`, either
     /// the entry then sees the flag, or the interrupter sees the thread and signals it: a
     /// sequentially consistent store, or (`fenced_elsewhere`) a plain one when the interrupter
