@@ -229,9 +229,10 @@ fn the_real_time_host_example_allocates_nothing_and_makes_no_system_call() {
 }
 
 /// Every function `wasm.h` and `waot.h` declare (the vector functions `WASM_DECLARE_VEC`
-/// declares included) is defined by `libwaot_c.so`: a host never fails to link.
+/// declares included) is defined by `libwaot_c.so`, a host never fails to link, and the library
+/// exports nothing else, which a host's symbols could collide with.
 #[test]
-fn the_library_defines_every_function_the_headers_declare() {
+fn the_library_exports_exactly_the_functions_the_headers_declare() {
     let mut declared = std::collections::BTreeSet::new();
     for header in ["wasm.h", "waot.h"] {
         let text =
@@ -275,6 +276,9 @@ fn the_library_defines_every_function_the_headers_declare() {
     let missing: Vec<_> = declared.iter().filter(|d| !defined.contains(*d)).collect();
     assert!(declared.len() > 100, "{declared:?}");
     assert!(missing.is_empty(), "declared but not defined: {missing:?}");
+    // And it exports nothing else: the runtime's own entry points stay inside.
+    let extra: Vec<_> = defined.iter().filter(|d| !declared.contains(*d)).collect();
+    assert!(extra.is_empty(), "exported but declared by no header: {extra:?}");
 }
 
 /// The library needs no static TLS: a plugin host `dlopen`s it (or several plugins that each

@@ -69,8 +69,11 @@ void waot_unwind_to_catch(void *catch_point) {
 
 #define WAOT_EXCEPTION_CLASS 0x57414f545741534dULL /* "WAOTWASM" */
 
-void *waot_catch_point(void);
-void waot_exception_escaped(void *exn);
+/* Defined in Rust (vm/exceptions.rs). Hidden here, so hidden in any library that links this
+ * file (the most constraining visibility wins): a host's symbol of the same name cannot
+ * interpose, and libwaot_c.so exports only the C API. */
+__attribute__((visibility("hidden"))) void *waot_catch_point(void);
+__attribute__((visibility("hidden"))) void waot_exception_escaped(void *exn);
 _Unwind_Reason_Code __gcc_personality_v0(int, _Unwind_Action, _Unwind_Exception_Class,
                                          struct _Unwind_Exception *, struct _Unwind_Context *);
 
