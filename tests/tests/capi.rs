@@ -278,7 +278,10 @@ fn the_library_exports_exactly_the_functions_the_headers_declare() {
     assert!(missing.is_empty(), "declared but not defined: {missing:?}");
     // And it exports nothing else: the runtime's own entry points stay inside.
     let extra: Vec<_> = defined.iter().filter(|d| !declared.contains(*d)).collect();
-    assert!(extra.is_empty(), "exported but declared by no header: {extra:?}");
+    assert!(
+        extra.is_empty(),
+        "exported but declared by no header: {extra:?}"
+    );
 }
 
 /// The library needs no static TLS: a plugin host `dlopen`s it (or several plugins that each

@@ -1,7 +1,7 @@
 //! Checks of an artifact's native part made from the file's bytes before `dlopen`: that it
 //! was compiled for this host, and where its code symbols lie.
 
-use crate::vm::code_registry::{FunctionNames, ModuleSymbols};
+use crate::vm::code_registry::{self, FunctionNames, ModuleSymbols};
 use object::{Object, ObjectSection, ObjectSymbol};
 use runtime_support::artifact::{self, ArtifactHeader};
 use runtime_support::ModuleInfo;
@@ -89,9 +89,7 @@ impl SymbolLayout {
         let glue = glue
             .iter()
             .flat_map(|t| t.iter().map(|p| (*p as usize, u32::MAX)));
-        let mut funcs: Vec<(usize, u32)> = defined.chain(glue).collect();
-        funcs.sort_unstable();
-        funcs.dedup_by_key(|f| f.0);
+        let funcs = code_registry::FunctionAddresses::new(defined.chain(glue).collect());
         ModuleSymbols {
             module: module.to_string(),
             start: self.text.0.wrapping_add(bias),
