@@ -160,9 +160,46 @@ impl ModuleInfo {
     /// Reads a module's structure. It does not validate: call this on validated bytes or
     /// expect errors only for malformed binaries.
     pub fn parse(wasm: &[u8]) -> Result<ModuleInfo> {
+        Self::parse_with(wasm, true)
+    }
+
+    /// `parse` without reading the code section's bodies (`bodies` stays empty): what a
+    /// loader needs of a skeleton, whose stub bodies it never looks at (yosys has 46,000).
+    pub fn parse_declarations(wasm: &[u8]) -> Result<ModuleInfo> {
+        Self::parse_with(wasm, false)
+    }
+
+    fn parse_with(wasm: &[u8], bodies: bool) -> Result<ModuleInfo> {
         let mut m = ModuleInfo::default();
-        for payload in Parser::new(0).parse_all(wasm) {
-            m.add(payload?, wasm)?;
+        let mut parser = Parser::new(0);
+        let mut rest = wasm;
+        loop {
+            let (consumed, payload) = match parser.parse(rest, true)? {
+                wasmparser::Chunk::Parsed { consumed, payload } => (consumed, payload),
+                wasmparser::Chunk::NeedMoreData(_) => {
+                    return Err(ModuleError {
+                        message: "unexpected end of the module".into(),
+                        offset: wasm.len(),
+                    })
+                }
+            };
+            rest = &rest[consumed..];
+            let skip = match payload {
+                Payload::CodeSectionStart { size, .. } if !bodies => Some(size as usize),
+                _ => None,
+            };
+            let end = matches!(payload, Payload::End(_));
+            m.add(payload, wasm)?;
+            if let Some(size) = skip {
+                parser.skip_section();
+                rest = rest.get(size..).ok_or_else(|| ModuleError {
+                    message: "the code section runs past the end of the module".into(),
+                    offset: wasm.len() - rest.len(),
+                })?;
+            }
+            if end {
+                break;
+            }
         }
         // Looked up once per function when an artifact is loaded: sorted for binary search.
         let names = std::sync::Arc::make_mut(&mut m.func_names);

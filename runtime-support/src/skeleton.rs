@@ -138,6 +138,21 @@ mod tests {
         }
         assert!(!skel.windows(9).any(|w| w == b"producers"));
         crate::validate::validate(&skel, &[]).unwrap();
+        // What a loader reads: the same declarations, sections and data, no bodies; a
+        // truncated skeleton parses exactly when `parse` takes it (at a section's end), and
+        // never panics.
+        let decl = ModuleInfo::parse_declarations(&skel).unwrap();
+        assert!(decl.bodies.is_empty());
+        assert_eq!(decl.sections, info.sections);
+        assert_eq!(decl.funcs, info.funcs);
+        assert_eq!(decl.datas[0].bytes, info.datas[0].bytes);
+        for n in 0..skel.len() {
+            let (decl, full) = (
+                ModuleInfo::parse_declarations(&skel[..n]),
+                ModuleInfo::parse(&skel[..n]),
+            );
+            assert_eq!(decl.is_ok(), full.is_ok(), "{n} bytes");
+        }
     }
 
     #[test]

@@ -255,8 +255,8 @@ impl LoadedModule {
         if names_section_len != Some(header.names_len) {
             return Err("the names section is not the length the metadata header records (the artifact was altered)".into());
         }
-        let info =
-            ModuleInfo::parse(skeleton).map_err(|e| format!("the module's skeleton: {e}"))?;
+        let info = ModuleInfo::parse_declarations(skeleton)
+            .map_err(|e| format!("the module's skeleton: {e}"))?;
         let layout = SymbolLayout::read(&file)?;
         let owned_skeleton = matches!(source, ObjectSource::Memory).then(|| skeleton.to_vec());
         drop(file);

@@ -118,6 +118,10 @@ pub fn run_seed(seed: u64, dir: &Path) -> Result<(), String> {
             runtime_support::ModuleInfo::parse(&input).map(drop)
         })?
         .map_err(|e| at(&format!("a valid module does not parse: {e}")))?;
+        no_panic(&at("ModuleInfo::parse_declarations"), || {
+            runtime_support::ModuleInfo::parse_declarations(&input).map(drop)
+        })?
+        .map_err(|e| at(&format!("a valid module's declarations do not parse: {e}")))?;
         // What an artifact carries of a valid module parses as a module too.
         for (what, part) in [
             (
