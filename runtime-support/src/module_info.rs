@@ -163,8 +163,10 @@ impl ModuleInfo {
         Self::parse_with(wasm, true)
     }
 
-    /// `parse` without reading the code section's bodies (`bodies` stays empty): what a
-    /// loader needs of a skeleton, whose stub bodies it never looks at (yosys has 46,000).
+    /// `parse` without reading the code section's bodies (`bodies` stays empty, and a
+    /// malformed body goes unnoticed): what a loader needs of a skeleton, whose stub bodies it
+    /// never looks at (yosys has 46,000). The function section still gives the number of
+    /// defined functions; wasmparser checks the code section's count against it.
     pub fn parse_declarations(wasm: &[u8]) -> Result<ModuleInfo> {
         Self::parse_with(wasm, false)
     }
@@ -216,6 +218,18 @@ impl ModuleInfo {
             ));
         }
         match payload {
+            // A component's payloads are not a module's (and with wasmparser's component
+            // feature, which another crate of the workspace may turn on, they would come).
+            Payload::Version {
+                encoding: wasmparser::Encoding::Component,
+                range,
+                ..
+            } => {
+                return Err(ModuleError {
+                    message: "a component, not a core module".into(),
+                    offset: range.start as usize,
+                })
+            }
             Payload::TypeSection(r) => {
                 for group in r {
                     let start = self.sub_types.len() as u32;

@@ -83,6 +83,8 @@ impl Module {
         self.inner.type_ids.get(index as usize).copied()
     }
 
+    /// The module's structure, as its skeleton declares it (`bodies` is empty: loading does not
+    /// read the skeleton's stub bodies).
     pub fn info(&self) -> &ModuleInfo {
         &self.inner.info
     }

@@ -265,39 +265,39 @@ pub fn contains(pc: usize) -> bool {
 
 /// Maps return addresses to guest functions; addresses outside guest code are skipped.
 pub fn symbolize(pcs: &[usize]) -> Vec<FrameInfo> {
-    // Under the lock only the lookup of each frame's module; names are read after it (the
-    // first backtrace of a module hashes and parses them), so loads and drops elsewhere wait
-    // for nothing.
-    let mut found = Vec::new();
+    // Under the lock only the lookup of each frame's module; the functions are sorted and the
+    // names read after it (the first backtrace of a module sorts its addresses, and hashes and
+    // parses its names), so loads and drops elsewhere wait for nothing.
+    let mut modules = Vec::new();
     {
         let registry = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
         for &pc in pcs {
             let Some((_, m)) = registry.symbols.range(..=(pc, u64::MAX)).next_back() else {
                 continue;
             };
-            if pc >= m.end {
-                continue;
+            if pc < m.end {
+                modules.push((m.clone(), pc));
             }
-            let funcs = m.funcs.sorted();
-            let i = funcs.partition_point(|(addr, _)| *addr <= pc.saturating_sub(1));
-            if i == 0 {
-                continue;
-            }
-            let (_, index) = funcs[i - 1];
-            if index == u32::MAX {
-                continue; // a trampoline or host adapter, not a wasm function
-            }
-            found.push((m.clone(), index));
         }
     }
-    found
-        .into_iter()
-        .map(|(m, index)| FrameInfo {
+    let mut frames = Vec::new();
+    for (m, pc) in modules {
+        let funcs = m.funcs.sorted();
+        let i = funcs.partition_point(|(addr, _)| *addr <= pc.saturating_sub(1));
+        if i == 0 {
+            continue;
+        }
+        let (_, index) = funcs[i - 1];
+        if index == u32::MAX {
+            continue; // a trampoline or host adapter, not a wasm function
+        }
+        frames.push(FrameInfo {
             module: m.module.clone(),
             func_index: index,
             func_name: m.names.lookup(index),
-        })
-        .collect()
+        });
+    }
+    frames
 }
 
 #[cfg(test)]

@@ -9,6 +9,11 @@
 
 #include <stdint.h>
 
+/* Everything this file defines is the runtime's own: hidden, so that neither libwaot_c.so nor a
+ * library that links libwaot_c.a exports it, and a host's symbol of the same name cannot
+ * interpose. */
+#define WAOT_INTERNAL __attribute__((visibility("hidden")))
+
 typedef void (*waot_trampoline)(void *code, void *vmctx, void *values);
 
 /* A catch point is the jump buffer (__builtin_setjmp's five words) followed by the enclosing
@@ -34,11 +39,11 @@ struct waot_entry_state {
 };
 static __thread struct waot_entry_state waot_entry;
 
-__attribute__((visibility("hidden"))) struct waot_entry_state *waot_entry_state(void) {
+WAOT_INTERNAL struct waot_entry_state *waot_entry_state(void) {
     return &waot_entry;
 }
 
-int waot_call_catching_traps(void **catch_slot, void *limits, waot_trampoline trampoline,
+WAOT_INTERNAL int waot_call_catching_traps(void **catch_slot, void *limits, waot_trampoline trampoline,
                              void *code, void *vmctx, void *values) {
     void *buf[7];
     void *volatile previous = *catch_slot;
@@ -55,7 +60,7 @@ int waot_call_catching_traps(void **catch_slot, void *limits, waot_trampoline tr
     return 1;
 }
 
-void waot_unwind_to_catch(void *catch_point) {
+WAOT_INTERNAL void waot_unwind_to_catch(void *catch_point) {
     __builtin_longjmp((void **)catch_point, 1);
 }
 
@@ -70,16 +75,15 @@ void waot_unwind_to_catch(void *catch_point) {
 #define WAOT_EXCEPTION_CLASS 0x57414f545741534dULL /* "WAOTWASM" */
 
 /* Defined in Rust (vm/exceptions.rs). Hidden here, so hidden in any library that links this
- * file (the most constraining visibility wins): a host's symbol of the same name cannot
- * interpose, and libwaot_c.so exports only the C API. */
-__attribute__((visibility("hidden"))) void *waot_catch_point(void);
-__attribute__((visibility("hidden"))) void waot_exception_escaped(void *exn);
+ * file (the most constraining visibility wins). */
+WAOT_INTERNAL void *waot_catch_point(void);
+WAOT_INTERNAL void waot_exception_escaped(void *exn);
 _Unwind_Reason_Code __gcc_personality_v0(int, _Unwind_Action, _Unwind_Exception_Class,
                                          struct _Unwind_Exception *, struct _Unwind_Context *);
 
 /* What compiled code's personality stub jumps to: the C personality, which enters the
  * landing pads that compiled code's call-site tables name. */
-void *waot_personality_routine(void) { return (void *)__gcc_personality_v0; }
+WAOT_INTERNAL void *waot_personality_routine(void) { return (void *)__gcc_personality_v0; }
 
 static _Unwind_Reason_Code waot_stop(int version, _Unwind_Action actions,
                                      _Unwind_Exception_Class cls,
@@ -98,7 +102,7 @@ static _Unwind_Reason_Code waot_stop(int version, _Unwind_Action actions,
 
 /* The Throw builtin, and the throw of a host adapter (whose first argument is a host
  * context): the first argument is unused. */
-void waot_throw(void *unused, struct _Unwind_Exception *exn) {
+WAOT_INTERNAL void waot_throw(void *unused, struct _Unwind_Exception *exn) {
     (void)unused;
     void *catch_point = waot_catch_point();
     exn->exception_class = WAOT_EXCEPTION_CLASS;
@@ -131,7 +135,7 @@ void waot_throw(void *unused, struct _Unwind_Exception *exn) {
  * [bottom, top) (the thread's stack), or the chain does not climb the stack (guest code was
  * entered on another stack, as fibers do), nothing is scanned and 0 is returned: the caller
  * then frees nothing. Returns 1 after a scan. */
-int waot_scan_stack(uintptr_t bottom, uintptr_t top, void (*visit)(void *, uintptr_t), void *ctx) {
+WAOT_INTERNAL int waot_scan_stack(uintptr_t bottom, uintptr_t top, void (*visit)(void *, uintptr_t), void *ctx) {
     __builtin_unwind_init();
     uintptr_t sp;
 #if defined(__x86_64__)

@@ -113,15 +113,17 @@ pub fn run_seed(seed: u64, dir: &Path) -> Result<(), String> {
     let valid = no_panic(&at("validate"), || {
         runtime_support::validate::validate(&input, &[]).is_ok()
     })?;
+    // What the loader parses of a skeleton, on any bytes: an error, never a panic.
+    let declarations = no_panic(&at("ModuleInfo::parse_declarations"), || {
+        runtime_support::ModuleInfo::parse_declarations(&input).map(drop)
+    })?;
     if valid {
         no_panic(&at("ModuleInfo::parse"), || {
             runtime_support::ModuleInfo::parse(&input).map(drop)
         })?
         .map_err(|e| at(&format!("a valid module does not parse: {e}")))?;
-        no_panic(&at("ModuleInfo::parse_declarations"), || {
-            runtime_support::ModuleInfo::parse_declarations(&input).map(drop)
-        })?
-        .map_err(|e| at(&format!("a valid module's declarations do not parse: {e}")))?;
+        declarations
+            .map_err(|e| at(&format!("a valid module's declarations do not parse: {e}")))?;
         // What an artifact carries of a valid module parses as a module too.
         for (what, part) in [
             (
@@ -136,6 +138,11 @@ pub fn run_seed(seed: u64, dir: &Path) -> Result<(), String> {
                 runtime_support::ModuleInfo::parse(&part).map(drop)
             })?
             .map_err(|e| at(&format!("its {what} does not parse: {e}")))?;
+            no_panic(
+                &at(&format!("ModuleInfo::parse_declarations of the {what}")),
+                || runtime_support::ModuleInfo::parse_declarations(&part).map(drop),
+            )?
+            .map_err(|e| at(&format!("its {what}'s declarations do not parse: {e}")))?;
         }
         if rng.below(4) == 0 {
             let options = CompileOptions {
