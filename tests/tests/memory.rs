@@ -677,3 +677,31 @@ fn a_memory_in_reused_address_space_starts_zeroed_at_its_own_size() {
         call("store", &[last_of_grown, Val::I32(-1)]).unwrap();
     }
 }
+
+/// Megabytes of active data (which instantiation asks to put in huge pages where the host has
+/// them) arrive exactly, with zeros around them, at the first instantiation and the next.
+#[test]
+fn megabytes_of_data_segments_arrive_exactly_around_huge_page_boundaries() {
+    const PATTERN: &str = "0123456789abcdef";
+    let big = PATTERN.repeat((3 << 20) / PATTERN.len());
+    let (at, tail_at) = (1000usize, (6 << 20) + 5);
+    let wat = format!(
+        r#"(module (memory (export "memory") 128)
+             (data (i32.const {at}) "{big}")
+             (data (i32.const {tail_at}) "tail"))"#
+    );
+    let d = tempfile::tempdir().unwrap();
+    let module = load_wat(d.path(), "bigdata", &wat, &CompileOptions::default());
+    let mut store = Store::new();
+    for _ in 0..2 {
+        let i = Linker::new().instantiate(&mut store, &module).unwrap();
+        let m = store.get_memory(i, "memory").unwrap();
+        let data = store.memory_data(m).unwrap();
+        assert_eq!(data.len(), 128 << 16);
+        assert!(data[..at].iter().all(|&b| b == 0));
+        assert!(data[at..at + big.len()] == *big.as_bytes());
+        assert!(data[at + big.len()..tail_at].iter().all(|&b| b == 0));
+        assert_eq!(&data[tail_at..tail_at + 4], b"tail");
+        assert!(data[tail_at + 4..].iter().all(|&b| b == 0));
+    }
+}

@@ -563,6 +563,27 @@ impl StoreData {
                 SegmentMode::Passive => {}
             }
         }
+        // The span each memory's active segments will fill (`MemoryData::expect_writes`).
+        let mut spans = vec![None::<(u64, u64)>; inst.vm.memories.len()];
+        for (i, seg) in info.datas.iter().enumerate() {
+            let SegmentMode::Active { index, offset } = &seg.mode else {
+                continue;
+            };
+            let memory64 = info.memories[*index as usize].memory64;
+            if inst.vm.data_dropped[i] {
+                continue;
+            }
+            if let Ok(start) = self.eval_offset(inst, offset, memory64) {
+                let end = start.saturating_add(seg.bytes.len() as u64);
+                let span = &mut spans[*index as usize];
+                *span = Some(span.map_or((start, end), |(s, e)| (s.min(start), e.max(end))));
+            }
+        }
+        for (index, span) in spans.into_iter().enumerate() {
+            if let Some((start, end)) = span {
+                builtins::memory(&inst.vm, index as u32).expect_writes(start, end);
+            }
+        }
         for (i, seg) in info.datas.iter().enumerate() {
             // Already in place from the memory's image.
             if inst.vm.data_dropped[i] {

@@ -195,6 +195,31 @@ impl MemoryData {
         }
     }
 
+    /// Asks for huge pages under `[start, end)`, which data segments are about to fill, when it
+    /// spans at least one (2 MiB, rounded outwards within the accessible length): a page fault
+    /// per 4 KiB page of megabytes of data costs more than the copy itself, the more so in a
+    /// virtual machine, and the host's transparent huge pages (`madvise` mode) take one per
+    /// 2 MiB. At most a huge page's worth at each end is committed beyond the data; where the
+    /// host has no transparent huge pages the advice does nothing.
+    pub(crate) fn expect_writes(&self, start: u64, end: u64) {
+        const HUGE: u64 = 2 << 20;
+        if self.shared || end.saturating_sub(start) < HUGE {
+            return;
+        }
+        let from = start & !(HUGE - 1);
+        let to = end.next_multiple_of(HUGE).min(self.length());
+        if to > from {
+            // SAFETY: advice on accessible pages of this memory; it changes no contents.
+            unsafe {
+                libc::madvise(
+                    self.vm.base.add(from as usize) as *mut _,
+                    (to - from) as usize,
+                    libc::MADV_HUGEPAGE,
+                )
+            };
+        }
+    }
+
     /// Copies `bytes` to `offset`, or traps out of bounds (data segments, `memory.init`).
     pub(crate) fn write(&self, offset: u64, bytes: &[u8]) -> Result<(), runtime_support::TrapCode> {
         let p = self.range_ptr(offset, bytes.len() as u64)?;
