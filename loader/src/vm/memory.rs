@@ -199,8 +199,9 @@ impl MemoryData {
     /// spans at least one (2 MiB, rounded outwards within the accessible length): a page fault
     /// per 4 KiB page of megabytes of data costs more than the copy itself, the more so in a
     /// virtual machine, and the host's transparent huge pages (`madvise` mode) take one per
-    /// 2 MiB. At most a huge page's worth at each end is committed beyond the data; where the
-    /// host has no transparent huge pages the advice does nothing.
+    /// 2 MiB. The advice commits nothing by itself: each 2 MiB that a segment writes into is
+    /// committed whole, so a small segment far from the others may cost a whole huge page;
+    /// where the host has no transparent huge pages the advice does nothing.
     pub(crate) fn expect_writes(&self, start: u64, end: u64) {
         const HUGE: u64 = 2 << 20;
         if self.shared || end.saturating_sub(start) < HUGE {
