@@ -17,6 +17,12 @@ pub const SYM_SKELETON: &str = "waot_skeleton";
 pub const NAMES_SECTION: &str = ".waot.names";
 /// The symbol of the names' bytes.
 pub const SYM_NAMES: &str = "waot_names";
+/// ELF section holding the memory images (`crate::memory_image`), each at a multiple of
+/// `memory_image::IMAGE_ALIGN` from the section's start, which is aligned as much: the loader
+/// maps them from the artifact file into linear memory.
+pub const IMAGES_SECTION: &str = ".waot.images";
+/// The symbol of the images' bytes (copied from there where they cannot be mapped).
+pub const SYM_IMAGES: &str = "waot_images";
 /// `[i64; defined functions]`: code of every defined function, wasm-call ABI. This table and
 /// the next two hold each address as its distance from the table's own address, so the
 /// dynamic loader relocates none of their entries.
@@ -111,6 +117,16 @@ impl Metering {
 pub const HOST_CONTEXT_OFFSET_CALLBACK: u32 = 0;
 pub const HOST_CONTEXT_OFFSET_THROW: u32 = 8;
 
+/// One memory image in the images section: `len` bytes at `section_offset` there are the
+/// initial contents of memory `memory` from `memory_offset` on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImageEntry {
+    pub memory: u32,
+    pub memory_offset: u64,
+    pub section_offset: u64,
+    pub len: u64,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ArtifactHeader {
     pub abi_version: u32,
@@ -133,6 +149,11 @@ pub struct ArtifactHeader {
     /// The module's function names (`crate::skeleton::names`), checked when first read.
     pub names_len: u64,
     pub names_hash: [u8; 32],
+    /// The memory images section, checked at load like the skeleton (whose segments for these
+    /// memories are empty: each byte of data is hashed once).
+    pub images_len: u64,
+    pub images_hash: [u8; 32],
+    pub images: Vec<ImageEntry>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -181,6 +202,15 @@ impl ArtifactHeader {
         out.extend_from_slice(&self.skeleton_hash);
         out.extend_from_slice(&self.names_len.to_le_bytes());
         out.extend_from_slice(&self.names_hash);
+        out.extend_from_slice(&self.images_len.to_le_bytes());
+        out.extend_from_slice(&self.images_hash);
+        out.extend_from_slice(&(self.images.len() as u32).to_le_bytes());
+        for image in &self.images {
+            out.extend_from_slice(&image.memory.to_le_bytes());
+            out.extend_from_slice(&image.memory_offset.to_le_bytes());
+            out.extend_from_slice(&image.section_offset.to_le_bytes());
+            out.extend_from_slice(&image.len.to_le_bytes());
+        }
         out
     }
 
@@ -215,6 +245,18 @@ impl ArtifactHeader {
         let skeleton_hash = r.take(32)?.try_into().unwrap();
         let names_len = u64::from_le_bytes(r.take(8)?.try_into().unwrap());
         let names_hash = r.take(32)?.try_into().unwrap();
+        let images_len = r.u64()?;
+        let images_hash = r.take(32)?.try_into().unwrap();
+        let count = u32::from_le_bytes(r.take(4)?.try_into().unwrap());
+        let mut images = Vec::new();
+        for _ in 0..count {
+            images.push(ImageEntry {
+                memory: u32::from_le_bytes(r.take(4)?.try_into().unwrap()),
+                memory_offset: r.u64()?,
+                section_offset: r.u64()?,
+                len: r.u64()?,
+            });
+        }
         if r.pos != bytes.len() {
             return Err(HeaderError(
                 "metadata header has bytes after its last field".into(),
@@ -235,6 +277,9 @@ impl ArtifactHeader {
             skeleton_hash,
             names_len,
             names_hash,
+            images_len,
+            images_hash,
+            images,
         })
     }
 }
@@ -251,6 +296,10 @@ impl<'a> Reader<'a> {
         let s = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(s)
+    }
+
+    fn u64(&mut self) -> Result<u64, HeaderError> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().unwrap()))
     }
 
     fn string(&mut self) -> Result<String, HeaderError> {
@@ -284,15 +333,23 @@ mod tests {
             skeleton_hash: content_hash(b"\0asm\x01\0\0\0"),
             names_len: 8,
             names_hash: content_hash(b"\0asm\x01\0\0\0"),
+            images_len: 65536,
+            images_hash: content_hash(&[0; 65536]),
+            images: vec![ImageEntry {
+                memory: 0,
+                memory_offset: 1 << 20,
+                section_offset: 0,
+                len: 65536,
+            }],
         }
     }
 
     #[test]
     fn unknown_metering_flags_are_refused() {
         let mut bytes = sample().encode();
-        // The flags sit before the wasm's, the skeleton's and the names' lengths and hashes
-        // (3 × (8 + 32)).
-        let at = bytes.len() - 120 - 4;
+        // The flags sit before the wasm's, the skeleton's, the names' and the images' lengths
+        // and hashes (4 × (8 + 32)) and the one image entry (4 + 4 + 3 × 8).
+        let at = bytes.len() - 160 - 32 - 4;
         assert_eq!(bytes[at..at + 4], 1u32.to_le_bytes());
         bytes[at..at + 4].copy_from_slice(&8u32.to_le_bytes());
         let e = ArtifactHeader::decode(&bytes).unwrap_err();

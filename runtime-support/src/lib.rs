@@ -9,6 +9,7 @@ pub mod artifact;
 pub mod builtins;
 pub mod exception;
 pub mod gc;
+pub mod memory_image;
 pub mod module_info;
 pub mod skeleton;
 pub mod trap;
@@ -30,8 +31,9 @@ pub use vmctx::VmctxLayout;
 /// stopped by a signal anywhere leaves a heap the runtime can repair; 16: the personality stub
 /// lies outside `.text`; 17: with fuel, only the functions the call graph needs check it at
 /// entry, the loader does before each call from the host; 18: the header's content hashes are
-/// BLAKE3, `artifact::content_hash`).
-pub const ABI_VERSION: u32 = 18;
+/// BLAKE3, `artifact::content_hash`; 19: memory images, `memory_image`, and the skeleton's
+/// segments for imaged memories are empty).
+pub const ABI_VERSION: u32 = 19;
 
 /// A name a module chose (a function's in the name section, an import's) as it may be
 /// printed: control characters are escaped (`\u{1b}`, `\n`), so that a module can neither

@@ -14,15 +14,23 @@
 //! module is hashed only when something reads it (the interpreter, the compile cache).
 
 const CODE: u8 = 10;
+const DATA: u8 = 11;
 const CUSTOM: u8 = 0;
 
 /// The function body `unreachable; end` with no locals, size-prefixed.
 const STUB_BODY: [u8; 4] = [3, 0, 0x00, 0x0b];
 
-/// The skeleton of `wasm`, a module that has been validated.
-pub fn skeleton(wasm: &[u8]) -> Result<Vec<u8>, String> {
+/// The skeleton of `wasm`, a module that has been validated. The active data segments that
+/// target one of `imaged` (memories whose contents the artifact holds as images,
+/// `crate::memory_image`) keep their offsets and lose their bytes: the image has them, and
+/// loading hashes each byte once.
+pub fn skeleton(wasm: &[u8], imaged: &[u32]) -> Result<Vec<u8>, String> {
     rebuild(wasm, |out, id, section, content| {
         match id {
+            DATA if !imaged.is_empty() => {
+                let at = content.as_ptr() as usize - wasm.as_ptr() as usize;
+                push_section(out, DATA, &strip_data(wasm, at, content, imaged)?);
+            }
             CODE => {
                 let (count, count_len) =
                     leb_u32(content).ok_or("the code section's count is malformed")?;
@@ -73,6 +81,33 @@ fn rebuild(
     Ok(out)
 }
 
+/// The data section `content` (at offset `at` in `wasm`) with the bytes of the active segments
+/// that target one of `imaged` removed: each keeps its flags, memory and offset, and becomes
+/// empty.
+fn strip_data(wasm: &[u8], at: usize, content: &[u8], imaged: &[u32]) -> Result<Vec<u8>, String> {
+    let reader = wasmparser::BinaryReader::new(content, at as u64);
+    let reader = wasmparser::DataSectionReader::new(reader).map_err(|e| e.to_string())?;
+    let mut out = Vec::with_capacity(content.len());
+    crate::universal::leb128(reader.count() as u64, &mut out);
+    for data in reader {
+        let data = data.map_err(|e| e.to_string())?;
+        let range = data.range.start as usize..data.range.end as usize;
+        match data.kind {
+            wasmparser::DataKind::Active {
+                memory_index,
+                offset_expr,
+            } if imaged.contains(&memory_index) => {
+                let expr = offset_expr.get_binary_reader();
+                let expr_end = expr.original_position() as usize + expr.bytes_remaining();
+                out.extend_from_slice(&wasm[range.start..expr_end]);
+                out.push(0);
+            }
+            _ => out.extend_from_slice(&wasm[range]),
+        }
+    }
+    Ok(out)
+}
+
 fn custom_name(content: &[u8]) -> Option<&[u8]> {
     let (len, len_len) = leb_u32(content)?;
     content.get(len_len..len_len.checked_add(len as usize)?)
@@ -119,7 +154,7 @@ mod tests {
     #[test]
     fn keeps_declarations_and_data_stubs_the_code_and_puts_names_apart() {
         let wasm = module();
-        let skel = skeleton(&wasm).unwrap();
+        let skel = skeleton(&wasm, &[]).unwrap();
         let full = ModuleInfo::parse(&wasm).unwrap();
         let info = ModuleInfo::parse(&skel).unwrap();
         assert_eq!(info.types, full.types);
@@ -156,13 +191,45 @@ mod tests {
     }
 
     #[test]
+    fn segments_of_imaged_memories_keep_their_offsets_and_lose_their_bytes() {
+        // (memory 1) (data (i32.const 8) "hi") (data "xyz"): the passive segment stays whole
+        // (`memory.init` reads it).
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        push_section(&mut wasm, 5, &[1, 0, 1]);
+        push_section(&mut wasm, 12, &[2]);
+        push_section(
+            &mut wasm,
+            11,
+            &[2, 0, 0x41, 8, 0x0b, 2, b'h', b'i', 1, 3, b'x', b'y', b'z'],
+        );
+        crate::validate::validate(&wasm, &[]).unwrap();
+        let full = ModuleInfo::parse(&wasm).unwrap();
+        assert_eq!(full.datas.len(), 2);
+        let skel = skeleton(&wasm, &[0]).unwrap();
+        crate::validate::validate(&skel, &[]).unwrap();
+        let info = ModuleInfo::parse(&skel).unwrap();
+        assert!(info.datas[0].bytes.is_empty());
+        assert!(matches!(
+            &info.datas[0].mode,
+            crate::module_info::SegmentMode::Active { index: 0, offset } if offset[..] == [crate::module_info::ConstOp::I32(8)]
+        ));
+        assert_eq!(&skel[info.datas[1].bytes.clone()], b"xyz");
+        // Other memories' segments are untouched.
+        assert_eq!(
+            skeleton(&wasm, &[1]).unwrap(),
+            skeleton(&wasm, &[]).unwrap()
+        );
+    }
+
+    #[test]
     fn malformed_input_is_an_error_not_a_panic() {
         let wasm = module();
         for cut in 0..wasm.len() {
-            let _ = skeleton(&wasm[..cut]);
+            let _ = skeleton(&wasm[..cut], &[]);
+            let _ = skeleton(&wasm[..cut], &[0]);
             let _ = names(&wasm[..cut]);
         }
-        assert!(skeleton(b"\0asm").is_err());
+        assert!(skeleton(b"\0asm", &[]).is_err());
         assert!(names(b"\0asm").is_err());
     }
 }

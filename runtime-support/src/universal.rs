@@ -208,6 +208,9 @@ mod tests {
             skeleton_hash: content_hash(&module),
             names_len: 8,
             names_hash: content_hash(b"\0asm\x01\0\0\0"),
+            images_len: 0,
+            images_hash: content_hash(&[]),
+            images: Vec::new(),
         };
         let object = vec![7u8; 300]; // a size whose LEB128 takes two bytes
         let file = append_section(&module, &header, &object, [1; 8], |_| [2; 32]);
@@ -242,6 +245,9 @@ mod tests {
             skeleton_hash: content_hash(&module),
             names_len: 8,
             names_hash: content_hash(b"\0asm\x01\0\0\0"),
+            images_len: 0,
+            images_hash: content_hash(&[]),
+            images: Vec::new(),
         };
         let object: Vec<u8> = (0..5000u32).map(|i| (i * 7 + i / 251) as u8).collect();
         let file = append_section(&module, &header, &object, crate::trust::key_id(key), |m| {

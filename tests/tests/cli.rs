@@ -119,7 +119,7 @@ fn artifacts_have_no_undefined_symbols_and_describe_themselves() {
     assert_eq!(module.wasm().unwrap(), wasm);
     // Loading read the skeleton: the module's declarations and data, its code stubbed. The
     // names are apart, for backtraces.
-    let skeleton = runtime_support::skeleton::skeleton(&wasm).unwrap();
+    let skeleton = runtime_support::skeleton::skeleton(&wasm, &[]).unwrap();
     assert_eq!(header.skeleton_len, skeleton.len() as u64);
     assert_eq!(
         header.skeleton_hash,
@@ -330,7 +330,9 @@ fn wrun_rejects_bad_artifacts_with_one_line() {
         (start + size) as usize
     };
     // wasm_len sits before the wasm hash, the skeleton's length and hash and the names' length
-    // and hash (32 + 2 × (8 + 32)); names_len before the names' hash.
+    // and hash (32 + 2 × (8 + 32)); names_len before the names' hash; then the images' length,
+    // hash and count (44 bytes: this module has no image).
+    let meta = meta - 44;
     for (at, what) in [(meta - 112 - 8, "wasm"), (meta - 32 - 8, "names")] {
         let mut longer = bytes.clone();
         let len = u64::from_le_bytes(longer[at..at + 8].try_into().unwrap());
@@ -342,7 +344,7 @@ fn wrun_rejects_bad_artifacts_with_one_line() {
 
     // The skeleton altered (what loading reads: an export name in it): refused at load.
     let wasm_bytes = std::fs::read(&wasm).unwrap();
-    let skeleton = runtime_support::skeleton::skeleton(&wasm_bytes).unwrap();
+    let skeleton = runtime_support::skeleton::skeleton(&wasm_bytes, &[]).unwrap();
     let start = find(&bytes, &skeleton);
     let name = start + find(&skeleton, b"halve");
     let mut altered = bytes.clone();

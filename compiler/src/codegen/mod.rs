@@ -662,8 +662,24 @@ fn emit_self_description(
     features: &str,
     embed_wasm: bool,
 ) -> Result<ArtifactHeader, CompileError> {
-    let skeleton = runtime_support::skeleton::skeleton(cx.wasm)
+    use runtime_support::memory_image::{self, IMAGE_ALIGN};
+    let plan = memory_image::plan(cx.info);
+    let imaged: Vec<u32> = plan.iter().map(|l| l.memory).collect();
+    let skeleton = runtime_support::skeleton::skeleton(cx.wasm, &imaged)
         .map_err(|e| CompileError::Internal(format!("the module's skeleton: {e}")))?;
+    let mut images_bytes = Vec::new();
+    let mut images = Vec::new();
+    for layout in &plan {
+        let at = images_bytes.len();
+        images_bytes.resize(at + layout.len as usize, 0);
+        memory_image::fill(layout, cx.info, cx.wasm, &mut images_bytes[at..]);
+        images.push(artifact::ImageEntry {
+            memory: layout.memory,
+            memory_offset: layout.start,
+            section_offset: at as u64,
+            len: layout.len,
+        });
+    }
     let names = runtime_support::skeleton::names(cx.wasm)
         .map_err(|e| CompileError::Internal(format!("the module's names: {e}")))?;
     let funcs: Vec<_> = cx
@@ -692,6 +708,9 @@ fn emit_self_description(
         skeleton_hash: artifact::content_hash(&skeleton),
         names_len: names.len() as u64,
         names_hash: artifact::content_hash(&names),
+        images_len: images_bytes.len() as u64,
+        images_hash: artifact::content_hash(&images_bytes),
+        images,
     };
     add_bytes(cx, "waot_meta", artifact::META_SECTION, &header.encode());
     add_bytes(
@@ -707,6 +726,17 @@ fn emit_self_description(
         &skeleton,
     );
     add_bytes(cx, artifact::SYM_NAMES, artifact::NAMES_SECTION, &names);
+    // Aligned in the file as in memory, so that the loader maps each image from the file
+    // (and not at all when empty, which would only pad the file).
+    let images_global = add_bytes(
+        cx,
+        artifact::SYM_IMAGES,
+        artifact::IMAGES_SECTION,
+        &images_bytes,
+    );
+    if !images_bytes.is_empty() {
+        images_global.set_alignment(IMAGE_ALIGN as u32);
+    }
     Ok(header)
 }
 
@@ -758,11 +788,17 @@ pub fn add_offset_table<'ctx>(
     global.set_constant(true);
 }
 
-fn add_bytes(cx: &ModuleCx<'_, '_>, name: &str, section: &str, bytes: &[u8]) {
+fn add_bytes<'ctx>(
+    cx: &ModuleCx<'_, 'ctx>,
+    name: &str,
+    section: &str,
+    bytes: &[u8],
+) -> inkwell::values::GlobalValue<'ctx> {
     let value = cx.context.const_string(bytes, false);
     let global = cx.module.add_global(value.get_type(), None, name);
     global.set_initializer(&value);
     global.set_constant(true);
     global.set_section(Some(section));
     global.set_alignment(1);
+    global
 }

@@ -7,6 +7,7 @@ use crate::artifact::checks::{check_target, file_name, SymbolLayout};
 use crate::artifact::native_library::{self, Library};
 use crate::error::{Error, Result};
 use crate::vm::code_registry::{self, Registration};
+use crate::vm::memory_image::MemoryImage;
 use crate::vm::signatures;
 use object::{Object, ObjectSection};
 use runtime_support::artifact::{self, ArtifactHeader};
@@ -34,9 +35,12 @@ pub(crate) struct LoadedModule {
     pub type_ids: Vec<u64>,
     /// Run-time type information of each type index (registered, never freed).
     pub type_infos: Vec<*const runtime_support::gc::VmTypeInfo>,
-    /// Copy-on-write images of the defined memories, built at the second instantiation (a
-    /// module instantiated once copies its data, which costs no more).
-    images: std::sync::OnceLock<Vec<Option<crate::vm::memory_image::MemoryImage>>>,
+    /// The artifact's images of defined memories (`runtime_support::memory_image`), mapped
+    /// from the artifact file at every instantiation; indexed from the first defined memory.
+    artifact_images: Vec<Option<MemoryImage>>,
+    /// Images of the other defined memories, built at the second instantiation (a module
+    /// instantiated once copies its data, which costs no more).
+    images: std::sync::OnceLock<Vec<Option<MemoryImage>>>,
     instantiations: std::sync::atomic::AtomicUsize,
     _registration: Registration,
     _library: Library,
@@ -66,17 +70,100 @@ fn check_type_indices(info: &ModuleInfo, ids: &[u64]) -> std::result::Result<(),
     }
 }
 
+/// That each of the header's memory images fits what the loader will do with it: it fills a
+/// defined memory (once) inside its initial size, lies inside the images section, everything
+/// aligned; and the skeleton's segments for that memory are empty (the image holds them).
+fn check_images(header: &ArtifactHeader, info: &ModuleInfo) -> std::result::Result<(), String> {
+    use runtime_support::memory_image::IMAGE_ALIGN;
+    use runtime_support::module_info::SegmentMode;
+    let altered = |what: &str| Err(format!("memory image {what} (the artifact was altered)"));
+    let mut seen = std::collections::HashSet::new();
+    for image in &header.images {
+        let memory = image.memory;
+        if memory < info.num_imported_memories || !seen.insert(memory) {
+            return altered(&format!("for memory {memory}, which it may not fill"));
+        }
+        let Some(ty) = info.memories.get(memory as usize) else {
+            return altered(&format!("for memory {memory}, which the module lacks"));
+        };
+        let aligned =
+            (image.memory_offset | image.section_offset | image.len).is_multiple_of(IMAGE_ALIGN);
+        let in_memory = ty
+            .initial
+            .checked_mul(65536)
+            .zip(image.memory_offset.checked_add(image.len))
+            .is_some_and(|(size, end)| end <= size);
+        let in_section = image
+            .section_offset
+            .checked_add(image.len)
+            .is_some_and(|end| end <= header.images_len);
+        let pages_fit = !ty.shared && ty.page_size_log2.is_none_or(|l| l == 16);
+        if !aligned || !in_memory || !in_section || !pages_fit || image.len == 0 {
+            return altered(&format!("for memory {memory} does not fit it"));
+        }
+        let has_data = info.datas.iter().any(|d| {
+            matches!(d.mode, SegmentMode::Active { index, .. } if index == memory)
+                && !d.bytes.is_empty()
+        });
+        if has_data {
+            return altered(&format!("for memory {memory} beside its data segments"));
+        }
+    }
+    Ok(())
+}
+
+/// The checked images (`check_images`), per defined memory: mapped from `file`, the file the
+/// library was loaded from, where the images section starts at `file_offset`.
+fn artifact_images(
+    header: &ArtifactHeader,
+    info: &ModuleInfo,
+    library: &Library,
+    file: std::fs::File,
+    file_offset: Option<u64>,
+) -> std::result::Result<Vec<Option<MemoryImage>>, String> {
+    let defined = (info.memories.len() as u32).saturating_sub(info.num_imported_memories);
+    let mut images: Vec<Option<MemoryImage>> = (0..defined).map(|_| None).collect();
+    if header.images.is_empty() {
+        return Ok(images);
+    }
+    // SAFETY: a symbol of the library naming the start of the images section's data.
+    let bytes = unsafe { library.get::<*const u8>(artifact::SYM_IMAGES.as_bytes()) }
+        .map_err(|e| format!("missing symbol `{}`: {e}", artifact::SYM_IMAGES))?;
+    let file = std::sync::Arc::new(std::os::fd::OwnedFd::from(file));
+    for image in &header.images {
+        let len = usize::try_from(image.len).map_err(|e| e.to_string())?;
+        // An offset that is not a page's makes the mapping fail, and the image is copied.
+        let file_offset = file_offset.unwrap_or(1) + image.section_offset;
+        // SAFETY: `check_images` put the image inside the section, which the library maps for
+        // as long as the module (which owns the image) holds it.
+        images[(image.memory - info.num_imported_memories) as usize] = Some(unsafe {
+            MemoryImage::in_artifact(
+                file.clone(),
+                file_offset,
+                image.memory_offset,
+                len,
+                (*bytes).add(image.section_offset as usize),
+            )
+        });
+    }
+    Ok(images)
+}
+
 impl LoadedModule {
-    /// The image of defined memory `defined` (counted from the first defined memory), if it
-    /// has one and this module has been instantiated before.
-    pub fn memory_image(&self, defined: usize) -> Option<&crate::vm::memory_image::MemoryImage> {
+    /// The image of defined memory `defined` (counted from the first defined memory): the
+    /// artifact's, or one built once this module has been instantiated before.
+    pub fn memory_image(&self, defined: usize) -> Option<&MemoryImage> {
+        if let Some(Some(image)) = self.artifact_images.get(defined) {
+            return Some(image);
+        }
         self.images.get()?.get(defined)?.as_ref()
     }
 
     /// Counts an instantiation; from the second on, builds the images first.
     pub fn note_instantiation(&self) {
         use std::sync::atomic::Ordering;
-        if self.instantiations.fetch_add(1, Ordering::Relaxed) >= 1 {
+        let all_in_artifact = self.artifact_images.iter().all(Option::is_some);
+        if self.instantiations.fetch_add(1, Ordering::Relaxed) >= 1 && !all_in_artifact {
             self.images
                 .get_or_init(|| crate::vm::memory_image::build(&self.info, &self.skeleton));
         }
@@ -237,6 +324,20 @@ impl LoadedModule {
         {
             return Err("the module's skeleton does not match the hash in the metadata header (the artifact was altered)".into());
         }
+        // Checked as the skeleton is: the images hold the data its segments for those memories
+        // lack. Where the section lies in the file decides what is mapped from there.
+        let images_section = file
+            .section_by_name(artifact::IMAGES_SECTION)
+            .ok_or("not a waot artifact: no memory images section")?;
+        let images = images_section
+            .data()
+            .map_err(|e| format!("the memory images section is unreadable: {e}"))?;
+        if images.len() as u64 != header.images_len
+            || artifact::content_hash(images) != header.images_hash
+        {
+            return Err("the memory images do not match the hash in the metadata header (the artifact was altered)".into());
+        }
+        let images_file_offset = images_section.file_range().map(|(offset, _)| offset);
         // The embedded module is hashed only when read, but its length decides how many bytes
         // are read then: it must be the section's.
         if matches!(input, WasmInput::Embedded) {
@@ -257,10 +358,11 @@ impl LoadedModule {
         }
         let info = ModuleInfo::parse_declarations(skeleton)
             .map_err(|e| format!("the module's skeleton: {e}"))?;
+        check_images(&header, &info)?;
         let layout = SymbolLayout::read(&file)?;
         let owned_skeleton = matches!(source, ObjectSource::Memory).then(|| skeleton.to_vec());
         drop(file);
-        let library = match source {
+        let (library, library_file) = match source {
             ObjectSource::File(file) => native_library::load_file(file, object_bytes)?,
             ObjectSource::Memory => native_library::load_bytes(object_bytes)?,
         };
@@ -307,6 +409,8 @@ impl LoadedModule {
             Some(bytes) => WasmBytes::Owned(bytes),
             None => in_library(artifact::SYM_SKELETON, header.skeleton_len)?,
         };
+        let artifact_images =
+            artifact_images(&header, &info, &library, library_file, images_file_offset)?;
         let functions = table(artifact::SYM_FUNCTIONS, info.num_defined_funcs() as usize)?;
         let trampolines = table(artifact::SYM_TRAMPOLINES, info.types.len())?;
         let host_adapters = table(artifact::SYM_HOST_ADAPTERS, info.types.len())?;
@@ -349,6 +453,7 @@ impl LoadedModule {
             signatures: types.signatures,
             type_ids: types.ids,
             type_infos: types.infos,
+            artifact_images,
             images: Default::default(),
             instantiations: Default::default(),
             _registration: registration,

@@ -65,15 +65,21 @@ struct LinkMap {
     l_name: *const c_char,
 }
 
-/// Loads the shared object open as `file`, whose checked contents are `bytes`.
-pub(crate) fn load_file(file: &File, bytes: &[u8]) -> Result<Library, String> {
+/// Loads the shared object open as `file`, whose checked contents are `bytes`. Also gives the
+/// file the library was loaded from (a private copy's memory file if not `file`), from which
+/// the artifact's memory images are mapped: the same bytes the library maps.
+pub(crate) fn load_file(file: &File, bytes: &[u8]) -> Result<(Library, File), String> {
+    let same = || {
+        file.try_clone()
+            .map_err(|e| format!("duplicating a descriptor: {e}"))
+    };
     let id = identity(file)?;
     let mut shared = SHARED.lock().unwrap_or_else(|e| e.into_inner());
     let shared = shared.get_or_insert_with(HashMap::new);
     if let Some((loaded, weak)) = shared.get(&(id.dev, id.ino)) {
         if let Some(library) = weak.upgrade() {
             if *loaded == id {
-                return Ok(library);
+                return Ok((library, same()?));
             }
             // Rewritten in place while loaded: the loaded copy is not what was checked.
             return load_bytes(bytes);
@@ -85,12 +91,13 @@ pub(crate) fn load_file(file: &File, bytes: &[u8]) -> Result<Library, String> {
     };
     shared.retain(|_, (_, weak)| weak.strong_count() > 0);
     shared.insert((id.dev, id.ino), (id, Arc::downgrade(&library)));
-    Ok(library)
+    Ok((library, same()?))
 }
 
 /// Loads `bytes` as a shared object from a sealed anonymous memory file: nothing is left in
-/// the file system, and nobody can change the bytes after they were checked.
-pub(crate) fn load_bytes(bytes: &[u8]) -> Result<Library, String> {
+/// the file system, and nobody can change the bytes after they were checked. Also gives that
+/// file.
+pub(crate) fn load_bytes(bytes: &[u8]) -> Result<(Library, File), String> {
     use std::io::Write;
     let flags = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
     // SAFETY: memfd_create with a constant name; the descriptor is owned below.
@@ -112,8 +119,7 @@ pub(crate) fn load_bytes(bytes: &[u8]) -> Result<Library, String> {
     }
     let library = load_descriptor(fd)?
         .ok_or("the dynamic loader returned an already loaded library for new native code")?;
-    Ok(Arc::new(library))
-    // `file` closes the descriptor; the mappings made by dlopen keep the pages.
+    Ok((Arc::new(library), file))
 }
 
 /// Attempts at a fresh name before giving up on sharing the file (`load_descriptor`).

@@ -1,95 +1,121 @@
-//! Memory images (issue 14): a defined memory's initial contents, built once per module in an
-//! anonymous file and mapped copy-on-write at each instantiation, so that a module with
-//! megabytes of data segments neither copies nor commits them until the program writes.
+//! Memory images (issue 14, `runtime_support::memory_image`): a defined memory's initial
+//! contents in a file, mapped copy-on-write over the start of each new instance's memory, so
+//! that a module with megabytes of data segments neither copies nor commits them until the
+//! program writes.
 //!
-//! A memory gets an image only when instantiation cannot fail while applying its segments:
-//! every active data segment that targets it has a constant offset (no `global.get`) and ends
-//! inside its initial size, the memory is not shared (threads re-instantiate into it) and has
-//! 64 KiB pages (the image covers whole host pages). Otherwise the segments are copied, as
-//! before. Applying segments at the memory's creation instead of after the element segments is
-//! not observable: a memory an instance defines is unreachable if instantiation fails.
+//! The file is the artifact itself when the compiler wrote the images into it (checked at load
+//! against the header's hash; mapped from the descriptor the library was loaded from, so the
+//! same bytes as the library's), or an in-memory file the loader builds from the
+//! skeleton at a module's second instantiation when the artifact has none (a module
+//! instantiated once copies its data, which costs no more than building the image).
 
-use runtime_support::module_info::{ConstOp, ModuleInfo, SegmentMode};
+use runtime_support::memory_image::{self, ImageLayout};
+use runtime_support::module_info::ModuleInfo;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::Arc;
 
-/// The initial bytes of one memory, `len` bytes (a multiple of the host page) in `file`.
+/// The initial bytes of one memory: `len` bytes at `file_offset` in `file` are the memory's
+/// from `memory_offset` on (all three multiples of the host page).
 pub(crate) struct MemoryImage {
-    file: OwnedFd,
+    file: Arc<OwnedFd>,
+    file_offset: u64,
+    memory_offset: u64,
     len: usize,
+    /// The same bytes in memory (the library's mapping of its images section), to copy from
+    /// where they cannot be mapped; `None` for an image built from the skeleton, whose segments
+    /// still hold them.
+    bytes: Option<*const u8>,
 }
 
+// SAFETY: `bytes` points into a library that the module owning the image keeps loaded, and is
+// only read.
+unsafe impl Send for MemoryImage {}
+unsafe impl Sync for MemoryImage {}
+
 impl MemoryImage {
-    /// Maps the image over the first `len` bytes of a reservation whose first `accessible`
-    /// bytes are read-write. `false` if it could not (the caller copies instead).
+    /// An image in the artifact file `file`; `bytes` is its copy in the loaded library.
     ///
     /// # Safety
-    /// `base` is the start of a reservation the caller owns, at least `accessible` bytes.
-    pub(crate) unsafe fn map_at(&self, base: *mut u8, accessible: u64) -> bool {
-        if self.len as u64 > accessible {
-            return false;
+    /// `bytes` is readable for `len` bytes while the image lives.
+    pub(crate) unsafe fn in_artifact(
+        file: Arc<OwnedFd>,
+        file_offset: u64,
+        memory_offset: u64,
+        len: usize,
+        bytes: *const u8,
+    ) -> MemoryImage {
+        MemoryImage {
+            file,
+            file_offset,
+            memory_offset,
+            len,
+            bytes: Some(bytes),
         }
+    }
+
+    /// Puts the image in place in the memory at `base`, whose first `accessible` bytes are
+    /// read-write: mapped, or copied where it cannot be. `false` if neither (an image built
+    /// from the skeleton that could not be mapped: the caller applies the segments).
+    ///
+    /// # Safety
+    /// `base` is the start of a memory's reservation that the caller owns, at least
+    /// `accessible` bytes accessible, and no other thread uses it yet.
+    pub(crate) unsafe fn install(&self, base: *mut u8, accessible: u64) -> bool {
+        let end = self.memory_offset.checked_add(self.len as u64);
+        if end.is_none_or(|end| end > accessible) {
+            return self.copy(base, accessible);
+        }
+        let at = base.add(self.memory_offset as usize);
         let p = libc::mmap(
-            base as *mut _,
+            at as *mut _,
             self.len,
             libc::PROT_READ | libc::PROT_WRITE,
             libc::MAP_PRIVATE | libc::MAP_FIXED,
             self.file.as_raw_fd(),
-            0,
+            self.file_offset as libc::off_t,
         );
-        p == base as *mut _
+        p == at as *mut _ || self.copy(base, accessible)
+    }
+
+    unsafe fn copy(&self, base: *mut u8, accessible: u64) -> bool {
+        let Some(bytes) = self.bytes else {
+            return false;
+        };
+        let fits = self.memory_offset.checked_add(self.len as u64);
+        if fits.is_none_or(|end| end > accessible) {
+            return false;
+        }
+        std::ptr::copy_nonoverlapping(bytes, base.add(self.memory_offset as usize), self.len);
+        true
     }
 }
 
 /// An image for each defined memory of the module that can have one (`None` otherwise),
-/// indexed from the first defined memory.
-pub(crate) fn build(info: &ModuleInfo, wasm: &[u8]) -> Vec<Option<MemoryImage>> {
-    let first = info.num_imported_memories as usize;
-    (first..info.memories.len())
-        .map(|index| image_of(info, wasm, index as u32))
+/// indexed from the first defined memory, built from the skeleton's segments.
+pub(crate) fn build(info: &ModuleInfo, skeleton: &[u8]) -> Vec<Option<MemoryImage>> {
+    let first = info.num_imported_memories;
+    (first..info.memories.len() as u32)
+        .map(|index| image_of(info, skeleton, &memory_image::layout(info, index)?))
         .collect()
 }
 
-fn image_of(info: &ModuleInfo, wasm: &[u8], index: u32) -> Option<MemoryImage> {
-    let ty = &info.memories[index as usize];
-    if ty.shared || ty.page_size_log2.is_some_and(|l| l != 16) {
+fn image_of(info: &ModuleInfo, skeleton: &[u8], layout: &ImageLayout) -> Option<MemoryImage> {
+    if !(layout.start | layout.len).is_multiple_of(super::reservation::host_page() as u64) {
         return None;
     }
-    let size = ty.initial.checked_mul(65536)?;
-    let mut segments = Vec::new();
-    for seg in &info.datas {
-        let SegmentMode::Active { index: i, offset } = &seg.mode else {
-            continue;
-        };
-        if *i != index {
-            continue;
-        }
-        let start = match offset[..] {
-            [ConstOp::I32(v)] => v as u32 as u64,
-            [ConstOp::I64(v)] => v as u64,
-            _ => return None,
-        };
-        let end = start.checked_add(seg.bytes.len() as u64)?;
-        if end > size {
-            return None;
-        }
-        segments.push((start as usize, seg.bytes.clone()));
-    }
-    let end = segments.iter().map(|(s, r)| s + r.len()).max()?;
-    if segments.iter().all(|(_, r)| r.is_empty()) {
-        return None;
-    }
-    let host_page = super::reservation::host_page();
-    let len = end.next_multiple_of(host_page);
-    let mut bytes = vec![0u8; len];
-    // In order: a later segment overwrites an earlier one where they overlap.
-    for (start, range) in &segments {
-        bytes[*start..*start + range.len()].copy_from_slice(&wasm[range.clone()]);
-    }
+    let mut bytes = vec![0u8; usize::try_from(layout.len).ok()?];
+    memory_image::fill(layout, info, skeleton, &mut bytes);
     let file = anonymous_file(&bytes)?;
-    Some(MemoryImage { file, len })
+    Some(MemoryImage {
+        file: Arc::new(file),
+        file_offset: 0,
+        memory_offset: layout.start,
+        len: bytes.len(),
+        bytes: None,
+    })
 }
 
-/// A sealed, unnamed in-memory file holding `bytes`.
+/// An unnamed in-memory file holding `bytes`, which no one else can reach.
 fn anonymous_file(bytes: &[u8]) -> Option<OwnedFd> {
     // SAFETY: a constant NUL-terminated name; the descriptor is owned from here on.
     let fd = unsafe { libc::memfd_create(c"waot-memory-image".as_ptr(), libc::MFD_CLOEXEC) };

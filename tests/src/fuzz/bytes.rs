@@ -126,10 +126,7 @@ pub fn run_seed(seed: u64, dir: &Path) -> Result<(), String> {
             .map_err(|e| at(&format!("a valid module's declarations do not parse: {e}")))?;
         // What an artifact carries of a valid module parses as a module too.
         for (what, part) in [
-            (
-                "skeleton",
-                runtime_support::skeleton::skeleton as fn(&[u8]) -> _,
-            ),
+            ("skeleton", skeleton_with_images as fn(&[u8]) -> _),
             ("names", runtime_support::skeleton::names),
         ] {
             let part = no_panic(&at(what), || part(&input))?
@@ -193,4 +190,12 @@ pub fn run_seed(seed: u64, dir: &Path) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The skeleton an artifact carries: its segments for memories with images are empty.
+fn skeleton_with_images(wasm: &[u8]) -> Result<Vec<u8>, String> {
+    let info = runtime_support::ModuleInfo::parse(wasm).map_err(|e| e.to_string())?;
+    let plan = runtime_support::memory_image::plan(&info);
+    let imaged: Vec<u32> = plan.iter().map(|l| l.memory).collect();
+    runtime_support::skeleton::skeleton(wasm, &imaged)
 }
