@@ -62,11 +62,12 @@ pub fn layout(info: &ModuleInfo, memory: u32) -> Option<ImageLayout> {
         };
         let len = seg.bytes.len() as u64;
         let end = start.checked_add(len).filter(|&e| e <= size)?;
+        // An empty segment writes nothing (its bounds were just checked), wherever it is.
         if len > 0 {
             (low, high) = (low.min(start), high.max(end));
+            data += len;
+            segments.push(i);
         }
-        data += len;
-        segments.push(i);
     }
     if data == 0 {
         return None;
@@ -154,6 +155,9 @@ mod tests {
                 (vec![ConstOp::I32(70_000)], 0..100),
                 (vec![ConstOp::I32(70_050)], 200..210),
                 (vec![ConstOp::I32(140_000)], 10..12),
+                // Empty, before the image's start and past its end: not part of it.
+                (vec![ConstOp::I32(3)], 5..5),
+                (vec![ConstOp::I32(262_144)], 5..5),
             ],
         );
         let l = layout(&i, 0).unwrap();
