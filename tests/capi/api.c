@@ -3,13 +3,13 @@
  * frames, memory growth seen from both sides, globals, tables, one module instantiated twice,
  * references (functions and externrefs, owned and lent) and tables from the host, one store
  * per thread on four threads, an uncaught exception's payload, fuel and interruption, and a
- * WASI program with its streams in memory (waot.h). Prints one line per
+ * WASI program with its streams in memory, and v128 values (waot.h). Prints one line per
  * group; exits non-zero at the first failure.
- * Usage: api ARTIFACT.so METERED.so WASI.so DIR FOREIGN.wasm (DIR holds in.txt; the guest
+ * Usage: api ARTIFACT.so METERED.so WASI.so DIR FOREIGN.wasm V128.so (DIR holds in.txt; the guest
  * writes out.txt; DIR "-" leaves files out, for valgrind, which does not know openat2;
  * FOREIGN.wasm is ARTIFACT's module as a universal wasm compiled for another target, "-" to
  * skip it under valgrind, whose virtual CPU lacks features of the host that compiling on load
- * targets) */
+ * targets; V128.so is tests/capi/v128.wat compiled) */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -772,8 +772,178 @@ static void foreign(const char* path) {
   printf("another target's artifact: ok\n");
 }
 
+/* mix(v, n) = (each byte of v plus n, the sum of v's bytes) */
+static int mixes;
+static wasm_trap_t* mix(void* env, const waot_val_t* args, waot_val_t* results) {
+  CHECK(*(int*)env == 42);
+  CHECK(args[0].kind == WAOT_V128 && args[1].kind == WASM_I32);
+  int64_t sum = 0;
+  results[0].kind = WAOT_V128;
+  for (int i = 0; i < 16; i++) {
+    sum += args[0].of.v128[i];
+    results[0].of.v128[i] = (uint8_t)(args[0].of.v128[i] + args[1].of.i32);
+  }
+  results[1].kind = WASM_I64;
+  results[1].of.i64 = sum;
+  mixes++;
+  return NULL;
+}
+
+static int mix_finalized;
+static void mix_finalize(void* env) {
+  CHECK(*(int*)env == 42);
+  mix_finalized++;
+}
+
+static waot_val_t v128_of(const uint32_t lanes[4]) {
+  waot_val_t v = {.kind = WAOT_V128};
+  memcpy(v.of.v128, lanes, 16);
+  return v;
+}
+
+static bool trap_says(wasm_trap_t* t, const char* text) {
+  CHECK(t);
+  char* m = trap_message(t);
+  bool found = strstr(m, text) != NULL;
+  free(m);
+  wasm_trap_delete(t);
+  return found;
+}
+
+/* v128 values through waot_val_t: calls, a host function, globals; wasm.h's refuse them. */
+static void v128(const char* path) {
+  wasm_message_t error;
+  wasm_module_t* module = waot_module_load(engine, path, &error);
+  CHECK(module);
+  wasm_store_t* store = wasm_store_new(engine);
+  wasm_valkind_t p[] = {WAOT_V128, WASM_I32}, r[] = {WAOT_V128, WASM_I64};
+  wasm_functype_t* t_mix = functype(2, p, 2, r);
+  int env = 42;
+  /* wasm.h's host functions cannot take a v128: no function, and the embedder's environment
+   * is left alone. */
+  CHECK(wasm_func_new_with_env(store, t_mix, with_env, &env, mix_finalize) == NULL);
+  CHECK(mix_finalized == 0);
+  wasm_func_t* f_mix = waot_func_new(store, t_mix, mix, &env, mix_finalize);
+  CHECK(f_mix);
+  wasm_functype_delete(t_mix);
+  wasm_extern_t* list[] = {wasm_func_as_extern(f_mix)};
+  wasm_extern_vec_t imports = WASM_ARRAY_VEC(list);
+  wasm_trap_t* trap = NULL;
+  wasm_instance_t* instance = wasm_instance_new(store, module, &imports, &trap);
+  CHECK(instance && !trap);
+  wasm_func_delete(f_mix);
+  wasm_extern_vec_t e;
+  wasm_instance_exports(instance, &e);
+  CHECK(e.size == 5);
+  wasm_global_t* g = wasm_extern_as_global(e.data[0]);
+  wasm_global_t* k = wasm_extern_as_global(e.data[1]);
+  wasm_func_t* add = wasm_extern_as_func(e.data[2]);
+  wasm_func_t* call_mix = wasm_extern_as_func(e.data[3]);
+  wasm_func_t* echo_ref = wasm_extern_as_func(e.data[4]);
+  CHECK(g && k && add && call_mix && echo_ref);
+
+  /* Types report the kind. */
+  wasm_functype_t* t_add = wasm_func_type(add);
+  CHECK(t_add);
+  const wasm_valtype_vec_t* params = wasm_functype_params(t_add);
+  CHECK(params->size == 3 && wasm_valtype_kind(params->data[0]) == WAOT_V128 &&
+        wasm_valtype_kind(params->data[2]) == WASM_F64);
+  wasm_functype_delete(t_add);
+  wasm_globaltype_t* t_g = wasm_global_type(g);
+  CHECK(wasm_valtype_kind(wasm_globaltype_content(t_g)) == WAOT_V128);
+  wasm_globaltype_delete(t_g);
+
+  /* Calls. */
+  uint32_t a[4] = {1, 2, 3, 0xffffffff}, b[4] = {10, 20, 30, 2};
+  waot_val_t args[3] = {v128_of(a), v128_of(b), {.kind = WASM_F64, .of.f64 = 2.5}};
+  waot_val_t results[2];
+  CHECK(waot_func_call(add, args, 3, results, 2) == NULL);
+  uint32_t sum[4];
+  CHECK(results[0].kind == WAOT_V128 && results[1].kind == WASM_F64);
+  memcpy(sum, results[0].of.v128, 16);
+  CHECK(sum[0] == 11 && sum[1] == 22 && sum[2] == 33 && sum[3] == 1);
+  CHECK(results[1].of.f64 == -2.5);
+  /* Too few result slots, a wrong kind: traps, nothing written. */
+  CHECK(trap_says(waot_func_call(add, args, 3, results, 1), "fewer slots"));
+  args[1].kind = WASM_I64;
+  wasm_trap_t* wrong_kind = waot_func_call(add, args, 3, results, 2);
+  CHECK(wrong_kind);
+  wasm_trap_delete(wrong_kind);
+  args[1].kind = WAOT_V128;
+  /* wasm_func_call cannot carry one, and says what can. */
+  wasm_val_t narrow[3] = {WASM_I64_VAL(1), WASM_I64_VAL(2), WASM_F64_VAL(2.5)};
+  narrow[0].kind = WAOT_V128;
+  narrow[1].kind = WAOT_V128;
+  wasm_val_t narrow_results[2] = {WASM_INIT_VAL, WASM_INIT_VAL};
+  wasm_val_vec_t nargs = WASM_ARRAY_VEC(narrow), nresults = WASM_ARRAY_VEC(narrow_results);
+  CHECK(trap_says(wasm_func_call(add, &nargs, &nresults), "waot_func_call"));
+
+  /* The host function, through the guest. */
+  uint8_t bytes[16];
+  for (int i = 0; i < 16; i++) bytes[i] = (uint8_t)(i * 16);
+  waot_val_t m = {.kind = WAOT_V128};
+  memcpy(m.of.v128, bytes, 16);
+  CHECK(waot_func_call(call_mix, &m, 1, results, 2) == NULL);
+  CHECK(mixes == 1 && results[1].kind == WASM_I64 && results[1].of.i64 == 16 * 15 * 16 / 2);
+  for (int i = 0; i < 16; i++) CHECK(results[0].of.v128[i] == (uint8_t)(bytes[i] + 3));
+
+  /* References cross too, owned as in wasm.h. */
+  waot_val_t ref_args[2] = {{.kind = WASM_EXTERNREF, .of.ref = waot_ref_new_extern(store, 99)},
+                            {.kind = WASM_I32, .of.i32 = -4}};
+  CHECK(waot_func_call(echo_ref, ref_args, 2, results, 2) == NULL);
+  uint64_t datum = 0;
+  CHECK(results[0].kind == WASM_I32 && results[0].of.i32 == -4);
+  CHECK(results[1].kind == WASM_EXTERNREF && waot_ref_extern_value(results[1].of.ref, &datum));
+  CHECK(datum == 99);
+  waot_val_t copy;
+  waot_val_copy(&copy, &results[1]);
+  CHECK(wasm_ref_same(copy.of.ref, results[1].of.ref));
+  waot_val_delete(&copy);
+  waot_val_delete(&results[1]);
+  waot_val_delete(&ref_args[0]);
+
+  /* Globals. */
+  waot_val_t v;
+  CHECK(waot_global_get(g, &v, NULL));
+  uint32_t lanes[4];
+  memcpy(lanes, v.of.v128, 16);
+  CHECK(v.kind == WAOT_V128 && lanes[0] == 1 && lanes[3] == 4);
+  uint32_t next[4] = {5, 6, 7, 8};
+  waot_val_t nv = v128_of(next);
+  CHECK(waot_global_set(g, &nv, NULL));
+  CHECK(waot_global_get(g, &v, NULL));
+  CHECK(memcmp(v.of.v128, next, 16) == 0);
+  /* A constant global, a value of another kind: refused, the global unchanged. */
+  CHECK(!waot_global_set(k, &nv, &error));
+  wasm_byte_vec_delete(&error);
+  waot_val_t i = {.kind = WASM_I32, .of.i32 = 1};
+  CHECK(!waot_global_set(g, &i, &error));
+  CHECK(error.size > 0);
+  wasm_byte_vec_delete(&error);
+  CHECK(waot_global_get(g, &v, NULL) && memcmp(v.of.v128, next, 16) == 0);
+  int64_t k_lanes[2];
+  CHECK(waot_global_get(k, &v, NULL));
+  memcpy(k_lanes, v.of.v128, 16);
+  CHECK(k_lanes[0] == -1 && k_lanes[1] == 7);
+  /* wasm_global_set leaves it; a host global of v128. */
+  wasm_globaltype_t* t_host = wasm_globaltype_new(wasm_valtype_new(WAOT_V128), WASM_VAR);
+  wasm_global_t* host = waot_global_new(store, t_host, &nv);
+  CHECK(host && waot_global_get(host, &v, NULL) && memcmp(v.of.v128, next, 16) == 0);
+  waot_val_t wrong = {.kind = WASM_F32, .of.f32 = 1};
+  CHECK(waot_global_new(store, t_host, &wrong) == NULL);
+  wasm_globaltype_delete(t_host);
+  wasm_global_delete(host);
+
+  wasm_extern_vec_delete(&e);
+  wasm_instance_delete(instance);
+  wasm_store_delete(store);
+  CHECK(mix_finalized == 1);
+  wasm_module_delete(module);
+  printf("v128 values: ok\n");
+}
+
 int main(int argc, char** argv) {
-  CHECK(argc == 6);
+  CHECK(argc == 7);
   artifact = argv[1];
   engine = wasm_engine_new();
   wasm_message_t error;
@@ -793,6 +963,7 @@ int main(int argc, char** argv) {
   wasi(argv[3], argv[4], module);
   foreign(argv[5]);
   wasm_module_delete(module);
+  v128(argv[6]);
 
   limits(argv[2]);
   wasm_engine_delete(engine);

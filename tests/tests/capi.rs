@@ -36,8 +36,23 @@ fn compile_env(c: &mut Command, dir: &Path) {
 
 /// tests/capi/api.wat compiled by waotc to `NAME.EXTENSION` (`so`, or `wasm` for a universal).
 fn compile_wat_to(dir: &Path, name: &str, extension: &str, flags: &[&str]) -> PathBuf {
+    compile_source(dir, "api.wat", name, extension, flags)
+}
+
+/// tests/capi/v128.wat compiled to `v128.so`.
+fn v128_module(dir: &Path) -> PathBuf {
+    compile_source(dir, "v128.wat", "v128", "so", &["--cpu", "x86-64-v2"])
+}
+
+fn compile_source(
+    dir: &Path,
+    source: &str,
+    name: &str,
+    extension: &str,
+    flags: &[&str],
+) -> PathBuf {
     let wasm = dir.join(format!("{name}.plain.wasm"));
-    let wat = std::fs::read_to_string(root().join("tests/capi/api.wat")).unwrap();
+    let wat = std::fs::read_to_string(root().join("tests/capi").join(source)).unwrap();
     std::fs::write(&wasm, wat::parse_str(wat).unwrap()).unwrap();
     let so = dir.join(format!("{name}.{extension}"));
     let o = Command::new(binary("waotc"))
@@ -113,7 +128,7 @@ fn build_c(dir: &Path, name: &str, extra: &[&str], lib_dir: &Path) -> PathBuf {
     exe
 }
 
-const GROUPS: [&str; 14] = [
+const GROUPS: [&str; 15] = [
     "module types: ok",
     "values: ok",
     "host functions: ok",
@@ -127,6 +142,7 @@ const GROUPS: [&str; 14] = [
     "threads: ok",
     "wasi: ok",
     "another target's artifact: ok",
+    "v128 values: ok",
     "limits: ok",
 ];
 
@@ -139,6 +155,7 @@ fn run(exe: &Path, plain: &Path, metered: &Path, wasi: &(PathBuf, PathBuf), fore
         .arg(&wasi.0)
         .arg(&wasi.1)
         .arg(foreign)
+        .arg(v128_module(plain.parent().unwrap()))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -187,6 +204,7 @@ fn the_c_api_test_is_clean_under_valgrind() {
         .arg("-")
         // Its virtual CPU lacks features of this one, which compiling on load targets.
         .arg("-")
+        .arg(v128_module(d.path()))
         .output()
         .expect("valgrind runs (scripts/setup.sh installs it)");
     let stdout = String::from_utf8_lossy(&o.stdout);

@@ -22,7 +22,7 @@ own wasm_module_t* waot_module_load(wasm_engine_t*, const char* path, own wasm_m
 bool waot_trap_code(const wasm_trap_t*, uint32_t* code);
 
 /* The payload of an exception that no wasm handler caught, when that is what the trap is
- * (false otherwise, or when a value has no kind in the C API: v128, exnref). */
+ * (false otherwise, or when a value has no kind in wasm_val_t: v128, exnref). */
 bool waot_trap_exception(const wasm_trap_t*, own wasm_val_vec_t* payload);
 
 /* WASI preview 1. A configuration collects arguments (argv[0] first), environment variables,
@@ -84,6 +84,39 @@ typedef struct waot_gc_stats_t {
 } waot_gc_stats_t;
 void waot_store_gc(wasm_store_t*);
 void waot_store_gc_stats(const wasm_store_t*, waot_gc_stats_t* out);
+
+/* v128 values. wasm_val_t has eight bytes of payload, so a v128 crosses in waot_val_t: the same
+ * kinds plus WAOT_V128, with a 16-byte payload (lane bytes in memory order, lane 0 first). A
+ * function or global type with a v128 reports WAOT_V128 as that value type's kind, and
+ * wasm_valtype_new(WAOT_V128) makes one. wasm_func_call, wasm_func_new and wasm_global_get/set
+ * refuse a v128 (a trap or NULL whose message names these); the functions below take every
+ * kind. Ownership as in wasm.h: arguments' references are lent, results' owned by the caller
+ * (waot_val_delete frees one). waot_func_new's callback gets the arguments and fills one
+ * slot per result; its finalizer runs once when the function is gone, and not at all when no
+ * function was made (NULL: a type with an unknown kind). */
+#define WAOT_V128 ((wasm_valkind_t)4)
+typedef struct waot_val_t {
+  wasm_valkind_t kind;
+  union {
+    int32_t i32;
+    int64_t i64;
+    float32_t f32;
+    float64_t f64;
+    struct wasm_ref_t* ref;
+    uint8_t v128[16];
+  } of;
+} waot_val_t;
+void waot_val_delete(own waot_val_t*);
+void waot_val_copy(own waot_val_t* out, const waot_val_t*);
+own wasm_trap_t* waot_func_call(const wasm_func_t*, const waot_val_t* args, size_t nargs,
+                                waot_val_t* results, size_t nresults);
+typedef own wasm_trap_t* (*waot_func_callback_t)(void* env, const waot_val_t* args,
+                                                 own waot_val_t* results);
+own wasm_func_t* waot_func_new(wasm_store_t*, const wasm_functype_t*, waot_func_callback_t,
+                               void* env, void (*finalizer)(void*));
+own wasm_global_t* waot_global_new(wasm_store_t*, const wasm_globaltype_t*, const waot_val_t*);
+bool waot_global_get(const wasm_global_t*, own waot_val_t* out, own wasm_message_t* error);
+bool waot_global_set(wasm_global_t*, const waot_val_t*, own wasm_message_t* error);
 
 /* Fuel (modules compiled with `waotc --fuel`): a budget of instructions. */
 bool waot_store_set_fuel(wasm_store_t*, uint64_t fuel, own wasm_message_t* error);

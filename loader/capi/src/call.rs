@@ -6,7 +6,7 @@
 
 use crate::externs::wasm_func_t;
 use crate::trap::wasm_trap_t;
-use crate::values::{kind_of, wasm_val_t, wasm_val_union};
+use crate::values::{kind_of, wasm_val_t, wasm_val_union, WAOT_V128};
 use crate::vec::wasm_val_vec_t;
 use std::mem::MaybeUninit;
 use waot::{PreparedCall, Slot, Val};
@@ -48,7 +48,13 @@ impl Kinds {
         for (slot, t) in k.results.iter_mut().zip(results) {
             *slot = kind_of(*t)?;
         }
-        Some(k)
+        // A v128 does not fit in a `wasm_val_t`: the general path reports it.
+        let v128 = k
+            .params()
+            .iter()
+            .chain(k.results())
+            .any(|&k| k == WAOT_V128);
+        (!v128).then_some(k)
     }
 
     fn params(&self) -> &[u8] {

@@ -12,7 +12,7 @@ use crate::values::{kind_of, type_of, wasm_ref_t, wasm_val_t};
 use crate::vec::wasm_val_vec_t;
 use crate::vec::Element;
 use std::ffi::c_void;
-use waot::{Extern, Func, Global, Memory, StoreData, Table, Trap, Val};
+use waot::{Extern, Func, Global, Memory, StoreData, Table, Trap, Val, ValType};
 
 #[derive(Clone)]
 pub struct wasm_extern_t {
@@ -27,7 +27,7 @@ pub struct wasm_extern_t {
 #[repr(transparent)]
 pub struct wasm_func_t(pub(crate) wasm_extern_t);
 #[repr(transparent)]
-pub struct wasm_global_t(wasm_extern_t);
+pub struct wasm_global_t(pub(crate) wasm_extern_t);
 #[repr(transparent)]
 pub struct wasm_memory_t(wasm_extern_t);
 #[repr(transparent)]
@@ -44,7 +44,7 @@ pub(crate) fn new_extern(store: *mut StoreData, ext: Extern) -> wasm_extern_t {
     }
 }
 
-fn boxed(store: *mut StoreData, ext: Extern) -> *mut wasm_extern_t {
+pub(crate) fn boxed(store: *mut StoreData, ext: Extern) -> *mut wasm_extern_t {
     Box::into_raw(Box::new(new_extern(store, ext)))
 }
 
@@ -146,9 +146,9 @@ pub unsafe extern "C" fn wasm_func_copy(f: *const wasm_func_t) -> *mut wasm_func
 
 /// A host function's environment: the finalizer runs exactly once, when the store drops the
 /// function.
-struct Env {
-    env: *mut c_void,
-    finalizer: Option<unsafe extern "C" fn(*mut c_void)>,
+pub(crate) struct Env {
+    pub(crate) env: *mut c_void,
+    pub(crate) finalizer: Option<unsafe extern "C" fn(*mut c_void)>,
 }
 
 // SAFETY: the environment is the embedder's; the C API makes it responsible for using it from
@@ -183,7 +183,11 @@ unsafe fn new_host_func(
     ty: *const wasm_functype_t,
     callback: HostCallback,
 ) -> *mut wasm_func_t {
-    let Ok((params, results)) = (*ty).types() else {
+    let types = (*ty).types();
+    // A v128 cannot cross as a `wasm_val_t` (`waot_func_new` takes it).
+    let v128 =
+        |(p, r): &(Vec<ValType>, Vec<ValType>)| p.iter().chain(r).any(|t| *t == ValType::V128);
+    let Some((params, results)) = types.ok().filter(|t| !v128(t)) else {
         // The embedder keeps its environment when no function was made: no finalizer.
         std::mem::forget(callback);
         return std::ptr::null_mut();

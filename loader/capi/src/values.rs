@@ -13,6 +13,8 @@ pub const WASM_F32: u8 = 2;
 pub const WASM_F64: u8 = 3;
 pub const WASM_EXTERNREF: u8 = 128;
 pub const WASM_FUNCREF: u8 = 129;
+/// waot.h: a v128, which only `waot_val_t` can hold.
+pub const WAOT_V128: u8 = 4;
 
 /// A non-null reference (null ones are null pointers), owned by whoever holds the pointer:
 /// a `wasm_val_t` owns its reference, so copying or deleting the value copies or deletes it.
@@ -181,6 +183,7 @@ pub(crate) fn kind_of(t: ValType) -> Option<wasm_valkind_t> {
         ValType::I64 => WASM_I64,
         ValType::F32 => WASM_F32,
         ValType::F64 => WASM_F64,
+        ValType::V128 => WAOT_V128,
         ValType::Ref(r) if r == RefType::EXTERNREF => WASM_EXTERNREF,
         ValType::Ref(r) if r == RefType::FUNCREF => WASM_FUNCREF,
         _ => return None,
@@ -193,6 +196,7 @@ pub(crate) fn type_of(kind: wasm_valkind_t) -> Option<ValType> {
         WASM_I64 => ValType::I64,
         WASM_F32 => ValType::F32,
         WASM_F64 => ValType::F64,
+        WAOT_V128 => ValType::V128,
         WASM_EXTERNREF => ValType::Ref(RefType::EXTERNREF),
         WASM_FUNCREF => ValType::Ref(RefType::FUNCREF),
         _ => return None,
@@ -228,9 +232,15 @@ impl wasm_val_t {
                 let ref_ = wasm_ref_t::from_val(store, *v);
                 (kind, wasm_val_union { ref_ })
             }
-            Val::V128(_) | Val::ExnRef(_) => {
+            Val::V128(_) => {
+                return Err(
+                    "a v128 does not fit in a wasm_val_t: waot_func_call and waot_global_get take waot_val_t"
+                        .into(),
+                )
+            }
+            Val::ExnRef(_) => {
                 return Err(format!(
-                    "the C API has no value kind for {v:?} (v128 and exnref stay in wasm)"
+                    "the C API has no value kind for {v:?} (exnref stays in wasm)"
                 ))
             }
         };
@@ -258,6 +268,12 @@ impl wasm_val_t {
                     // A non-null reference knows its own kind (`WASM_REF_VAL` says
                     // externref for any); the library checks it against the parameter.
                     r.val
+                }
+                WAOT_V128 => {
+                    return Err(
+                        "a v128 does not fit in a wasm_val_t: waot_func_call and waot_global_set take waot_val_t"
+                            .into(),
+                    )
                 }
                 k => return Err(format!("unknown value kind {k}")),
             })

@@ -1,0 +1,10 @@
+(module
+  (import "host" "mix" (func $mix (param v128 i32) (result v128 i64)))
+  (global (export "g") (mut v128) (v128.const i32x4 1 2 3 4))
+  (global (export "k") v128 (v128.const i64x2 -1 7))
+  (func (export "add") (param v128 v128 f64) (result v128 f64)
+    (i32x4.add (local.get 0) (local.get 1)) (f64.neg (local.get 2)))
+  (func (export "call_mix") (param v128) (result v128 i64)
+    (call $mix (local.get 0) (i32.const 3)))
+  (func (export "echo_ref") (param externref i32) (result i32 externref)
+    (local.get 1) (local.get 0)))
