@@ -88,8 +88,9 @@ void waot_store_gc_stats(const wasm_store_t*, waot_gc_stats_t* out);
 /* v128 values. wasm_val_t has eight bytes of payload, so a v128 crosses in waot_val_t: the same
  * kinds plus WAOT_V128, with a 16-byte payload (lane bytes in memory order, lane 0 first). A
  * function or global type with a v128 reports WAOT_V128 as that value type's kind, and
- * wasm_valtype_new(WAOT_V128) makes one. wasm_func_call, wasm_func_new and wasm_global_get/set
- * refuse a v128 (a trap or NULL whose message names these); the functions below take every
+ * wasm_valtype_new(WAOT_V128) makes one. wasm.h's functions refuse a v128: wasm_func_call
+ * traps (its message names waot_func_call), wasm_func_new returns NULL, wasm_global_get gives
+ * a null reference and wasm_global_set leaves the global. The functions below take every
  * kind. Ownership as in wasm.h: arguments' references are lent, results' owned by the caller
  * (waot_val_delete frees one). waot_func_new's callback gets the arguments and fills one
  * slot per result; its finalizer runs once when the function is gone, and not at all when no
