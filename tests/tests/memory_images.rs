@@ -265,3 +265,84 @@ fn altered_images_and_images_that_do_not_fit_are_refused() {
     longer[at..at + 8].copy_from_slice(&(len + 65536).to_le_bytes());
     assert_refused(d.path(), "longer.so", &longer, "memory images do not match");
 }
+
+/// A small deterministic generator (xorshift), so that every run checks the same layouts.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[test]
+fn random_segment_layouts_start_with_the_memory_the_segments_make() {
+    let d = tempfile::tempdir().unwrap();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut imaged = 0;
+    for case in 0..16 {
+        let pages = 1 + rng.below(12) as u32;
+        let size = pages as usize * 65536;
+        // Segments in order, overlapping and empty ones among them; a large one in most cases
+        // so that the artifact carries an image.
+        let mut segments: Vec<(u32, Vec<u8>)> = Vec::new();
+        for s in 0..1 + rng.below(6) {
+            let len = match rng.below(4) {
+                0 => 0,
+                1 => rng.below(64) as usize,
+                _ if s == 0 => 65_536 + rng.below(size as u64 / 2) as usize,
+                _ => rng.below(100_000) as usize,
+            }
+            .min(size);
+            let at = rng.below((size - len) as u64 + 1) as u32;
+            let bytes = (0..len).map(|_| rng.next() as u8 | 1).collect();
+            segments.push((at, bytes));
+        }
+        let mut expected = vec![0u8; size];
+        for (at, bytes) in &segments {
+            expected[*at as usize..][..bytes.len()].copy_from_slice(bytes);
+        }
+        let escaped = |b: &[u8]| b.iter().map(|b| format!("\\{b:02x}")).collect::<String>();
+        let data: String = segments
+            .iter()
+            .map(|(at, b)| format!("(data (i32.const {at}) \"{}\")", escaped(b)))
+            .collect();
+        let wat = format!("(module (memory (export \"memory\") {pages}) {data})");
+        let wasm = d.path().join(format!("case{case}.wasm"));
+        std::fs::write(&wasm, wat::parse_str(&wat).unwrap()).unwrap();
+        let so = d.path().join(format!("case{case}.so"));
+        let o = Command::new(binary("waotc"))
+            .args(["-q", "-O0"])
+            .arg(&wasm)
+            .arg(&so)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let module = Module::from_file(&so).unwrap();
+        imaged += module.header().images.len();
+        // The first instance maps the artifact's image (or copies); the second and third
+        // may use an image the loader built.
+        for round in 0..3 {
+            let mut store = Store::new();
+            let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+            let mem = store.get_memory(instance, "memory").unwrap();
+            let got = store.memory_data(mem).unwrap();
+            if got != &expected[..] {
+                let first = got.iter().zip(&expected).position(|(a, b)| a != b);
+                panic!("case {case} ({segments:?} lengths), round {round}: first difference at {first:?}",
+                    segments = segments.iter().map(|(a, b)| (*a, b.len())).collect::<Vec<_>>());
+            }
+        }
+    }
+    assert!(
+        imaged >= 6,
+        "only {imaged} of 16 cases had an image in their artifact"
+    );
+}
