@@ -7,9 +7,13 @@
 //! A memory has an image only when applying its segments cannot fail and cannot depend on the
 //! instance: every active data segment that targets it has a constant offset (no `global.get`)
 //! and ends inside its initial size; the memory is defined, not shared (threads
-//! re-instantiate into it), and has 64 KiB pages. Applying them when the memory is created,
-//! before the element segments, is not observable: a memory an instance defines is unreachable
-//! if instantiation fails.
+//! re-instantiate into it), and has 64 KiB pages. The image is in place from the memory's
+//! creation, before the element segments and the data segments before its own are applied;
+//! that is observable only if instantiation fails part-way and code of the failed instance
+//! stays reachable, which only an active element segment writing one of its functions into an
+//! imported table can arrange (the host or another module then calls it and reads the memory
+//! the specification leaves with only the segments applied before the failure). So a module
+//! with such a segment has no images (`images_allowed`).
 
 use crate::module_info::{ConstOp, ModuleInfo, SegmentMode};
 
@@ -38,7 +42,7 @@ pub const MIN_ARTIFACT_IMAGE_DATA: u64 = 64 << 10;
 /// the first segment's start to the last one's end; one tiny segment far from the others would
 /// make a file of zeros).
 pub fn layout(info: &ModuleInfo, memory: u32) -> Option<ImageLayout> {
-    if memory < info.num_imported_memories {
+    if memory < info.num_imported_memories || !images_allowed(info) {
         return None;
     }
     let ty = info.memories.get(memory as usize)?;
@@ -84,6 +88,14 @@ pub fn layout(info: &ModuleInfo, memory: u32) -> Option<ImageLayout> {
         segments,
         data,
     })
+}
+
+/// Whether a memory of `info` may start from an image: no active element segment writes an
+/// imported table (see the module's documentation).
+pub fn images_allowed(info: &ModuleInfo) -> bool {
+    !info.elems.iter().any(
+        |e| matches!(e.mode, SegmentMode::Active { index, .. } if index < info.num_imported_tables),
+    )
 }
 
 /// The images an artifact of `info` carries: those of its defined memories that have one and

@@ -11,12 +11,17 @@
  * skip it under valgrind, whose virtual CPU lacks features of the host that compiling on load
  * targets; V128.so is tests/capi/v128.wat compiled) */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "waot.h"
+
+/* The layout the library's waot_val_t has (checked there too). */
+_Static_assert(sizeof(waot_val_t) == 24, "waot_val_t is 24 bytes");
+_Static_assert(offsetof(waot_val_t, of) == 8, "waot_val_t's payload is at offset 8");
 
 #define CHECK(cond)                                                         \
   do {                                                                      \
@@ -834,13 +839,15 @@ static void v128(const char* path) {
   wasm_func_delete(f_mix);
   wasm_extern_vec_t e;
   wasm_instance_exports(instance, &e);
-  CHECK(e.size == 5);
+  CHECK(e.size == 7);
   wasm_global_t* g = wasm_extern_as_global(e.data[0]);
   wasm_global_t* k = wasm_extern_as_global(e.data[1]);
-  wasm_func_t* add = wasm_extern_as_func(e.data[2]);
-  wasm_func_t* call_mix = wasm_extern_as_func(e.data[3]);
-  wasm_func_t* echo_ref = wasm_extern_as_func(e.data[4]);
-  CHECK(g && k && add && call_mix && echo_ref);
+  wasm_global_t* n = wasm_extern_as_global(e.data[2]);
+  wasm_func_t* add = wasm_extern_as_func(e.data[3]);
+  wasm_func_t* call_mix = wasm_extern_as_func(e.data[4]);
+  wasm_func_t* echo_ref = wasm_extern_as_func(e.data[5]);
+  wasm_func_t* counted = wasm_extern_as_func(e.data[6]);
+  CHECK(g && k && n && add && call_mix && echo_ref && counted);
 
   /* Types report the kind. */
   wasm_functype_t* t_add = wasm_func_type(add);
@@ -864,11 +871,13 @@ static void v128(const char* path) {
   CHECK(sum[0] == 11 && sum[1] == 22 && sum[2] == 33 && sum[3] == 1);
   CHECK(results[1].of.f64 == -2.5);
   /* Too few result slots, a wrong kind: traps, nothing written. */
+  results[0].kind = 77;
   CHECK(trap_says(waot_func_call(add, args, 3, results, 1), "fewer slots"));
   args[1].kind = WASM_I64;
   wasm_trap_t* wrong_kind = waot_func_call(add, args, 3, results, 2);
   CHECK(wrong_kind);
   wasm_trap_delete(wrong_kind);
+  CHECK(results[0].kind == 77);
   args[1].kind = WAOT_V128;
   /* wasm_func_call cannot carry one, and says what can. */
   wasm_val_t narrow[3] = {WASM_I64_VAL(1), WASM_I64_VAL(2), WASM_F64_VAL(2.5)};
@@ -877,6 +886,15 @@ static void v128(const char* path) {
   wasm_val_t narrow_results[2] = {WASM_INIT_VAL, WASM_INIT_VAL};
   wasm_val_vec_t nargs = WASM_ARRAY_VEC(narrow), nresults = WASM_ARRAY_VEC(narrow_results);
   CHECK(trap_says(wasm_func_call(add, &nargs, &nresults), "waot_func_call"));
+  /* A v128 result only: refused before the function runs. */
+  wasm_val_vec_t none = WASM_EMPTY_VEC, one = {1, narrow_results};
+  CHECK(trap_says(wasm_func_call(counted, &none, &one), "waot_func_call"));
+  wasm_val_t count;
+  wasm_global_get(n, &count);
+  CHECK(count.kind == WASM_I32 && count.of.i32 == 0);
+  CHECK(waot_func_call(counted, NULL, 0, results, 1) == NULL && results[0].kind == WAOT_V128);
+  wasm_global_get(n, &count);
+  CHECK(count.of.i32 == 1);
 
   /* The host function, through the guest. */
   uint8_t bytes[16];

@@ -168,6 +168,37 @@ fn instances_map_the_artifacts_image_copy_on_write() {
     assert_eq!(std::fs::read(&so).unwrap(), before, "the artifact changed");
 }
 
+/// A universal file's image comes from the file its native code was loaded from: a sealed
+/// memory file after the check, or the cache entry on later loads; mapped either way.
+#[test]
+fn a_universal_files_image_is_mapped_too() {
+    let d = tempfile::tempdir().unwrap();
+    let universal = waotc(d.path(), "images_aot.wasm");
+    let policy = waot::TrustPolicy {
+        keys: vec![runtime_support::trust::parse_hex_key(KEY).unwrap()],
+        trust_any: false,
+    };
+    for round in 0..2 {
+        let artifact = waot::Artifact::open(&universal).unwrap();
+        let module = match Module::from_artifact(&artifact, &policy) {
+            Ok(m) => m,
+            Err(e) => panic!("not native: {e:?}"),
+        };
+        assert_eq!(module.header().images.len(), 1);
+        let mut store = Store::new();
+        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+        let mem = store.get_memory(instance, "memory").unwrap();
+        assert_eq!(store.memory_data(mem).unwrap(), &initial_memory()[..]);
+        let base = store.memory_data(mem).unwrap().as_ptr() as usize;
+        let mapping = mapping_of(base + BIG_AT as usize);
+        let path = mapping.split_whitespace().nth(5);
+        assert!(
+            path.is_some_and(|p| p.starts_with("/memfd:waot-native") || p.ends_with(".so")),
+            "round {round}: the data is not mapped from the native code's file: {mapping}"
+        );
+    }
+}
+
 #[test]
 fn shared_objects_universal_files_and_the_interpreter_agree() {
     let d = tempfile::tempdir().unwrap();
@@ -345,4 +376,65 @@ fn random_segment_layouts_start_with_the_memory_the_segments_make() {
         imaged >= 6,
         "only {imaged} of 16 cases had an image in their artifact"
     );
+}
+
+/// A function of a failed instantiation can stay reachable through an imported table, and
+/// then reads the memory the specification leaves: without the data segments that did not
+/// run. So a module whose element segments write an imported table has no image; one whose
+/// element segments do not fail behaves the same either way.
+#[test]
+fn memories_of_a_failed_instantiation_read_as_the_specification_leaves_them() {
+    let d = tempfile::tempdir().unwrap();
+    let module = |failing: bool, name: &str| {
+        let data = "\\5a".repeat(70_000);
+        let second = if failing {
+            "(elem (i32.const 5) $read)"
+        } else {
+            ""
+        };
+        let wat = format!(
+            r#"(module
+              (import "host" "table" (table 2 funcref))
+              (memory 4)
+              (data (i32.const 65536) "{data}")
+              (func $read (result i32) (i32.load8_u (i32.const 65536)))
+              (elem (i32.const 0) $read)
+              {second})"#
+        );
+        let wasm = d.path().join(format!("{name}.wasm"));
+        std::fs::write(&wasm, wat::parse_str(&wat).unwrap()).unwrap();
+        let so = d.path().join(format!("{name}.so"));
+        let o = Command::new(binary("waotc"))
+            .args(["-q", "-O0"])
+            .arg(&wasm)
+            .arg(&so)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        Module::from_file(&so).unwrap()
+    };
+    for failing in [true, false] {
+        let m = module(failing, if failing { "failing" } else { "fine" });
+        assert!(m.header().images.is_empty(), "failing: {failing}");
+        // Twice: the second instantiation may use an image the loader built.
+        for round in 0..2 {
+            let mut store = Store::new();
+            let table = store
+                .table_new(wasmparser::RefType::FUNCREF, 2, None)
+                .unwrap();
+            let mut linker = Linker::new();
+            linker.define("host", "table", waot::Extern::Table(table));
+            let result = linker.instantiate(&mut store, &m);
+            assert_eq!(result.is_err(), failing, "round {round}");
+            let Some(Val::FuncRef(Some(read))) = store.table_get(table, 0).unwrap() else {
+                panic!("the first element segment was applied");
+            };
+            let expected = if failing { 0 } else { 0x5a };
+            assert_eq!(
+                store.call(read, &[]).unwrap(),
+                vec![Val::I32(expected)],
+                "failing: {failing}, round {round}"
+            );
+        }
+    }
 }

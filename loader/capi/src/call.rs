@@ -173,6 +173,19 @@ unsafe fn general_call(
             Err(e) => return wasm_trap_t::from_error(e),
         },
     };
+    // Refused before the call: a v128 result could not be handed back after its effects.
+    let v128 = |ts: &[waot::ValType]| ts.contains(&waot::ValType::V128);
+    let has_v128 = match prepared {
+        Some(p) => v128(p.call.params()) || v128(p.call.results()),
+        None => store
+            .func_signature(h)
+            .is_ok_and(|s| v128(&s.params) || v128(&s.results)),
+    };
+    if has_v128 {
+        return wasm_trap_t::from_message(
+            "a v128 does not fit in a wasm_val_t: waot_func_call takes waot_val_t",
+        );
+    }
     if c_results.len() < arity {
         return too_few_results();
     }

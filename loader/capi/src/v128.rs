@@ -8,8 +8,9 @@ use crate::runtime::wasm_store_t;
 use crate::trap::wasm_trap_t;
 use crate::types::{wasm_functype_t, wasm_globaltype_t};
 use crate::values::{
-    type_of, wasm_ref_copy, wasm_ref_delete, wasm_ref_t, wasm_val_t, wasm_val_union,
-    wasm_valkind_t, WAOT_V128, WASM_EXTERNREF, WASM_FUNCREF,
+    kind_of, type_of, wasm_ref_copy, wasm_ref_delete, wasm_ref_t, wasm_val_t, wasm_val_union,
+    wasm_valkind_t, WAOT_V128, WASM_EXTERNREF, WASM_F32, WASM_F64, WASM_FUNCREF, WASM_I32,
+    WASM_I64,
 };
 use crate::vec::{report, wasm_message_t};
 use std::ffi::c_void;
@@ -34,6 +35,10 @@ pub struct waot_val_t {
     pub of: waot_val_union,
 }
 
+// The layout waot.h declares: a kind byte, then the union at offset 8.
+const _: () = assert!(std::mem::size_of::<waot_val_t>() == 24);
+const _: () = assert!(std::mem::offset_of!(waot_val_t, of) == 8);
+
 impl waot_val_t {
     /// The C form of `v`, owning a new reference for a non-null one.
     pub(crate) fn from_val(store: *mut StoreData, v: &Val) -> Result<waot_val_t, String> {
@@ -46,9 +51,17 @@ impl waot_val_t {
             });
         }
         let narrow = wasm_val_t::from_val(store, v)?;
-        // SAFETY: every field of the narrow union is 8 bytes or fewer, all read as the i64.
         let mut of = waot_val_union { v128: [0; 16] };
-        of.i64 = unsafe { narrow.of.i64 };
+        // SAFETY: `from_val` set the field its kind names; only that one is read.
+        unsafe {
+            match narrow.kind {
+                WASM_I32 => of.i32 = narrow.of.i32,
+                WASM_F32 => of.f32 = narrow.of.f32,
+                WASM_I64 => of.i64 = narrow.of.i64,
+                WASM_F64 => of.f64 = narrow.of.f64,
+                _ => of.ref_ = narrow.of.ref_,
+            }
+        }
         Ok(waot_val_t {
             kind: narrow.kind,
             of,
@@ -61,9 +74,17 @@ impl waot_val_t {
             // SAFETY: the kind says the v128 field is set.
             return Ok(Val::V128(u128::from_le_bytes(unsafe { self.of.v128 })));
         }
-        // SAFETY: for the other kinds the payload is the narrow union's first 8 bytes.
-        let of = wasm_val_union {
-            i64: unsafe { self.of.i64 },
+        // SAFETY: the kind says which field the caller set; only that one is read (C may
+        // have left the rest of the union uninitialized).
+        let of = unsafe {
+            match self.kind {
+                WASM_I32 => wasm_val_union { i32: self.of.i32 },
+                WASM_F32 => wasm_val_union { f32: self.of.f32 },
+                WASM_I64 => wasm_val_union { i64: self.of.i64 },
+                WASM_F64 => wasm_val_union { f64: self.of.f64 },
+                WASM_FUNCREF | WASM_EXTERNREF => wasm_val_union { ref_: self.of.ref_ },
+                k => return Err(format!("unknown value kind {k}")),
+            }
         };
         wasm_val_t {
             kind: self.kind,
@@ -150,7 +171,9 @@ pub unsafe extern "C" fn waot_func_call(
             }
         }
     }
-    std::ptr::copy_nonoverlapping(converted.as_ptr(), results, arity);
+    if arity > 0 {
+        std::ptr::copy_nonoverlapping(converted.as_ptr(), results, arity);
+    }
     std::ptr::null_mut()
 }
 
@@ -173,7 +196,11 @@ pub unsafe extern "C" fn waot_func_new(
         return std::ptr::null_mut();
     };
     let env = Env { env, finalizer };
-    let arity = results.len();
+    // Each result slot starts as its kind's zero, as wasm.h's host functions do.
+    let kinds: Vec<u8> = results
+        .iter()
+        .map(|t| kind_of(*t).unwrap_or(WASM_EXTERNREF))
+        .collect();
     let data = (*store).data();
     let f = (*data).func_new(&params, &results, move |caller, args, out| {
         // The whole environment (which is Send), not its pointer field, is what the closure
@@ -185,15 +212,13 @@ pub unsafe extern "C" fn waot_func_new(
             .map(|v| waot_val_t::from_val(store, v))
             .collect::<Result<Vec<_>, _>>()
             .map_err(Trap::host)?;
-        let mut c_results = vec![
-            waot_val_t {
-                kind: WASM_EXTERNREF,
-                of: waot_val_union {
-                    ref_: std::ptr::null_mut()
-                },
-            };
-            arity
-        ];
+        let mut c_results: Vec<waot_val_t> = kinds
+            .iter()
+            .map(|&kind| waot_val_t {
+                kind,
+                of: waot_val_union { v128: [0; 16] },
+            })
+            .collect();
         // SAFETY: the embedder's callback, with arrays that live across the call.
         let trap = unsafe { callback(env.env, c_args.as_ptr(), c_results.as_mut_ptr()) };
         let converted = if trap.is_null() {

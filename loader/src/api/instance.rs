@@ -199,7 +199,7 @@ impl StoreData {
             let index = info.num_imported_memories + defined as u32;
             if let Some(image) = module.inner.memory_image(defined) {
                 // SAFETY: the memory's own reservation, its initial size accessible.
-                if unsafe { image.install(data.vm.base, data.length()) } {
+                if unsafe { image.install(data.vm.base, data.length()) }.map_err(Error::Link)? {
                     for (i, seg) in info.datas.iter().enumerate() {
                         if matches!(seg.mode, SegmentMode::Active { index: m, .. } if m == index) {
                             inst.vm.data_dropped[i] = true;

@@ -84,7 +84,8 @@ impl Module {
     }
 
     /// The module's structure, as its skeleton declares it (`bodies` is empty: loading does not
-    /// read the skeleton's stub bodies).
+    /// read the skeleton's stub bodies; the active data segments of a memory whose image the
+    /// artifact carries are empty, their bytes in the image).
     pub fn info(&self) -> &ModuleInfo {
         &self.inner.info
     }

@@ -77,6 +77,9 @@ fn check_images(header: &ArtifactHeader, info: &ModuleInfo) -> std::result::Resu
     use runtime_support::memory_image::IMAGE_ALIGN;
     use runtime_support::module_info::SegmentMode;
     let altered = |what: &str| Err(format!("memory image {what} (the artifact was altered)"));
+    if !header.images.is_empty() && !runtime_support::memory_image::images_allowed(info) {
+        return altered("in a module whose element segments write an imported table");
+    }
     let mut seen = std::collections::HashSet::new();
     for image in &header.images {
         let memory = image.memory;

@@ -54,16 +54,18 @@ impl MemoryImage {
     }
 
     /// Puts the image in place in the memory at `base`, whose first `accessible` bytes are
-    /// read-write: mapped, or copied where it cannot be. `false` if neither (an image built
-    /// from the skeleton that could not be mapped: the caller applies the segments).
+    /// read-write: mapped, or copied where it cannot be. `Ok(false)` if neither (an image
+    /// built from the skeleton that could not be mapped: the caller applies the segments); an
+    /// error if the image does not fit the memory (`check_images` makes that unreachable) or a
+    /// failed mapping left the memory unusable.
     ///
     /// # Safety
     /// `base` is the start of a memory's reservation that the caller owns, at least
     /// `accessible` bytes accessible, and no other thread uses it yet.
-    pub(crate) unsafe fn install(&self, base: *mut u8, accessible: u64) -> bool {
+    pub(crate) unsafe fn install(&self, base: *mut u8, accessible: u64) -> Result<bool, String> {
         let end = self.memory_offset.checked_add(self.len as u64);
         if end.is_none_or(|end| end > accessible) {
-            return self.copy(base, accessible);
+            return Err("a memory image does not fit its memory".into());
         }
         let at = base.add(self.memory_offset as usize);
         let p = libc::mmap(
@@ -74,19 +76,31 @@ impl MemoryImage {
             self.file.as_raw_fd(),
             self.file_offset as libc::off_t,
         );
-        p == at as *mut _ || self.copy(base, accessible)
-    }
-
-    unsafe fn copy(&self, base: *mut u8, accessible: u64) -> bool {
-        let Some(bytes) = self.bytes else {
-            return false;
-        };
-        let fits = self.memory_offset.checked_add(self.len as u64);
-        if fits.is_none_or(|end| end > accessible) {
-            return false;
+        if p == at as *mut _ {
+            return Ok(true);
         }
-        std::ptr::copy_nonoverlapping(bytes, base.add(self.memory_offset as usize), self.len);
-        true
+        // A failed `MAP_FIXED` may have unmapped the range first (kernels before 6.12 do): put
+        // fresh memory back before anything is written there, or fail the instantiation.
+        let error = std::io::Error::last_os_error();
+        let p = libc::mmap(
+            at as *mut _,
+            self.len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
+            -1,
+            0,
+        );
+        if p != at as *mut _ {
+            return Err(format!(
+                "mapping a memory image failed ({error}), and so did restoring the memory: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        let Some(bytes) = self.bytes else {
+            return Ok(false);
+        };
+        std::ptr::copy_nonoverlapping(bytes, at, self.len);
+        Ok(true)
     }
 }
 
