@@ -8,6 +8,8 @@ pub const META_SECTION: &str = ".waot.meta";
 /// ELF section holding the original wasm module, byte for byte (empty in a universal file's
 /// native code, where the module is the file).
 pub const WASM_SECTION: &str = ".waot.wasm";
+/// The symbol of the embedded module's bytes.
+pub const SYM_WASM: &str = "waot_wasm";
 /// ELF section holding the module's skeleton (`crate::skeleton`): what loading reads.
 pub const SKELETON_SECTION: &str = ".waot.skeleton";
 /// The symbol of the skeleton's bytes.

@@ -289,6 +289,28 @@ fn altered_images_and_images_that_do_not_fit_are_refused() {
         field(&mut altered, at, value);
         assert_refused(d.path(), name, &altered, needle);
     }
+    // The symbol through which the loader reads the images, moved off the section's start
+    // (its value in `.dynsym`: ELF64 entries of 24 bytes, the value at offset 8).
+    let mut moved = bytes.clone();
+    {
+        use object::{Object, ObjectSection, ObjectSymbol};
+        let file = object::File::parse(&*bytes).unwrap();
+        let dynsym = file
+            .section_by_name(".dynsym")
+            .unwrap()
+            .file_range()
+            .unwrap()
+            .0;
+        let symbol = file
+            .dynamic_symbols()
+            .find(|s| s.name() == Ok(runtime_support::artifact::SYM_IMAGES))
+            .unwrap();
+        let at = dynsym as usize + symbol.index().0 * 24 + 8;
+        let value = u64::from_le_bytes(moved[at..at + 8].try_into().unwrap());
+        assert_eq!(value, symbol.address());
+        moved[at..at + 8].copy_from_slice(&(value + 4096).to_le_bytes());
+    }
+    assert_refused(d.path(), "moved.so", &moved, "does not name the start");
     // The images section's length in the header (before its hash, the count and the entry).
     let mut longer = bytes.clone();
     let at = end - 28 - 4 - 32 - 8;

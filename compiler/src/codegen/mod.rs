@@ -715,7 +715,7 @@ fn emit_self_description(
     add_bytes(cx, "waot_meta", artifact::META_SECTION, &header.encode());
     add_bytes(
         cx,
-        "waot_wasm",
+        artifact::SYM_WASM,
         artifact::WASM_SECTION,
         if embed_wasm { cx.wasm } else { &[] },
     );

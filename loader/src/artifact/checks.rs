@@ -53,13 +53,31 @@ pub(crate) struct SymbolLayout {
 }
 
 impl SymbolLayout {
+    /// Also checks that each symbol through which the loader reads a checked section (the
+    /// skeleton, the names, the images, the module) names that section's start: the bytes read
+    /// through the library are the ones hashed.
     pub fn read(file: &object::File<'_>) -> std::result::Result<Self, String> {
         let text = file.section_by_name(".text").ok_or("no .text section")?;
-        let trampolines = file
-            .dynamic_symbols()
-            .find(|s| s.name_bytes().ok() == Some(artifact::SYM_TRAMPOLINES.as_bytes()))
-            .ok_or_else(|| format!("no dynamic symbol `{}`", artifact::SYM_TRAMPOLINES))?
-            .address() as usize;
+        let address = |name: &str| -> std::result::Result<u64, String> {
+            file.dynamic_symbols()
+                .find(|s| s.name_bytes().ok() == Some(name.as_bytes()))
+                .map(|s| s.address())
+                .ok_or_else(|| format!("no dynamic symbol `{name}`"))
+        };
+        let trampolines = address(artifact::SYM_TRAMPOLINES)? as usize;
+        for (symbol, section) in [
+            (artifact::SYM_SKELETON, artifact::SKELETON_SECTION),
+            (artifact::SYM_NAMES, artifact::NAMES_SECTION),
+            (artifact::SYM_IMAGES, artifact::IMAGES_SECTION),
+            (artifact::SYM_WASM, artifact::WASM_SECTION),
+        ] {
+            let start = file.section_by_name(section).map(|s| s.address());
+            if start != Some(address(symbol)?) {
+                return Err(format!(
+                    "symbol `{symbol}` does not name the start of section `{section}` (the artifact was altered)"
+                ));
+            }
+        }
         Ok(SymbolLayout {
             text: (
                 text.address() as usize,

@@ -405,7 +405,7 @@ impl LoadedModule {
                 len: usize::try_from(header.wasm_len).map_err(|e| e.to_string())?,
                 bytes: std::sync::OnceLock::new(),
             },
-            WasmInput::Embedded => in_library("waot_wasm", header.wasm_len)?,
+            WasmInput::Embedded => in_library(artifact::SYM_WASM, header.wasm_len)?,
         };
         let wasm_check = std::sync::OnceLock::new();
         let skeleton = match owned_skeleton {
