@@ -2,7 +2,8 @@
 //! module — every section but the code, whose bodies become `unreachable`, and none of the
 //! custom sections. Types, imports, exports, tables, memories, globals, element and data
 //! segments are there byte for byte, so `ModuleInfo::parse` reads it as it reads the module
-//! and data segments are copied out of it.
+//! and data segments are copied out of it; but the active segments of a memory whose image
+//! the artifact carries (`crate::memory_image`) are empty there, their bytes in the image.
 //!
 //! The `name` section goes apart (`names`), a module of its own with its own length and hash
 //! in the header: only a backtrace reads it, and it can be most of what is left (yosys: 16 MB

@@ -15,7 +15,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 
 /// The initial bytes of one memory: `len` bytes at `file_offset` in `file` are the memory's
-/// from `memory_offset` on (all three multiples of the host page).
+/// from `memory_offset` on (multiples of the host page, but for an artifact's image whose
+/// section is not on a page in the file, which is copied instead).
 pub(crate) struct MemoryImage {
     file: Arc<OwnedFd>,
     file_offset: u64,
