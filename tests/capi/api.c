@@ -839,7 +839,7 @@ static void v128(const char* path) {
   wasm_func_delete(f_mix);
   wasm_extern_vec_t e;
   wasm_instance_exports(instance, &e);
-  CHECK(e.size == 7);
+  CHECK(e.size == 8);
   wasm_global_t* g = wasm_extern_as_global(e.data[0]);
   wasm_global_t* k = wasm_extern_as_global(e.data[1]);
   wasm_global_t* n = wasm_extern_as_global(e.data[2]);
@@ -847,7 +847,8 @@ static void v128(const char* path) {
   wasm_func_t* call_mix = wasm_extern_as_func(e.data[4]);
   wasm_func_t* echo_ref = wasm_extern_as_func(e.data[5]);
   wasm_func_t* counted = wasm_extern_as_func(e.data[6]);
-  CHECK(g && k && n && add && call_mix && echo_ref && counted);
+  wasm_func_t* no_exn = wasm_extern_as_func(e.data[7]);
+  CHECK(g && k && n && add && call_mix && echo_ref && counted && no_exn);
 
   /* Types report the kind. */
   wasm_functype_t* t_add = wasm_func_type(add);
@@ -893,6 +894,11 @@ static void v128(const char* path) {
   wasm_global_get(n, &count);
   CHECK(count.kind == WASM_I32 && count.of.i32 == 0);
   CHECK(waot_func_call(counted, NULL, 0, results, 1) == NULL && results[0].kind == WAOT_V128);
+  wasm_global_get(n, &count);
+  CHECK(count.of.i32 == 1);
+  /* An exnref result has no kind at all: refused before the function runs, both ways. */
+  CHECK(trap_says(wasm_func_call(no_exn, &none, &one), "exnref"));
+  CHECK(trap_says(waot_func_call(no_exn, NULL, 0, results, 1), "exnref"));
   wasm_global_get(n, &count);
   CHECK(count.of.i32 == 1);
 

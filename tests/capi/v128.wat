@@ -11,4 +11,7 @@
     (local.get 1) (local.get 0))
   (func (export "counted") (result v128)
     (global.set $n (i32.add (global.get $n) (i32.const 1)))
-    (v128.const i32x4 0 0 0 0)))
+    (v128.const i32x4 0 0 0 0))
+  (func (export "no_exn") (result exnref)
+    (global.set $n (i32.add (global.get $n) (i32.const 100)))
+    (ref.null exn)))

@@ -6,7 +6,7 @@
 
 use crate::externs::wasm_func_t;
 use crate::trap::wasm_trap_t;
-use crate::values::{kind_of, wasm_val_t, wasm_val_union, WAOT_V128};
+use crate::values::{kind_of, wasm_val_t, wasm_val_union, Crossing, WAOT_V128};
 use crate::vec::wasm_val_vec_t;
 use std::mem::MaybeUninit;
 use waot::{PreparedCall, Slot, Val};
@@ -173,18 +173,15 @@ unsafe fn general_call(
             Err(e) => return wasm_trap_t::from_error(e),
         },
     };
-    // Refused before the call: a v128 result could not be handed back after its effects.
-    let v128 = |ts: &[waot::ValType]| ts.contains(&waot::ValType::V128);
-    let has_v128 = match prepared {
-        Some(p) => v128(p.call.params()) || v128(p.call.results()),
-        None => store
-            .func_signature(h)
-            .is_ok_and(|s| v128(&s.params) || v128(&s.results)),
-    };
-    if has_v128 {
+    // Refused before the call: results that cannot be handed back after its effects.
+    let crossing = Crossing::of_func(&*f);
+    if crossing.v128 {
         return wasm_trap_t::from_message(
             "a v128 does not fit in a wasm_val_t: waot_func_call takes waot_val_t",
         );
+    }
+    if crossing.exn_result {
+        return wasm_trap_t::from_message("the C API has no value kind for an exnref result");
     }
     if c_results.len() < arity {
         return too_few_results();

@@ -22,6 +22,8 @@ pub struct wasm_extern_t {
     pub(crate) prepared: std::cell::OnceCell<Option<crate::call::Prepared>>,
     /// A function's `wasm_func_as_ref`, made when first asked for.
     pub(crate) as_ref: std::cell::OnceCell<Box<wasm_ref_t>>,
+    /// What of a function's signature C cannot hand over, found at its first general call.
+    pub(crate) crossing: std::cell::OnceCell<crate::values::Crossing>,
 }
 
 #[repr(transparent)]
@@ -41,6 +43,7 @@ pub(crate) fn new_extern(store: *mut StoreData, ext: Extern) -> wasm_extern_t {
         ext,
         prepared: Default::default(),
         as_ref: Default::default(),
+        crossing: Default::default(),
     }
 }
 

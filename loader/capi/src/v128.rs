@@ -139,6 +139,9 @@ pub unsafe extern "C" fn waot_func_call(
         0 => &[][..],
         n => std::slice::from_raw_parts(args, n),
     };
+    if crate::values::Crossing::of_func(&*f).exn_result {
+        return wasm_trap_t::from_message("the C API has no value kind for an exnref result");
+    }
     let (store, h) = wasm_func_t::handle(f);
     let arity = match store.func_arity(h) {
         Ok((_, results)) => results,

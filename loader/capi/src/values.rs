@@ -190,6 +190,42 @@ pub(crate) fn kind_of(t: ValType) -> Option<wasm_valkind_t> {
     })
 }
 
+/// What of a function's signature cannot cross as a `wasm_val_t` (a v128, either way) or at
+/// all (an exnref result): such a call is refused before it runs, since its results could not
+/// be handed back after its effects.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Crossing {
+    pub v128: bool,
+    pub exn_result: bool,
+}
+
+impl Crossing {
+    pub(crate) fn of(params: &[ValType], results: &[ValType]) -> Crossing {
+        let exn = |t: &ValType| {
+            use wasmparser::{AbstractHeapType as A, HeapType};
+            matches!(t, ValType::Ref(r) if matches!(
+                r.heap_type(),
+                HeapType::Abstract { ty: A::Exn | A::NoExn, .. }
+            ))
+        };
+        Crossing {
+            v128: params.iter().chain(results).any(|t| *t == ValType::V128),
+            exn_result: results.iter().any(exn),
+        }
+    }
+
+    /// The crossing of function `f`, found once per function object.
+    pub(crate) fn of_func(f: &crate::externs::wasm_func_t) -> Crossing {
+        *f.0.crossing.get_or_init(|| {
+            let (store, h) = unsafe { crate::externs::wasm_func_t::handle(f) };
+            store
+                .func_signature(h)
+                .map(|s| Crossing::of(&s.params, &s.results))
+                .unwrap_or_default()
+        })
+    }
+}
+
 pub(crate) fn type_of(kind: wasm_valkind_t) -> Option<ValType> {
     Some(match kind {
         WASM_I32 => ValType::I32,

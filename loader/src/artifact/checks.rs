@@ -71,8 +71,11 @@ impl SymbolLayout {
             (artifact::SYM_IMAGES, artifact::IMAGES_SECTION),
             (artifact::SYM_WASM, artifact::WASM_SECTION),
         ] {
-            let start = file.section_by_name(section).map(|s| s.address());
-            if start != Some(address(symbol)?) {
+            let start = file
+                .section_by_name(section)
+                .ok_or_else(|| format!("not a waot artifact: no `{section}` section"))?
+                .address();
+            if start != address(symbol)? {
                 return Err(format!(
                     "symbol `{symbol}` does not name the start of section `{section}` (the artifact was altered)"
                 ));

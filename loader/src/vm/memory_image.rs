@@ -80,9 +80,14 @@ impl MemoryImage {
         if p == at as *mut _ {
             return Ok(true);
         }
-        // A failed `MAP_FIXED` may have unmapped the range first (kernels before 6.12 do): put
-        // fresh memory back before anything is written there, or fail the instantiation.
         let error = std::io::Error::last_os_error();
+        // An offset that is not a page's (`EINVAL`) fails before anything is unmapped.
+        if error.raw_os_error() == Some(libc::EINVAL) {
+            return Ok(self.copy_to(at));
+        }
+        // Any other failure of `MAP_FIXED` may have unmapped the range first (kernels before
+        // 6.12 do): put fresh memory back before anything is written there, or fail the
+        // instantiation.
         let p = libc::mmap(
             at as *mut _,
             self.len,
@@ -97,11 +102,17 @@ impl MemoryImage {
                 std::io::Error::last_os_error()
             ));
         }
+        Ok(self.copy_to(at))
+    }
+
+    /// Copies the image's bytes to `at` if it has them (`false` if not: the caller applies
+    /// the segments).
+    unsafe fn copy_to(&self, at: *mut u8) -> bool {
         let Some(bytes) = self.bytes else {
-            return Ok(false);
+            return false;
         };
         std::ptr::copy_nonoverlapping(bytes, at, self.len);
-        Ok(true)
+        true
     }
 }
 
