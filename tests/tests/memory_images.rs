@@ -1,7 +1,10 @@
 //! Memory images in the artifact (issue 14): a module with a large data segment starts with its
-//! memory mapped copy-on-write from the artifact file, each instance sees the module's data
-//! whatever another wrote, the file never changes, and an image that is altered or does not fit
-//! its memory is refused at load with a one-line error.
+//! memory mapped copy-on-write from the artifact file (a universal file's from the file its
+//! native code came from), each instance sees the module's data whatever another wrote, the
+//! file never changes, `.so`, universal and interpreter agree, random segment layouts give the
+//! memory their segments make, a failed instantiation leaves memory as the specification
+//! does, and an image that is altered or does not fit its memory is refused at load with a
+//! one-line error.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
