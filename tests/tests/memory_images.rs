@@ -322,6 +322,21 @@ fn altered_images_and_images_that_do_not_fit_are_refused() {
     assert_refused(d.path(), "longer.so", &longer, "memory images do not match");
 }
 
+/// `wat` compiled by `waotc -O0` to `NAME.so` in `dir`, and loaded.
+fn load_o0(dir: &Path, name: &str, wat: &str) -> Module {
+    let wasm = dir.join(format!("{name}.wasm"));
+    std::fs::write(&wasm, wat::parse_str(wat).unwrap()).unwrap();
+    let so = dir.join(format!("{name}.so"));
+    let o = Command::new(binary("waotc"))
+        .args(["-q", "-O0"])
+        .arg(&wasm)
+        .arg(&so)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    Module::from_file(&so).unwrap()
+}
+
 /// A small deterministic generator (xorshift), so that every run checks the same layouts.
 struct Rng(u64);
 
@@ -371,17 +386,7 @@ fn random_segment_layouts_start_with_the_memory_the_segments_make() {
             .map(|(at, b)| format!("(data (i32.const {at}) \"{}\")", escaped(b)))
             .collect();
         let wat = format!("(module (memory (export \"memory\") {pages}) {data})");
-        let wasm = d.path().join(format!("case{case}.wasm"));
-        std::fs::write(&wasm, wat::parse_str(&wat).unwrap()).unwrap();
-        let so = d.path().join(format!("case{case}.so"));
-        let o = Command::new(binary("waotc"))
-            .args(["-q", "-O0"])
-            .arg(&wasm)
-            .arg(&so)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let module = Module::from_file(&so).unwrap();
+        let module = load_o0(d.path(), &format!("case{case}"), &wat);
         imaged += module.header().images.len();
         // The first instance maps the artifact's image (or copies); the second and third
         // may use an image the loader built.
@@ -426,17 +431,7 @@ fn memories_of_a_failed_instantiation_read_as_the_specification_leaves_them() {
               (elem (i32.const 0) $read)
               {second})"#
         );
-        let wasm = d.path().join(format!("{name}.wasm"));
-        std::fs::write(&wasm, wat::parse_str(&wat).unwrap()).unwrap();
-        let so = d.path().join(format!("{name}.so"));
-        let o = Command::new(binary("waotc"))
-            .args(["-q", "-O0"])
-            .arg(&wasm)
-            .arg(&so)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        Module::from_file(&so).unwrap()
+        load_o0(d.path(), name, &wat)
     };
     for failing in [true, false] {
         let m = module(failing, if failing { "failing" } else { "fine" });

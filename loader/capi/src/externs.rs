@@ -295,6 +295,16 @@ pub unsafe extern "C" fn wasm_global_new(
     ty: *const wasm_globaltype_t,
     value: *const wasm_val_t,
 ) -> *mut wasm_global_t {
+    new_global(store, ty, (*value).to_val())
+}
+
+/// A global of type `ty` holding `value` (a C value converted, its reference lent); null for
+/// a type without a C kind or a value that is not of it. `waot_global_new` shares it.
+pub(crate) unsafe fn new_global(
+    store: *mut wasm_store_t,
+    ty: *const wasm_globaltype_t,
+    value: Result<Val, String>,
+) -> *mut wasm_global_t {
     let data = (*store).data();
     let (kind, mutability) = (*ty).parts();
     let Some(content_type) = type_of(kind) else {
@@ -305,8 +315,7 @@ pub unsafe extern "C" fn wasm_global_new(
         mutable: mutability == 1,
         shared: false,
     };
-    let made = (*value)
-        .to_val()
+    let made = value
         .map_err(waot::Error::Usage)
         .and_then(|v| (*data).global_new(ty, v));
     match made {

@@ -8,7 +8,7 @@ use crate::runtime::wasm_store_t;
 use crate::trap::wasm_trap_t;
 use crate::types::{wasm_functype_t, wasm_globaltype_t};
 use crate::values::{
-    kind_of, type_of, wasm_ref_copy, wasm_ref_delete, wasm_ref_t, wasm_val_t, wasm_val_union,
+    kind_of, wasm_ref_copy, wasm_ref_delete, wasm_ref_t, wasm_val_t, wasm_val_union,
     wasm_valkind_t, WAOT_V128, WASM_EXTERNREF, WASM_F32, WASM_F64, WASM_FUNCREF, WASM_I32,
     WASM_I64,
 };
@@ -248,24 +248,7 @@ pub unsafe extern "C" fn waot_global_new(
     ty: *const wasm_globaltype_t,
     value: *const waot_val_t,
 ) -> *mut wasm_global_t {
-    let data = (*store).data();
-    let (kind, mutability) = (*ty).parts();
-    let Some(content_type) = type_of(kind) else {
-        return std::ptr::null_mut();
-    };
-    let ty = waot::GlobalType {
-        content_type,
-        mutable: mutability == 1,
-        shared: false,
-    };
-    let made = (*value)
-        .to_val()
-        .map_err(waot::Error::Usage)
-        .and_then(|v| (*data).global_new(ty, v));
-    match made {
-        Ok(g) => boxed(data, Extern::Global(g)) as *mut wasm_global_t,
-        Err(_) => std::ptr::null_mut(),
-    }
+    crate::externs::new_global(store, ty, (*value).to_val())
 }
 
 /// The global's value, which the caller owns; false, with a message in `error`, if the store
