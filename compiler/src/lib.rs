@@ -15,7 +15,7 @@ mod validate;
 pub use codegen::object_cache::default_dir as default_cache_dir;
 pub use error::CompileError;
 pub use options::{CompileOptions, OptLevel};
-pub use report::{CompileReport, FunctionTimes};
+pub use report::{CompileReport, FunctionTimes, ProfileSummary};
 pub use translate::fuel_costs::FuelCosts;
 pub use validate::{validate, wasm_features};
 
@@ -25,7 +25,15 @@ use std::path::Path;
 pub fn partition_count(wasm: &[u8], options: &CompileOptions) -> Result<usize, CompileError> {
     let info = runtime_support::ModuleInfo::parse(wasm)
         .map_err(|e| CompileError::invalid("module", None, e.offset, &e.message))?;
-    let parts = codegen::plan_partitions(&info, wasm, options.partition_bytes, options.opt_level);
+    let heat = codegen::partition::heat(&info, wasm, options.profile.as_deref());
+    let cold = heat.map_or_else(Vec::new, |h| h.cold);
+    let parts = codegen::plan_partitions(
+        &info,
+        wasm,
+        options.partition_bytes,
+        options.opt_level,
+        &cold,
+    );
     Ok(parts.len())
 }
 

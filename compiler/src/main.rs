@@ -67,6 +67,15 @@ struct Cli {
     /// `default COST`; see README) instead of one per instruction.
     #[arg(long, value_name = "FILE", requires = "fuel")]
     fuel_costs: Option<PathBuf>,
+    /// Count each function's entries and loop iterations, for `wrun --profile-out FILE`; a
+    /// build for profiling runs (compile it at -O0 to get it fast: the counts are the same).
+    #[arg(long)]
+    profile_generate: bool,
+    /// Compile the functions that the runs in this profile (`wrun --profile-out`) hardly used
+    /// with the light tier, and the rest at the level asked for. Functions the profile does
+    /// not know (new or changed) are compiled as hot.
+    #[arg(long, value_name = "FILE", conflicts_with = "profile_generate")]
+    profile: Option<PathBuf>,
 }
 
 /// Parses the command line; a usage error is one line and exit status 1, like any bad input.
@@ -123,6 +132,16 @@ fn run(cli: &Cli) -> Result<(), String> {
         }
         None => None,
     };
+    let profile = match &cli.profile {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let profile = runtime_support::profile::Profile::parse(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            Some(std::sync::Arc::new(profile))
+        }
+        None => None,
+    };
     let options = CompileOptions {
         opt_level,
         bounds,
@@ -140,12 +159,14 @@ fn run(cli: &Cli) -> Result<(), String> {
             fuel: cli.fuel,
             interruptible: cli.interruptible,
             custom_costs: fuel_costs.is_some(),
+            profile: cli.profile_generate,
         },
         fuel_costs,
         cache_dir: match cli.no_cache {
             true => None,
             false => waot_compiler::default_cache_dir(),
         },
+        profile,
     };
     let report =
         compile_to_file(&wasm, &source, &cli.output, &options).map_err(|e| e.to_string())?;

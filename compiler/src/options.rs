@@ -76,6 +76,9 @@ pub struct CompileOptions {
     /// Where partitions' objects are cached between compiles (`waotc` uses
     /// `~/.cache/waot/objects` unless `--no-cache`); `None` compiles everything.
     pub cache_dir: Option<PathBuf>,
+    /// What earlier runs used (`--profile`): the functions they hardly ran are compiled at the
+    /// light tier (`runtime_support::profile`).
+    pub profile: Option<std::sync::Arc<runtime_support::profile::Profile>>,
 }
 
 impl Default for CompileOptions {
@@ -96,6 +99,7 @@ impl Default for CompileOptions {
             fuel_strips: true,
             fuel_costs: None,
             cache_dir: None,
+            profile: None,
         }
     }
 }

@@ -23,10 +23,22 @@ pub struct CompileReport {
     pub threads: usize,
     /// Partitions whose object came from the cache, of those looked up (`None`: no cache).
     pub cache: Option<(usize, usize)>,
+    /// What the profile (`--profile`) said of the functions.
+    pub profile: Option<ProfileSummary>,
     /// Every defined function, in index order.
     pub functions: Vec<FunctionTimes>,
     /// Function names from the name section, sorted by index.
     pub names: Vec<(u32, String)>,
+}
+
+/// Defined functions (and their code bytes) by what the profile said of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProfileSummary {
+    pub hot: (usize, usize),
+    /// Compiled at the light tier.
+    pub cold: (usize, usize),
+    /// Not in the profile (new or changed since): compiled as hot.
+    pub unknown: (usize, usize),
 }
 
 /// The time spent on one defined function, in seconds. The optimizer's module-level passes
@@ -140,6 +152,13 @@ impl CompileReport {
                 out,
                 "  cache      {hits} of {lookups} partitions reused ({:.0}%)",
                 100.0 * hits as f64 / lookups.max(1) as f64
+            );
+        }
+        if let Some(p) = self.profile {
+            let _ = writeln!(
+                out,
+                "  profile    {} hot ({} bytes), {} cold ({} bytes, light tier), {} not in it ({} bytes, as hot)",
+                p.hot.0, p.hot.1, p.cold.0, p.cold.1, p.unknown.0, p.unknown.1
             );
         }
         let _ = writeln!(

@@ -2,6 +2,7 @@
 //! otherwise; as a WASI command (`_start`) or by calling an export.
 
 use crate::{cli_values, RunCli};
+use runtime_support::profile::Profile;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use waot::wasi::{self, WasiConfig, WasiCtx};
@@ -71,11 +72,16 @@ trait Runner {
     fn gc(&self) -> Option<(waot::GcStats, Vec<std::time::Duration>)> {
         None
     }
+    /// Each function's count, from code compiled with `--profile-generate`.
+    fn profile(&self) -> Option<Profile> {
+        None
+    }
 }
 
 struct Native {
     store: Store,
     instance: waot::Instance,
+    module: Module,
     metered: bool,
 }
 
@@ -105,6 +111,10 @@ impl Runner for Native {
     fn gc(&self) -> Option<(waot::GcStats, Vec<std::time::Duration>)> {
         let stats = self.store.gc_stats();
         (stats.collections > 0 || stats.heap_bytes > 0).then(|| (stats, self.store.gc_pauses()))
+    }
+
+    fn profile(&self) -> Option<Profile> {
+        self.module.profile()
     }
 }
 
@@ -196,6 +206,16 @@ fn run(cli: &RunCli) -> Result<(), Error> {
     let started = std::time::Instant::now();
     let mut runner = None;
     let outcome = run_with(cli, &mut runner);
+    if let (Some(path), Some(profile)) =
+        (&cli.profile_out, runner.as_ref().and_then(|r| r.profile()))
+    {
+        if let Err(e) = write_profile(path, &profile) {
+            if outcome.is_ok() {
+                return Err(Error::Usage(e));
+            }
+            eprintln!("wrun: {e}");
+        }
+    }
     if cli.stats {
         let r = runner.as_deref();
         let fuel = r.and_then(|r| Some((r.fuel_consumed()?, r.fuel_unit())));
@@ -207,6 +227,27 @@ fn run(cli: &RunCli) -> Result<(), Error> {
         );
     }
     outcome
+}
+
+/// Adds `profile` to the one in `path`, or creates it; written whole to a temporary file
+/// beside it and renamed over it, so a reader never sees half a profile.
+fn write_profile(path: &std::path::Path, profile: &Profile) -> Result<(), String> {
+    let shown = path.display();
+    let mut total = match std::fs::read_to_string(path) {
+        Ok(text) => Profile::parse(&text).map_err(|e| format!("{shown}: {e}"))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Profile::default(),
+        Err(e) => return Err(format!("{shown}: {e}")),
+    };
+    total.merge(profile);
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("{shown}: {e}"))?;
+    std::io::Write::write_all(&mut file, total.render().as_bytes())
+        .map_err(|e| format!("{shown}: {e}"))?;
+    file.persist(path).map_err(|e| format!("{shown}: {e}"))?;
+    Ok(())
 }
 
 fn run_with(cli: &RunCli, slot: &mut Option<Box<dyn Runner>>) -> Result<(), Error> {
@@ -246,6 +287,12 @@ fn run_with(cli: &RunCli, slot: &mut Option<Box<dyn Runner>>) -> Result<(), Erro
         }
     };
     let runner = slot.insert(runner);
+    if cli.profile_out.is_some() && runner.profile().is_none() {
+        return Err(Error::Usage(format!(
+            "{}: --profile-out needs native code compiled with `waotc --profile-generate`",
+            cli.module.display()
+        )));
+    }
     let Some((name, args)) = invoked else {
         if cli.reactor {
             return initialize_reactor(runner.as_mut());
@@ -322,6 +369,7 @@ fn native(cli: &RunCli, module: Module, ctx: WasiCtx) -> Result<Box<dyn Runner>,
     Ok(Box::new(Native {
         store,
         instance,
+        module,
         metered,
     }))
 }

@@ -84,21 +84,26 @@ pub struct Metering {
     /// Fuel is charged from a cost table (`waotc --fuel-costs`), not one per instruction: an
     /// interpreter cannot count the same way, so it refuses to meter the module.
     pub custom_costs: bool,
+    /// Function entries and loop headers count into `profile::SYM_PROFILE_COUNTS`
+    /// (`waotc --profile-generate`), for `wrun --profile-out`.
+    pub profile: bool,
 }
 
 impl Metering {
     const FUEL: u32 = 1;
     const INTERRUPTIBLE: u32 = 2;
     const CUSTOM_COSTS: u32 = 4;
+    const PROFILE: u32 = 8;
 
     pub fn bits(self) -> u32 {
         (self.fuel as u32 * Self::FUEL)
             | (self.interruptible as u32 * Self::INTERRUPTIBLE)
             | (self.custom_costs as u32 * Self::CUSTOM_COSTS)
+            | (self.profile as u32 * Self::PROFILE)
     }
 
     pub fn from_bits(bits: u32) -> Result<Self, HeaderError> {
-        if bits & !(Self::FUEL | Self::INTERRUPTIBLE | Self::CUSTOM_COSTS) != 0 {
+        if bits & !(Self::FUEL | Self::INTERRUPTIBLE | Self::CUSTOM_COSTS | Self::PROFILE) != 0 {
             return Err(HeaderError(format!("unknown metering flags {bits:#x}")));
         }
         if bits & Self::CUSTOM_COSTS != 0 && bits & Self::FUEL == 0 {
@@ -108,6 +113,7 @@ impl Metering {
             fuel: bits & Self::FUEL != 0,
             interruptible: bits & Self::INTERRUPTIBLE != 0,
             custom_costs: bits & Self::CUSTOM_COSTS != 0,
+            profile: bits & Self::PROFILE != 0,
         })
     }
 }
@@ -328,6 +334,7 @@ mod tests {
                 fuel: true,
                 interruptible: false,
                 custom_costs: false,
+                profile: false,
             },
             wasm_len: 8,
             wasm_hash: content_hash(b"\0asm\x01\0\0\0"),

@@ -11,6 +11,7 @@ pub mod exception;
 pub mod gc;
 pub mod memory_image;
 pub mod module_info;
+pub mod profile;
 pub mod skeleton;
 pub mod trap;
 pub mod trust;

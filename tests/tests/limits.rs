@@ -53,6 +53,7 @@ fn options(
             fuel,
             interruptible: interrupt,
             custom_costs: false,
+            profile: false,
         },
         enabled_proposals: vec!["tail-call".into()],
         ..Default::default()

@@ -2,7 +2,7 @@
 //! optimization and object emission. Function bodies are the translator's business.
 
 pub mod object_cache;
-mod partition;
+pub(crate) mod partition;
 mod pipeline;
 mod saturate;
 mod support;
@@ -22,7 +22,6 @@ use inkwell::{AddressSpace, OptimizationLevel};
 pub use partition::{plan_partitions, Tier};
 use runtime_support::artifact::{self, ArtifactHeader};
 use runtime_support::{ModuleInfo, VmctxLayout};
-use std::ops::Range;
 use wasmparser::{FuncType, ValType};
 
 /// What every function translation shares: the LLVM module and the module's description.
@@ -107,6 +106,23 @@ impl<'a, 'ctx> ModuleCx<'a, 'ctx> {
                 self.context.create_string_attribute(key, value),
             );
         }
+    }
+
+    /// `--profile-generate`'s counters (`profile::SYM_PROFILE_COUNTS`), declared on first use;
+    /// the glue gives them their zeros. Protected: exported for the loader, referenced
+    /// directly (no GOT load) by the code.
+    pub fn profile_counts(&self) -> inkwell::values::GlobalValue<'ctx> {
+        use runtime_support::profile::SYM_PROFILE_COUNTS;
+        if let Some(g) = self.module.get_global(SYM_PROFILE_COUNTS) {
+            return g;
+        }
+        let ty = self
+            .context
+            .i64_type()
+            .array_type(self.info.num_defined_funcs());
+        let g = self.module.add_global(ty, None, SYM_PROFILE_COUNTS);
+        g.set_visibility(inkwell::GlobalVisibility::Protected);
+        g
     }
 
     pub fn add_attribute(&self, f: FunctionValue<'ctx>, name: &str) {
@@ -248,8 +264,8 @@ fn budget_from_env(variable: &str, default: u32) -> u32 {
 /// What one LLVM module of the artifact holds.
 #[derive(Clone)]
 pub(crate) struct Piece {
-    /// Defined functions translated here.
-    functions: Range<u32>,
+    /// Defined functions translated here, ascending.
+    functions: Vec<u32>,
     tier: Tier,
     /// Trampolines, adapters, symbol tables and self-description.
     glue: bool,
@@ -280,7 +296,16 @@ pub fn compile_objects(
     if let Ok(mut current) = CURRENT_SOURCE.lock() {
         *current = source.to_string();
     }
-    let parts = plan_partitions(info, wasm, options.partition_bytes, options.opt_level);
+    let heat = partition::heat(info, wasm, options.profile.as_deref());
+    report.profile = heat.as_ref().map(|h| h.summary(info));
+    let cold = heat.map_or_else(Vec::new, |h| h.cold);
+    let parts = plan_partitions(
+        info,
+        wasm,
+        options.partition_bytes,
+        options.opt_level,
+        &cold,
+    );
     let pieces: Vec<Piece> = if parts.len() == 1 && parts[0].tier == Tier::Full {
         vec![Piece {
             functions: parts[0].functions.clone(),
@@ -299,7 +324,7 @@ pub fn compile_objects(
             })
             .collect();
         p.push(Piece {
-            functions: 0..0,
+            functions: Vec::new(),
             tier: Tier::Full,
             glue: true,
             shared_symbols: true,
@@ -324,8 +349,8 @@ pub fn compile_objects(
     let cost = |p: &Piece| -> usize {
         let code: usize = p
             .functions
-            .clone()
-            .map(|i| info.bodies[i as usize].len())
+            .iter()
+            .map(|&i| info.bodies[i as usize].len())
             .sum();
         match p.tier {
             Tier::Full => code,
@@ -519,7 +544,7 @@ fn compile_piece(
     };
     cx.fn_types = info.types.iter().map(|t| cx.wasm_fn_type(t)).collect();
     declare_functions(&mut cx, &piece.functions, piece.shared_symbols);
-    for i in piece.functions.clone() {
+    for &i in &piece.functions {
         let start = std::time::Instant::now();
         crate::translate::translate_function(&cx, i, info.bodies[i as usize].clone())?;
         let seconds = start.elapsed().as_secs_f64();
@@ -529,6 +554,9 @@ fn compile_piece(
         trampolines::emit_all(&cx)?;
         support::emit_all(&cx)?;
         emit_personality(&cx)?;
+        if options.metering.profile {
+            emit_profile_tables(&cx);
+        }
         Some(emit_self_description(
             &cx,
             &triple_str,
@@ -617,7 +645,7 @@ fn compile_piece(
 
 /// Declares every defined function; those in `here` will get bodies. With `shared`, symbols
 /// are global and hidden so that other pieces of the same artifact can call them.
-fn declare_functions(cx: &mut ModuleCx<'_, '_>, here: &Range<u32>, shared: bool) {
+fn declare_functions(cx: &mut ModuleCx<'_, '_>, here: &[u32], shared: bool) {
     let info = cx.info;
     for i in 0..info.num_defined_funcs() {
         let index = info.num_imported_funcs + i;
@@ -634,7 +662,7 @@ fn declare_functions(cx: &mut ModuleCx<'_, '_>, here: &Range<u32>, shared: bool)
             f.as_global_value()
                 .set_visibility(inkwell::GlobalVisibility::Hidden);
         }
-        if !here.contains(&i) {
+        if here.binary_search(&i).is_err() {
             cx.functions.push(f);
             continue;
         }
@@ -765,6 +793,28 @@ fn emit_personality(cx: &ModuleCx<'_, '_>) -> Result<(), CompileError> {
     let result = call.try_as_basic_value().basic().expect("an i32");
     builder.build_return(Some(&result))?;
     Ok(())
+}
+
+/// `--profile-generate`'s counters, zero, and each function's body hash, for the loader to
+/// write a profile (`runtime_support::profile`).
+fn emit_profile_tables(cx: &ModuleCx<'_, '_>) {
+    use runtime_support::profile::{body_hash, SYM_PROFILE_HASHES};
+    let i64t = cx.context.i64_type();
+    let counts = cx.profile_counts();
+    counts.set_initializer(&counts.get_value_type().into_array_type().const_zero());
+    let hashes: Vec<_> = cx
+        .info
+        .bodies
+        .iter()
+        .map(|b| i64t.const_int(body_hash(&cx.wasm[b.clone()]), false))
+        .collect();
+    let table = cx.module.add_global(
+        i64t.array_type(hashes.len() as u32),
+        None,
+        SYM_PROFILE_HASHES,
+    );
+    table.set_initializer(&i64t.const_array(&hashes));
+    table.set_constant(true);
 }
 
 /// A table of code addresses stored as each one's distance from the table itself (`i64`), so

@@ -158,10 +158,10 @@ impl<'a> ObjectCache<'a> {
             Tier::Full => 0u8,
             Tier::Light => 1,
         };
-        h.update(piece.functions.start.to_le_bytes());
-        h.update(piece.functions.end.to_le_bytes());
+        h.update((piece.functions.len() as u64).to_le_bytes());
         h.update([tier, piece.shared_symbols as u8]);
-        for i in piece.functions.clone() {
+        for &i in &piece.functions {
+            h.update(i.to_le_bytes());
             let body = &wasm[info.bodies[i as usize].clone()];
             h.update((body.len() as u64).to_le_bytes());
             h.update(body);

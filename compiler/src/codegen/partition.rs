@@ -11,9 +11,10 @@
 //! cuts by size alone, a function that grew by a byte would shift every later boundary, and
 //! the object cache (`object_cache`) would miss every later partition.
 
+use crate::report::ProfileSummary;
 use crate::OptLevel;
+use runtime_support::profile::{body_hash, Heat, Profile};
 use runtime_support::ModuleInfo;
-use std::ops::Range;
 
 /// Wasm code bytes per partition: a module larger than this is split into partitions that
 /// are compiled in parallel, each in its own LLVM context, and linked together. A module
@@ -52,20 +53,64 @@ pub enum Tier {
     Light,
 }
 
+/// Light partitions hold this many times `PARTITION_BYTES`: their code costs about an eighth
+/// as much to compile, and fewer partitions repeat fewer declarations.
+const LIGHT_FACTOR: usize = 4;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Partition {
-    /// Defined-function indices.
-    pub functions: Range<u32>,
+    /// Defined-function indices, ascending: contiguous unless a profile sorted some out.
+    pub functions: Vec<u32>,
     pub tier: Tier,
 }
 
-/// Contiguous ranges of defined-function indices, by code size; each giant function alone,
-/// at `Tier::Light` (at `-O0` nothing is giant: everything is compiled cheaply already).
+/// The partition being filled, of one tier.
+struct Open {
+    functions: Vec<u32>,
+    bytes: usize,
+    limit: usize,
+    tier: Tier,
+}
+
+impl Open {
+    fn new(tier: Tier, limit: usize) -> Self {
+        Open {
+            functions: Vec::new(),
+            bytes: 0,
+            limit,
+            tier,
+        }
+    }
+
+    /// Adds function `i`; returns the partition it completes, if any.
+    fn add(&mut self, i: u32, body: &[u8]) -> Option<Partition> {
+        self.functions.push(i);
+        self.bytes += body.len();
+        let full = self.bytes >= self.limit && (is_cut_point(body) || self.bytes >= 4 * self.limit);
+        full.then(|| self.close()).flatten()
+    }
+
+    fn close(&mut self) -> Option<Partition> {
+        self.bytes = 0;
+        let functions = std::mem::take(&mut self.functions);
+        (!functions.is_empty()).then_some(Partition {
+            functions,
+            tier: self.tier,
+        })
+    }
+}
+
+/// Ranges of defined-function indices, by code size; each giant function alone, at
+/// `Tier::Light` (at `-O0` nothing is giant: everything is compiled cheaply already).
+/// Functions that `cold` marks (from a profile: `runtime_support::profile`) go to partitions
+/// of their own at `Tier::Light`; without a profile (`cold` empty) every partition is a
+/// contiguous range.
 pub fn plan_partitions(
     info: &ModuleInfo,
     wasm: &[u8],
     partition_bytes: usize,
     level: OptLevel,
+    cold: &[bool],
 ) -> Vec<Partition> {
     let limit = match partition_bytes {
         // `WAOT_PARTITION_BYTES`, for measurements.
@@ -77,34 +122,68 @@ pub fn plan_partitions(
         n => n,
     };
     let mut parts = Vec::new();
-    let (mut start, mut bytes) = (0u32, 0usize);
-    let full = |functions| Partition {
-        functions,
-        tier: Tier::Full,
-    };
+    let mut full = Open::new(Tier::Full, limit);
+    let mut light = Open::new(Tier::Light, LIGHT_FACTOR * limit);
     for (i, body) in info.bodies.iter().enumerate() {
-        let i = i as u32;
-        if level != OptLevel::O0 && is_giant(&wasm[body.clone()]) {
-            if start < i {
-                parts.push(full(start..i));
-            }
+        let (i, body) = (i as u32, &wasm[body.clone()]);
+        if level != OptLevel::O0 && is_giant(body) {
+            parts.extend(full.close());
             parts.push(Partition {
-                functions: i..i + 1,
+                functions: vec![i],
                 tier: Tier::Light,
             });
-            (start, bytes) = (i + 1, 0);
             continue;
         }
-        bytes += body.len();
-        if bytes >= limit && (is_cut_point(&wasm[body.clone()]) || bytes >= 4 * limit) {
-            parts.push(full(start..i + 1));
-            (start, bytes) = (i + 1, 0);
-        }
+        let open = match cold.get(i as usize) {
+            Some(true) if level != OptLevel::O0 => &mut light,
+            _ => &mut full,
+        };
+        parts.extend(open.add(i, body));
     }
-    if start < info.bodies.len() as u32 || parts.is_empty() {
-        parts.push(full(start..info.bodies.len() as u32));
+    parts.extend(light.close());
+    let last = full.close();
+    if last.is_some() || parts.is_empty() {
+        parts.push(last.unwrap_or(Partition {
+            functions: Vec::new(),
+            tier: Tier::Full,
+        }));
     }
     parts
+}
+
+/// What a profile says of each defined function.
+pub struct ModuleHeat {
+    pub heat: Vec<Heat>,
+    /// Compiled at `Tier::Light`.
+    pub cold: Vec<bool>,
+}
+
+/// The heat of `info`'s functions by `profile` (`None` without one).
+pub fn heat(info: &ModuleInfo, wasm: &[u8], profile: Option<&Profile>) -> Option<ModuleHeat> {
+    let hashes: Vec<u64> = info
+        .bodies
+        .iter()
+        .map(|b| body_hash(&wasm[b.clone()]))
+        .collect();
+    let heat = profile?.heat(&hashes);
+    let cold = heat.iter().map(|h| *h == Heat::Cold).collect();
+    Some(ModuleHeat { heat, cold })
+}
+
+impl ModuleHeat {
+    pub fn summary(&self, info: &ModuleInfo) -> ProfileSummary {
+        let mut s = ProfileSummary::default();
+        for (h, body) in self.heat.iter().zip(&info.bodies) {
+            let slot = match h {
+                Heat::Hot => &mut s.hot,
+                Heat::Cold => &mut s.cold,
+                Heat::Unknown => &mut s.unknown,
+            };
+            slot.0 += 1;
+            slot.1 += body.len();
+        }
+        s
+    }
 }
 
 /// Whether a function body (locals and code) has more than `GIANT_CONTROL` structured

@@ -115,6 +115,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
                 self.builder.build_unconditional_branch(header)?;
                 self.builder.position_at_end(header);
                 self.meter_loop_header()?;
+                self.count_profile()?;
                 (header, header_phis, None)
             }
         };

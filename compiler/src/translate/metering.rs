@@ -309,6 +309,36 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
         self.poll_interrupt()
     }
 
+    /// With `--profile-generate`, adds one to this function's count: at entry and at each
+    /// loop header. A plain add, not atomic: threads running the same code may lose counts,
+    /// which a profile can spare.
+    pub fn count_profile(&mut self) -> Result<()> {
+        if !self.cx.options.metering.profile {
+            return Ok(());
+        }
+        let i64t = self.cx.context.i64_type();
+        let counts = self.cx.profile_counts();
+        let defined = self.func_index - self.cx.info.num_imported_funcs;
+        // SAFETY: `defined` is below the array's length, the number of defined functions.
+        let slot = unsafe {
+            self.builder.build_in_bounds_gep(
+                counts.get_value_type().into_array_type(),
+                counts.as_pointer_value(),
+                &[i64t.const_zero(), i64t.const_int(u64::from(defined), false)],
+                "profile",
+            )?
+        };
+        let count = self
+            .builder
+            .build_load(i64t, slot, "count")?
+            .into_int_value();
+        let count = self
+            .builder
+            .build_int_add(count, i64t.const_int(1, false), "")?;
+        self.builder.build_store(slot, count)?;
+        Ok(())
+    }
+
     /// Stores the fuel local's value as the store's fuel, if fuel is metered; volatile, so
     /// that LLVM neither sinks it out of a loop nor merges it with a later store (a fault,
     /// which LLVM does not see, may come between).

@@ -144,7 +144,8 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             }
         }
         let fuel = self.cx.options.metering.fuel;
-        if fuel {
+        // A profile counts every loop header, which strips would skip.
+        if fuel && !self.cx.options.metering.profile {
             self.loop_plans = self.plan_fuel_strips(body)?;
         }
         let defined = (self.func_index - self.cx.info.num_imported_funcs) as usize;
@@ -162,6 +163,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
                 self.start_metering(None)?;
             }
         }
+        self.count_profile()?;
         self.push_function_frame(ft.results())?;
         let mut ops = body.get_operators_reader().map_err(|e| self.invalid(e))?;
         // Where the last strip-mined loop's body starts: it has no inner loops.

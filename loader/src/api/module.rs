@@ -83,6 +83,13 @@ impl Module {
         self.inner.type_ids.get(index as usize).copied()
     }
 
+    /// For an artifact compiled with `waotc --profile-generate`: how often each function was
+    /// entered and its loops iterated, by every instance of this artifact in the process so
+    /// far (they share the counters). `None` for other artifacts.
+    pub fn profile(&self) -> Option<runtime_support::profile::Profile> {
+        self.inner.profile()
+    }
+
     /// The module's structure, as its skeleton declares it (`bodies` is empty: loading does not
     /// read the skeleton's stub bodies; the active data segments of a memory whose image the
     /// artifact carries are empty, their bytes in the image).

@@ -42,6 +42,8 @@ pub(crate) struct LoadedModule {
     /// instantiated once copies its data, which costs no more).
     images: std::sync::OnceLock<Vec<Option<MemoryImage>>>,
     instantiations: std::sync::atomic::AtomicUsize,
+    /// With `--profile-generate`: the counters and body hashes in the library.
+    profile: Option<ProfileTables>,
     _registration: Registration,
     _library: Library,
 }
@@ -187,6 +189,84 @@ impl LoadedModule {
 }
 
 // SAFETY: the raw pointers are code addresses in the library, immutable while it is loaded.
+/// `runtime_support::profile`'s arrays in a library, one entry per defined function.
+struct ProfileTables {
+    hashes: *const u64,
+    counts: *const u64,
+}
+
+impl LoadedModule {
+    /// The counts of every run of this library's code in the process so far, when it was
+    /// compiled with `--profile-generate`.
+    pub fn profile(&self) -> Option<runtime_support::profile::Profile> {
+        let tables = self.profile.as_ref()?;
+        let n = self.info.num_defined_funcs();
+        let imported = self.info.num_imported_funcs;
+        Some(runtime_support::profile::Profile::from_counts((0..n).map(
+            |i| {
+                // SAFETY: both arrays have an entry per defined function (`profile_tables`),
+                // in the library this module keeps loaded; the counts change under running
+                // guest code, hence volatile reads of whole words.
+                let (hash, count) = unsafe {
+                    (
+                        *tables.hashes.add(i as usize),
+                        tables.counts.add(i as usize).read_volatile(),
+                    )
+                };
+                (imported + i, hash, count)
+            },
+        )))
+    }
+}
+
+/// That an artifact compiled with `--profile-generate` (the header says so, and the header
+/// is checked) exports the profile's arrays, each an entry per defined function: their sizes,
+/// checked here, keep `LoadedModule::profile`'s reads inside the library.
+fn check_profile_symbols(
+    header: &ArtifactHeader,
+    info: &ModuleInfo,
+    file: &object::File<'_>,
+) -> std::result::Result<(), String> {
+    use object::ObjectSymbol;
+    use runtime_support::profile::{SYM_PROFILE_COUNTS, SYM_PROFILE_HASHES};
+    if !header.metering.profile {
+        return Ok(());
+    }
+    let len = 8 * u64::from(info.num_defined_funcs());
+    for name in [SYM_PROFILE_COUNTS, SYM_PROFILE_HASHES] {
+        let sized = file
+            .dynamic_symbols()
+            .any(|s| s.name() == Ok(name) && s.size() == len && !s.is_undefined());
+        if !sized {
+            return Err(format!(
+                "the profile symbol `{name}` is missing or not {len} bytes long"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The profile's arrays in `library`, checked by `check_profile_symbols`.
+fn profile_tables(
+    header: &ArtifactHeader,
+    library: &Library,
+) -> std::result::Result<Option<ProfileTables>, String> {
+    use runtime_support::profile::{SYM_PROFILE_COUNTS, SYM_PROFILE_HASHES};
+    if !header.metering.profile {
+        return Ok(None);
+    }
+    let find = |name: &str| -> std::result::Result<*const u64, String> {
+        // SAFETY: looking up a data symbol's address.
+        let sym = unsafe { library.get::<*const u64>(name.as_bytes()) }
+            .map_err(|e| format!("missing symbol `{name}`: {e}"))?;
+        Ok(*sym)
+    };
+    Ok(Some(ProfileTables {
+        hashes: find(SYM_PROFILE_HASHES)?,
+        counts: find(SYM_PROFILE_COUNTS)?,
+    }))
+}
+
 unsafe impl Send for LoadedModule {}
 unsafe impl Sync for LoadedModule {}
 
@@ -363,6 +443,7 @@ impl LoadedModule {
             .map_err(|e| format!("the module's skeleton: {e}"))?;
         check_images(&header, &info)?;
         let layout = SymbolLayout::read(&file)?;
+        check_profile_symbols(&header, &info, &file)?;
         let owned_skeleton = matches!(source, ObjectSource::Memory).then(|| skeleton.to_vec());
         drop(file);
         let (library, library_file) = match source {
@@ -414,6 +495,7 @@ impl LoadedModule {
         };
         let artifact_images =
             artifact_images(&header, &info, &library, library_file, images_file_offset)?;
+        let profile = profile_tables(&header, &library)?;
         let functions = table(artifact::SYM_FUNCTIONS, info.num_defined_funcs() as usize)?;
         let trampolines = table(artifact::SYM_TRAMPOLINES, info.types.len())?;
         let host_adapters = table(artifact::SYM_HOST_ADAPTERS, info.types.len())?;
@@ -459,6 +541,7 @@ impl LoadedModule {
             artifact_images,
             images: Default::default(),
             instantiations: Default::default(),
+            profile,
             _registration: registration,
             _library: library,
         })

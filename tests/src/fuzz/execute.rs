@@ -15,17 +15,22 @@ pub enum Mode {
     /// Explicit bounds checks, and metered (`--fuel --interruptible`, no limit set): metering
     /// must not change what a program computes.
     AotExplicitBounds,
+    /// The default level with every other function cold by a profile (compiled at the light
+    /// tier, in partitions of their own) and every function counting for a profile
+    /// (`--profile-generate`): neither may change what a program computes.
+    AotProfiled,
     /// The default level with every linear-memory load kept (`keep_every_load`): not a mode
     /// of its own, the evidence that a divergence of `AotDefault` comes from deleted loads.
     AotDefaultEveryLoad,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 4] = [
+    pub const ALL: [Mode; 5] = [
         Mode::Interpreter,
         Mode::AotO0,
         Mode::AotDefault,
         Mode::AotExplicitBounds,
+        Mode::AotProfiled,
     ];
 
     pub fn name(self) -> &'static str {
@@ -34,6 +39,7 @@ impl Mode {
             Mode::AotO0 => "aot -O0",
             Mode::AotDefault => "aot -O2",
             Mode::AotExplicitBounds => "aot --bounds-checks explicit --fuel --interruptible",
+            Mode::AotProfiled => "aot -O2 --profile-generate, half the functions cold",
             Mode::AotDefaultEveryLoad => "aot -O2, every load kept",
         }
     }
@@ -56,6 +62,7 @@ impl Mode {
                 fuel: self == Mode::AotExplicitBounds,
                 interruptible: self == Mode::AotExplicitBounds,
                 custom_costs: false,
+                profile: self == Mode::AotProfiled,
             },
             ..Default::default()
         })
@@ -151,8 +158,28 @@ pub fn run(
         // The default build is instantiated once before, so that its instance gets its data
         // from the module's copy-on-write memory images (`memory_image.rs`), which the other
         // modes, instantiated once, copy.
-        Some(options) => native(wasm, &options, calls, dir, mode == Mode::AotDefault).map(Some),
+        Some(mut options) => {
+            if mode == Mode::AotProfiled {
+                options.profile = Some(std::sync::Arc::new(half_cold(wasm)?));
+            }
+            native(wasm, &options, calls, dir, mode == Mode::AotDefault).map(Some)
+        }
     }
+}
+
+/// A profile in which the functions of even index never ran and the others ran much.
+fn half_cold(wasm: &[u8]) -> Result<runtime_support::profile::Profile, String> {
+    use runtime_support::profile::{body_hash, Profile};
+    let info = runtime_support::ModuleInfo::parse(wasm).map_err(|e| e.message)?;
+    Ok(Profile::from_counts(info.bodies.iter().enumerate().map(
+        |(i, b)| {
+            (
+                i as u32,
+                body_hash(&wasm[b.clone()]),
+                (i as u64 % 2) * 1_000_000,
+            )
+        },
+    )))
 }
 
 fn native(

@@ -1,0 +1,272 @@
+//! Profiles (issue 13): code compiled with `--profile-generate` counts each function's entries
+//! and loop iterations exactly, at every level, in counters all instances of an artifact
+//! share; `wrun --profile-out` writes and merges them; `waotc --profile` compiles what the
+//! runs hardly used at the light tier, treats functions the profile does not know as hot, and
+//! computes the same results; bad profiles and misuse are one-line errors.
+
+use runtime_support::profile::{body_hash, Profile};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use waot::{Linker, Store, Val};
+use waot_compiler::{compile_to_file, CompileOptions, OptLevel};
+use waot_tests::binary;
+
+/// `run(n)` calls `leaf` n times in a loop whose header runs n + 1 times; `never` is never
+/// called. `LEAF_ADDS` varies `leaf`'s body.
+fn module_wat(leaf_adds: i32) -> String {
+    format!(
+        r#"(module
+          (func $leaf (param i32) (result i32) (i32.add (local.get 0) (i32.const {leaf_adds})))
+          (func $never (export "never") (result i32) (i32.const 7))
+          (func (export "run") (param $n i32) (result i32) (local $i i32) (local $s i32)
+            (block $done
+              (loop $l
+                (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+                (local.set $s (call $leaf (local.get $s)))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br $l)))
+            (local.get $s)))"#
+    )
+}
+
+fn hashes(wasm: &[u8]) -> Vec<u64> {
+    let info = runtime_support::ModuleInfo::parse(wasm).unwrap();
+    info.bodies
+        .iter()
+        .map(|b| body_hash(&wasm[b.clone()]))
+        .collect()
+}
+
+fn call_run(store: &mut Store, instance: waot::Instance, n: i32) -> i32 {
+    let f = store.get_func(instance, "run").unwrap();
+    match store.call(f, &[Val::I32(n)]).unwrap()[..] {
+        [Val::I32(v)] => v,
+        ref other => panic!("run returned {other:?}"),
+    }
+}
+
+#[test]
+fn counts_are_exact_at_every_level_and_shared_by_instances() {
+    let wasm = wat::parse_str(module_wat(1)).unwrap();
+    let expected_hashes = hashes(&wasm);
+    for level in [OptLevel::O0, OptLevel::O2] {
+        let d = tempfile::tempdir().unwrap();
+        let so = d.path().join("m.so");
+        let mut options = CompileOptions {
+            opt_level: level,
+            cpu: "x86-64-v2".into(),
+            cache_dir: None,
+            ..Default::default()
+        };
+        options.metering.profile = true;
+        compile_to_file(&wasm, "m", &so, &options).unwrap();
+        let module = waot::Module::from_file(&so).unwrap();
+        let counts =
+            |p: &Profile| -> Vec<u64> { expected_hashes.iter().map(|h| p.counts[h]).collect() };
+        let p = module.profile().expect("a profiled artifact has counts");
+        assert_eq!(counts(&p), [0, 0, 0], "{level:?}: nothing ran yet");
+        let mut store = Store::new();
+        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+        assert_eq!(call_run(&mut store, instance, 1000), 1000);
+        let p = module.profile().unwrap();
+        // leaf: 1,000 entries; never: none; run: one entry and 1,001 loop headers.
+        assert_eq!(counts(&p), [1000, 0, 1002], "{level:?}");
+        assert_eq!(p.indices[&expected_hashes[2]], 2, "{level:?}");
+        // A second instance in another store counts into the same counters.
+        let mut other = Store::new();
+        let second = Linker::new().instantiate(&mut other, &module).unwrap();
+        assert_eq!(call_run(&mut other, second, 10), 10);
+        assert_eq!(
+            counts(&module.profile().unwrap()),
+            [1010, 0, 1014],
+            "{level:?}"
+        );
+        // An artifact compiled without the flag has none.
+        let plain = d.path().join("plain.so");
+        options.metering.profile = false;
+        compile_to_file(&wasm, "plain", &plain, &options).unwrap();
+        assert!(waot::Module::from_file(&plain).unwrap().profile().is_none());
+    }
+}
+
+fn run(bin: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    let path = binary(bin);
+    assert!(path.is_file(), "{} is not built", path.display());
+    Command::new(path)
+        .args(args.iter().map(|a| a.as_ref()))
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn waotc(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    let o = run("waotc", args);
+    assert!(o.status.success(), "waotc: {}", text(&o.stderr));
+    o
+}
+
+fn write_wasm(dir: &Path, name: &str, wat: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, wat::parse_str(wat).unwrap()).unwrap();
+    path
+}
+
+/// Exit status 1 and one line on stderr containing `needle`.
+fn assert_one_line_error(o: &Output, needle: &str) {
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "stderr: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected: {err}"
+    );
+    assert!(err.contains(needle), "`{needle}` not in: {err}");
+}
+
+/// The `profile` line of `waotc -v`.
+fn profile_line(o: &Output) -> String {
+    text(&o.stderr)
+        .lines()
+        .find(|l| l.trim_start().starts_with("profile"))
+        .unwrap_or_else(|| panic!("no profile line: {}", text(&o.stderr)))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn profiles_are_written_merged_and_compiled_from() {
+    let d = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(d.path(), "m.wasm", &module_wat(1));
+    let profiling = d.path().join("profiling.so");
+    waotc(&[
+        &"-q",
+        &"-O0",
+        &"--no-cache",
+        &"--profile-generate",
+        &wasm,
+        &profiling,
+    ]);
+    let out = d.path().join("m.profile");
+    for _ in 0..2 {
+        let o = run(
+            "wrun",
+            &[
+                &"--profile-out",
+                &out,
+                &profiling,
+                &"--invoke",
+                &"run",
+                &"100",
+            ],
+        );
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        assert_eq!(text(&o.stdout).trim(), "100");
+    }
+    let profile = Profile::parse(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let h = hashes(&std::fs::read(&wasm).unwrap());
+    assert_eq!(
+        h.iter().map(|h| profile.counts[h]).collect::<Vec<_>>(),
+        [200, 0, 204],
+        "two runs merged"
+    );
+
+    // `never` never ran: cold. The compiled code computes what the plain build does.
+    let sizes: Vec<usize> = runtime_support::ModuleInfo::parse(&std::fs::read(&wasm).unwrap())
+        .unwrap()
+        .bodies
+        .iter()
+        .map(|b| b.len())
+        .collect();
+    let guided = d.path().join("guided.so");
+    let o = waotc(&[
+        &"-q",
+        &"-v",
+        &"--no-cache",
+        &"--profile",
+        &out,
+        &wasm,
+        &guided,
+    ]);
+    assert_eq!(
+        profile_line(&o),
+        format!(
+            "profile    2 hot ({} bytes), 1 cold ({} bytes, light tier), 0 not in it (0 bytes, as hot)",
+            sizes[0] + sizes[2],
+            sizes[1]
+        )
+    );
+    for (export, args, result) in [("run", &["12345"][..], "12345"), ("never", &[], "7")] {
+        let mut a: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&guided, &"--invoke", &export];
+        a.extend(args.iter().map(|s| s as &dyn AsRef<std::ffi::OsStr>));
+        let o = run("wrun", &a);
+        assert_eq!(
+            text(&o.stdout).trim(),
+            result,
+            "{export}: {}",
+            text(&o.stderr)
+        );
+    }
+
+    // `leaf` changed since the profile: not in it, so compiled as hot.
+    let changed = write_wasm(d.path(), "changed.wasm", &module_wat(2));
+    let o = waotc(&[
+        &"-q",
+        &"-v",
+        &"--profile",
+        &out,
+        &changed,
+        &d.path().join("c.so"),
+    ]);
+    assert_eq!(
+        profile_line(&o),
+        format!(
+            "profile    1 hot ({} bytes), 1 cold ({} bytes, light tier), 1 not in it ({} bytes, as hot)",
+            sizes[2], sizes[1], sizes[0]
+        )
+    );
+}
+
+#[test]
+fn misuse_and_bad_profiles_are_one_line_errors() {
+    let d = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(d.path(), "m.wasm", &module_wat(1));
+    let plain = d.path().join("plain.so");
+    waotc(&[&"-q", &"-O0", &wasm, &plain]);
+    let out = d.path().join("p.profile");
+    let o = run(
+        "wrun",
+        &[&"--profile-out", &out, &plain, &"--invoke", &"never"],
+    );
+    assert_one_line_error(&o, "--profile-generate");
+    assert!(!out.exists(), "no profile written");
+
+    let so = d.path().join("x.so");
+    let bad = d.path().join("bad.profile");
+    std::fs::write(&bad, "waot-profile 1\nnot-a-hash 3\n").unwrap();
+    let o = run("waotc", &[&"--profile", &bad, &wasm, &so]);
+    assert_one_line_error(&o, "bad.profile: line 2: expected a 16-digit hex hash");
+    let o = run(
+        "waotc",
+        &[&"--profile", &d.path().join("missing"), &wasm, &so],
+    );
+    assert_one_line_error(&o, "missing");
+    let o = run(
+        "waotc",
+        &[&"--profile", &bad, &"--profile-generate", &wasm, &so],
+    );
+    assert_one_line_error(&o, "cannot be used with");
+
+    // A profile file that is not one is not overwritten by a run.
+    let profiling = d.path().join("profiling.so");
+    waotc(&[&"-q", &"-O0", &"--profile-generate", &wasm, &profiling]);
+    std::fs::write(&bad, "something else\n").unwrap();
+    let o = run(
+        "wrun",
+        &[&"--profile-out", &bad, &profiling, &"--invoke", &"never"],
+    );
+    assert_one_line_error(&o, "bad.profile: line 1: not a waot profile");
+    assert_eq!(std::fs::read_to_string(&bad).unwrap(), "something else\n");
+}
