@@ -35,8 +35,10 @@ pub struct ModuleCx<'a, 'ctx> {
     pub options: &'a CompileOptions,
     /// LLVM type of each wasm type index, with the wasm-call ABI.
     pub fn_types: Vec<FunctionType<'ctx>>,
-    /// Every defined function, in index order (imports excluded).
-    pub functions: Vec<FunctionValue<'ctx>>,
+    /// Every defined function declared so far, by defined index (`function`).
+    functions: std::cell::RefCell<Vec<Option<FunctionValue<'ctx>>>>,
+    /// Function symbols are global (hidden) when other pieces call them.
+    shared_symbols: bool,
     /// Name of the stack pointer register for `llvm.read_register`.
     pub sp_register: &'static str,
     /// How many results of the integer class (integers, references) and of the float/vector
@@ -106,6 +108,30 @@ impl<'a, 'ctx> ModuleCx<'a, 'ctx> {
                 self.context.create_string_attribute(key, value),
             );
         }
+    }
+
+    /// Defined function `defined`, declared when first asked for: a partition declares only
+    /// the functions it defines or calls, not all of the module's (yosys: 46,000 in each of
+    /// hundreds of partitions).
+    pub fn function(&self, defined: u32) -> FunctionValue<'ctx> {
+        if let Some(f) = self.functions.borrow()[defined as usize] {
+            return f;
+        }
+        let index = self.info.num_imported_funcs + defined;
+        let ty = self.fn_types[self.info.funcs[index as usize] as usize];
+        let name = format!("{}{index}", artifact::FUNC_SYMBOL_PREFIX);
+        let linkage = match self.shared_symbols {
+            true => Linkage::External,
+            false => Linkage::Internal,
+        };
+        let f = self.module.add_function(&name, ty, Some(linkage));
+        f.set_call_conventions(crate::translate::WASM_CALL_CONV);
+        if self.shared_symbols {
+            f.as_global_value()
+                .set_visibility(inkwell::GlobalVisibility::Hidden);
+        }
+        self.functions.borrow_mut()[defined as usize] = Some(f);
+        f
     }
 
     /// `--profile-generate`'s counters (`profile::SYM_PROFILE_COUNTS`), declared on first use;
@@ -532,7 +558,8 @@ fn compile_piece(
         layout: info.vmctx_layout(),
         options,
         fn_types: Vec::new(),
-        functions: Vec::new(),
+        functions: Default::default(),
+        shared_symbols: piece.shared_symbols,
         sp_register,
         return_registers: if triple_str.starts_with("aarch64") {
             (8, 8)
@@ -543,7 +570,7 @@ fn compile_piece(
         fuel_entry_checks,
     };
     cx.fn_types = info.types.iter().map(|t| cx.wasm_fn_type(t)).collect();
-    declare_functions(&mut cx, &piece.functions, piece.shared_symbols);
+    declare_functions(&mut cx, &piece.functions);
     for &i in &piece.functions {
         let start = std::time::Instant::now();
         crate::translate::translate_function(&cx, i, info.bodies[i as usize].clone())?;
@@ -643,29 +670,12 @@ fn compile_piece(
     Ok((object, header, ir, times))
 }
 
-/// Declares every defined function; those in `here` will get bodies. With `shared`, symbols
-/// are global and hidden so that other pieces of the same artifact can call them.
-fn declare_functions(cx: &mut ModuleCx<'_, '_>, here: &[u32], shared: bool) {
-    let info = cx.info;
-    for i in 0..info.num_defined_funcs() {
-        let index = info.num_imported_funcs + i;
-        let ty = cx.fn_types[info.funcs[index as usize] as usize];
-        let name = format!("{}{index}", artifact::FUNC_SYMBOL_PREFIX);
-        let linkage = if shared {
-            Linkage::External
-        } else {
-            Linkage::Internal
-        };
-        let f = cx.module.add_function(&name, ty, Some(linkage));
-        f.set_call_conventions(crate::translate::WASM_CALL_CONV);
-        if shared {
-            f.as_global_value()
-                .set_visibility(inkwell::GlobalVisibility::Hidden);
-        }
-        if here.binary_search(&i).is_err() {
-            cx.functions.push(f);
-            continue;
-        }
+/// Declares the functions in `here`, which will get bodies, in index order; others are
+/// declared as calls need them (`ModuleCx::function`).
+fn declare_functions(cx: &mut ModuleCx<'_, '_>, here: &[u32]) {
+    *cx.functions.get_mut() = vec![None; cx.info.num_defined_funcs() as usize];
+    for &i in here {
+        let f = cx.function(i);
         // Traps leave by longjmp, never by unwinding; large frames are probed so that no
         // access skips the stack guard. No tail calls: turning `(call $self)` into a jump would
         // make runaway recursion loop forever instead of exhausting the stack, as wasm requires.
@@ -676,7 +686,6 @@ fn declare_functions(cx: &mut ModuleCx<'_, '_>, here: &[u32], shared: bool) {
             .context
             .create_string_attribute("disable-tail-calls", "true");
         f.add_attribute(AttributeLoc::Function, tail);
-        cx.functions.push(f);
     }
 }
 
@@ -710,10 +719,8 @@ fn emit_self_description(
     }
     let names = runtime_support::skeleton::names(cx.wasm)
         .map_err(|e| CompileError::Internal(format!("the module's names: {e}")))?;
-    let funcs: Vec<_> = cx
-        .functions
-        .iter()
-        .map(|f| f.as_global_value().as_pointer_value())
+    let funcs: Vec<_> = (0..cx.info.num_defined_funcs())
+        .map(|i| cx.function(i).as_global_value().as_pointer_value())
         .collect();
     add_offset_table(cx, artifact::SYM_FUNCTIONS, &funcs);
 

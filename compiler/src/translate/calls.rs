@@ -134,7 +134,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             let (code, callee) = self.funcref_code_and_vmctx(funcref)?;
             self.emit_wasm_call(type_index, Callee::Indirect(code), callee, tail)
         } else {
-            let f = self.cx.functions[(func - imported) as usize];
+            let f = self.cx.function(func - imported);
             self.emit_wasm_call(type_index, Callee::Direct(f), self.vmctx, tail)
         }
     }

@@ -91,7 +91,7 @@ pub fn translate_function(
     defined_index: u32,
     body: Range<usize>,
 ) -> Result<()> {
-    let function = cx.functions[defined_index as usize];
+    let function = cx.function(defined_index);
     let func_index = cx.info.num_imported_funcs + defined_index;
     let builder = cx.context.create_builder();
     let entry = cx.context.append_basic_block(function, "entry");
