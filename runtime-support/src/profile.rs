@@ -11,7 +11,8 @@
 //! saves less compile time.
 //!
 //! The file is text, one function per line: `HASH COUNT INDEX` (hash in 16 hex digits; the
-//! index is for people, the compiler ignores it), after a first line `waot-profile 1`. Lines
+//! index, in the function index space with imports first as in backtraces and `waotc -v`, is
+//! for people: the compiler ignores it), after a first line `waot-profile 1`. Lines
 //! starting with `#` are comments.
 
 use std::collections::BTreeMap;
@@ -54,7 +55,7 @@ pub enum Heat {
 }
 
 impl Profile {
-    /// The profile of one run: `(index, hash, count)` per defined function.
+    /// The profile of one run: `(function index, hash, count)` per defined function.
     pub fn from_counts(functions: impl IntoIterator<Item = (u32, u64, u64)>) -> Self {
         let mut p = Profile::default();
         for (index, hash, count) in functions {
@@ -123,8 +124,9 @@ impl Profile {
             .map(|(&h, &c)| (self.indices.get(&h).copied().unwrap_or(0), h, c))
             .collect();
         rows.sort();
-        let mut out =
-            format!("{MAGIC}\n# body hash, entries and loop iterations, defined-function index\n");
+        let mut out = format!(
+            "{MAGIC}\n# body hash, entries and loop iterations, function index (imports counted)\n"
+        );
         for (index, hash, count) in rows {
             out.push_str(&format!("{hash:016x} {count} {index}\n"));
         }
@@ -132,11 +134,11 @@ impl Profile {
     }
 
     /// The heat of each function, given their body hashes: the least-run functions whose
-    /// counts add up to at most `COLD_SHARE_PER_MILLE` of the profile's total are cold (and
-    /// every function that never ran), the rest of those the profile knows hot.
-    pub fn heat(&self, hashes: &[u64]) -> Vec<Heat> {
+    /// counts add up to at most `cold_per_mille` thousandths of the profile's total are cold
+    /// (and every function that never ran), the rest of those the profile knows hot.
+    pub fn heat(&self, hashes: &[u64], cold_per_mille: u64) -> Vec<Heat> {
         let total: u128 = self.counts.values().map(|&c| u128::from(c)).sum();
-        let budget = total * u128::from(COLD_SHARE_PER_MILLE) / 1000;
+        let budget = total * u128::from(cold_per_mille) / 1000;
         // Cold hashes, least-run first, until the budget is spent; ties go by hash, so the
         // result does not depend on the order of the functions.
         let mut known: Vec<(u64, u64)> = self.counts.iter().map(|(&h, &c)| (c, h)).collect();
@@ -223,7 +225,7 @@ mod tests {
             (3, 13, 1),
             (4, 14, 998_999),
         ]);
-        let heat = p.heat(&[10, 11, 12, 13, 14, 99]);
+        let heat = p.heat(&[10, 11, 12, 13, 14, 99], COLD_SHARE_PER_MILLE);
         assert_eq!(
             heat,
             [
@@ -240,7 +242,10 @@ mod tests {
     #[test]
     fn a_profile_of_nothing_run_makes_everything_known_cold() {
         let p = Profile::from_counts([(0, 1, 0), (1, 2, 0)]);
-        assert_eq!(p.heat(&[1, 2, 3]), [Heat::Cold, Heat::Cold, Heat::Unknown]);
+        assert_eq!(
+            p.heat(&[1, 2, 3], COLD_SHARE_PER_MILLE),
+            [Heat::Cold, Heat::Cold, Heat::Unknown]
+        );
     }
 
     #[test]

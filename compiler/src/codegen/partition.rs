@@ -165,7 +165,12 @@ pub fn heat(info: &ModuleInfo, wasm: &[u8], profile: Option<&Profile>) -> Option
         .iter()
         .map(|b| body_hash(&wasm[b.clone()]))
         .collect();
-    let heat = profile?.heat(&hashes);
+    // `WAOT_COLD_PER_MILLE`, for measurements.
+    let share = std::env::var("WAOT_COLD_PER_MILLE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(runtime_support::profile::COLD_SHARE_PER_MILLE);
+    let heat = profile?.heat(&hashes, share);
     let cold = heat.iter().map(|h| *h == Heat::Cold).collect();
     Some(ModuleHeat { heat, cold })
 }
