@@ -25,7 +25,12 @@ use std::path::Path;
 pub fn partition_count(wasm: &[u8], options: &CompileOptions) -> Result<usize, CompileError> {
     let info = runtime_support::ModuleInfo::parse(wasm)
         .map_err(|e| CompileError::invalid("module", None, e.offset, &e.message))?;
-    let heat = codegen::partition::heat(&info, wasm, options.profile.as_deref());
+    let heat = codegen::partition::heat(
+        &info,
+        wasm,
+        options.profile.as_deref(),
+        options.profile_cold_per_mille,
+    );
     let cold = heat.map_or_else(Vec::new, |h| h.cold);
     let parts = codegen::plan_partitions(
         &info,

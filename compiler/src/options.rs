@@ -79,6 +79,10 @@ pub struct CompileOptions {
     /// What earlier runs used (`--profile`): the functions they hardly ran are compiled at the
     /// light tier (`runtime_support::profile`).
     pub profile: Option<std::sync::Arc<runtime_support::profile::Profile>>,
+    /// With a profile, the least-run functions that together account for at most this many
+    /// thousandths of its events are cold too (`--profile-cold`); 0, the default, leaves cold
+    /// only what never ran.
+    pub profile_cold_per_mille: u64,
 }
 
 impl Default for CompileOptions {
@@ -100,6 +104,7 @@ impl Default for CompileOptions {
             fuel_costs: None,
             cache_dir: None,
             profile: None,
+            profile_cold_per_mille: runtime_support::profile::DEFAULT_COLD_PER_MILLE,
         }
     }
 }

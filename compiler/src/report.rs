@@ -157,7 +157,7 @@ impl CompileReport {
         if let Some(p) = self.profile {
             let _ = writeln!(
                 out,
-                "  profile    {} hot ({} bytes), {} cold ({} bytes, light tier), {} not in it ({} bytes, as hot)",
+                "  profile    {} hot ({} bytes), {} cold ({} bytes, light tier above -O0), {} not in it ({} bytes, as hot)",
                 p.hot.0, p.hot.1, p.cold.0, p.cold.1, p.unknown.0, p.unknown.1
             );
         }

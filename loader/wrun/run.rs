@@ -76,6 +76,9 @@ trait Runner {
     fn profile(&self) -> Option<Profile> {
         None
     }
+    fn has_profile(&self) -> bool {
+        false
+    }
 }
 
 struct Native {
@@ -115,6 +118,10 @@ impl Runner for Native {
 
     fn profile(&self) -> Option<Profile> {
         self.module.profile()
+    }
+
+    fn has_profile(&self) -> bool {
+        self.module.has_profile()
     }
 }
 
@@ -205,15 +212,23 @@ fn wasi_ctx(cli: &RunCli, program_args: &[String]) -> Result<WasiCtx, Error> {
 fn run(cli: &RunCli) -> Result<(), Error> {
     let started = std::time::Instant::now();
     let mut runner = None;
-    let outcome = run_with(cli, &mut runner);
+    let mut outcome = run_with(cli, &mut runner);
     if let (Some(path), Some(profile)) =
         (&cli.profile_out, runner.as_ref().and_then(|r| r.profile()))
     {
         if let Err(e) = write_profile(path, &profile) {
-            if outcome.is_ok() {
-                return Err(Error::Usage(e));
+            // A run that succeeded, `proc_exit(0)` included, fails for want of its profile;
+            // another failure is reported as it is, after this line.
+            match outcome {
+                Ok(())
+                | Err(Error::Trap(Trap {
+                    exit_status: Some(0),
+                    ..
+                })) => {
+                    outcome = Err(Error::Usage(e));
+                }
+                _ => eprintln!("wrun: {e}"),
             }
-            eprintln!("wrun: {e}");
         }
     }
     if cli.stats {
@@ -229,24 +244,41 @@ fn run(cli: &RunCli) -> Result<(), Error> {
     outcome
 }
 
-/// Adds `profile` to the one in `path`, or creates it; written whole to a temporary file
-/// beside it and renamed over it, so a reader never sees half a profile.
+/// Adds `profile` to the one in `path`, or creates it. Runs that write one file at once take
+/// turns (an exclusive `flock` on its directory), and each writes the whole file to a
+/// temporary one beside it, synced, then renamed over it, so that no count is lost and a
+/// reader never sees half a profile. A symbolic link is followed, not replaced; an existing
+/// file keeps its permissions.
 fn write_profile(path: &std::path::Path, profile: &Profile) -> Result<(), String> {
+    use std::os::fd::AsRawFd;
     let shown = path.display();
-    let mut total = match std::fs::read_to_string(path) {
-        Ok(text) => Profile::parse(&text).map_err(|e| format!("{shown}: {e}"))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Profile::default(),
-        Err(e) => return Err(format!("{shown}: {e}")),
+    let fail = |e: std::io::Error| format!("{shown}: {e}");
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let lock = std::fs::File::open(&dir).map_err(fail)?;
+    // SAFETY: flock(2) on a descriptor this function owns; released when `lock` closes.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(fail(std::io::Error::last_os_error()));
+    }
+    let (mut total, permissions) = match std::fs::read_to_string(&path) {
+        Ok(text) => (
+            Profile::parse(&text).map_err(|e| format!("{shown}: {e}"))?,
+            Some(std::fs::metadata(&path).map_err(fail)?.permissions()),
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Profile::default(), None),
+        Err(e) => return Err(fail(e)),
     };
     total.merge(profile);
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => std::path::Path::new("."),
-    };
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("{shown}: {e}"))?;
-    std::io::Write::write_all(&mut file, total.render().as_bytes())
-        .map_err(|e| format!("{shown}: {e}"))?;
-    file.persist(path).map_err(|e| format!("{shown}: {e}"))?;
+    let mut file = tempfile::NamedTempFile::new_in(&dir).map_err(fail)?;
+    std::io::Write::write_all(&mut file, total.render().as_bytes()).map_err(fail)?;
+    let permissions =
+        permissions.unwrap_or_else(|| std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    file.as_file().set_permissions(permissions).map_err(fail)?;
+    file.as_file().sync_all().map_err(fail)?;
+    file.persist(&path).map_err(|e| fail(e.error))?;
     Ok(())
 }
 
@@ -287,7 +319,7 @@ fn run_with(cli: &RunCli, slot: &mut Option<Box<dyn Runner>>) -> Result<(), Erro
         }
     };
     let runner = slot.insert(runner);
-    if cli.profile_out.is_some() && runner.profile().is_none() {
+    if cli.profile_out.is_some() && !runner.has_profile() {
         return Err(Error::Usage(format!(
             "{}: --profile-out needs native code compiled with `waotc --profile-generate`",
             cli.module.display()

@@ -2,8 +2,9 @@
 //! spends its effort where the time goes. An artifact compiled with `waotc --profile-generate`
 //! counts, per defined function, its entries and its loops' iterations; `wrun --profile-out`
 //! (or `Module::profile`) writes the counts to a file; `waotc --profile FILE` compiles the
-//! functions the runs hardly used with the light tier (fast instruction selection, no
-//! optimizer beyond promoting locals), and the rest with the full pipeline.
+//! functions no run reached (and with `--profile-cold N`, also the least-run ones) with the
+//! light tier (fast instruction selection, no optimizer beyond promoting locals), and the rest
+//! with the full pipeline.
 //!
 //! Functions are named by a hash of their body, not by index, so that a profile survives a
 //! rebuild that changed some functions: a function the profile does not know (new, or
@@ -24,16 +25,25 @@ pub const SYM_PROFILE_HASHES: &str = "waot_profile_hashes";
 
 const MAGIC: &str = "waot-profile 1";
 
-/// Cold functions together account for at most this share of all counted events (entries and
-/// loop iterations): 1/1000. Code the light tier makes up to three times slower then costs at
-/// most 0.2% more time, in the runs profiled.
-pub const COLD_SHARE_PER_MILLE: u64 = 1;
+/// By default only functions that no profiled run reached are cold. Counts do not weigh
+/// time: a function run once can be a long straight line (yosys's static constructors), and
+/// with the least-run thousandth of events cold as well, yosys started 0.5–1 ms later for no
+/// gain in compile time (docs/PERFORMANCE.md, "Profile-guided compiles").
+pub const DEFAULT_COLD_PER_MILLE: u64 = 0;
 
 /// The hash that names a function: the first 8 bytes (little-endian) of the BLAKE3 hash of
 /// its body (locals and code, as in the code section).
 pub fn body_hash(body: &[u8]) -> u64 {
     let hash = blake3::hash(body);
     u64::from_le_bytes(hash.as_bytes()[..8].try_into().unwrap())
+}
+
+/// The body hash of each defined function of `info`, whose bodies are ranges of `wasm`.
+pub fn body_hashes(info: &crate::ModuleInfo, wasm: &[u8]) -> Vec<u64> {
+    info.bodies
+        .iter()
+        .map(|b| body_hash(&wasm[b.clone()]))
+        .collect()
 }
 
 /// Counts by body hash. Functions with the same body share a count (and a tier).
@@ -47,7 +57,8 @@ pub struct Profile {
 /// What the profile says of one function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Heat {
-    /// Among the functions that together hardly ran (`COLD_SHARE_PER_MILLE`), or never ran.
+    /// Never ran, or among the least-run functions that together account for the share of
+    /// events `heat` was given.
     Cold,
     Hot,
     /// Not in the profile (new or changed since): compiled as if hot.
@@ -225,7 +236,7 @@ mod tests {
             (3, 13, 1),
             (4, 14, 998_999),
         ]);
-        let heat = p.heat(&[10, 11, 12, 13, 14, 99], COLD_SHARE_PER_MILLE);
+        let heat = p.heat(&[10, 11, 12, 13, 14, 99], 1);
         assert_eq!(
             heat,
             [
@@ -240,10 +251,21 @@ mod tests {
     }
 
     #[test]
+    fn by_default_only_what_never_ran_is_cold() {
+        let p = Profile::from_counts([(0, 10, 0), (1, 11, 1), (2, 12, 1_000_000)]);
+        assert_eq!(
+            p.heat(&[10, 11, 12], DEFAULT_COLD_PER_MILLE),
+            [Heat::Cold, Heat::Hot, Heat::Hot]
+        );
+        // All of it: everything the profile knows is cold.
+        assert_eq!(p.heat(&[10, 11, 12], 1000), [Heat::Cold; 3]);
+    }
+
+    #[test]
     fn a_profile_of_nothing_run_makes_everything_known_cold() {
         let p = Profile::from_counts([(0, 1, 0), (1, 2, 0)]);
         assert_eq!(
-            p.heat(&[1, 2, 3], COLD_SHARE_PER_MILLE),
+            p.heat(&[1, 2, 3], DEFAULT_COLD_PER_MILLE),
             [Heat::Cold, Heat::Cold, Heat::Unknown]
         );
     }

@@ -193,7 +193,7 @@ fn profiles_are_written_merged_and_compiled_from() {
     assert_eq!(
         profile_line(&o),
         format!(
-            "profile    2 hot ({} bytes), 1 cold ({} bytes, light tier), 0 not in it (0 bytes, as hot)",
+            "profile    2 hot ({} bytes), 1 cold ({} bytes, light tier above -O0), 0 not in it (0 bytes, as hot)",
             sizes[0] + sizes[2],
             sizes[1]
         )
@@ -210,6 +210,28 @@ fn profiles_are_written_merged_and_compiled_from() {
         );
     }
 
+    // With the whole share of events allowed cold, everything the profile knows is cold,
+    // and the code still computes the same.
+    let all_cold = d.path().join("all-cold.so");
+    let o = waotc(&[
+        &"-q",
+        &"-v",
+        &"--no-cache",
+        &"--profile",
+        &out,
+        &"--profile-cold",
+        &"1000",
+        &wasm,
+        &all_cold,
+    ]);
+    assert!(
+        profile_line(&o).starts_with("profile    0 hot (0 bytes), 3 cold"),
+        "{}",
+        profile_line(&o)
+    );
+    let o = run("wrun", &[&all_cold, &"--invoke", &"run", &"77"]);
+    assert_eq!(text(&o.stdout).trim(), "77", "{}", text(&o.stderr));
+
     // `leaf` changed since the profile: not in it, so compiled as hot.
     let changed = write_wasm(d.path(), "changed.wasm", &module_wat(2));
     let o = waotc(&[
@@ -223,7 +245,7 @@ fn profiles_are_written_merged_and_compiled_from() {
     assert_eq!(
         profile_line(&o),
         format!(
-            "profile    1 hot ({} bytes), 1 cold ({} bytes, light tier), 1 not in it ({} bytes, as hot)",
+            "profile    1 hot ({} bytes), 1 cold ({} bytes, light tier above -O0), 1 not in it ({} bytes, as hot)",
             sizes[2], sizes[1], sizes[0]
         )
     );
@@ -258,6 +280,15 @@ fn misuse_and_bad_profiles_are_one_line_errors() {
         &[&"--profile", &bad, &"--profile-generate", &wasm, &so],
     );
     assert_one_line_error(&o, "cannot be used with");
+    let good = d.path().join("good.profile");
+    std::fs::write(&good, "waot-profile 1\n").unwrap();
+    let o = run(
+        "waotc",
+        &[&"--profile", &good, &"--profile-cold", &"1001", &wasm, &so],
+    );
+    assert_one_line_error(&o, "--profile-cold");
+    let o = run("waotc", &[&"--profile-cold", &"1", &wasm, &so]);
+    assert_one_line_error(&o, "--profile");
 
     // A profile file that is not one is not overwritten by a run.
     let profiling = d.path().join("profiling.so");
@@ -269,4 +300,20 @@ fn misuse_and_bad_profiles_are_one_line_errors() {
     );
     assert_one_line_error(&o, "bad.profile: line 1: not a waot profile");
     assert_eq!(std::fs::read_to_string(&bad).unwrap(), "something else\n");
+}
+
+#[test]
+fn a_module_without_functions_has_an_empty_profile() {
+    let wasm = wat::parse_str(r#"(module (memory (export "m") 1))"#).unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let so = d.path().join("m.so");
+    let mut options = CompileOptions {
+        cpu: "x86-64-v2".into(),
+        ..Default::default()
+    };
+    options.metering.profile = true;
+    compile_to_file(&wasm, "m", &so, &options).unwrap();
+    let module = waot::Module::from_file(&so).unwrap();
+    assert!(module.has_profile());
+    assert_eq!(module.profile().unwrap(), Profile::default());
 }

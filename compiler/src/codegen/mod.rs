@@ -322,7 +322,12 @@ pub fn compile_objects(
     if let Ok(mut current) = CURRENT_SOURCE.lock() {
         *current = source.to_string();
     }
-    let heat = partition::heat(info, wasm, options.profile.as_deref());
+    let heat = partition::heat(
+        info,
+        wasm,
+        options.profile.as_deref(),
+        options.profile_cold_per_mille,
+    );
     report.profile = heat.as_ref().map(|h| h.summary(info));
     let cold = heat.map_or_else(Vec::new, |h| h.cold);
     let parts = plan_partitions(
@@ -805,15 +810,13 @@ fn emit_personality(cx: &ModuleCx<'_, '_>) -> Result<(), CompileError> {
 /// `--profile-generate`'s counters, zero, and each function's body hash, for the loader to
 /// write a profile (`runtime_support::profile`).
 fn emit_profile_tables(cx: &ModuleCx<'_, '_>) {
-    use runtime_support::profile::{body_hash, SYM_PROFILE_HASHES};
+    use runtime_support::profile::{body_hashes, SYM_PROFILE_HASHES};
     let i64t = cx.context.i64_type();
     let counts = cx.profile_counts();
     counts.set_initializer(&counts.get_value_type().into_array_type().const_zero());
-    let hashes: Vec<_> = cx
-        .info
-        .bodies
-        .iter()
-        .map(|b| i64t.const_int(body_hash(&cx.wasm[b.clone()]), false))
+    let hashes: Vec<_> = body_hashes(cx.info, cx.wasm)
+        .into_iter()
+        .map(|h| i64t.const_int(h, false))
         .collect();
     let table = cx.module.add_global(
         i64t.array_type(hashes.len() as u32),

@@ -2,8 +2,9 @@
 //! compiled in parallel, and giant functions alone in partitions of their own, compiled
 //! cheaply (issue 13: LLVM's optimizer, instruction selector and register allocator are
 //! superlinear in a function's blocks, and a function of thousands of `try_table`s took
-//! minutes). The split depends only on the module and the optimization level, never on the
-//! thread count, so the output is the same for any `-j`.
+//! minutes). The split depends only on the module, the optimization level and the profile
+//! (`--profile`: cold functions get light partitions of their own), never on the thread
+//! count, so the output is the same for any `-j`.
 //!
 //! Where a partition ends depends on the code, not only on its size: past `PARTITION_BYTES` it
 //! ends after the first function whose body hashes to a multiple of `CUT_EVERY` (or at four
@@ -13,7 +14,7 @@
 
 use crate::report::ProfileSummary;
 use crate::OptLevel;
-use runtime_support::profile::{body_hash, Heat, Profile};
+use runtime_support::profile::{body_hashes, Heat, Profile};
 use runtime_support::ModuleInfo;
 
 /// Wasm code bytes per partition: a module larger than this is split into partitions that
@@ -158,19 +159,15 @@ pub struct ModuleHeat {
     pub cold: Vec<bool>,
 }
 
-/// The heat of `info`'s functions by `profile` (`None` without one).
-pub fn heat(info: &ModuleInfo, wasm: &[u8], profile: Option<&Profile>) -> Option<ModuleHeat> {
-    let hashes: Vec<u64> = info
-        .bodies
-        .iter()
-        .map(|b| body_hash(&wasm[b.clone()]))
-        .collect();
-    // `WAOT_COLD_PER_MILLE`, for measurements.
-    let share = std::env::var("WAOT_COLD_PER_MILLE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(runtime_support::profile::COLD_SHARE_PER_MILLE);
-    let heat = profile?.heat(&hashes, share);
+/// The heat of `info`'s functions by `profile` (`None` without one), the least-run functions
+/// that account for `cold_per_mille` thousandths of its events cold too.
+pub fn heat(
+    info: &ModuleInfo,
+    wasm: &[u8],
+    profile: Option<&Profile>,
+    cold_per_mille: u64,
+) -> Option<ModuleHeat> {
+    let heat = profile?.heat(&body_hashes(info, wasm), cold_per_mille);
     let cold = heat.iter().map(|h| *h == Heat::Cold).collect();
     Some(ModuleHeat { heat, cold })
 }

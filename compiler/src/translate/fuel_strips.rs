@@ -143,7 +143,8 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     /// exceptions, no inner loops, no parameters) and how. Only with fuel metered.
     pub fn plan_fuel_strips(&self, body: &FunctionBody<'_>) -> Result<Vec<Option<StripPlan>>> {
         let mut plans = Vec::new();
-        if !self.cx.options.fuel_strips {
+        // A profile (`--profile-generate`) counts every loop header, which strips would skip.
+        if !self.cx.options.fuel_strips || self.cx.options.metering.profile {
             return Ok(plans);
         }
         // Open constructs, innermost last: the index of a loop in `loops`, `None` for others.

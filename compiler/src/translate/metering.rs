@@ -328,14 +328,18 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
                 "profile",
             )?
         };
-        let count = self
-            .builder
-            .build_load(i64t, slot, "count")?
-            .into_int_value();
-        let count = self
-            .builder
-            .build_int_add(count, i64t.const_int(1, false), "")?;
-        self.builder.build_store(slot, count)?;
+        let volatile = |i: InstructionValue<'ctx>| {
+            i.set_volatile(true)
+                .map_err(|e| crate::CompileError::Internal(format!("profile count: {e}")))
+        };
+        let count = self.builder.build_load(i64t, slot, "count")?;
+        let load = inkwell::values::BasicValue::as_instruction_value(&count)
+            .expect("a load is an instruction");
+        volatile(load)?;
+        let count =
+            self.builder
+                .build_int_add(count.into_int_value(), i64t.const_int(1, false), "")?;
+        volatile(self.builder.build_store(slot, count)?)?;
         Ok(())
     }
 

@@ -144,8 +144,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             }
         }
         let fuel = self.cx.options.metering.fuel;
-        // A profile counts every loop header, which strips would skip.
-        if fuel && !self.cx.options.metering.profile {
+        if fuel {
             self.loop_plans = self.plan_fuel_strips(body)?;
         }
         let defined = (self.func_index - self.cx.info.num_imported_funcs) as usize;

@@ -90,6 +90,12 @@ impl Module {
         self.inner.profile()
     }
 
+    /// Whether the artifact was compiled with `waotc --profile-generate` (`profile` is then
+    /// `Some`).
+    pub fn has_profile(&self) -> bool {
+        self.inner.has_profile()
+    }
+
     /// The module's structure, as its skeleton declares it (`bodies` is empty: loading does not
     /// read the skeleton's stub bodies; the active data segments of a memory whose image the
     /// artifact carries are empty, their bytes in the image).

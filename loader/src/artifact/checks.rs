@@ -90,6 +90,12 @@ impl SymbolLayout {
         })
     }
 
+    /// How far the library was loaded from its linked addresses, given where it put
+    /// `SYM_TRAMPOLINES`.
+    pub fn bias(&self, trampoline_table: usize) -> usize {
+        trampoline_table.wrapping_sub(self.trampolines)
+    }
+
     /// The code registry's view of the loaded module: its text and every function's address
     /// (wasm index, or `u32::MAX` for trampolines and adapters), from the code tables the
     /// library holds; `trampoline_table` is where the library put `SYM_TRAMPOLINES`.
@@ -102,7 +108,7 @@ impl SymbolLayout {
         glue: &[&[*const u8]],
         names: FunctionNames,
     ) -> ModuleSymbols {
-        let bias = trampoline_table.wrapping_sub(self.trampolines);
+        let bias = self.bias(trampoline_table);
         let defined = functions
             .iter()
             .enumerate()

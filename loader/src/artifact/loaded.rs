@@ -188,7 +188,6 @@ impl LoadedModule {
     }
 }
 
-// SAFETY: the raw pointers are code addresses in the library, immutable while it is loaded.
 /// `runtime_support::profile`'s arrays in a library, one entry per defined function.
 struct ProfileTables {
     hashes: *const u64,
@@ -196,6 +195,11 @@ struct ProfileTables {
 }
 
 impl LoadedModule {
+    /// Whether the library was compiled with `--profile-generate`.
+    pub fn has_profile(&self) -> bool {
+        self.profile.is_some()
+    }
+
     /// The counts of every run of this library's code in the process so far, when it was
     /// compiled with `--profile-generate`.
     pub fn profile(&self) -> Option<runtime_support::profile::Profile> {
@@ -204,69 +208,99 @@ impl LoadedModule {
         let imported = self.info.num_imported_funcs;
         Some(runtime_support::profile::Profile::from_counts((0..n).map(
             |i| {
-                // SAFETY: both arrays have an entry per defined function (`profile_tables`),
-                // in the library this module keeps loaded; the counts change under running
-                // guest code, hence volatile reads of whole words.
+                let i = i as usize;
+                // SAFETY: both arrays have an entry per defined function, inside the
+                // sections they were checked to lie in (`check_profile_symbols`), in the
+                // library this module keeps loaded. Guest code adds to the counts as they are
+                // read: whole words, read atomically (its plain stores are word-sized too).
                 let (hash, count) = unsafe {
                     (
-                        *tables.hashes.add(i as usize),
-                        tables.counts.add(i as usize).read_volatile(),
+                        *tables.hashes.add(i),
+                        std::sync::atomic::AtomicU64::from_ptr(tables.counts.add(i) as *mut u64)
+                            .load(std::sync::atomic::Ordering::Relaxed),
                     )
                 };
-                (imported + i, hash, count)
+                (imported + i as u32, hash, count)
             },
         )))
     }
 }
 
-/// That an artifact compiled with `--profile-generate` (the header says so, and the header
-/// is checked) exports the profile's arrays, each an entry per defined function: their sizes,
-/// checked here, keep `LoadedModule::profile`'s reads inside the library.
+/// Where an artifact compiled with `--profile-generate` (the header says so, and the header
+/// is checked) has the profile's arrays: linked addresses of the hashes and the counters.
+/// Each must be a defined dynamic symbol of 8 bytes per defined function lying wholly inside
+/// one data section, so that `LoadedModule::profile`'s reads stay there.
 fn check_profile_symbols(
     header: &ArtifactHeader,
     info: &ModuleInfo,
     file: &object::File<'_>,
-) -> std::result::Result<(), String> {
-    use object::ObjectSymbol;
-    use runtime_support::profile::{SYM_PROFILE_COUNTS, SYM_PROFILE_HASHES};
-    if !header.metering.profile {
-        return Ok(());
-    }
-    let len = 8 * u64::from(info.num_defined_funcs());
-    for name in [SYM_PROFILE_COUNTS, SYM_PROFILE_HASHES] {
-        let sized = file
-            .dynamic_symbols()
-            .any(|s| s.name() == Ok(name) && s.size() == len && !s.is_undefined());
-        if !sized {
-            return Err(format!(
-                "the profile symbol `{name}` is missing or not {len} bytes long"
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// The profile's arrays in `library`, checked by `check_profile_symbols`.
-fn profile_tables(
-    header: &ArtifactHeader,
-    library: &Library,
-) -> std::result::Result<Option<ProfileTables>, String> {
+) -> std::result::Result<Option<[u64; 2]>, String> {
+    use object::{ObjectSymbol, SectionKind};
     use runtime_support::profile::{SYM_PROFILE_COUNTS, SYM_PROFILE_HASHES};
     if !header.metering.profile {
         return Ok(None);
     }
-    let find = |name: &str| -> std::result::Result<*const u64, String> {
+    let len = 8 * u64::from(info.num_defined_funcs());
+    let mut addresses = [0; 2];
+    for (slot, name) in addresses
+        .iter_mut()
+        .zip([SYM_PROFILE_HASHES, SYM_PROFILE_COUNTS])
+    {
+        let bad = || {
+            format!("the profile symbol `{name}` is missing, not {len} bytes long or not in a data section (the artifact was altered)")
+        };
+        let symbol = file
+            .dynamic_symbols()
+            .find(|s| s.name() == Ok(name) && !s.is_undefined())
+            .filter(|s| s.size() == len)
+            .ok_or_else(bad)?;
+        let at = symbol.address();
+        let inside = file.sections().any(|section| {
+            let data = matches!(
+                section.kind(),
+                SectionKind::Data | SectionKind::UninitializedData | SectionKind::ReadOnlyData
+            );
+            data && section.address() <= at
+                && at
+                    .checked_add(len)
+                    .is_some_and(|end| end <= section.address() + section.size())
+        });
+        if !inside {
+            return Err(bad());
+        }
+        *slot = at;
+    }
+    Ok(Some(addresses))
+}
+
+/// The profile's arrays in `library`, at the linked `addresses` that `check_profile_symbols`
+/// returned moved by the load `bias`: the dynamic linker must have found the artifact's own.
+fn profile_tables(
+    addresses: Option<[u64; 2]>,
+    library: &Library,
+    bias: usize,
+) -> std::result::Result<Option<ProfileTables>, String> {
+    use runtime_support::profile::{SYM_PROFILE_COUNTS, SYM_PROFILE_HASHES};
+    let Some([hashes, counts]) = addresses else {
+        return Ok(None);
+    };
+    let find = |name: &str, linked: u64| -> std::result::Result<*const u64, String> {
         // SAFETY: looking up a data symbol's address.
         let sym = unsafe { library.get::<*const u64>(name.as_bytes()) }
             .map_err(|e| format!("missing symbol `{name}`: {e}"))?;
+        if *sym as usize != (linked as usize).wrapping_add(bias) {
+            return Err(format!("symbol `{name}` resolved outside the artifact"));
+        }
         Ok(*sym)
     };
     Ok(Some(ProfileTables {
-        hashes: find(SYM_PROFILE_HASHES)?,
-        counts: find(SYM_PROFILE_COUNTS)?,
+        hashes: find(SYM_PROFILE_HASHES, hashes)?,
+        counts: find(SYM_PROFILE_COUNTS, counts)?,
     }))
 }
 
+// SAFETY: the raw pointers are code addresses in the library, immutable while it is loaded;
+// the profile's counters, which guest code writes, are only read atomically.
 unsafe impl Send for LoadedModule {}
 unsafe impl Sync for LoadedModule {}
 
@@ -443,7 +477,7 @@ impl LoadedModule {
             .map_err(|e| format!("the module's skeleton: {e}"))?;
         check_images(&header, &info)?;
         let layout = SymbolLayout::read(&file)?;
-        check_profile_symbols(&header, &info, &file)?;
+        let profile_addresses = check_profile_symbols(&header, &info, &file)?;
         let owned_skeleton = matches!(source, ObjectSource::Memory).then(|| skeleton.to_vec());
         drop(file);
         let (library, library_file) = match source {
@@ -495,7 +529,6 @@ impl LoadedModule {
         };
         let artifact_images =
             artifact_images(&header, &info, &library, library_file, images_file_offset)?;
-        let profile = profile_tables(&header, &library)?;
         let functions = table(artifact::SYM_FUNCTIONS, info.num_defined_funcs() as usize)?;
         let trampolines = table(artifact::SYM_TRAMPOLINES, info.types.len())?;
         let host_adapters = table(artifact::SYM_HOST_ADAPTERS, info.types.len())?;
@@ -503,6 +536,11 @@ impl LoadedModule {
         let trampoline_table =
             unsafe { library.get::<*const u8>(artifact::SYM_TRAMPOLINES.as_bytes()) }
                 .map_err(|e| format!("missing symbol `{}`: {e}", artifact::SYM_TRAMPOLINES))?;
+        let profile = profile_tables(
+            profile_addresses,
+            &library,
+            layout.bias(*trampoline_table as usize),
+        )?;
         // SAFETY: a symbol of the library naming the start of a section's data.
         let names = unsafe { library.get::<*const u8>(artifact::SYM_NAMES.as_bytes()) }
             .map_err(|e| format!("missing symbol `{}`: {e}", artifact::SYM_NAMES))?;

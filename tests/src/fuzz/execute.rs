@@ -19,9 +19,6 @@ pub enum Mode {
     /// tier, in partitions of their own) and every function counting for a profile
     /// (`--profile-generate`): neither may change what a program computes.
     AotProfiled,
-    /// The default level with every linear-memory load kept (`keep_every_load`): not a mode
-    /// of its own, the evidence that a divergence of `AotDefault` comes from deleted loads.
-    AotDefaultEveryLoad,
 }
 
 impl Mode {
@@ -40,7 +37,6 @@ impl Mode {
             Mode::AotDefault => "aot -O2",
             Mode::AotExplicitBounds => "aot --bounds-checks explicit --fuel --interruptible",
             Mode::AotProfiled => "aot -O2 --profile-generate, half the functions cold",
-            Mode::AotDefaultEveryLoad => "aot -O2, every load kept",
         }
     }
 
@@ -57,7 +53,6 @@ impl Mode {
         Some(CompileOptions {
             opt_level,
             bounds,
-            keep_every_load: self == Mode::AotDefaultEveryLoad,
             metering: runtime_support::artifact::Metering {
                 fuel: self == Mode::AotExplicitBounds,
                 interruptible: self == Mode::AotExplicitBounds,
@@ -153,12 +148,34 @@ pub fn run(
     calls: &[(String, Vec<Val>)],
     dir: &std::path::Path,
 ) -> Result<Option<Outcome>, String> {
+    run_with(wasm, mode, calls, dir, false)
+}
+
+/// Runs `wasm` in native `mode` with every linear-memory load kept (`keep_every_load`): the
+/// evidence that a divergence of an optimized mode comes from deleted loads.
+pub fn run_keeping_loads(
+    wasm: &[u8],
+    mode: Mode,
+    calls: &[(String, Vec<Val>)],
+    dir: &std::path::Path,
+) -> Result<Option<Outcome>, String> {
+    run_with(wasm, mode, calls, dir, true)
+}
+
+fn run_with(
+    wasm: &[u8],
+    mode: Mode,
+    calls: &[(String, Vec<Val>)],
+    dir: &std::path::Path,
+    keep_every_load: bool,
+) -> Result<Option<Outcome>, String> {
     match mode.options() {
         None => interpret(wasm, calls),
         // The default build is instantiated once before, so that its instance gets its data
         // from the module's copy-on-write memory images (`memory_image.rs`), which the other
         // modes, instantiated once, copy.
         Some(mut options) => {
+            options.keep_every_load = keep_every_load;
             if mode == Mode::AotProfiled {
                 options.profile = Some(std::sync::Arc::new(half_cold(wasm)?));
             }
@@ -169,17 +186,12 @@ pub fn run(
 
 /// A profile in which the functions of even index never ran and the others ran much.
 fn half_cold(wasm: &[u8]) -> Result<runtime_support::profile::Profile, String> {
-    use runtime_support::profile::{body_hash, Profile};
+    use runtime_support::profile::{body_hashes, Profile};
     let info = runtime_support::ModuleInfo::parse(wasm).map_err(|e| e.message)?;
-    Ok(Profile::from_counts(info.bodies.iter().enumerate().map(
-        |(i, b)| {
-            (
-                i as u32,
-                body_hash(&wasm[b.clone()]),
-                (i as u64 % 2) * 1_000_000,
-            )
-        },
-    )))
+    let hashes = body_hashes(&info, wasm).into_iter().enumerate();
+    Ok(Profile::from_counts(
+        hashes.map(|(i, h)| (i as u32, h, (i as u64 % 2) * 1_000_000)),
+    ))
 }
 
 fn native(
