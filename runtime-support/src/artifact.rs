@@ -360,7 +360,7 @@ mod tests {
         // and hashes (4 × (8 + 32)) and the one image entry (4 + 4 + 3 × 8).
         let at = bytes.len() - 160 - 32 - 4;
         assert_eq!(bytes[at..at + 4], 1u32.to_le_bytes());
-        bytes[at..at + 4].copy_from_slice(&8u32.to_le_bytes());
+        bytes[at..at + 4].copy_from_slice(&16u32.to_le_bytes());
         let e = ArtifactHeader::decode(&bytes).unwrap_err();
         assert!(e.0.contains("unknown metering flags"), "{e}");
         // A cost table without fuel means nothing: refused too.
