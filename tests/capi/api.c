@@ -550,6 +550,22 @@ static void* interrupter(void* arg) {
   return NULL;
 }
 
+/* Whether a profile's text (`waot-profile 1`, then `HASH COUNT INDEX` lines) counts a run. */
+static bool profile_has_a_count(const wasm_byte_vec_t* text) {
+  char* copy = malloc(text->size + 1);
+  memcpy(copy, text->data, text->size);
+  copy[text->size] = 0;
+  bool counted = false;
+  CHECK(strncmp(copy, "waot-profile 1\n", 15) == 0);
+  for (char* line = strtok(copy, "\n"); line; line = strtok(NULL, "\n")) {
+    unsigned long long hash, count;
+    unsigned index;
+    if (sscanf(line, "%16llx %llu %u", &hash, &count, &index) == 3 && count > 0) counted = true;
+  }
+  free(copy);
+  return counted;
+}
+
 static void limits(const char* metered) {
   wasm_message_t error;
   wasm_module_t* module = waot_module_load(engine, metered, &error);
@@ -578,6 +594,11 @@ static void limits(const char* metered) {
   pthread_join(t, NULL);
   CHECK(trap && waot_trap_code(trap, &code) && code == 16);
   wasm_trap_delete(trap);
+  /* The metered artifact also counts for a profile: the spinning loop's function ran. */
+  wasm_byte_vec_t profile;
+  CHECK(waot_module_profile(module, &profile));
+  CHECK(profile_has_a_count(&profile));
+  wasm_byte_vec_delete(&profile);
   wasm_extern_vec_delete(&e);
   wasm_instance_delete(instance);
   wasm_store_delete(store);
@@ -587,6 +608,8 @@ static void limits(const char* metered) {
   free(env);
   /* A store that asks for fuel refuses an unmetered module, with a message. */
   wasm_module_t* plain_module = waot_module_load(engine, artifact, &error);
+  CHECK(!waot_module_profile(plain_module, &profile) && profile.size == 0);
+  wasm_byte_vec_delete(&profile);
   store = wasm_store_new(engine);
   CHECK(waot_store_set_fuel(store, 10, &error));
   wasm_extern_vec_t no_imports = WASM_EMPTY_VEC;

@@ -169,7 +169,11 @@ fn every_group_of_the_c_api_works_from_c() {
     let d = tempfile::tempdir().unwrap();
     // -O0 keeps `divide` out of `outer`, so the trap's frames are exactly both.
     let plain = compile_wat(d.path(), "api", &["-O0"]);
-    let metered = compile_wat(d.path(), "metered", &["--fuel", "--interruptible"]);
+    let metered = compile_wat(
+        d.path(),
+        "metered",
+        &["--fuel", "--interruptible", "--profile-generate"],
+    );
     let wasi = wasi_guest(d.path());
     let exe = build_c(d.path(), "api", &[], &release_lib_dir());
     run(&exe, &plain, &metered, &wasi, &foreign(d.path()));
@@ -179,7 +183,11 @@ fn every_group_of_the_c_api_works_from_c() {
 fn the_c_api_test_is_clean_under_valgrind() {
     let d = tempfile::tempdir().unwrap();
     let plain = compile_wat(d.path(), "api", &["-O0"]);
-    let metered = compile_wat(d.path(), "metered", &["--fuel", "--interruptible"]);
+    let metered = compile_wat(
+        d.path(),
+        "metered",
+        &["--fuel", "--interruptible", "--profile-generate"],
+    );
     // Against the debug build of the library: it keeps Rust's checks of unsafe preconditions,
     // and optimized code's wide loads of partly initialized values are not reported as uses
     // of uninitialized memory.

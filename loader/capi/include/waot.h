@@ -17,6 +17,12 @@ extern "C" {
  * way: the C API's fallback is the compiler, not an interpreter. */
 own wasm_module_t* waot_module_load(wasm_engine_t*, const char* path, own wasm_message_t* error);
 
+/* For a module compiled with `waotc --profile-generate`: how often each of its functions ran
+ * (entries and loop iterations), in every instance in this process so far, as the text
+ * `wrun --profile-out` writes, for `waotc --profile FILE`. False, and `out` empty, for other
+ * modules. */
+bool waot_module_profile(const wasm_module_t*, own wasm_byte_vec_t* out);
+
 /* The trap's kind (TrapCode: 0 unreachable ... 16 interrupted, 17 out of fuel), or false for a
  * trap a host function raised. */
 bool waot_trap_code(const wasm_trap_t*, uint32_t* code);

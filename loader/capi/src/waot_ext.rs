@@ -2,7 +2,7 @@
 
 use crate::runtime::{load_module, wasm_engine_t, wasm_module_t, wasm_store_t};
 use crate::trap::wasm_trap_t;
-use crate::vec::{report, wasm_message_t};
+use crate::vec::{report, wasm_byte_vec_t, wasm_message_t};
 use std::ffi::{c_char, CStr};
 use std::path::Path;
 use waot::InterruptHandle;
@@ -21,6 +21,19 @@ pub unsafe extern "C" fn waot_module_load(
             std::ptr::null_mut()
         }
     }
+}
+
+/// The profile of a module compiled with `--profile-generate`, as `wrun --profile-out`
+/// writes it; false, and `out` empty, for other modules.
+#[no_mangle]
+pub unsafe extern "C" fn waot_module_profile(
+    module: *const wasm_module_t,
+    out: *mut wasm_byte_vec_t,
+) -> bool {
+    let profile = (*module).module.profile();
+    let text = profile.as_ref().map(|p| p.render().into_bytes());
+    out.write(wasm_byte_vec_t::from_vec(text.unwrap_or_default()));
+    profile.is_some()
 }
 
 #[no_mangle]
