@@ -71,11 +71,11 @@ struct Cli {
     /// build for profiling runs (compile it at -O0 to get it fast: the counts are the same).
     #[arg(long)]
     profile_generate: bool,
-    /// Compile the functions that the runs in this profile (`wrun --profile-out`) hardly used
-    /// with the light tier, and the rest at the level asked for. Functions the profile does
-    /// not know (new or changed) are compiled as hot.
+    /// Compile the functions that no run in this profile (`wrun --profile-out`) reached with
+    /// the light tier, and the rest at the level asked for. Functions the profile does not
+    /// know (new or changed) are compiled as hot. Repeatable: the profiles' counts add up.
     #[arg(long, value_name = "FILE", conflicts_with = "profile_generate")]
-    profile: Option<PathBuf>,
+    profile: Vec<PathBuf>,
     /// With --profile: also compile with the light tier the least-run functions that together
     /// account for at most N thousandths of the profile's counted events (default 0: only
     /// functions no run reached).
@@ -137,16 +137,13 @@ fn run(cli: &Cli) -> Result<(), String> {
         }
         None => None,
     };
-    let profile = match &cli.profile {
-        Some(path) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let profile = runtime_support::profile::Profile::parse(&text)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-            Some(std::sync::Arc::new(profile))
-        }
-        None => None,
-    };
+    let mut profile: Option<runtime_support::profile::Profile> = None;
+    for path in &cli.profile {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let one = runtime_support::profile::Profile::parse(&text)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        profile.get_or_insert_with(Default::default).merge(&one);
+    }
     let options = CompileOptions {
         opt_level,
         bounds,
@@ -171,13 +168,23 @@ fn run(cli: &Cli) -> Result<(), String> {
             true => None,
             false => waot_compiler::default_cache_dir(),
         },
-        profile,
+        profile: profile.map(std::sync::Arc::new),
         profile_cold_per_mille: cli.profile_cold,
     };
     let report =
         compile_to_file(&wasm, &source, &cli.output, &options).map_err(|e| e.to_string())?;
     if cli.time {
         eprint!("{}", report.render(&source, 10));
+    }
+    // A profile of another module (or of nothing) changes nothing: say so, once.
+    if let Some(p) = report
+        .profile
+        .filter(|p| p.hot.0 + p.cold.0 == 0 && p.unknown.0 > 0)
+    {
+        eprintln!(
+            "waotc: warning: {source}: none of its {} functions is in the profile (a profile of another module?); all compiled as hot",
+            p.unknown.0
+        );
     }
     Ok(())
 }

@@ -232,6 +232,44 @@ fn profiles_are_written_merged_and_compiled_from() {
     let o = run("wrun", &[&all_cold, &"--invoke", &"run", &"77"]);
     assert_eq!(text(&o.stdout).trim(), "77", "{}", text(&o.stderr));
 
+    // Two profiles add up: one in which only `never` ran makes it hot too.
+    let other = d.path().join("other.profile");
+    let h = hashes(&std::fs::read(&wasm).unwrap());
+    let only_never = Profile::from_counts([(0, h[0], 0), (1, h[1], 5), (2, h[2], 0)]);
+    std::fs::write(&other, only_never.render()).unwrap();
+    let o = waotc(&[
+        &"-q",
+        &"-v",
+        &"--profile",
+        &out,
+        &"--profile",
+        &other,
+        &wasm,
+        &d.path().join("both.so"),
+    ]);
+    assert!(
+        profile_line(&o).starts_with("profile    3 hot"),
+        "{}",
+        profile_line(&o)
+    );
+
+    // A profile of another module matches nothing: a warning, and everything hot.
+    let unrelated = d.path().join("unrelated.profile");
+    std::fs::write(&unrelated, "waot-profile 1\n0123456789abcdef 5 0\n").unwrap();
+    let o = waotc(&[
+        &"-q",
+        &"--profile",
+        &unrelated,
+        &wasm,
+        &d.path().join("u.so"),
+    ]);
+    let err = text(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("warning") && err.contains("none of its 3 functions is in the profile"),
+        "{err}"
+    );
+
     // `leaf` changed since the profile: not in it, so compiled as hot.
     let changed = write_wasm(d.path(), "changed.wasm", &module_wat(2));
     let o = waotc(&[
