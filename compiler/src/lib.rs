@@ -25,20 +25,7 @@ use std::path::Path;
 pub fn partition_count(wasm: &[u8], options: &CompileOptions) -> Result<usize, CompileError> {
     let info = runtime_support::ModuleInfo::parse(wasm)
         .map_err(|e| CompileError::invalid("module", None, e.offset, &e.message))?;
-    let heat = codegen::partition::heat(
-        &info,
-        wasm,
-        options.profile.as_deref(),
-        options.profile_cold_per_mille,
-    );
-    let cold = heat.map_or_else(Vec::new, |h| h.cold);
-    let parts = codegen::plan_partitions(
-        &info,
-        wasm,
-        options.partition_bytes,
-        options.opt_level,
-        &cold,
-    );
+    let (parts, _) = codegen::partition::plan(&info, wasm, options);
     Ok(parts.len())
 }
 

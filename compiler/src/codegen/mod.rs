@@ -19,7 +19,7 @@ use inkwell::targets::{
 use inkwell::types::{BasicMetadataTypeEnum, BasicType, BasicTypeEnum, FunctionType};
 use inkwell::values::{BasicValue, FunctionValue};
 use inkwell::{AddressSpace, OptimizationLevel};
-pub use partition::{plan_partitions, Tier};
+pub use partition::Tier;
 use runtime_support::artifact::{self, ArtifactHeader};
 use runtime_support::{ModuleInfo, VmctxLayout};
 use wasmparser::{FuncType, ValType};
@@ -322,21 +322,8 @@ pub fn compile_objects(
     if let Ok(mut current) = CURRENT_SOURCE.lock() {
         *current = source.to_string();
     }
-    let heat = partition::heat(
-        info,
-        wasm,
-        options.profile.as_deref(),
-        options.profile_cold_per_mille,
-    );
-    report.profile = heat.as_ref().map(|h| h.summary(info));
-    let cold = heat.map_or_else(Vec::new, |h| h.cold);
-    let parts = plan_partitions(
-        info,
-        wasm,
-        options.partition_bytes,
-        options.opt_level,
-        &cold,
-    );
+    let (parts, profile) = partition::plan(info, wasm, options);
+    report.profile = profile;
     let pieces: Vec<Piece> = if parts.len() == 1 && parts[0].tier == Tier::Full {
         vec![Piece {
             functions: parts[0].functions.clone(),

@@ -152,16 +152,41 @@ pub fn plan_partitions(
     parts
 }
 
+/// The partitions of `wasm` compiled with `options` (its profile included), and what the
+/// profile said of the functions.
+pub fn plan(
+    info: &ModuleInfo,
+    wasm: &[u8],
+    options: &crate::CompileOptions,
+) -> (Vec<Partition>, Option<ProfileSummary>) {
+    let heat = heat(
+        info,
+        wasm,
+        options.profile.as_deref(),
+        options.profile_cold_per_mille,
+    );
+    let summary = heat.as_ref().map(|h| h.summary(info));
+    let cold = heat.map_or_else(Vec::new, |h| h.cold);
+    let parts = plan_partitions(
+        info,
+        wasm,
+        options.partition_bytes,
+        options.opt_level,
+        &cold,
+    );
+    (parts, summary)
+}
+
 /// What a profile says of each defined function.
-pub struct ModuleHeat {
-    pub heat: Vec<Heat>,
+struct ModuleHeat {
+    heat: Vec<Heat>,
     /// Compiled at `Tier::Light`.
-    pub cold: Vec<bool>,
+    cold: Vec<bool>,
 }
 
 /// The heat of `info`'s functions by `profile` (`None` without one), the least-run functions
 /// that account for `cold_per_mille` thousandths of its events cold too.
-pub fn heat(
+fn heat(
     info: &ModuleInfo,
     wasm: &[u8],
     profile: Option<&Profile>,
@@ -173,7 +198,7 @@ pub fn heat(
 }
 
 impl ModuleHeat {
-    pub fn summary(&self, info: &ModuleInfo) -> ProfileSummary {
+    fn summary(&self, info: &ModuleInfo) -> ProfileSummary {
         let mut s = ProfileSummary::default();
         for (h, body) in self.heat.iter().zip(&info.bodies) {
             let slot = match h {
