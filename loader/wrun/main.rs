@@ -89,9 +89,10 @@ pub struct RunCli {
     /// memory, and with metered code (`waotc --fuel`) instructions executed and per second.
     #[arg(long)]
     pub stats: bool,
-    /// When the run ends (however it ends), add how often each function ran to this profile,
-    /// for `waotc --profile FILE`; the file is created, or its counts added to. Needs an
-    /// artifact compiled with `waotc --profile-generate`. Example: --profile-out app.profile
+    /// When the run ends (returning, by `proc_exit` or a trap in the main thread), add how
+    /// often each function ran to this profile, for `waotc --profile FILE`; the file is
+    /// created, or its counts added to. Needs an artifact compiled with
+    /// `waotc --profile-generate`. Example: --profile-out app.profile
     #[arg(long, value_name = "FILE")]
     pub profile_out: Option<std::path::PathBuf>,
     /// Treat the module as a reactor, as in wasmedge: run `_initialize` if exported, then call

@@ -245,10 +245,11 @@ fn run(cli: &RunCli) -> Result<(), Error> {
 }
 
 /// Adds `profile` to the one in `path`, or creates it. Runs that write one file at once take
-/// turns (an exclusive `flock` on its directory), and each writes the whole file to a
-/// temporary one beside it, synced, then renamed over it, so that no count is lost and a
-/// reader never sees half a profile. A symbolic link is followed, not replaced; an existing
-/// file keeps its permissions.
+/// turns (an exclusive `flock` on its directory, where the file system has `flock` for a
+/// directory: NFS does not, and there runs that end together may lose one's counts), and each
+/// writes the whole file to a temporary one beside it, synced, then renamed over it, so that
+/// a reader never sees half a profile. A symbolic link to an existing file is followed; an
+/// existing file keeps its permissions.
 fn write_profile(path: &std::path::Path, profile: &Profile) -> Result<(), String> {
     use std::os::fd::AsRawFd;
     let shown = path.display();
@@ -261,7 +262,15 @@ fn write_profile(path: &std::path::Path, profile: &Profile) -> Result<(), String
     let lock = std::fs::File::open(&dir).map_err(fail)?;
     // SAFETY: flock(2) on a descriptor this function owns; released when `lock` closes.
     if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        return Err(fail(std::io::Error::last_os_error()));
+        let e = std::io::Error::last_os_error();
+        // Without `flock` for directories (NFS emulates it with write locks, which a
+        // directory opened for reading cannot take), the write goes ahead unlocked.
+        if !matches!(
+            e.raw_os_error(),
+            Some(libc::EBADF | libc::ENOLCK | libc::EOPNOTSUPP | libc::EINVAL)
+        ) {
+            return Err(fail(e));
+        }
     }
     let (mut total, permissions) = match std::fs::read_to_string(&path) {
         Ok(text) => (

@@ -328,9 +328,22 @@ fn misuse_and_bad_profiles_are_one_line_errors() {
     let o = run("waotc", &[&"--profile-cold", &"1", &wasm, &so]);
     assert_one_line_error(&o, "--profile");
 
-    // A profile file that is not one is not overwritten by a run.
+    // A profile that cannot be written fails a run that succeeded, with one line.
     let profiling = d.path().join("profiling.so");
     waotc(&[&"-q", &"-O0", &"--profile-generate", &wasm, &profiling]);
+    let o = run(
+        "wrun",
+        &[
+            &"--profile-out",
+            &d.path(),
+            &profiling,
+            &"--invoke",
+            &"never",
+        ],
+    );
+    assert_one_line_error(&o, d.path().to_str().unwrap());
+
+    // A profile file that is not one is not overwritten by a run.
     std::fs::write(&bad, "something else\n").unwrap();
     let o = run(
         "wrun",

@@ -148,6 +148,8 @@ impl<'a, 'ctx> ModuleCx<'a, 'ctx> {
             .array_type(self.info.num_defined_funcs());
         let g = self.module.add_global(ty, None, SYM_PROFILE_COUNTS);
         g.set_visibility(inkwell::GlobalVisibility::Protected);
+        // The loader reads whole aligned words (and refuses a misaligned symbol).
+        g.set_alignment(8);
         g
     }
 
@@ -812,6 +814,7 @@ fn emit_profile_tables(cx: &ModuleCx<'_, '_>) {
     );
     table.set_initializer(&i64t.const_array(&hashes));
     table.set_constant(true);
+    table.set_alignment(8);
 }
 
 /// A table of code addresses stored as each one's distance from the table itself (`i64`), so

@@ -20,7 +20,7 @@ own wasm_module_t* waot_module_load(wasm_engine_t*, const char* path, own wasm_m
 /* For a module compiled with `waotc --profile-generate`: how often each of its functions ran
  * (entries and loop iterations), in every instance in this process so far, as the text
  * `wrun --profile-out` writes, for `waotc --profile FILE`. False, and `out` empty, for other
- * modules. */
+ * modules. Neither argument may be NULL. */
 bool waot_module_profile(const wasm_module_t*, own wasm_byte_vec_t* out);
 
 /* The trap's kind (TrapCode: 0 unreachable ... 16 interrupted, 17 out of fuel), or false for a

@@ -228,8 +228,8 @@ impl LoadedModule {
 
 /// Where an artifact compiled with `--profile-generate` (the header says so, and the header
 /// is checked) has the profile's arrays: linked addresses of the hashes and the counters.
-/// Each must be a defined dynamic symbol of 8 bytes per defined function lying wholly inside
-/// one data section, so that `LoadedModule::profile`'s reads stay there.
+/// Each must be a defined dynamic symbol of 8 bytes per defined function, 8-byte aligned,
+/// lying wholly inside one data section, so that `LoadedModule::profile`'s reads stay there.
 fn check_profile_symbols(
     header: &ArtifactHeader,
     info: &ModuleInfo,
@@ -260,12 +260,16 @@ fn check_profile_symbols(
                 section.kind(),
                 SectionKind::Data | SectionKind::UninitializedData | SectionKind::ReadOnlyData
             );
+            let section_end = section.address().checked_add(section.size());
             data && section.address() <= at
                 && at
                     .checked_add(len)
-                    .is_some_and(|end| end <= section.address() + section.size())
+                    .zip(section_end)
+                    .is_some_and(|(end, section_end)| end <= section_end)
         });
-        if !inside {
+        // Read as whole aligned words (`LoadedModule::profile`); the load bias keeps
+        // alignment, being a multiple of the page size.
+        if !inside || at % 8 != 0 {
             return Err(bad());
         }
         *slot = at;
