@@ -213,9 +213,8 @@ fn run(cli: &RunCli) -> Result<(), Error> {
     let started = std::time::Instant::now();
     let mut runner = None;
     let mut outcome = run_with(cli, &mut runner);
-    if let (Some(path), Some(profile)) =
-        (&cli.profile_out, runner.as_ref().and_then(|r| r.profile()))
-    {
+    let profile = || runner.as_ref().and_then(|r| r.profile());
+    if let Some((path, profile)) = cli.profile_out.as_ref().and_then(|p| Some((p, profile()?))) {
         if let Err(e) = write_profile(path, &profile) {
             // A run that succeeded, `proc_exit(0)` included, fails for want of its profile;
             // another failure is reported as it is, after this line.

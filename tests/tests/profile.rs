@@ -136,6 +136,20 @@ fn profile_line(o: &Output) -> String {
         .to_string()
 }
 
+/// Compiles `wasm` to `so` with `waotc -v --profile P` for each of `profiles`, and `extra`
+/// flags; returns the `profile` line.
+fn compile_guided(wasm: &Path, so: &Path, profiles: &[&Path], extra: &[&str]) -> String {
+    let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"-q", &"-v", &"--no-cache"];
+    for p in profiles {
+        args.push(&"--profile");
+        args.push(p);
+    }
+    args.extend(extra.iter().map(|e| e as &dyn AsRef<std::ffi::OsStr>));
+    args.push(&wasm);
+    args.push(&so);
+    profile_line(&waotc(&args))
+}
+
 #[test]
 fn profiles_are_written_merged_and_compiled_from() {
     let d = tempfile::tempdir().unwrap();
@@ -181,17 +195,8 @@ fn profiles_are_written_merged_and_compiled_from() {
         .map(|b| b.len())
         .collect();
     let guided = d.path().join("guided.so");
-    let o = waotc(&[
-        &"-q",
-        &"-v",
-        &"--no-cache",
-        &"--profile",
-        &out,
-        &wasm,
-        &guided,
-    ]);
     assert_eq!(
-        profile_line(&o),
+        compile_guided(&wasm, &guided, &[&out], &[]),
         format!(
             "profile    2 hot ({} bytes), 1 cold ({} bytes, light tier above -O0), 0 not in it (0 bytes, as hot)",
             sizes[0] + sizes[2],
@@ -213,21 +218,10 @@ fn profiles_are_written_merged_and_compiled_from() {
     // With the whole share of events allowed cold, everything the profile knows is cold,
     // and the code still computes the same.
     let all_cold = d.path().join("all-cold.so");
-    let o = waotc(&[
-        &"-q",
-        &"-v",
-        &"--no-cache",
-        &"--profile",
-        &out,
-        &"--profile-cold",
-        &"1000",
-        &wasm,
-        &all_cold,
-    ]);
+    let line = compile_guided(&wasm, &all_cold, &[&out], &["--profile-cold", "1000"]);
     assert!(
-        profile_line(&o).starts_with("profile    0 hot (0 bytes), 3 cold"),
-        "{}",
-        profile_line(&o)
+        line.starts_with("profile    0 hot (0 bytes), 3 cold"),
+        "{line}"
     );
     let o = run("wrun", &[&all_cold, &"--invoke", &"run", &"77"]);
     assert_eq!(text(&o.stdout).trim(), "77", "{}", text(&o.stderr));
@@ -237,21 +231,8 @@ fn profiles_are_written_merged_and_compiled_from() {
     let h = hashes(&std::fs::read(&wasm).unwrap());
     let only_never = Profile::from_counts([(0, h[0], 0), (1, h[1], 5), (2, h[2], 0)]);
     std::fs::write(&other, only_never.render()).unwrap();
-    let o = waotc(&[
-        &"-q",
-        &"-v",
-        &"--profile",
-        &out,
-        &"--profile",
-        &other,
-        &wasm,
-        &d.path().join("both.so"),
-    ]);
-    assert!(
-        profile_line(&o).starts_with("profile    3 hot"),
-        "{}",
-        profile_line(&o)
-    );
+    let line = compile_guided(&wasm, &d.path().join("both.so"), &[&out, &other], &[]);
+    assert!(line.starts_with("profile    3 hot"), "{line}");
 
     // A profile of another module matches nothing: a warning, and everything hot.
     let unrelated = d.path().join("unrelated.profile");
@@ -272,16 +253,8 @@ fn profiles_are_written_merged_and_compiled_from() {
 
     // `leaf` changed since the profile: not in it, so compiled as hot.
     let changed = write_wasm(d.path(), "changed.wasm", &module_wat(2));
-    let o = waotc(&[
-        &"-q",
-        &"-v",
-        &"--profile",
-        &out,
-        &changed,
-        &d.path().join("c.so"),
-    ]);
     assert_eq!(
-        profile_line(&o),
+        compile_guided(&changed, &d.path().join("c.so"), &[&out], &[]),
         format!(
             "profile    1 hot ({} bytes), 1 cold ({} bytes, light tier above -O0), 1 not in it ({} bytes, as hot)",
             sizes[2], sizes[1], sizes[0]
@@ -367,4 +340,85 @@ fn a_module_without_functions_has_an_empty_profile() {
     let module = waot::Module::from_file(&so).unwrap();
     assert!(module.has_profile());
     assert_eq!(module.profile().unwrap(), Profile::default());
+}
+
+/// Where the dynamic symbol `name`'s entry lies in an ELF64 file.
+fn dynsym_entry(elf: &[u8], name: &str) -> usize {
+    use object::{Object, ObjectSection, ObjectSymbol};
+    let file = object::File::parse(elf).unwrap();
+    let table = file.section_by_name(".dynsym").unwrap();
+    let index = file
+        .dynamic_symbols()
+        .find(|s| s.name() == Ok(name))
+        .unwrap()
+        .index()
+        .0;
+    table.file_range().unwrap().0 as usize + 24 * index
+}
+
+/// A `.so`'s dynamic symbols and header are not authenticated: a damaged or hostile one that
+/// claims counters it lacks, or whose counters are the wrong size, misaligned or outside the
+/// data, is refused at load with a message, before any read.
+#[test]
+fn altered_profile_symbols_are_refused_at_load() {
+    use runtime_support::artifact::ArtifactHeader;
+    use runtime_support::profile::SYM_PROFILE_COUNTS;
+    let wasm = wat::parse_str(module_wat(1)).unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let compile = |name: &str, profile: bool| {
+        let so = d.path().join(name);
+        let mut options = CompileOptions {
+            cpu: "x86-64-v2".into(),
+            ..Default::default()
+        };
+        options.metering.profile = profile;
+        compile_to_file(&wasm, name, &so, &options).unwrap();
+        std::fs::read(&so).unwrap()
+    };
+    let refused = |name: &str, bytes: &[u8], needle: &str| {
+        let path = d.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let e = waot::Module::from_file(&path).err().expect("refused");
+        assert!(e.to_string().contains(needle), "{name}: {e}");
+    };
+
+    let profiled = compile("profiled.so", true);
+    let entry = dynsym_entry(&profiled, SYM_PROFILE_COUNTS);
+    let field = |bytes: &mut Vec<u8>, at: usize, f: &dyn Fn(u64) -> u64| {
+        let v = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+        bytes[at..at + 8].copy_from_slice(&f(v).to_le_bytes());
+    };
+    // st_value at +8, st_size at +16.
+    for (name, at, change) in [
+        ("longer.so", 16, &(|v: u64| v + 8) as &dyn Fn(u64) -> u64),
+        ("shorter.so", 16, &|v: u64| v - 8),
+        ("misaligned.so", 8, &|v: u64| v + 4),
+        ("elsewhere.so", 8, &|_| 0x40),
+    ] {
+        let mut bytes = profiled.clone();
+        field(&mut bytes, entry + at, change);
+        refused(name, &bytes, "the profile symbol `waot_profile_counts`");
+    }
+
+    // The header's profile bit on an artifact without counters.
+    let mut plain = compile("plain.so", false);
+    let file = {
+        use object::{Object, ObjectSection};
+        let f = object::File::parse(&*plain).unwrap();
+        let meta = f
+            .section_by_name(runtime_support::artifact::META_SECTION)
+            .unwrap();
+        meta.file_range().unwrap()
+    };
+    let (start, len) = (file.0 as usize, file.1 as usize);
+    let mut header = ArtifactHeader::decode(&plain[start..start + len]).unwrap();
+    header.metering.profile = true;
+    let encoded = header.encode();
+    assert_eq!(
+        encoded.len(),
+        len,
+        "the flag does not change the header's length"
+    );
+    plain[start..start + len].copy_from_slice(&encoded);
+    refused("claims.so", &plain, "is missing");
 }

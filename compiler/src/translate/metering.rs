@@ -310,8 +310,9 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     }
 
     /// With `--profile-generate`, adds one to this function's count: at entry and at each
-    /// loop header. A plain add, not atomic: threads running the same code may lose counts,
-    /// which a profile can spare.
+    /// loop header. Volatile, so that LLVM keeps no count in a register across a loop, which
+    /// a trap would lose; not atomic: threads running the same code may lose counts, which a
+    /// profile can spare.
     pub fn count_profile(&mut self) -> Result<()> {
         if !self.cx.options.metering.profile {
             return Ok(());
