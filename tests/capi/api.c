@@ -3,13 +3,13 @@
  * frames, memory growth seen from both sides, globals, tables, one module instantiated twice,
  * references (functions and externrefs, owned and lent) and tables from the host, one store
  * per thread on four threads, an uncaught exception's payload, fuel and interruption, and a
- * WASI program with its streams in memory, and v128 values (waot.h). Prints one line per
+ * WASI program with its streams in memory, v128 values and tags (waot.h). Prints one line per
  * group; exits non-zero at the first failure.
- * Usage: api ARTIFACT.so METERED.so WASI.so DIR FOREIGN.wasm V128.so (DIR holds in.txt; the guest
+ * Usage: api ARTIFACT.so METERED.so WASI.so DIR FOREIGN.wasm V128.so TAGS.so (DIR holds in.txt; the guest
  * writes out.txt; DIR "-" leaves files out, for valgrind, which does not know openat2;
  * FOREIGN.wasm is ARTIFACT's module as a universal wasm compiled for another target, "-" to
  * skip it under valgrind, whose virtual CPU lacks features of the host that compiling on load
- * targets; V128.so is tests/capi/v128.wat compiled) */
+ * targets; V128.so is tests/capi/v128.wat compiled, TAGS.so tests/capi/tags.wat) */
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -17,19 +17,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "waot.h"
+#include "check.h"
 
 /* The layout the library's waot_val_t has (checked there too). */
 _Static_assert(sizeof(waot_val_t) == 24, "waot_val_t is 24 bytes");
 _Static_assert(offsetof(waot_val_t, of) == 8, "waot_val_t's payload is at offset 8");
 
-#define CHECK(cond)                                                         \
-  do {                                                                      \
-    if (!(cond)) {                                                          \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      exit(1);                                                              \
-    }                                                                       \
-  } while (0)
 
 static wasm_engine_t* engine;
 static const char* artifact;
@@ -144,18 +137,6 @@ static int32_t call_i32(wasm_func_t* f, int32_t arg) {
   return r[0].of.i32;
 }
 
-static char* trap_message(wasm_trap_t* t) {
-  wasm_message_t m;
-  wasm_trap_message(t, &m);
-  CHECK(m.size > 0 && m.data[m.size - 1] == 0);
-  char* s = strdup(m.data);
-  wasm_byte_vec_delete(&m);
-  return s;
-}
-
-static bool name_is(const wasm_name_t* n, const char* s) {
-  return n->size == strlen(s) && memcmp(n->data, s, n->size) == 0;
-}
 
 static void module_types(wasm_module_t* module) {
   wasm_importtype_vec_t imports;
@@ -829,15 +810,6 @@ static waot_val_t v128_of(const uint32_t lanes[4]) {
   return v;
 }
 
-static bool trap_says(wasm_trap_t* t, const char* text) {
-  CHECK(t);
-  char* m = trap_message(t);
-  bool found = strstr(m, text) != NULL;
-  free(m);
-  wasm_trap_delete(t);
-  return found;
-}
-
 /* v128 values through waot_val_t: calls, a host function, globals; wasm.h's refuse them. */
 static void v128(const char* path) {
   wasm_message_t error;
@@ -990,7 +962,7 @@ static void v128(const char* path) {
 }
 
 int main(int argc, char** argv) {
-  CHECK(argc == 7);
+  CHECK(argc == 8);
   artifact = argv[1];
   engine = wasm_engine_new();
   wasm_message_t error;
@@ -1012,6 +984,7 @@ int main(int argc, char** argv) {
   wasm_module_delete(module);
   v128(argv[6]);
 
+  tags(engine, argv[7]);
   limits(argv[2]);
   wasm_engine_delete(engine);
   return 0;

@@ -44,6 +44,11 @@ fn v128_module(dir: &Path) -> PathBuf {
     compile_source(dir, "v128.wat", "v128", "so", &["--cpu", "x86-64-v2"])
 }
 
+/// tests/capi/tags.wat compiled to `tags.so`.
+fn tags_module(dir: &Path) -> PathBuf {
+    compile_source(dir, "tags.wat", "tags", "so", &["--cpu", "x86-64-v2"])
+}
+
 fn compile_source(
     dir: &Path,
     source: &str,
@@ -116,6 +121,7 @@ fn build_c(dir: &Path, name: &str, extra: &[&str], lib_dir: &Path) -> PathBuf {
         .arg("-I")
         .arg(root().join("loader/capi/include"))
         .arg(root().join("tests/capi/api.c"))
+        .arg(root().join("tests/capi/tags.c"))
         .arg("-o")
         .arg(&exe)
         .arg("-L")
@@ -128,7 +134,7 @@ fn build_c(dir: &Path, name: &str, extra: &[&str], lib_dir: &Path) -> PathBuf {
     exe
 }
 
-const GROUPS: [&str; 15] = [
+const GROUPS: [&str; 16] = [
     "module types: ok",
     "values: ok",
     "host functions: ok",
@@ -143,6 +149,7 @@ const GROUPS: [&str; 15] = [
     "wasi: ok",
     "another target's artifact: ok",
     "v128 values: ok",
+    "tags: ok",
     "limits: ok",
 ];
 
@@ -156,6 +163,7 @@ fn run(exe: &Path, plain: &Path, metered: &Path, wasi: &(PathBuf, PathBuf), fore
         .arg(&wasi.1)
         .arg(foreign)
         .arg(v128_module(plain.parent().unwrap()))
+        .arg(tags_module(plain.parent().unwrap()))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -213,6 +221,7 @@ fn the_c_api_test_is_clean_under_valgrind() {
         // Its virtual CPU lacks features of this one, which compiling on load targets.
         .arg("-")
         .arg(v128_module(d.path()))
+        .arg(tags_module(d.path()))
         .output()
         .expect("valgrind runs (scripts/setup.sh installs it)");
     let stdout = String::from_utf8_lossy(&o.stdout);

@@ -31,6 +31,41 @@ bool waot_trap_code(const wasm_trap_t*, uint32_t* code);
  * (false otherwise, or when a value has no kind in wasm_val_t: v128, exnref). */
 bool waot_trap_exception(const wasm_trap_t*, own wasm_val_vec_t* payload);
 
+/* Exception tags. wasm.h has no external kind for them: a tag is an external of kind
+ * WAOT_EXTERN_TAG, listed by wasm_module_imports/exports and wasm_instance_exports in the
+ * module's order and given to wasm_instance_new like any import, so a module without tags
+ * sees only wasm.h's kinds. A tag type is an external type holding the parameters. Tags match
+ * an import by type, and two tags are the same only if one is the other (waot_tag_same):
+ * a handler catches exactly its own tag's exceptions. A host function throws into its wasm
+ * caller by returning waot_trap_new_exception's trap; an exception no handler catches
+ * reaches the host as the call's trap, whose tag waot_trap_exception_tag gives (NULL for a
+ * tag of another store). waot_trap_new_exception returns NULL when the tag is not the
+ * store's or the payload does not match the tag's parameters (a v128 cannot be given in a
+ * wasm_val_t); its payload is borrowed. In types, an exnref, whose values never cross, is of
+ * kind WAOT_EXNREF, and any other reference C has no kind for reports the kind its values
+ * cross as (WASM_FUNCREF for typed function references, WASM_EXTERNREF for GC ones). */
+#define WAOT_EXTERN_TAG ((wasm_externkind_t)4)
+#define WAOT_EXNREF ((wasm_valkind_t)5)
+typedef struct waot_tagtype_t waot_tagtype_t;
+own waot_tagtype_t* waot_tagtype_new(own wasm_valtype_vec_t* params);
+const wasm_valtype_vec_t* waot_tagtype_params(const waot_tagtype_t*);
+void waot_tagtype_delete(own waot_tagtype_t*);
+own waot_tagtype_t* waot_tagtype_copy(const waot_tagtype_t*);
+wasm_externtype_t* waot_tagtype_as_externtype(waot_tagtype_t*);
+const wasm_externtype_t* waot_tagtype_as_externtype_const(const waot_tagtype_t*);
+waot_tagtype_t* waot_externtype_as_tagtype(wasm_externtype_t*);
+const waot_tagtype_t* waot_externtype_as_tagtype_const(const wasm_externtype_t*);
+typedef struct waot_tag_t waot_tag_t;
+own waot_tag_t* waot_tag_new(wasm_store_t*, const waot_tagtype_t*);
+own waot_tagtype_t* waot_tag_type(const waot_tag_t*);
+own waot_tag_t* waot_tag_copy(const waot_tag_t*);
+bool waot_tag_same(const waot_tag_t*, const waot_tag_t*);
+void waot_tag_delete(own waot_tag_t*);
+wasm_extern_t* waot_tag_as_extern(waot_tag_t*);
+waot_tag_t* waot_extern_as_tag(wasm_extern_t*);
+own wasm_trap_t* waot_trap_new_exception(wasm_store_t*, const waot_tag_t*, const wasm_val_vec_t* payload);
+own waot_tag_t* waot_trap_exception_tag(const wasm_trap_t*);
+
 /* WASI preview 1. A configuration collects arguments (argv[0] first), environment variables,
  * preopened directories and the standard streams: inherited from the host unless put in
  * memory, where stdin reads the given bytes and stdout/stderr are captured, up to a limit. */

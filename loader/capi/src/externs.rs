@@ -12,7 +12,7 @@ use crate::values::{kind_of, type_of, wasm_ref_t, wasm_val_t};
 use crate::vec::wasm_val_vec_t;
 use crate::vec::Element;
 use std::ffi::c_void;
-use waot::{Extern, Func, Global, Memory, StoreData, Table, Trap, Val, ValType};
+use waot::{Extern, Func, Global, Memory, StoreData, Table, Tag, Trap, Val, ValType};
 
 #[derive(Clone)]
 pub struct wasm_extern_t {
@@ -34,6 +34,9 @@ pub struct wasm_global_t(pub(crate) wasm_extern_t);
 pub struct wasm_memory_t(wasm_extern_t);
 #[repr(transparent)]
 pub struct wasm_table_t(wasm_extern_t);
+/// waot.h: an exception tag.
+#[repr(transparent)]
+pub struct waot_tag_t(wasm_extern_t);
 
 pub type wasm_externkind_t = u8;
 
@@ -111,6 +114,13 @@ delete_and_cast!(
     wasm_extern_as_memory
 );
 delete_and_cast!(
+    waot_tag_t,
+    Tag,
+    waot_tag_delete,
+    waot_tag_as_extern,
+    waot_extern_as_tag
+);
+delete_and_cast!(
     wasm_table_t,
     Table,
     wasm_table_delete,
@@ -125,8 +135,7 @@ pub unsafe extern "C" fn wasm_extern_kind(e: *const wasm_extern_t) -> wasm_exter
         Extern::Global(_) => 1,
         Extern::Table(_) => 2,
         Extern::Memory(_) => 3,
-        // Tags have no kind in the C API; they are never handed out.
-        Extern::Tag(_) => u8::MAX,
+        Extern::Tag(_) => crate::types::WAOT_EXTERN_TAG,
     }
 }
 

@@ -1,15 +1,17 @@
 //! A module's imports and exports with their types (`wasm_module_imports`,
-//! `wasm_module_exports`). Tags, which the C API has no kind for, are left out of both lists,
-//! as `wasm_instance_exports` leaves them out: the indices of the lists agree.
+//! `wasm_module_exports`). Every import and export is listed, in the module's order, so the
+//! lists' indices agree with `wasm_instance_new`'s imports and `wasm_instance_exports`: tags
+//! have waot.h's kind, and a value type C has no kind for reports the kind its values cross
+//! as (`reported_kind`).
 
 use crate::runtime::wasm_module_t;
 use crate::types::{
-    c_limits, wasm_externtype_t, wasm_functype_t, wasm_globaltype_t, wasm_memorytype_t,
-    wasm_tabletype_t,
+    c_limits, waot_tagtype_t, wasm_externtype_t, wasm_functype_t, wasm_globaltype_t,
+    wasm_memorytype_t, wasm_tabletype_t,
 };
-use crate::values::{kind_of, WASM_FUNCREF};
+use crate::values::reported_kind;
 use crate::vec::{wasm_byte_vec_t, wasm_exporttype_vec_t, wasm_importtype_vec_t};
-use runtime_support::module_info::ImportKind;
+use runtime_support::module_info::{ImportKind, ModuleInfo};
 use waot::{Module, ValType};
 use wasmparser::{ExternalKind, GlobalType, MemoryType, TableType};
 
@@ -76,33 +78,48 @@ unsafe fn take<T>(p: *mut T) -> Box<wasm_externtype_t> {
     Box::from_raw(p as *mut wasm_externtype_t)
 }
 
-fn func_type(module: &Module, type_index: u32) -> Option<Box<wasm_externtype_t>> {
-    let sig = module.signature(type_index)?;
-    let t = wasm_functype_t::new_boxed(&sig.params, &sig.results).ok()?;
-    // SAFETY: just made by `new_boxed`.
-    Some(unsafe { take(t) })
+fn kinds(types: &[ValType], info: &ModuleInfo) -> Vec<u8> {
+    types.iter().map(|t| reported_kind(*t, info)).collect()
 }
 
-fn table_type(t: &TableType) -> Option<Box<wasm_externtype_t>> {
-    let kind = kind_of(ValType::Ref(t.element_type)).unwrap_or(WASM_FUNCREF);
+fn func_type(module: &Module, type_index: u32) -> Box<wasm_externtype_t> {
+    let info = module.info();
+    // Validation makes every function's type a function type, so `None` does not occur.
+    let (params, results) = module.signature(type_index).map_or((vec![], vec![]), |s| {
+        (kinds(&s.params, info), kinds(&s.results, info))
+    });
+    let t = wasm_functype_t::from_kinds(&params, &results);
+    // SAFETY: just made by `from_kinds`.
+    unsafe { take(t) }
+}
+
+fn tag_type(module: &Module, type_index: u32) -> Box<wasm_externtype_t> {
+    let info = module.info();
+    let params = module.signature(type_index).map_or(&[][..], |s| &s.params);
+    // SAFETY: just made by `from_kinds`.
+    unsafe { take(waot_tagtype_t::from_kinds(&kinds(params, info))) }
+}
+
+fn table_type(t: &TableType, info: &ModuleInfo) -> Box<wasm_externtype_t> {
+    let kind = reported_kind(ValType::Ref(t.element_type), info);
     // SAFETY: just made by `new_boxed`.
-    Some(unsafe {
+    unsafe {
         take(wasm_tabletype_t::new_boxed(
             kind,
             c_limits(t.initial, t.maximum),
         ))
-    })
+    }
 }
 
-fn memory_type(m: &MemoryType) -> Option<Box<wasm_externtype_t>> {
+fn memory_type(m: &MemoryType) -> Box<wasm_externtype_t> {
     // SAFETY: just made by `new_boxed`.
-    Some(unsafe { take(wasm_memorytype_t::new_boxed(c_limits(m.initial, m.maximum))) })
+    unsafe { take(wasm_memorytype_t::new_boxed(c_limits(m.initial, m.maximum))) }
 }
 
-fn global_type(g: &GlobalType) -> Option<Box<wasm_externtype_t>> {
-    let kind = kind_of(g.content_type)?;
+fn global_type(g: &GlobalType, info: &ModuleInfo) -> Box<wasm_externtype_t> {
+    let kind = reported_kind(g.content_type, info);
     // SAFETY: just made by `new_boxed`.
-    Some(unsafe { take(wasm_globaltype_t::new_boxed(kind, g.mutable as u8)) })
+    unsafe { take(wasm_globaltype_t::new_boxed(kind, g.mutable as u8)) }
 }
 
 #[no_mangle]
@@ -115,19 +132,20 @@ pub unsafe extern "C" fn wasm_module_imports(
         .info()
         .imports
         .iter()
-        .filter_map(|i| {
+        .map(|i| {
+            let info = module.info();
             let ty = match &i.kind {
                 ImportKind::Func(t) => func_type(module, *t),
-                ImportKind::Table(t) => table_type(t),
+                ImportKind::Table(t) => table_type(t, info),
                 ImportKind::Memory(m) => memory_type(m),
-                ImportKind::Global(g) => global_type(g),
-                ImportKind::Tag(_) => None,
-            }?;
-            Some(Box::new(wasm_importtype_t {
+                ImportKind::Global(g) => global_type(g, info),
+                ImportKind::Tag(t) => tag_type(module, *t),
+            };
+            Box::new(wasm_importtype_t {
                 module: name(&i.module),
                 name: name(&i.name),
                 ty,
-            }))
+            })
         })
         .collect();
     out.write(wasm_importtype_vec_t::from_boxes(imports));
@@ -143,19 +161,21 @@ pub unsafe extern "C" fn wasm_module_exports(
     let exports = info
         .exports
         .iter()
-        .filter_map(|e| {
+        .map(|e| {
             let i = e.index as usize;
             let ty = match e.kind {
                 ExternalKind::Func => func_type(module, info.funcs[i]),
-                ExternalKind::Table => table_type(&info.tables[i]),
+                ExternalKind::Table => table_type(&info.tables[i], info),
                 ExternalKind::Memory => memory_type(&info.memories[i]),
-                ExternalKind::Global => global_type(&info.globals[i]),
-                _ => None,
-            }?;
-            Some(Box::new(wasm_exporttype_t {
+                ExternalKind::Global => global_type(&info.globals[i], info),
+                ExternalKind::Tag => tag_type(module, info.tags[i]),
+                // The only kind left; a valid module exports no other.
+                ExternalKind::FuncExact => func_type(module, info.funcs[i]),
+            };
+            Box::new(wasm_exporttype_t {
                 name: name(&e.name),
                 ty,
-            }))
+            })
         })
         .collect();
     out.write(wasm_exporttype_vec_t::from_boxes(exports));

@@ -162,8 +162,6 @@ pub unsafe extern "C" fn wasm_instance_exports(
         .export_names(i.instance)
         .iter()
         .filter_map(|name| store.get_export(i.instance, name))
-        // Tags have no kind in the C API; `wasm_module_exports` leaves them out too.
-        .filter(|ext| !matches!(ext, waot::Extern::Tag(_)))
         .map(|ext| Box::new(crate::externs::new_extern(i.store, ext)))
         .collect();
     out.write(wasm_extern_vec_t::from_boxes(externs));

@@ -60,6 +60,10 @@ pub(crate) enum ExternType {
     Memory {
         limits: wasm_limits_t,
     },
+    /// waot.h: an exception tag, of its parameters.
+    Tag {
+        params: wasm_valtype_vec_t,
+    },
 }
 
 pub struct wasm_externtype_t {
@@ -93,6 +97,12 @@ impl Clone for wasm_externtype_t {
                 limits: *limits,
             },
             ExternType::Memory { limits } => ExternType::Memory { limits: *limits },
+            ExternType::Tag { params } => {
+                let mut copy = empty_vec();
+                // SAFETY: the vector is owned and valid.
+                unsafe { crate::vec::wasm_valtype_vec_copy(&mut copy, params) };
+                ExternType::Tag { params: copy }
+            }
         };
         wasm_externtype_t { ty }
     }
@@ -100,11 +110,15 @@ impl Clone for wasm_externtype_t {
 
 impl Drop for wasm_externtype_t {
     fn drop(&mut self) {
-        if let ExternType::Func { params, results } = &mut self.ty {
-            // SAFETY: the vectors are owned.
-            unsafe {
-                crate::vec::wasm_valtype_vec_delete(params);
-                crate::vec::wasm_valtype_vec_delete(results);
+        // SAFETY: the vectors are owned.
+        unsafe {
+            match &mut self.ty {
+                ExternType::Func { params, results } => {
+                    crate::vec::wasm_valtype_vec_delete(params);
+                    crate::vec::wasm_valtype_vec_delete(results);
+                }
+                ExternType::Tag { params } => crate::vec::wasm_valtype_vec_delete(params),
+                _ => {}
             }
         }
     }
@@ -112,6 +126,26 @@ impl Drop for wasm_externtype_t {
 
 fn empty_vec() -> wasm_valtype_vec_t {
     wasm_valtype_vec_t::from_boxes(Vec::new())
+}
+
+/// A vector of value types of `kinds`.
+fn valtypes(kinds: &[wasm_valkind_t]) -> wasm_valtype_vec_t {
+    let boxes = kinds.iter().map(|&kind| Box::new(wasm_valtype_t { kind }));
+    wasm_valtype_vec_t::from_boxes(boxes.collect())
+}
+
+/// Takes a vector's contents; the caller's struct is left empty (wasm.h's `own` parameters).
+///
+/// # Safety
+/// `v` must point to a valid vector the caller owns.
+unsafe fn take_vec(v: *mut wasm_valtype_vec_t) -> wasm_valtype_vec_t {
+    let taken = wasm_valtype_vec_t {
+        size: (*v).size,
+        data: (*v).data,
+    };
+    (*v).size = 0;
+    (*v).data = std::ptr::null_mut();
+    taken
 }
 
 fn boxed(ty: ExternType) -> *mut wasm_externtype_t {
@@ -192,6 +226,16 @@ extern_type!(
     wasm_externtype_as_tabletype_const
 );
 extern_type!(
+    waot_tagtype_t,
+    Tag,
+    waot_tagtype_delete,
+    waot_tagtype_copy,
+    waot_tagtype_as_externtype,
+    waot_tagtype_as_externtype_const,
+    waot_externtype_as_tagtype,
+    waot_externtype_as_tagtype_const
+);
+extern_type!(
     wasm_memorytype_t,
     Memory,
     wasm_memorytype_delete,
@@ -209,8 +253,12 @@ pub unsafe extern "C" fn wasm_externtype_kind(t: *const wasm_externtype_t) -> u8
         ExternType::Global { .. } => 1,
         ExternType::Table { .. } => 2,
         ExternType::Memory { .. } => 3,
+        ExternType::Tag { .. } => WAOT_EXTERN_TAG,
     }
 }
+
+/// waot.h: the external kind of tags.
+pub const WAOT_EXTERN_TAG: u8 = 4;
 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_externtype_copy(
@@ -244,6 +292,15 @@ impl wasm_functype_t {
         Ok(boxed(ty) as *mut Self)
     }
 
+    /// A function type of these kinds (a module's, as `reported_kind` gives them).
+    pub(crate) fn from_kinds(params: &[wasm_valkind_t], results: &[wasm_valkind_t]) -> *mut Self {
+        let ty = ExternType::Func {
+            params: valtypes(params),
+            results: valtypes(results),
+        };
+        boxed(ty) as *mut Self
+    }
+
     fn vecs(&self) -> (&wasm_valtype_vec_t, &wasm_valtype_vec_t) {
         match &self.0.ty {
             ExternType::Func { params, results } => (params, results),
@@ -270,19 +327,9 @@ pub unsafe extern "C" fn wasm_functype_new(
     params: *mut wasm_valtype_vec_t,
     results: *mut wasm_valtype_vec_t,
 ) -> *mut wasm_functype_t {
-    // Takes the vectors' contents; the caller's structs are left empty.
-    let take = |v: *mut wasm_valtype_vec_t| {
-        let taken = wasm_valtype_vec_t {
-            size: (*v).size,
-            data: (*v).data,
-        };
-        (*v).size = 0;
-        (*v).data = std::ptr::null_mut();
-        taken
-    };
     let ty = ExternType::Func {
-        params: take(params),
-        results: take(results),
+        params: take_vec(params),
+        results: take_vec(results),
     };
     boxed(ty) as *mut wasm_functype_t
 }
@@ -419,5 +466,44 @@ pub(crate) fn c_limits(initial: u64, maximum: Option<u64>) -> wasm_limits_t {
     wasm_limits_t {
         min: initial.min(u32::MAX as u64) as u32,
         max: maximum.map_or(LIMITS_MAX_DEFAULT, |m| m.min(u32::MAX as u64) as u32),
+    }
+}
+
+impl waot_tagtype_t {
+    pub(crate) fn from_kinds(params: &[wasm_valkind_t]) -> *mut Self {
+        boxed(ExternType::Tag {
+            params: valtypes(params),
+        }) as *mut Self
+    }
+
+    /// The parameters as library types; an unknown kind is an error.
+    pub(crate) fn params(&self) -> Result<Vec<ValType>, String> {
+        let ExternType::Tag { params } = &self.0.ty else {
+            unreachable!("a tag type")
+        };
+        params
+            .as_slice()
+            .iter()
+            // SAFETY: a tag type's vector holds valid value types.
+            .map(|p| unsafe { type_of((**p).kind) }.ok_or("unknown value kind".to_string()))
+            .collect()
+    }
+}
+
+/// A tag type of `params`, which it takes.
+#[no_mangle]
+pub unsafe extern "C" fn waot_tagtype_new(params: *mut wasm_valtype_vec_t) -> *mut waot_tagtype_t {
+    boxed(ExternType::Tag {
+        params: take_vec(params),
+    }) as *mut waot_tagtype_t
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn waot_tagtype_params(
+    t: *const waot_tagtype_t,
+) -> *const wasm_valtype_vec_t {
+    match &(*t).0.ty {
+        ExternType::Tag { params } => params,
+        _ => unreachable!("made by a checked cast"),
     }
 }

@@ -15,6 +15,8 @@ pub const WASM_EXTERNREF: u8 = 128;
 pub const WASM_FUNCREF: u8 = 129;
 /// waot.h: a v128, which only `waot_val_t` can hold.
 pub const WAOT_V128: u8 = 4;
+/// waot.h: an exnref, in types only (no value of it crosses).
+pub const WAOT_EXNREF: u8 = 5;
 
 /// A non-null reference (null ones are null pointers), owned by whoever holds the pointer:
 /// a `wasm_val_t` owns its reference, so copying or deleting the value copies or deletes it.
@@ -188,6 +190,40 @@ pub(crate) fn kind_of(t: ValType) -> Option<wasm_valkind_t> {
         ValType::Ref(r) if r == RefType::FUNCREF => WASM_FUNCREF,
         _ => return None,
     })
+}
+
+/// The kind a module's import or export type reports for `t`. Every type has one, so the
+/// lists keep the module's order: a GC reference (concrete or abstract, of the any or extern
+/// hierarchy) crosses as an externref-kind reference and a typed function reference as a
+/// funcref, so they report those kinds; an exnref reports `WAOT_EXNREF`.
+pub(crate) fn reported_kind(t: ValType, info: &runtime_support::module_info::ModuleInfo) -> u8 {
+    use wasmparser::{AbstractHeapType as A, CompositeInnerType, HeapType};
+    if let Some(kind) = kind_of(t) {
+        return kind;
+    }
+    let ValType::Ref(r) = t else {
+        unreachable!("every number type has a kind")
+    };
+    match r.heap_type() {
+        HeapType::Abstract {
+            ty: A::Func | A::NoFunc,
+            ..
+        } => WASM_FUNCREF,
+        HeapType::Abstract {
+            ty: A::Exn | A::NoExn,
+            ..
+        } => WAOT_EXNREF,
+        HeapType::Concrete(i) => {
+            let sub = i
+                .as_module_index()
+                .and_then(|i| info.sub_types.get(i as usize));
+            match sub.map(|s| &s.composite_type.inner) {
+                Some(CompositeInnerType::Func(_)) => WASM_FUNCREF,
+                _ => WASM_EXTERNREF,
+            }
+        }
+        _ => WASM_EXTERNREF,
+    }
 }
 
 /// What of a function's signature cannot cross as a `wasm_val_t` (a v128, either way) or at

@@ -6,7 +6,6 @@ use crate::externs::new_extern;
 use crate::runtime::{wasm_module_t, wasm_store_t};
 use crate::trap::wasm_trap_t;
 use crate::vec::{report, wasm_byte_vec_t, wasm_extern_vec_t, wasm_message_t};
-use runtime_support::module_info::ImportKind;
 use std::ffi::{c_char, CStr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -139,8 +138,6 @@ pub unsafe extern "C" fn waot_wasi_imports(
         .info()
         .imports
         .iter()
-        // As `wasm_module_imports`: tags have no kind in the C API.
-        .filter(|i| !matches!(i.kind, ImportKind::Tag(_)))
         .map(|i| match w.linker.get(&i.module, &i.name) {
             Some(ext) => Box::into_raw(Box::new(new_extern(w.store, ext))),
             None => {

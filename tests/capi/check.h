@@ -1,0 +1,47 @@
+/* What the C API tests share: a check that stops the program at the first failure, and
+ * helpers for names and trap messages. */
+#ifndef CHECK_H
+#define CHECK_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "waot.h"
+
+#define CHECK(cond)                                                         \
+  do {                                                                      \
+    if (!(cond)) {                                                          \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+      exit(1);                                                              \
+    }                                                                       \
+  } while (0)
+
+static inline char* trap_message(wasm_trap_t* t) {
+  wasm_message_t m;
+  wasm_trap_message(t, &m);
+  CHECK(m.size > 0 && m.data[m.size - 1] == 0);
+  char* s = strdup(m.data);
+  wasm_byte_vec_delete(&m);
+  return s;
+}
+
+/* Whether the trap's message has `text`; deletes the trap. */
+static inline bool trap_says(wasm_trap_t* t, const char* text) {
+  CHECK(t);
+  char* m = trap_message(t);
+  bool found = strstr(m, text) != NULL;
+  free(m);
+  wasm_trap_delete(t);
+  return found;
+}
+
+static inline bool name_is(const wasm_name_t* n, const char* s) {
+  return n->size == strlen(s) && memcmp(n->data, s, n->size) == 0;
+}
+
+/* tags.c: tags made by the host and by modules, exceptions thrown both ways. */
+void tags(wasm_engine_t* engine, const char* path);
+
+#endif

@@ -1,0 +1,17 @@
+(module
+  (import "host" "tag" (tag $host (param i32 f32)))
+  (import "host" "thrower" (func $thrower (param i32)))
+  (type $s (struct (field i32)))
+  (type $f (func))
+  (tag $own (export "own") (param i64 externref))
+  (export "host_tag" (tag $host))
+  (func (export "catch_host") (param i32) (result i32 f32)
+    (block $caught (result i32 f32)
+      (try_table (catch $host $caught)
+        (call $thrower (local.get 0)))
+      (return (i32.const -1) (f32.const 0))))
+  (func (export "throw_own") (param i64 externref) (throw $own (local.get 0) (local.get 1)))
+  ;; Types C has no kind for, reported as what their values cross as.
+  (func (export "typed") (param anyref) (result (ref null $s) (ref null $f))
+    (ref.null $s) (ref.null $f))
+  (global (export "exn") (mut exnref) (ref.null exn)))
