@@ -3,13 +3,14 @@
  * frames, memory growth seen from both sides, globals, tables, one module instantiated twice,
  * references (functions and externrefs, owned and lent) and tables from the host, one store
  * per thread on four threads, an uncaught exception's payload, fuel and interruption, and a
- * WASI program with its streams in memory, v128 values and tags (waot.h). Prints one line per
+ * WASI program with its streams in memory, v128 values, tags and GC objects made by the host
+ * (waot.h). Prints one line per
  * group; exits non-zero at the first failure.
- * Usage: api ARTIFACT.so METERED.so WASI.so DIR FOREIGN.wasm V128.so TAGS.so (DIR holds in.txt; the guest
+ * Usage: api ARTIFACT.so METERED.so WASI.so DIR FOREIGN.wasm V128.so TAGS.so GC.so (DIR holds in.txt; the guest
  * writes out.txt; DIR "-" leaves files out, for valgrind, which does not know openat2;
  * FOREIGN.wasm is ARTIFACT's module as a universal wasm compiled for another target, "-" to
  * skip it under valgrind, whose virtual CPU lacks features of the host that compiling on load
- * targets; V128.so is tests/capi/v128.wat compiled, TAGS.so tests/capi/tags.wat) */
+ * targets; V128.so is tests/capi/v128.wat compiled, TAGS.so tests/capi/tags.wat, GC.so tests/capi/gc.wat) */
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -962,7 +963,7 @@ static void v128(const char* path) {
 }
 
 int main(int argc, char** argv) {
-  CHECK(argc == 8);
+  CHECK(argc == 9);
   artifact = argv[1];
   engine = wasm_engine_new();
   wasm_message_t error;
@@ -985,6 +986,7 @@ int main(int argc, char** argv) {
   v128(argv[6]);
 
   tags(engine, argv[7]);
+  gc_objects(engine, argv[8]);
   limits(argv[2]);
   wasm_engine_delete(engine);
   return 0;

@@ -43,5 +43,7 @@ static inline bool name_is(const wasm_name_t* n, const char* s) {
 
 /* tags.c: tags made by the host and by modules, exceptions thrown both ways. */
 void tags(wasm_engine_t* engine, const char* path);
+/* gc_objects.c: structs and arrays made and written by the host. */
+void gc_objects(wasm_engine_t* engine, const char* path);
 
 #endif

@@ -49,6 +49,11 @@ fn tags_module(dir: &Path) -> PathBuf {
     compile_source(dir, "tags.wat", "tags", "so", &["--cpu", "x86-64-v2"])
 }
 
+/// tests/capi/gc.wat compiled to `gc.so`.
+fn gc_module(dir: &Path) -> PathBuf {
+    compile_source(dir, "gc.wat", "gc", "so", &["--cpu", "x86-64-v2"])
+}
+
 fn compile_source(
     dir: &Path,
     source: &str,
@@ -122,6 +127,7 @@ fn build_c(dir: &Path, name: &str, extra: &[&str], lib_dir: &Path) -> PathBuf {
         .arg(root().join("loader/capi/include"))
         .arg(root().join("tests/capi/api.c"))
         .arg(root().join("tests/capi/tags.c"))
+        .arg(root().join("tests/capi/gc_objects.c"))
         .arg("-o")
         .arg(&exe)
         .arg("-L")
@@ -134,7 +140,7 @@ fn build_c(dir: &Path, name: &str, extra: &[&str], lib_dir: &Path) -> PathBuf {
     exe
 }
 
-const GROUPS: [&str; 16] = [
+const GROUPS: [&str; 17] = [
     "module types: ok",
     "values: ok",
     "host functions: ok",
@@ -150,6 +156,7 @@ const GROUPS: [&str; 16] = [
     "another target's artifact: ok",
     "v128 values: ok",
     "tags: ok",
+    "gc objects from the host: ok",
     "limits: ok",
 ];
 
@@ -164,6 +171,7 @@ fn run(exe: &Path, plain: &Path, metered: &Path, wasi: &(PathBuf, PathBuf), fore
         .arg(foreign)
         .arg(v128_module(plain.parent().unwrap()))
         .arg(tags_module(plain.parent().unwrap()))
+        .arg(gc_module(plain.parent().unwrap()))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -222,6 +230,7 @@ fn the_c_api_test_is_clean_under_valgrind() {
         .arg("-")
         .arg(v128_module(d.path()))
         .arg(tags_module(d.path()))
+        .arg(gc_module(d.path()))
         .output()
         .expect("valgrind runs (scripts/setup.sh installs it)");
     let stdout = String::from_utf8_lossy(&o.stdout);

@@ -114,6 +114,20 @@ bool waot_ref_i31_get(const wasm_ref_t*, bool sign_extend, uint32_t* value);
 bool waot_ref_struct_get(const wasm_ref_t*, uint32_t field, own wasm_val_t* out, own wasm_message_t* error);
 bool waot_ref_array_len(const wasm_ref_t*, uint32_t* length, own wasm_message_t* error);
 bool waot_ref_array_get(const wasm_ref_t*, uint32_t index, own wasm_val_t* out, own wasm_message_t* error);
+/* The host makes and writes GC objects too: a struct or array of a module's type (its index
+ * in the module's type section), with one value per field or element (borrowed; an i32 for a
+ * packed one, truncated), in the given store, kept as a read is; and mutable fields and
+ * elements set. Values are checked against the field's type as a call's arguments are (a
+ * reference of another store is refused; a host externref fits an anyref field, as the guest's
+ * any.convert_extern makes it one). NULL or false, with
+ * a message, for a type that is not a struct or array, a count that does
+ * not match, an immutable or missing field, an index out of range. */
+own wasm_ref_t* waot_ref_struct_new(wasm_store_t*, const wasm_module_t*, uint32_t type_index,
+                                    const wasm_val_t* fields, size_t n, own wasm_message_t* error);
+own wasm_ref_t* waot_ref_array_new(wasm_store_t*, const wasm_module_t*, uint32_t type_index,
+                                   const wasm_val_t* elements, size_t n, own wasm_message_t* error);
+bool waot_ref_struct_set(wasm_ref_t*, uint32_t field, const wasm_val_t* value, own wasm_message_t* error);
+bool waot_ref_array_set(wasm_ref_t*, uint32_t index, const wasm_val_t* value, own wasm_message_t* error);
 bool waot_ref_gc_keep(const wasm_ref_t*, own wasm_message_t* error);
 void waot_ref_gc_release(const wasm_ref_t*);
 typedef struct waot_gc_stats_t {

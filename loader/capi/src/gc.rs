@@ -190,3 +190,101 @@ pub unsafe extern "C" fn waot_store_gc_stats(
         heap_bytes: s.heap_bytes as u64,
     });
 }
+
+/// `n` values at `values` as the library's (a v128 or an unknown kind is an error).
+unsafe fn library_vals(values: *const wasm_val_t, n: usize) -> Result<Vec<Val>, String> {
+    crate::vec::as_slice(n, values)
+        .iter()
+        .map(|v| v.to_val())
+        .collect()
+}
+
+/// Sets mutable field `field` of struct `r` to `value` (an i32 for a packed field, truncated),
+/// checked against the field's type as a call's argument is; false, with a message in `error`,
+/// for another reference, an immutable or missing field, or a value of the wrong type or store.
+#[no_mangle]
+pub unsafe extern "C" fn waot_ref_struct_set(
+    r: *const wasm_ref_t,
+    field: u32,
+    value: *const wasm_val_t,
+    error: *mut wasm_message_t,
+) -> bool {
+    with_object(r, error, |a, store| {
+        let v = (*value).to_val()?;
+        (*store).struct_set(a, field, v).map_err(|e| e.to_string())
+    })
+    .is_some()
+}
+
+/// Sets element `index` of mutable array `r`, as `waot_ref_struct_set` sets a field.
+#[no_mangle]
+pub unsafe extern "C" fn waot_ref_array_set(
+    r: *const wasm_ref_t,
+    index: u32,
+    value: *const wasm_val_t,
+    error: *mut wasm_message_t,
+) -> bool {
+    with_object(r, error, |a, store| {
+        let v = (*value).to_val()?;
+        (*store).array_set(a, index, v).map_err(|e| e.to_string())
+    })
+    .is_some()
+}
+
+/// `make` applied to the canonical id of `module`'s type `type_index`, the object it makes
+/// returned as a reference the caller owns (kept by the store as a read is); null, with the
+/// message in `error`, when it fails.
+unsafe fn new_object(
+    store: *mut wasm_store_t,
+    module: *const crate::runtime::wasm_module_t,
+    type_index: u32,
+    error: *mut wasm_message_t,
+    make: impl FnOnce(&mut StoreData, u64) -> waot::Result<Val>,
+) -> *mut wasm_ref_t {
+    let data = (*store).data();
+    let made = (*module)
+        .module
+        .type_id(type_index)
+        .ok_or_else(|| format!("the module has no type {type_index}"))
+        .and_then(|id| make(&mut *data, id).map_err(|e| e.to_string()));
+    match made {
+        Ok(v) => wasm_ref_t::from_val(data, v),
+        Err(m) => {
+            report(error, &m);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// A new struct of `module`'s struct type `type_index` with one value per field (borrowed; an
+/// i32 for a packed field, truncated), in `store`.
+#[no_mangle]
+pub unsafe extern "C" fn waot_ref_struct_new(
+    store: *mut wasm_store_t,
+    module: *const crate::runtime::wasm_module_t,
+    type_index: u32,
+    fields: *const wasm_val_t,
+    n: usize,
+    error: *mut wasm_message_t,
+) -> *mut wasm_ref_t {
+    new_object(store, module, type_index, error, |s, id| {
+        let vals = library_vals(fields, n).map_err(waot::Error::Usage)?;
+        s.struct_new(id, &vals)
+    })
+}
+
+/// A new array of `module`'s array type `type_index` holding the `n` values at `elements`.
+#[no_mangle]
+pub unsafe extern "C" fn waot_ref_array_new(
+    store: *mut wasm_store_t,
+    module: *const crate::runtime::wasm_module_t,
+    type_index: u32,
+    elements: *const wasm_val_t,
+    n: usize,
+    error: *mut wasm_message_t,
+) -> *mut wasm_ref_t {
+    new_object(store, module, type_index, error, |s, id| {
+        let vals = library_vals(elements, n).map_err(waot::Error::Usage)?;
+        s.array_new(id, &vals)
+    })
+}
