@@ -128,6 +128,8 @@ impl Runner for Native {
 struct Interpreted {
     store: wasmi::Store<interp::InterpData>,
     instance: interp::Instance,
+    /// Each defined function's body hash, when the module counts for `--profile-out`.
+    hashes: Option<Vec<u64>>,
 }
 
 impl Runner for Interpreted {
@@ -169,6 +171,20 @@ impl Runner for Interpreted {
 
     fn fuel_unit(&self) -> &'static str {
         "the interpreter's fuel units: about one per instruction"
+    }
+
+    fn profile(&self) -> Option<Profile> {
+        let counts = self.instance.profile_counts(&self.store)?;
+        let imported = self.instance.info().num_imported_funcs;
+        let hashes = self.hashes.as_ref()?;
+        let functions = hashes.iter().zip(counts).enumerate();
+        Some(Profile::from_counts(functions.map(
+            |(i, (&hash, count))| (imported + i as u32, hash, count),
+        )))
+    }
+
+    fn has_profile(&self) -> bool {
+        self.hashes.is_some()
     }
 }
 
@@ -329,7 +345,7 @@ fn run_with(cli: &RunCli, slot: &mut Option<Box<dyn Runner>>) -> Result<(), Erro
     let runner = slot.insert(runner);
     if cli.profile_out.is_some() && !runner.has_profile() {
         return Err(Error::Usage(format!(
-            "{}: --profile-out needs native code compiled with `waotc --profile-generate`",
+            "{}: --profile-out needs native code compiled with `waotc --profile-generate`, or the interpreter (--interp)",
             cli.module.display()
         )));
     }
@@ -429,7 +445,12 @@ fn interpreted(cli: &RunCli, artifact: &Artifact, ctx: WasiCtx) -> Result<Box<dy
         false => interp::engine(),
     };
     let file = cli.module.file_name().unwrap_or_default().to_string_lossy();
-    let module = interp::module(&engine, wasm)
+    // The interpreter counts what `--profile-generate` code counts, for any module.
+    let module = match cli.profile_out {
+        Some(_) => interp::module_profiled(&engine, wasm),
+        None => interp::module(&engine, wasm),
+    };
+    let module = module
         .map_err(|e| Error::Load(format!("{}: {e}", cli.module.display())))?
         .named(&file);
     let mut store = interp::InterpData::store(&engine, ctx, cli.max_memory.map(|b| b as u64));
@@ -464,7 +485,15 @@ fn interpreted(cli: &RunCli, artifact: &Artifact, ctx: WasiCtx) -> Result<Box<dy
         consumed: 0,
     };
     let instance = interp::instantiate_limited(&linker, &mut store, &module, budget)?;
-    Ok(Box::new(Interpreted { store, instance }))
+    let hashes = cli
+        .profile_out
+        .as_ref()
+        .map(|_| runtime_support::profile::body_hashes(&info, wasm));
+    Ok(Box::new(Interpreted {
+        store,
+        instance,
+        hashes,
+    }))
 }
 
 /// Function imports nothing defines, as (module, name, type index).

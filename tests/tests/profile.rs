@@ -422,3 +422,97 @@ fn altered_profile_symbols_are_refused_at_load() {
     plain[start..start + len].copy_from_slice(&encoded);
     refused("claims.so", &plain, "is missing");
 }
+
+/// A C program for `the_interpreter_counts_what_native_code_counts`: recursion, calls
+/// through pointers, nested loops and wasi-libc's own functions (qsort, printf).
+const COUNTED_C: &str = r#"
+#include <stdio.h>
+#include <stdlib.h>
+static int by_value(const void* a, const void* b) { return *(const int*)a - *(const int*)b; }
+static int fib(int n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+static int twice(int x) { return 2 * x; }
+static int square(int x) { return x * x; }
+int main(void) {
+  int (*ops[])(int) = {twice, square};
+  int v[200];
+  unsigned s = 7;
+  long sum = 0;
+  for (int i = 0; i < 200; i++) { s = s * 1103515245u + 12345u; v[i] = (int)(s >> 16) % 1000; }
+  qsort(v, 200, sizeof v[0], by_value);
+  for (int i = 0; i < 200; i++)
+    for (int j = 0; j < i % 7; j++) sum += ops[(i + j) & 1](v[i]);
+  printf("%d %ld %d\n", v[0], sum, fib(15));
+  return 0;
+}
+"#;
+
+/// `wrun --profile-out` in the interpreter (a plain wasm, or `--interp`) counts what code
+/// compiled with `--profile-generate` counts: entries and loop iterations, exactly, so the two
+/// runs write the same profile. Also for a start function and a run that ends in a trap.
+#[test]
+fn the_interpreter_counts_what_native_code_counts() {
+    let d = tempfile::tempdir().unwrap();
+    let c = d.path().join("counted.c");
+    std::fs::write(&c, COUNTED_C).unwrap();
+    let program = d.path().join("counted.wasm");
+    let o = Command::new("clang-19")
+        .args(["--target=wasm32-wasi", "-O2"])
+        .arg(&c)
+        .arg("-o")
+        .arg(&program)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let trapping = write_wasm(
+        d.path(),
+        "trapping.wasm",
+        r#"(module
+          (global $g (mut i32) (i32.const 0))
+          (func $leaf (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))
+          (func $init (global.set $g (call $leaf (i32.const 5))))
+          (start $init)
+          (func (export "boom") (param $n i32) (local $i i32)
+            (loop $l
+              (global.set $g (call $leaf (global.get $g)))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+            unreachable))"#,
+    );
+    for (wasm, invoke) in [
+        (&program, &[][..]),
+        (&trapping, &["--invoke", "boom", "37"][..]),
+    ] {
+        let profiling = d.path().join("profiling.so");
+        waotc(&[
+            &"-q",
+            &"-O0",
+            &"--no-cache",
+            &"--profile-generate",
+            wasm,
+            &profiling,
+        ]);
+        let (native, interpreted) = (d.path().join("native"), d.path().join("interpreted"));
+        let _ = std::fs::remove_file(&native);
+        let _ = std::fs::remove_file(&interpreted);
+        let mut outputs = Vec::new();
+        for (out, artifact, modes) in [
+            (&native, &profiling, &[][..]),
+            (&interpreted, wasm, &["--interp"][..]),
+        ] {
+            let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"--profile-out", out];
+            args.extend(modes.iter().map(|a| a as &dyn AsRef<std::ffi::OsStr>));
+            args.extend([&"--quiet" as &dyn AsRef<std::ffi::OsStr>, artifact]);
+            args.extend(invoke.iter().map(|a| a as &dyn AsRef<std::ffi::OsStr>));
+            let o = run("wrun", &args);
+            outputs.push((o.status.code(), text(&o.stdout)));
+        }
+        assert_eq!(outputs[0], outputs[1], "{}", wasm.display());
+        let (native, interpreted) = (
+            std::fs::read_to_string(&native).unwrap(),
+            std::fs::read_to_string(&interpreted).unwrap(),
+        );
+        assert_eq!(native, interpreted, "{}", wasm.display());
+        let profile = Profile::parse(&native).unwrap();
+        assert!(profile.counts.values().filter(|&&c| c > 0).count() >= 3);
+    }
+}

@@ -18,6 +18,12 @@
 //! nothing but returns unwinds frames. A trap in the checks of a `return_call_indirect` misses
 //! the caller, whose frame the tail call popped first.
 //!
+//! **Profiles.** For `wrun --profile-out`, a module may also count, as code compiled with
+//! `waotc --profile-generate` does, how often each defined function was entered and each of
+//! its loops began an iteration: an `i64` per defined function in another extra memory, added
+//! to at the function's entry and at the top of each `loop` (which every branch back to the
+//! loop reaches), so the counts are the native ones exactly.
+//!
 //! **wasmi 2.0.0's lane stores at large offsets** crash it: they become an extract and an
 //! integer store of the same width (`narrow_lane_store`).
 //!
@@ -61,6 +67,8 @@ pub struct Hidden {
     pub leaf: String,
     /// The module's start function, which the host runs after instantiating.
     pub start: Option<String>,
+    /// The memory of profile counters, when the module counts (`instrument_with`).
+    pub profile: Option<String>,
 }
 
 /// Active segments from these on (element, data) become passive: they initialize nothing.
@@ -78,13 +86,13 @@ impl PassiveFrom {
 }
 
 /// `wasm` (already validated, without exception handling) instrumented for backtraces and
-/// around the select-fusion bug.
-pub fn instrument(wasm: &[u8]) -> Result<(Vec<u8>, Hidden), String> {
-    instrument_with(wasm, PassiveFrom::NONE)
-}
-
-/// [`instrument`], with the active segments from `passive` on made passive.
-pub fn instrument_with(wasm: &[u8], passive: PassiveFrom) -> Result<(Vec<u8>, Hidden), String> {
+/// around the select-fusion bug, with the active segments from `passive` on made passive,
+/// and counting for a profile when `profile` is true.
+pub fn instrument_with(
+    wasm: &[u8],
+    passive: PassiveFrom,
+    profile: bool,
+) -> Result<(Vec<u8>, Hidden), String> {
     let mut exports = HashSet::new();
     let mut start = None;
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
@@ -119,6 +127,7 @@ pub fn instrument_with(wasm: &[u8], passive: PassiveFrom) -> Result<(Vec<u8>, Hi
         depth: unique("waot:depth"),
         leaf: unique("waot:leaf"),
         start: None,
+        profile: profile.then(|| unique("waot:profile")),
     };
     let calls = callers(&wasm).map_err(|e| e.to_string())?;
     let rewrite = |frames| {
@@ -129,6 +138,7 @@ pub fn instrument_with(wasm: &[u8], passive: PassiveFrom) -> Result<(Vec<u8>, Hi
             start: start.as_ref().map(|(func, _)| *func),
             passive,
             frames,
+            profile,
             ..Rewriter::default()
         };
         let mut module = Module::new();
@@ -185,6 +195,8 @@ struct Rewriter {
     frames: bool,
     /// A function that calls has no room for the frame local: rewrite without frames.
     no_room: bool,
+    /// Whether functions count their entries and loop iterations.
+    profile: bool,
     hidden: Hidden,
     /// What each defined function calls: leaves get the one-global prologue.
     calls: Vec<Calls>,
@@ -245,6 +257,10 @@ impl Rewriter {
         self.imported_memories + self.defined_memories
     }
 
+    fn profile_memory(&self) -> u32 {
+        self.ring_memory() + 1
+    }
+
     fn depth_global(&self) -> u32 {
         self.imported_globals + self.defined_globals
     }
@@ -267,6 +283,17 @@ impl Rewriter {
             shared: false,
             page_size_log2: None,
         });
+        if self.profile {
+            // The function section, which comes before, gave the number of counters.
+            let pages = (self.func_types.len() as u64 * 8).div_ceil(65536).max(1);
+            memories.memory(MemoryType {
+                minimum: pages,
+                maximum: Some(pages),
+                memory64: false,
+                shared: false,
+                page_size_log2: None,
+            });
+        }
         self.memory_added = true;
     }
 
@@ -285,6 +312,9 @@ impl Rewriter {
         exports.export(&self.hidden.frames, ExportKind::Memory, self.ring_memory());
         exports.export(&self.hidden.depth, ExportKind::Global, self.depth_global());
         exports.export(&self.hidden.leaf, ExportKind::Global, self.leaf_global());
+        if let Some(name) = &self.hidden.profile {
+            exports.export(name, ExportKind::Memory, self.profile_memory());
+        }
         if let Some(start) = self.start {
             exports.export(&self.start_name, ExportKind::Func, start);
             self.hidden.start = Some(self.start_name.clone());
@@ -310,6 +340,22 @@ impl Rewriter {
             target: MemArgTarget::Memory(self.ring_memory()),
             ordering: None,
         }));
+    }
+
+    /// Instructions that add one to defined function `defined`'s counter.
+    fn count(&self, f: &mut Function, defined: u32) {
+        let at = MemArg {
+            offset: defined as u64 * 8,
+            align: 3,
+            target: MemArgTarget::Memory(self.profile_memory()),
+            ordering: None,
+        };
+        f.instruction(&Instruction::I32Const(0));
+        f.instruction(&Instruction::I32Const(0));
+        f.instruction(&Instruction::I64Load(at));
+        f.instruction(&Instruction::I64Const(1));
+        f.instruction(&Instruction::I64Add);
+        f.instruction(&Instruction::I64Store(at));
     }
 
     /// After a call to `callee` (`None`: not known) returned, from a function whose frame top
@@ -541,6 +587,9 @@ impl Reencode for Rewriter {
         } else if frames {
             self.prologue(&mut f, index, local);
         }
+        if self.profile {
+            self.count(&mut f, defined);
+        }
         let mut reader = func.get_operators_reader()?;
         while !reader.eof() {
             let op = reader.read()?;
@@ -580,6 +629,10 @@ impl Reencode for Rewriter {
                     f.instruction(&instruction);
                     self.after_call(&mut f, None, local);
                 }
+                Instruction::Loop(_) if self.profile => {
+                    f.instruction(&instruction);
+                    self.count(&mut f, defined);
+                }
                 _ => {
                     f.instruction(&instruction);
                     if commit {
@@ -597,6 +650,10 @@ impl Reencode for Rewriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn instrument(wasm: &[u8]) -> Result<(Vec<u8>, Hidden), String> {
+        instrument_with(wasm, PassiveFrom::NONE, false)
+    }
 
     fn valid(wasm: &[u8]) {
         wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
@@ -647,9 +704,13 @@ mod tests {
                     elements: 1,
                     data: 0,
                 },
+                false,
             )
             .unwrap();
             valid(&passive);
+            let (profiled, hidden) = instrument_with(&wasm, PassiveFrom::NONE, true).unwrap();
+            valid(&profiled);
+            assert!(hidden.profile.is_some());
         }
     }
 

@@ -50,6 +50,8 @@ pub struct Instance {
     instance: wasmi::Instance,
     /// The instrumentation's frame stack (`instrument::Hidden`), looked up once.
     frames: Option<Frames>,
+    /// Its profile counters, in a module prepared with `prepare_profiled`.
+    profile: Option<wasmi::Memory>,
     name: Arc<str>,
     info: Arc<ModuleInfo>,
     budget: Arc<std::sync::Mutex<Budget>>,
@@ -84,15 +86,35 @@ impl Instance {
     }
 
     /// Bytes of the guest's exported linear memories (the interpreter reaches no other), the
-    /// instrumentation's frame stack left out.
+    /// instrumentation's frame stack and profile counters left out.
     pub fn memory_bytes<T>(&self, store: &wasmi::Store<T>) -> u64 {
-        let hidden = self.frames.map(|f| f.stack.data_ptr(store));
+        let frames = self.frames.map(|f| f.stack.data_ptr(store));
+        let counters = self.profile.map(|m| m.data_ptr(store));
         self.instance
             .exports(store)
             .filter_map(|e| e.into_memory())
-            .filter(|m| Some(m.data_ptr(store)) != hidden)
+            .filter(|m| Some(m.data_ptr(store)) != frames && Some(m.data_ptr(store)) != counters)
             .map(|m| m.data_size(store) as u64)
             .sum()
+    }
+
+    /// The module's structure.
+    pub fn info(&self) -> &ModuleInfo {
+        &self.info
+    }
+
+    /// How often each defined function was entered and its loops iterated, in the order of
+    /// definition, when the module was prepared with `prepare_profiled`: the counts code
+    /// compiled with `waotc --profile-generate` keeps.
+    pub fn profile_counts<T>(&self, store: &wasmi::Store<T>) -> Option<Vec<u64>> {
+        let data = self.profile?.data(store);
+        let n = self.info.num_defined_funcs() as usize;
+        let counts = data.chunks_exact(8).take(n);
+        Some(
+            counts
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+                .collect(),
+        )
     }
 
     /// What the instance's guest code has left and used.
@@ -333,14 +355,29 @@ pub fn to_wasmi_type(t: wasmparser::ValType) -> wasmi::ValType {
 /// Compiles (validates, instruments and translates) `wasm` for the interpreter after
 /// validating it with exactly the AOT path's features.
 pub fn module(engine: &Engine, wasm: &[u8]) -> Result<Module, Error> {
+    module_with(engine, wasm, false)
+}
+
+/// [`module`], its instances counting for a profile (`Instance::profile_counts`).
+pub fn module_profiled(engine: &Engine, wasm: &[u8]) -> Result<Module, Error> {
+    module_with(engine, wasm, true)
+}
+
+fn module_with(engine: &Engine, wasm: &[u8], profile: bool) -> Result<Module, Error> {
     runtime_support::validate::validate(wasm, &[]).map_err(|e| Error::Load(e.to_string()))?;
     check_supported(wasm).map_err(Error::Load)?;
-    prepare(engine, wasm)
+    prepare_with(engine, wasm, profile)
 }
 
 /// [`module`] for a `wasm` that its caller validated and checked already.
 pub fn prepare(engine: &Engine, wasm: &[u8]) -> Result<Module, Error> {
-    let (instrumented, hidden) = instrument::instrument(wasm).map_err(Error::Load)?;
+    prepare_with(engine, wasm, false)
+}
+
+fn prepare_with(engine: &Engine, wasm: &[u8], profile: bool) -> Result<Module, Error> {
+    let (instrumented, hidden) =
+        instrument::instrument_with(wasm, instrument::PassiveFrom::NONE, profile)
+            .map_err(Error::Load)?;
     let module =
         wasmi::Module::new(engine, &instrumented).map_err(|e| Error::Load(e.to_string()))?;
     let info = ModuleInfo::parse(wasm).map_err(|e| Error::Load(e.to_string()))?;
@@ -374,7 +411,9 @@ pub fn instantiate_limited<T>(
     store.set_fuel(u64::MAX).ok();
     if let Some((passive, code)) = segments::first_out_of_bounds(&module.info, linker, store) {
         // What the failed instantiation writes, from a complete instance (`segments`).
-        let (wasm, _) = instrument::instrument_with(&module.wasm, passive).map_err(Error::Load)?;
+        let profile = module.hidden.profile.is_some();
+        let (wasm, _) =
+            instrument::instrument_with(&module.wasm, passive, profile).map_err(Error::Load)?;
         let variant = wasmi::Module::new(module.module.engine(), &wasm)
             .map_err(|e| Error::Load(e.to_string()))?;
         linker
@@ -393,9 +432,18 @@ pub fn instantiate_limited<T>(
             leaf: instance.get_global(&*store, &hidden.leaf)?,
         })
     })();
+    let profile = match &hidden.profile {
+        Some(name) => Some(
+            instance
+                .get_memory(&*store, name)
+                .ok_or_else(|| Error::Load("the profile counters are missing".into()))?,
+        ),
+        None => None,
+    };
     let instance = Instance {
         instance,
         frames,
+        profile,
         name: module.name.clone(),
         info: module.info.clone(),
         budget: Arc::new(std::sync::Mutex::new(budget)),
