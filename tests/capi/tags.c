@@ -185,6 +185,33 @@ void tags(wasm_engine_t* engine, const char* path) {
   CHECK(trap_says(trap, "exception"));
   wasm_store_delete(other);
 
+  /* A host function called by the host throws to it directly. */
+  trap = call(wasm_func_as_extern(f_thrower), 3, &i, &x);
+  tag = waot_trap_exception_tag(trap);
+  CHECK(trap && tag && waot_tag_same(tag, env.caught));
+  waot_tag_delete(tag);
+  wasm_trap_delete(trap);
+
+  /* An exception of another store's tag, thrown into this store's guest, is refused there: a
+   * trap that says so, caught by no handler. */
+  wasm_store_t* second_store = wasm_store_new(engine);
+  struct thrower strange = {store, env.caught, env.stray};
+  wasm_func_t* f_strange = wasm_func_new_with_env(second_store, t_thrower, thrower, &strange, NULL);
+  waot_tag_t* second_tag = waot_tag_new(second_store, t_i32_f32);
+  wasm_instance_t* elsewhere = instantiate(second_store, module, waot_tag_as_extern(second_tag),
+                                           wasm_func_as_extern(f_strange), &trap);
+  CHECK(elsewhere && !trap);
+  wasm_extern_vec_t e3;
+  wasm_instance_exports(elsewhere, &e3);
+  trap = call(e3.data[CATCH_HOST], 1, &i, &x);
+  CHECK(!waot_trap_exception_tag(trap));
+  CHECK(trap_says(trap, "another store"));
+  wasm_extern_vec_delete(&e3);
+  wasm_instance_delete(elsewhere);
+  waot_tag_delete(second_tag);
+  wasm_func_delete(f_strange);
+  wasm_store_delete(second_store);
+
   /* A tag a module exports is imported by the next instance: the same tag. */
   wasm_instance_t* second = instantiate(store, module, e.data[HOST_TAG], wasm_func_as_extern(f_thrower), &trap);
   CHECK(second && !trap);
