@@ -66,5 +66,6 @@ pub use vm::code_registry::FrameInfo;
 pub use vm::gc_heap::GcStats;
 pub use vm::limits::InterruptHandle;
 pub use vm::memory::SharedMemory;
+pub use vm::signatures::is_function_type;
 pub use vm::traps::Trap;
 pub use wasmparser::{GlobalType, RefType, ValType};

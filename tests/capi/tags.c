@@ -6,7 +6,7 @@
 #include "check.h"
 
 /* tags.wat's exports, in order. */
-enum { OWN, HOST_TAG, CATCH_HOST, THROW_OWN, TYPED, EXN, EXPORTS };
+enum { OWN, HOST_TAG, CATCH_HOST, THROW_OWN, TYPED, EXN, GC_TAG, EXPORTS };
 
 static waot_tagtype_t* tagtype(int n, const wasm_valkind_t* kinds) {
   wasm_valtype_vec_t params;
@@ -55,7 +55,25 @@ static void module_types(const wasm_module_t* module) {
   CHECK(kinds_are(wasm_functype_results(typed), 2, refs));
   const wasm_globaltype_t* exn = wasm_externtype_as_globaltype_const(wasm_exporttype_type(exports.data[EXN]));
   CHECK(exn && wasm_valtype_kind(wasm_globaltype_content(exn)) == WAOT_EXNREF);
+  const waot_tagtype_t* gc = waot_externtype_as_tagtype_const(wasm_exporttype_type(exports.data[GC_TAG]));
+  wasm_valkind_t gc_params[] = {WASM_EXTERNREF, WASM_FUNCREF};
+  CHECK(gc && kinds_are(waot_tagtype_params(gc), 2, gc_params));
   wasm_exporttype_vec_delete(&exports);
+}
+
+/* The instance's objects report the same kinds as the module's export types. */
+static void object_types(wasm_extern_vec_t* e) {
+  wasm_functype_t* typed = wasm_func_type(wasm_extern_as_func(e->data[TYPED]));
+  wasm_valkind_t any = WASM_EXTERNREF, refs[] = {WASM_EXTERNREF, WASM_FUNCREF};
+  CHECK(typed && kinds_are(wasm_functype_params(typed), 1, &any));
+  CHECK(kinds_are(wasm_functype_results(typed), 2, refs));
+  wasm_functype_delete(typed);
+  wasm_globaltype_t* exn = wasm_global_type(wasm_extern_as_global(e->data[EXN]));
+  CHECK(exn && wasm_valtype_kind(wasm_globaltype_content(exn)) == WAOT_EXNREF);
+  wasm_globaltype_delete(exn);
+  waot_tagtype_t* gc = waot_tag_type(waot_extern_as_tag(e->data[GC_TAG]));
+  CHECK(gc && kinds_are(waot_tagtype_params(gc), 2, refs));
+  waot_tagtype_delete(gc);
 }
 
 /* The thrower's environment: its store and the tags it throws. */
@@ -137,6 +155,7 @@ void tags(wasm_engine_t* engine, const char* path) {
   CHECK(e.size == EXPORTS && wasm_extern_kind(e.data[OWN]) == WAOT_EXTERN_TAG);
   CHECK(waot_tag_same(waot_extern_as_tag(e.data[HOST_TAG]), env.caught));
   CHECK(!waot_tag_same(waot_extern_as_tag(e.data[OWN]), env.caught));
+  object_types(&e);
 
   /* The host's exception of the handler's tag is caught in wasm, with its payload. */
   int32_t i = 0;

@@ -14,4 +14,5 @@
   ;; Types C has no kind for, reported as what their values cross as.
   (func (export "typed") (param anyref) (result (ref null $s) (ref null $f))
     (ref.null $s) (ref.null $f))
-  (global (export "exn") (mut exnref) (ref.null exn)))
+  (global (export "exn") (mut exnref) (ref.null exn))
+  (tag (export "gc_tag") (param anyref (ref null $f))))

@@ -41,9 +41,14 @@ bool waot_trap_exception(const wasm_trap_t*, own wasm_val_vec_t* payload);
  * reaches the host as the call's trap, whose tag waot_trap_exception_tag gives (NULL for a
  * tag of another store). waot_trap_new_exception returns NULL when the tag is not the
  * store's or the payload does not match the tag's parameters (a v128 cannot be given in a
- * wasm_val_t); its payload is borrowed. In types, an exnref, whose values never cross, is of
- * kind WAOT_EXNREF, and any other reference C has no kind for reports the kind its values
- * cross as (WASM_FUNCREF for typed function references, WASM_EXTERNREF for GC ones). */
+ * wasm_val_t); its payload is borrowed, and the exception it makes is kept until the store is
+ * deleted. waot_tag_new makes a tag of a plain function type of its parameters: it matches a
+ * module's tag import of such a type (not one in a recursion group or with a supertype) whose
+ * parameters have C kinds; a tag import of another type takes a tag another instance exports.
+ * In types (import and export lists, wasm_func_type, wasm_global_type, wasm_table_type,
+ * waot_tag_type), an exnref, whose values never cross, is of kind WAOT_EXNREF, and any other
+ * reference C has no kind for reports the kind its values cross as (WASM_FUNCREF for typed
+ * function references, WASM_EXTERNREF for GC ones). */
 #define WAOT_EXTERN_TAG ((wasm_externkind_t)4)
 #define WAOT_EXNREF ((wasm_valkind_t)5)
 typedef struct waot_tagtype_t waot_tagtype_t;

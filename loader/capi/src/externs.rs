@@ -8,7 +8,7 @@ use crate::types::{
     c_limits, wasm_functype_t, wasm_globaltype_t, wasm_memorytype_t, wasm_tabletype_t,
     LIMITS_MAX_DEFAULT,
 };
-use crate::values::{kind_of, type_of, wasm_ref_t, wasm_val_t};
+use crate::values::{kind_of, store_kind, type_of, wasm_ref_t, wasm_val_t};
 use crate::vec::wasm_val_vec_t;
 use crate::vec::Element;
 use std::ffi::c_void;
@@ -36,7 +36,7 @@ pub struct wasm_memory_t(wasm_extern_t);
 pub struct wasm_table_t(wasm_extern_t);
 /// waot.h: an exception tag.
 #[repr(transparent)]
-pub struct waot_tag_t(wasm_extern_t);
+pub struct waot_tag_t(pub(crate) wasm_extern_t);
 
 pub type wasm_externkind_t = u8;
 
@@ -279,11 +279,10 @@ pub unsafe extern "C" fn wasm_func_new_with_env(
 #[no_mangle]
 pub unsafe extern "C" fn wasm_func_type(f: *const wasm_func_t) -> *mut wasm_functype_t {
     let (store, h) = wasm_func_t::handle(f);
-    store
-        .func_signature(h)
-        .ok()
-        .and_then(|sig| wasm_functype_t::new_boxed(&sig.params, &sig.results).ok())
-        .unwrap_or(std::ptr::null_mut())
+    let kinds = |ts: &[ValType]| ts.iter().map(|t| store_kind(*t)).collect::<Vec<_>>();
+    store.func_signature(h).map_or(std::ptr::null_mut(), |sig| {
+        wasm_functype_t::from_kinds(&kinds(&sig.params), &kinds(&sig.results))
+    })
 }
 
 #[no_mangle]
@@ -336,14 +335,10 @@ pub(crate) unsafe fn new_global(
 #[no_mangle]
 pub unsafe extern "C" fn wasm_global_type(g: *const wasm_global_t) -> *mut wasm_globaltype_t {
     let (store, h) = wasm_global_t::handle(g);
-    let Some(kind) = store
-        .global_type(h)
-        .ok()
-        .and_then(|t| kind_of(t.content_type).map(|k| (k, t.mutable)))
-    else {
-        return std::ptr::null_mut();
-    };
-    wasm_globaltype_t::new_boxed(kind.0, kind.1 as u8)
+    match store.global_type(h) {
+        Ok(t) => wasm_globaltype_t::new_boxed(store_kind(t.content_type), t.mutable as u8),
+        Err(_) => std::ptr::null_mut(),
+    }
 }
 
 #[no_mangle]
@@ -475,10 +470,8 @@ pub unsafe extern "C" fn wasm_table_type(t: *const wasm_table_t) -> *mut wasm_ta
     let Ok(ty) = store.table_type(h) else {
         return std::ptr::null_mut();
     };
-    match kind_of(waot::ValType::Ref(ty.element_type)) {
-        Some(kind) => wasm_tabletype_t::new_boxed(kind, c_limits(ty.initial, ty.maximum)),
-        None => std::ptr::null_mut(),
-    }
+    let kind = store_kind(waot::ValType::Ref(ty.element_type));
+    wasm_tabletype_t::new_boxed(kind, c_limits(ty.initial, ty.maximum))
 }
 
 /// Element `index`: a reference the caller owns, or null for a null element or past the end.

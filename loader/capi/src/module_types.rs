@@ -12,7 +12,7 @@ use crate::types::{
 use crate::values::reported_kind;
 use crate::vec::{wasm_byte_vec_t, wasm_exporttype_vec_t, wasm_importtype_vec_t};
 use runtime_support::module_info::{ImportKind, ModuleInfo};
-use waot::{Module, ValType};
+use waot::ValType;
 use wasmparser::{ExternalKind, GlobalType, MemoryType, TableType};
 
 pub struct wasm_importtype_t {
@@ -82,20 +82,25 @@ fn kinds(types: &[ValType], info: &ModuleInfo) -> Vec<u8> {
     types.iter().map(|t| reported_kind(*t, info)).collect()
 }
 
-fn func_type(module: &Module, type_index: u32) -> Box<wasm_externtype_t> {
-    let info = module.info();
-    // Validation makes every function's type a function type, so `None` does not occur.
-    let (params, results) = module.signature(type_index).map_or((vec![], vec![]), |s| {
-        (kinds(&s.params, info), kinds(&s.results, info))
-    });
+/// Function type `type_index`, in the module's own type indices (`Module::signature` has
+/// canonical ids instead); validation makes it a function type.
+fn func_type(info: &ModuleInfo, type_index: u32) -> Box<wasm_externtype_t> {
+    let (params, results) = info
+        .types
+        .get(type_index as usize)
+        .map_or((vec![], vec![]), |f| {
+            (kinds(f.params(), info), kinds(f.results(), info))
+        });
     let t = wasm_functype_t::from_kinds(&params, &results);
     // SAFETY: just made by `from_kinds`.
     unsafe { take(t) }
 }
 
-fn tag_type(module: &Module, type_index: u32) -> Box<wasm_externtype_t> {
-    let info = module.info();
-    let params = module.signature(type_index).map_or(&[][..], |s| &s.params);
+fn tag_type(info: &ModuleInfo, type_index: u32) -> Box<wasm_externtype_t> {
+    let params = info
+        .types
+        .get(type_index as usize)
+        .map_or(&[][..], |f| f.params());
     // SAFETY: just made by `from_kinds`.
     unsafe { take(waot_tagtype_t::from_kinds(&kinds(params, info))) }
 }
@@ -135,11 +140,11 @@ pub unsafe extern "C" fn wasm_module_imports(
         .map(|i| {
             let info = module.info();
             let ty = match &i.kind {
-                ImportKind::Func(t) => func_type(module, *t),
+                ImportKind::Func(t) => func_type(info, *t),
                 ImportKind::Table(t) => table_type(t, info),
                 ImportKind::Memory(m) => memory_type(m),
                 ImportKind::Global(g) => global_type(g, info),
-                ImportKind::Tag(t) => tag_type(module, *t),
+                ImportKind::Tag(t) => tag_type(info, *t),
             };
             Box::new(wasm_importtype_t {
                 module: name(&i.module),
@@ -164,13 +169,13 @@ pub unsafe extern "C" fn wasm_module_exports(
         .map(|e| {
             let i = e.index as usize;
             let ty = match e.kind {
-                ExternalKind::Func => func_type(module, info.funcs[i]),
+                ExternalKind::Func => func_type(info, info.funcs[i]),
                 ExternalKind::Table => table_type(&info.tables[i], info),
                 ExternalKind::Memory => memory_type(&info.memories[i]),
                 ExternalKind::Global => global_type(&info.globals[i], info),
-                ExternalKind::Tag => tag_type(module, info.tags[i]),
+                ExternalKind::Tag => tag_type(info, info.tags[i]),
                 // The only kind left; a valid module exports no other.
-                ExternalKind::FuncExact => func_type(module, info.funcs[i]),
+                ExternalKind::FuncExact => func_type(info, info.funcs[i]),
             };
             Box::new(wasm_exporttype_t {
                 name: name(&e.name),

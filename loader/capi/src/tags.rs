@@ -6,7 +6,7 @@ use crate::externs::{boxed, waot_tag_t, wasm_extern_t};
 use crate::runtime::wasm_store_t;
 use crate::trap::wasm_trap_t;
 use crate::types::waot_tagtype_t;
-use crate::values::{kind_of, WAOT_EXNREF};
+use crate::values::store_kind;
 use crate::vec::wasm_val_vec_t;
 use waot::{Extern, Val};
 
@@ -23,17 +23,14 @@ pub unsafe extern "C" fn waot_tag_new(
     boxed(data, Extern::Tag((*data).tag_new(&params))) as *mut waot_tag_t
 }
 
-/// The tag's type, the caller's to delete (an exnref parameter reports `WAOT_EXNREF`).
+/// The tag's type, the caller's to delete (kinds as `store_kind` reports them).
 #[no_mangle]
 pub unsafe extern "C" fn waot_tag_type(t: *const waot_tag_t) -> *mut waot_tagtype_t {
     let (store, h) = waot_tag_t::handle(t);
     let Ok(params) = store.tag_params(h) else {
         return std::ptr::null_mut();
     };
-    let kinds: Vec<u8> = params
-        .iter()
-        .map(|p| kind_of(*p).unwrap_or(WAOT_EXNREF))
-        .collect();
+    let kinds: Vec<u8> = params.iter().map(|p| store_kind(*p)).collect();
     waot_tagtype_t::from_kinds(&kinds)
 }
 
@@ -45,9 +42,12 @@ pub unsafe extern "C" fn waot_tag_copy(t: *const waot_tag_t) -> *mut waot_tag_t 
 /// Whether two handles name the same tag (exceptions of one are caught as the other's).
 #[no_mangle]
 pub unsafe extern "C" fn waot_tag_same(a: *const waot_tag_t, b: *const waot_tag_t) -> bool {
-    let (store_a, a) = waot_tag_t::handle(a);
-    let (store_b, b) = waot_tag_t::handle(b);
-    std::ptr::eq(store_a, store_b) && a == b
+    // The stores compared as pointers: `handle` would make two `&mut` of one store.
+    let tag = |t: *const waot_tag_t| match (*t).0.ext {
+        Extern::Tag(h) => Some(h),
+        _ => None,
+    };
+    std::ptr::eq((*a).0.store, (*b).0.store) && tag(a) == tag(b)
 }
 
 /// A trap that, returned by a host function, throws an exception of `tag` with `payload`

@@ -1,7 +1,7 @@
 //! Types: value types, and the external types (function, global, memory, table), which share
 //! one representation so that `wasm_functype_as_externtype` and its kin return their argument.
 
-use crate::values::{kind_of, type_of, wasm_valkind_t};
+use crate::values::{type_of, wasm_valkind_t};
 use crate::vec::wasm_valtype_vec_t;
 use waot::ValType;
 
@@ -275,23 +275,6 @@ pub unsafe extern "C" fn wasm_externtype_delete(t: *mut wasm_externtype_t) {
 }
 
 impl wasm_functype_t {
-    pub(crate) fn new_boxed(params: &[ValType], results: &[ValType]) -> Result<*mut Self, String> {
-        let boxes = |ts: &[ValType]| -> Result<Vec<Box<wasm_valtype_t>>, String> {
-            ts.iter()
-                .map(|t| {
-                    kind_of(*t)
-                        .map(|kind| Box::new(wasm_valtype_t { kind }))
-                        .ok_or_else(|| format!("the C API has no kind for {t:?}"))
-                })
-                .collect()
-        };
-        let ty = ExternType::Func {
-            params: wasm_valtype_vec_t::from_boxes(boxes(params)?),
-            results: wasm_valtype_vec_t::from_boxes(boxes(results)?),
-        };
-        Ok(boxed(ty) as *mut Self)
-    }
-
     /// A function type of these kinds (a module's, as `reported_kind` gives them).
     pub(crate) fn from_kinds(params: &[wasm_valkind_t], results: &[wasm_valkind_t]) -> *mut Self {
         let ty = ExternType::Func {

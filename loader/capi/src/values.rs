@@ -192,17 +192,19 @@ pub(crate) fn kind_of(t: ValType) -> Option<wasm_valkind_t> {
     })
 }
 
-/// The kind a module's import or export type reports for `t`. Every type has one, so the
-/// lists keep the module's order: a GC reference (concrete or abstract, of the any or extern
-/// hierarchy) crosses as an externref-kind reference and a typed function reference as a
-/// funcref, so they report those kinds; an exnref reports `WAOT_EXNREF`.
-pub(crate) fn reported_kind(t: ValType, info: &runtime_support::module_info::ModuleInfo) -> u8 {
-    use wasmparser::{AbstractHeapType as A, CompositeInnerType, HeapType};
+/// The kind a type reports for `t`, given whether concrete type index `i` names a function
+/// type. Every type has one, so import and export lists keep the module's order: a GC
+/// reference (concrete or abstract, of the any or extern hierarchy) crosses as an
+/// externref-kind reference and a typed function reference as a funcref, so they report those
+/// kinds; an exnref reports `WAOT_EXNREF`.
+fn kind_with(t: ValType, is_func: impl Fn(u32) -> bool) -> u8 {
+    use wasmparser::{AbstractHeapType as A, HeapType};
     if let Some(kind) = kind_of(t) {
         return kind;
     }
     let ValType::Ref(r) = t else {
-        unreachable!("every number type has a kind")
+        // Every number type has a kind.
+        return WASM_I32;
     };
     match r.heap_type() {
         HeapType::Abstract {
@@ -213,17 +215,26 @@ pub(crate) fn reported_kind(t: ValType, info: &runtime_support::module_info::Mod
             ty: A::Exn | A::NoExn,
             ..
         } => WAOT_EXNREF,
-        HeapType::Concrete(i) => {
-            let sub = i
-                .as_module_index()
-                .and_then(|i| info.sub_types.get(i as usize));
-            match sub.map(|s| &s.composite_type.inner) {
-                Some(CompositeInnerType::Func(_)) => WASM_FUNCREF,
-                _ => WASM_EXTERNREF,
-            }
-        }
+        HeapType::Concrete(i) if i.as_module_index().is_some_and(is_func) => WASM_FUNCREF,
         _ => WASM_EXTERNREF,
     }
+}
+
+/// [`kind_with`] for a type of a module, whose concrete types are its own type indices.
+pub(crate) fn reported_kind(t: ValType, info: &runtime_support::module_info::ModuleInfo) -> u8 {
+    kind_with(t, |i| {
+        info.sub_types.get(i as usize).is_some_and(|s| {
+            matches!(
+                s.composite_type.inner,
+                wasmparser::CompositeInnerType::Func(_)
+            )
+        })
+    })
+}
+
+/// [`kind_with`] for a type of the store's objects, whose concrete types are canonical ids.
+pub(crate) fn store_kind(t: ValType) -> u8 {
+    kind_with(t, |id| waot::is_function_type(id.into()))
 }
 
 /// What of a function's signature cannot cross as a `wasm_val_t` (a v128, either way) or at

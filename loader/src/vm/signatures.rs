@@ -81,6 +81,12 @@ pub fn record(id: u64) -> Option<Arc<TypeRecord>> {
     with(|r| r.records.get((id as usize).checked_sub(1)?).cloned())
 }
 
+/// Whether canonical type `id` (what a concrete reference type of the store's types names) is
+/// a function type.
+pub fn is_function_type(id: u64) -> bool {
+    record(id).is_some_and(|r| matches!(r.sub.composite_type.inner, CompositeInnerType::Func(_)))
+}
+
 /// Whether `id` names a type of the registry.
 pub fn is_registered(id: u64) -> bool {
     record(id).is_some()
