@@ -110,7 +110,7 @@ pub struct StoreData<Tail: ?Sized = [()]> {
     /// Structs and arrays (GC), collected when unreachable.
     pub(crate) gc_heap: std::cell::RefCell<crate::vm::gc_heap::GcHeap>,
     /// Trampoline for each canonical signature id seen in this store.
-    pub(crate) trampolines: HashMap<u64, (*const u8, Arc<Signature>)>,
+    pub(crate) trampolines: HashMap<u64, (*const u8, Arc<Signature>), TypeIdHash>,
     _unsized: Tail,
 }
 
@@ -141,7 +141,7 @@ impl Store {
             tags: Vec::new(),
             exn_heap: Default::default(),
             gc_heap: std::cell::RefCell::new(gc_heap),
-            trampolines: HashMap::new(),
+            trampolines: HashMap::default(),
             _unsized: [],
         });
         Store(data)
@@ -530,14 +530,35 @@ impl StoreData {
 
     /// Calls `f` with `args`; the results, or the trap.
     pub fn call(&mut self, f: Func, args: &[Val]) -> Result<Vec<Val>> {
-        // One lookup of a compiled function serves the result count and the call.
-        let Some(prepared) = self.prepare(f)? else {
+        self.owns(f.store, "function")?;
+        let FuncKind::Wasm(p) = f.kind else {
             let mut results = vec![Val::I32(0); self.func_arity(f)?.1];
             self.call_into(f, args, &mut results)?;
             return Ok(results);
         };
-        let mut results = vec![Val::I32(0); prepared.result_count()];
-        prepared.call(self, args, &mut results)?;
+        // One lookup of a compiled function serves the result count and the call, and its
+        // signature is borrowed, not shared (an `Arc`'s count is two atomic operations).
+        // SAFETY: a Wasm funcref points into a live vmctx of this store.
+        let funcref = unsafe { *p };
+        let (trampoline, sig) = self
+            .trampolines
+            .get(&funcref.type_id)
+            .expect("trampoline for every signature");
+        // SAFETY: the table never drops an entry while the store lives, and a signature stays
+        // where its `Arc` put it when the table grows, during the call too (a host function
+        // may instantiate): this reference outlives the borrow of the table.
+        let sig: &Signature = unsafe { &*Arc::as_ptr(sig) };
+        let callee = crate::api::typed::Callee {
+            code: funcref.code,
+            vmctx: funcref.vmctx,
+            trampoline: *trampoline,
+            sig,
+            numeric_params: sig.params.iter().all(|t| !matches!(t, ValType::Ref(_))),
+        };
+        let mut results = vec![Val::I32(0); sig.results.len()];
+        // SAFETY: the funcref's code and vmctx are this store's, the trampoline and signature
+        // its type's.
+        unsafe { self.call_compiled(&callee, args, &mut results) }?;
         Ok(results)
     }
 
@@ -693,6 +714,30 @@ impl StoreData {
 
     fn check_args(&self, sig: &Signature, args: &[Val]) -> Result<()> {
         self.check_vals(&sig.params, args, "arguments")
+    }
+}
+
+/// Hashes canonical type ids, the keys of the trampoline table: small integers the registry
+/// hands out in order, not chosen by anyone, so a multiply spreads them (SipHash, which resists
+/// chosen keys, took a quarter of an untyped call's time).
+pub(crate) type TypeIdHash = std::hash::BuildHasherDefault<TypeIdHasher>;
+
+#[derive(Default)]
+pub(crate) struct TypeIdHasher(u64);
+
+impl std::hash::Hasher for TypeIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(self.0.rotate_left(8) ^ u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
 }
 

@@ -338,13 +338,50 @@ impl PreparedCall {
                 "a prepared call was made with a store it does not belong to".into(),
             ));
         }
-        let numbers_match = self.numeric_params
-            && args.len() == self.sig.params.len()
-            && args.iter().zip(&self.sig.params).all(|(a, t)| a.ty() == *t);
+        let callee = Callee {
+            code: self.code,
+            vmctx: self.vmctx,
+            trampoline: self.trampoline,
+            sig: &self.sig,
+            numeric_params: self.numeric_params,
+        };
+        // SAFETY: the store id says the code and vmctx are this live store's, and the
+        // trampoline is their signature's.
+        unsafe { store.call_compiled(&callee, args, results) }
+    }
+}
+
+/// What calling a compiled function with checked values needs (`StoreData::call_compiled`).
+pub(crate) struct Callee<'a> {
+    pub code: *const u8,
+    pub vmctx: *mut u8,
+    pub trampoline: *const u8,
+    pub sig: &'a runtime_support::types::Signature,
+    /// Every parameter is a number: checking an argument is comparing its type.
+    pub numeric_params: bool,
+}
+
+impl StoreData {
+    /// Calls `callee` with `args` (checked against its parameter types), writing its results
+    /// (one slot each) to `results`. Up to 8 parameters and results, nothing is allocated.
+    ///
+    /// # Safety
+    /// `callee`'s code and vmctx must be a live function of this store, and its trampoline
+    /// and signature that function's.
+    pub(crate) unsafe fn call_compiled(
+        &mut self,
+        callee: &Callee<'_>,
+        args: &[Val],
+        results: &mut [Val],
+    ) -> Result<()> {
+        let sig = callee.sig;
+        let numbers_match = callee.numeric_params
+            && args.len() == sig.params.len()
+            && args.iter().zip(&sig.params).all(|(a, t)| a.ty() == *t);
         if !numbers_match {
-            store.check_vals(&self.sig.params, args, "arguments")?;
+            self.check_vals(&sig.params, args, "arguments")?;
         }
-        crate::api::store::check_result_slots(self.sig.results.len(), results)?;
+        crate::api::store::check_result_slots(sig.results.len(), results)?;
         const INLINE: usize = 8;
         let n = args.len().max(results.len()).max(1);
         let mut inline = [Slot::default(); INLINE];
@@ -358,11 +395,18 @@ impl PreparedCall {
         for (slot, arg) in slots.iter_mut().zip(args) {
             arg.write_slot(&mut slot.0).map_err(Error::Usage)?;
         }
-        // SAFETY: the trampoline is the callee's signature's; the slots cover parameters and
-        // results; the store id says the code and vmctx are this live store's.
-        unsafe { store.enter_guest(self.trampoline, self.code, self.vmctx, slots.as_mut_ptr()) }?;
-        for ((out, t), s) in results.iter_mut().zip(&self.sig.results).zip(slots.iter()) {
-            *out = store.host_val(&s.0, *t);
+        // SAFETY (the caller's): the trampoline is the callee's signature's; the slots cover
+        // parameters and results.
+        unsafe {
+            self.enter_guest(
+                callee.trampoline,
+                callee.code,
+                callee.vmctx,
+                slots.as_mut_ptr(),
+            )
+        }?;
+        for ((out, t), s) in results.iter_mut().zip(&sig.results).zip(slots.iter()) {
+            *out = self.host_val(&s.0, *t);
         }
         Ok(())
     }
