@@ -4,7 +4,8 @@
 use crate::{cli_values, RunCli};
 use runtime_support::profile::Profile;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use waot::wasi::{self, WasiConfig, WasiCtx};
 use waot::{
     interp, Artifact, ArtifactKind, Error, Extern, Linker, Module, NotNative, Store, Trap,
@@ -225,12 +226,39 @@ fn wasi_ctx(cli: &RunCli, program_args: &[String]) -> Result<WasiCtx, Error> {
     WasiCtx::new(config).map_err(Error::Usage)
 }
 
+/// Set by whoever writes the run's profile: the main thread's ending, the time limit's and a
+/// spawned thread's may race, and a run's counts must be added to the file once.
+static PROFILE_CLAIMED: AtomicBool = AtomicBool::new(false);
+
+fn claim_profile() -> bool {
+    !PROFILE_CLAIMED.swap(true, Ordering::SeqCst)
+}
+
+/// Writes a native run's profile when the process ends from another thread (the time limit
+/// ending a blocked guest, a spawned WASI thread's trap or `proc_exit`): the counters live in
+/// the artifact, readable from any thread.
+static EXIT_PROFILE: OnceLock<Box<dyn Fn() + Send + Sync>> = OnceLock::new();
+
+fn write_profile_before_exit() {
+    if let Some(write) = EXIT_PROFILE.get() {
+        write();
+    }
+}
+
 fn run(cli: &RunCli) -> Result<(), Error> {
     let started = std::time::Instant::now();
     let mut runner = None;
     let mut outcome = run_with(cli, &mut runner);
     let profile = || runner.as_ref().and_then(|r| r.profile());
-    if let Some((path, profile)) = cli.profile_out.as_ref().and_then(|p| Some((p, profile()?))) {
+    if runner.is_none() {
+        // No instance (its start function trapped, say): what ran is counted all the same.
+        write_profile_before_exit();
+    } else if let Some((path, profile)) = cli
+        .profile_out
+        .as_ref()
+        .and_then(|p| Some((p, profile()?)))
+        .filter(|_| claim_profile())
+    {
         if let Err(e) = write_profile(path, &profile) {
             // A run that succeeded, `proc_exit(0)` included, fails for want of its profile;
             // another failure is reported as it is, after this line.
@@ -374,6 +402,18 @@ fn run_with(cli: &RunCli, slot: &mut Option<Box<dyn Runner>>) -> Result<(), Erro
 }
 
 fn native(cli: &RunCli, module: Module, ctx: WasiCtx) -> Result<Box<dyn Runner>, Error> {
+    if let Some(path) = cli.profile_out.clone().filter(|_| module.has_profile()) {
+        let counted = module.clone();
+        let write = move || {
+            if let Some(profile) = counted.profile().filter(|_| claim_profile()) {
+                if let Err(e) = write_profile(&path, &profile) {
+                    eprintln!("wrun: {e}");
+                }
+            }
+        };
+        let _ = EXIT_PROFILE.set(Box::new(write));
+        wasi::threads::on_process_exit(write_profile_before_exit);
+    }
     let mut store = Store::new();
     if let Some(bytes) = cli.max_stack {
         store.set_max_wasm_stack(bytes);
@@ -398,6 +438,7 @@ fn native(cli: &RunCli, module: Module, ctx: WasiCtx) -> Result<Box<dyn Runner>,
             // thread's loop) reaches no check: the limit still ends the run.
             std::thread::sleep(INTERRUPT_GRACE);
             eprintln!("wrun: {module}: stopped: time limit reached while the guest was blocked (--time-limit {limit:?})");
+            write_profile_before_exit();
             std::process::exit(LIMIT_EXIT.into());
         });
     }

@@ -516,3 +516,93 @@ fn the_interpreter_counts_what_native_code_counts() {
         assert!(profile.counts.values().filter(|&&c| c > 0).count() >= 3);
     }
 }
+
+/// `wrun --profile-out` of `wasm` compiled with `--profile-generate`, stdin a pipe nobody
+/// writes; the exit status and each function's count.
+fn profiled_ending(d: &Path, name: &str, wat: &str, flags: &[&str]) -> (Option<i32>, Vec<u64>) {
+    let wasm = write_wasm(d, &format!("{name}.wasm"), wat);
+    let so = d.join(format!("{name}.so"));
+    waotc(&[
+        &"-q",
+        &"-O0",
+        &"--no-cache",
+        &"--profile-generate",
+        &wasm,
+        &so,
+    ]);
+    let out = d.join(format!("{name}.profile"));
+    let mut child = Command::new(binary("wrun"))
+        .args(flags)
+        .arg("--profile-out")
+        .arg(&out)
+        .arg(&so)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _idle_stdin = child.stdin.take();
+    let o = child.wait_with_output().unwrap();
+    let text = std::fs::read_to_string(&out)
+        .unwrap_or_else(|e| panic!("{name}: no profile ({e}): {}", self::text(&o.stderr)));
+    let profile = Profile::parse(&text).unwrap();
+    let counts = hashes(&std::fs::read(&wasm).unwrap())
+        .iter()
+        .map(|h| profile.counts[h])
+        .collect();
+    (o.status.code(), counts)
+}
+
+/// The endings that stop a run from another thread write its profile too: the time limit
+/// ending a guest blocked in a read, a spawned WASI thread's `proc_exit`; and so does a start
+/// function's trap, before there is an instance.
+#[test]
+fn every_ending_writes_the_profile() {
+    let d = tempfile::tempdir().unwrap();
+    // spin(5): one entry and five loop headers.
+    let spin = r#"(func $spin (param $n i32)
+        (loop $l (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))"#;
+    let blocked = format!(
+        r#"(module
+          (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          {spin}
+          (func (export "_start")
+            (call $spin (i32.const 5))
+            (i32.store (i32.const 0) (i32.const 16))
+            (i32.store (i32.const 4) (i32.const 8))
+            (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 32)))))"#
+    );
+    let (status, counts) =
+        profiled_ending(d.path(), "blocked", &blocked, &["--time-limit", "300ms"]);
+    assert_eq!((status, counts), (Some(124), vec![6, 1]));
+
+    let thread_exits = format!(
+        r#"(module
+          (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (import "env" "memory" (memory 1 1 shared))
+          {spin}
+          (func (export "wasi_thread_start") (param i32 i32)
+            (call $spin (i32.const 5))
+            (call $exit (i32.const 3)))
+          (func (export "_start")
+            (drop (call $spawn (i32.const 0)))
+            (loop $forever (br $forever))))"#
+    );
+    let (status, counts) = profiled_ending(d.path(), "thread", &thread_exits, &[]);
+    assert_eq!(status, Some(3));
+    assert_eq!(counts[..2], [6, 1], "{counts:?}");
+    assert!(counts[2] >= 1, "{counts:?}");
+
+    let start_traps = format!(
+        r#"(module
+          {spin}
+          (func $init (call $spin (i32.const 5)) unreachable)
+          (start $init)
+          (func (export "_start")))"#
+    );
+    let (status, counts) = profiled_ending(d.path(), "start", &start_traps, &[]);
+    assert_ne!(status, Some(0));
+    assert_eq!(counts, [6, 1, 0]);
+}

@@ -7,7 +7,7 @@ use super::WasiCtx;
 use crate::{Error, Extern, Linker, Module, SharedMemory, Store, StoreData, Trap, Val, ValType};
 use runtime_support::module_info::ImportKind;
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The import that spawns a thread, and the export the new thread starts in.
 const SPAWN: (&str, &str) = ("wasi", "thread-spawn");
@@ -139,24 +139,37 @@ fn run_thread(program: &Arc<Program>, tid: i32, arg: i32) -> Result<(), Error> {
     Ok(())
 }
 
+/// What runs before a spawned thread ends the process (set once).
+static EXIT_HOOK: OnceLock<fn()> = OnceLock::new();
+
+/// Makes `hook` run before a spawned thread's trap, `proc_exit` or failure ends the process
+/// (`wrun` writes the run's profile there); the first hook set stays.
+pub fn on_process_exit(hook: fn()) {
+    let _ = EXIT_HOOK.set(hook);
+}
+
 /// A thread's trap, `proc_exit` or failure ends the process, as `wrun` ends it for the main
 /// thread's.
 fn end_process(e: Error) -> ! {
-    match e {
+    let status = match e {
         Error::Trap(Trap {
             exit_status: Some(status),
             ..
-        }) => std::process::exit(status),
+        }) => status,
         Error::Trap(trap) => {
             eprintln!("wrun: trap in a spawned thread: {}", trap.message);
             for frame in &trap.backtrace {
                 eprintln!("    at {frame}");
             }
-            std::process::exit(134)
+            134
         }
         other => {
             eprintln!("wrun: spawned thread: {other}");
-            std::process::exit(1)
+            1
         }
+    };
+    if let Some(hook) = EXIT_HOOK.get() {
+        hook();
     }
+    std::process::exit(status)
 }
