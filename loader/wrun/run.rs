@@ -178,10 +178,7 @@ impl Runner for Interpreted {
         let counts = self.instance.profile_counts(&self.store)?;
         let imported = self.instance.info().num_imported_funcs;
         let hashes = self.hashes.as_ref()?;
-        let functions = hashes.iter().zip(counts).enumerate();
-        Some(Profile::from_counts(functions.map(
-            |(i, (&hash, count))| (imported + i as u32, hash, count),
-        )))
+        Some(interpreted_profile(imported, hashes, counts.into_iter()))
     }
 
     fn has_profile(&self) -> bool {
@@ -243,6 +240,52 @@ fn write_profile_before_exit() {
     if let Some(write) = EXIT_PROFILE.get() {
         write();
     }
+}
+
+/// Makes `write_profile_before_exit` write the profile `counted` reads to `path`, unless
+/// another ending claimed it first.
+fn profile_on_exit(
+    path: std::path::PathBuf,
+    counted: impl Fn() -> Option<Profile> + Send + Sync + 'static,
+) {
+    let write = move || {
+        if let Some(profile) = counted().filter(|_| claim_profile()) {
+            if let Err(e) = write_profile(&path, &profile) {
+                eprintln!("wrun: {e}");
+            }
+        }
+    };
+    let _ = EXIT_PROFILE.set(Box::new(write));
+    wasi::threads::on_process_exit(write_profile_before_exit);
+}
+
+/// Ends the run at `limit`: `interrupt` stops running guest code, and guest code blocked in a
+/// host call (a read, `memory.atomic.wait`, another WASI thread's loop), which reaches no
+/// check, is ended with the process a grace period later.
+fn watch_time_limit(
+    cli: &RunCli,
+    limit: std::time::Duration,
+    interrupt: impl FnOnce() + Send + 'static,
+) {
+    let module = cli.module.display().to_string();
+    std::thread::spawn(move || {
+        std::thread::sleep(limit);
+        interrupt();
+        std::thread::sleep(INTERRUPT_GRACE);
+        eprintln!("wrun: {module}: stopped: time limit reached while the guest was blocked (--time-limit {limit:?})");
+        write_profile_before_exit();
+        std::process::exit(LIMIT_EXIT.into());
+    });
+}
+
+/// The profile of an interpreted run: each defined function's hash and count.
+fn interpreted_profile(
+    imported: u32,
+    hashes: &[u64],
+    counts: impl Iterator<Item = u64>,
+) -> Profile {
+    let functions = hashes.iter().zip(counts).enumerate();
+    Profile::from_counts(functions.map(|(i, (&hash, count))| (imported + i as u32, hash, count)))
 }
 
 fn run(cli: &RunCli) -> Result<(), Error> {
@@ -404,15 +447,7 @@ fn run_with(cli: &RunCli, slot: &mut Option<Box<dyn Runner>>) -> Result<(), Erro
 fn native(cli: &RunCli, module: Module, ctx: WasiCtx) -> Result<Box<dyn Runner>, Error> {
     if let Some(path) = cli.profile_out.clone().filter(|_| module.has_profile()) {
         let counted = module.clone();
-        let write = move || {
-            if let Some(profile) = counted.profile().filter(|_| claim_profile()) {
-                if let Err(e) = write_profile(&path, &profile) {
-                    eprintln!("wrun: {e}");
-                }
-            }
-        };
-        let _ = EXIT_PROFILE.set(Box::new(write));
-        wasi::threads::on_process_exit(write_profile_before_exit);
+        profile_on_exit(path, move || counted.profile());
     }
     let mut store = Store::new();
     if let Some(bytes) = cli.max_stack {
@@ -430,17 +465,7 @@ fn native(cli: &RunCli, module: Module, ctx: WasiCtx) -> Result<Box<dyn Runner>,
     }
     if let Some(limit) = cli.time_limit {
         let handle = store.interrupt_handle()?;
-        let module = cli.module.display().to_string();
-        std::thread::spawn(move || {
-            std::thread::sleep(limit);
-            handle.interrupt();
-            // Guest code blocked in a host call (a read, `memory.atomic.wait`, another WASI
-            // thread's loop) reaches no check: the limit still ends the run.
-            std::thread::sleep(INTERRUPT_GRACE);
-            eprintln!("wrun: {module}: stopped: time limit reached while the guest was blocked (--time-limit {limit:?})");
-            write_profile_before_exit();
-            std::process::exit(LIMIT_EXIT.into());
-        });
+        watch_time_limit(cli, limit, move || handle.interrupt());
     }
     let mut linker = Linker::new();
     let ctx = Arc::new(Mutex::new(ctx));
@@ -525,11 +550,27 @@ fn interpreted(cli: &RunCli, artifact: &Artifact, ctx: WasiCtx) -> Result<Box<dy
         deadline: cli.time_limit.map(|d| std::time::Instant::now() + d),
         consumed: 0,
     };
+    if let Some(limit) = cli.time_limit {
+        // The budget's deadline stops running guest code (between slices of fuel).
+        watch_time_limit(cli, limit, || {});
+    }
     let instance = interp::instantiate_limited(&linker, &mut store, &module, budget)?;
     let hashes = cli
         .profile_out
         .as_ref()
         .map(|_| runtime_support::profile::body_hashes(&info, wasm));
+    let counters = instance.profile_counters(&store);
+    if let (Some(path), Some(hashes), Some(counters)) = (&cli.profile_out, &hashes, counters) {
+        let (path, hashes) = (path.clone(), hashes.clone());
+        let imported = info.num_imported_funcs;
+        profile_on_exit(path, move || {
+            // SAFETY: the counters' memory never grows or moves while the store lives, and the
+            // store lives until the process ends; this runs as the time limit ends a guest
+            // blocked in a host call, which writes no counter meanwhile.
+            let counts = (0..hashes.len()).map(|i| unsafe { counters.read(i) });
+            Some(interpreted_profile(imported, &hashes, counts))
+        });
+    }
     Ok(Box::new(Interpreted {
         store,
         instance,

@@ -576,6 +576,10 @@ fn every_ending_writes_the_profile() {
     let (status, counts) =
         profiled_ending(d.path(), "blocked", &blocked, &["--time-limit", "300ms"]);
     assert_eq!((status, counts), (Some(124), vec![6, 1]));
+    // In the interpreter too, which the time limit now also ends there.
+    let interp = ["--interp", "--quiet", "--time-limit", "300ms"];
+    let (status, counts) = profiled_ending(d.path(), "blocked-interp", &blocked, &interp);
+    assert_eq!((status, counts), (Some(124), vec![6, 1]));
 
     let thread_exits = format!(
         r#"(module

@@ -73,6 +73,30 @@ pub struct Budget {
 /// Fuel per slice: between two looks at the clock (about a millisecond of work).
 const FUEL_SLICE: u64 = 1 << 20;
 
+/// The address of an instance's profile counters: a memory the instrumentation sized once,
+/// which never grows, so the address holds as long as the instance's store.
+#[derive(Clone, Copy, Debug)]
+pub struct ProfileCounters {
+    data: usize,
+    len: usize,
+}
+
+impl ProfileCounters {
+    /// Defined function `i`'s count (0 past the counters).
+    ///
+    /// # Safety
+    /// The instance's store must be alive, and no guest code of it running.
+    pub unsafe fn read(&self, i: usize) -> u64 {
+        if (i + 1) * 8 > self.len {
+            return 0;
+        }
+        // SAFETY (the caller's): the memory is alive and unchanging; unaligned reads are fine.
+        u64::from_le_bytes(unsafe {
+            std::ptr::read_unaligned((self.data + i * 8) as *const [u8; 8])
+        })
+    }
+}
+
 #[derive(Clone, Copy)]
 struct Frames {
     stack: wasmi::Memory,
@@ -115,6 +139,16 @@ impl Instance {
                 .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
                 .collect(),
         )
+    }
+
+    /// Where `profile_counts` reads, for reading the counts from another thread
+    /// (`ProfileCounters::read`).
+    pub fn profile_counters<T>(&self, store: &wasmi::Store<T>) -> Option<ProfileCounters> {
+        let memory = self.profile?;
+        Some(ProfileCounters {
+            data: memory.data_ptr(store) as usize,
+            len: memory.data_size(store),
+        })
     }
 
     /// What the instance's guest code has left and used.
