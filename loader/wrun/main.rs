@@ -2,6 +2,7 @@
 //! scripts (`wrun wast`).
 
 mod cli_values;
+mod ending;
 mod run;
 mod stats;
 mod wast_cmd;

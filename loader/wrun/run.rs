@@ -1,11 +1,10 @@
 //! Running a module: natively when the artifact fits the host and is trusted, interpreted
 //! otherwise; as a WASI command (`_start`) or by calling an export.
 
-use crate::{cli_values, RunCli};
+use crate::{cli_values, ending, RunCli};
 use runtime_support::profile::Profile;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use waot::wasi::{self, WasiConfig, WasiCtx};
 use waot::{
     interp, Artifact, ArtifactKind, Error, Extern, Linker, Module, NotNative, Store, Trap,
@@ -16,10 +15,7 @@ use waot::{
 const TRAP_EXIT: u8 = 134;
 
 /// Exit status when a limit stops the guest (as `timeout`'s).
-const LIMIT_EXIT: u8 = 124;
-
-/// How long an interrupted guest may take to reach a check before `wrun` exits anyway.
-const INTERRUPT_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+pub(crate) const LIMIT_EXIT: u8 = 124;
 
 pub fn main(cli: &RunCli) -> ExitCode {
     match run(cli) {
@@ -223,61 +219,6 @@ fn wasi_ctx(cli: &RunCli, program_args: &[String]) -> Result<WasiCtx, Error> {
     WasiCtx::new(config).map_err(Error::Usage)
 }
 
-/// Set by whoever writes the run's profile: the main thread's ending, the time limit's and a
-/// spawned thread's may race, and a run's counts must be added to the file once.
-static PROFILE_CLAIMED: AtomicBool = AtomicBool::new(false);
-
-fn claim_profile() -> bool {
-    !PROFILE_CLAIMED.swap(true, Ordering::SeqCst)
-}
-
-/// Writes a native run's profile when the process ends from another thread (the time limit
-/// ending a blocked guest, a spawned WASI thread's trap or `proc_exit`): the counters live in
-/// the artifact, readable from any thread.
-static EXIT_PROFILE: OnceLock<Box<dyn Fn() + Send + Sync>> = OnceLock::new();
-
-fn write_profile_before_exit() {
-    if let Some(write) = EXIT_PROFILE.get() {
-        write();
-    }
-}
-
-/// Makes `write_profile_before_exit` write the profile `counted` reads to `path`, unless
-/// another ending claimed it first.
-fn profile_on_exit(
-    path: std::path::PathBuf,
-    counted: impl Fn() -> Option<Profile> + Send + Sync + 'static,
-) {
-    let write = move || {
-        if let Some(profile) = counted().filter(|_| claim_profile()) {
-            if let Err(e) = write_profile(&path, &profile) {
-                eprintln!("wrun: {e}");
-            }
-        }
-    };
-    let _ = EXIT_PROFILE.set(Box::new(write));
-    wasi::threads::on_process_exit(write_profile_before_exit);
-}
-
-/// Ends the run at `limit`: `interrupt` stops running guest code, and guest code blocked in a
-/// host call (a read, `memory.atomic.wait`, another WASI thread's loop), which reaches no
-/// check, is ended with the process a grace period later.
-fn watch_time_limit(
-    cli: &RunCli,
-    limit: std::time::Duration,
-    interrupt: impl FnOnce() + Send + 'static,
-) {
-    let module = cli.module.display().to_string();
-    std::thread::spawn(move || {
-        std::thread::sleep(limit);
-        interrupt();
-        std::thread::sleep(INTERRUPT_GRACE);
-        eprintln!("wrun: {module}: stopped: time limit reached while the guest was blocked (--time-limit {limit:?})");
-        write_profile_before_exit();
-        std::process::exit(LIMIT_EXIT.into());
-    });
-}
-
 /// The profile of an interpreted run: each defined function's hash and count.
 fn interpreted_profile(
     imported: u32,
@@ -292,29 +233,25 @@ fn run(cli: &RunCli) -> Result<(), Error> {
     let started = std::time::Instant::now();
     let mut runner = None;
     let mut outcome = run_with(cli, &mut runner);
-    let profile = || runner.as_ref().and_then(|r| r.profile());
-    if runner.is_none() {
+    let trapped = matches!(outcome, Err(Error::Trap(_)));
+    let counted = || match &runner {
+        Some(r) => r.profile(),
         // No instance (its start function trapped, say): what ran is counted all the same.
-        write_profile_before_exit();
-    } else if let Some((path, profile)) = cli
-        .profile_out
-        .as_ref()
-        .and_then(|p| Some((p, profile()?)))
-        .filter(|_| claim_profile())
-    {
-        if let Err(e) = write_profile(path, &profile) {
-            // A run that succeeded, `proc_exit(0)` included, fails for want of its profile;
-            // another failure is reported as it is, after this line.
-            match outcome {
-                Ok(())
-                | Err(Error::Trap(Trap {
-                    exit_status: Some(0),
-                    ..
-                })) => {
-                    outcome = Err(Error::Usage(e));
-                }
-                _ => eprintln!("wrun: {e}"),
+        None if trapped => ending::counts_at_exit(),
+        None => None,
+    };
+    if let Some(Err(e)) = ending::main_returned(cli.profile_out.as_deref(), counted) {
+        // A run that succeeded, `proc_exit(0)` included, fails for want of its profile;
+        // another failure is reported as it is, after this line.
+        match outcome {
+            Ok(())
+            | Err(Error::Trap(Trap {
+                exit_status: Some(0),
+                ..
+            })) => {
+                outcome = Err(Error::Usage(e));
             }
+            _ => eprintln!("wrun: {e}"),
         }
     }
     if cli.stats {
@@ -328,53 +265,6 @@ fn run(cli: &RunCli) -> Result<(), Error> {
         );
     }
     outcome
-}
-
-/// Adds `profile` to the one in `path`, or creates it. Runs that write one file at once take
-/// turns (an exclusive `flock` on its directory, where the file system has `flock` for a
-/// directory: NFS does not, and there runs that end together may lose one's counts), and each
-/// writes the whole file to a temporary one beside it, synced, then renamed over it, so that
-/// a reader never sees half a profile. A symbolic link to an existing file is followed; an
-/// existing file keeps its permissions.
-fn write_profile(path: &std::path::Path, profile: &Profile) -> Result<(), String> {
-    use std::os::fd::AsRawFd;
-    let shown = path.display();
-    let fail = |e: std::io::Error| format!("{shown}: {e}");
-    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let lock = std::fs::File::open(&dir).map_err(fail)?;
-    // SAFETY: flock(2) on a descriptor this function owns; released when `lock` closes.
-    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        let e = std::io::Error::last_os_error();
-        // Without `flock` for directories (NFS emulates it with write locks, which a
-        // directory opened for reading cannot take), the write goes ahead unlocked.
-        if !matches!(
-            e.raw_os_error(),
-            Some(libc::EBADF | libc::ENOLCK | libc::EOPNOTSUPP | libc::EINVAL)
-        ) {
-            return Err(fail(e));
-        }
-    }
-    let (mut total, permissions) = match std::fs::read_to_string(&path) {
-        Ok(text) => (
-            Profile::parse(&text).map_err(|e| format!("{shown}: {e}"))?,
-            Some(std::fs::metadata(&path).map_err(fail)?.permissions()),
-        ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Profile::default(), None),
-        Err(e) => return Err(fail(e)),
-    };
-    total.merge(profile);
-    let mut file = tempfile::NamedTempFile::new_in(&dir).map_err(fail)?;
-    std::io::Write::write_all(&mut file, total.render().as_bytes()).map_err(fail)?;
-    let permissions =
-        permissions.unwrap_or_else(|| std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    file.as_file().set_permissions(permissions).map_err(fail)?;
-    file.as_file().sync_all().map_err(fail)?;
-    file.persist(&path).map_err(|e| fail(e.error))?;
-    Ok(())
 }
 
 fn run_with(cli: &RunCli, slot: &mut Option<Box<dyn Runner>>) -> Result<(), Error> {
@@ -447,7 +337,7 @@ fn run_with(cli: &RunCli, slot: &mut Option<Box<dyn Runner>>) -> Result<(), Erro
 fn native(cli: &RunCli, module: Module, ctx: WasiCtx) -> Result<Box<dyn Runner>, Error> {
     if let Some(path) = cli.profile_out.clone().filter(|_| module.has_profile()) {
         let counted = module.clone();
-        profile_on_exit(path, move || counted.profile());
+        ending::count_at_exit(path, move || counted.profile());
     }
     let mut store = Store::new();
     if let Some(bytes) = cli.max_stack {
@@ -465,7 +355,7 @@ fn native(cli: &RunCli, module: Module, ctx: WasiCtx) -> Result<Box<dyn Runner>,
     }
     if let Some(limit) = cli.time_limit {
         let handle = store.interrupt_handle()?;
-        watch_time_limit(cli, limit, move || handle.interrupt());
+        ending::watch_time_limit(cli, limit, move || handle.interrupt());
     }
     let mut linker = Linker::new();
     let ctx = Arc::new(Mutex::new(ctx));
@@ -552,7 +442,7 @@ fn interpreted(cli: &RunCli, artifact: &Artifact, ctx: WasiCtx) -> Result<Box<dy
     };
     if let Some(limit) = cli.time_limit {
         // The budget's deadline stops running guest code (between slices of fuel).
-        watch_time_limit(cli, limit, || {});
+        ending::watch_time_limit(cli, limit, || {});
     }
     let instance = interp::instantiate_limited(&linker, &mut store, &module, budget)?;
     let hashes = cli
@@ -563,10 +453,12 @@ fn interpreted(cli: &RunCli, artifact: &Artifact, ctx: WasiCtx) -> Result<Box<dy
     if let (Some(path), Some(hashes), Some(counters)) = (&cli.profile_out, &hashes, counters) {
         let (path, hashes) = (path.clone(), hashes.clone());
         let imported = info.num_imported_funcs;
-        profile_on_exit(path, move || {
+        ending::count_at_exit(path, move || {
             // SAFETY: the counters' memory never grows or moves while the store lives, and the
-            // store lives until the process ends; this runs as the time limit ends a guest
-            // blocked in a host call, which writes no counter meanwhile.
+            // store outlives this: it runs only before the main thread's `ending::main_returned`,
+            // which comes before the store is dropped. A guest still running (a host call that
+            // returned after the limit, before the next fuel slice stopped it) may add to a count
+            // as it is read: the read is of whole counts, at worst one behind.
             let counts = (0..hashes.len()).map(|i| unsafe { counters.read(i) });
             Some(interpreted_profile(imported, &hashes, counts))
         });

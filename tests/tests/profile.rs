@@ -573,11 +573,10 @@ fn every_ending_writes_the_profile() {
             (i32.store (i32.const 4) (i32.const 8))
             (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 32)))))"#
     );
-    let (status, counts) =
-        profiled_ending(d.path(), "blocked", &blocked, &["--time-limit", "300ms"]);
+    let (status, counts) = profiled_ending(d.path(), "blocked", &blocked, &["--time-limit", "1s"]);
     assert_eq!((status, counts), (Some(124), vec![6, 1]));
     // In the interpreter too, which the time limit now also ends there.
-    let interp = ["--interp", "--quiet", "--time-limit", "300ms"];
+    let interp = ["--interp", "--quiet", "--time-limit", "1s"];
     let (status, counts) = profiled_ending(d.path(), "blocked-interp", &blocked, &interp);
     assert_eq!((status, counts), (Some(124), vec![6, 1]));
 
@@ -594,7 +593,9 @@ fn every_ending_writes_the_profile() {
             (drop (call $spawn (i32.const 0)))
             (loop $forever (br $forever))))"#
     );
-    let (status, counts) = profiled_ending(d.path(), "thread", &thread_exits, &[]);
+    // The limit only keeps a failure from hanging the test: the thread ends the run first.
+    let (status, counts) =
+        profiled_ending(d.path(), "thread", &thread_exits, &["--time-limit", "60s"]);
     assert_eq!(status, Some(3));
     assert_eq!(counts[..2], [6, 1], "{counts:?}");
     assert!(counts[2] >= 1, "{counts:?}");
@@ -609,4 +610,25 @@ fn every_ending_writes_the_profile() {
     let (status, counts) = profiled_ending(d.path(), "start", &start_traps, &[]);
     assert_ne!(status, Some(0));
     assert_eq!(counts, [6, 1, 0]);
+
+    // A run that never started (an import nothing provides) writes no profile of zeros, which
+    // would make its functions cold.
+    let unlinked = write_wasm(
+        d.path(),
+        "unlinked.wasm",
+        r#"(module (import "env" "missing" (func)) (func (export "_start")))"#,
+    );
+    let so = d.path().join("unlinked.so");
+    waotc(&[
+        &"-q",
+        &"-O0",
+        &"--no-cache",
+        &"--profile-generate",
+        &unlinked,
+        &so,
+    ]);
+    let out = d.path().join("unlinked.profile");
+    let o = run("wrun", &[&"--profile-out", &out, &so]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(!out.exists());
 }

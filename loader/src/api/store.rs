@@ -717,29 +717,9 @@ impl StoreData {
     }
 }
 
-/// Hashes canonical type ids, the keys of the trampoline table: small integers the registry
-/// hands out in order, not chosen by anyone, so a multiply spreads them (SipHash, which resists
-/// chosen keys, took a quarter of an untyped call's time).
-pub(crate) type TypeIdHash = std::hash::BuildHasherDefault<TypeIdHasher>;
-
-#[derive(Default)]
-pub(crate) struct TypeIdHasher(u64);
-
-impl std::hash::Hasher for TypeIdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(self.0.rotate_left(8) ^ u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
+/// Hashes canonical type ids, the keys of the trampoline table (SipHash took a quarter of an
+/// untyped call's time).
+pub(crate) type TypeIdHash = crate::vm::address_hash::BuildAddressHasher<0>;
 
 pub(crate) fn check_result_slots(n: usize, results: &[Val]) -> Result<()> {
     match results.len() == n {

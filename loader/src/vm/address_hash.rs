@@ -1,5 +1,6 @@
-//! Hashing of the runtime's own addresses (heap objects, chunks): the keys are distinct
-//! aligned addresses, not attacker-chosen strings, so SipHash's cost buys nothing.
+//! Hashing of the runtime's own addresses (heap objects, chunks) and ids (canonical type ids,
+//! handed out in order from 1): the keys are distinct aligned addresses or small integers, not
+//! attacker-chosen strings, so SipHash's cost buys nothing.
 
 /// Hashes an address by one multiplication of the address shifted right by `SHIFT` (its
 /// alignment's bits, which are all zero), so that the low bits hash tables index by vary.
@@ -19,7 +20,11 @@ impl<const SHIFT: u32> std::hash::Hasher for AddressHasher<SHIFT> {
     }
 
     fn write_usize(&mut self, n: usize) {
-        self.0 = (n as u64 >> SHIFT).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.write_u64(n as u64);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (n >> SHIFT).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
 }
 
