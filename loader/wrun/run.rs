@@ -444,25 +444,38 @@ fn interpreted(cli: &RunCli, artifact: &Artifact, ctx: WasiCtx) -> Result<Box<dy
         // The budget's deadline stops running guest code (between slices of fuel).
         ending::watch_time_limit(cli, limit, || {});
     }
-    let instance = interp::instantiate_limited(&linker, &mut store, &module, budget)?;
     let hashes = cli
         .profile_out
         .as_ref()
         .map(|_| runtime_support::profile::body_hashes(&info, wasm));
-    let counters = instance.profile_counters(&store);
-    if let (Some(path), Some(hashes), Some(counters)) = (&cli.profile_out, &hashes, counters) {
-        let (path, hashes) = (path.clone(), hashes.clone());
-        let imported = info.num_imported_funcs;
-        ending::count_at_exit(path, move || {
-            // SAFETY: the counters' memory never grows or moves while the store lives, and the
-            // store outlives this: it runs only before the main thread's `ending::main_returned`,
-            // which comes before the store is dropped. A guest still running (a host call that
-            // returned after the limit, before the next fuel slice stopped it) may add to a count
-            // as it is read: the read is of whole counts, at worst one behind.
-            let counts = (0..hashes.len()).map(|i| unsafe { counters.read(i) });
-            Some(interpreted_profile(imported, &hashes, counts))
-        });
-    }
+    let count_at_exit = |instance: &interp::Instance, store: &wasmi::Store<_>| {
+        let counters = instance.profile_counters(store);
+        if let (Some(path), Some(hashes), Some(counters)) = (&cli.profile_out, &hashes, counters) {
+            let (path, hashes) = (path.clone(), hashes.clone());
+            let imported = info.num_imported_funcs;
+            ending::count_at_exit(path, move || {
+                // SAFETY: the counters' memory never grows or moves while the store lives, and
+                // the store outlives this: it runs only before the main thread's
+                // `ending::main_returned`, which comes before the store is dropped (or never,
+                // below). A guest still running (a host call that returned after the limit,
+                // before the next fuel slice stopped it) may add to a count as it is read: the
+                // read is of whole counts, at worst one behind.
+                let counts = (0..hashes.len()).map(|i| unsafe { counters.read(i) });
+                Some(interpreted_profile(imported, &hashes, counts))
+            });
+        }
+    };
+    let instance =
+        match interp::instantiate_observed(&linker, &mut store, &module, budget, count_at_exit) {
+            Ok(instance) => instance,
+            Err(e) => {
+                // What the start function counted is read as the run ends, from this store.
+                if cli.profile_out.is_some() {
+                    std::mem::forget(store);
+                }
+                return Err(e);
+            }
+        };
     Ok(Box::new(Interpreted {
         store,
         instance,

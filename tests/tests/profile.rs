@@ -610,6 +610,10 @@ fn every_ending_writes_the_profile() {
     let (status, counts) = profiled_ending(d.path(), "start", &start_traps, &[]);
     assert_ne!(status, Some(0));
     assert_eq!(counts, [6, 1, 0]);
+    let interp = ["--interp", "--quiet"];
+    let (status, counts) = profiled_ending(d.path(), "start-interp", &start_traps, &interp);
+    assert_ne!(status, Some(0));
+    assert_eq!(counts, [6, 1, 0]);
 
     // A run that never started (an import nothing provides) writes no profile of zeros, which
     // would make its functions cold.

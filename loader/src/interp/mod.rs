@@ -441,6 +441,18 @@ pub fn instantiate_limited<T>(
     module: &Module,
     budget: Budget,
 ) -> Result<Instance, Error> {
+    instantiate_observed(linker, store, module, budget, |_, _| {})
+}
+
+/// [`instantiate_limited`], calling `before_start` with the instance before its start
+/// function runs (`wrun` learns where its profile counters are).
+pub fn instantiate_observed<T>(
+    linker: &Linker<T>,
+    store: &mut Store<T>,
+    module: &Module,
+    budget: Budget,
+    before_start: impl FnOnce(&Instance, &Store<T>),
+) -> Result<Instance, Error> {
     // Segments run no guest code; with a metered engine nothing runs without fuel.
     store.set_fuel(u64::MAX).ok();
     if let Some((passive, code)) = segments::first_out_of_bounds(&module.info, linker, store) {
@@ -482,6 +494,7 @@ pub fn instantiate_limited<T>(
         info: module.info.clone(),
         budget: Arc::new(std::sync::Mutex::new(budget)),
     };
+    before_start(&instance, store);
     if let Some(start) = &module.hidden.start {
         let func = instance
             .instance
