@@ -41,8 +41,9 @@ bool waot_trap_exception(const wasm_trap_t*, own wasm_val_vec_t* payload);
  * reaches the host as the call's trap, whose tag waot_trap_exception_tag gives (NULL for a
  * tag of another store). waot_trap_new_exception returns NULL when the tag is not the
  * store's or the payload does not match the tag's parameters (a v128 cannot be given in a
- * wasm_val_t); its payload is borrowed, and the exception it makes is kept until the store is
- * deleted. waot_tag_new makes a tag of a plain function type of its parameters: it matches a
+ * wasm_val_t); its payload is borrowed, and the exception it makes is kept until it is
+ * thrown (or, if never returned from a callback, until the store is deleted), then as long as
+ * something reaches it. waot_tag_new makes a tag of a plain function type of its parameters: it matches a
  * module's tag import of such a type (not one in a recursion group or with a supertype) whose
  * parameters have C kinds; a tag import of another type takes a tag another instance exports.
  * In types (import and export lists, wasm_func_type, wasm_global_type, wasm_table_type,

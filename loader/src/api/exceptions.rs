@@ -3,7 +3,8 @@
 //! The store owns every tag and every exception object. A tag's identity is the address of
 //! its `VmTag`, which compiled code compares; an exception object is laid out as
 //! `runtime_support::exception` says and lives in the store's `ExnHeap`, which frees it once
-//! nothing can reach it; objects the host has seen are pinned for the store's lifetime.
+//! nothing can reach it; objects the host has seen are pinned for the store's lifetime, and
+//! those it made to throw are kept until they are thrown.
 //!
 //! Throwing happens in `trap_catch.c` (a forced unwind); what reaches the catch point of a
 //! call from the host comes back here through `waot_exception_escaped` and is decoded into an
@@ -128,7 +129,9 @@ impl StoreData {
     }
 
     /// An error that, returned by a host function, throws a new exception of `tag` with
-    /// `payload` into the calling wasm code.
+    /// `payload` into the calling wasm code. The store keeps the exception until it is thrown,
+    /// then as long as something reaches it (once thrown, the same error, or a clone of it,
+    /// cannot be thrown again: make another).
     pub fn exception_new(&mut self, tag: Tag, payload: &[Val]) -> crate::Result<Trap> {
         self.owns(tag.store, "tag")?;
         let params = self.tags[tag.index].params.clone();
@@ -139,18 +142,28 @@ impl StoreData {
             let slot = unsafe { &mut *(object.add(payload_offset(i as u32) as usize) as *mut _) };
             v.write_slot(slot).map_err(crate::Error::Usage)?;
         }
-        self.pin_exception(object);
+        self.exn_heap.get_mut().lend(object);
         let mut trap = Trap::uncaught(object);
-        self.decode_exception(&mut trap);
+        self.describe_exception(&mut trap);
+        if let Some(uncaught) = &mut trap.uncaught {
+            uncaught.thrown = Some(Default::default());
+        }
         Ok(trap)
     }
 
     /// Fills in the tag and payload of an exception that escaped to the host, which keeps it.
     pub(crate) fn decode_exception(&self, trap: &mut Trap) {
+        if let Some(uncaught) = &trap.uncaught {
+            self.pin_exception(uncaught.object);
+        }
+        self.describe_exception(trap);
+    }
+
+    /// Fills in the tag and payload of the exception `trap` carries.
+    fn describe_exception(&self, trap: &mut Trap) {
         let Some(uncaught) = &mut trap.uncaught else {
             return;
         };
-        self.pin_exception(uncaught.object);
         let mut exn = Exception {
             tag: None,
             payload: Vec::new(),

@@ -824,11 +824,27 @@ pub(crate) unsafe extern "C" fn host_callback(
                 .exception()
                 .filter(|e| e.store == store.id && store.exn_heap.borrow().contains(e.object))
                 .map(|e| e.object);
+            // A host-made exception is thrown once: its store kept it only until then.
+            let thrown_before = trap
+                .uncaught
+                .as_ref()
+                .and_then(|u| u.thrown.as_ref())
+                .map(|t| t.swap(true, std::sync::atomic::Ordering::SeqCst));
             // `raise` leaves by a jump: nothing may be left to drop.
             drop(trap);
-            match ours {
-                Some(object) => object,
-                None => traps::raise(Trap::host(
+            match (thrown_before, ours) {
+                (Some(true), _) => traps::raise(Trap::host(
+                    "a host function threw an exception the host made that was thrown before: make another",
+                )),
+                (lent, Some(object)) => {
+                    if lent.is_some() {
+                        // The unwinding and the handler's frame keep it from here, as they
+                        // keep what guest code throws.
+                        store.exn_heap.borrow_mut().give_back(object);
+                    }
+                    object
+                }
+                (_, None) => traps::raise(Trap::host(
                     "a host function threw an exception that belongs to another store",
                 )),
             }

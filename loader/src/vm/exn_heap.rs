@@ -7,7 +7,8 @@
 //! unmarked ones freed.
 //!
 //! Roots are every place an object's address can be: pinned objects (those the host has
-//! seen, as a `Val::ExnRef` or an uncaught exception, which live as long as the store), the
+//! seen, as a `Val::ExnRef` or an uncaught exception, which live as long as the store), lent
+//! ones (made by the host to throw, until they are thrown: `lend`, `give_back`), the
 //! cells of `exnref` globals, the elements of `exnref` tables, and — while guest code runs on
 //! this thread — every word of the stack from the current stack pointer up to the outermost
 //! entry into guest code, with the callee-saved registers spilled first (`waot_scan_stack` in
@@ -39,6 +40,8 @@ pub(crate) struct ExnHeap {
 struct Object {
     layout: Layout,
     pinned: bool,
+    /// Held by host-made exceptions not yet thrown.
+    lent: u32,
 }
 
 use crate::vm::traps::waot_scan_stack;
@@ -79,6 +82,7 @@ impl ExnHeap {
             Object {
                 layout,
                 pinned: false,
+                lent: 0,
             },
         );
         ptr
@@ -114,7 +118,26 @@ impl ExnHeap {
         }
     }
 
-    /// Frees every object not reachable from pinned objects, `roots` (words that may point
+    /// Keeps `ptr` until `give_back`: a host-made exception until it is thrown. False if it is
+    /// not an object of this heap.
+    pub fn lend(&mut self, ptr: *const u8) -> bool {
+        match self.objects.get_mut(&(ptr as usize)) {
+            Some(o) => {
+                o.lent += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Ends a `lend`: the object lives on only if something reaches it.
+    pub fn give_back(&mut self, ptr: *const u8) {
+        if let Some(o) = self.objects.get_mut(&(ptr as usize)) {
+            o.lent = o.lent.saturating_sub(1);
+        }
+    }
+
+    /// Frees every object not reachable from pinned or lent objects, `roots` (words that may point
     /// into objects) and, when `stack` gives this thread's stack bounds (guest code is running
     /// on it), the stack up to the outermost entry into guest code.
     pub fn collect(&mut self, roots: &[usize], stack: Option<(usize, usize)>) {
@@ -122,7 +145,7 @@ impl ExnHeap {
         let mut ranges: Vec<(usize, usize, bool)> = self
             .objects
             .iter()
-            .map(|(&start, o)| (start, start + o.layout.size(), o.pinned))
+            .map(|(&start, o)| (start, start + o.layout.size(), o.pinned || o.lent > 0))
             .collect();
         ranges.sort_unstable();
         let mut marker = Marker {

@@ -35,6 +35,10 @@ pub struct Trap {
 pub(crate) struct Uncaught {
     pub object: *mut u8,
     pub decoded: Option<std::sync::Arc<dyn Decoded>>,
+    /// For an exception the host made to throw (`StoreData::exception_new`), whose object its
+    /// store keeps only until it is thrown: set when it is, in every clone, so that a clone is
+    /// not thrown after the object may have been freed.
+    pub thrown: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// What the store decodes an uncaught exception into, compared and shown through this trait.
@@ -121,6 +125,7 @@ impl Trap {
             uncaught: Some(Box::new(Uncaught {
                 object: exn,
                 decoded: None,
+                thrown: None,
             })),
         }
     }
