@@ -67,9 +67,12 @@ fn write_at_exit(ending: &mut Ending) {
     }
 }
 
-/// A spawned WASI thread is about to end the process.
+/// A spawned WASI thread is about to end the process: the lock stays taken, so no other
+/// ending races it to another exit status.
 fn before_thread_exit() {
-    write_at_exit(&mut ending());
+    let mut ending = ending();
+    write_at_exit(&mut ending);
+    std::mem::forget(ending);
 }
 
 /// The main thread's run returned: writes the profile `counted` reads to `path` (if given)

@@ -163,6 +163,91 @@ fn host_made_exceptions_are_freed_once_caught() {
         Err(Error::Trap(t)) => assert!(t.message.contains("thrown before"), "{t:?}"),
         other => panic!("expected a refusal, got {other:?}"),
     }
+
+    // Another store refuses one, which stays throwable in its own store, once.
+    let fresh = store.exception_new(tag, &[Val::I32(123)]).unwrap();
+    *kept.lock().unwrap() = Some(fresh.clone());
+    let mut other = Store::new();
+    let other_tag = other.tag_new(&[ValType::I32]);
+    let other_throw = other.func_new(&[ValType::I32], &[], move |_, _, _| Err(fresh.clone()));
+    let other_reenter = other.func_new(&[ValType::I32], &[ValType::I32], |_, _, _| Ok(()));
+    let mut linker = Linker::new();
+    linker.define("host", "tag", Extern::Tag(other_tag));
+    linker.define("host", "throw", Extern::Func(other_throw));
+    linker.define("host", "reenter", Extern::Func(other_reenter));
+    let other_inst = linker.instantiate(&mut other, &module).unwrap();
+    let other_catch = other.get_func(other_inst, "catch_host").unwrap();
+    match other.call(other_catch, &[Val::I32(0)]) {
+        Err(Error::Trap(t)) => assert!(t.message.contains("another store"), "{t:?}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(
+        store.call(catch_host, &[Val::I32(-1)]).unwrap(),
+        vec![Val::I32(124)]
+    );
+    assert!(store.call(catch_host, &[Val::I32(-1)]).is_err());
+}
+
+/// Once thrown, a host-made exception is kept as guest-thrown ones are: held as an `exnref`
+/// in a local while thousands of other exceptions (of the same size, so freed memory would be
+/// reused) force collections, it is rethrown intact; escaping to the host, it is kept.
+#[test]
+fn host_made_exceptions_live_while_wasm_or_the_host_holds_them() {
+    let d = tempfile::tempdir().unwrap();
+    let wat = r#"(module
+      (import "host" "tag" (tag $host (param i32)))
+      (import "host" "throw" (func $host_throw (param i32)))
+      (tag $noise (param i32))
+      (func $churn (param $n i32)
+        (block $done
+          (loop $l
+            (br_if $done (i32.eqz (local.get $n)))
+            (block $h (result i32)
+              (try_table (catch $noise $h) (throw $noise (local.get $n)))
+              (unreachable))
+            (drop)
+            (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+            (br $l))))
+      (func (export "keep_and_rethrow") (param i32) (result i32) (local $e exnref)
+        (local.set $e
+          (block $h (result exnref)
+            (try_table (catch_all_ref $h) (call $host_throw (local.get 0)))
+            (unreachable)))
+        (call $churn (i32.const 5000))
+        (block $p (result i32)
+          (try_table (catch $host $p) (throw_ref (local.get $e)))
+          (unreachable)))
+      (func (export "let_through") (param i32) (call $host_throw (local.get 0))))"#;
+    let module = load_wat(d.path(), "held", wat, &CompileOptions::default());
+    let mut store = Store::new();
+    let tag = store.tag_new(&[ValType::I32]);
+    let throw = store.func_new(&[ValType::I32], &[], move |caller, args, _| {
+        Err(caller.store.exception_new(tag, args).unwrap())
+    });
+    let mut linker = Linker::new();
+    linker.define("host", "tag", Extern::Tag(tag));
+    linker.define("host", "throw", Extern::Func(throw));
+    let inst = linker.instantiate(&mut store, &module).unwrap();
+    let keep = store.get_func(inst, "keep_and_rethrow").unwrap();
+    let collections = store.exception_collections();
+    for i in 0..4 {
+        assert_eq!(
+            store.call(keep, &[Val::I32(70 + i)]).unwrap(),
+            vec![Val::I32(70 + i)]
+        );
+    }
+    assert!(store.exception_collections() > collections);
+    let through = store.get_func(inst, "let_through").unwrap();
+    let Err(Error::Trap(trap)) = store.call(through, &[Val::I32(9)]) else {
+        panic!("expected the exception")
+    };
+    store.collect_exceptions();
+    assert_eq!(store.live_exceptions(), 1, "the one the host holds");
+    let exception = trap.exception().expect("an exception");
+    assert_eq!(
+        (exception.tag, &exception.payload[..]),
+        (Some(tag), &[Val::I32(9)][..])
+    );
 }
 
 #[test]

@@ -170,7 +170,8 @@ impl StoreData {
             object: uncaught.object,
             store: self.id,
         };
-        // SAFETY: exception objects stay allocated as long as the store.
+        // SAFETY: the object is alive: just made and lent (`exception_new`) or pinned
+        // (`decode_exception`).
         let identity =
             unsafe { *(exn.object.add(layout::OFFSET_TAG as usize) as *const *const VmTag) };
         if let Some(index) = self.tags.iter().position(|t| std::ptr::eq(&t.vm, identity)) {

@@ -824,12 +824,16 @@ pub(crate) unsafe extern "C" fn host_callback(
                 .exception()
                 .filter(|e| e.store == store.id && store.exn_heap.borrow().contains(e.object))
                 .map(|e| e.object);
-            // A host-made exception is thrown once: its store kept it only until then.
+            // A host-made exception is thrown once: its store kept it only until then. One
+            // refused as another store's stays unthrown.
             let thrown_before = trap
                 .uncaught
                 .as_ref()
                 .and_then(|u| u.thrown.as_ref())
-                .map(|t| t.swap(true, std::sync::atomic::Ordering::SeqCst));
+                .map(|t| match ours {
+                    Some(_) => t.swap(true, std::sync::atomic::Ordering::SeqCst),
+                    None => t.load(std::sync::atomic::Ordering::SeqCst),
+                });
             // `raise` leaves by a jump: nothing may be left to drop.
             drop(trap);
             match (thrown_before, ours) {
