@@ -40,6 +40,23 @@ const EXN: &str = r#"
     (local.get $sum))
 )"#;
 
+/// An instance of `module` with the host's tag and functions (`reenter` only if given).
+fn link(
+    store: &mut Store,
+    module: &waot::Module,
+    tag: waot::Tag,
+    throw: waot::Func,
+    reenter: Option<waot::Func>,
+) -> waot::Instance {
+    let mut linker = Linker::new();
+    linker.define("host", "tag", Extern::Tag(tag));
+    linker.define("host", "throw", Extern::Func(throw));
+    if let Some(reenter) = reenter {
+        linker.define("host", "reenter", Extern::Func(reenter));
+    }
+    linker.instantiate(store, module).unwrap()
+}
+
 #[test]
 fn exceptions_cross_host_frames_in_both_directions() {
     let d = tempfile::tempdir().unwrap();
@@ -63,11 +80,7 @@ fn exceptions_cross_host_frames_in_both_directions() {
             other => panic!("expected an exception, got {other:?}"),
         }
     });
-    let mut linker = Linker::new();
-    linker.define("host", "tag", Extern::Tag(tag));
-    linker.define("host", "throw", Extern::Func(throw));
-    linker.define("host", "reenter", Extern::Func(reenter));
-    let inst = linker.instantiate(&mut store, &module).unwrap();
+    let inst = link(&mut store, &module, tag, throw, Some(reenter));
     let call = |store: &mut Store, name: &str, args: &[Val]| {
         let f = store.get_func(inst, name).unwrap();
         store.call(f, args)
@@ -140,11 +153,7 @@ fn host_made_exceptions_are_freed_once_caught() {
         Err(exception)
     });
     let reenter = store.func_new(&[ValType::I32], &[ValType::I32], |_, _, _| Ok(()));
-    let mut linker = Linker::new();
-    linker.define("host", "tag", Extern::Tag(tag));
-    linker.define("host", "throw", Extern::Func(throw));
-    linker.define("host", "reenter", Extern::Func(reenter));
-    let inst = linker.instantiate(&mut store, &module).unwrap();
+    let inst = link(&mut store, &module, tag, throw, Some(reenter));
     let catch_host = store.get_func(inst, "catch_host").unwrap();
     for i in 0..5_000 {
         assert_eq!(
@@ -171,11 +180,13 @@ fn host_made_exceptions_are_freed_once_caught() {
     let other_tag = other.tag_new(&[ValType::I32]);
     let other_throw = other.func_new(&[ValType::I32], &[], move |_, _, _| Err(fresh.clone()));
     let other_reenter = other.func_new(&[ValType::I32], &[ValType::I32], |_, _, _| Ok(()));
-    let mut linker = Linker::new();
-    linker.define("host", "tag", Extern::Tag(other_tag));
-    linker.define("host", "throw", Extern::Func(other_throw));
-    linker.define("host", "reenter", Extern::Func(other_reenter));
-    let other_inst = linker.instantiate(&mut other, &module).unwrap();
+    let other_inst = link(
+        &mut other,
+        &module,
+        other_tag,
+        other_throw,
+        Some(other_reenter),
+    );
     let other_catch = other.get_func(other_inst, "catch_host").unwrap();
     match other.call(other_catch, &[Val::I32(0)]) {
         Err(Error::Trap(t)) => assert!(t.message.contains("another store"), "{t:?}"),
@@ -224,10 +235,7 @@ fn host_made_exceptions_live_while_wasm_or_the_host_holds_them() {
     let throw = store.func_new(&[ValType::I32], &[], move |caller, args, _| {
         Err(caller.store.exception_new(tag, args).unwrap())
     });
-    let mut linker = Linker::new();
-    linker.define("host", "tag", Extern::Tag(tag));
-    linker.define("host", "throw", Extern::Func(throw));
-    let inst = linker.instantiate(&mut store, &module).unwrap();
+    let inst = link(&mut store, &module, tag, throw, None);
     let keep = store.get_func(inst, "keep_and_rethrow").unwrap();
     let collections = store.exception_collections();
     for i in 0..4 {

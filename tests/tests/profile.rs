@@ -108,6 +108,18 @@ fn waotc(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
     o
 }
 
+/// `waotc -O0 --profile-generate`: a build for profiling runs.
+fn profiling_build(wasm: &Path, so: &Path) {
+    waotc(&[
+        &"-q",
+        &"-O0",
+        &"--no-cache",
+        &"--profile-generate",
+        &wasm,
+        &so,
+    ]);
+}
+
 fn write_wasm(dir: &Path, name: &str, wat: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, wat::parse_str(wat).unwrap()).unwrap();
@@ -155,14 +167,7 @@ fn profiles_are_written_merged_and_compiled_from() {
     let d = tempfile::tempdir().unwrap();
     let wasm = write_wasm(d.path(), "m.wasm", &module_wat(1));
     let profiling = d.path().join("profiling.so");
-    waotc(&[
-        &"-q",
-        &"-O0",
-        &"--no-cache",
-        &"--profile-generate",
-        &wasm,
-        &profiling,
-    ]);
+    profiling_build(&wasm, &profiling);
     let out = d.path().join("m.profile");
     for _ in 0..2 {
         let o = run(
@@ -483,14 +488,7 @@ fn the_interpreter_counts_what_native_code_counts() {
         (&trapping, &["--invoke", "boom", "37"][..]),
     ] {
         let profiling = d.path().join("profiling.so");
-        waotc(&[
-            &"-q",
-            &"-O0",
-            &"--no-cache",
-            &"--profile-generate",
-            wasm,
-            &profiling,
-        ]);
+        profiling_build(wasm, &profiling);
         let (native, interpreted) = (d.path().join("native"), d.path().join("interpreted"));
         let _ = std::fs::remove_file(&native);
         let _ = std::fs::remove_file(&interpreted);
@@ -522,14 +520,7 @@ fn the_interpreter_counts_what_native_code_counts() {
 fn profiled_ending(d: &Path, name: &str, wat: &str, flags: &[&str]) -> (Option<i32>, Vec<u64>) {
     let wasm = write_wasm(d, &format!("{name}.wasm"), wat);
     let so = d.join(format!("{name}.so"));
-    waotc(&[
-        &"-q",
-        &"-O0",
-        &"--no-cache",
-        &"--profile-generate",
-        &wasm,
-        &so,
-    ]);
+    profiling_build(&wasm, &so);
     let out = d.join(format!("{name}.profile"));
     let mut child = Command::new(binary("wrun"))
         .args(flags)
@@ -623,14 +614,7 @@ fn every_ending_writes_the_profile() {
         r#"(module (import "env" "missing" (func)) (func (export "_start")))"#,
     );
     let so = d.path().join("unlinked.so");
-    waotc(&[
-        &"-q",
-        &"-O0",
-        &"--no-cache",
-        &"--profile-generate",
-        &unlinked,
-        &so,
-    ]);
+    profiling_build(&unlinked, &so);
     let out = d.path().join("unlinked.profile");
     let o = run("wrun", &[&"--profile-out", &out, &so]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));

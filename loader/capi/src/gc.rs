@@ -199,6 +199,20 @@ unsafe fn library_vals(values: *const wasm_val_t, n: usize) -> Result<Vec<Val>, 
         .collect()
 }
 
+/// `set` applied to the GC object `r` names, its store and `value` as the library's value.
+unsafe fn set(
+    r: *const wasm_ref_t,
+    value: *const wasm_val_t,
+    error: *mut wasm_message_t,
+    set: impl FnOnce(&mut StoreData, AnyRef, Val) -> waot::Result<()>,
+) -> bool {
+    with_object(r, error, |a, store| {
+        let v = (*value).to_val()?;
+        set(&mut *store, a, v).map_err(|e| e.to_string())
+    })
+    .is_some()
+}
+
 /// Sets mutable field `field` of struct `r` to `value` (an i32 for a packed field, truncated),
 /// checked against the field's type as a call's argument is; false, with a message in `error`,
 /// for another reference, an immutable or missing field, or a value of the wrong type or store.
@@ -209,11 +223,7 @@ pub unsafe extern "C" fn waot_ref_struct_set(
     value: *const wasm_val_t,
     error: *mut wasm_message_t,
 ) -> bool {
-    with_object(r, error, |a, store| {
-        let v = (*value).to_val()?;
-        (*store).struct_set(a, field, v).map_err(|e| e.to_string())
-    })
-    .is_some()
+    set(r, value, error, |s, a, v| s.struct_set(a, field, v))
 }
 
 /// Sets element `index` of mutable array `r`, as `waot_ref_struct_set` sets a field.
@@ -224,11 +234,7 @@ pub unsafe extern "C" fn waot_ref_array_set(
     value: *const wasm_val_t,
     error: *mut wasm_message_t,
 ) -> bool {
-    with_object(r, error, |a, store| {
-        let v = (*value).to_val()?;
-        (*store).array_set(a, index, v).map_err(|e| e.to_string())
-    })
-    .is_some()
+    set(r, value, error, |s, a, v| s.array_set(a, index, v))
 }
 
 /// `make` applied to the canonical id of `module`'s type `type_index`, the object it makes
