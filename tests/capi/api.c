@@ -69,14 +69,6 @@ static wasm_trap_t* pass_ref(const wasm_val_vec_t* args, wasm_val_vec_t* results
   return NULL;
 }
 
-static wasm_functype_t* functype(int np, const wasm_valkind_t* p, int nr, const wasm_valkind_t* r) {
-  wasm_valtype_vec_t params, results;
-  wasm_valtype_vec_new_uninitialized(&params, np);
-  for (int i = 0; i < np; i++) params.data[i] = wasm_valtype_new(p[i]);
-  wasm_valtype_vec_new_uninitialized(&results, nr);
-  for (int i = 0; i < nr; i++) results.data[i] = wasm_valtype_new(r[i]);
-  return wasm_functype_new(&params, &results);
-}
 
 /* An instance of the artifact in `store`, with its exports in `exports`. */
 static wasm_instance_t* instantiate(wasm_store_t* store, wasm_module_t* module, double* env,
@@ -637,15 +629,6 @@ static char* read_file(const char* path) {
   return buf;
 }
 
-static bool output_is(waot_wasi_t* wasi, uint32_t fd, const char* expected) {
-  wasm_byte_vec_t out;
-  CHECK(waot_wasi_output(wasi, fd, &out));
-  bool same = out.size == strlen(expected) && memcmp(out.data, expected, out.size) == 0;
-  if (!same) fprintf(stderr, "fd %u: %.*s\n", fd, (int)out.size, out.data);
-  wasm_byte_vec_delete(&out);
-  return same;
-}
-
 /* A WASI program with arguments, environment, a preopened directory and its streams in
  * memory; then the errors: a directory that is not there, an import WASI does not fill. */
 static void wasi(const char* path, const char* dir, wasm_module_t* plain) {
@@ -963,7 +946,7 @@ static void v128(const char* path) {
 }
 
 int main(int argc, char** argv) {
-  CHECK(argc == 9);
+  CHECK(argc == 12);
   artifact = argv[1];
   engine = wasm_engine_new();
   wasm_message_t error;
@@ -989,5 +972,7 @@ int main(int argc, char** argv) {
   gc_objects(engine, argv[8]);
   limits(argv[2]);
   wasm_engine_delete(engine);
+  /* Last: it takes the compiler out of reach. */
+  interpreter(argv[9], argv[10], argv[5], argv[11]);
   return 0;
 }

@@ -41,6 +41,28 @@ static inline bool name_is(const wasm_name_t* n, const char* s) {
   return n->size == strlen(s) && memcmp(n->data, s, n->size) == 0;
 }
 
+static inline wasm_functype_t* functype(int np, const wasm_valkind_t* p, int nr,
+                                        const wasm_valkind_t* r) {
+  wasm_valtype_vec_t params, results;
+  wasm_valtype_vec_new_uninitialized(&params, np);
+  for (int i = 0; i < np; i++) params.data[i] = wasm_valtype_new(p[i]);
+  wasm_valtype_vec_new_uninitialized(&results, nr);
+  for (int i = 0; i < nr; i++) results.data[i] = wasm_valtype_new(r[i]);
+  return wasm_functype_new(&params, &results);
+}
+
+/* Whether WASI stream `fd` (in memory) holds exactly `expected`. */
+static inline bool output_is(waot_wasi_t* wasi, uint32_t fd, const char* expected) {
+  wasm_byte_vec_t out;
+  CHECK(waot_wasi_output(wasi, fd, &out));
+  bool same = out.size == strlen(expected) && memcmp(out.data, expected, out.size) == 0;
+  if (!same) fprintf(stderr, "fd %u: %.*s\n", fd, (int)out.size, out.data);
+  wasm_byte_vec_delete(&out);
+  return same;
+}
+
+/* interp.c: the interpreter behind the C API. */
+void interpreter(const char* wasm, const char* so, const char* foreign, const char* wasi);
 /* tags.c: tags made by the host and by modules, exceptions thrown both ways. */
 void tags(wasm_engine_t* engine, const char* path);
 /* gc_objects.c: structs and arrays made and written by the host. */

@@ -49,6 +49,11 @@ fn tags_module(dir: &Path) -> PathBuf {
     compile_source(dir, "tags.wat", "tags", "so", &["--cpu", "x86-64-v2"])
 }
 
+/// tests/capi/interp.wat compiled to `interp.so`, beside its plain `interp.plain.wasm`.
+fn interp_module(dir: &Path) -> PathBuf {
+    compile_source(dir, "interp.wat", "interp", "so", &["--cpu", "x86-64-v2"])
+}
+
 /// tests/capi/gc.wat compiled to `gc.so`.
 fn gc_module(dir: &Path) -> PathBuf {
     compile_source(dir, "gc.wat", "gc", "so", &["--cpu", "x86-64-v2"])
@@ -128,6 +133,7 @@ fn build_c(dir: &Path, name: &str, extra: &[&str], lib_dir: &Path) -> PathBuf {
         .arg(root().join("tests/capi/api.c"))
         .arg(root().join("tests/capi/tags.c"))
         .arg(root().join("tests/capi/gc_objects.c"))
+        .arg(root().join("tests/capi/interp.c"))
         .arg("-o")
         .arg(&exe)
         .arg("-L")
@@ -140,7 +146,7 @@ fn build_c(dir: &Path, name: &str, extra: &[&str], lib_dir: &Path) -> PathBuf {
     exe
 }
 
-const GROUPS: [&str; 17] = [
+const GROUPS: [&str; 18] = [
     "module types: ok",
     "values: ok",
     "host functions: ok",
@@ -158,6 +164,7 @@ const GROUPS: [&str; 17] = [
     "tags: ok",
     "gc objects from the host: ok",
     "limits: ok",
+    "interpreter: ok",
 ];
 
 fn run(exe: &Path, plain: &Path, metered: &Path, wasi: &(PathBuf, PathBuf), foreign: &Path) {
@@ -172,6 +179,7 @@ fn run(exe: &Path, plain: &Path, metered: &Path, wasi: &(PathBuf, PathBuf), fore
         .arg(v128_module(plain.parent().unwrap()))
         .arg(tags_module(plain.parent().unwrap()))
         .arg(gc_module(plain.parent().unwrap()))
+        .args(interp_args(plain.parent().unwrap()))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -231,6 +239,7 @@ fn the_c_api_test_is_clean_under_valgrind() {
         .arg(v128_module(d.path()))
         .arg(tags_module(d.path()))
         .arg(gc_module(d.path()))
+        .args(interp_args(d.path()))
         .output()
         .expect("valgrind runs (scripts/setup.sh installs it)");
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -241,6 +250,17 @@ fn the_c_api_test_is_clean_under_valgrind() {
         .filter(|g| !g.starts_with("another target"))
         .collect();
     assert_eq!(stdout.lines().collect::<Vec<_>>(), groups, "{stderr}");
+}
+
+/// The interpreter group's files: interp.wat as a plain wasm and natively, and the WASI
+/// guest's plain wasm (made by `wasi_guest`).
+fn interp_args(dir: &Path) -> [PathBuf; 3] {
+    let so = interp_module(dir);
+    [
+        dir.join("interp.plain.wasm"),
+        so,
+        dir.join("wasi_guest.wasm"),
+    ]
 }
 
 fn debug_lib_dir() -> PathBuf {

@@ -14,8 +14,34 @@ extern "C" {
  * or compiles a plain wasm through the cache (~/.cache/waot, by the waotc beside the program
  * or named by WAOTC). A universal wasm whose native code cannot run here (another CPU or
  * target, an untrusted signature, altered bytes) is compiled again from its wasm the same
- * way: the C API's fallback is the compiler, not an interpreter. */
+ * way, unless the engine asks for the interpreter (below). */
 own wasm_module_t* waot_module_load(wasm_engine_t*, const char* path, own wasm_message_t* error);
+
+/* Where the modules that waot_module_load (with this engine) and wasm_module_new (with a store
+ * made from it afterwards) give run:
+ * - WAOT_INTERPRETER_NEVER (the default): native code, or else the module compiled for this
+ *   host on load, as above;
+ * - WAOT_INTERPRETER_FALLBACK: native code, or else the interpreter (wasmi), with no compiler
+ *   (a plain wasm, or a universal one whose native code cannot run here);
+ * - WAOT_INTERPRETER_ALWAYS: the interpreter, for every module (a `.so`'s embedded wasm).
+ * The interpreter refuses, with a message naming the feature, modules that use exception
+ * handling, GC, typed function references or threads. An interpreted module's instances,
+ * functions, memories, globals and tables are used through the same functions as native ones,
+ * with fuel, interruption and the memory limit below. Functions cross between the two: an
+ * interpreted instance imports host functions and native instances' functions, and a native
+ * instance imports interpreted functions. Memories, globals and tables do not: an interpreted
+ * instance imports those of interpreted instances only (not wasm_memory_new's), and native
+ * ones of native instances or the host only. A function reference of interpreted code does
+ * not cross to C: wasm_func_as_ref of its functions and wasm_table_get of its non-null
+ * funcrefs return NULL, and a call whose result would be one is a trap. False for an unknown
+ * mode. */
+#define WAOT_INTERPRETER_NEVER 0
+#define WAOT_INTERPRETER_FALLBACK 1
+#define WAOT_INTERPRETER_ALWAYS 2
+bool waot_engine_set_interpreter(wasm_engine_t*, uint8_t mode);
+
+/* Whether the module runs in the interpreter. */
+bool waot_module_interpreted(const wasm_module_t*);
 
 /* For a module compiled with `waotc --profile-generate`: how often each of its functions ran
  * (entries and loop iterations), in every instance in this process so far, as the text

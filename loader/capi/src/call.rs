@@ -4,7 +4,7 @@
 //! trampoline reads, with no conversion to the library's `Val`s; everything else goes through
 //! `Val`s, checked by the library.
 
-use crate::externs::wasm_func_t;
+use crate::externs::{wasm_func_t, Target};
 use crate::trap::wasm_trap_t;
 use crate::values::{kind_of, wasm_val_t, wasm_val_union, Crossing, WAOT_V128};
 use crate::vec::wasm_val_vec_t;
@@ -142,11 +142,13 @@ unsafe fn first_or_general_call(
     c_args: &[wasm_val_t],
     c_results: &mut [wasm_val_t],
 ) -> *mut wasm_trap_t {
-    let (store, h) = wasm_func_t::handle(f);
     let prepared = (*f)
         .0
         .prepared
-        .get_or_init(|| store.prepare(h).ok().flatten().map(Prepared::new));
+        .get_or_init(|| match wasm_func_t::handle(f) {
+            Target::Native(store, h) => store.prepare(h).ok().flatten().map(Prepared::new),
+            Target::Interp(..) => None,
+        });
     if let Some(Prepared {
         call,
         numeric: Some(kinds),
@@ -165,12 +167,11 @@ unsafe fn general_call(
     c_args: &[wasm_val_t],
     c_results: &mut [wasm_val_t],
 ) -> *mut wasm_trap_t {
-    let (store, h) = wasm_func_t::handle(f);
     let arity = match prepared {
         Some(p) => p.call.result_count(),
-        None => match store.func_arity(h) {
-            Ok((_, results)) => results,
-            Err(e) => return wasm_trap_t::from_error(e),
+        None => match crate::externs::func_types(f) {
+            Some((_, results)) => results.len(),
+            None => return wasm_trap_t::from_message("the function's store has no such function"),
         },
     };
     // Refused before the call: results that cannot be handed back after its effects.
@@ -219,9 +220,9 @@ unsafe fn general_call(
         result_heap.resize(arity, Val::I32(0));
         &mut result_heap
     };
-    let outcome = match prepared {
-        Some(p) => p.call.call(store, vals, outs),
-        None => store.call_into(h, vals, outs),
+    let outcome = match (prepared, wasm_func_t::handle(f)) {
+        (Some(p), Target::Native(store, _)) => p.call.call(store, vals, outs),
+        _ => crate::externs::func_call(f, vals, outs),
     };
     if let Err(e) = outcome {
         return wasm_trap_t::of_call(Some((*f).0.store), e);
@@ -261,7 +262,7 @@ unsafe fn numeric_call(
         }
         base.add(i).cast::<u64>().write(bits(arg));
     }
-    let (store, _) = wasm_func_t::handle(f);
+    let store = &mut *(*f).0.store;
     // SAFETY: `Kinds` holds at most INLINE parameters and results, so the slots cover them,
     // and every parameter's slot was written above.
     if let Err(trap) = call.call_numeric_raw(store, base) {

@@ -2,6 +2,7 @@
 //! store it belongs to; `wasm_func_t` and the others are the same object as `wasm_extern_t`,
 //! so the casts return their argument.
 
+use crate::interp::InterpExt;
 use crate::runtime::wasm_store_t;
 use crate::trap::wasm_trap_t;
 use crate::types::{
@@ -11,19 +12,58 @@ use crate::types::{
 use crate::values::{kind_of, store_kind, type_of, wasm_ref_t, wasm_val_t};
 use crate::vec::wasm_val_vec_t;
 use crate::vec::Element;
+use crate::wasmi;
 use std::ffi::c_void;
 use waot::{Extern, Func, Global, Memory, StoreData, Table, Tag, Trap, Val, ValType};
 
 #[derive(Clone)]
 pub struct wasm_extern_t {
     pub(crate) store: *mut StoreData,
-    pub(crate) ext: Extern,
+    pub(crate) ext: Ext,
     /// A compiled function's lookup, made at its first `wasm_func_call`.
     pub(crate) prepared: std::cell::OnceCell<Option<crate::call::Prepared>>,
     /// A function's `wasm_func_as_ref`, made when first asked for.
     pub(crate) as_ref: std::cell::OnceCell<Box<wasm_ref_t>>,
     /// What of a function's signature C cannot hand over, found at its first general call.
     pub(crate) crossing: std::cell::OnceCell<crate::values::Crossing>,
+}
+
+/// An external of native code (or made by the host), or of the interpreter.
+#[derive(Clone)]
+pub(crate) enum Ext {
+    Native(Extern),
+    Interp(InterpExt),
+}
+
+impl Ext {
+    /// Its `wasm_externkind_t`.
+    fn kind(&self) -> wasm_externkind_t {
+        use wasmi::Extern as W;
+        match self {
+            Ext::Native(Extern::Func(_)) => WASM_EXTERN_FUNC,
+            Ext::Native(Extern::Global(_)) => WASM_EXTERN_GLOBAL,
+            Ext::Native(Extern::Table(_)) => WASM_EXTERN_TABLE,
+            Ext::Native(Extern::Memory(_)) => WASM_EXTERN_MEMORY,
+            Ext::Native(Extern::Tag(_)) => crate::types::WAOT_EXTERN_TAG,
+            Ext::Interp(i) => match i.ext {
+                W::Func(_) => WASM_EXTERN_FUNC,
+                W::Global(_) => WASM_EXTERN_GLOBAL,
+                W::Table(_) => WASM_EXTERN_TABLE,
+                W::Memory(_) => WASM_EXTERN_MEMORY,
+            },
+        }
+    }
+}
+
+const WASM_EXTERN_FUNC: wasm_externkind_t = 0;
+const WASM_EXTERN_GLOBAL: wasm_externkind_t = 1;
+const WASM_EXTERN_TABLE: wasm_externkind_t = 2;
+const WASM_EXTERN_MEMORY: wasm_externkind_t = 3;
+
+/// What an external's handle names: an object of the native store, or of the interpreter.
+pub(crate) enum Target<'a, H, W> {
+    Native(&'a mut StoreData, H),
+    Interp(&'a InterpExt, W),
 }
 
 #[repr(transparent)]
@@ -40,7 +80,7 @@ pub struct waot_tag_t(pub(crate) wasm_extern_t);
 
 pub type wasm_externkind_t = u8;
 
-pub(crate) fn new_extern(store: *mut StoreData, ext: Extern) -> wasm_extern_t {
+pub(crate) fn new_extern(store: *mut StoreData, ext: Ext) -> wasm_extern_t {
     wasm_extern_t {
         store,
         ext,
@@ -51,11 +91,11 @@ pub(crate) fn new_extern(store: *mut StoreData, ext: Extern) -> wasm_extern_t {
 }
 
 pub(crate) fn boxed(store: *mut StoreData, ext: Extern) -> *mut wasm_extern_t {
-    Box::into_raw(Box::new(new_extern(store, ext)))
+    Box::into_raw(Box::new(new_extern(store, Ext::Native(ext))))
 }
 
 macro_rules! delete_and_cast {
-    ($t:ident, $variant:ident, $delete:ident, $as_extern:ident, $from_extern:ident) => {
+    ($t:ident, $kind:expr, $delete:ident, $as_extern:ident, $from_extern:ident) => {
         #[no_mangle]
         pub unsafe extern "C" fn $delete(p: *mut $t) {
             if !p.is_null() {
@@ -71,22 +111,31 @@ macro_rules! delete_and_cast {
         /// Null when the external is of another kind.
         #[no_mangle]
         pub unsafe extern "C" fn $from_extern(e: *mut wasm_extern_t) -> *mut $t {
-            match (*e).ext {
-                Extern::$variant(_) => e as *mut $t,
-                _ => std::ptr::null_mut(),
+            match (*e).ext.kind() == $kind {
+                true => e as *mut $t,
+                false => std::ptr::null_mut(),
             }
         }
+    };
+}
 
+/// `handle` for an external kind that both sides have.
+macro_rules! target {
+    ($t:ident, $variant:ident) => {
         impl $t {
             /// The object's store and handle.
             ///
             /// # Safety
             /// `p` must point to a live object, whose store is alive (the C API's rule).
-            pub(crate) unsafe fn handle<'a>(p: *const $t) -> (&'a mut StoreData, $variant) {
-                let Extern::$variant(h) = (*p).0.ext else {
-                    unreachable!("made by a checked cast")
-                };
-                (&mut *(*p).0.store, h)
+            pub(crate) unsafe fn handle<'a>(p: *const $t) -> Target<'a, $variant, wasmi::$variant> {
+                match &(*p).0.ext {
+                    Ext::Native(Extern::$variant(h)) => Target::Native(&mut *(*p).0.store, *h),
+                    Ext::Interp(i) => match i.ext {
+                        wasmi::Extern::$variant(h) => Target::Interp(i, h),
+                        _ => unreachable!("made by a checked cast"),
+                    },
+                    _ => unreachable!("made by a checked cast"),
+                }
             }
         }
     };
@@ -94,49 +143,60 @@ macro_rules! delete_and_cast {
 
 delete_and_cast!(
     wasm_func_t,
-    Func,
+    WASM_EXTERN_FUNC,
     wasm_func_delete,
     wasm_func_as_extern,
     wasm_extern_as_func
 );
 delete_and_cast!(
     wasm_global_t,
-    Global,
+    WASM_EXTERN_GLOBAL,
     wasm_global_delete,
     wasm_global_as_extern,
     wasm_extern_as_global
 );
 delete_and_cast!(
     wasm_memory_t,
-    Memory,
+    WASM_EXTERN_MEMORY,
     wasm_memory_delete,
     wasm_memory_as_extern,
     wasm_extern_as_memory
 );
 delete_and_cast!(
     waot_tag_t,
-    Tag,
+    crate::types::WAOT_EXTERN_TAG,
     waot_tag_delete,
     waot_tag_as_extern,
     waot_extern_as_tag
 );
 delete_and_cast!(
     wasm_table_t,
-    Table,
+    WASM_EXTERN_TABLE,
     wasm_table_delete,
     wasm_table_as_extern,
     wasm_extern_as_table
 );
+target!(wasm_func_t, Func);
+target!(wasm_global_t, Global);
+target!(wasm_memory_t, Memory);
+target!(wasm_table_t, Table);
+
+impl waot_tag_t {
+    /// The tag's store and handle (only native code has tags).
+    ///
+    /// # Safety
+    /// As the others' `handle`.
+    pub(crate) unsafe fn handle<'a>(p: *const waot_tag_t) -> (&'a mut StoreData, Tag) {
+        let Ext::Native(Extern::Tag(h)) = (*p).0.ext else {
+            unreachable!("made by a checked cast")
+        };
+        (&mut *(*p).0.store, h)
+    }
+}
 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_extern_kind(e: *const wasm_extern_t) -> wasm_externkind_t {
-    match (*e).ext {
-        Extern::Func(_) => 0,
-        Extern::Global(_) => 1,
-        Extern::Table(_) => 2,
-        Extern::Memory(_) => 3,
-        Extern::Tag(_) => crate::types::WAOT_EXTERN_TAG,
-    }
+    (*e).ext.kind()
 }
 
 #[no_mangle]
@@ -278,23 +338,62 @@ pub unsafe extern "C" fn wasm_func_new_with_env(
 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_func_type(f: *const wasm_func_t) -> *mut wasm_functype_t {
-    let (store, h) = wasm_func_t::handle(f);
     let kinds = |ts: &[ValType]| ts.iter().map(|t| store_kind(*t)).collect::<Vec<_>>();
-    store.func_signature(h).map_or(std::ptr::null_mut(), |sig| {
-        wasm_functype_t::from_kinds(&kinds(&sig.params), &kinds(&sig.results))
-    })
+    match wasm_func_t::handle(f) {
+        Target::Native(store, h) => store.func_signature(h).map_or(std::ptr::null_mut(), |sig| {
+            wasm_functype_t::from_kinds(&kinds(&sig.params), &kinds(&sig.results))
+        }),
+        Target::Interp(i, h) => {
+            let (params, results) = i.func_types(h);
+            wasm_functype_t::from_kinds(&kinds(&params), &kinds(&results))
+        }
+    }
+}
+
+/// The function's numbers of parameters and results (0 and 0 for one that is gone).
+pub(crate) unsafe fn func_arity(f: *const wasm_func_t) -> (usize, usize) {
+    match wasm_func_t::handle(f) {
+        Target::Native(store, h) => store.func_arity(h).unwrap_or((0, 0)),
+        Target::Interp(i, h) => {
+            let (params, results) = i.func_types(h);
+            (params.len(), results.len())
+        }
+    }
+}
+
+/// The function's parameter and result types, by either side (none for one that is gone).
+pub(crate) unsafe fn func_types(f: *const wasm_func_t) -> Option<(Vec<ValType>, Vec<ValType>)> {
+    match wasm_func_t::handle(f) {
+        Target::Native(store, h) => store.func_signature(h).ok().map(|s| (s.params, s.results)),
+        Target::Interp(i, h) => Some(i.func_types(h)),
+    }
+}
+
+/// Calls the function with `args`, its results written to `outs` (one slot for each), by
+/// either side.
+pub(crate) unsafe fn func_call(
+    f: *const wasm_func_t,
+    args: &[Val],
+    outs: &mut [Val],
+) -> waot::Result<()> {
+    match wasm_func_t::handle(f) {
+        Target::Native(store, h) => store.call_into(h, args, outs),
+        Target::Interp(i, h) => {
+            let values = i.call(h, args)?;
+            outs.iter_mut().zip(values).for_each(|(o, v)| *o = v);
+            Ok(())
+        }
+    }
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_func_param_arity(f: *const wasm_func_t) -> usize {
-    let (store, h) = wasm_func_t::handle(f);
-    store.func_arity(h).map_or(0, |a| a.0)
+    func_arity(f).0
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_func_result_arity(f: *const wasm_func_t) -> usize {
-    let (store, h) = wasm_func_t::handle(f);
-    store.func_arity(h).map_or(0, |a| a.1)
+    func_arity(f).1
 }
 
 #[no_mangle]
@@ -334,18 +433,35 @@ pub(crate) unsafe fn new_global(
 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_global_type(g: *const wasm_global_t) -> *mut wasm_globaltype_t {
-    let (store, h) = wasm_global_t::handle(g);
-    match store.global_type(h) {
-        Ok(t) => wasm_globaltype_t::new_boxed(store_kind(t.content_type), t.mutable as u8),
+    let ty = match wasm_global_t::handle(g) {
+        Target::Native(store, h) => store.global_type(h).map(|t| (t.content_type, t.mutable)),
+        Target::Interp(i, h) => Ok(i.global_type(h)),
+    };
+    match ty {
+        Ok((t, mutable)) => wasm_globaltype_t::new_boxed(store_kind(t), mutable as u8),
         Err(_) => std::ptr::null_mut(),
+    }
+}
+
+/// The global's value, by either side.
+pub(crate) unsafe fn global_get(g: *const wasm_global_t) -> waot::Result<Val> {
+    match wasm_global_t::handle(g) {
+        Target::Native(store, h) => store.global_get(h),
+        Target::Interp(i, h) => i.global_get(h),
+    }
+}
+
+/// Sets the global, by either side.
+pub(crate) unsafe fn global_set(g: *const wasm_global_t, v: Val) -> waot::Result<()> {
+    match wasm_global_t::handle(g) {
+        Target::Native(store, h) => store.global_set(h, v),
+        Target::Interp(i, h) => i.global_set(h, &v),
     }
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_global_get(g: *const wasm_global_t, out: *mut wasm_val_t) {
-    let (store, h) = wasm_global_t::handle(g);
-    let v = store
-        .global_get(h)
+    let v = global_get(g)
         .ok()
         .and_then(|v| wasm_val_t::from_val((*g).0.store, &v).ok())
         .unwrap_or_default();
@@ -355,9 +471,8 @@ pub unsafe extern "C" fn wasm_global_get(g: *const wasm_global_t, out: *mut wasm
 /// Sets a mutable global; a value of another type, or a constant global, is left unchanged.
 #[no_mangle]
 pub unsafe extern "C" fn wasm_global_set(g: *mut wasm_global_t, value: *const wasm_val_t) {
-    let (store, h) = wasm_global_t::handle(g);
     if let Ok(v) = (*value).to_val() {
-        let _ = store.global_set(h, v);
+        let _ = global_set(g, v);
     }
 }
 
@@ -377,48 +492,59 @@ pub unsafe extern "C" fn wasm_memory_new(
 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_memory_type(m: *const wasm_memory_t) -> *mut wasm_memorytype_t {
-    let (store, h) = wasm_memory_t::handle(m);
-    let Ok(t) = store.memory_type(h) else {
-        return std::ptr::null_mut();
+    let limits = match wasm_memory_t::handle(m) {
+        Target::Native(store, h) => match store.memory_type(h) {
+            Ok(t) => (t.initial, t.maximum),
+            Err(_) => return std::ptr::null_mut(),
+        },
+        Target::Interp(i, h) => i.memory_type(h),
     };
-    wasm_memorytype_t::new_boxed(c_limits(t.initial, t.maximum))
+    wasm_memorytype_t::new_boxed(c_limits(limits.0, limits.1))
 }
 
 /// The memory's bytes; null for a shared memory, whose bytes other threads change.
 #[no_mangle]
 pub unsafe extern "C" fn wasm_memory_data(m: *mut wasm_memory_t) -> *mut u8 {
-    let (store, h) = wasm_memory_t::handle(m);
-    store
-        .memory_data_mut(h)
-        .map_or(std::ptr::null_mut(), |d| d.as_mut_ptr())
+    match wasm_memory_t::handle(m) {
+        Target::Native(store, h) => store
+            .memory_data_mut(h)
+            .map_or(std::ptr::null_mut(), |d| d.as_mut_ptr()),
+        Target::Interp(i, h) => i.memory_data(h).0,
+    }
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_memory_data_size(m: *const wasm_memory_t) -> usize {
-    let (store, h) = wasm_memory_t::handle(m);
-    store.memory_data(h).map_or(0, |d| d.len())
+    match wasm_memory_t::handle(m) {
+        Target::Native(store, h) => store.memory_data(h).map_or(0, |d| d.len()),
+        Target::Interp(i, h) => i.memory_data(h).1,
+    }
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_memory_size(m: *const wasm_memory_t) -> u32 {
-    let (store, h) = wasm_memory_t::handle(m);
-    store
-        .memory_pages(h)
-        .map_or(0, |p| p.min(u32::MAX as u64) as u32)
+    let pages = match wasm_memory_t::handle(m) {
+        Target::Native(store, h) => store.memory_pages(h).unwrap_or(0),
+        Target::Interp(i, h) => i.memory_pages(h),
+    };
+    pages.min(u32::MAX as u64) as u32
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_memory_grow(m: *mut wasm_memory_t, delta: u32) -> bool {
-    let (store, h) = wasm_memory_t::handle(m);
-    store.memory_grow(h, delta as u64).is_ok()
+    match wasm_memory_t::handle(m) {
+        Target::Native(store, h) => store.memory_grow(h, delta as u64).is_ok(),
+        Target::Interp(i, h) => i.memory_grow(h, delta as u64),
+    }
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_table_size(t: *const wasm_table_t) -> u32 {
-    let (store, h) = wasm_table_t::handle(t);
-    store
-        .table_size(h)
-        .map_or(0, |s| s.min(u32::MAX as u64) as u32)
+    let size = match wasm_table_t::handle(t) {
+        Target::Native(store, h) => store.table_size(h).unwrap_or(0),
+        Target::Interp(i, h) => i.table_size(h),
+    };
+    size.min(u32::MAX as u64) as u32
 }
 
 /// A reference argument as a value for table `h`: a null pointer is the table's null.
@@ -466,21 +592,27 @@ pub unsafe extern "C" fn wasm_table_new(
 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_table_type(t: *const wasm_table_t) -> *mut wasm_tabletype_t {
-    let (store, h) = wasm_table_t::handle(t);
-    let Ok(ty) = store.table_type(h) else {
-        return std::ptr::null_mut();
+    let (element, initial, maximum) = match wasm_table_t::handle(t) {
+        Target::Native(store, h) => match store.table_type(h) {
+            Ok(ty) => (waot::ValType::Ref(ty.element_type), ty.initial, ty.maximum),
+            Err(_) => return std::ptr::null_mut(),
+        },
+        Target::Interp(i, h) => i.table_type(h),
     };
-    let kind = store_kind(waot::ValType::Ref(ty.element_type));
-    wasm_tabletype_t::new_boxed(kind, c_limits(ty.initial, ty.maximum))
+    wasm_tabletype_t::new_boxed(store_kind(element), c_limits(initial, maximum))
 }
 
-/// Element `index`: a reference the caller owns, or null for a null element or past the end.
+/// Element `index`: a reference the caller owns, or null for a null element or past the end
+/// (or a function of interpreted code, which no C object holds).
 #[no_mangle]
 pub unsafe extern "C" fn wasm_table_get(t: *const wasm_table_t, index: u32) -> *mut wasm_ref_t {
-    let (store, h) = wasm_table_t::handle(t);
-    match store.table_get(h, index as u64) {
-        Ok(Some(v)) => wasm_ref_t::from_val((*t).0.store, v),
-        _ => std::ptr::null_mut(),
+    let got = match wasm_table_t::handle(t) {
+        Target::Native(store, h) => store.table_get(h, index as u64).ok().flatten(),
+        Target::Interp(i, h) => i.table_get(h, index as u64).ok(),
+    };
+    match got {
+        Some(v) => wasm_ref_t::from_val((*t).0.store, v),
+        None => std::ptr::null_mut(),
     }
 }
 
@@ -492,11 +624,21 @@ pub unsafe extern "C" fn wasm_table_set(
     index: u32,
     r: *mut wasm_ref_t,
 ) -> bool {
-    let (store, h) = wasm_table_t::handle(t);
-    match table_val(store, h, r) {
-        Some(v) => store.table_set(h, index as u64, v).is_ok(),
-        None => false,
+    match wasm_table_t::handle(t) {
+        Target::Native(store, h) => match table_val(store, h, r) {
+            Some(v) => store.table_set(h, index as u64, v).is_ok(),
+            None => false,
+        },
+        Target::Interp(i, h) => i.table_set(h, index as u64, interp_ref(t, r)).is_ok(),
     }
+}
+
+/// A reference for an interpreted table: a null pointer is the null reference; one of another
+/// store is refused by the conversion (it holds no value the interpreter knows).
+unsafe fn interp_ref<'a>(t: *const wasm_table_t, r: *const wasm_ref_t) -> Option<&'a Val> {
+    let r = r.as_ref()?;
+    // A reference of another store carries a value this one does not know: null for it.
+    std::ptr::eq(r.store, (*t).0.store).then_some(&r.val)
 }
 
 /// Grows the table by `delta` elements set to `init`; false past its maximum or a limit.
@@ -506,9 +648,11 @@ pub unsafe extern "C" fn wasm_table_grow(
     delta: u32,
     init: *mut wasm_ref_t,
 ) -> bool {
-    let (store, h) = wasm_table_t::handle(t);
-    match table_val(store, h, init) {
-        Some(v) => store.table_grow(h, delta as u64, v).is_ok(),
-        None => false,
+    match wasm_table_t::handle(t) {
+        Target::Native(store, h) => match table_val(store, h, init) {
+            Some(v) => store.table_grow(h, delta as u64, v).is_ok(),
+            None => false,
+        },
+        Target::Interp(i, h) => i.table_grow(h, delta as u64, interp_ref(t, init)).is_ok(),
     }
 }

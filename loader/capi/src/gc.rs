@@ -249,9 +249,12 @@ unsafe fn new_object(
 ) -> *mut wasm_ref_t {
     let data = (*store).data();
     let made = (*module)
-        .module
-        .type_id(type_index)
-        .ok_or_else(|| format!("the module has no type {type_index}"))
+        .native()
+        .ok_or_else(|| "an interpreted module has no GC types".to_string())
+        .and_then(|m| {
+            m.type_id(type_index)
+                .ok_or_else(|| format!("the module has no type {type_index}"))
+        })
         .and_then(|id| make(&mut *data, id).map_err(|e| e.to_string()));
     match made {
         Ok(v) => wasm_ref_t::from_val(data, v),

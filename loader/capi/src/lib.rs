@@ -13,6 +13,7 @@
 mod call;
 mod externs;
 mod gc;
+mod interp;
 mod module_types;
 mod runtime;
 mod tags;
@@ -23,6 +24,8 @@ mod values;
 mod vec;
 mod waot_ext;
 mod wasi;
+
+use waot::interp::wasmi;
 
 pub use call::*;
 pub use externs::*;

@@ -132,7 +132,7 @@ pub unsafe extern "C" fn wasm_module_imports(
     module: *const wasm_module_t,
     out: *mut wasm_importtype_vec_t,
 ) {
-    let module = &(*module).module;
+    let module = &*module;
     let imports = module
         .info()
         .imports
@@ -161,7 +161,7 @@ pub unsafe extern "C" fn wasm_module_exports(
     module: *const wasm_module_t,
     out: *mut wasm_exporttype_vec_t,
 ) {
-    let module = &(*module).module;
+    let module = &*module;
     let info = module.info();
     let exports = info
         .exports

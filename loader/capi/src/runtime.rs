@@ -1,18 +1,34 @@
 //! Engines, stores, modules and instances.
 
+use crate::externs::{new_extern, wasm_extern_t, Ext};
+use crate::interp::{InterpExt, InterpStore};
 use crate::trap::wasm_trap_t;
 use crate::vec::{as_slice, wasm_byte_vec_t, wasm_extern_vec_t};
+use crate::wasmi;
+use runtime_support::module_info::ModuleInfo;
+use std::cell::Cell;
 use std::path::Path;
+use waot::interp::{self, SharedBudget};
 use waot::{Artifact, ArtifactKind, Error, Module, NotNative, Store, StoreData, TrustPolicy};
 
-/// waot has no engine-wide state: every engine is the same.
+/// An engine holds only where modules run: natively or compiled on load (the default), or
+/// in the interpreter (`waot_engine_set_interpreter`).
 pub struct wasm_engine_t {
-    _private: (),
+    pub(crate) mode: Cell<u8>,
 }
+
+/// Native code, or else the module compiled for this host (by `waotc`, through the cache).
+pub const WAOT_INTERPRETER_NEVER: u8 = 0;
+/// Native code, or else the interpreter: no compiler needed.
+pub const WAOT_INTERPRETER_FALLBACK: u8 = 1;
+/// The interpreter, always.
+pub const WAOT_INTERPRETER_ALWAYS: u8 = 2;
 
 #[no_mangle]
 pub extern "C" fn wasm_engine_new() -> *mut wasm_engine_t {
-    Box::into_raw(Box::new(wasm_engine_t { _private: () }))
+    Box::into_raw(Box::new(wasm_engine_t {
+        mode: Cell::new(WAOT_INTERPRETER_NEVER),
+    }))
 }
 
 #[no_mangle]
@@ -22,8 +38,25 @@ pub unsafe extern "C" fn wasm_engine_delete(e: *mut wasm_engine_t) {
     }
 }
 
+/// Where the modules loaded by this engine and its stores made from now on run; false, with
+/// nothing changed, for an unknown mode.
+#[no_mangle]
+pub unsafe extern "C" fn waot_engine_set_interpreter(e: *mut wasm_engine_t, mode: u8) -> bool {
+    if mode > WAOT_INTERPRETER_ALWAYS {
+        return false;
+    }
+    (*e).mode.set(mode);
+    true
+}
+
 pub struct wasm_store_t {
     pub(crate) store: Store,
+    pub(crate) mode: u8,
+    /// The interpreted side, made at its first use (`interp::of_store`).
+    pub(crate) interp: Cell<*const InterpStore>,
+    /// The interpreter's fuel and interruption, for all its instances.
+    pub(crate) meter: SharedBudget,
+    pub(crate) memory_limit: Cell<Option<u64>>,
 }
 
 impl wasm_store_t {
@@ -33,10 +66,27 @@ impl wasm_store_t {
     }
 }
 
+impl Drop for wasm_store_t {
+    fn drop(&mut self) {
+        let interp = self.interp.get();
+        if !interp.is_null() {
+            // SAFETY: made by `Box::into_raw` in `interp::of_store`, for this store alone;
+            // nothing of the store runs as it is deleted.
+            drop(unsafe { Box::from_raw(interp as *mut InterpStore) });
+        }
+    }
+}
+
 #[no_mangle]
-pub extern "C" fn wasm_store_new(_engine: *mut wasm_engine_t) -> *mut wasm_store_t {
+pub unsafe extern "C" fn wasm_store_new(engine: *mut wasm_engine_t) -> *mut wasm_store_t {
     Box::into_raw(Box::new(wasm_store_t {
         store: Store::new(),
+        mode: engine
+            .as_ref()
+            .map_or(WAOT_INTERPRETER_NEVER, |e| e.mode.get()),
+        interp: Cell::new(std::ptr::null()),
+        meter: Default::default(),
+        memory_limit: Cell::new(None),
     }))
 }
 
@@ -49,36 +99,83 @@ pub unsafe extern "C" fn wasm_store_delete(s: *mut wasm_store_t) {
 }
 
 pub struct wasm_module_t {
-    pub(crate) module: Module,
+    pub(crate) module: Loaded,
+}
+
+/// A module's code: native, or the interpreter's.
+pub(crate) enum Loaded {
+    Native(Module),
+    Interpreted(interp::Module),
+}
+
+impl wasm_module_t {
+    pub(crate) fn info(&self) -> &ModuleInfo {
+        match &self.module {
+            Loaded::Native(m) => m.info(),
+            Loaded::Interpreted(m) => m.info(),
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        match &self.module {
+            Loaded::Native(m) => m.name(),
+            Loaded::Interpreted(m) => m.name(),
+        }
+    }
+
+    pub(crate) fn native(&self) -> Option<&Module> {
+        match &self.module {
+            Loaded::Native(m) => Some(m),
+            Loaded::Interpreted(_) => None,
+        }
+    }
 }
 
 /// A module from a file: native code of a `.so` or a trusted universal wasm, or a plain wasm
 /// compiled through the cache. A universal wasm whose native code cannot run here (another
 /// CPU or target, an untrusted signature, altered bytes) is compiled again for this host from
-/// its wasm, through the same cache: the C API has no interpreter, so its fallback is
-/// `waotc` (found beside the program or through `WAOTC`).
-pub(crate) fn load_module(path: &Path) -> Result<Module, Error> {
+/// its wasm, through the same cache, by `waotc` (found beside the program or through `WAOTC`).
+/// `mode` may make the interpreter run what has no native code here, or everything.
+pub(crate) fn load_module(path: &Path, mode: u8) -> Result<Loaded, Error> {
     let artifact = Artifact::open(path)?;
-    if artifact.kind == ArtifactKind::PlainWasm {
-        return Module::compile_cached(&artifact.wasm()?, path);
+    let interpret = |wasm: &[u8]| {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        interp::module(crate::interp::engine(), wasm)
+            .map(|m| Loaded::Interpreted(m.named(name.as_deref().unwrap_or(""))))
+            .map_err(|e| Error::Load(format!("{}: {e}", path.display())))
+    };
+    if mode == WAOT_INTERPRETER_ALWAYS {
+        return interpret(&artifact.wasm()?);
     }
-    match Module::from_artifact(&artifact, &TrustPolicy::from_environment()?) {
-        Ok(module) => Ok(module),
-        Err(NotNative::Refused(e)) => Err(e),
-        Err(NotNative::Fallback(reason)) => Module::compile_cached(&artifact.wasm()?, path)
-            .map_err(|e| {
-                Error::Load(format!(
+    let no_native = |reason: Option<String>| {
+        let wasm = artifact.wasm()?;
+        if mode == WAOT_INTERPRETER_FALLBACK {
+            return interpret(&wasm);
+        }
+        Module::compile_cached(&wasm, path)
+            .map(Loaded::Native)
+            .map_err(|e| match reason {
+                Some(reason) => Error::Load(format!(
                     "{}: its native code cannot run here ({reason}), and compiling its wasm \
                      failed: {e}",
                     path.display()
-                ))
-            }),
+                )),
+                None => e,
+            })
+    };
+    if artifact.kind == ArtifactKind::PlainWasm {
+        return no_native(None);
+    }
+    match Module::from_artifact(&artifact, &TrustPolicy::from_environment()?) {
+        Ok(module) => Ok(Loaded::Native(module)),
+        Err(NotNative::Refused(e)) => Err(e),
+        Err(NotNative::Fallback(reason)) => no_native(Some(reason)),
     }
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_module_new(
-    _store: *mut wasm_store_t,
+    store: *mut wasm_store_t,
     binary: *const wasm_byte_vec_t,
 ) -> *mut wasm_module_t {
     let bytes = (*binary).as_slice();
@@ -93,7 +190,7 @@ pub unsafe extern "C" fn wasm_module_new(
         .map_err(|e| Error::Load(e.to_string()))
         .and_then(|mut f| {
             std::io::Write::write_all(&mut f, bytes).map_err(|e| Error::Load(e.to_string()))?;
-            load_module(f.path())
+            load_module(f.path(), store.as_ref().map_or(0, |s| s.mode))
         });
     match loaded {
         Ok(module) => Box::into_raw(Box::new(wasm_module_t { module })),
@@ -110,7 +207,12 @@ pub unsafe extern "C" fn wasm_module_delete(m: *mut wasm_module_t) {
 
 pub struct wasm_instance_t {
     store: *mut StoreData,
-    instance: waot::Instance,
+    instance: Instance,
+}
+
+enum Instance {
+    Native(waot::Instance),
+    Interpreted(*const InterpStore, interp::Instance),
 }
 
 #[no_mangle]
@@ -124,30 +226,74 @@ pub unsafe extern "C" fn wasm_instance_new(
     let given = imports
         .as_ref()
         .map_or(&[][..], |v| as_slice(v.size, v.data));
+    let report = |e: Error| {
+        if !trap.is_null() {
+            *trap = wasm_trap_t::of_call(Some(data), e);
+        }
+        std::ptr::null_mut()
+    };
     // A null entry is an import nobody filled (`waot_wasi_imports` leaves the host's null).
     if let Some(i) = given.iter().position(|e| e.is_null()) {
+        let m = format!("import {i} of {} is missing (null)", (*module).name());
         if !trap.is_null() {
-            let m = format!(
-                "import {i} of {} is missing (null)",
-                (*module).module.name()
-            );
             *trap = wasm_trap_t::from_message(&m);
         }
         return std::ptr::null_mut();
     }
-    let externs: Vec<waot::Extern> = given.iter().map(|e| (**e).ext).collect();
-    match (*data).instantiate(&(*module).module, &externs) {
+    let instance = match &(*module).module {
+        Loaded::Native(m) => given
+            .iter()
+            .map(|e| match &(**e).ext {
+                Ext::Native(x) => Ok(*x),
+                Ext::Interp(i) => crate::interp::export_to_native(data, i).map(waot::Extern::Func),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|externs| (*data).instantiate(m, &externs))
+            .map(Instance::Native),
+        Loaded::Interpreted(m) => instantiate_interpreted(store, m, given),
+    };
+    match instance {
         Ok(instance) => Box::into_raw(Box::new(wasm_instance_t {
             store: data,
             instance,
         })),
-        Err(e) => {
-            if !trap.is_null() {
-                *trap = wasm_trap_t::of_call(Some(data), e);
-            }
-            std::ptr::null_mut()
-        }
+        Err(e) => report(e),
     }
+}
+
+unsafe fn instantiate_interpreted(
+    store: *mut wasm_store_t,
+    module: &interp::Module,
+    given: &[*mut wasm_extern_t],
+) -> Result<Instance, Error> {
+    let istore = crate::interp::of_store(store);
+    if InterpStore::busy(istore) {
+        return Err(Error::Usage(
+            "an interpreted module cannot be instantiated by a host function that \
+             interpreted code called"
+                .into(),
+        ));
+    }
+    let imports = &module.info().imports;
+    if given.len() != imports.len() {
+        return Err(Error::Link(format!(
+            "the module has {} imports, given {}",
+            imports.len(),
+            given.len()
+        )));
+    }
+    let mut linker = wasmi::Linker::new(crate::interp::engine());
+    // Two imports of one name are given one by one; the linker keeps the last.
+    linker.allow_shadowing(true);
+    for (import, e) in imports.iter().zip(given) {
+        let ext = crate::interp::import(istore, &(**e).ext)
+            .map_err(|e| Error::Link(format!("import {}.{}: {e}", import.module, import.name)))?;
+        linker
+            .define(&import.module, &import.name, ext)
+            .map_err(|e| Error::Link(e.to_string()))?;
+    }
+    let instance = InterpStore::instantiate(istore, &linker, module, (*store).meter.clone())?;
+    Ok(Instance::Interpreted(istore, instance))
 }
 
 /// The instance's exports, in the module's order.
@@ -157,13 +303,31 @@ pub unsafe extern "C" fn wasm_instance_exports(
     out: *mut wasm_extern_vec_t,
 ) {
     let i = &*instance;
-    let store = &*i.store;
-    let externs = store
-        .export_names(i.instance)
-        .iter()
-        .filter_map(|name| store.get_export(i.instance, name))
-        .map(|ext| Box::new(crate::externs::new_extern(i.store, ext)))
-        .collect();
+    let externs = match &i.instance {
+        Instance::Native(h) => {
+            let store = &*i.store;
+            store
+                .export_names(*h)
+                .iter()
+                .filter_map(|name| store.get_export(*h, name))
+                .map(|ext| Box::new(new_extern(i.store, Ext::Native(ext))))
+                .collect()
+        }
+        Instance::Interpreted(istore, h) => h
+            .info()
+            .exports
+            .iter()
+            .filter_map(|e| {
+                let ext = InterpStore::with(*istore, |s| h.wasmi().get_export(&s, &e.name))?;
+                let ext = Ext::Interp(InterpExt {
+                    store: *istore,
+                    ext,
+                    instance: Some(h.clone()),
+                });
+                Some(Box::new(new_extern(i.store, ext)))
+            })
+            .collect(),
+    };
     out.write(wasm_extern_vec_t::from_boxes(externs));
 }
 

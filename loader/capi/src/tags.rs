@@ -44,7 +44,7 @@ pub unsafe extern "C" fn waot_tag_copy(t: *const waot_tag_t) -> *mut waot_tag_t 
 pub unsafe extern "C" fn waot_tag_same(a: *const waot_tag_t, b: *const waot_tag_t) -> bool {
     // The stores compared as pointers: `handle` would make two `&mut` of one store.
     let tag = |t: *const waot_tag_t| match (*t).0.ext {
-        Extern::Tag(h) => Some(h),
+        crate::externs::Ext::Native(Extern::Tag(h)) => Some(h),
         _ => None,
     };
     std::ptr::eq((*a).0.store, (*b).0.store) && tag(a) == tag(b)

@@ -13,10 +13,6 @@ pub struct wasm_trap_t {
 }
 
 impl wasm_trap_t {
-    pub(crate) fn from_error(e: Error) -> *mut wasm_trap_t {
-        Self::of_call(None, e)
-    }
-
     pub(crate) fn of_call(store: Option<*mut StoreData>, e: Error) -> *mut wasm_trap_t {
         let trap = match e {
             Error::Trap(t) => t,

@@ -142,11 +142,7 @@ pub unsafe extern "C" fn waot_func_call(
     if crate::values::Crossing::of_func(&*f).exn_result {
         return wasm_trap_t::from_message("the C API has no value kind for an exnref result");
     }
-    let (store, h) = wasm_func_t::handle(f);
-    let arity = match store.func_arity(h) {
-        Ok((_, results)) => results,
-        Err(e) => return wasm_trap_t::from_error(e),
-    };
+    let arity = crate::externs::func_arity(f).1;
     if nresults < arity {
         return wasm_trap_t::from_message(
             "the results array has fewer slots than the function has results",
@@ -161,7 +157,7 @@ pub unsafe extern "C" fn waot_func_call(
         Err(m) => return wasm_trap_t::from_message(&m),
     };
     let mut outs = vec![Val::I32(0); arity];
-    if let Err(e) = store.call_into(h, &vals, &mut outs) {
+    if let Err(e) = crate::externs::func_call(f, &vals, &mut outs) {
         return wasm_trap_t::of_call(Some((*f).0.store), e);
     }
     let mut converted = Vec::with_capacity(arity);
@@ -259,9 +255,7 @@ pub unsafe extern "C" fn waot_global_get(
     out: *mut waot_val_t,
     error: *mut wasm_message_t,
 ) -> bool {
-    let (store, h) = wasm_global_t::handle(g);
-    let value = store
-        .global_get(h)
+    let value = crate::externs::global_get(g)
         .map_err(|e| e.to_string())
         .and_then(|v| waot_val_t::from_val((*g).0.store, &v));
     match value {
@@ -284,9 +278,8 @@ pub unsafe extern "C" fn waot_global_set(
     value: *const waot_val_t,
     error: *mut wasm_message_t,
 ) -> bool {
-    let (store, h) = wasm_global_t::handle(g);
     let set = (*value)
         .to_val()
-        .and_then(|v| store.global_set(h, v).map_err(|e| e.to_string()));
+        .and_then(|v| crate::externs::global_set(g, v).map_err(|e| e.to_string()));
     set.map_err(|m| report(error, &m)).is_ok()
 }

@@ -1,6 +1,6 @@
 //! `wasm_val_t`: a kind and a union, converted to and from the library's `Val`.
 
-use crate::externs::{new_extern, wasm_extern_t, wasm_func_t};
+use crate::externs::{new_extern, wasm_extern_t, wasm_func_t, Ext};
 use crate::runtime::wasm_store_t;
 use crate::vec::Element;
 use std::cell::OnceCell;
@@ -90,7 +90,7 @@ pub unsafe extern "C" fn wasm_ref_as_func(r: *mut wasm_ref_t) -> *mut wasm_func_
         Val::FuncRef(Some(f)) => {
             let e = r
                 .func
-                .get_or_init(|| Box::new(new_extern(r.store, Extern::Func(f))));
+                .get_or_init(|| Box::new(new_extern(r.store, Ext::Native(Extern::Func(f)))));
             &**e as *const wasm_extern_t as *mut wasm_func_t
         }
         _ => std::ptr::null_mut(),
@@ -106,8 +106,9 @@ pub unsafe extern "C" fn wasm_ref_as_func_const(r: *const wasm_ref_t) -> *const 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_func_as_ref(f: *mut wasm_func_t) -> *mut wasm_ref_t {
     let e = &*(f as *const wasm_extern_t);
-    let Extern::Func(h) = e.ext else {
-        unreachable!("a function")
+    let Ext::Native(Extern::Func(h)) = e.ext else {
+        // A function of interpreted code has no reference that C can hold.
+        return std::ptr::null_mut();
     };
     let r = e.as_ref.get_or_init(|| {
         Box::new(wasm_ref_t {
@@ -264,10 +265,8 @@ impl Crossing {
     /// The crossing of function `f`, found once per function object.
     pub(crate) fn of_func(f: &crate::externs::wasm_func_t) -> Crossing {
         *f.0.crossing.get_or_init(|| {
-            let (store, h) = unsafe { crate::externs::wasm_func_t::handle(f) };
-            store
-                .func_signature(h)
-                .map(|s| Crossing::of(&s.params, &s.results))
+            unsafe { crate::externs::func_types(f) }
+                .map(|(params, results)| Crossing::of(&params, &results))
                 .unwrap_or_default()
         })
     }

@@ -5,22 +5,29 @@ use crate::trap::wasm_trap_t;
 use crate::vec::{report, wasm_byte_vec_t, wasm_message_t};
 use std::ffi::{c_char, CStr};
 use std::path::Path;
+use waot::interp::SharedBudget;
 use waot::InterruptHandle;
 
 #[no_mangle]
 pub unsafe extern "C" fn waot_module_load(
-    _engine: *mut wasm_engine_t,
+    engine: *mut wasm_engine_t,
     path: *const c_char,
     error: *mut wasm_message_t,
 ) -> *mut wasm_module_t {
     let path = CStr::from_ptr(path).to_string_lossy();
-    match load_module(Path::new(&*path)) {
+    let mode = engine.as_ref().map_or(0, |e| e.mode.get());
+    match load_module(Path::new(&*path), mode) {
         Ok(module) => Box::into_raw(Box::new(wasm_module_t { module })),
         Err(e) => {
             report(error, &e.to_string());
             std::ptr::null_mut()
         }
     }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn waot_module_interpreted(module: *const wasm_module_t) -> bool {
+    (*module).native().is_none()
 }
 
 /// The profile of a module compiled with `--profile-generate`, as `wrun --profile-out`
@@ -30,7 +37,7 @@ pub unsafe extern "C" fn waot_module_profile(
     module: *const wasm_module_t,
     out: *mut wasm_byte_vec_t,
 ) -> bool {
-    let profile = (*module).module.profile();
+    let profile = (*module).native().and_then(|m| m.profile());
     let text = profile.as_ref().map(|p| p.render().into_bytes());
     out.write(wasm_byte_vec_t::from_vec(text.unwrap_or_default()));
     profile.is_some()
@@ -56,7 +63,11 @@ pub unsafe extern "C" fn waot_store_set_fuel(
     error: *mut wasm_message_t,
 ) -> bool {
     match (*store).store.set_fuel(fuel) {
-        Ok(()) => true,
+        Ok(()) => {
+            // The interpreter's, whether or not it has run yet.
+            lock(&(*store).meter).fuel = Some(fuel);
+            true
+        }
         Err(e) => {
             report(error, &e.to_string());
             false
@@ -66,7 +77,12 @@ pub unsafe extern "C" fn waot_store_set_fuel(
 
 #[no_mangle]
 pub unsafe extern "C" fn waot_store_fuel_consumed(store: *const wasm_store_t) -> u64 {
-    (*store).store.fuel_consumed()
+    let interpreted = lock(&(*store).meter).consumed;
+    (*store).store.fuel_consumed().saturating_add(interpreted)
+}
+
+fn lock(meter: &SharedBudget) -> std::sync::MutexGuard<'_, waot::interp::Budget> {
+    meter.budget.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 pub struct waot_interrupt_handle_t {
@@ -79,7 +95,12 @@ pub unsafe extern "C" fn waot_store_interrupt_handle(
     error: *mut wasm_message_t,
 ) -> *mut waot_interrupt_handle_t {
     match (*store).store.interrupt_handle() {
-        Ok(handle) => Box::into_raw(Box::new(waot_interrupt_handle_t { handle })),
+        Ok(handle) => {
+            // The interpreter takes the same interrupts.
+            let meter = &(*store).meter;
+            let _ = meter.interrupts.set(handle.clone());
+            Box::into_raw(Box::new(waot_interrupt_handle_t { handle }))
+        }
         Err(e) => {
             report(error, &e.to_string());
             std::ptr::null_mut()
@@ -101,9 +122,16 @@ pub unsafe extern "C" fn waot_interrupt_handle_delete(h: *mut waot_interrupt_han
 
 #[no_mangle]
 pub unsafe extern "C" fn waot_store_set_memory_limit(store: *mut wasm_store_t, bytes: u64) {
-    let mut limits = (*store).store.resource_limits().clone();
-    limits.total_memory_bytes = Some(bytes);
-    (*store).store.set_resource_limits(limits);
+    (*store).memory_limit.set(Some(bytes));
+    let interp = (*store).interp.get();
+    if interp.is_null() {
+        let mut limits = (*store).store.resource_limits().clone();
+        limits.total_memory_bytes = Some(bytes);
+        (*store).store.set_resource_limits(limits);
+    } else {
+        // The interpreter's memories take their share of the limit.
+        crate::interp::InterpStore::set_memory_limit(interp, Some(bytes));
+    }
 }
 
 /// `StoreStats` for C.
@@ -123,7 +151,7 @@ pub unsafe extern "C" fn waot_store_stats(
 ) {
     let s = (*store).store.stats();
     out.write(waot_store_stats_t {
-        fuel_consumed: s.fuel_consumed,
+        fuel_consumed: waot_store_fuel_consumed(store),
         memory_bytes: s.memory_bytes,
         table_elements: s.table_elements,
         instances: s.instances as u64,

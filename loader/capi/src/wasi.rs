@@ -2,7 +2,7 @@
 //! standard streams inherited or in memory), a context per store whose functions fill a
 //! module's WASI imports, and the exit status of a guest that called `proc_exit`.
 
-use crate::externs::new_extern;
+use crate::externs::{new_extern, Ext};
 use crate::runtime::{wasm_module_t, wasm_store_t};
 use crate::trap::wasm_trap_t;
 use crate::vec::{report, wasm_byte_vec_t, wasm_extern_vec_t, wasm_message_t};
@@ -87,6 +87,8 @@ pub struct waot_wasi_t {
     ctx: Arc<Mutex<WasiCtx>>,
     linker: Linker,
     store: *mut StoreData,
+    /// The whole store, whose interpreted side gets WASI functions of its own.
+    owner: *mut wasm_store_t,
 }
 
 /// A WASI context for `store`, made from `config` (taken, even on failure). Null, with a
@@ -112,6 +114,7 @@ pub unsafe extern "C" fn waot_wasi_new(
         ctx,
         linker,
         store: data,
+        owner: store,
     }))
 }
 
@@ -133,16 +136,26 @@ pub unsafe extern "C" fn waot_wasi_imports(
 ) -> usize {
     let w = &*w;
     let mut missing = 0;
+    let interpreted = (*module).native().is_none();
     let imports = (*module)
-        .module
         .info()
         .imports
         .iter()
-        .map(|i| match w.linker.get(&i.module, &i.name) {
-            Some(ext) => Box::into_raw(Box::new(new_extern(w.store, ext))),
-            None => {
-                missing += 1;
-                std::ptr::null_mut()
+        .map(|i| {
+            let ext = match interpreted {
+                false => w.linker.get(&i.module, &i.name).map(Ext::Native),
+                true if i.module == waot::wasi::MODULE => {
+                    let store = crate::interp::of_store(w.owner);
+                    crate::interp::wasi_func(store, &i.name, w.ctx.clone()).map(Ext::Interp)
+                }
+                true => None,
+            };
+            match ext {
+                Some(ext) => Box::into_raw(Box::new(new_extern(w.store, ext))),
+                None => {
+                    missing += 1;
+                    std::ptr::null_mut()
+                }
             }
         })
         .collect::<Vec<_>>();

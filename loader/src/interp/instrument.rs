@@ -69,6 +69,8 @@ pub struct Hidden {
     pub start: Option<String>,
     /// The memory of profile counters, when the module counts (`instrument_with`).
     pub profile: Option<String>,
+    /// The sizes in bytes of the memories added (which never grow), in order.
+    pub memory_sizes: Vec<u64>,
 }
 
 /// Active segments from these on (element, data) become passive: they initialize nothing.
@@ -128,6 +130,7 @@ pub fn instrument_with(
         leaf: unique("waot:leaf"),
         start: None,
         profile: profile.then(|| unique("waot:profile")),
+        memory_sizes: Vec::new(),
     };
     let calls = callers(&wasm).map_err(|e| e.to_string())?;
     let rewrite = |frames| {
@@ -283,6 +286,7 @@ impl Rewriter {
             shared: false,
             page_size_log2: None,
         });
+        self.hidden.memory_sizes = vec![FRAME_PAGES * 65536];
         if self.profile {
             // The function section, which comes before, gave the number of counters.
             let pages = (self.func_types.len() as u64 * 8).div_ceil(65536).max(1);
@@ -293,6 +297,7 @@ impl Rewriter {
                 shared: false,
                 page_size_log2: None,
             });
+            self.hidden.memory_sizes.push(pages * 65536);
         }
         self.memory_added = true;
     }

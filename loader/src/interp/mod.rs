@@ -11,7 +11,9 @@ use crate::{Error, Func, Trap, TrapCode, Val};
 use instrument::Hidden;
 use runtime_support::ModuleInfo;
 use std::sync::Arc;
-use wasmi::{Config, Engine, Extern, Linker, Store};
+/// The interpreter's crate, for embedders of its objects (the C API).
+pub use wasmi;
+use wasmi::{AsContext, AsContextMut, Config, Engine, Extern, Linker, Store};
 
 /// wasmi's limit on nested calls; the instrumentation's frame stack is sized for it.
 const MAX_RECURSION_DEPTH: usize = 200_000;
@@ -42,6 +44,22 @@ impl Module {
     pub fn wasmi(&self) -> &wasmi::Module {
         &self.module
     }
+
+    /// The module's structure, as parsed from its wasm.
+    pub fn info(&self) -> &ModuleInfo {
+        &self.info
+    }
+
+    /// Its name in backtraces.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The sizes in bytes of the memories an instance has beyond the module's own (the
+    /// instrumentation's, made as it is instantiated, and never grown).
+    pub fn hidden_memory_sizes(&self) -> &[u64] {
+        &self.hidden.memory_sizes
+    }
 }
 
 /// An instance of a [`Module`].
@@ -54,7 +72,7 @@ pub struct Instance {
     profile: Option<wasmi::Memory>,
     name: Arc<str>,
     info: Arc<ModuleInfo>,
-    budget: Arc<std::sync::Mutex<Budget>>,
+    budget: SharedBudget,
 }
 
 /// What guest code may use in the interpreter (`wrun --fuel`, `--time-limit`), with an
@@ -153,7 +171,7 @@ impl Instance {
 
     /// What the instance's guest code has left and used.
     pub fn budget(&self) -> Budget {
-        *self.budget.lock().unwrap()
+        *self.budget.budget.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -190,7 +208,7 @@ fn config() -> Config {
     c
 }
 
-pub fn to_wasmi(v: &Val, store: &mut Store<impl Sized>) -> Result<wasmi::Val, Error> {
+pub fn to_wasmi(v: &Val, store: impl AsContextMut) -> Result<wasmi::Val, Error> {
     Ok(match *v {
         Val::I32(x) => wasmi::Val::I32(x),
         Val::I64(x) => wasmi::Val::I64(x),
@@ -220,7 +238,7 @@ pub fn to_wasmi(v: &Val, store: &mut Store<impl Sized>) -> Result<wasmi::Val, Er
     })
 }
 
-pub fn from_wasmi(v: &wasmi::Val, store: &Store<impl Sized>) -> Val {
+pub fn from_wasmi(v: &wasmi::Val, store: impl AsContext) -> Val {
     match v {
         wasmi::Val::I32(x) => Val::I32(*x),
         wasmi::Val::I64(x) => Val::I64(*x),
@@ -230,7 +248,7 @@ pub fn from_wasmi(v: &wasmi::Val, store: &Store<impl Sized>) -> Val {
         wasmi::Val::FuncRef(f) => Val::FuncRef(f.val().is_some().then(Func::interpreted)),
         wasmi::Val::ExternRef(r) => Val::ExternRef(match r {
             wasmi::Nullable::Val(r) => r
-                .data(store)
+                .data(store.as_context())
                 .downcast_ref::<u64>()
                 .copied()
                 .or(Some(u64::MAX)),
@@ -244,6 +262,9 @@ pub fn from_wasmi(v: &wasmi::Val, store: &Store<impl Sized>) -> Val {
 pub fn error(e: wasmi::Error) -> Error {
     if let Some(status) = e.i32_exit_status() {
         return Error::Trap(Trap::exit(status));
+    }
+    if let Some(HostTrap(trap)) = e.downcast_ref::<HostTrap>() {
+        return Error::Trap(trap.clone());
     }
     if let Some(LimitReached(code)) = e.downcast_ref::<LimitReached>() {
         return Error::Trap(Trap::new(*code));
@@ -331,32 +352,15 @@ impl AsMut<WasiCtx> for WasiCtx {
 
 pub fn add_wasi<T: AsMut<WasiCtx> + 'static>(linker: &mut Linker<T>) -> Result<(), Error> {
     for f in wasi::FUNCTIONS {
-        let params: Vec<wasmi::ValType> = f.params.iter().map(|t| to_wasmi_type(*t)).collect();
-        let ty = wasmi::FuncType::new(params, [wasmi::ValType::I32]);
         linker
             .func_new(
                 wasi::MODULE,
                 f.name,
-                ty,
+                wasi_type(f),
                 move |mut caller, args, results| {
-                    let raw: Vec<u64> = args
-                        .iter()
-                        .map(|a| match a {
-                            wasmi::Val::I32(x) => *x as u32 as u64,
-                            wasmi::Val::I64(x) => *x as u64,
-                            _ => 0,
-                        })
-                        .collect();
-                    let memory = match caller.get_export("memory") {
-                        Some(Extern::Memory(m)) => m,
-                        _ => {
-                            return Err(wasmi::Error::new(
-                                "WASI needs the module to export its memory as `memory`",
-                            ))
-                        }
-                    };
+                    let memory = guest_memory(&caller)?;
                     let (bytes, ctx) = memory.data_and_store_mut(&mut caller);
-                    results[0] = wasmi::Val::I32(wasi::dispatch(f, ctx.as_mut(), bytes, &raw));
+                    results[0] = wasi_dispatch(f, ctx.as_mut(), bytes, args);
                     Ok(())
                 },
             )
@@ -365,13 +369,74 @@ pub fn add_wasi<T: AsMut<WasiCtx> + 'static>(linker: &mut Linker<T>) -> Result<(
     let exit = wasmi::FuncType::new([wasmi::ValType::I32], []);
     linker
         .func_new(wasi::MODULE, "proc_exit", exit, |_, args, _| {
-            let wasmi::Val::I32(code) = args[0] else {
-                unreachable!("validated signature")
-            };
-            Err(wasmi::Error::i32_exit(code))
+            proc_exit(args)
         })
         .map_err(|e| Error::Link(e.to_string()))?;
     Ok(())
+}
+
+/// WASI function `name` (of `wasi::MODULE`) for interpreted guests, on a context that the
+/// functions of several instances share (the C API's). None for a name WASI does not have.
+pub fn wasi_func<T>(
+    store: impl AsContextMut<Data = T>,
+    name: &str,
+    ctx: Arc<std::sync::Mutex<WasiCtx>>,
+) -> Option<wasmi::Func> {
+    if name == "proc_exit" {
+        let exit = wasmi::FuncType::new([wasmi::ValType::I32], []);
+        return Some(wasmi::Func::new(store, exit, |_, args, _| proc_exit(args)));
+    }
+    let f = wasi::FUNCTIONS.iter().find(|f| f.name == name)?;
+    Some(wasmi::Func::new(
+        store,
+        wasi_type(f),
+        move |mut caller, args, results| {
+            let memory = guest_memory(&caller)?;
+            let bytes = memory.data_mut(&mut caller);
+            let mut ctx = ctx.lock().unwrap_or_else(|p| p.into_inner());
+            results[0] = wasi_dispatch(f, &mut ctx, bytes, args);
+            Ok(())
+        },
+    ))
+}
+
+fn wasi_type(f: &wasi::WasiFunction) -> wasmi::FuncType {
+    let params: Vec<wasmi::ValType> = f.params.iter().map(|t| to_wasmi_type(*t)).collect();
+    wasmi::FuncType::new(params, [wasmi::ValType::I32])
+}
+
+/// The memory WASI reads and writes: the caller's export `memory`.
+fn guest_memory<T>(caller: &wasmi::Caller<'_, T>) -> Result<wasmi::Memory, wasmi::Error> {
+    match caller.get_export("memory") {
+        Some(Extern::Memory(m)) => Ok(m),
+        _ => Err(wasmi::Error::new(
+            "WASI needs the module to export its memory as `memory`",
+        )),
+    }
+}
+
+fn wasi_dispatch(
+    f: &wasi::WasiFunction,
+    ctx: &mut WasiCtx,
+    memory: &mut [u8],
+    args: &[wasmi::Val],
+) -> wasmi::Val {
+    let raw: Vec<u64> = args
+        .iter()
+        .map(|a| match a {
+            wasmi::Val::I32(x) => *x as u32 as u64,
+            wasmi::Val::I64(x) => *x as u64,
+            _ => 0,
+        })
+        .collect();
+    wasmi::Val::I32(wasi::dispatch(f, ctx, memory, &raw))
+}
+
+fn proc_exit(args: &[wasmi::Val]) -> Result<(), wasmi::Error> {
+    let wasmi::Val::I32(code) = args[0] else {
+        unreachable!("validated signature")
+    };
+    Err(wasmi::Error::i32_exit(code))
 }
 
 pub fn to_wasmi_type(t: wasmparser::ValType) -> wasmi::ValType {
@@ -453,6 +518,54 @@ pub fn instantiate_observed<T>(
     budget: Budget,
     before_start: impl FnOnce(&Instance, &Store<T>),
 ) -> Result<Instance, Error> {
+    let budget = Arc::new(Meter::new(budget));
+    instantiate_inner(linker, store, module, budget, before_start)
+}
+
+/// [`instantiate_limited`], the instance's calls sharing `budget` with others' (the C API's
+/// store-wide fuel).
+pub fn instantiate_sharing<T>(
+    linker: &Linker<T>,
+    store: &mut Store<T>,
+    module: &Module,
+    budget: SharedBudget,
+) -> Result<Instance, Error> {
+    instantiate_inner(linker, store, module, budget, |_, _| {})
+}
+
+/// A budget that several instances' calls draw from.
+pub type SharedBudget = Arc<Meter>;
+
+/// A budget and the interruption of the calls that draw from it.
+#[derive(Default)]
+pub struct Meter {
+    pub budget: std::sync::Mutex<Budget>,
+    /// A native store's interrupt handle, whose interrupts stop the interpreter's calls too
+    /// (the C API's stores have both sides): each stops one call, of either side, the running
+    /// one or else the next, within a slice of fuel here (with a metered engine).
+    pub interrupts: std::sync::OnceLock<crate::InterruptHandle>,
+}
+
+impl Meter {
+    pub fn new(budget: Budget) -> Meter {
+        Meter {
+            budget: std::sync::Mutex::new(budget),
+            interrupts: Default::default(),
+        }
+    }
+
+    fn interrupted(&self) -> bool {
+        self.interrupts.get().is_some_and(|h| h.take())
+    }
+}
+
+fn instantiate_inner<T>(
+    linker: &Linker<T>,
+    store: &mut Store<T>,
+    module: &Module,
+    budget: SharedBudget,
+    before_start: impl FnOnce(&Instance, &Store<T>),
+) -> Result<Instance, Error> {
     // Segments run no guest code; with a metered engine nothing runs without fuel.
     store.set_fuel(u64::MAX).ok();
     if let Some((passive, code)) = segments::first_out_of_bounds(&module.info, linker, store) {
@@ -492,7 +605,7 @@ pub fn instantiate_observed<T>(
         profile,
         name: module.name.clone(),
         info: module.info.clone(),
-        budget: Arc::new(std::sync::Mutex::new(budget)),
+        budget,
     };
     before_start(&instance, store);
     if let Some(start) = &module.hidden.start {
@@ -500,7 +613,7 @@ pub fn instantiate_observed<T>(
             .instance
             .get_func(&*store, start)
             .ok_or_else(|| Error::Load("the instrumented start function is missing".into()))?;
-        call_framed(store, &instance, func, &[], &mut [])?;
+        call_framed(store.as_context_mut(), &instance, func, &[], &mut [])?;
     }
     Ok(instance)
 }
@@ -510,7 +623,7 @@ pub fn instantiate_observed<T>(
 /// on it: a call from a host function that the guest called pushes on top of the guest's
 /// frames, which stay intact (and are part of a backtrace from inside, as natively).
 fn call_framed<T>(
-    store: &mut Store<T>,
+    mut store: wasmi::StoreContextMut<'_, T>,
     instance: &Instance,
     func: wasmi::Func,
     args: &[wasmi::Val],
@@ -518,19 +631,20 @@ fn call_framed<T>(
 ) -> Result<(), Error> {
     let saved = instance
         .frames
-        .map(|f| (f.depth.get(&*store), f.leaf.get(&*store)));
-    let outcome = call_within_budget(store, instance, func, args, results).map_err(|e| {
-        let mut error = error(e);
-        if let Error::Trap(trap) = &mut error {
-            if trap.exit_status.is_none() {
-                trap.backtrace = backtrace(store, instance);
+        .map(|f| (f.depth.get(&store), f.leaf.get(&store)));
+    let outcome = call_within_budget(store.as_context_mut(), instance, func, args, results)
+        .map_err(|e| {
+            let mut error = error(e);
+            if let Error::Trap(trap) = &mut error {
+                if trap.exit_status.is_none() {
+                    trap.backtrace = backtrace(&store, instance);
+                }
             }
-        }
-        error
-    });
+            error
+        });
     if let (Some(frames), Some((depth, leaf))) = (instance.frames, saved) {
-        frames.depth.set(&mut *store, depth).ok();
-        frames.leaf.set(&mut *store, leaf).ok();
+        frames.depth.set(store.as_context_mut(), depth).ok();
+        frames.leaf.set(store.as_context_mut(), leaf).ok();
     }
     outcome
 }
@@ -538,21 +652,25 @@ fn call_framed<T>(
 /// `func.call`, in slices of fuel when the engine is metered: between slices, the budget's
 /// fuel and deadline decide whether the call goes on.
 fn call_within_budget<T>(
-    store: &mut Store<T>,
+    mut store: wasmi::StoreContextMut<'_, T>,
     instance: &Instance,
     func: wasmi::Func,
     args: &[wasmi::Val],
     results: &mut [wasmi::Val],
 ) -> Result<(), wasmi::Error> {
     if store.get_fuel().is_err() {
-        return func.call(&mut *store, args, results);
+        return func.call(store, args, results);
     }
     // The lock is held only between slices: a host function may call into the instance
     // again (its fuel is then counted in both calls' slices).
-    let lock_budget = || instance.budget.lock().unwrap_or_else(|e| e.into_inner());
+    let meter = &instance.budget;
+    let lock_budget = || meter.budget.lock().unwrap_or_else(|e| e.into_inner());
+    if meter.interrupted() {
+        return Err(wasmi::Error::host(LimitReached(TrapCode::Interrupted)));
+    }
     let mut given = lock_budget().fuel.unwrap_or(u64::MAX).min(FUEL_SLICE);
     store.set_fuel(given)?;
-    let mut call = func.call_resumable(&mut *store, args, results);
+    let mut call = func.call_resumable(store.as_context_mut(), args, results);
     loop {
         let left = store.get_fuel().unwrap_or(0);
         let used = given.saturating_sub(left);
@@ -566,9 +684,10 @@ fn call_within_budget<T>(
             wasmi::ResumableCall::HostTrap(t) => return Err(t.into_host_error()),
             wasmi::ResumableCall::OutOfFuel(t) => t,
         };
-        let past_deadline = budget
-            .deadline
-            .is_some_and(|d| std::time::Instant::now() >= d);
+        let past_deadline = meter.interrupted()
+            || budget
+                .deadline
+                .is_some_and(|d| std::time::Instant::now() >= d);
         let need = resumable.required_fuel().max(1);
         let code = match budget.fuel {
             _ if past_deadline => Some(TrapCode::Interrupted),
@@ -581,7 +700,7 @@ fn call_within_budget<T>(
         given = budget.fuel.unwrap_or(u64::MAX).min(FUEL_SLICE.max(need));
         drop(budget);
         store.set_fuel(given)?;
-        call = resumable.resume(&mut *store, results);
+        call = resumable.resume(store.as_context_mut(), results);
     }
 }
 
@@ -597,7 +716,20 @@ impl std::fmt::Display for LimitReached {
 
 impl wasmi::errors::HostError for LimitReached {}
 
-fn backtrace<T>(store: &Store<T>, instance: &Instance) -> Vec<FrameInfo> {
+/// A trap of native code that interpreted code called (an embedder's host function), carried
+/// through wasmi intact to the interpreter's caller.
+#[derive(Debug)]
+pub struct HostTrap(pub Trap);
+
+impl std::fmt::Display for HostTrap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl wasmi::errors::HostError for HostTrap {}
+
+fn backtrace(store: &impl AsContext, instance: &Instance) -> Vec<FrameInfo> {
     let Some(frames) = instance.frames else {
         return Vec::new();
     };
@@ -651,16 +783,42 @@ pub fn call<T>(
         .instance
         .get_func(&*store, name)
         .ok_or_else(|| Error::Usage(format!("no exported function `{name}`")))?;
-    let ty = func.ty(&*store);
+    call_func(store.as_context_mut(), Some(instance), func, args)
+}
+
+/// Calls `func` with `args` from the host, in a store or in a host function's caller (a call
+/// back into the interpreter). `instance`, the function's own when it has one, gives a trap
+/// its backtrace and the call its budget.
+pub fn call_func<T>(
+    mut store: wasmi::StoreContextMut<'_, T>,
+    instance: Option<&Instance>,
+    func: wasmi::Func,
+    args: &[Val],
+) -> Result<Vec<Val>, Error> {
+    let ty = func.ty(&store);
+    if args.len() != ty.params().len() {
+        return Err(Error::Usage(format!(
+            "the function takes {} arguments, given {}",
+            ty.params().len(),
+            args.len()
+        )));
+    }
     let wargs = args
         .iter()
-        .map(|a| to_wasmi(a, store))
+        .map(|a| to_wasmi(a, &mut store))
         .collect::<Result<Vec<_>, _>>()?;
     let mut results: Vec<wasmi::Val> = ty
         .results()
         .iter()
         .map(|t| wasmi::Val::default_for_ty(*t))
         .collect();
-    call_framed(store, instance, func, &wargs, &mut results)?;
-    Ok(results.iter().map(|v| from_wasmi(v, store)).collect())
+    match instance {
+        Some(instance) => {
+            call_framed(store.as_context_mut(), instance, func, &wargs, &mut results)?
+        }
+        None => func
+            .call(store.as_context_mut(), &wargs, &mut results)
+            .map_err(error)?,
+    }
+    Ok(results.iter().map(|v| from_wasmi(v, &store)).collect())
 }

@@ -191,6 +191,12 @@ impl InterruptHandle {
         self.limits.request_interrupt();
         crate::vm::interrupt::signal(&self.limits);
     }
+
+    /// Consumes an interrupt requested and not yet taken, for code that polls (the
+    /// interpreter's slices of fuel): true if there was one.
+    pub fn take(&self) -> bool {
+        self.limits.take_interrupt()
+    }
 }
 
 /// The vmctx's limits of the instance whose vmctx is `vmctx`.

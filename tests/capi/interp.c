@@ -1,0 +1,452 @@
+/* The interpreter behind the C API (waot_engine_set_interpreter), on tests/capi/interp.wat:
+ * which modules each mode interprets, with no compiler at hand; calls of every value type,
+ * host functions (one that calls back into the interpreter, one that traps), traps with their
+ * code and frames, memory, globals and tables seen from the host, fuel, interruption and the
+ * memory limit, calls between interpreted and native instances of one store, WASI, and the
+ * host functions' finalizers. */
+#include <pthread.h>
+#include <unistd.h>
+
+#include "check.h"
+
+/* interp.wat's exports, in order. */
+enum {
+  MEMORY, COUNTER, TABLE, ALL_TYPES, CALL_PLAIN, DOUBLE, DIVIDE, OUTER, STORE, LOAD, GROW,
+  BUMP, SPIN, ECHO_REF, CALL_AT, TWICE, GET_FUNC, EXPORTS
+};
+
+static int finalized;
+static void count_finalized(void* env) {
+  (void)env;
+  finalized++;
+}
+
+/* The interpreted `double` that `plain` calls back for -2. */
+static const wasm_func_t* reenter;
+
+/* host.plain: x + 1, a trap for -1, and for -2 a call back into the interpreter. */
+static wasm_trap_t* plain(void* env, const wasm_val_vec_t* args, wasm_val_vec_t* results) {
+  CHECK(env == &finalized);
+  int32_t x = args->data[0].of.i32;
+  if (x == -1) {
+    wasm_message_t m;
+    wasm_byte_vec_new(&m, sizeof "the host says no", "the host says no");
+    wasm_trap_t* t = wasm_trap_new(NULL, &m);
+    wasm_byte_vec_delete(&m);
+    return t;
+  }
+  if (x == -2) {
+    wasm_val_t in[1] = {WASM_I32_VAL(21)};
+    wasm_val_t out[1] = {WASM_INIT_VAL};
+    wasm_val_vec_t a = WASM_ARRAY_VEC(in), r = WASM_ARRAY_VEC(out);
+    wasm_trap_t* t = wasm_func_call(reenter, &a, &r);
+    if (t) return t;
+    results->data[0] = out[0];
+    return NULL;
+  }
+  results->data[0] = (wasm_val_t)WASM_I32_VAL(x + 1);
+  return NULL;
+}
+
+static wasm_trap_t* pass_ref(const wasm_val_vec_t* args, wasm_val_vec_t* results) {
+  results->data[0].kind = WASM_EXTERNREF;
+  results->data[0].of.ref = wasm_ref_copy(args->data[0].of.ref);
+  return NULL;
+}
+
+static wasm_func_t* host_func(wasm_store_t* store, int which) {
+  const wasm_valkind_t kind[1] = {which == 0 ? WASM_I32 : WASM_EXTERNREF};
+  wasm_functype_t* ty = functype(1, kind, 1, kind);
+  wasm_func_t* f = which == 0 ? wasm_func_new_with_env(store, ty, plain, &finalized, count_finalized)
+                              : wasm_func_new(store, ty, pass_ref);
+  wasm_functype_delete(ty);
+  CHECK(f);
+  return f;
+}
+
+static wasm_instance_t* instantiate(wasm_store_t* store, const wasm_module_t* module,
+                                    wasm_extern_t* first, wasm_extern_t* second) {
+  wasm_extern_t* list[2] = {first, second};
+  wasm_extern_vec_t imports = WASM_ARRAY_VEC(list);
+  wasm_trap_t* trap = NULL;
+  wasm_instance_t* i = wasm_instance_new(store, module, &imports, &trap);
+  if (trap) fprintf(stderr, "instantiation: %s\n", trap_message(trap));
+  CHECK(i && !trap);
+  return i;
+}
+
+static int32_t call_i32(const wasm_func_t* f, int32_t x) {
+  wasm_val_t in[1] = {WASM_I32_VAL(x)};
+  wasm_val_t out[1] = {WASM_INIT_VAL};
+  wasm_val_vec_t a = WASM_ARRAY_VEC(in), r = WASM_ARRAY_VEC(out);
+  wasm_trap_t* t = wasm_func_call(f, &a, &r);
+  if (t) fprintf(stderr, "trap: %s\n", trap_message(t));
+  CHECK(!t && out[0].kind == WASM_I32);
+  return out[0].of.i32;
+}
+
+static wasm_trap_t* call_none(const wasm_func_t* f) {
+  wasm_val_vec_t none = WASM_EMPTY_VEC;
+  return wasm_func_call(f, &none, &none);
+}
+
+static bool trap_code_is(wasm_trap_t* t, uint32_t expected) {
+  uint32_t code = 99;
+  bool same = t && waot_trap_code(t, &code) && code == expected;
+  if (t) wasm_trap_delete(t);
+  return same;
+}
+
+/* Which module each mode interprets; the compiler is out of reach throughout. */
+static void modes(const char* wasm, const char* so, const char* foreign) {
+  wasm_message_t error;
+  wasm_engine_t* never = wasm_engine_new();
+  CHECK(!waot_module_load(never, wasm, &error)); /* a plain wasm needs the compiler */
+  wasm_byte_vec_delete(&error);
+  wasm_engine_t* fallback = wasm_engine_new();
+  CHECK(waot_engine_set_interpreter(fallback, WAOT_INTERPRETER_FALLBACK));
+  CHECK(!waot_engine_set_interpreter(fallback, 3));
+  wasm_module_t* m = waot_module_load(fallback, wasm, &error);
+  CHECK(m && waot_module_interpreted(m));
+  wasm_module_delete(m);
+  m = waot_module_load(fallback, so, &error);
+  CHECK(m && !waot_module_interpreted(m));
+  wasm_module_delete(m);
+  if (strcmp(foreign, "-") != 0) {
+    /* Another target's native code, of a module with exceptions: the interpreter says why. */
+    CHECK(!waot_module_load(fallback, foreign, &error));
+    CHECK(strstr(error.data, "exception") && strstr(error.data, "interpreter"));
+    wasm_byte_vec_delete(&error);
+  }
+  /* wasm_module_new follows the engine of the store. */
+  wasm_store_t* store = wasm_store_new(fallback);
+  FILE* f = fopen(wasm, "rb");
+  CHECK(f);
+  char bytes[4096];
+  size_t n = fread(bytes, 1, sizeof bytes, f);
+  fclose(f);
+  wasm_byte_vec_t binary;
+  wasm_byte_vec_new(&binary, n, bytes);
+  m = wasm_module_new(store, &binary);
+  CHECK(m && waot_module_interpreted(m));
+  wasm_module_delete(m);
+  wasm_byte_vec_delete(&binary);
+  wasm_store_delete(store);
+  wasm_engine_delete(fallback);
+  wasm_engine_delete(never);
+}
+
+static void calls_and_traps(wasm_extern_vec_t* e) {
+  wasm_val_t in[4] = {WASM_I32_VAL(1), WASM_I64_VAL(-2), WASM_F32_VAL(3.5f), WASM_F64_VAL(4.25)};
+  wasm_val_t out[4];
+  wasm_val_vec_t a = WASM_ARRAY_VEC(in), r = WASM_ARRAY_VEC(out);
+  wasm_func_t* all = wasm_extern_as_func(e->data[ALL_TYPES]);
+  CHECK(wasm_func_param_arity(all) == 4 && wasm_func_result_arity(all) == 4);
+  wasm_functype_t* ty = wasm_func_type(all);
+  CHECK(wasm_valtype_kind(wasm_functype_params(ty)->data[1]) == WASM_I64);
+  CHECK(wasm_valtype_kind(wasm_functype_results(ty)->data[0]) == WASM_F64);
+  wasm_functype_delete(ty);
+  CHECK(!wasm_func_call(all, &a, &r));
+  CHECK(out[0].kind == WASM_F64 && out[0].of.f64 == 4.25 && out[1].of.f32 == 3.5f);
+  CHECK(out[2].of.i64 == -2 && out[3].kind == WASM_I32 && out[3].of.i32 == 1);
+  /* A wrong kind of argument is refused, not converted. */
+  in[1] = (wasm_val_t)WASM_I32_VAL(2);
+  CHECK(trap_says(wasm_func_call(all, &a, &r), "type"));
+
+  const wasm_func_t* call_plain = wasm_extern_as_func(e->data[CALL_PLAIN]);
+  reenter = wasm_extern_as_func(e->data[DOUBLE]);
+  CHECK(call_i32(call_plain, 5) == 6);
+  CHECK(call_i32(call_plain, -2) == 42); /* host -> interpreter -> host -> interpreter */
+  wasm_val_t x[1] = {WASM_I32_VAL(-1)}, y[1];
+  wasm_val_vec_t xa = WASM_ARRAY_VEC(x), ya = WASM_ARRAY_VEC(y);
+  CHECK(trap_says(wasm_func_call(call_plain, &xa, &ya), "the host says no"));
+
+  /* A trap of interpreted code: its code, message and frames (innermost first). */
+  x[0] = (wasm_val_t)WASM_I32_VAL(0);
+  wasm_trap_t* t = wasm_func_call(wasm_extern_as_func(e->data[OUTER]), &xa, &ya);
+  CHECK(t);
+  char* m = trap_message(t);
+  CHECK(strstr(m, "divide by zero"));
+  free(m);
+  wasm_frame_vec_t trace;
+  wasm_trap_trace(t, &trace);
+  CHECK(trace.size == 2 && wasm_frame_func_index(trace.data[0]) == 5);
+  CHECK(wasm_frame_func_index(trace.data[1]) == 6);
+  wasm_frame_vec_delete(&trace);
+  CHECK(trap_code_is(t, 5));
+
+  /* v128 through waot_func_call. */
+  waot_val_t v = {.kind = WAOT_V128}, w;
+  for (int i = 0; i < 16; i++) v.of.v128[i] = (uint8_t)i;
+  CHECK(!waot_func_call(wasm_extern_as_func(e->data[TWICE]), &v, 1, &w, 1));
+  CHECK(w.kind == WAOT_V128 && w.of.v128[4] == 8 && w.of.v128[15] == 30);
+
+  /* References: externrefs cross both ways, interpreted functions do not leave. */
+  const wasm_func_t* get_func = wasm_extern_as_func(e->data[GET_FUNC]);
+  wasm_val_t fr[1] = {WASM_INIT_VAL};
+  wasm_val_vec_t fra = WASM_ARRAY_VEC(fr), empty = WASM_EMPTY_VEC;
+  CHECK(trap_says(wasm_func_call(get_func, &empty, &fra), "cannot leave the interpreter"));
+  CHECK(!wasm_func_as_ref(wasm_extern_as_func(e->data[DOUBLE])));
+}
+
+static void externref(wasm_store_t* store, wasm_extern_vec_t* e) {
+  wasm_ref_t* ref = waot_ref_new_extern(store, 1234);
+  wasm_val_t in[1] = {{.kind = WASM_EXTERNREF, .of = {.ref = ref}}};
+  wasm_val_t out[1] = {WASM_INIT_VAL};
+  wasm_val_vec_t a = WASM_ARRAY_VEC(in), r = WASM_ARRAY_VEC(out);
+  CHECK(!wasm_func_call(wasm_extern_as_func(e->data[ECHO_REF]), &a, &r));
+  uint64_t value = 0;
+  CHECK(out[0].kind == WASM_EXTERNREF && waot_ref_extern_value(out[0].of.ref, &value) && value == 1234);
+  wasm_ref_delete(out[0].of.ref);
+  wasm_ref_delete(ref);
+}
+
+static void memory_globals_tables(wasm_extern_vec_t* e) {
+  wasm_memory_t* mem = wasm_extern_as_memory(e->data[MEMORY]);
+  CHECK(mem && wasm_memory_size(mem) == 1 && wasm_memory_data_size(mem) == 65536);
+  wasm_memorytype_t* mt = wasm_memory_type(mem);
+  CHECK(wasm_memorytype_limits(mt)->min == 1 && wasm_memorytype_limits(mt)->max == 4);
+  wasm_memorytype_delete(mt);
+  wasm_val_t st[2] = {WASM_I32_VAL(10), WASM_I32_VAL(77)};
+  wasm_val_vec_t sta = WASM_ARRAY_VEC(st), none = WASM_EMPTY_VEC;
+  CHECK(!wasm_func_call(wasm_extern_as_func(e->data[STORE]), &sta, &none));
+  CHECK(wasm_memory_data(mem)[10] == 77);
+  wasm_memory_data(mem)[11] = 5;
+  CHECK(call_i32(wasm_extern_as_func(e->data[LOAD]), 11) == 5);
+  CHECK(wasm_memory_grow(mem, 1) && wasm_memory_size(mem) == 2);
+  CHECK(wasm_memory_data_size(mem) == 2 * 65536 && wasm_memory_data(mem)[10] == 77);
+  CHECK(call_i32(wasm_extern_as_func(e->data[GROW]), 1) == 2);
+  CHECK(!wasm_memory_grow(mem, 2)); /* past the maximum */
+
+  wasm_global_t* g = wasm_extern_as_global(e->data[COUNTER]);
+  wasm_globaltype_t* gt = wasm_global_type(g);
+  CHECK(wasm_valtype_kind(wasm_globaltype_content(gt)) == WASM_I32);
+  CHECK(wasm_globaltype_mutability(gt) == WASM_VAR);
+  wasm_globaltype_delete(gt);
+  wasm_val_t v;
+  wasm_global_get(g, &v);
+  CHECK(v.kind == WASM_I32 && v.of.i32 == 5);
+  CHECK(!call_none(wasm_extern_as_func(e->data[BUMP])));
+  wasm_global_get(g, &v);
+  CHECK(v.of.i32 == 6);
+  wasm_val_t nine = WASM_I32_VAL(9), wrong = WASM_I64_VAL(1);
+  wasm_global_set(g, &nine);
+  wasm_global_set(g, &wrong); /* left unchanged */
+  wasm_global_get(g, &v);
+  CHECK(v.of.i32 == 9);
+  wasm_message_t error;
+  waot_val_t wv;
+  CHECK(waot_global_get(g, &wv, &error) && wv.kind == WASM_I32 && wv.of.i32 == 9);
+
+  wasm_table_t* table = wasm_extern_as_table(e->data[TABLE]);
+  CHECK(table && wasm_table_size(table) == 2);
+  wasm_tabletype_t* tt = wasm_table_type(table);
+  CHECK(wasm_valtype_kind(wasm_tabletype_element(tt)) == WASM_FUNCREF);
+  wasm_tabletype_delete(tt);
+  CHECK(!wasm_table_get(table, 0)); /* an interpreted function: it does not leave */
+  CHECK(!wasm_table_get(table, 1)); /* null */
+  CHECK(!wasm_table_get(table, 2)); /* past the end */
+  wasm_val_t at[2] = {WASM_I32_VAL(0), WASM_I32_VAL(7)}, res[1];
+  wasm_val_vec_t ata = WASM_ARRAY_VEC(at), resa = WASM_ARRAY_VEC(res);
+  CHECK(!wasm_func_call(wasm_extern_as_func(e->data[CALL_AT]), &ata, &resa) && res[0].of.i32 == 14);
+  CHECK(wasm_table_grow(table, 3, NULL) && wasm_table_size(table) == 5);
+  CHECK(wasm_table_set(table, 0, NULL) && !wasm_table_set(table, 9, NULL));
+  CHECK(trap_code_is(wasm_func_call(wasm_extern_as_func(e->data[CALL_AT]), &ata, &resa), 3));
+}
+
+static void* interrupt_later(void* handle) {
+  usleep(50 * 1000);
+  waot_interrupt_handle_interrupt(handle);
+  return NULL;
+}
+
+static void limits(wasm_store_t* store, wasm_extern_vec_t* e) {
+  const wasm_func_t* spin = wasm_extern_as_func(e->data[SPIN]);
+  wasm_message_t error;
+  CHECK(waot_store_set_fuel(store, 100000, &error));
+  CHECK(trap_code_is(call_none(spin), 17));
+  CHECK(waot_store_fuel_consumed(store) >= 100000);
+  CHECK(waot_store_set_fuel(store, UINT64_MAX, &error));
+  waot_interrupt_handle_t* handle = waot_store_interrupt_handle(store, &error);
+  CHECK(handle);
+  pthread_t thread;
+  pthread_create(&thread, NULL, interrupt_later, handle);
+  CHECK(trap_code_is(call_none(spin), 16));
+  pthread_join(thread, NULL);
+  CHECK(call_i32(wasm_extern_as_func(e->data[DOUBLE]), 4) == 8); /* one call was stopped */
+  waot_interrupt_handle_delete(handle);
+
+  /* The memory (3 pages now) may not grow past the limit, which native memories share. */
+  wasm_memory_t* mem = wasm_extern_as_memory(e->data[MEMORY]);
+  waot_store_set_memory_limit(store, 3 * 65536 + 100);
+  CHECK(!wasm_memory_grow(mem, 1));
+  CHECK(call_i32(wasm_extern_as_func(e->data[GROW]), 1) == -1);
+  wasm_memorytype_t* mt = wasm_memorytype_new(&(wasm_limits_t){1, 1});
+  CHECK(!wasm_memory_new(store, mt)); /* a native page would pass the store's limit */
+  waot_store_set_memory_limit(store, 4 * 65536);
+  wasm_memory_t* native = wasm_memory_new(store, mt);
+  CHECK(native);
+  CHECK(!wasm_memory_grow(mem, 1)); /* the native memory took the last page */
+  wasm_memory_delete(native);
+  wasm_memorytype_delete(mt);
+  waot_store_stats_t stats;
+  waot_store_stats(store, &stats);
+  CHECK(stats.fuel_consumed >= 100000);
+}
+
+/* One store, both sides: an interpreted instance calls a native one's function, and a native
+ * instance calls an interpreted one's. */
+static void both_sides(const char* so) {
+  wasm_engine_t* always = wasm_engine_new();
+  CHECK(waot_engine_set_interpreter(always, WAOT_INTERPRETER_ALWAYS));
+  wasm_engine_t* native_engine = wasm_engine_new();
+  wasm_message_t error;
+  wasm_module_t* interpreted = waot_module_load(always, so, &error); /* the .so's own wasm */
+  CHECK(interpreted && waot_module_interpreted(interpreted));
+  wasm_module_t* native = waot_module_load(native_engine, so, &error);
+  CHECK(native && !waot_module_interpreted(native));
+  wasm_store_t* store = wasm_store_new(native_engine);
+  wasm_func_t* plain_f = host_func(store, 0);
+  wasm_func_t* ref_f = host_func(store, 1);
+  wasm_instance_t* n = instantiate(store, native, wasm_func_as_extern(plain_f), wasm_func_as_extern(ref_f));
+  wasm_extern_vec_t ne;
+  wasm_instance_exports(n, &ne);
+  /* The interpreted instance's host.plain is the native `double`. */
+  wasm_instance_t* i = instantiate(store, interpreted, ne.data[DOUBLE], wasm_func_as_extern(ref_f));
+  wasm_extern_vec_t ie;
+  wasm_instance_exports(i, &ie);
+  CHECK(call_i32(wasm_extern_as_func(ie.data[CALL_PLAIN]), 5) == 10);
+  /* And a native instance whose host.plain is the interpreted `double`. */
+  wasm_instance_t* n2 = instantiate(store, native, ie.data[DOUBLE], wasm_func_as_extern(ref_f));
+  wasm_extern_vec_t n2e;
+  wasm_instance_exports(n2, &n2e);
+  CHECK(call_i32(wasm_extern_as_func(n2e.data[CALL_PLAIN]), 7) == 14);
+  /* native -> interpreted -> host, and the host's trap back through both. */
+  wasm_instance_t* i2 = instantiate(store, interpreted, wasm_func_as_extern(plain_f), wasm_func_as_extern(ref_f));
+  wasm_extern_vec_t i2e;
+  wasm_instance_exports(i2, &i2e);
+  wasm_instance_t* n3 = instantiate(store, native, i2e.data[CALL_PLAIN], wasm_func_as_extern(ref_f));
+  wasm_extern_vec_t n3e;
+  wasm_instance_exports(n3, &n3e);
+  const wasm_func_t* through = wasm_extern_as_func(n3e.data[CALL_PLAIN]);
+  CHECK(call_i32(through, 3) == 4);
+  wasm_val_t x[1] = {WASM_I32_VAL(-1)}, y[1];
+  wasm_val_vec_t xa = WASM_ARRAY_VEC(x), ya = WASM_ARRAY_VEC(y);
+  CHECK(trap_says(wasm_func_call(through, &xa, &ya), "the host says no"));
+  /* A native memory is not an interpreted instance's import, and the reverse. */
+  wasm_extern_t* bad[2] = {ne.data[MEMORY], wasm_func_as_extern(ref_f)};
+  wasm_extern_vec_t bad_imports = WASM_ARRAY_VEC(bad);
+  wasm_trap_t* trap = NULL;
+  CHECK(!wasm_instance_new(store, interpreted, &bad_imports, &trap));
+  CHECK(trap_says(trap, "interpreted code imports functions"));
+  bad[0] = ie.data[MEMORY];
+  trap = NULL;
+  CHECK(!wasm_instance_new(store, native, &bad_imports, &trap));
+  CHECK(trap_says(trap, "cannot be imported by native code"));
+  wasm_extern_vec_delete(&n3e);
+  wasm_instance_delete(n3);
+  wasm_extern_vec_delete(&i2e);
+  wasm_instance_delete(i2);
+  wasm_extern_vec_delete(&n2e);
+  wasm_instance_delete(n2);
+  wasm_extern_vec_delete(&ie);
+  wasm_instance_delete(i);
+  wasm_extern_vec_delete(&ne);
+  wasm_instance_delete(n);
+  wasm_func_delete(plain_f);
+  wasm_func_delete(ref_f);
+  int before = finalized;
+  wasm_store_delete(store);
+  CHECK(finalized == before + 1);
+  wasm_module_delete(native);
+  wasm_module_delete(interpreted);
+  wasm_engine_delete(native_engine);
+  wasm_engine_delete(always);
+}
+
+/* A WASI program, interpreted: its streams in memory, its exit status. */
+static void wasi(wasm_engine_t* always, const char* path) {
+  wasm_message_t error;
+  wasm_module_t* module = waot_module_load(always, path, &error);
+  CHECK(module && waot_module_interpreted(module));
+  wasm_store_t* store = wasm_store_new(always);
+  waot_wasi_config_t* config = waot_wasi_config_new();
+  waot_wasi_config_arg(config, "guest");
+  waot_wasi_config_env(config, "FILES", "no");
+  wasm_byte_vec_t input;
+  wasm_byte_vec_new(&input, 2, "hi");
+  CHECK(waot_wasi_config_stdio_memory(config, 0, &input));
+  wasm_byte_vec_delete(&input);
+  CHECK(waot_wasi_config_stdio_memory(config, 1, NULL));
+  CHECK(waot_wasi_config_stdio_memory(config, 2, NULL));
+  waot_wasi_t* w = waot_wasi_new(store, config, &error);
+  CHECK(w);
+  wasm_extern_vec_t imports;
+  CHECK(waot_wasi_imports(w, module, &imports) == 0 && imports.size > 0);
+  wasm_trap_t* trap = NULL;
+  wasm_instance_t* instance = wasm_instance_new(store, module, &imports, &trap);
+  CHECK(instance && !trap);
+  wasm_extern_vec_delete(&imports);
+  wasm_extern_vec_t exports;
+  wasm_instance_exports(instance, &exports);
+  wasm_exporttype_vec_t types;
+  wasm_module_exports(module, &types);
+  wasm_func_t* start = NULL;
+  for (size_t i = 0; i < types.size; i++)
+    if (name_is(wasm_exporttype_name(types.data[i]), "_start")) start = wasm_extern_as_func(exports.data[i]);
+  wasm_exporttype_vec_delete(&types);
+  CHECK(start);
+  trap = call_none(start);
+  int32_t status = -1;
+  CHECK(trap && waot_trap_exit_status(trap, &status) && status == 3);
+  wasm_trap_delete(trap);
+  CHECK(output_is(w, 1, "args: 1 guest -\nenv: (none)\nstdin: HI\n"));
+  CHECK(output_is(w, 2, "to stderr\n"));
+  wasm_extern_vec_delete(&exports);
+  wasm_instance_delete(instance);
+  waot_wasi_delete(w);
+  wasm_store_delete(store);
+  wasm_module_delete(module);
+}
+
+void interpreter(const char* wasm, const char* so, const char* foreign, const char* wasi_path) {
+  /* Whatever the program's environment says, no compiler: the interpreter needs none. */
+  setenv("WAOTC", "/nonexistent/waotc", 1);
+  modes(wasm, so, foreign);
+
+  wasm_engine_t* always = wasm_engine_new();
+  CHECK(waot_engine_set_interpreter(always, WAOT_INTERPRETER_ALWAYS));
+  wasm_message_t error;
+  wasm_module_t* module = waot_module_load(always, wasm, &error);
+  CHECK(module && waot_module_interpreted(module));
+  wasm_exporttype_vec_t types;
+  wasm_module_exports(module, &types);
+  CHECK(types.size == EXPORTS);
+  wasm_exporttype_vec_delete(&types);
+  wasm_store_t* store = wasm_store_new(always);
+  wasm_func_t* plain_f = host_func(store, 0);
+  wasm_func_t* ref_f = host_func(store, 1);
+  wasm_instance_t* instance =
+      instantiate(store, module, wasm_func_as_extern(plain_f), wasm_func_as_extern(ref_f));
+  wasm_extern_vec_t e;
+  wasm_instance_exports(instance, &e);
+  CHECK(e.size == EXPORTS && wasm_extern_kind(e.data[MEMORY]) == WASM_EXTERN_MEMORY);
+  CHECK(wasm_extern_kind(e.data[TABLE]) == WASM_EXTERN_TABLE && !wasm_extern_as_func(e.data[TABLE]));
+  calls_and_traps(&e);
+  externref(store, &e);
+  memory_globals_tables(&e);
+  limits(store, &e);
+  wasm_extern_vec_delete(&e);
+  wasm_instance_delete(instance);
+  wasm_func_delete(plain_f);
+  wasm_func_delete(ref_f);
+  int before = finalized;
+  wasm_store_delete(store);
+  CHECK(finalized == before + 1);
+  wasm_module_delete(module);
+
+  both_sides(so);
+  wasi(always, wasi_path);
+  wasm_engine_delete(always);
+  printf("interpreter: ok\n");
+}
