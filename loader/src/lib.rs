@@ -64,7 +64,7 @@ pub use error::{Error, Result};
 pub use runtime_support::TrapCode;
 pub use vm::code_registry::FrameInfo;
 pub use vm::gc_heap::GcStats;
-pub use vm::limits::InterruptHandle;
+pub use vm::limits::{FuelAccount, InterruptHandle};
 pub use vm::memory::SharedMemory;
 pub use vm::signatures::is_function_type;
 pub use vm::traps::Trap;

@@ -465,17 +465,22 @@ fn interpreted(cli: &RunCli, artifact: &Artifact, ctx: WasiCtx) -> Result<Box<dy
             });
         }
     };
-    let instance =
-        match interp::instantiate_observed(&linker, &mut store, &module, budget, count_at_exit) {
-            Ok(instance) => instance,
-            Err(e) => {
-                // What the start function counted is read as the run ends, from this store.
-                if cli.profile_out.is_some() {
-                    std::mem::forget(store);
-                }
-                return Err(e);
+    let instance = match interp::InterpData::instantiate_observed(
+        &linker,
+        &mut store,
+        &module,
+        budget,
+        count_at_exit,
+    ) {
+        Ok(instance) => instance,
+        Err(e) => {
+            // What the start function counted is read as the run ends, from this store.
+            if cli.profile_out.is_some() {
+                std::mem::forget(store);
             }
-        };
+            return Err(e);
+        }
+    };
     Ok(Box::new(Interpreted {
         store,
         instance,

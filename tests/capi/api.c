@@ -946,7 +946,7 @@ static void v128(const char* path) {
 }
 
 int main(int argc, char** argv) {
-  CHECK(argc == 12);
+  CHECK(argc == 13);
   artifact = argv[1];
   engine = wasm_engine_new();
   wasm_message_t error;
@@ -973,6 +973,6 @@ int main(int argc, char** argv) {
   limits(argv[2]);
   wasm_engine_delete(engine);
   /* Last: it takes the compiler out of reach. */
-  interpreter(argv[9], argv[10], argv[5], argv[11]);
+  interpreter(argv[9], argv[10], argv[5], argv[11], argv[12]);
   return 0;
 }

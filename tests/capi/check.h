@@ -62,7 +62,8 @@ static inline bool output_is(waot_wasi_t* wasi, uint32_t fd, const char* expecte
 }
 
 /* interp.c: the interpreter behind the C API. */
-void interpreter(const char* wasm, const char* so, const char* foreign, const char* wasi);
+void interpreter(const char* wasm, const char* so, const char* foreign, const char* wasi,
+                 const char* metered);
 /* tags.c: tags made by the host and by modules, exceptions thrown both ways. */
 void tags(wasm_engine_t* engine, const char* path);
 /* gc_objects.c: structs and arrays made and written by the host. */

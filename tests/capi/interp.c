@@ -12,7 +12,7 @@
 /* interp.wat's exports, in order. */
 enum {
   MEMORY, COUNTER, TABLE, ALL_TYPES, CALL_PLAIN, DOUBLE, DIVIDE, OUTER, STORE, LOAD, GROW,
-  BUMP, SPIN, ECHO_REF, CALL_AT, TWICE, GET_FUNC, EXPORTS
+  BUMP, SPIN, ECHO_REF, CALL_AT, TWICE, GET_FUNC, LOOP_HOST, EXPORTS
 };
 
 static int finalized;
@@ -251,6 +251,13 @@ static void memory_globals_tables(wasm_extern_vec_t* e) {
   CHECK(!wasm_func_call(wasm_extern_as_func(e->data[CALL_AT]), &ata, &resa) && res[0].of.i32 == 14);
   CHECK(wasm_table_grow(table, 3, NULL) && wasm_table_size(table) == 5);
   CHECK(wasm_table_set(table, 0, NULL) && !wasm_table_set(table, 9, NULL));
+  /* Another store's function is refused, the table unchanged. */
+  wasm_store_t* other = wasm_store_new(NULL);
+  wasm_func_t* foreign = host_func(other, 1);
+  CHECK(!wasm_table_set(table, 1, wasm_func_as_ref(foreign)));
+  CHECK(!wasm_table_grow(table, 1, wasm_func_as_ref(foreign)) && wasm_table_size(table) == 5);
+  wasm_func_delete(foreign);
+  wasm_store_delete(other);
   CHECK(trap_code_is(wasm_func_call(wasm_extern_as_func(e->data[CALL_AT]), &ata, &resa), 3));
 }
 
@@ -260,9 +267,31 @@ static void* interrupt_later(void* handle) {
   return NULL;
 }
 
+static uint64_t fuel_of_loop(wasm_store_t* store, const wasm_func_t* loop, int32_t x) {
+  uint64_t before = waot_store_fuel_consumed(store);
+  wasm_val_t in[2] = {WASM_I32_VAL(1000), WASM_I32_VAL(x)};
+  wasm_val_vec_t a = WASM_ARRAY_VEC(in), none = WASM_EMPTY_VEC;
+  CHECK(!wasm_func_call(loop, &a, &none));
+  return waot_store_fuel_consumed(store) - before;
+}
+
 static void limits(wasm_store_t* store, wasm_extern_vec_t* e) {
   const wasm_func_t* spin = wasm_extern_as_func(e->data[SPIN]);
   wasm_message_t error;
+  /* A host function's call back into the interpreter is counted as well as the caller's own
+   * work around it: the loop costs more with it, not less. */
+  CHECK(waot_store_set_fuel(store, UINT64_MAX, &error));
+  const wasm_func_t* loop = wasm_extern_as_func(e->data[LOOP_HOST]);
+  uint64_t plain_fuel = fuel_of_loop(store, loop, 5), reentering = fuel_of_loop(store, loop, -2);
+  CHECK(plain_fuel > 1000 * 20 && reentering > plain_fuel);
+  /* And a budget holds with calls back in: fuel runs out. */
+  CHECK(waot_store_set_fuel(store, 50000, &error));
+  wasm_val_t forever[2] = {WASM_I32_VAL(0), WASM_I32_VAL(-2)};
+  wasm_val_vec_t fa = WASM_ARRAY_VEC(forever), none = WASM_EMPTY_VEC;
+  uint64_t before = waot_store_fuel_consumed(store);
+  CHECK(trap_code_is(wasm_func_call(loop, &fa, &none), 17));
+  uint64_t spent = waot_store_fuel_consumed(store) - before;
+  CHECK(spent <= 50000 && spent > 50000 - 100); /* up to what the next block would need */
   CHECK(waot_store_set_fuel(store, 100000, &error));
   CHECK(trap_code_is(call_none(spin), 17));
   CHECK(waot_store_fuel_consumed(store) >= 100000);
@@ -333,10 +362,31 @@ static void both_sides(const char* so) {
   wasm_val_t x[1] = {WASM_I32_VAL(-1)}, y[1];
   wasm_val_vec_t xa = WASM_ARRAY_VEC(x), ya = WASM_ARRAY_VEC(y);
   CHECK(trap_says(wasm_func_call(through, &xa, &ya), "the host says no"));
+  /* Another store's interpreted function is no import of this store's native instance. */
+  wasm_store_t* other = wasm_store_new(native_engine);
+  wasm_func_t* other_plain = host_func(other, 0);
+  wasm_func_t* other_ref = host_func(other, 1);
+  wasm_instance_t* oi = instantiate(other, interpreted, wasm_func_as_extern(other_plain), wasm_func_as_extern(other_ref));
+  wasm_extern_vec_t oe;
+  wasm_instance_exports(oi, &oe);
+  wasm_extern_t* foreign[2] = {oe.data[DOUBLE], wasm_func_as_extern(ref_f)};
+  wasm_extern_vec_t foreign_imports = WASM_ARRAY_VEC(foreign);
+  wasm_trap_t* trap = NULL;
+  CHECK(!wasm_instance_new(store, native, &foreign_imports, &trap));
+  CHECK(trap_says(trap, "another store"));
+  trap = NULL;
+  CHECK(!wasm_instance_new(store, interpreted, &foreign_imports, &trap));
+  CHECK(trap_says(trap, "another store"));
+  wasm_extern_vec_delete(&oe);
+  wasm_instance_delete(oi);
+  wasm_func_delete(other_plain);
+  wasm_func_delete(other_ref);
+  wasm_store_delete(other);
+
   /* A native memory is not an interpreted instance's import, and the reverse. */
   wasm_extern_t* bad[2] = {ne.data[MEMORY], wasm_func_as_extern(ref_f)};
   wasm_extern_vec_t bad_imports = WASM_ARRAY_VEC(bad);
-  wasm_trap_t* trap = NULL;
+  trap = NULL;
   CHECK(!wasm_instance_new(store, interpreted, &bad_imports, &trap));
   CHECK(trap_says(trap, "interpreted code imports functions"));
   bad[0] = ie.data[MEMORY];
@@ -358,10 +408,105 @@ static void both_sides(const char* so) {
   int before = finalized;
   wasm_store_delete(store);
   CHECK(finalized == before + 1);
+
+  /* A memory limit set before the store's first interpreted instance: its page counts (the
+   * interpreter's own frame stack does not), and leaves no room for a native one. */
+  store = wasm_store_new(native_engine);
+  waot_store_set_memory_limit(store, 65536);
+  plain_f = host_func(store, 0);
+  ref_f = host_func(store, 1);
+  i = instantiate(store, interpreted, wasm_func_as_extern(plain_f), wasm_func_as_extern(ref_f));
+  wasm_extern_t* imports_list[2] = {wasm_func_as_extern(plain_f), wasm_func_as_extern(ref_f)};
+  wasm_extern_vec_t imports = WASM_ARRAY_VEC(imports_list);
+  trap = NULL;
+  CHECK(!wasm_instance_new(store, native, &imports, &trap));
+  CHECK(trap);
+  wasm_trap_delete(trap);
+  waot_store_stats_t stats;
+  waot_store_stats(store, &stats);
+  CHECK(stats.memory_bytes == 65536);
+  wasm_instance_delete(i);
+  wasm_func_delete(plain_f);
+  wasm_func_delete(ref_f);
+  wasm_store_delete(store);
   wasm_module_delete(native);
   wasm_module_delete(interpreted);
   wasm_engine_delete(native_engine);
   wasm_engine_delete(always);
+}
+
+/* One store's fuel is one budget: what native code spends, the interpreter does not get. */
+static void one_fuel_budget(const char* metered) {
+  wasm_engine_t* native_engine = wasm_engine_new();
+  wasm_engine_t* always = wasm_engine_new();
+  CHECK(waot_engine_set_interpreter(always, WAOT_INTERPRETER_ALWAYS));
+  wasm_message_t error;
+  wasm_module_t* native = waot_module_load(native_engine, metered, &error);
+  wasm_module_t* interpreted = waot_module_load(always, metered, &error);
+  CHECK(native && interpreted && waot_module_interpreted(interpreted));
+  wasm_store_t* store = wasm_store_new(native_engine);
+  wasm_func_t* plain_f = host_func(store, 0);
+  wasm_func_t* ref_f = host_func(store, 1);
+  wasm_instance_t* n = instantiate(store, native, wasm_func_as_extern(plain_f), wasm_func_as_extern(ref_f));
+  wasm_instance_t* i = instantiate(store, interpreted, wasm_func_as_extern(plain_f), wasm_func_as_extern(ref_f));
+  wasm_extern_vec_t ne, ie;
+  wasm_instance_exports(n, &ne);
+  wasm_instance_exports(i, &ie);
+  CHECK(waot_store_set_fuel(store, 100000, &error));
+  CHECK(call_i32(wasm_extern_as_func(ie.data[DOUBLE]), 2) == 4); /* the interpreter spends */
+  uint64_t interpreted_spent = waot_store_fuel_consumed(store);
+  CHECK(interpreted_spent > 0 && interpreted_spent < 100);
+  CHECK(trap_code_is(call_none(wasm_extern_as_func(ne.data[SPIN])), 17)); /* native takes the rest */
+  CHECK(trap_code_is(call_none(wasm_extern_as_func(ie.data[BUMP])), 17)); /* none left */
+  CHECK(waot_store_set_fuel(store, 100000, &error));
+  CHECK(trap_code_is(call_none(wasm_extern_as_func(ie.data[SPIN])), 17)); /* and the reverse */
+  /* At most what one more block would have needed is left. */
+  CHECK(waot_store_fuel_consumed(store) > 2 * 100000 - 100);
+  CHECK(trap_code_is(call_none(wasm_extern_as_func(ne.data[SPIN])), 17));
+  wasm_extern_vec_delete(&ie);
+  wasm_extern_vec_delete(&ne);
+  wasm_instance_delete(i);
+  wasm_instance_delete(n);
+  wasm_func_delete(plain_f);
+  wasm_func_delete(ref_f);
+  wasm_store_delete(store);
+  wasm_module_delete(native);
+  wasm_module_delete(interpreted);
+  wasm_engine_delete(always);
+  wasm_engine_delete(native_engine);
+}
+
+/* Two imports of one name: the interpreter links by name, so they must be given one external. */
+static void duplicate_imports(wasm_engine_t* always) {
+  static const char bytes[] = {
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,              /* (module */
+      0x01, 0x04, 0x01, 0x60, 0x00, 0x00,                          /* (type (func)) */
+      0x02, 0x0d, 0x02, 0x01, 0x61, 0x01, 0x66, 0x00, 0x00,        /* (import "a" "f" (func)) */
+      0x01, 0x61, 0x01, 0x66, 0x00, 0x00};                         /* twice */
+  wasm_store_t* store = wasm_store_new(always);
+  wasm_byte_vec_t binary;
+  wasm_byte_vec_new(&binary, sizeof bytes, bytes);
+  wasm_module_t* module = wasm_module_new(store, &binary);
+  wasm_byte_vec_delete(&binary);
+  CHECK(module && waot_module_interpreted(module));
+  wasm_functype_t* ty = functype(0, NULL, 0, NULL);
+  wasm_func_t* f = wasm_func_new(store, ty, pass_ref);
+  wasm_func_t* g = wasm_func_new(store, ty, pass_ref);
+  wasm_functype_delete(ty);
+  wasm_extern_t* two[2] = {wasm_func_as_extern(f), wasm_func_as_extern(g)};
+  wasm_extern_vec_t imports = WASM_ARRAY_VEC(two);
+  wasm_trap_t* trap = NULL;
+  CHECK(!wasm_instance_new(store, module, &imports, &trap));
+  CHECK(trap_says(trap, "links by name"));
+  two[1] = two[0];
+  trap = NULL;
+  wasm_instance_t* instance = wasm_instance_new(store, module, &imports, &trap);
+  CHECK(instance && !trap);
+  wasm_instance_delete(instance);
+  wasm_func_delete(f);
+  wasm_func_delete(g);
+  wasm_module_delete(module);
+  wasm_store_delete(store);
 }
 
 /* A WASI program, interpreted: its streams in memory, its exit status. */
@@ -409,7 +554,8 @@ static void wasi(wasm_engine_t* always, const char* path) {
   wasm_module_delete(module);
 }
 
-void interpreter(const char* wasm, const char* so, const char* foreign, const char* wasi_path) {
+void interpreter(const char* wasm, const char* so, const char* foreign, const char* wasi_path,
+                 const char* metered) {
   /* Whatever the program's environment says, no compiler: the interpreter needs none. */
   setenv("WAOTC", "/nonexistent/waotc", 1);
   modes(wasm, so, foreign);
@@ -446,6 +592,8 @@ void interpreter(const char* wasm, const char* so, const char* foreign, const ch
   wasm_module_delete(module);
 
   both_sides(so);
+  one_fuel_budget(metered);
+  duplicate_imports(always);
   wasi(always, wasi_path);
   wasm_engine_delete(always);
   printf("interpreter: ok\n");

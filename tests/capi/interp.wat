@@ -23,4 +23,14 @@
     (call_indirect (type $i2i) (local.get 1) (local.get 0)))
   (func (export "twice") (param v128) (result v128) (i32x4.add (local.get 0) (local.get 0)))
   (func (export "get_func") (result funcref) (ref.func $double))
+  ;; $n iterations of some work and a call of host.plain with $x.
+  (func (export "loop_host") (param $n i32) (param $x i32)
+    (local $acc i32)
+    (loop $l
+      (drop (call $plain (local.get $x)))
+      (local.set $acc (i32.add (local.get $acc) (i32.mul (local.get $acc) (i32.const 3))))
+      (local.set $acc (i32.add (local.get $acc) (i32.mul (local.get $acc) (i32.const 5))))
+      (local.set $acc (i32.add (local.get $acc) (i32.mul (local.get $acc) (i32.const 7))))
+      (local.set $acc (i32.add (local.get $acc) (i32.mul (local.get $acc) (i32.const 9))))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
   (elem (i32.const 0) $double))

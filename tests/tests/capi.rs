@@ -252,14 +252,17 @@ fn the_c_api_test_is_clean_under_valgrind() {
     assert_eq!(stdout.lines().collect::<Vec<_>>(), groups, "{stderr}");
 }
 
-/// The interpreter group's files: interp.wat as a plain wasm and natively, and the WASI
-/// guest's plain wasm (made by `wasi_guest`).
-fn interp_args(dir: &Path) -> [PathBuf; 3] {
+/// The interpreter group's files: interp.wat as a plain wasm, natively and natively with
+/// fuel, and the WASI guest's plain wasm (made by `wasi_guest`).
+fn interp_args(dir: &Path) -> [PathBuf; 4] {
     let so = interp_module(dir);
+    let flags = ["--cpu", "x86-64-v2", "--fuel"];
+    let metered = compile_source(dir, "interp.wat", "interp_fuel", "so", &flags);
     [
         dir.join("interp.plain.wasm"),
         so,
         dir.join("wasi_guest.wasm"),
+        metered,
     ]
 }
 

@@ -883,6 +883,38 @@ fn wrun_max_memory_makes_memory_grow_fail_natively_and_interpreted() {
     }
 }
 
+/// The limit is on the guest's memories together, in the interpreter as natively: its own
+/// frame stack (about 1 MiB per instance) does not count, and two memories share the limit.
+#[test]
+fn wrun_max_memory_counts_the_guests_memories_together_in_the_interpreter_too() {
+    let d = tempfile::tempdir().unwrap();
+    let wasm = d.path().join("m.wasm");
+    // Exits with 10 + what growing memory 1 by a page returned (11, or 9 for -1).
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 1)
+      (memory $other 1)
+      (func (export "_start")
+        (call $exit (i32.add (memory.grow $other (i32.const 1)) (i32.const 10)))))"#;
+    std::fs::write(&wasm, wat::parse_str(wat).unwrap()).unwrap();
+    let so = d.path().join("m.so");
+    waotc(&wasm, &so, &[]);
+    for module in [&so, &wasm] {
+        for (limit, status) in [("192K", 11), ("191K", 9), ("128K", 9)] {
+            let o = wrun(&[&"-q", &"--max-memory", &limit, module]);
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(
+                o.status.code(),
+                Some(status),
+                "{limit} {module:?}: {stderr}"
+            );
+        }
+        // Two pages do not fit in one and a half.
+        let o = wrun(&[&"-q", &"--max-memory", &"96K", module]);
+        assert_eq!(o.status.code(), Some(1), "{module:?}");
+    }
+}
+
 /// `waotc --fuel-costs`: a table of what each operator costs, compiled into the code. The
 /// interpreter, which cannot count that way, refuses to meter such a module; bad tables and a
 /// table without `--fuel` are one-line errors.

@@ -31,10 +31,11 @@ own wasm_module_t* waot_module_load(wasm_engine_t*, const char* path, own wasm_m
  * interpreted instance imports host functions and native instances' functions, and a native
  * instance imports interpreted functions. Memories, globals and tables do not: an interpreted
  * instance imports those of interpreted instances only (not wasm_memory_new's), and native
- * ones of native instances or the host only. A function reference of interpreted code does
- * not cross to C: wasm_func_as_ref of its functions and wasm_table_get of its non-null
- * funcrefs return NULL, and a call whose result would be one is a trap. False for an unknown
- * mode. */
+ * ones of native instances or the host only. The interpreter links imports by name: two
+ * imports of one name must be given the same external. A function reference of interpreted
+ * code does not cross to C: wasm_func_as_ref of its functions and wasm_table_get of its non-null
+ * funcrefs return NULL, and a call whose result is a non-null one is a trap (after it ran).
+ * False for an unknown mode. */
 #define WAOT_INTERPRETER_NEVER 0
 #define WAOT_INTERPRETER_FALLBACK 1
 #define WAOT_INTERPRETER_ALWAYS 2
@@ -206,7 +207,9 @@ own wasm_global_t* waot_global_new(wasm_store_t*, const wasm_globaltype_t*, cons
 bool waot_global_get(const wasm_global_t*, own waot_val_t* out, own wasm_message_t* error);
 bool waot_global_set(wasm_global_t*, const waot_val_t*, own wasm_message_t* error);
 
-/* Fuel (modules compiled with `waotc --fuel`): a budget of instructions. */
+/* Fuel (modules compiled with `waotc --fuel`, and interpreted ones): a budget of instructions,
+ * one for both: what native code spends, interpreted code does not get, and the reverse. The
+ * interpreter counts in its own units (about one per instruction) and stops within a block. */
 bool waot_store_set_fuel(wasm_store_t*, uint64_t fuel, own wasm_message_t* error);
 uint64_t waot_store_fuel_consumed(const wasm_store_t*);
 

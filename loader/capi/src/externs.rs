@@ -629,16 +629,24 @@ pub unsafe extern "C" fn wasm_table_set(
             Some(v) => store.table_set(h, index as u64, v).is_ok(),
             None => false,
         },
-        Target::Interp(i, h) => i.table_set(h, index as u64, interp_ref(t, r)).is_ok(),
+        Target::Interp(i, h) => match interp_ref(t, r) {
+            Ok(v) => i.table_set(h, index as u64, v).is_ok(),
+            Err(()) => false,
+        },
     }
 }
 
-/// A reference for an interpreted table: a null pointer is the null reference; one of another
-/// store is refused by the conversion (it holds no value the interpreter knows).
-unsafe fn interp_ref<'a>(t: *const wasm_table_t, r: *const wasm_ref_t) -> Option<&'a Val> {
-    let r = r.as_ref()?;
-    // A reference of another store carries a value this one does not know: null for it.
-    std::ptr::eq(r.store, (*t).0.store).then_some(&r.val)
+/// A reference for an interpreted table: a null pointer is the null reference (`None`); one of
+/// another store is refused.
+unsafe fn interp_ref<'a>(
+    t: *const wasm_table_t,
+    r: *const wasm_ref_t,
+) -> Result<Option<&'a Val>, ()> {
+    match r.as_ref() {
+        None => Ok(None),
+        Some(r) if std::ptr::eq(r.store, (*t).0.store) => Ok(Some(&r.val)),
+        Some(_) => Err(()),
+    }
 }
 
 /// Grows the table by `delta` elements set to `init`; false past its maximum or a limit.
@@ -653,6 +661,9 @@ pub unsafe extern "C" fn wasm_table_grow(
             Some(v) => store.table_grow(h, delta as u64, v).is_ok(),
             None => false,
         },
-        Target::Interp(i, h) => i.table_grow(h, delta as u64, interp_ref(t, init)).is_ok(),
+        Target::Interp(i, h) => match interp_ref(t, init) {
+            Ok(v) => i.table_grow(h, delta as u64, v).is_ok(),
+            Err(()) => false,
+        },
     }
 }

@@ -18,88 +18,26 @@ use waot::{Error, Extern, Func, StoreData, Trap, Val, ValType};
 use wasmi::{AsContextMut, StoreContextMut};
 
 /// What the wasmi store holds: the store's memory limit, which the memories of both sides
-/// share. The interpreter's growth counts the native side's memories; after it, the native
-/// side's own limit is what the interpreter's memories leave.
-pub(crate) struct Data {
-    limit: Option<u64>,
-    /// Bytes of the interpreter's memories.
-    bytes: u64,
-    /// The growth `memory_growing` allowed last, given back if it fails.
-    pending: u64,
-    /// The sizes of the memories the instantiation in progress adds for the interpreter,
-    /// which do not count: whichever memories of these sizes it makes first go uncounted, so
-    /// that the count is the guest's own whatever their order.
-    uncounted: Vec<u64>,
-    native: *mut StoreData,
-}
+/// share (`NativeMemories`).
+pub(crate) type Data = interp::MemoryLimiter;
 
-impl Data {
-    /// Gives the native side what the interpreter's memories leave of the limit.
-    fn share_limit(&self) {
+/// The native side's memories, counted against the interpreter's limit: the interpreter's
+/// growth counts them, and after it the native store's own limit is what the interpreter's
+/// memories leave.
+struct NativeMemories(*mut StoreData);
+
+impl interp::SharedMemoryLimit for NativeMemories {
+    fn bytes(&self) -> u64 {
         // SAFETY: the native store outlives its interpreted side.
-        let native = unsafe { &mut *self.native };
+        unsafe { (*self.0).stats().memory_bytes }
+    }
+
+    fn leave(&self, bytes: Option<u64>) {
+        // SAFETY: as above.
+        let native = unsafe { &mut *self.0 };
         let mut limits = native.resource_limits().clone();
-        limits.total_memory_bytes = self.limit.map(|l| l.saturating_sub(self.bytes));
+        limits.total_memory_bytes = bytes;
         native.set_resource_limits(limits);
-    }
-}
-
-impl wasmi::ResourceLimiter for Data {
-    fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> Result<bool, wasmi_core::LimiterError> {
-        let delta = desired.saturating_sub(current) as u64;
-        if current == 0 {
-            if let Some(i) = self.uncounted.iter().position(|&size| size == delta) {
-                self.uncounted.swap_remove(i);
-                self.pending = 0;
-                return Ok(true);
-            }
-        }
-        if let Some(limit) = self.limit {
-            // SAFETY: as in `share_limit`.
-            let native = unsafe { (*self.native).stats().memory_bytes };
-            if native.saturating_add(self.bytes).saturating_add(delta) > limit {
-                return Ok(false);
-            }
-        }
-        self.bytes += delta;
-        self.pending = delta;
-        self.share_limit();
-        Ok(true)
-    }
-
-    fn memory_grow_failed(
-        &mut self,
-        _: &wasmi::errors::MemoryError,
-    ) -> Result<(), wasmi_core::LimiterError> {
-        self.bytes -= std::mem::take(&mut self.pending);
-        self.share_limit();
-        Ok(())
-    }
-
-    fn table_growing(
-        &mut self,
-        _: usize,
-        _: usize,
-        _: Option<usize>,
-    ) -> Result<bool, wasmi_core::LimiterError> {
-        Ok(true)
-    }
-
-    fn instances(&self) -> usize {
-        usize::MAX
-    }
-
-    fn tables(&self) -> usize {
-        usize::MAX
-    }
-
-    fn memories(&self) -> usize {
-        usize::MAX
     }
 }
 
@@ -110,6 +48,8 @@ pub(crate) struct InterpStore {
     /// wasmi store until that call returns, so a call back into the interpreter (and every
     /// other use of the store meanwhile) goes through it.
     caller: Cell<*mut wasmi::Caller<'static, Data>>,
+    /// The fuel and interruption of all the store's interpreted calls.
+    meter: interp::SharedBudget,
     /// The native store of the same `wasm_store_t`.
     native: *mut StoreData,
 }
@@ -122,19 +62,18 @@ pub(crate) fn engine() -> &'static wasmi::Engine {
 }
 
 impl InterpStore {
-    pub(crate) fn new(native: *mut StoreData, limit: Option<u64>) -> Self {
-        let data = Data {
-            limit,
-            bytes: 0,
-            pending: 0,
-            uncounted: Vec::new(),
-            native,
-        };
+    pub(crate) fn new(
+        native: *mut StoreData,
+        meter: interp::SharedBudget,
+        limit: Option<u64>,
+    ) -> Self {
+        let data = interp::MemoryLimiter::new(limit).sharing(Box::new(NativeMemories(native)));
         let mut store = wasmi::Store::new(engine(), data);
         store.limiter(|d| d as &mut dyn wasmi::ResourceLimiter);
         InterpStore {
             store: store.into(),
             caller: Cell::new(std::ptr::null_mut()),
+            meter,
             native,
         }
     }
@@ -168,19 +107,15 @@ impl InterpStore {
         meter: interp::SharedBudget,
     ) -> Result<interp::Instance, Error> {
         let store = &mut *(*this).store.get();
-        store.data_mut().uncounted = module.hidden_memory_sizes().to_vec();
+        store.data_mut().expect_instance_of(module);
         let instance = interp::instantiate_sharing(linker, store, module, meter);
-        store.data_mut().uncounted.clear();
+        store.data_mut().instantiated();
         instance
     }
 
     /// Sets the store's memory limit, for both sides.
     pub(crate) unsafe fn set_memory_limit(this: *const InterpStore, bytes: Option<u64>) {
-        Self::with(this, |mut s| {
-            let data = s.data_mut();
-            data.limit = bytes;
-            data.share_limit();
-        });
+        Self::with(this, |mut s| s.data_mut().set_limit(bytes));
     }
 }
 
@@ -406,15 +341,17 @@ pub(crate) unsafe fn import_native_func(
                 .collect::<Result<Vec<_>, _>>()
         };
         let args = args.map_err(|e| wasmi::Error::host(HostTrap(Trap::host(e.to_string()))))?;
-        // SAFETY: the store outlives its functions; the caller is lent for this call only,
-        // and restored (for a nested host call) before it returns.
+        // A call back into the interpreter draws on what this call's slice did not use.
+        // SAFETY: the store outlives its functions.
+        let meter = unsafe { &(*this).meter };
+        let left = meter.settle(&caller);
+        // SAFETY: as above; the caller is lent for this call only, and taken back (for a
+        // nested host call, the one before restored) however the call ends.
         let outcome = unsafe {
-            let lent: *mut wasmi::Caller<'_, Data> = &mut caller;
-            let before = (*this).caller.replace(lent.cast());
-            let outcome = (*native).call(f, &args);
-            (*this).caller.set(before);
-            outcome
+            let _lent = Lent::new(&(*this).caller, &mut caller);
+            (*native).call(f, &args)
         };
+        meter.resume(&mut caller, left);
         let values = outcome.map_err(|e| match e {
             Error::Trap(t) => wasmi::Error::host(HostTrap(t)),
             e => wasmi::Error::host(HostTrap(Trap::host(e.to_string()))),
@@ -426,6 +363,29 @@ pub(crate) unsafe fn import_native_func(
         Ok(())
     };
     Ok(InterpStore::with(store, |s| wasmi::Func::new(s, ty, body)))
+}
+
+/// The wasmi store lent through a host call's caller, until dropped.
+struct Lent<'a> {
+    cell: &'a Cell<*mut wasmi::Caller<'static, Data>>,
+    before: *mut wasmi::Caller<'static, Data>,
+}
+
+impl<'a> Lent<'a> {
+    fn new(
+        cell: &'a Cell<*mut wasmi::Caller<'static, Data>>,
+        caller: &mut wasmi::Caller<'_, Data>,
+    ) -> Self {
+        let lent: *mut wasmi::Caller<'_, Data> = caller;
+        let before = cell.replace(lent.cast());
+        Lent { cell, before }
+    }
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        self.cell.set(self.before);
+    }
 }
 
 /// Interpreted function `e` as a native host function a native instance can import.
@@ -478,9 +438,22 @@ pub(crate) unsafe fn of_store(s: *mut wasm_store_t) -> *const InterpStore {
         return existing;
     }
     let native = (*s).data();
-    let made = Box::into_raw(Box::new(InterpStore::new(native, (*s).memory_limit.get())));
+    let made = Box::into_raw(Box::new(InterpStore::new(
+        native,
+        (*s).meter.clone(),
+        (*s).memory_limit.get(),
+    )));
     (*s).interp.set(made);
     made
+}
+
+/// Bytes of the interpreted side's memories (0 before it is made), the instrumentation's left
+/// out.
+pub(crate) unsafe fn memory_bytes(store: *const InterpStore) -> u64 {
+    match store.is_null() {
+        true => 0,
+        false => InterpStore::with(store, |s| s.data().bytes()),
+    }
 }
 
 /// The WASI function `name` on `ctx`, in the store's interpreted side.

@@ -8,13 +8,14 @@ use crate::wasmi;
 use runtime_support::module_info::ModuleInfo;
 use std::cell::Cell;
 use std::path::Path;
+use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use waot::interp::{self, SharedBudget};
 use waot::{Artifact, ArtifactKind, Error, Module, NotNative, Store, StoreData, TrustPolicy};
 
 /// An engine holds only where modules run: natively or compiled on load (the default), or
 /// in the interpreter (`waot_engine_set_interpreter`).
 pub struct wasm_engine_t {
-    pub(crate) mode: Cell<u8>,
+    pub(crate) mode: AtomicU8,
 }
 
 /// Native code, or else the module compiled for this host (by `waotc`, through the cache).
@@ -27,7 +28,7 @@ pub const WAOT_INTERPRETER_ALWAYS: u8 = 2;
 #[no_mangle]
 pub extern "C" fn wasm_engine_new() -> *mut wasm_engine_t {
     Box::into_raw(Box::new(wasm_engine_t {
-        mode: Cell::new(WAOT_INTERPRETER_NEVER),
+        mode: AtomicU8::new(WAOT_INTERPRETER_NEVER),
     }))
 }
 
@@ -45,7 +46,7 @@ pub unsafe extern "C" fn waot_engine_set_interpreter(e: *mut wasm_engine_t, mode
     if mode > WAOT_INTERPRETER_ALWAYS {
         return false;
     }
-    (*e).mode.set(mode);
+    (*e).mode.store(mode, Relaxed);
     true
 }
 
@@ -79,13 +80,17 @@ impl Drop for wasm_store_t {
 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_store_new(engine: *mut wasm_engine_t) -> *mut wasm_store_t {
+    let store = Store::new();
+    // The interpreter spends the store's fuel, so one budget covers both sides.
+    let meter = SharedBudget::default();
+    let _ = meter.fuel_account.set(store.fuel_account());
     Box::into_raw(Box::new(wasm_store_t {
-        store: Store::new(),
+        store,
         mode: engine
             .as_ref()
-            .map_or(WAOT_INTERPRETER_NEVER, |e| e.mode.get()),
+            .map_or(WAOT_INTERPRETER_NEVER, |e| e.mode.load(Relaxed)),
         interp: Cell::new(std::ptr::null()),
-        meter: Default::default(),
+        meter,
         memory_limit: Cell::new(None),
     }))
 }
@@ -245,6 +250,10 @@ pub unsafe extern "C" fn wasm_instance_new(
             .iter()
             .map(|e| match &(**e).ext {
                 Ext::Native(x) => Ok(*x),
+                // Another store's would outlive its own store here.
+                Ext::Interp(i) if !std::ptr::eq(i.store, (*store).interp.get()) => {
+                    Err(Error::Link("an import of another store".into()))
+                }
                 Ext::Interp(i) => crate::interp::export_to_native(data, i).map(waot::Extern::Func),
             })
             .collect::<Result<Vec<_>, _>>()
@@ -283,9 +292,19 @@ unsafe fn instantiate_interpreted(
         )));
     }
     let mut linker = wasmi::Linker::new(crate::interp::engine());
-    // Two imports of one name are given one by one; the linker keeps the last.
+    // wasmi links by name: two imports of one name must be given one external.
     linker.allow_shadowing(true);
-    for (import, e) in imports.iter().zip(given) {
+    for (i, (import, e)) in imports.iter().zip(given).enumerate() {
+        let first = imports
+            .iter()
+            .position(|x| x.module == import.module && x.name == import.name);
+        if let Some(j) = first.filter(|&j| j < i && !std::ptr::eq(given[j], *e)) {
+            return Err(Error::Link(format!(
+                "imports {j} and {i} are both {}.{}, which the interpreter links by name: give \
+                 both the same external",
+                import.module, import.name
+            )));
+        }
         let ext = crate::interp::import(istore, &(**e).ext)
             .map_err(|e| Error::Link(format!("import {}.{}: {e}", import.module, import.name)))?;
         linker

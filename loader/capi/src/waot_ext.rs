@@ -5,7 +5,6 @@ use crate::trap::wasm_trap_t;
 use crate::vec::{report, wasm_byte_vec_t, wasm_message_t};
 use std::ffi::{c_char, CStr};
 use std::path::Path;
-use waot::interp::SharedBudget;
 use waot::InterruptHandle;
 
 #[no_mangle]
@@ -15,7 +14,9 @@ pub unsafe extern "C" fn waot_module_load(
     error: *mut wasm_message_t,
 ) -> *mut wasm_module_t {
     let path = CStr::from_ptr(path).to_string_lossy();
-    let mode = engine.as_ref().map_or(0, |e| e.mode.get());
+    let mode = engine
+        .as_ref()
+        .map_or(0, |e| e.mode.load(std::sync::atomic::Ordering::Relaxed));
     match load_module(Path::new(&*path), mode) {
         Ok(module) => Box::into_raw(Box::new(wasm_module_t { module })),
         Err(e) => {
@@ -63,11 +64,7 @@ pub unsafe extern "C" fn waot_store_set_fuel(
     error: *mut wasm_message_t,
 ) -> bool {
     match (*store).store.set_fuel(fuel) {
-        Ok(()) => {
-            // The interpreter's, whether or not it has run yet.
-            lock(&(*store).meter).fuel = Some(fuel);
-            true
-        }
+        Ok(()) => true,
         Err(e) => {
             report(error, &e.to_string());
             false
@@ -77,12 +74,8 @@ pub unsafe extern "C" fn waot_store_set_fuel(
 
 #[no_mangle]
 pub unsafe extern "C" fn waot_store_fuel_consumed(store: *const wasm_store_t) -> u64 {
-    let interpreted = lock(&(*store).meter).consumed;
-    (*store).store.fuel_consumed().saturating_add(interpreted)
-}
-
-fn lock(meter: &SharedBudget) -> std::sync::MutexGuard<'_, waot::interp::Budget> {
-    meter.budget.lock().unwrap_or_else(|e| e.into_inner())
+    // The interpreter's included: it spends from the store's fuel.
+    (*store).store.fuel_consumed()
 }
 
 pub struct waot_interrupt_handle_t {
@@ -152,7 +145,7 @@ pub unsafe extern "C" fn waot_store_stats(
     let s = (*store).store.stats();
     out.write(waot_store_stats_t {
         fuel_consumed: waot_store_fuel_consumed(store),
-        memory_bytes: s.memory_bytes,
+        memory_bytes: s.memory_bytes + crate::interp::memory_bytes((*store).interp.get()),
         table_elements: s.table_elements,
         instances: s.instances as u64,
         live_exceptions: s.live_exceptions as u64,

@@ -8,7 +8,7 @@ use crate::api::module::Module;
 use crate::api::store::StoreData;
 use crate::error::{Error, Result};
 use crate::vm::builtins::memory;
-use crate::vm::limits::InterruptHandle;
+use crate::vm::limits::{FuelAccount, InterruptHandle};
 use crate::vm::traps::Trap;
 use runtime_support::TrapCode;
 use std::sync::atomic::Ordering::Relaxed;
@@ -82,6 +82,13 @@ impl StoreData {
     /// It runs on the guest's thread, between two basic blocks of guest code.
     pub fn set_fuel_refill(&mut self, refill: impl FnMut() -> u64 + Send + 'static) {
         self.metering.refill = Some(Box::new(refill));
+    }
+
+    /// The store's fuel, for the interpreter to spend from (`interp::Meter::fuel_account`).
+    pub fn fuel_account(&self) -> FuelAccount {
+        FuelAccount {
+            limits: self.limits.clone(),
+        }
     }
 
     /// A handle that stops this store's guest code from any thread (see `InterruptHandle`).

@@ -3,12 +3,14 @@
 //! `Val` and `Trap`, so callers see one behaviour in both modes.
 
 mod instrument;
+mod limiter;
 mod segments;
 
 use crate::vm::code_registry::FrameInfo;
 use crate::wasi::{self, WasiCtx};
 use crate::{Error, Func, Trap, TrapCode, Val};
 use instrument::Hidden;
+pub use limiter::{MemoryLimiter, SharedMemoryLimit};
 use runtime_support::ModuleInfo;
 use std::sync::Arc;
 /// The interpreter's crate, for embedders of its objects (the C API).
@@ -171,7 +173,7 @@ impl Instance {
 
     /// What the instance's guest code has left and used.
     pub fn budget(&self) -> Budget {
-        *self.budget.budget.lock().unwrap_or_else(|e| e.into_inner())
+        *self.budget.lock()
     }
 }
 
@@ -314,27 +316,37 @@ pub fn error(e: wasmi::Error) -> Error {
     }
 }
 
-/// Defines every WASI function in an interpreter linker whose store data is the WASI context.
-/// What an interpreted WASI program's store holds: its WASI state and its limits.
+/// What an interpreted WASI program's store holds: its WASI state and its memory limit.
 pub struct InterpData {
     pub wasi: WasiCtx,
-    pub limits: wasmi::StoreLimits,
+    pub limiter: MemoryLimiter,
 }
 
 impl InterpData {
-    /// A store for `wasi`, whose memories may hold `max_memory` bytes together.
+    /// A store for `wasi`, whose memories may hold `max_memory` bytes together (the
+    /// instrumentation's left out: instantiate through `InterpData::instantiate_observed`).
     pub fn store(engine: &Engine, wasi: WasiCtx, max_memory: Option<u64>) -> Store<InterpData> {
-        let mut limits = wasmi::StoreLimitsBuilder::new();
-        if let Some(bytes) = max_memory {
-            limits = limits.memory_size(usize::try_from(bytes).unwrap_or(usize::MAX));
-        }
         let data = InterpData {
             wasi,
-            limits: limits.build(),
+            limiter: MemoryLimiter::new(max_memory),
         };
         let mut store = Store::new(engine, data);
-        store.limiter(|d| &mut d.limits);
+        store.limiter(|d| &mut d.limiter);
         store
+    }
+
+    /// [`instantiate_observed`], with the memories the instrumentation adds uncounted.
+    pub fn instantiate_observed(
+        linker: &Linker<InterpData>,
+        store: &mut Store<InterpData>,
+        module: &Module,
+        budget: Budget,
+        before_start: impl FnOnce(&Instance, &Store<InterpData>),
+    ) -> Result<Instance, Error> {
+        store.data_mut().limiter.expect_instance_of(module);
+        let instance = instantiate_observed(linker, store, module, budget, before_start);
+        store.data_mut().limiter.instantiated();
+        instance
     }
 }
 
@@ -350,6 +362,7 @@ impl AsMut<WasiCtx> for WasiCtx {
     }
 }
 
+/// Defines every WASI function in an interpreter linker whose store data holds the WASI context.
 pub fn add_wasi<T: AsMut<WasiCtx> + 'static>(linker: &mut Linker<T>) -> Result<(), Error> {
     for f in wasi::FUNCTIONS {
         linker
@@ -544,14 +557,71 @@ pub struct Meter {
     /// (the C API's stores have both sides): each stops one call, of either side, the running
     /// one or else the next, within a slice of fuel here (with a metered engine).
     pub interrupts: std::sync::OnceLock<crate::InterruptHandle>,
+    /// A native store's fuel, which the budget's fuel is then: calls spend from it (and from
+    /// nothing else), so one budget covers the store's compiled code and the interpreter.
+    pub fuel_account: std::sync::OnceLock<crate::FuelAccount>,
+    /// The fuel the store's running slice was given, not yet charged to the budget.
+    slice: std::sync::atomic::AtomicU64,
 }
 
 impl Meter {
     pub fn new(budget: Budget) -> Meter {
         Meter {
             budget: std::sync::Mutex::new(budget),
-            interrupts: Default::default(),
+            ..Meter::default()
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Budget> {
+        self.budget.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Charges the running slice, which has `left` of its fuel, to the budget; the slice goes
+    /// on from `left`.
+    fn charge(&self, left: u64) -> std::sync::MutexGuard<'_, Budget> {
+        let given = self.slice.swap(left, std::sync::atomic::Ordering::Relaxed);
+        let used = given.saturating_sub(left);
+        let mut budget = self.lock();
+        budget.consumed += used;
+        match self.fuel_account.get() {
+            Some(account) => account.spend(used),
+            None => {
+                if let Some(f) = &mut budget.fuel {
+                    *f = f.saturating_sub(used);
+                }
+            }
+        }
+        budget
+    }
+
+    /// Fuel left; `None` is unlimited.
+    fn fuel(&self, budget: &Budget) -> Option<u64> {
+        match self.fuel_account.get() {
+            Some(account) => Some(account.left()),
+            None => budget.fuel,
+        }
+    }
+
+    fn start_slice(&self, fuel: u64) {
+        self.slice.store(fuel, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Before a host function that interpreted code (metered by this) called runs: charges
+    /// what the calling slice used so far, so that a call back into the interpreter draws on
+    /// what the budget has left. Returns what the slice has left, for [`Meter::resume`].
+    pub fn settle<T>(&self, caller: &wasmi::Caller<'_, T>) -> Option<u64> {
+        let left = caller.get_fuel().ok()?;
+        drop(self.charge(left));
+        Some(left)
+    }
+
+    /// After that host function: the calling slice goes on with what it had left, within what
+    /// the budget has left now.
+    pub fn resume<T>(&self, caller: &mut wasmi::Caller<'_, T>, left: Option<u64>) {
+        let Some(left) = left else { return };
+        let fuel = self.fuel(&self.lock()).map_or(left, |f| f.min(left));
+        self.start_slice(fuel);
+        caller.set_fuel(fuel).ok();
     }
 
     fn interrupted(&self) -> bool {
@@ -661,24 +731,21 @@ fn call_within_budget<T>(
     if store.get_fuel().is_err() {
         return func.call(store, args, results);
     }
-    // The lock is held only between slices: a host function may call into the instance
-    // again (its fuel is then counted in both calls' slices).
+    // The lock is held only between slices: a host function may call into the interpreter
+    // again (`Meter::settle` and `resume` keep the calling slice's fuel apart).
     let meter = &instance.budget;
-    let lock_budget = || meter.budget.lock().unwrap_or_else(|e| e.into_inner());
     if meter.interrupted() {
         return Err(wasmi::Error::host(LimitReached(TrapCode::Interrupted)));
     }
-    let mut given = lock_budget().fuel.unwrap_or(u64::MAX).min(FUEL_SLICE);
+    let given = meter
+        .fuel(&meter.lock())
+        .unwrap_or(u64::MAX)
+        .min(FUEL_SLICE);
+    meter.start_slice(given);
     store.set_fuel(given)?;
     let mut call = func.call_resumable(store.as_context_mut(), args, results);
     loop {
-        let left = store.get_fuel().unwrap_or(0);
-        let used = given.saturating_sub(left);
-        let mut budget = lock_budget();
-        budget.consumed += used;
-        if let Some(f) = &mut budget.fuel {
-            *f = f.saturating_sub(used);
-        }
+        let budget = meter.charge(store.get_fuel().unwrap_or(0));
         let resumable = match call? {
             wasmi::ResumableCall::Finished => return Ok(()),
             wasmi::ResumableCall::HostTrap(t) => return Err(t.into_host_error()),
@@ -689,7 +756,8 @@ fn call_within_budget<T>(
                 .deadline
                 .is_some_and(|d| std::time::Instant::now() >= d);
         let need = resumable.required_fuel().max(1);
-        let code = match budget.fuel {
+        let fuel = meter.fuel(&budget);
+        let code = match fuel {
             _ if past_deadline => Some(TrapCode::Interrupted),
             Some(f) if f < need => Some(TrapCode::OutOfFuel),
             _ => None,
@@ -697,7 +765,8 @@ fn call_within_budget<T>(
         if let Some(code) = code {
             return Err(wasmi::Error::host(LimitReached(code)));
         }
-        given = budget.fuel.unwrap_or(u64::MAX).min(FUEL_SLICE.max(need));
+        let given = fuel.unwrap_or(u64::MAX).min(FUEL_SLICE.max(need));
+        meter.start_slice(given);
         drop(budget);
         store.set_fuel(given)?;
         call = resumable.resume(store.as_context_mut(), results);

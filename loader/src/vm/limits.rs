@@ -199,6 +199,28 @@ impl InterruptHandle {
     }
 }
 
+/// A store's fuel, for code that meters itself (the interpreter, `interp::Meter`): what it
+/// spends comes out of the same budget as compiled code's (`StoreData::fuel_account`).
+#[derive(Clone)]
+pub struct FuelAccount {
+    pub(crate) limits: Arc<StoreLimits>,
+}
+
+impl FuelAccount {
+    /// Fuel left (0 when it ran out).
+    pub fn left(&self) -> u64 {
+        self.limits.fuel().load(Relaxed).max(0) as u64
+    }
+
+    pub fn spend(&self, units: u64) {
+        let units = units.min(i64::MAX as u64) as i64;
+        let _ = self
+            .limits
+            .fuel()
+            .fetch_update(Relaxed, Relaxed, |f| Some(f.saturating_sub(units)));
+    }
+}
+
 /// The vmctx's limits of the instance whose vmctx is `vmctx`.
 ///
 /// # Safety
