@@ -29,6 +29,28 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     /// The host address of an access of `size` bytes at `addr + memarg.offset`, with `addr`
     /// popped from the stack.
     pub fn effective_address(&mut self, memarg: &MemArg, size: u64) -> Result<PointerValue<'ctx>> {
+        self.address_checked_if(memarg, size, false)
+    }
+
+    /// [`Self::effective_address`], its bounds compared with the length under every strategy:
+    /// for accesses that code generation may turn into something that touches no memory,
+    /// which a guard page cannot stop. An atomic read-modify-write whose result is unused and
+    /// which changes nothing (`i32.atomic.rmw.add` of 0) becomes a fence on the stack on
+    /// x86-64, and an out-of-bounds one would no longer trap (fuzzer seed 6686).
+    pub fn checked_effective_address(
+        &mut self,
+        memarg: &MemArg,
+        size: u64,
+    ) -> Result<PointerValue<'ctx>> {
+        self.address_checked_if(memarg, size, true)
+    }
+
+    fn address_checked_if(
+        &mut self,
+        memarg: &MemArg,
+        size: u64,
+        always: bool,
+    ) -> Result<PointerValue<'ctx>> {
         let MemArgTarget::Memory(memory) = memarg.target else {
             // Only GC array accesses have another target; validation rejects them without GC.
             return Err(crate::CompileError::Unsupported {
@@ -51,7 +73,10 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
             let offset = self.add_offset(addr, memarg.offset)?;
             // The host's pages are larger than one-byte wasm pages: the bytes past such a
             // memory's length up to a host page are accessible, so its accesses are checked.
-            if self.cx.options.bounds == BoundsStrategy::Explicit || self.page_log2(memory) < 16 {
+            if always
+                || self.cx.options.bounds == BoundsStrategy::Explicit
+                || self.page_log2(memory) < 16
+            {
                 let end =
                     self.builder
                         .build_int_nuw_add(offset, i64t.const_int(size, false), "")?;

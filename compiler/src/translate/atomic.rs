@@ -43,7 +43,9 @@ fn internal(e: impl std::fmt::Display) -> crate::CompileError {
 
 impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
     /// The host address of an atomic access of `size` bytes at the address on top of the
-    /// stack (popped): the alignment trap, then the bounds check.
+    /// stack (popped): the alignment trap, then the bounds check, compared with the length
+    /// under every strategy (`checked_effective_address`: code generation may turn an atomic
+    /// access into one that touches no memory).
     fn atomic_address(&mut self, memarg: &MemArg, size: u64) -> Result<PointerValue<'ctx>> {
         if size > 1 {
             let addr = self.stack.last().expect("an address").into_int_value();
@@ -60,7 +62,7 @@ impl<'a, 'b, 'ctx> FuncTranslator<'a, 'b, 'ctx> {
                     .build_int_compare(IntPredicate::NE, low, t.const_zero(), "")?;
             self.trap_if(misaligned, TrapCode::UnalignedAtomic)?;
         }
-        self.effective_address(memarg, size)
+        self.checked_effective_address(memarg, size)
     }
 
     fn widen(&self, v: IntValue<'ctx>, to: IntType<'ctx>) -> Result<IntValue<'ctx>> {
