@@ -48,8 +48,6 @@ pub(crate) struct InterpStore {
     /// wasmi store until that call returns, so a call back into the interpreter (and every
     /// other use of the store meanwhile) goes through it.
     caller: Cell<*mut wasmi::Caller<'static, Data>>,
-    /// The fuel and interruption of all the store's interpreted calls.
-    meter: interp::SharedBudget,
     /// The native store of the same `wasm_store_t`.
     native: *mut StoreData,
 }
@@ -62,18 +60,13 @@ pub(crate) fn engine() -> &'static wasmi::Engine {
 }
 
 impl InterpStore {
-    pub(crate) fn new(
-        native: *mut StoreData,
-        meter: interp::SharedBudget,
-        limit: Option<u64>,
-    ) -> Self {
+    pub(crate) fn new(native: *mut StoreData, limit: Option<u64>) -> Self {
         let data = interp::MemoryLimiter::new(limit).sharing(Box::new(NativeMemories(native)));
         let mut store = wasmi::Store::new(engine(), data);
         store.limiter(|d| d as &mut dyn wasmi::ResourceLimiter);
         InterpStore {
             store: store.into(),
             caller: Cell::new(std::ptr::null_mut()),
-            meter,
             native,
         }
     }
@@ -341,17 +334,14 @@ pub(crate) unsafe fn import_native_func(
                 .collect::<Result<Vec<_>, _>>()
         };
         let args = args.map_err(|e| wasmi::Error::host(HostTrap(Trap::host(e.to_string()))))?;
-        // A call back into the interpreter draws on what this call's slice did not use.
-        // SAFETY: the store outlives its functions.
-        let meter = unsafe { &(*this).meter };
-        let left = meter.settle(&caller);
-        // SAFETY: as above; the caller is lent for this call only, and taken back (for a
-        // nested host call, the one before restored) however the call ends.
+        // SAFETY: the store outlives its functions; the caller is lent for this call only,
+        // and taken back (for a nested host call, the one before restored) however the call
+        // ends. A call back into the interpreter keeps this call's fuel apart itself
+        // (`interp::call_func`).
         let outcome = unsafe {
             let _lent = Lent::new(&(*this).caller, &mut caller);
             (*native).call(f, &args)
         };
-        meter.resume(&mut caller, left);
         let values = outcome.map_err(|e| match e {
             Error::Trap(t) => wasmi::Error::host(HostTrap(t)),
             e => wasmi::Error::host(HostTrap(Trap::host(e.to_string()))),
@@ -438,11 +428,7 @@ pub(crate) unsafe fn of_store(s: *mut wasm_store_t) -> *const InterpStore {
         return existing;
     }
     let native = (*s).data();
-    let made = Box::into_raw(Box::new(InterpStore::new(
-        native,
-        (*s).meter.clone(),
-        (*s).memory_limit.get(),
-    )));
+    let made = Box::into_raw(Box::new(InterpStore::new(native, (*s).memory_limit.get())));
     (*s).interp.set(made);
     made
 }

@@ -562,6 +562,8 @@ pub struct Meter {
     pub fuel_account: std::sync::OnceLock<crate::FuelAccount>,
     /// The fuel the store's running slice was given, not yet charged to the budget.
     slice: std::sync::atomic::AtomicU64,
+    /// Calls running with this meter: more than one when a host function called back in.
+    depth: std::sync::atomic::AtomicU32,
 }
 
 impl Meter {
@@ -606,22 +608,20 @@ impl Meter {
         self.slice.store(fuel, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Before a host function that interpreted code (metered by this) called runs: charges
-    /// what the calling slice used so far, so that a call back into the interpreter draws on
-    /// what the budget has left. Returns what the slice has left, for [`Meter::resume`].
-    pub fn settle<T>(&self, caller: &wasmi::Caller<'_, T>) -> Option<u64> {
-        let left = caller.get_fuel().ok()?;
+    /// A call entering with this meter's slice running (a host function's call back into
+    /// the interpreter): charges what the calling slice used so far, so that the call draws
+    /// on what the budget has left. Returns what that slice has left, for `resume`.
+    fn settle(&self, left: u64) -> u64 {
         drop(self.charge(left));
-        Some(left)
+        left
     }
 
-    /// After that host function: the calling slice goes on with what it had left, within what
-    /// the budget has left now.
-    pub fn resume<T>(&self, caller: &mut wasmi::Caller<'_, T>, left: Option<u64>) {
-        let Some(left) = left else { return };
+    /// As that call returns: the calling slice goes on with what it had left, within what the
+    /// budget has left now.
+    fn resume<T>(&self, store: &mut wasmi::StoreContextMut<'_, T>, left: u64) {
         let fuel = self.fuel(&self.lock()).map_or(left, |f| f.min(left));
         self.start_slice(fuel);
-        caller.set_fuel(fuel).ok();
+        store.set_fuel(fuel).ok();
     }
 
     fn interrupted(&self) -> bool {
@@ -721,6 +721,11 @@ fn call_framed<T>(
 
 /// `func.call`, in slices of fuel when the engine is metered: between slices, the budget's
 /// fuel and deadline decide whether the call goes on.
+///
+/// A call may come while another runs in the store (a host function's call back into the
+/// interpreter), whose slice's fuel is the store's: with the same meter, that slice is charged
+/// first and goes on afterwards with what it had left, within what the budget has left (so
+/// the work of both is counted once); with another meter, its fuel is put back as it was.
 fn call_within_budget<T>(
     mut store: wasmi::StoreContextMut<'_, T>,
     instance: &Instance,
@@ -728,12 +733,33 @@ fn call_within_budget<T>(
     args: &[wasmi::Val],
     results: &mut [wasmi::Val],
 ) -> Result<(), wasmi::Error> {
-    if store.get_fuel().is_err() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let Ok(outer_left) = store.get_fuel() else {
         return func.call(store, args, results);
-    }
-    // The lock is held only between slices: a host function may call into the interpreter
-    // again (`Meter::settle` and `resume` keep the calling slice's fuel apart).
+    };
     let meter = &instance.budget;
+    let nested = meter.depth.fetch_add(1, Relaxed) > 0;
+    if nested {
+        meter.settle(outer_left);
+    }
+    let outcome = metered_call(store.as_context_mut(), meter, func, args, results);
+    meter.depth.fetch_sub(1, Relaxed);
+    match nested {
+        true => meter.resume(&mut store, outer_left),
+        false => drop(store.set_fuel(outer_left)),
+    }
+    outcome
+}
+
+fn metered_call<T>(
+    mut store: wasmi::StoreContextMut<'_, T>,
+    meter: &Meter,
+    func: wasmi::Func,
+    args: &[wasmi::Val],
+    results: &mut [wasmi::Val],
+) -> Result<(), wasmi::Error> {
+    // The lock is held only between slices: a host function may call into the interpreter
+    // again (`call_within_budget`).
     if meter.interrupted() {
         return Err(wasmi::Error::host(LimitReached(TrapCode::Interrupted)));
     }
