@@ -477,7 +477,7 @@ static void one_fuel_budget(const char* metered) {
 }
 
 /* Two imports of one name: the interpreter links by name, so they must be given one external. */
-static void duplicate_imports(wasm_engine_t* always) {
+static void duplicate_imports(wasm_engine_t* always, const char* wasm) {
   static const char bytes[] = {
       0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,              /* (module */
       0x01, 0x04, 0x01, 0x60, 0x00, 0x00,                          /* (type (func)) */
@@ -498,11 +498,38 @@ static void duplicate_imports(wasm_engine_t* always) {
   wasm_trap_t* trap = NULL;
   CHECK(!wasm_instance_new(store, module, &imports, &trap));
   CHECK(trap_says(trap, "links by name"));
-  two[1] = two[0];
+  /* One function through two objects is one external. */
+  wasm_func_t* copy = wasm_func_copy(f);
+  two[1] = wasm_func_as_extern(copy);
   trap = NULL;
   wasm_instance_t* instance = wasm_instance_new(store, module, &imports, &trap);
   CHECK(instance && !trap);
   wasm_instance_delete(instance);
+  wasm_func_delete(copy);
+  /* So are two objects of one interpreted function, and two interpreted functions are not. */
+  wasm_module_t* other = waot_module_load(always, wasm, NULL);
+  CHECK(other);
+  wasm_func_t* plain_f = host_func(store, 0);
+  wasm_func_t* ref_f = host_func(store, 1);
+  wasm_instance_t* exporter = instantiate(store, other, wasm_func_as_extern(plain_f), wasm_func_as_extern(ref_f));
+  wasm_extern_vec_t e;
+  wasm_instance_exports(exporter, &e);
+  wasm_extern_t* bump = wasm_extern_copy(e.data[BUMP]);
+  two[0] = e.data[BUMP];
+  two[1] = bump;
+  trap = NULL;
+  instance = wasm_instance_new(store, module, &imports, &trap);
+  CHECK(instance && !trap);
+  wasm_instance_delete(instance);
+  two[1] = e.data[SPIN];
+  CHECK(!wasm_instance_new(store, module, &imports, &trap));
+  CHECK(trap_says(trap, "links by name"));
+  wasm_extern_delete(bump);
+  wasm_extern_vec_delete(&e);
+  wasm_instance_delete(exporter);
+  wasm_func_delete(plain_f);
+  wasm_func_delete(ref_f);
+  wasm_module_delete(other);
   wasm_func_delete(f);
   wasm_func_delete(g);
   wasm_module_delete(module);
@@ -593,7 +620,7 @@ void interpreter(const char* wasm, const char* so, const char* foreign, const ch
 
   both_sides(so);
   one_fuel_budget(metered);
-  duplicate_imports(always);
+  duplicate_imports(always, wasm);
   wasi(always, wasi_path);
   wasm_engine_delete(always);
   printf("interpreter: ok\n");

@@ -209,7 +209,8 @@ bool waot_global_set(wasm_global_t*, const waot_val_t*, own wasm_message_t* erro
 
 /* Fuel (modules compiled with `waotc --fuel`, and interpreted ones): a budget of instructions,
  * one for both: what native code spends, interpreted code does not get, and the reverse. The
- * interpreter counts in its own units (about one per instruction) and stops within a block. */
+ * interpreter counts in its own units (about one per instruction) and stops before the
+ * first block it cannot pay for. */
 bool waot_store_set_fuel(wasm_store_t*, uint64_t fuel, own wasm_message_t* error);
 uint64_t waot_store_fuel_consumed(const wasm_store_t*);
 

@@ -636,8 +636,9 @@ pub unsafe extern "C" fn wasm_table_set(
     }
 }
 
-/// A reference for an interpreted table: a null pointer is the null reference (`None`); one of
-/// another store is refused.
+/// A reference for an interpreted table: a null pointer is the null reference (`None`); a
+/// function of another store is refused (an externref is the host's value, whatever store
+/// made its object).
 unsafe fn interp_ref<'a>(
     t: *const wasm_table_t,
     r: *const wasm_ref_t,
@@ -645,6 +646,7 @@ unsafe fn interp_ref<'a>(
     match r.as_ref() {
         None => Ok(None),
         Some(r) if std::ptr::eq(r.store, (*t).0.store) => Ok(Some(&r.val)),
+        Some(r) if matches!(r.val, Val::ExternRef(_)) => Ok(Some(&r.val)),
         Some(_) => Err(()),
     }
 }

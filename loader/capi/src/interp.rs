@@ -29,7 +29,7 @@ struct NativeMemories(*mut StoreData);
 impl interp::SharedMemoryLimit for NativeMemories {
     fn bytes(&self) -> u64 {
         // SAFETY: the native store outlives its interpreted side.
-        unsafe { (*self.0).stats().memory_bytes }
+        unsafe { (*self.0).memory_bytes() }
     }
 
     fn leave(&self, bytes: Option<u64>) {

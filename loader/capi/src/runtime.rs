@@ -298,7 +298,7 @@ unsafe fn instantiate_interpreted(
         let first = imports
             .iter()
             .position(|x| x.module == import.module && x.name == import.name);
-        if let Some(j) = first.filter(|&j| j < i && !std::ptr::eq(given[j], *e)) {
+        if let Some(j) = first.filter(|&j| j < i && !same_entity(&(*given[j]).ext, &(**e).ext)) {
             return Err(Error::Link(format!(
                 "imports {j} and {i} are both {}.{}, which the interpreter links by name: give \
                  both the same external",
@@ -313,6 +313,19 @@ unsafe fn instantiate_interpreted(
     }
     let instance = InterpStore::instantiate(istore, &linker, module, (*store).meter.clone())?;
     Ok(Instance::Interpreted(istore, instance))
+}
+
+/// Whether two externals are one function, memory, global or table (through two objects, or
+/// one), which the interpreter may link to two imports of one name.
+fn same_entity(a: &Ext, b: &Ext) -> bool {
+    match (a, b) {
+        (Ext::Native(x), Ext::Native(y)) => x == y,
+        // wasmi's handles compare only through their contents, which `Debug` shows whole.
+        (Ext::Interp(x), Ext::Interp(y)) => {
+            std::ptr::eq(x.store, y.store) && format!("{:?}", x.ext) == format!("{:?}", y.ext)
+        }
+        _ => false,
+    }
 }
 
 /// The instance's exports, in the module's order.

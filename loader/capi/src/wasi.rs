@@ -137,6 +137,8 @@ pub unsafe extern "C" fn waot_wasi_imports(
     let w = &*w;
     let mut missing = 0;
     let interpreted = (*module).native().is_none();
+    // One function for each name: the interpreter links imports by name.
+    let mut made: std::collections::HashMap<&str, crate::interp::InterpExt> = Default::default();
     let imports = (*module)
         .info()
         .imports
@@ -144,10 +146,15 @@ pub unsafe extern "C" fn waot_wasi_imports(
         .map(|i| {
             let ext = match interpreted {
                 false => w.linker.get(&i.module, &i.name).map(Ext::Native),
-                true if i.module == waot::wasi::MODULE => {
-                    let store = crate::interp::of_store(w.owner);
-                    crate::interp::wasi_func(store, &i.name, w.ctx.clone()).map(Ext::Interp)
-                }
+                true if i.module == waot::wasi::MODULE => match made.get(i.name.as_str()) {
+                    Some(f) => Some(Ext::Interp(f.clone())),
+                    None => {
+                        let store = crate::interp::of_store(w.owner);
+                        let f = crate::interp::wasi_func(store, &i.name, w.ctx.clone());
+                        f.inspect(|f| _ = made.insert(&i.name, f.clone()))
+                            .map(Ext::Interp)
+                    }
+                },
                 true => None,
             };
             match ext {

@@ -20,6 +20,11 @@ pub struct StoreStats {
 }
 
 impl StoreData {
+    /// Bytes of the store's memories together (`stats().memory_bytes`, alone).
+    pub fn memory_bytes(&self) -> u64 {
+        self.memory_bytes_total()
+    }
+
     pub fn stats(&self) -> StoreStats {
         StoreStats {
             fuel_consumed: self.fuel_consumed(),
