@@ -145,16 +145,16 @@ fn val_type(t: wasmi::ValType) -> ValType {
     }
 }
 
-fn null_ref(t: wasmi::RefType) -> wasmi::Ref {
-    wasmi::Ref::null(t)
-}
-
-/// A value for a table of element type `t`: a reference of that type, from C.
+/// A value for a table of element type `t`: a reference of that type from C, or the null
+/// reference for `None`.
 fn table_ref(
-    v: &Val,
+    v: Option<&Val>,
     t: wasmi::RefType,
     ctx: &mut StoreContextMut<'_, Data>,
 ) -> Result<wasmi::Ref, Error> {
+    let Some(v) = v else {
+        return Ok(wasmi::Ref::null(t));
+    };
     match (interp::to_wasmi(v, ctx.as_context_mut())?, t) {
         (wasmi::Val::ExternRef(r), wasmi::RefType::Extern) => Ok(wasmi::Ref::Extern(r)),
         (wasmi::Val::FuncRef(r), wasmi::RefType::Func) => Ok(wasmi::Ref::Func(r)),
@@ -256,11 +256,7 @@ impl InterpExt {
         v: Option<&Val>,
     ) -> Result<(), Error> {
         self.with(|mut s| {
-            let element = t.ty(&s).element();
-            let r = match v {
-                Some(v) => table_ref(v, element, &mut s)?,
-                None => null_ref(element),
-            };
+            let r = table_ref(v, t.ty(&s).element(), &mut s)?;
             t.set(s, i, r).map_err(|e| Error::Usage(e.to_string()))
         })
     }
@@ -272,11 +268,7 @@ impl InterpExt {
         v: Option<&Val>,
     ) -> Result<(), Error> {
         self.with(|mut s| {
-            let element = t.ty(&s).element();
-            let r = match v {
-                Some(v) => table_ref(v, element, &mut s)?,
-                None => null_ref(element),
-            };
+            let r = table_ref(v, t.ty(&s).element(), &mut s)?;
             t.grow(s, delta, r)
                 .map(drop)
                 .map_err(|e| Error::Usage(e.to_string()))
