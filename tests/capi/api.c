@@ -657,23 +657,12 @@ static void wasi(const char* path, const char* dir, wasm_module_t* plain) {
   CHECK(!waot_wasi_config_stdio_memory(config, 3, NULL));
   waot_wasi_t* wasi = waot_wasi_new(store, config, &error);
   CHECK(wasi);
-  wasm_extern_vec_t imports;
-  CHECK(waot_wasi_imports(wasi, module, &imports) == 0 && imports.size > 0);
-  wasm_trap_t* trap = NULL;
-  wasm_instance_t* instance = wasm_instance_new(store, module, &imports, &trap);
-  CHECK(instance && !trap);
-  wasm_extern_vec_delete(&imports);
   wasm_extern_vec_t exports;
-  wasm_instance_exports(instance, &exports);
-  wasm_func_t* start = NULL;
-  wasm_exporttype_vec_t types;
-  wasm_module_exports(module, &types);
-  for (size_t i = 0; i < types.size; i++)
-    if (name_is(wasm_exporttype_name(types.data[i]), "_start")) start = wasm_extern_as_func(exports.data[i]);
-  wasm_exporttype_vec_delete(&types);
+  wasm_instance_t* instance = wasi_instance(store, module, wasi, &exports);
+  wasm_func_t* start = export_named(module, &exports, "_start");
   CHECK(start);
   wasm_val_vec_t none = WASM_EMPTY_VEC;
-  trap = wasm_func_call(start, &none, &none);
+  wasm_trap_t* trap = wasm_func_call(start, &none, &none);
   int32_t status = -1;
   CHECK(trap && waot_trap_exit_status(trap, &status) && status == 3);
   wasm_trap_delete(trap);
@@ -698,16 +687,9 @@ static void wasi(const char* path, const char* dir, wasm_module_t* plain) {
   CHECK(waot_wasi_config_stdio_memory(config, 2, NULL));
   waot_wasi_config_capture_limit(config, 12);
   wasi = waot_wasi_new(store, config, &error);
-  CHECK(wasi && waot_wasi_imports(wasi, module, &imports) == 0);
-  trap = NULL;
-  instance = wasm_instance_new(store, module, &imports, &trap);
-  CHECK(instance && !trap);
-  wasm_extern_vec_delete(&imports);
-  wasm_instance_exports(instance, &exports);
-  wasm_module_exports(module, &types);
-  for (size_t i = 0; i < types.size; i++)
-    if (name_is(wasm_exporttype_name(types.data[i]), "_start")) start = wasm_extern_as_func(exports.data[i]);
-  wasm_exporttype_vec_delete(&types);
+  CHECK(wasi);
+  instance = wasi_instance(store, module, wasi, &exports);
+  start = export_named(module, &exports, "_start");
   trap = wasm_func_call(start, &none, &none);
   CHECK(trap && waot_trap_exit_status(trap, &status) && status == 3);
   wasm_trap_delete(trap);
@@ -725,6 +707,7 @@ static void wasi(const char* path, const char* dir, wasm_module_t* plain) {
   CHECK(!waot_wasi_output(wasi, 1, &out));
   /* A module with imports of its own gets NULL for them, and instantiating with a NULL is an
    * error naming the import, not a crash. */
+  wasm_extern_vec_t imports;
   CHECK(waot_wasi_imports(wasi, plain, &imports) == 4 && imports.size == 4 && !imports.data[0]);
   trap = NULL;
   CHECK(!wasm_instance_new(store, plain, &imports, &trap) && trap);

@@ -61,6 +61,32 @@ static inline bool output_is(waot_wasi_t* wasi, uint32_t fd, const char* expecte
   return same;
 }
 
+/* The instance of `module` with the WASI imports `wasi` gives (it needs no others), and its
+ * exports in `exports`. */
+static inline wasm_instance_t* wasi_instance(wasm_store_t* store, const wasm_module_t* module,
+                                             const waot_wasi_t* wasi, wasm_extern_vec_t* exports) {
+  wasm_extern_vec_t imports;
+  CHECK(waot_wasi_imports(wasi, module, &imports) == 0 && imports.size > 0);
+  wasm_trap_t* trap = NULL;
+  wasm_instance_t* instance = wasm_instance_new(store, module, &imports, &trap);
+  CHECK(instance && !trap);
+  wasm_extern_vec_delete(&imports);
+  wasm_instance_exports(instance, exports);
+  return instance;
+}
+
+/* The function `module` exports as `name`, among an instance's `exports` (NULL if none). */
+static inline wasm_func_t* export_named(const wasm_module_t* module, const wasm_extern_vec_t* exports,
+                                       const char* name) {
+  wasm_exporttype_vec_t types;
+  wasm_module_exports(module, &types);
+  wasm_func_t* f = NULL;
+  for (size_t i = 0; i < types.size; i++)
+    if (name_is(wasm_exporttype_name(types.data[i]), name)) f = wasm_extern_as_func(exports->data[i]);
+  wasm_exporttype_vec_delete(&types);
+  return f;
+}
+
 /* interp.c: the interpreter behind the C API. */
 void interpreter(const char* wasm, const char* so, const char* foreign, const char* wasi,
                  const char* metered);

@@ -64,15 +64,28 @@ static wasm_func_t* host_func(wasm_store_t* store, int which) {
   return f;
 }
 
-static wasm_instance_t* instantiate(wasm_store_t* store, const wasm_module_t* module,
-                                    wasm_extern_t* first, wasm_extern_t* second) {
+/* An instance and its exports. */
+typedef struct {
+  wasm_instance_t* instance;
+  wasm_extern_vec_t e;
+} live_t;
+
+/* An instance of `module` (interp.wat) given its two imports. */
+static live_t instantiate(wasm_store_t* store, const wasm_module_t* module, wasm_extern_t* first,
+                          wasm_extern_t* second) {
   wasm_extern_t* list[2] = {first, second};
   wasm_extern_vec_t imports = WASM_ARRAY_VEC(list);
   wasm_trap_t* trap = NULL;
-  wasm_instance_t* i = wasm_instance_new(store, module, &imports, &trap);
+  live_t l = {wasm_instance_new(store, module, &imports, &trap), WASM_EMPTY_VEC};
   if (trap) fprintf(stderr, "instantiation: %s\n", trap_message(trap));
-  CHECK(i && !trap);
-  return i;
+  CHECK(l.instance && !trap);
+  wasm_instance_exports(l.instance, &l.e);
+  return l;
+}
+
+static void drop_live(live_t* l) {
+  wasm_extern_vec_delete(&l->e);
+  wasm_instance_delete(l->instance);
 }
 
 static int32_t call_i32(const wasm_func_t* f, int32_t x) {
@@ -337,27 +350,17 @@ static void both_sides(const char* so) {
   wasm_store_t* store = wasm_store_new(native_engine);
   wasm_func_t* plain_f = host_func(store, 0);
   wasm_func_t* ref_f = host_func(store, 1);
-  wasm_instance_t* n = instantiate(store, native, wasm_func_as_extern(plain_f), wasm_func_as_extern(ref_f));
-  wasm_extern_vec_t ne;
-  wasm_instance_exports(n, &ne);
+  live_t n = instantiate(store, native, wasm_func_as_extern(plain_f), wasm_func_as_extern(ref_f));
   /* The interpreted instance's host.plain is the native `double`. */
-  wasm_instance_t* i = instantiate(store, interpreted, ne.data[DOUBLE], wasm_func_as_extern(ref_f));
-  wasm_extern_vec_t ie;
-  wasm_instance_exports(i, &ie);
-  CHECK(call_i32(wasm_extern_as_func(ie.data[CALL_PLAIN]), 5) == 10);
+  live_t i = instantiate(store, interpreted, n.e.data[DOUBLE], wasm_func_as_extern(ref_f));
+  CHECK(call_i32(wasm_extern_as_func(i.e.data[CALL_PLAIN]), 5) == 10);
   /* And a native instance whose host.plain is the interpreted `double`. */
-  wasm_instance_t* n2 = instantiate(store, native, ie.data[DOUBLE], wasm_func_as_extern(ref_f));
-  wasm_extern_vec_t n2e;
-  wasm_instance_exports(n2, &n2e);
-  CHECK(call_i32(wasm_extern_as_func(n2e.data[CALL_PLAIN]), 7) == 14);
+  live_t n2 = instantiate(store, native, i.e.data[DOUBLE], wasm_func_as_extern(ref_f));
+  CHECK(call_i32(wasm_extern_as_func(n2.e.data[CALL_PLAIN]), 7) == 14);
   /* native -> interpreted -> host, and the host's trap back through both. */
-  wasm_instance_t* i2 = instantiate(store, interpreted, wasm_func_as_extern(plain_f), wasm_func_as_extern(ref_f));
-  wasm_extern_vec_t i2e;
-  wasm_instance_exports(i2, &i2e);
-  wasm_instance_t* n3 = instantiate(store, native, i2e.data[CALL_PLAIN], wasm_func_as_extern(ref_f));
-  wasm_extern_vec_t n3e;
-  wasm_instance_exports(n3, &n3e);
-  const wasm_func_t* through = wasm_extern_as_func(n3e.data[CALL_PLAIN]);
+  live_t i2 = instantiate(store, interpreted, wasm_func_as_extern(plain_f), wasm_func_as_extern(ref_f));
+  live_t n3 = instantiate(store, native, i2.e.data[CALL_PLAIN], wasm_func_as_extern(ref_f));
+  const wasm_func_t* through = wasm_extern_as_func(n3.e.data[CALL_PLAIN]);
   CHECK(call_i32(through, 3) == 4);
   wasm_val_t x[1] = {WASM_I32_VAL(-1)}, y[1];
   wasm_val_vec_t xa = WASM_ARRAY_VEC(x), ya = WASM_ARRAY_VEC(y);
@@ -366,10 +369,8 @@ static void both_sides(const char* so) {
   wasm_store_t* other = wasm_store_new(native_engine);
   wasm_func_t* other_plain = host_func(other, 0);
   wasm_func_t* other_ref = host_func(other, 1);
-  wasm_instance_t* oi = instantiate(other, interpreted, wasm_func_as_extern(other_plain), wasm_func_as_extern(other_ref));
-  wasm_extern_vec_t oe;
-  wasm_instance_exports(oi, &oe);
-  wasm_extern_t* foreign[2] = {oe.data[DOUBLE], wasm_func_as_extern(ref_f)};
+  live_t oi = instantiate(other, interpreted, wasm_func_as_extern(other_plain), wasm_func_as_extern(other_ref));
+  wasm_extern_t* foreign[2] = {oi.e.data[DOUBLE], wasm_func_as_extern(ref_f)};
   wasm_extern_vec_t foreign_imports = WASM_ARRAY_VEC(foreign);
   wasm_trap_t* trap = NULL;
   CHECK(!wasm_instance_new(store, native, &foreign_imports, &trap));
@@ -377,32 +378,26 @@ static void both_sides(const char* so) {
   trap = NULL;
   CHECK(!wasm_instance_new(store, interpreted, &foreign_imports, &trap));
   CHECK(trap_says(trap, "another store"));
-  wasm_extern_vec_delete(&oe);
-  wasm_instance_delete(oi);
+  drop_live(&oi);
   wasm_func_delete(other_plain);
   wasm_func_delete(other_ref);
   wasm_store_delete(other);
 
   /* A native memory is not an interpreted instance's import, and the reverse. */
-  wasm_extern_t* bad[2] = {ne.data[MEMORY], wasm_func_as_extern(ref_f)};
+  wasm_extern_t* bad[2] = {n.e.data[MEMORY], wasm_func_as_extern(ref_f)};
   wasm_extern_vec_t bad_imports = WASM_ARRAY_VEC(bad);
   trap = NULL;
   CHECK(!wasm_instance_new(store, interpreted, &bad_imports, &trap));
   CHECK(trap_says(trap, "interpreted code imports functions"));
-  bad[0] = ie.data[MEMORY];
+  bad[0] = i.e.data[MEMORY];
   trap = NULL;
   CHECK(!wasm_instance_new(store, native, &bad_imports, &trap));
   CHECK(trap_says(trap, "cannot be imported by native code"));
-  wasm_extern_vec_delete(&n3e);
-  wasm_instance_delete(n3);
-  wasm_extern_vec_delete(&i2e);
-  wasm_instance_delete(i2);
-  wasm_extern_vec_delete(&n2e);
-  wasm_instance_delete(n2);
-  wasm_extern_vec_delete(&ie);
-  wasm_instance_delete(i);
-  wasm_extern_vec_delete(&ne);
-  wasm_instance_delete(n);
+  drop_live(&n3);
+  drop_live(&i2);
+  drop_live(&n2);
+  drop_live(&i);
+  drop_live(&n);
   wasm_func_delete(plain_f);
   wasm_func_delete(ref_f);
   int before = finalized;
@@ -425,7 +420,7 @@ static void both_sides(const char* so) {
   waot_store_stats_t stats;
   waot_store_stats(store, &stats);
   CHECK(stats.memory_bytes == 65536);
-  wasm_instance_delete(i);
+  drop_live(&i);
   wasm_func_delete(plain_f);
   wasm_func_delete(ref_f);
   wasm_store_delete(store);
@@ -447,26 +442,21 @@ static void one_fuel_budget(const char* metered) {
   wasm_store_t* store = wasm_store_new(native_engine);
   wasm_func_t* plain_f = host_func(store, 0);
   wasm_func_t* ref_f = host_func(store, 1);
-  wasm_instance_t* n = instantiate(store, native, wasm_func_as_extern(plain_f), wasm_func_as_extern(ref_f));
-  wasm_instance_t* i = instantiate(store, interpreted, wasm_func_as_extern(plain_f), wasm_func_as_extern(ref_f));
-  wasm_extern_vec_t ne, ie;
-  wasm_instance_exports(n, &ne);
-  wasm_instance_exports(i, &ie);
+  live_t n = instantiate(store, native, wasm_func_as_extern(plain_f), wasm_func_as_extern(ref_f));
+  live_t i = instantiate(store, interpreted, wasm_func_as_extern(plain_f), wasm_func_as_extern(ref_f));
   CHECK(waot_store_set_fuel(store, 100000, &error));
-  CHECK(call_i32(wasm_extern_as_func(ie.data[DOUBLE]), 2) == 4); /* the interpreter spends */
+  CHECK(call_i32(wasm_extern_as_func(i.e.data[DOUBLE]), 2) == 4); /* the interpreter spends */
   uint64_t interpreted_spent = waot_store_fuel_consumed(store);
   CHECK(interpreted_spent > 0 && interpreted_spent < 100);
-  CHECK(trap_code_is(call_none(wasm_extern_as_func(ne.data[SPIN])), 17)); /* native takes the rest */
-  CHECK(trap_code_is(call_none(wasm_extern_as_func(ie.data[BUMP])), 17)); /* none left */
+  CHECK(trap_code_is(call_none(wasm_extern_as_func(n.e.data[SPIN])), 17)); /* native takes the rest */
+  CHECK(trap_code_is(call_none(wasm_extern_as_func(i.e.data[BUMP])), 17)); /* none left */
   CHECK(waot_store_set_fuel(store, 100000, &error));
-  CHECK(trap_code_is(call_none(wasm_extern_as_func(ie.data[SPIN])), 17)); /* and the reverse */
+  CHECK(trap_code_is(call_none(wasm_extern_as_func(i.e.data[SPIN])), 17)); /* and the reverse */
   /* At most what one more block would have needed is left. */
   CHECK(waot_store_fuel_consumed(store) > 2 * 100000 - 100);
-  CHECK(trap_code_is(call_none(wasm_extern_as_func(ne.data[SPIN])), 17));
-  wasm_extern_vec_delete(&ie);
-  wasm_extern_vec_delete(&ne);
-  wasm_instance_delete(i);
-  wasm_instance_delete(n);
+  CHECK(trap_code_is(call_none(wasm_extern_as_func(n.e.data[SPIN])), 17));
+  drop_live(&i);
+  drop_live(&n);
   wasm_func_delete(plain_f);
   wasm_func_delete(ref_f);
   wasm_store_delete(store);
@@ -511,22 +501,19 @@ static void duplicate_imports(wasm_engine_t* always, const char* wasm) {
   CHECK(other);
   wasm_func_t* plain_f = host_func(store, 0);
   wasm_func_t* ref_f = host_func(store, 1);
-  wasm_instance_t* exporter = instantiate(store, other, wasm_func_as_extern(plain_f), wasm_func_as_extern(ref_f));
-  wasm_extern_vec_t e;
-  wasm_instance_exports(exporter, &e);
-  wasm_extern_t* bump = wasm_extern_copy(e.data[BUMP]);
-  two[0] = e.data[BUMP];
+  live_t exporter = instantiate(store, other, wasm_func_as_extern(plain_f), wasm_func_as_extern(ref_f));
+  wasm_extern_t* bump = wasm_extern_copy(exporter.e.data[BUMP]);
+  two[0] = exporter.e.data[BUMP];
   two[1] = bump;
   trap = NULL;
   instance = wasm_instance_new(store, module, &imports, &trap);
   CHECK(instance && !trap);
   wasm_instance_delete(instance);
-  two[1] = e.data[SPIN];
+  two[1] = exporter.e.data[SPIN];
   CHECK(!wasm_instance_new(store, module, &imports, &trap));
   CHECK(trap_says(trap, "links by name"));
   wasm_extern_delete(bump);
-  wasm_extern_vec_delete(&e);
-  wasm_instance_delete(exporter);
+  drop_live(&exporter);
   wasm_func_delete(plain_f);
   wasm_func_delete(ref_f);
   wasm_module_delete(other);
@@ -553,22 +540,11 @@ static void wasi(wasm_engine_t* always, const char* path) {
   CHECK(waot_wasi_config_stdio_memory(config, 2, NULL));
   waot_wasi_t* w = waot_wasi_new(store, config, &error);
   CHECK(w);
-  wasm_extern_vec_t imports;
-  CHECK(waot_wasi_imports(w, module, &imports) == 0 && imports.size > 0);
-  wasm_trap_t* trap = NULL;
-  wasm_instance_t* instance = wasm_instance_new(store, module, &imports, &trap);
-  CHECK(instance && !trap);
-  wasm_extern_vec_delete(&imports);
   wasm_extern_vec_t exports;
-  wasm_instance_exports(instance, &exports);
-  wasm_exporttype_vec_t types;
-  wasm_module_exports(module, &types);
-  wasm_func_t* start = NULL;
-  for (size_t i = 0; i < types.size; i++)
-    if (name_is(wasm_exporttype_name(types.data[i]), "_start")) start = wasm_extern_as_func(exports.data[i]);
-  wasm_exporttype_vec_delete(&types);
+  wasm_instance_t* instance = wasi_instance(store, module, w, &exports);
+  wasm_func_t* start = export_named(module, &exports, "_start");
   CHECK(start);
-  trap = call_none(start);
+  wasm_trap_t* trap = call_none(start);
   int32_t status = -1;
   CHECK(trap && waot_trap_exit_status(trap, &status) && status == 3);
   wasm_trap_delete(trap);
@@ -599,18 +575,15 @@ void interpreter(const char* wasm, const char* so, const char* foreign, const ch
   wasm_store_t* store = wasm_store_new(always);
   wasm_func_t* plain_f = host_func(store, 0);
   wasm_func_t* ref_f = host_func(store, 1);
-  wasm_instance_t* instance =
-      instantiate(store, module, wasm_func_as_extern(plain_f), wasm_func_as_extern(ref_f));
-  wasm_extern_vec_t e;
-  wasm_instance_exports(instance, &e);
-  CHECK(e.size == EXPORTS && wasm_extern_kind(e.data[MEMORY]) == WASM_EXTERN_MEMORY);
-  CHECK(wasm_extern_kind(e.data[TABLE]) == WASM_EXTERN_TABLE && !wasm_extern_as_func(e.data[TABLE]));
-  calls_and_traps(&e);
-  externref(store, &e);
-  memory_globals_tables(&e);
-  limits(store, &e);
-  wasm_extern_vec_delete(&e);
-  wasm_instance_delete(instance);
+  live_t l = instantiate(store, module, wasm_func_as_extern(plain_f), wasm_func_as_extern(ref_f));
+  wasm_extern_vec_t* e = &l.e;
+  CHECK(e->size == EXPORTS && wasm_extern_kind(e->data[MEMORY]) == WASM_EXTERN_MEMORY);
+  CHECK(wasm_extern_kind(e->data[TABLE]) == WASM_EXTERN_TABLE && !wasm_extern_as_func(e->data[TABLE]));
+  calls_and_traps(e);
+  externref(store, e);
+  memory_globals_tables(e);
+  limits(store, e);
+  drop_live(&l);
   wasm_func_delete(plain_f);
   wasm_func_delete(ref_f);
   int before = finalized;

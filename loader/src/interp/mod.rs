@@ -610,10 +610,9 @@ impl Meter {
 
     /// A call entering with this meter's slice running (a host function's call back into
     /// the interpreter): charges what the calling slice used so far, so that the call draws
-    /// on what the budget has left. Returns what that slice has left, for `resume`.
-    fn settle(&self, left: u64) -> u64 {
+    /// on what the budget has left; `left` is what that slice has left.
+    fn settle(&self, left: u64) {
         drop(self.charge(left));
-        left
     }
 
     /// As that call returns: the calling slice goes on with what it had left, within what the
