@@ -407,3 +407,77 @@ fn the_library_can_be_opened_by_dlopen_without_static_tls() {
         unsafe { libc::dlclose(handle) };
     }
 }
+
+/// A store entered by one thread after another, each ending before the next starts, with the
+/// library opened by `dlopen` and its thread-locals allocated per thread (glibc's
+/// `optional_static_tls=0`): a later thread usually takes over an ended one's thread pointer,
+/// and a store must not keep using the ended thread's freed entry state
+/// (`traps::EntryCache`). Natively against the release library, and under valgrind against
+/// the debug one.
+#[test]
+fn a_store_entered_by_successive_threads_uses_each_ones_own_state() {
+    let d = tempfile::tempdir().unwrap();
+    let wasm = d.path().join("reuse.wasm");
+    let module = wat::parse_str(
+        r#"(module
+             (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+             (func (export "fail") unreachable))"#,
+    );
+    std::fs::write(&wasm, module.unwrap()).unwrap();
+    let so = d.path().join("reuse.so");
+    let o = Command::new(binary("waotc"))
+        .args(["--cpu", "x86-64-v2"])
+        .arg(&wasm)
+        .arg(&so)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let exe = d.path().join("thread_reuse");
+    let o = Command::new("clang-19")
+        .args([
+            "-O1",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-std=c11",
+            "-D_DEFAULT_SOURCE",
+            "-I",
+        ])
+        .arg(root().join("loader/capi/include"))
+        .arg(root().join("tests/capi/thread_reuse.c"))
+        .arg("-o")
+        .arg(&exe)
+        .args(["-lpthread", "-ldl"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let tunables = "glibc.rtld.optional_static_tls=0";
+    let o = Command::new(&exe)
+        .env("GLIBC_TUNABLES", tunables)
+        .arg(release_lib_dir().join("libwaot_c.so"))
+        .arg(&so)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(out.trim(), "thread reuse: ok");
+    let o = Command::new("valgrind")
+        .env("GLIBC_TUNABLES", tunables)
+        .args(["--error-exitcode=99", "--quiet", "--"])
+        .arg(&exe)
+        .arg(debug_lib_dir().join("libwaot_c.so"))
+        .arg(&so)
+        .output()
+        .expect("valgrind runs (scripts/setup.sh installs it)");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(out.trim(), "thread reuse: ok");
+}

@@ -97,6 +97,8 @@ pub struct StoreData<Tail: ?Sized = [()]> {
     pub(crate) max_wasm_stack: usize,
     /// Calls into this store's guest code in progress (nested through host functions).
     pub(crate) active_calls: usize,
+    /// The entry state of the thread that last entered guest code (`traps::EntryCache`).
+    pub(crate) entry_cache: traps::EntryCache,
     pub(crate) instances: Vec<Box<InstanceData>>,
     pub(crate) memories: Vec<MemorySlot>,
     pub(crate) tables: Vec<Box<TableData>>,
@@ -131,6 +133,7 @@ impl Store {
             resource_limits: Default::default(),
             max_wasm_stack: traps::DEFAULT_MAX_WASM_STACK,
             active_calls: 0,
+            entry_cache: Default::default(),
             instances: Vec::new(),
             memories: Vec::new(),
             tables: Vec::new(),
