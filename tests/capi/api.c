@@ -404,6 +404,14 @@ static void groups(wasm_module_t* module) {
   trap = wasm_func_call(export_func(&e, ALL_TYPES), &args, &three_results);
   CHECK(trap);
   wasm_trap_delete(trap);
+  /* A null vector, or one with null data, is empty. */
+  CHECK(trap_says(wasm_func_call(export_func(&e, ALL_TYPES), NULL, &results), "given 0"));
+  wasm_val_vec_t no_data = {4, NULL};
+  CHECK(trap_says(wasm_func_call(export_func(&e, ALL_TYPES), &no_data, &results), "given 0"));
+  CHECK(trap_says(wasm_func_call(export_func(&e, ALL_TYPES), &args, NULL), "fewer slots"));
+  wasm_val_vec_t no_room = {4, NULL};
+  CHECK(trap_says(wasm_func_call(export_func(&e, ALL_TYPES), &args, &no_room), "fewer slots"));
+  CHECK(trap_says(wasm_func_call(export_func(&e, CALL_PLAIN), &wrong_args, &one_result), "kind"));
   printf("values: ok\n");
 
   /* Host functions without and with an environment, and a host trap. */

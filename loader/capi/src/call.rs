@@ -117,6 +117,25 @@ pub unsafe extern "C" fn wasm_func_call(
     args: *const wasm_val_vec_t,
     results: *mut wasm_val_vec_t,
 ) -> *mut wasm_trap_t {
+    if let Some(Some(Prepared {
+        call,
+        numeric: Some(kinds),
+    })) = (*f).0.prepared.get()
+    {
+        // A null vector, or one with null data, is empty, as everywhere in the API.
+        let (given, c_args) = match args.as_ref() {
+            Some(a) if !a.data.is_null() => (a.size, a.data.cast_const()),
+            _ => (0, std::ptr::null()),
+        };
+        let (room, c_results) = match results.as_mut() {
+            Some(r) if !r.data.is_null() => (r.size, r.data),
+            _ => (0, std::ptr::null_mut()),
+        };
+        if given != kinds.param_count || room < kinds.result_count {
+            return wrong_arity(kinds, given);
+        }
+        return numeric_call(f, call, kinds, c_args, c_results);
+    }
     let c_args = args.as_ref().map_or(&[][..], |a| a.as_slice());
     let c_results = match results.as_mut() {
         Some(r) if !r.data.is_null() && r.size > 0 => {
@@ -124,13 +143,6 @@ pub unsafe extern "C" fn wasm_func_call(
         }
         _ => &mut [],
     };
-    if let Some(Some(Prepared {
-        call,
-        numeric: Some(kinds),
-    })) = (*f).0.prepared.get()
-    {
-        return numeric_call(f, call, kinds, c_args, c_results);
-    }
     first_or_general_call(f, c_args, c_results)
 }
 
@@ -154,7 +166,10 @@ unsafe fn first_or_general_call(
         numeric: Some(kinds),
     }) = prepared.as_ref()
     {
-        return numeric_call(f, call, kinds, c_args, c_results);
+        if c_args.len() != kinds.param_count || c_results.len() < kinds.result_count {
+            return wrong_arity(kinds, c_args.len());
+        }
+        return numeric_call(f, call, kinds, c_args.as_ptr(), c_results.as_mut_ptr());
     }
     general_call(f, prepared.as_ref(), c_args, c_results)
 }
@@ -241,22 +256,24 @@ fn too_few_results() -> *mut wasm_trap_t {
 }
 
 /// The fast path: kinds compared, bits copied.
+///
+/// # Safety
+/// `c_args` points to the function's number of parameters of values, `c_results` to room for
+/// its results (either may dangle when there are none).
 #[inline(always)]
 unsafe fn numeric_call(
     f: *const wasm_func_t,
     call: &PreparedCall,
     kinds: &Kinds,
-    c_args: &[wasm_val_t],
-    c_results: &mut [wasm_val_t],
+    c_args: *const wasm_val_t,
+    c_results: *mut wasm_val_t,
 ) -> *mut wasm_trap_t {
-    if c_args.len() != kinds.param_count || c_results.len() < kinds.result_count {
-        return wrong_arity(kinds, c_args.len());
-    }
     // Not cleared: the callee reads only the parameters' bytes, written here, and writes the
     // results'.
     let mut slots = [const { MaybeUninit::<Slot>::uninit() }; INLINE];
     let base = slots.as_mut_ptr().cast::<Slot>();
-    for (i, (arg, kind)) in c_args.iter().zip(kinds.params()).enumerate() {
+    for (i, kind) in kinds.params().iter().enumerate() {
+        let arg = &*c_args.add(i);
         if arg.kind != *kind {
             return wrong_kind(arg.kind, *kind);
         }
@@ -264,12 +281,13 @@ unsafe fn numeric_call(
     }
     let store = &mut *(*f).0.store;
     // SAFETY: `Kinds` holds at most INLINE parameters and results, so the slots cover them,
-    // and every parameter's slot was written above.
+    // and every parameter's slot was written above; a `Prepared` has `Kinds` only for a
+    // numeric function, prepared in the function's own store.
     if let Err(trap) = call.call_numeric_raw(store, base) {
         return wasm_trap_t::of_call(Some((*f).0.store), waot::Error::Trap(trap));
     }
-    for (i, (out, kind)) in c_results.iter_mut().zip(kinds.results()).enumerate() {
-        *out = from_slot(*kind, base.add(i));
+    for (i, kind) in kinds.results().iter().enumerate() {
+        c_results.add(i).write(from_slot(*kind, base.add(i)));
     }
     std::ptr::null_mut()
 }

@@ -291,7 +291,13 @@ impl PreparedCall {
                 "a numeric call needs a slot for each parameter and result",
             ));
         }
-        // SAFETY: the slots cover parameters and results, and are initialized.
+        if store.id != self.store || !self.numeric {
+            return Err(Trap::host(
+                "a numeric call needs a function of numbers only, of the store it is called with",
+            ));
+        }
+        // SAFETY: the slots cover parameters and results, and are initialized; the function
+        // is numeric and this store's.
         unsafe { self.call_numeric_raw(store, slots.as_mut_ptr()) }
     }
 
@@ -305,23 +311,21 @@ impl PreparedCall {
     /// are read, and the callee writes the results'.
     ///
     /// # Safety
-    /// `slots` points to `slot_count()` writable slots, each parameter's holding its value at
-    /// its width from the slot's start (4 bytes for `i32` and `f32`, 8 for `i64` and `f64`, 16
-    /// for `v128`).
+    /// The function is numeric (`is_numeric`) and `store` is the one it was prepared in (the
+    /// C API checks both once, when it prepares the function, not at every call). `slots`
+    /// points to `slot_count()` writable slots, each parameter's holding its value at its
+    /// width from the slot's start (4 bytes for `i32` and `f32`, 8 for `i64` and `f64`, 16 for
+    /// `v128`).
     #[inline(always)]
     pub unsafe fn call_numeric_raw(
         &self,
         store: &mut StoreData,
         slots: *mut Slot,
     ) -> std::result::Result<(), Trap> {
-        if store.id != self.store || !self.numeric {
-            return Err(Trap::host(
-                "a numeric call needs a function of numbers only, of the store it is called with",
-            ));
-        }
+        debug_assert!(store.id == self.store && self.numeric);
         // SAFETY: the trampoline is the callee's signature's; the caller's slots cover
-        // parameters and results, whose every bit pattern is a valid value; the store id says
-        // the code and vmctx are this live store's.
+        // parameters and results, whose every bit pattern is a valid value; the caller's
+        // store is the one whose live code and vmctx these are.
         unsafe { store.enter_guest(self.trampoline, self.code, self.vmctx, slots) }
     }
 
