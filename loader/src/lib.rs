@@ -55,7 +55,8 @@ pub use api::linker::Linker;
 pub use api::module::Module;
 pub use api::stats::StoreStats;
 pub use api::store::{
-    Caller, Extern, Func, Global, Instance, Memory, Store, StoreData, StoreId, Table, Tag,
+    Caller, Extern, Func, Global, Instance, InterpretedFunc, Memory, Store, StoreData, StoreId,
+    Table, Tag,
 };
 pub use api::typed::{PreparedCall, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use api::values::{AnyKind, AnyRef, ExnRef, Slot, Val, MAX_EXTERN};

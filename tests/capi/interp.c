@@ -1,7 +1,9 @@
 /* The interpreter behind the C API (waot_engine_set_interpreter), on tests/capi/interp.wat:
  * which modules each mode interprets, with no compiler at hand; calls of every value type,
  * host functions (one that calls back into the interpreter, one that traps), traps with their
- * code and frames, memory, globals and tables seen from the host, fuel, interruption and the
+ * code and frames, memory, globals and tables seen from the host, function references of
+ * interpreted code in C and back (refused by another store and by native code), fuel,
+ * interruption and the
  * memory limit, calls between interpreted and native instances of one store, WASI, and the
  * host functions' finalizers. */
 #include <pthread.h>
@@ -12,7 +14,7 @@
 /* interp.wat's exports, in order. */
 enum {
   MEMORY, COUNTER, TABLE, ALL_TYPES, CALL_PLAIN, DOUBLE, DIVIDE, OUTER, STORE, LOAD, GROW,
-  BUMP, SPIN, ECHO_REF, CALL_AT, TWICE, GET_FUNC, LOOP_HOST, EXPORTS
+  BUMP, SPIN, ECHO_REF, CALL_AT, TWICE, GET_FUNC, LOOP_HOST, CALL_REF, EXPORTS
 };
 
 static int finalized;
@@ -194,12 +196,24 @@ static void calls_and_traps(wasm_extern_vec_t* e) {
   CHECK(!waot_func_call(wasm_extern_as_func(e->data[TWICE]), &v, 1, &w, 1));
   CHECK(w.kind == WAOT_V128 && w.of.v128[4] == 8 && w.of.v128[15] == 30);
 
-  /* References: externrefs cross both ways, interpreted functions do not leave. */
+  /* Function references of interpreted code leave it (a call's result, a function's own)
+   * and come back (an argument): one function however it left, callable from C. */
   const wasm_func_t* get_func = wasm_extern_as_func(e->data[GET_FUNC]);
   wasm_val_t fr[1] = {WASM_INIT_VAL};
   wasm_val_vec_t fra = WASM_ARRAY_VEC(fr), empty = WASM_EMPTY_VEC;
-  CHECK(trap_says(wasm_func_call(get_func, &empty, &fra), "cannot leave the interpreter"));
-  CHECK(!wasm_func_as_ref(wasm_extern_as_func(e->data[DOUBLE])));
+  CHECK(!wasm_func_call(get_func, &empty, &fra) && fr[0].kind == WASM_FUNCREF && fr[0].of.ref);
+  wasm_func_t* doubled = wasm_extern_as_func(e->data[DOUBLE]);
+  wasm_ref_t* own_ref = wasm_func_as_ref(doubled);
+  CHECK(own_ref && wasm_ref_same(own_ref, fr[0].of.ref));
+  CHECK(!wasm_ref_same(own_ref, wasm_func_as_ref(wasm_extern_as_func(e->data[DIVIDE]))));
+  wasm_func_t* through_ref = wasm_ref_as_func(fr[0].of.ref);
+  CHECK(through_ref && wasm_func_param_arity(through_ref) == 1 && call_i32(through_ref, 21) == 42);
+  wasm_val_t cr[2] = {{.kind = WASM_FUNCREF, .of = {.ref = fr[0].of.ref}}, WASM_I32_VAL(8)};
+  wasm_val_t cres[1];
+  wasm_val_vec_t cra = WASM_ARRAY_VEC(cr), cresa = WASM_ARRAY_VEC(cres);
+  CHECK(!wasm_func_call(wasm_extern_as_func(e->data[CALL_REF]), &cra, &cresa) && cres[0].of.i32 == 16);
+  wasm_ref_delete(fr[0].of.ref);
+  CHECK(wasm_table_set(wasm_extern_as_table(e->data[TABLE]), 1, NULL)); /* as it was */
 }
 
 static void externref(wasm_store_t* store, wasm_extern_vec_t* e) {
@@ -256,9 +270,17 @@ static void memory_globals_tables(wasm_extern_vec_t* e) {
   wasm_tabletype_t* tt = wasm_table_type(table);
   CHECK(wasm_valtype_kind(wasm_tabletype_element(tt)) == WASM_FUNCREF);
   wasm_tabletype_delete(tt);
-  CHECK(!wasm_table_get(table, 0)); /* an interpreted function: it does not leave */
+  /* An interpreted function in the table: a reference C can call, and put back. */
+  wasm_ref_t* elem = wasm_table_get(table, 0);
+  CHECK(elem && call_i32(wasm_ref_as_func(elem), 4) == 8);
   CHECK(!wasm_table_get(table, 1)); /* null */
   CHECK(!wasm_table_get(table, 2)); /* past the end */
+  CHECK(wasm_table_set(table, 1, elem));
+  wasm_ref_t* again = wasm_table_get(table, 1);
+  CHECK(again && wasm_ref_same(again, elem));
+  wasm_ref_delete(again);
+  CHECK(wasm_table_set(table, 1, NULL));
+  wasm_ref_delete(elem);
   wasm_val_t at[2] = {WASM_I32_VAL(0), WASM_I32_VAL(7)}, res[1];
   wasm_val_vec_t ata = WASM_ARRAY_VEC(at), resa = WASM_ARRAY_VEC(res);
   CHECK(!wasm_func_call(wasm_extern_as_func(e->data[CALL_AT]), &ata, &resa) && res[0].of.i32 == 14);
@@ -378,6 +400,18 @@ static void both_sides(const char* so) {
   trap = NULL;
   CHECK(!wasm_instance_new(store, interpreted, &foreign_imports, &trap));
   CHECK(trap_says(trap, "another store"));
+  /* Nor is its function reference a value for this store's code, interpreted or native. */
+  wasm_ref_t* foreign_ref = wasm_func_as_ref(wasm_extern_as_func(oi.e.data[DOUBLE]));
+  CHECK(foreign_ref);
+  wasm_val_t fa[2] = {{.kind = WASM_FUNCREF, .of = {.ref = foreign_ref}}, WASM_I32_VAL(1)};
+  wasm_val_t fres[1];
+  wasm_val_vec_t faa = WASM_ARRAY_VEC(fa), fresa = WASM_ARRAY_VEC(fres);
+  CHECK(trap_says(wasm_func_call(wasm_extern_as_func(i.e.data[CALL_REF]), &faa, &fresa), "another store"));
+  CHECK(!wasm_table_set(wasm_extern_as_table(i.e.data[TABLE]), 1, foreign_ref));
+  /* This store's interpreted function is no value for its native code either. */
+  fa[0].of.ref = wasm_func_as_ref(wasm_extern_as_func(i.e.data[DOUBLE]));
+  CHECK(trap_says(wasm_func_call(wasm_extern_as_func(n.e.data[CALL_REF]), &faa, &fresa), "store"));
+  CHECK(!wasm_table_set(wasm_extern_as_table(n.e.data[TABLE]), 1, fa[0].of.ref));
   drop_live(&oi);
   wasm_func_delete(other_plain);
   wasm_func_delete(other_ref);

@@ -33,4 +33,8 @@
       (local.set $acc (i32.add (local.get $acc) (i32.mul (local.get $acc) (i32.const 7))))
       (local.set $acc (i32.add (local.get $acc) (i32.mul (local.get $acc) (i32.const 9))))
       (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+  ;; Puts $f in the table's slot 1 and calls it with $x.
+  (func (export "call_ref") (param $f funcref) (param $x i32) (result i32)
+    (table.set (i32.const 1) (local.get $f))
+    (call_indirect (type $i2i) (local.get $x) (i32.const 1)))
   (elem (i32.const 0) $double))

@@ -32,10 +32,13 @@ own wasm_module_t* waot_module_load(wasm_engine_t*, const char* path, own wasm_m
  * instance imports interpreted functions. Memories, globals and tables do not: an interpreted
  * instance imports those of interpreted instances only (not wasm_memory_new's), and native
  * ones of native instances or the host only. The interpreter links imports by name: two
- * imports of one name must be given the same external. A function reference of interpreted
- * code does not cross to C: wasm_func_as_ref of its functions and wasm_table_get of its non-null
- * funcrefs return NULL, and a call whose result is a non-null one is a trap (after it ran).
- * False for an unknown mode. */
+ * imports of one name must be given the same external. Function references of interpreted
+ * code reach C (wasm_func_as_ref, wasm_table_get, globals, call results) and come back to the
+ * interpreted code of their store (call arguments, wasm_table_set and _grow, globals);
+ * wasm_ref_as_func gives a function C can call, with the fuel and frames of the instance the
+ * reference left through. They are no values for native code, for host functions that
+ * interpreted code calls, nor for another store: a trap or false, as for any value of the
+ * wrong store. False for an unknown mode. */
 #define WAOT_INTERPRETER_NEVER 0
 #define WAOT_INTERPRETER_FALLBACK 1
 #define WAOT_INTERPRETER_ALWAYS 2

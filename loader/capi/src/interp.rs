@@ -7,6 +7,8 @@
 //! imported by an interpreted instance is called through a wasmi host function, and an
 //! interpreted function imported by a native instance through a native host function.
 //! Memories, globals and tables do not cross (each side has its own layout of them).
+//! Function references of interpreted code reach C and come back to their own store's
+//! interpreted code (`InterpretedFunc`), never to native code.
 
 use crate::runtime::wasm_store_t;
 use crate::wasmi;
@@ -50,6 +52,9 @@ pub(crate) struct InterpStore {
     caller: Cell<*mut wasmi::Caller<'static, Data>>,
     /// The native store of the same `wasm_store_t`.
     native: *mut StoreData,
+    /// Every instance, by `interp::Instance::id`: a function reference that left through one
+    /// is called with its frames and budget (`InterpretedFunc::via`).
+    instances: std::cell::RefCell<std::collections::HashMap<usize, interp::Instance>>,
 }
 
 /// The engine of every interpreted module and store: metered, so that fuel and interruption
@@ -68,6 +73,7 @@ impl InterpStore {
             store: store.into(),
             caller: Cell::new(std::ptr::null_mut()),
             native,
+            instances: Default::default(),
         }
     }
 
@@ -103,7 +109,25 @@ impl InterpStore {
         store.data_mut().expect_instance_of(module);
         let instance = interp::instantiate_sharing(linker, store, module, meter);
         store.data_mut().instantiated();
+        if let Ok(i) = &instance {
+            (*this).instances.borrow_mut().insert(i.id(), i.clone());
+        }
         instance
+    }
+
+    /// What names this store in its functions' references (`InterpretedFunc::owner`).
+    pub(crate) fn owner(this: *const InterpStore) -> usize {
+        this as usize
+    }
+
+    /// Function `f` of this store as an external: called with the frames and budget of the
+    /// instance it left through.
+    pub(crate) unsafe fn func_ext(this: *const InterpStore, f: waot::InterpretedFunc) -> InterpExt {
+        InterpExt {
+            store: this,
+            ext: wasmi::Extern::Func(f.func),
+            instance: (*this).instances.borrow().get(&f.via).cloned(),
+        }
     }
 
     /// Sets the store's memory limit, for both sides.
@@ -122,14 +146,17 @@ pub(crate) struct InterpExt {
     pub(crate) instance: Option<interp::Instance>,
 }
 
-/// A value of interpreted code, refused if it is a function reference: those name functions
-/// of the wasmi store, which no C object can hold.
-fn crossing(v: &wasmi::Val, ctx: &StoreContextMut<'_, Data>) -> Result<Val, Error> {
-    match v {
-        wasmi::Val::FuncRef(f) if !f.is_null() => Err(Error::Usage(
-            "a non-null function reference of interpreted code cannot leave the interpreter".into(),
-        )),
-        v => Ok(interp::from_wasmi(v, ctx)),
+impl InterpExt {
+    /// A value of interpreted code leaving through this object: a function reference says
+    /// which store it is of and which instance it left through.
+    fn crossing(&self, v: &wasmi::Val, ctx: &StoreContextMut<'_, Data>) -> Val {
+        let via = self.instance.as_ref().map_or(0, interp::Instance::id);
+        interp::from_wasmi_in(v, ctx, InterpStore::owner(self.store), via)
+    }
+
+    /// A value for interpreted code: a function reference only of this store's.
+    fn entering(&self, v: &Val, ctx: StoreContextMut<'_, Data>) -> Result<wasmi::Val, Error> {
+        interp::to_wasmi_in(v, ctx, InterpStore::owner(self.store))
     }
 }
 
@@ -148,6 +175,7 @@ fn val_type(t: wasmi::ValType) -> ValType {
 /// A value for a table of element type `t`: a reference of that type from C, or the null
 /// reference for `None`.
 fn table_ref(
+    e: &InterpExt,
     v: Option<&Val>,
     t: wasmi::RefType,
     ctx: &mut StoreContextMut<'_, Data>,
@@ -155,7 +183,7 @@ fn table_ref(
     let Some(v) = v else {
         return Ok(wasmi::Ref::null(t));
     };
-    match (interp::to_wasmi(v, ctx.as_context_mut())?, t) {
+    match (e.entering(v, ctx.as_context_mut())?, t) {
         (wasmi::Val::ExternRef(r), wasmi::RefType::Extern) => Ok(wasmi::Ref::Extern(r)),
         (wasmi::Val::FuncRef(r), wasmi::RefType::Func) => Ok(wasmi::Ref::Func(r)),
         _ => Err(Error::Usage(
@@ -177,16 +205,9 @@ impl InterpExt {
 
     /// Calls function `f` with `args` (checked by wasmi against its parameters).
     pub(crate) unsafe fn call(&self, f: wasmi::Func, args: &[Val]) -> Result<Vec<Val>, Error> {
+        let owner = InterpStore::owner(self.store);
         self.with(|mut s| {
-            let results = interp::call_func(s.as_context_mut(), self.instance.as_ref(), f, args)?;
-            if results.iter().any(|v| matches!(v, Val::FuncRef(Some(_)))) {
-                return Err(Error::Usage(
-                    "a non-null function reference of interpreted code cannot leave the \
-                     interpreter"
-                        .into(),
-                ));
-            }
-            Ok(results)
+            interp::call_func_in(s.as_context_mut(), self.instance.as_ref(), f, args, owner)
         })
     }
 
@@ -196,12 +217,12 @@ impl InterpExt {
     }
 
     pub(crate) unsafe fn global_get(&self, g: wasmi::Global) -> Result<Val, Error> {
-        self.with(|s| crossing(&g.get(&s), &s))
+        self.with(|s| Ok(self.crossing(&g.get(&s), &s)))
     }
 
     pub(crate) unsafe fn global_set(&self, g: wasmi::Global, v: &Val) -> Result<(), Error> {
         self.with(|mut s| {
-            let v = interp::to_wasmi(v, s.as_context_mut())?;
+            let v = self.entering(v, s.as_context_mut())?;
             g.set(s, v).map_err(|e| Error::Usage(e.to_string()))
         })
     }
@@ -244,7 +265,7 @@ impl InterpExt {
             let r = t
                 .get(&s, i)
                 .ok_or_else(|| Error::Usage("past the table's end".into()))?;
-            crossing(&wasmi::Val::from(r), &s)
+            Ok(self.crossing(&wasmi::Val::from(r), &s))
         })
     }
 
@@ -256,7 +277,7 @@ impl InterpExt {
         v: Option<&Val>,
     ) -> Result<(), Error> {
         self.with(|mut s| {
-            let r = table_ref(v, t.ty(&s).element(), &mut s)?;
+            let r = table_ref(self, v, t.ty(&s).element(), &mut s)?;
             t.set(s, i, r).map_err(|e| Error::Usage(e.to_string()))
         })
     }
@@ -268,7 +289,7 @@ impl InterpExt {
         v: Option<&Val>,
     ) -> Result<(), Error> {
         self.with(|mut s| {
-            let r = table_ref(v, t.ty(&s).element(), &mut s)?;
+            let r = table_ref(self, v, t.ty(&s).element(), &mut s)?;
             t.grow(s, delta, r)
                 .map(drop)
                 .map_err(|e| Error::Usage(e.to_string()))
@@ -319,10 +340,18 @@ pub(crate) unsafe fn import_native_func(
                      args: &[wasmi::Val],
                      results: &mut [wasmi::Val]| {
         let (this, native) = (this.get(), native.get() as *mut StoreData);
+        // A function of the interpreter means nothing to native code and host functions.
         let args = {
             let ctx = caller.as_context_mut();
             args.iter()
-                .map(|a| crossing(a, &ctx))
+                .map(|a| match a {
+                    wasmi::Val::FuncRef(f) if !f.is_null() => Err(Error::Usage(
+                        "a function reference of interpreted code cannot be passed to native \
+                         code or a host function"
+                            .into(),
+                    )),
+                    a => Ok(interp::from_wasmi(a, &ctx)),
+                })
                 .collect::<Result<Vec<_>, _>>()
         };
         let args = args.map_err(|e| wasmi::Error::host(HostTrap(Trap::host(e.to_string()))))?;
@@ -339,7 +368,7 @@ pub(crate) unsafe fn import_native_func(
             e => wasmi::Error::host(HostTrap(Trap::host(e.to_string()))),
         })?;
         for (slot, v) in results.iter_mut().zip(&values) {
-            *slot = interp::to_wasmi(v, caller.as_context_mut())
+            *slot = interp::to_wasmi_in(v, caller.as_context_mut(), InterpStore::owner(this))
                 .map_err(|e| wasmi::Error::host(HostTrap(Trap::host(e.to_string()))))?;
         }
         Ok(())

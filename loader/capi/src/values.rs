@@ -88,9 +88,17 @@ pub unsafe extern "C" fn wasm_ref_as_func(r: *mut wasm_ref_t) -> *mut wasm_func_
     };
     match r.val {
         Val::FuncRef(Some(f)) => {
-            let e = r
-                .func
-                .get_or_init(|| Box::new(new_extern(r.store, Ext::Native(Extern::Func(f)))));
+            let e = r.func.get_or_init(|| {
+                let ext = match f.as_interpreted() {
+                    // SAFETY: the owner is the interpreted side of the reference's store, which
+                    // lives as long as the store (the C API's rule for its references).
+                    Some(i) => Ext::Interp(unsafe {
+                        crate::interp::InterpStore::func_ext(i.owner as *const _, i)
+                    }),
+                    None => Ext::Native(Extern::Func(f)),
+                };
+                Box::new(new_extern(r.store, ext))
+            });
             &**e as *const wasm_extern_t as *mut wasm_func_t
         }
         _ => std::ptr::null_mut(),
@@ -106,9 +114,17 @@ pub unsafe extern "C" fn wasm_ref_as_func_const(r: *const wasm_ref_t) -> *const 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_func_as_ref(f: *mut wasm_func_t) -> *mut wasm_ref_t {
     let e = &*(f as *const wasm_extern_t);
-    let Ext::Native(Extern::Func(h)) = e.ext else {
-        // A function of interpreted code has no reference that C can hold.
-        return std::ptr::null_mut();
+    let h = match &e.ext {
+        Ext::Native(Extern::Func(h)) => *h,
+        Ext::Interp(i) => match i.ext {
+            crate::wasmi::Extern::Func(func) => waot::Func::interpreted(waot::InterpretedFunc {
+                owner: crate::interp::InterpStore::owner(i.store),
+                via: i.instance.as_ref().map_or(0, waot::interp::Instance::id),
+                func,
+            }),
+            _ => return std::ptr::null_mut(),
+        },
+        _ => return std::ptr::null_mut(),
     };
     let r = e.as_ref.get_or_init(|| {
         Box::new(wasm_ref_t {

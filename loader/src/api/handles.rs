@@ -43,8 +43,30 @@ pub(crate) enum FuncKind {
     /// An index into the store's host functions.
     Host(usize),
     /// A function reference produced by the interpreter, opaque to every store.
-    Interpreted,
+    Interpreted(InterpretedFunc),
 }
+
+/// A function of an interpreter's store (`crate::interp`) as it leaves the interpreter: opaque
+/// to every native store. `owner` names the interpreter's store for whoever hands the function
+/// back (the C API: the address of a store's interpreted side; 0 when nobody will), since a
+/// wasmi store panics at a function of another store (`interp::to_wasmi_in` checks it). `via`
+/// is the `interp::Instance::id` of the instance it left through (0 if none), whose frames
+/// and budget a call of it from the host uses.
+#[derive(Clone, Copy, Debug)]
+pub struct InterpretedFunc {
+    pub owner: usize,
+    pub via: usize,
+    pub func: wasmi::Func,
+}
+
+impl PartialEq for InterpretedFunc {
+    fn eq(&self, other: &Self) -> bool {
+        // wasmi's handles have no equality; their debug form is their store and index.
+        self.owner == other.owner && format!("{:?}", self.func) == format!("{:?}", other.func)
+    }
+}
+
+impl Eq for InterpretedFunc {}
 
 impl Func {
     pub(crate) fn wasm(store: StoreId, funcref: *const VmFuncRef) -> Func {
@@ -54,10 +76,19 @@ impl Func {
         }
     }
 
-    pub(crate) fn interpreted() -> Func {
+    /// A function of the interpreter, which belongs to no native store.
+    pub fn interpreted(f: InterpretedFunc) -> Func {
         Func {
             store: StoreId::NONE,
-            kind: FuncKind::Interpreted,
+            kind: FuncKind::Interpreted(f),
+        }
+    }
+
+    /// The interpreter's function this is, if it is one.
+    pub fn as_interpreted(&self) -> Option<InterpretedFunc> {
+        match self.kind {
+            FuncKind::Interpreted(f) => Some(f),
+            _ => None,
         }
     }
 }

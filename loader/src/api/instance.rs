@@ -392,7 +392,7 @@ impl StoreData {
         match f.kind {
             // SAFETY: p points into a live vmctx of this store (checked: `f` is its own).
             FuncKind::Wasm(p) => unsafe { *p },
-            FuncKind::Interpreted => unreachable!("checked: not a function of this store"),
+            FuncKind::Interpreted(_) => unreachable!("checked: not a function of this store"),
             FuncKind::Host(index) => {
                 let store: *mut StoreData = self;
                 let mut ctx = Box::new(HostFuncContext {

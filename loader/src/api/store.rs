@@ -7,7 +7,9 @@
 //! runs, and a host function that holds `&mut StoreData` cannot exchange it for another.
 
 use crate::api::handles::FuncKind;
-pub use crate::api::handles::{Extern, Func, Global, Instance, Memory, StoreId, Table, Tag};
+pub use crate::api::handles::{
+    Extern, Func, Global, Instance, InterpretedFunc, Memory, StoreId, Table, Tag,
+};
 use crate::api::instance::InstanceData;
 use crate::api::values::ref_kind;
 use crate::api::values::{Slot, Val};
@@ -97,8 +99,6 @@ pub struct StoreData<Tail: ?Sized = [()]> {
     pub(crate) max_wasm_stack: usize,
     /// Calls into this store's guest code in progress (nested through host functions).
     pub(crate) active_calls: usize,
-    /// The entry state of the thread that last entered guest code (`traps::EntryCache`).
-    pub(crate) entry_cache: traps::EntryCache,
     pub(crate) instances: Vec<Box<InstanceData>>,
     pub(crate) memories: Vec<MemorySlot>,
     pub(crate) tables: Vec<Box<TableData>>,
@@ -133,7 +133,6 @@ impl Store {
             resource_limits: Default::default(),
             max_wasm_stack: traps::DEFAULT_MAX_WASM_STACK,
             active_calls: 0,
-            entry_cache: Default::default(),
             instances: Vec::new(),
             memories: Vec::new(),
             tables: Vec::new(),
@@ -500,7 +499,7 @@ impl StoreData {
         self.owns(f.store, "function")?;
         Ok(match f.kind {
             FuncKind::Host(i) => self.host_funcs[i].sig.clone(),
-            FuncKind::Interpreted => unreachable!("interpreter functions belong to no store"),
+            FuncKind::Interpreted(_) => unreachable!("interpreter functions belong to no store"),
             FuncKind::Wasm(p) => (*self.wasm_signature(p)).clone(),
         })
     }
@@ -513,7 +512,7 @@ impl StoreData {
                 let sig = &self.host_funcs[i].sig;
                 (sig.params.len(), sig.results.len())
             }
-            FuncKind::Interpreted => unreachable!("interpreter functions belong to no store"),
+            FuncKind::Interpreted(_) => unreachable!("interpreter functions belong to no store"),
             FuncKind::Wasm(p) => {
                 let sig = self.wasm_signature(p);
                 (sig.params.len(), sig.results.len())
@@ -585,7 +584,7 @@ impl StoreData {
                 results.copy_from_slice(&values);
                 Ok(())
             }
-            FuncKind::Interpreted => unreachable!("interpreter functions belong to no store"),
+            FuncKind::Interpreted(_) => unreachable!("interpreter functions belong to no store"),
             FuncKind::Wasm(_) => {
                 let prepared = self.prepare(f)?.expect("a compiled function");
                 prepared.call(self, args, results)
@@ -711,7 +710,7 @@ impl StoreData {
             // SAFETY: a Wasm funcref of this store points into one of its live vmctxs.
             FuncKind::Wasm(p) => unsafe { (*p).type_id },
             FuncKind::Host(i) => signatures::intern(&self.host_funcs[i].sig),
-            FuncKind::Interpreted => 0,
+            FuncKind::Interpreted(_) => 0,
         }
     }
 

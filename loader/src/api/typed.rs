@@ -215,9 +215,9 @@ impl StoreData {
         let outermost = self.active_calls == 0;
         self.active_calls += 1;
         let outcome = traps::call_guest(
-            &self.entry_cache,
             &*limits,
-            outermost.then_some(self.max_wasm_stack),
+            self.max_wasm_stack,
+            outermost,
             trampoline,
             code,
             vmctx,

@@ -179,7 +179,7 @@ impl Val {
                     "a host function becomes a funcref value only once an instance imports it"
                         .into(),
                 ),
-                FuncKind::Interpreted => {
+                FuncKind::Interpreted(_) => {
                     Err("a function of the interpreter is not a function of this store".into())
                 }
             },

@@ -67,6 +67,8 @@ impl Module {
 /// An instance of a [`Module`].
 #[derive(Clone)]
 pub struct Instance {
+    /// Unique in the process: wasmi's handles have no equality (`InterpretedFunc::via`).
+    id: usize,
     instance: wasmi::Instance,
     /// The instrumentation's frame stack (`instrument::Hidden`), looked up once.
     frames: Option<Frames>,
@@ -127,6 +129,11 @@ struct Frames {
 impl Instance {
     pub fn wasmi(&self) -> &wasmi::Instance {
         &self.instance
+    }
+
+    /// A number no other instance of the process has.
+    pub fn id(&self) -> usize {
+        self.id
     }
 
     /// Bytes of the guest's exported linear memories (the interpreter reaches no other), the
@@ -211,7 +218,23 @@ fn config() -> Config {
 }
 
 pub fn to_wasmi(v: &Val, store: impl AsContextMut) -> Result<wasmi::Val, Error> {
+    to_wasmi_in(v, store, 0)
+}
+
+/// `to_wasmi`, taking back the functions of the interpreter's store that `owner` names
+/// (`InterpretedFunc::owner`, never 0): a function of another store is refused, since wasmi
+/// panics at it.
+pub fn to_wasmi_in(v: &Val, store: impl AsContextMut, owner: usize) -> Result<wasmi::Val, Error> {
     Ok(match *v {
+        Val::FuncRef(Some(f)) if f.as_interpreted().is_some() => {
+            let f = f.as_interpreted().expect("checked");
+            if owner == 0 || f.owner != owner {
+                return Err(Error::Usage(
+                    "a function reference of another store's interpreted code".into(),
+                ));
+            }
+            wasmi::Val::FuncRef(wasmi::Nullable::Val(f.func))
+        }
         Val::I32(x) => wasmi::Val::I32(x),
         Val::I64(x) => wasmi::Val::I64(x),
         Val::F32(b) => wasmi::Val::F32(wasmi::F32::from_bits(b)),
@@ -241,13 +264,25 @@ pub fn to_wasmi(v: &Val, store: impl AsContextMut) -> Result<wasmi::Val, Error> 
 }
 
 pub fn from_wasmi(v: &wasmi::Val, store: impl AsContext) -> Val {
+    from_wasmi_in(v, store, 0, 0)
+}
+
+/// `from_wasmi` for the interpreter's store that `owner` names (`to_wasmi_in`), leaving it
+/// through the instance whose id is `via` (`InterpretedFunc`).
+pub fn from_wasmi_in(v: &wasmi::Val, store: impl AsContext, owner: usize, via: usize) -> Val {
     match v {
         wasmi::Val::I32(x) => Val::I32(*x),
         wasmi::Val::I64(x) => Val::I64(*x),
         wasmi::Val::F32(f) => Val::F32(f.to_bits()),
         wasmi::Val::F64(f) => Val::F64(f.to_bits()),
         wasmi::Val::V128(x) => Val::V128(x.as_u128()),
-        wasmi::Val::FuncRef(f) => Val::FuncRef(f.val().is_some().then(Func::interpreted)),
+        wasmi::Val::FuncRef(f) => Val::FuncRef(f.val().map(|f| {
+            Func::interpreted(crate::InterpretedFunc {
+                owner,
+                via,
+                func: *f,
+            })
+        })),
         wasmi::Val::ExternRef(r) => Val::ExternRef(match r {
             wasmi::Nullable::Val(r) => r
                 .data(store.as_context())
@@ -668,7 +703,9 @@ fn instantiate_inner<T>(
         ),
         None => None,
     };
+    static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
     let instance = Instance {
+        id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         instance,
         frames,
         profile,
@@ -884,10 +921,22 @@ pub fn call<T>(
 /// back into the interpreter). `instance`, the function's own when it has one, gives a trap
 /// its backtrace and the call its budget.
 pub fn call_func<T>(
+    store: wasmi::StoreContextMut<'_, T>,
+    instance: Option<&Instance>,
+    func: wasmi::Func,
+    args: &[Val],
+) -> Result<Vec<Val>, Error> {
+    call_func_in(store, instance, func, args, 0)
+}
+
+/// `call_func` in the interpreter's store that `owner` names (`to_wasmi_in`): its functions
+/// are taken as arguments, and results that are its functions say so.
+pub fn call_func_in<T>(
     mut store: wasmi::StoreContextMut<'_, T>,
     instance: Option<&Instance>,
     func: wasmi::Func,
     args: &[Val],
+    owner: usize,
 ) -> Result<Vec<Val>, Error> {
     let ty = func.ty(&store);
     if args.len() != ty.params().len() {
@@ -899,7 +948,7 @@ pub fn call_func<T>(
     }
     let wargs = args
         .iter()
-        .map(|a| to_wasmi(a, &mut store))
+        .map(|a| to_wasmi_in(a, &mut store, owner))
         .collect::<Result<Vec<_>, _>>()?;
     let mut results: Vec<wasmi::Val> = ty
         .results()
@@ -914,5 +963,8 @@ pub fn call_func<T>(
             .call(store.as_context_mut(), &wargs, &mut results)
             .map_err(error)?,
     }
-    Ok(results.iter().map(|v| from_wasmi(v, &store)).collect())
+    Ok(results
+        .iter()
+        .map(|v| from_wasmi_in(v, &store, owner, instance.map_or(0, Instance::id)))
+        .collect())
 }

@@ -187,91 +187,7 @@ fn with_entry<R>(f: impl FnOnce(&EntryState) -> R) -> R {
     f(unsafe { &*waot_entry_state() })
 }
 
-/// Where the thread that last entered a store keeps its entry state, so that the next entry
-/// from that thread skips the TLS access: in a shared library (the C API's) that is a call
-/// through a TLS descriptor, about a nanosecond of a call that takes ten. The thread is known by
-/// its thread pointer, which is one register read; a thread that ends may leave its thread
-/// pointer (and a freed dynamic TLS block) to a later thread, so every thread end that entered
-/// guest code bumps `THREAD_ENDS`, and a cache of another epoch is not used.
-#[derive(Default)]
-pub(crate) struct EntryCache {
-    thread: Cell<usize>,
-    epoch: Cell<u64>,
-    state: Cell<*const EntryState>,
-}
-
-/// Ends of threads that entered guest code (`ThreadEndWatch`).
-static THREAD_ENDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// Bumps `THREAD_ENDS` when its thread ends, while the thread's entry state still exists.
-struct ThreadEndWatch;
-
-impl Drop for ThreadEndWatch {
-    fn drop(&mut self) {
-        THREAD_ENDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
-/// The calling thread's thread pointer, which no two live threads share; 0 where it is not
-/// read (the cache is then never used).
-#[inline(always)]
-fn thread_pointer() -> usize {
-    let tp: usize;
-    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-    // SAFETY: on x86-64 Linux the word at %fs:0 is the thread control block's own address.
-    unsafe {
-        std::arch::asm!("mov {}, fs:0", out(reg) tp, options(nostack, readonly, preserves_flags))
-    };
-    #[cfg(all(target_arch = "aarch64", target_os = "linux"))]
-    // SAFETY: reading the thread pointer register has no effect.
-    unsafe {
-        std::arch::asm!("mrs {}, tpidr_el0", out(reg) tp, options(nostack, nomem, preserves_flags))
-    };
-    #[cfg(not(all(
-        any(target_arch = "x86_64", target_arch = "aarch64"),
-        target_os = "linux"
-    )))]
-    {
-        tp = 0;
-    }
-    tp
-}
-
-/// This thread's entry state, set up on the thread's first entry into guest code, through
-/// `cache` when it is this thread's.
-#[inline(always)]
-fn entry_state(cache: &EntryCache) -> &EntryState {
-    let tp = thread_pointer();
-    if tp != 0
-        && cache.thread.get() == tp
-        && cache.epoch.get() == THREAD_ENDS.load(std::sync::atomic::Ordering::Relaxed)
-    {
-        // SAFETY: this thread's state, cached by this thread, which has not ended (the epoch
-        // would have changed).
-        return unsafe { &*cache.state.get() };
-    }
-    entry_state_uncached(cache, tp)
-}
-
-#[cold]
-#[inline(never)]
-fn entry_state_uncached(cache: &EntryCache, tp: usize) -> &'static EntryState {
-    // Read before this thread can end (it cannot while here) and after every end of a thread
-    // whose thread pointer this one may have taken over (that end preceded this thread).
-    let epoch = THREAD_ENDS.load(std::sync::atomic::Ordering::Relaxed);
-    // SAFETY: this thread's zero-initialized static, which lives as long as the thread.
-    let state: &'static EntryState = unsafe { &*waot_entry_state() };
-    if state.stack_limit.get() == 0 {
-        first_entry_on_thread();
-    }
-    cache.thread.set(tp);
-    cache.epoch.set(epoch);
-    cache.state.set(state);
-    state
-}
-
 thread_local! {
-    static THREAD_END_WATCH: ThreadEndWatch = const { ThreadEndWatch };
     static PENDING: RefCell<Option<Trap>> = const { RefCell::new(None) };
     static SIGNAL_TRAP: Cell<u32> = const { Cell::new(u32::MAX) };
     static SIGNAL_PCS: RefCell<([usize; MAX_FRAMES], usize)> = const { RefCell::new(([0; MAX_FRAMES], 0)) };
@@ -294,13 +210,19 @@ pub(crate) fn save_signal_mask(mask: libc::sigset_t) {
 /// the trap path run there.
 const HOST_STACK_RESERVE: usize = 256 * 1024;
 
-/// Sets the lowest stack address guest code may use on this thread.
-fn set_stack_limit() {
+/// The lowest stack address guest code may use on this thread.
+fn stack_limit() -> usize {
+    let cached = with_entry(|e| e.stack_limit.get());
+    if cached != 0 {
+        return cached;
+    }
     let (bottom, size) = current_stack();
     let reserve = HOST_STACK_RESERVE.min(size / 2);
-    with_entry(|e| e.stack_limit.set(bottom + reserve));
+    let limit = bottom + reserve;
+    with_entry(|e| e.stack_limit.set(limit));
     STACK_BOTTOM.with(|c| c.set(bottom));
     STACK_TOP.with(|c| c.set(bottom + size));
+    limit
 }
 
 fn current_stack() -> (usize, usize) {
@@ -351,32 +273,34 @@ const CATCH_LIMITS: usize = 6;
 pub const DEFAULT_MAX_WASM_STACK: usize = 8 << 20;
 
 /// Calls `trampoline(code, vmctx, values)` and turns any trap into `Err`. Guest code may use
-/// at most `max_stack` bytes of stack below the store's outermost entry (the one given
-/// `outermost_max_stack`), and never the thread's last `HOST_STACK_RESERVE`: whatever the
-/// thread's stack or rlimit (`ulimit -s unlimited` gives the main thread a stack that grows
-/// until memory runs out), runaway recursion traps. `cache` is the entering store's.
+/// at most `max_stack` bytes of stack below the store's outermost entry, and never the
+/// thread's last `HOST_STACK_RESERVE`: whatever the thread's stack or rlimit (`ulimit -s unlimited` gives
+/// the main thread a stack that grows until memory runs out), runaway recursion traps.
 ///
 /// # Safety
 /// `trampoline` must be the trampoline for `code`'s signature, `vmctx` the callee's context,
 /// `values` an array with a slot for every parameter and result.
 #[inline(always)]
 pub(crate) unsafe fn call_guest(
-    cache: &EntryCache,
     limits: &StoreLimits,
-    outermost_max_stack: Option<usize>,
+    max_stack: usize,
+    outermost: bool,
     trampoline: *const u8,
     code: *const u8,
     vmctx: *mut u8,
     values: *mut u8,
 ) -> Result<(), Trap> {
-    let state = entry_state(cache);
-    let (limit, slot) = (state.stack_limit.get(), state.catch.as_ptr());
+    // The thread's stack limit doubles as its "handlers and alternate stack are set up" flag,
+    // so the usual entry costs one thread-local access.
+    let (mut limit, slot) = with_entry(|e| (e.stack_limit.get(), e.catch.as_ptr()));
+    if limit == 0 {
+        limit = first_entry_on_thread();
+    }
     // Entries nested in this store's own calls keep the limit its outermost entry set, so
-    // recursion through host functions cannot renew the budget; the outermost entry is the
-    // first of this store on this thread (it may be nested in another store's call).
+    // recursion through host functions cannot renew the budget; `outermost` says this store
+    // is not running yet on this thread (it may be nested in another store's call).
     let mut block_again = false;
-    let outermost = outermost_max_stack.is_some();
-    if let Some(max_stack) = outermost_max_stack {
+    if outermost {
         let here = &limit as *const usize as usize;
         limits.enter(limit.max(here.saturating_sub(max_stack)));
         if limits.watched() {
@@ -395,12 +319,12 @@ pub(crate) unsafe fn call_guest(
     Ok(())
 }
 
-/// The thread's first entry into guest code: signal handlers, its stack limit (which then
-/// says the thread is set up), and the watch of its end.
-fn first_entry_on_thread() {
+/// The thread's first entry into guest code: signal handlers and its stack limit.
+#[cold]
+#[inline(never)]
+fn first_entry_on_thread() -> usize {
     crate::vm::signals::ensure_installed();
-    THREAD_END_WATCH.with(|_| {});
-    set_stack_limit();
+    stack_limit()
 }
 
 /// The end of a call that trapped (out of line, so that the usual call's path stays short):
