@@ -56,6 +56,16 @@ static wasm_trap_t* pass_ref(const wasm_val_vec_t* args, wasm_val_vec_t* results
   return NULL;
 }
 
+/* host.pass_ref that returns `smuggled` (a function reference) where it declares an
+ * externref. */
+static wasm_ref_t* smuggled;
+static wasm_trap_t* smuggle(const wasm_val_vec_t* args, wasm_val_vec_t* results) {
+  (void)args;
+  results->data[0].kind = WASM_EXTERNREF;
+  results->data[0].of.ref = wasm_ref_copy(smuggled);
+  return NULL;
+}
+
 static wasm_func_t* host_func(wasm_store_t* store, int which) {
   const wasm_valkind_t kind[1] = {which == 0 ? WASM_I32 : WASM_EXTERNREF};
   wasm_functype_t* ty = functype(1, kind, 1, kind);
@@ -400,6 +410,19 @@ static void both_sides(const char* so) {
   trap = NULL;
   CHECK(!wasm_instance_new(store, interpreted, &foreign_imports, &trap));
   CHECK(trap_says(trap, "another store"));
+  /* A host function's result of another type than it declares is a trap, not a value read
+   * as that type. */
+  smuggled = wasm_func_as_ref(wasm_extern_as_func(i.e.data[DOUBLE]));
+  const wasm_valkind_t ext[1] = {WASM_EXTERNREF};
+  wasm_functype_t* ext_ty = functype(1, ext, 1, ext);
+  wasm_func_t* smuggler = wasm_func_new(store, ext_ty, smuggle);
+  wasm_functype_delete(ext_ty);
+  live_t is = instantiate(store, interpreted, wasm_func_as_extern(plain_f), wasm_func_as_extern(smuggler));
+  wasm_val_t null_ref[1] = {{.kind = WASM_EXTERNREF, .of = {.ref = NULL}}}, echoed[1];
+  wasm_val_vec_t nra = WASM_ARRAY_VEC(null_ref), echoeda = WASM_ARRAY_VEC(echoed);
+  CHECK(trap_says(wasm_func_call(wasm_extern_as_func(is.e.data[ECHO_REF]), &nra, &echoeda), "declares"));
+  drop_live(&is);
+  wasm_func_delete(smuggler);
   /* Nor is its function reference a value for this store's code, interpreted or native. */
   wasm_ref_t* foreign_ref = wasm_func_as_ref(wasm_extern_as_func(oi.e.data[DOUBLE]));
   CHECK(foreign_ref);
@@ -410,12 +433,16 @@ static void both_sides(const char* so) {
   CHECK(!wasm_table_set(wasm_extern_as_table(i.e.data[TABLE]), 1, foreign_ref));
   /* This store's interpreted function is no value for its native code either. */
   fa[0].of.ref = wasm_func_as_ref(wasm_extern_as_func(i.e.data[DOUBLE]));
-  CHECK(trap_says(wasm_func_call(wasm_extern_as_func(n.e.data[CALL_REF]), &faa, &fresa), "store"));
+  CHECK(trap_says(wasm_func_call(wasm_extern_as_func(n.e.data[CALL_REF]), &faa, &fresa), "another store"));
   CHECK(!wasm_table_set(wasm_extern_as_table(n.e.data[TABLE]), 1, fa[0].of.ref));
+  wasm_ref_t* kept = wasm_ref_copy(foreign_ref);
   drop_live(&oi);
   wasm_func_delete(other_plain);
   wasm_func_delete(other_ref);
   wasm_store_delete(other);
+  /* A reference kept past its store's end names no function. */
+  CHECK(kept && !wasm_ref_as_func(kept));
+  wasm_ref_delete(kept);
 
   /* A native memory is not an interpreted instance's import, and the reverse. */
   wasm_extern_t* bad[2] = {n.e.data[MEMORY], wasm_func_as_extern(ref_f)};

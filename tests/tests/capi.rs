@@ -411,9 +411,9 @@ fn the_library_can_be_opened_by_dlopen_without_static_tls() {
 /// A store entered by one thread after another, each ending before the next starts, with the
 /// library opened by `dlopen` and its thread-locals allocated per thread (glibc's
 /// `optional_static_tls=0`): a later thread usually takes over an ended one's thread pointer,
-/// and a store must not keep using the ended thread's freed entry state
-/// (`traps::EntryCache`). Natively against the release library, and under valgrind against
-/// the debug one.
+/// and a store must not keep using the ended thread's freed entry state (a cache of it was
+/// tried: ARCHITECTURE.md, "Traps"). Natively against the release library, and under
+/// valgrind against the debug one.
 #[test]
 fn a_store_entered_by_successive_threads_uses_each_ones_own_state() {
     let d = tempfile::tempdir().unwrap();

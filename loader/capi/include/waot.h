@@ -36,9 +36,10 @@ own wasm_module_t* waot_module_load(wasm_engine_t*, const char* path, own wasm_m
  * code reach C (wasm_func_as_ref, wasm_table_get, globals, call results) and come back to the
  * interpreted code of their store (call arguments, wasm_table_set and _grow, globals);
  * wasm_ref_as_func gives a function C can call, with the fuel and frames of the instance the
- * reference left through. They are no values for native code, for host functions that
- * interpreted code calls, nor for another store: a trap or false, as for any value of the
- * wrong store. False for an unknown mode. */
+ * reference left through. They are no values for native code, nor arguments of host
+ * functions (a host function's result may be one of its store's), nor for another store: a
+ * trap or false, as for any value of the wrong store; one kept after its store's end makes no
+ * function (wasm_ref_as_func returns NULL). False for an unknown mode. */
 #define WAOT_INTERPRETER_NEVER 0
 #define WAOT_INTERPRETER_FALLBACK 1
 #define WAOT_INTERPRETER_ALWAYS 2

@@ -602,8 +602,7 @@ pub unsafe extern "C" fn wasm_table_type(t: *const wasm_table_t) -> *mut wasm_ta
     wasm_tabletype_t::new_boxed(store_kind(element), c_limits(initial, maximum))
 }
 
-/// Element `index`: a reference the caller owns, or null for a null element or past the end
-/// (or a function of interpreted code, which no C object holds).
+/// Element `index`: a reference the caller owns, or null for a null element or past the end.
 #[no_mangle]
 pub unsafe extern "C" fn wasm_table_get(t: *const wasm_table_t, index: u32) -> *mut wasm_ref_t {
     let got = match wasm_table_t::handle(t) {

@@ -55,6 +55,20 @@ pub(crate) struct InterpStore {
     /// Every instance, by `interp::Instance::id`: a function reference that left through one
     /// is called with its frames and budget (`InterpretedFunc::via`).
     instances: std::cell::RefCell<std::collections::HashMap<usize, interp::Instance>>,
+    /// Unique in the process (`InterpretedFunc::owner`): an address could be a deleted
+    /// store's, reused.
+    id: usize,
+}
+
+static NEXT_STORE_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+
+/// Every live store's interpreted side by its id, for a function reference that names its
+/// store by id (a deleted store's is not found).
+fn live_stores() -> std::sync::MutexGuard<'static, std::collections::HashMap<usize, usize>> {
+    static LIVE: OnceLock<Mutex<std::collections::HashMap<usize, usize>>> = OnceLock::new();
+    LIVE.get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
 }
 
 /// The engine of every interpreted module and store: metered, so that fuel and interruption
@@ -74,6 +88,7 @@ impl InterpStore {
             caller: Cell::new(std::ptr::null_mut()),
             native,
             instances: Default::default(),
+            id: NEXT_STORE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 
@@ -116,18 +131,22 @@ impl InterpStore {
     }
 
     /// What names this store in its functions' references (`InterpretedFunc::owner`).
-    pub(crate) fn owner(this: *const InterpStore) -> usize {
-        this as usize
+    ///
+    /// # Safety
+    /// `this` must be alive.
+    pub(crate) unsafe fn owner(this: *const InterpStore) -> usize {
+        (*this).id
     }
 
-    /// Function `f` of this store as an external: called with the frames and budget of the
-    /// instance it left through.
-    pub(crate) unsafe fn func_ext(this: *const InterpStore, f: waot::InterpretedFunc) -> InterpExt {
-        InterpExt {
+    /// Function `f` as an external of its store, called with the frames and budget of the
+    /// instance it left through; none once its store is deleted.
+    pub(crate) unsafe fn func_ext(f: waot::InterpretedFunc) -> Option<InterpExt> {
+        let this = *live_stores().get(&f.owner)? as *const InterpStore;
+        Some(InterpExt {
             store: this,
             ext: wasmi::Extern::Func(f.func),
             instance: (*this).instances.borrow().get(&f.via).cloned(),
-        }
+        })
     }
 
     /// Sets the store's memory limit, for both sides.
@@ -151,12 +170,16 @@ impl InterpExt {
     /// which store it is of and which instance it left through.
     fn crossing(&self, v: &wasmi::Val, ctx: &StoreContextMut<'_, Data>) -> Val {
         let via = self.instance.as_ref().map_or(0, interp::Instance::id);
-        interp::from_wasmi_in(v, ctx, InterpStore::owner(self.store), via)
+        // SAFETY: an external's store outlives it (the C API's rule).
+        let owner = unsafe { InterpStore::owner(self.store) };
+        interp::from_wasmi_in(v, ctx, owner, via)
     }
 
     /// A value for interpreted code: a function reference only of this store's.
     fn entering(&self, v: &Val, ctx: StoreContextMut<'_, Data>) -> Result<wasmi::Val, Error> {
-        interp::to_wasmi_in(v, ctx, InterpStore::owner(self.store))
+        // SAFETY: as above.
+        let owner = unsafe { InterpStore::owner(self.store) };
+        interp::to_wasmi_in(v, ctx, owner)
     }
 }
 
@@ -259,7 +282,7 @@ impl InterpExt {
         self.with(|s| t.size(&s))
     }
 
-    /// Element `i`, or an error past the end or for a function reference.
+    /// Element `i`, or an error past the end.
     pub(crate) unsafe fn table_get(&self, t: wasmi::Table, i: u64) -> Result<Val, Error> {
         self.with(|s| {
             let r = t
@@ -334,7 +357,8 @@ pub(crate) unsafe fn import_native_func(
             })
             .collect::<Result<Vec<_>, _>>()
     };
-    let ty = wasmi::FuncType::new(to_wasmi(&sig.params)?, to_wasmi(&sig.results)?);
+    let result_types = to_wasmi(&sig.results)?;
+    let ty = wasmi::FuncType::new(to_wasmi(&sig.params)?, result_types.clone());
     let this = Shared(store);
     let body = move |mut caller: wasmi::Caller<'_, Data>,
                      args: &[wasmi::Val],
@@ -367,9 +391,19 @@ pub(crate) unsafe fn import_native_func(
             Error::Trap(t) => wasmi::Error::host(HostTrap(t)),
             e => wasmi::Error::host(HostTrap(Trap::host(e.to_string()))),
         })?;
-        for (slot, v) in results.iter_mut().zip(&values) {
-            *slot = interp::to_wasmi_in(v, caller.as_context_mut(), InterpStore::owner(this))
-                .map_err(|e| wasmi::Error::host(HostTrap(Trap::host(e.to_string()))))?;
+        // wasmi takes a host function's results as raw bits: one of another type than the
+        // declared would be read as that type (an externref's key as a function's).
+        let refuse = |m: String| wasmi::Error::host(HostTrap(Trap::host(m)));
+        for ((slot, v), t) in results.iter_mut().zip(&values).zip(&result_types) {
+            let v = interp::to_wasmi_in(v, caller.as_context_mut(), InterpStore::owner(this))
+                .map_err(|e| refuse(e.to_string()))?;
+            if v.ty() != *t {
+                return Err(refuse(format!(
+                    "a host function returned a {:?} where it declares {t:?}",
+                    v.ty()
+                )));
+            }
+            *slot = v;
         }
         Ok(())
     };
@@ -450,8 +484,18 @@ pub(crate) unsafe fn of_store(s: *mut wasm_store_t) -> *const InterpStore {
     }
     let native = (*s).data();
     let made = Box::into_raw(Box::new(InterpStore::new(native, (*s).memory_limit.get())));
+    live_stores().insert((*made).id, made as usize);
     (*s).interp.set(made);
     made
+}
+
+/// Deletes a store's interpreted side.
+///
+/// # Safety
+/// `this` was made by `of_store`, and nothing of it runs or is used afterwards.
+pub(crate) unsafe fn delete(this: *const InterpStore) {
+    live_stores().remove(&(*this).id);
+    drop(Box::from_raw(this as *mut InterpStore));
 }
 
 /// Bytes of the interpreted side's memories (0 before it is made), the instrumentation's left

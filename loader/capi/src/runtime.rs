@@ -71,9 +71,9 @@ impl Drop for wasm_store_t {
     fn drop(&mut self) {
         let interp = self.interp.get();
         if !interp.is_null() {
-            // SAFETY: made by `Box::into_raw` in `interp::of_store`, for this store alone;
-            // nothing of the store runs as it is deleted.
-            drop(unsafe { Box::from_raw(interp as *mut InterpStore) });
+            // SAFETY: made by `interp::of_store`, for this store alone; nothing of the store
+            // runs as it is deleted.
+            unsafe { crate::interp::delete(interp) };
         }
     }
 }

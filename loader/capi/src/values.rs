@@ -86,23 +86,22 @@ pub unsafe extern "C" fn wasm_ref_as_func(r: *mut wasm_ref_t) -> *mut wasm_func_
     let Some(r) = r.as_ref() else {
         return std::ptr::null_mut();
     };
-    match r.val {
-        Val::FuncRef(Some(f)) => {
-            let e = r.func.get_or_init(|| {
-                let ext = match f.as_interpreted() {
-                    // SAFETY: the owner is the interpreted side of the reference's store, which
-                    // lives as long as the store (the C API's rule for its references).
-                    Some(i) => Ext::Interp(unsafe {
-                        crate::interp::InterpStore::func_ext(i.owner as *const _, i)
-                    }),
-                    None => Ext::Native(Extern::Func(f)),
-                };
-                Box::new(new_extern(r.store, ext))
-            });
-            &**e as *const wasm_extern_t as *mut wasm_func_t
-        }
-        _ => std::ptr::null_mut(),
+    let Val::FuncRef(Some(f)) = r.val else {
+        return std::ptr::null_mut();
+    };
+    if let Some(e) = r.func.get() {
+        return &**e as *const wasm_extern_t as *mut wasm_func_t;
     }
+    let ext = match f.as_interpreted() {
+        Some(i) => match crate::interp::InterpStore::func_ext(i) {
+            Some(e) => Ext::Interp(e),
+            // Its store was deleted.
+            None => return std::ptr::null_mut(),
+        },
+        None => Ext::Native(Extern::Func(f)),
+    };
+    let e = r.func.get_or_init(|| Box::new(new_extern(r.store, ext)));
+    &**e as *const wasm_extern_t as *mut wasm_func_t
 }
 
 #[no_mangle]

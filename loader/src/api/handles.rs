@@ -1,7 +1,9 @@
 //! Handles to what a store owns. Each carries the identity of its store, which is unique in
 //! the process and never reused, and every method of a store checks it: a handle used with
 //! another store, or after its store was dropped, is an error, never an access to memory that
-//! is not the store's. Only a store makes handles; their fields are private.
+//! is not the store's. Only a store makes handles; their fields are private. The one
+//! exception is a function of the interpreter (`Func::interpreted`), which belongs to no
+//! native store and which every native store refuses.
 
 use crate::api::store::StoreData;
 use crate::api::values::Val;
@@ -32,7 +34,8 @@ pub struct Func {
 }
 
 // SAFETY: a `Func` is an identity; the pointer inside is dereferenced only by the store it
-// belongs to (checked by `StoreData::owns`), under that store's `&mut`.
+// belongs to (checked by `StoreData::owns`), under that store's `&mut`; an interpreted
+// function's wasmi handle is two integers, and its `owner` is a number, never dereferenced.
 unsafe impl Send for Func {}
 unsafe impl Sync for Func {}
 
@@ -46,12 +49,12 @@ pub(crate) enum FuncKind {
     Interpreted(InterpretedFunc),
 }
 
-/// A function of an interpreter's store (`crate::interp`) as it leaves the interpreter: opaque
-/// to every native store. `owner` names the interpreter's store for whoever hands the function
-/// back (the C API: the address of a store's interpreted side; 0 when nobody will), since a
-/// wasmi store panics at a function of another store (`interp::to_wasmi_in` checks it). `via`
-/// is the `interp::Instance::id` of the instance it left through (0 if none), whose frames
-/// and budget a call of it from the host uses.
+/// A function of an interpreter's (wasmi) store as it leaves the interpreter: opaque to every
+/// native store. `owner` names the interpreter's store for whoever hands the function back (the
+/// C API: the address of a store's interpreted side; 0 when nobody will), since a wasmi store
+/// panics at a function of another store (the interpreter layer's `to_wasmi_in` checks it).
+/// `via` is the id of the interpreted instance it left through (0 if none), whose frames and
+/// budget a call of it from the host uses.
 #[derive(Clone, Copy, Debug)]
 pub struct InterpretedFunc {
     pub owner: usize,
