@@ -548,6 +548,17 @@ static bool profile_has_a_count(const wasm_byte_vec_t* text) {
   return counted;
 }
 
+/* A refill callback that adds 100,000 units three times, then stops the guest. */
+static int refills, refill_finalized;
+static uint64_t refill(void* env) {
+  CHECK(env == &refills);
+  return refills++ < 3 ? 100000 : 0;
+}
+static void refill_done(void* env) {
+  CHECK(env == &refills);
+  refill_finalized++;
+}
+
 static void limits(const char* metered) {
   wasm_message_t error;
   wasm_module_t* module = waot_module_load(engine, metered, &error);
@@ -566,6 +577,16 @@ static void limits(const char* metered) {
   CHECK(trap && waot_trap_code(trap, &code) && code == 17);
   wasm_trap_delete(trap);
   CHECK(waot_store_fuel_consumed(store) >= 1000000);
+  /* A refill callback resumes the guest until it says stop; its finalizer runs once. */
+  CHECK(waot_store_set_fuel(store, 1000, &error));
+  uint64_t before = waot_store_fuel_consumed(store);
+  waot_store_set_fuel_refill(store, refill, &refills, refill_done);
+  trap = wasm_func_call(export_func(&e, SPIN), &none, &none);
+  CHECK(trap && waot_trap_code(trap, &code) && code == 17);
+  wasm_trap_delete(trap);
+  CHECK(refills == 4 && waot_store_fuel_consumed(store) - before >= 301000);
+  waot_store_set_fuel_refill(store, NULL, NULL, NULL);
+  CHECK(refill_finalized == 1);
   waot_store_stats_t stats;
   waot_store_stats(store, &stats);
   CHECK(stats.fuel_consumed == waot_store_fuel_consumed(store));

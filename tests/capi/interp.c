@@ -320,6 +320,13 @@ static uint64_t fuel_of_loop(wasm_store_t* store, const wasm_func_t* loop, int32
   return waot_store_fuel_consumed(store) - before;
 }
 
+/* A refill callback that adds 20,000 units twice, then stops the guest. */
+static int refills;
+static uint64_t refill(void* env) {
+  CHECK(env == &refills);
+  return refills++ < 2 ? 20000 : 0;
+}
+
 static void limits(wasm_store_t* store, wasm_extern_vec_t* e) {
   const wasm_func_t* spin = wasm_extern_as_func(e->data[SPIN]);
   wasm_message_t error;
@@ -340,6 +347,14 @@ static void limits(wasm_store_t* store, wasm_extern_vec_t* e) {
   CHECK(waot_store_set_fuel(store, 100000, &error));
   CHECK(trap_code_is(call_none(spin), 17));
   CHECK(waot_store_fuel_consumed(store) >= 100000);
+  /* The store's refill callback serves interpreted code too. */
+  CHECK(waot_store_set_fuel(store, 1000, &error));
+  before = waot_store_fuel_consumed(store);
+  waot_store_set_fuel_refill(store, refill, &refills, NULL);
+  CHECK(trap_code_is(call_none(spin), 17));
+  spent = waot_store_fuel_consumed(store) - before;
+  CHECK(refills == 3 && spent > 40000 && spent <= 41000);
+  waot_store_set_fuel_refill(store, NULL, NULL, NULL);
   CHECK(waot_store_set_fuel(store, UINT64_MAX, &error));
   waot_interrupt_handle_t* handle = waot_store_interrupt_handle(store, &error);
   CHECK(handle);

@@ -217,6 +217,13 @@ bool waot_global_set(wasm_global_t*, const waot_val_t*, own wasm_message_t* erro
  * first block it cannot pay for. */
 bool waot_store_set_fuel(wasm_store_t*, uint64_t fuel, own wasm_message_t* error);
 uint64_t waot_store_fuel_consumed(const wasm_store_t*);
+/* Called on the guest's thread when the store's fuel runs out, in native or interpreted code:
+ * returns how much fuel to add, and the guest goes on where it stopped; 0 stops it with trap
+ * code 17 (all fuel consumed). A NULL callback removes it. The finalizer, if any, runs with env
+ * once the callback is replaced, removed, or its store deleted. */
+typedef uint64_t (*waot_fuel_refill_t)(void* env);
+void waot_store_set_fuel_refill(wasm_store_t*, waot_fuel_refill_t refill, void* env,
+                                void (*finalizer)(void*));
 
 /* Interruption from any thread, of any module: the guest stops with trap code 16 wherever it
  * runs (a signal, SIGURG, reaches the thread running it; see ARCHITECTURE.md, "Limits: fuel

@@ -80,10 +80,17 @@ impl Drop for wasm_store_t {
 
 #[no_mangle]
 pub unsafe extern "C" fn wasm_store_new(engine: *mut wasm_engine_t) -> *mut wasm_store_t {
-    let store = Store::new();
-    // The interpreter spends the store's fuel, so one budget covers both sides.
+    let mut store = Store::new();
+    // The interpreter spends the store's fuel, so one budget covers both sides, and the
+    // store's refill callback serves both.
     let meter = SharedBudget::default();
     let _ = meter.fuel_account.set(store.fuel_account());
+    let native = NativeStore(&mut *store);
+    let _ = meter.refill.set(Box::new(move |need| {
+        // SAFETY: the meter lives in the store's `wasm_store_t`, with the native store; the
+        // interpreter asks between slices, on the thread the store is used from.
+        unsafe { (*native.get()).refill_fuel_for(need) }
+    }));
     Box::into_raw(Box::new(wasm_store_t {
         store,
         mode: engine
@@ -93,6 +100,20 @@ pub unsafe extern "C" fn wasm_store_new(engine: *mut wasm_engine_t) -> *mut wasm
         meter,
         memory_limit: Cell::new(None),
     }))
+}
+
+/// The native store, for the interpreter's refill hook: the C API makes its users call a store
+/// from one thread at a time.
+struct NativeStore(*mut StoreData);
+// SAFETY: see above; the store outlives its meter's hook.
+unsafe impl Send for NativeStore {}
+unsafe impl Sync for NativeStore {}
+
+impl NativeStore {
+    /// The pointer (a method, so that the closure captures the whole `NativeStore`).
+    fn get(&self) -> *mut StoreData {
+        self.0
+    }
 }
 
 /// Drops everything the store owns; host functions' finalizers run now, once each.

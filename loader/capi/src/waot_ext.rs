@@ -72,6 +72,29 @@ pub unsafe extern "C" fn waot_store_set_fuel(
     }
 }
 
+/// Sets (or, for null, removes) the store's fuel refill callback, for both sides.
+#[no_mangle]
+pub unsafe extern "C" fn waot_store_set_fuel_refill(
+    store: *mut wasm_store_t,
+    refill: Option<unsafe extern "C" fn(*mut std::ffi::c_void) -> u64>,
+    env: *mut std::ffi::c_void,
+    finalizer: Option<unsafe extern "C" fn(*mut std::ffi::c_void)>,
+) {
+    let env = crate::externs::Env { env, finalizer };
+    match refill {
+        Some(refill) => (*store).store.set_fuel_refill(move || {
+            // The whole `Env` (not its field), whose drop runs the finalizer.
+            let env = &env;
+            // SAFETY: the embedder's callback with its own environment, on the guest's thread.
+            unsafe { refill(env.env) }
+        }),
+        None => {
+            (*store).store.clear_fuel_refill();
+            drop(env);
+        }
+    }
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn waot_store_fuel_consumed(store: *const wasm_store_t) -> u64 {
     // The interpreter's included: it spends from the store's fuel.

@@ -84,6 +84,19 @@ impl StoreData {
         self.metering.refill = Some(Box::new(refill));
     }
 
+    /// Removes the refill callback: running out of fuel traps.
+    pub fn clear_fuel_refill(&mut self) {
+        self.metering.refill = None;
+    }
+
+    /// For the interpreter spending this store's fuel (`interp::Meter::refill`): asks the
+    /// refill callback until at least `need` fuel is left; false if it stops first (or there
+    /// is none).
+    pub fn refill_fuel_for(&mut self, need: u64) -> bool {
+        self.refill_fuel_until(need.min(i64::MAX as u64) as i64)
+            .is_ok()
+    }
+
     /// The store's fuel, for the interpreter to spend from (`interp::Meter::fuel_account`).
     pub fn fuel_account(&self) -> FuelAccount {
         FuelAccount {
@@ -127,9 +140,14 @@ impl StoreData {
 
     /// `Builtin::OutOfFuel`: asks the refill callback until the fuel is not negative.
     pub(crate) fn refill_fuel(&mut self) -> std::result::Result<(), Trap> {
+        self.refill_fuel_until(0)
+    }
+
+    /// Asks the refill callback until at least `min` fuel is left.
+    fn refill_fuel_until(&mut self, min: i64) -> std::result::Result<(), Trap> {
         loop {
             let left = self.limits.fuel().load(Relaxed);
-            if left >= 0 {
+            if left >= min {
                 return Ok(());
             }
             let Some(refill) = &mut self.metering.refill else {

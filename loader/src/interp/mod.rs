@@ -595,6 +595,10 @@ pub struct Meter {
     /// A native store's fuel, which the budget's fuel is then: calls spend from it (and from
     /// nothing else), so one budget covers the store's compiled code and the interpreter.
     pub fuel_account: std::sync::OnceLock<crate::FuelAccount>,
+    /// Asked for at least the given fuel when a call has less left (the native store's refill
+    /// callback, `StoreData::refill_fuel_for`): true if it is there now. Called between
+    /// slices, with the budget unlocked.
+    pub refill: std::sync::OnceLock<Box<dyn Fn(u64) -> bool + Send + Sync>>,
     /// The fuel the store's running slice was given, not yet charged to the budget.
     slice: std::sync::atomic::AtomicU64,
     /// Calls running with this meter: more than one when a host function called back in.
@@ -807,7 +811,7 @@ fn metered_call<T>(
     store.set_fuel(given)?;
     let mut call = func.call_resumable(store.as_context_mut(), args, results);
     loop {
-        let budget = meter.charge(store.get_fuel().unwrap_or(0));
+        let mut budget = meter.charge(store.get_fuel().unwrap_or(0));
         let resumable = match call? {
             wasmi::ResumableCall::Finished => return Ok(()),
             wasmi::ResumableCall::HostTrap(t) => return Err(t.into_host_error()),
@@ -818,7 +822,16 @@ fn metered_call<T>(
                 .deadline
                 .is_some_and(|d| std::time::Instant::now() >= d);
         let need = resumable.required_fuel().max(1);
-        let fuel = meter.fuel(&budget);
+        let mut fuel = meter.fuel(&budget);
+        if !past_deadline && fuel.is_some_and(|f| f < need) {
+            if let Some(refill) = meter.refill.get() {
+                // Unlocked: the callback is the embedder's, and may use the store.
+                drop(budget);
+                refill(need);
+                budget = meter.lock();
+                fuel = meter.fuel(&budget);
+            }
+        }
         let code = match fuel {
             _ if past_deadline => Some(TrapCode::Interrupted),
             Some(f) if f < need => Some(TrapCode::OutOfFuel),
