@@ -559,6 +559,24 @@ static void refill_done(void* env) {
   refill_finalized++;
 }
 
+/* A refill callback that uses its store: it calls the guest (which runs out without asking it
+ * again) and sets the fuel (which its amount is added to), twice, then stops the guest. */
+static wasm_store_t* refill_store;
+static const wasm_func_t* refill_spin;
+static int reentrant_refills;
+static uint64_t reentrant_refill(void* env) {
+  CHECK(env == &reentrant_refills);
+  if (reentrant_refills++ >= 2) return 0;
+  wasm_val_vec_t none = WASM_EMPTY_VEC;
+  uint32_t code;
+  wasm_trap_t* t = wasm_func_call(refill_spin, &none, &none);
+  CHECK(t && waot_trap_code(t, &code) && code == 17);
+  wasm_trap_delete(t);
+  wasm_message_t error;
+  CHECK(waot_store_set_fuel(refill_store, 500, &error));
+  return 1000;
+}
+
 static void limits(const char* metered) {
   wasm_message_t error;
   wasm_module_t* module = waot_module_load(engine, metered, &error);
@@ -585,8 +603,18 @@ static void limits(const char* metered) {
   CHECK(trap && waot_trap_code(trap, &code) && code == 17);
   wasm_trap_delete(trap);
   CHECK(refills == 4 && waot_store_fuel_consumed(store) - before >= 301000);
-  waot_store_set_fuel_refill(store, NULL, NULL, NULL);
+  /* Replaced: the old callback's finalizer runs then. One that uses its store. */
+  refill_store = store;
+  refill_spin = export_func(&e, SPIN);
+  waot_store_set_fuel_refill(store, reentrant_refill, &reentrant_refills, NULL);
   CHECK(refill_finalized == 1);
+  before = waot_store_fuel_consumed(store);
+  trap = wasm_func_call(export_func(&e, SPIN), &none, &none);
+  CHECK(trap && waot_trap_code(trap, &code) && code == 17);
+  wasm_trap_delete(trap);
+  CHECK(reentrant_refills == 3 && waot_store_fuel_consumed(store) - before >= 3000);
+  waot_store_set_fuel_refill(store, NULL, &refills, refill_done); /* a finalizer alone: at once */
+  CHECK(refill_finalized == 2);
   waot_store_stats_t stats;
   waot_store_stats(store, &stats);
   CHECK(stats.fuel_consumed == waot_store_fuel_consumed(store));

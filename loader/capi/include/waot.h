@@ -219,8 +219,12 @@ bool waot_store_set_fuel(wasm_store_t*, uint64_t fuel, own wasm_message_t* error
 uint64_t waot_store_fuel_consumed(const wasm_store_t*);
 /* Called on the guest's thread when the store's fuel runs out, in native or interpreted code:
  * returns how much fuel to add, and the guest goes on where it stopped; 0 stops it with trap
- * code 17 (all fuel consumed). A NULL callback removes it. The finalizer, if any, runs with env
- * once the callback is replaced, removed, or its store deleted. */
+ * code 17 (all fuel consumed). It is asked again until the guest's next step fits (the
+ * interpreter may need many units at once, for a bulk memory operation). It may use the store:
+ * a guest call it makes that runs out of fuel traps rather than calling it again, and fuel it
+ * sets is added to. A NULL callback removes it. The finalizer, if any, runs with env once the
+ * callback is replaced, removed (at once, for a NULL callback with a finalizer), or its store
+ * deleted. */
 typedef uint64_t (*waot_fuel_refill_t)(void* env);
 void waot_store_set_fuel_refill(wasm_store_t*, waot_fuel_refill_t refill, void* env,
                                 void (*finalizer)(void*));

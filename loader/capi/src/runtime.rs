@@ -87,9 +87,12 @@ pub unsafe extern "C" fn wasm_store_new(engine: *mut wasm_engine_t) -> *mut wasm
     let _ = meter.fuel_account.set(store.fuel_account());
     let native = NativeStore(&mut *store);
     let _ = meter.refill.set(Box::new(move |need| {
-        // SAFETY: the meter lives in the store's `wasm_store_t`, with the native store; the
-        // interpreter asks between slices, on the thread the store is used from.
-        unsafe { (*native.get()).refill_fuel_for(need) }
+        // SAFETY: the hook runs only inside an interpreted call, on the store's wasmi store,
+        // which `wasm_store_t`'s drop frees before the native store (`interp::delete`); an
+        // external used after its store is gone is outside the C API's rules, and function
+        // references find a deleted store's side gone. The interpreter asks between slices,
+        // on the thread the store is used from.
+        unsafe { StoreData::refill_fuel_for(native.get(), need) }
     }));
     Box::into_raw(Box::new(wasm_store_t {
         store,
@@ -105,7 +108,8 @@ pub unsafe extern "C" fn wasm_store_new(engine: *mut wasm_engine_t) -> *mut wasm
 /// The native store, for the interpreter's refill hook: the C API makes its users call a store
 /// from one thread at a time.
 struct NativeStore(*mut StoreData);
-// SAFETY: see above; the store outlives its meter's hook.
+// SAFETY: see above; the hook runs only while the store's interpreted side, which the store
+// frees first, runs a call (`wasm_store_new`).
 unsafe impl Send for NativeStore {}
 unsafe impl Sync for NativeStore {}
 

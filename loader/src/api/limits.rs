@@ -81,20 +81,25 @@ impl StoreData {
     /// Called when fuel runs out: returns how much to add (0 stops the guest with a trap).
     /// It runs on the guest's thread, between two basic blocks of guest code.
     pub fn set_fuel_refill(&mut self, refill: impl FnMut() -> u64 + Send + 'static) {
-        self.metering.refill = Some(Box::new(refill));
+        // The old callback is dropped once it is out of the store: dropping it may run an
+        // embedder's finalizer, which may use the store.
+        drop(self.metering.refill.replace(Box::new(refill)));
     }
 
     /// Removes the refill callback: running out of fuel traps.
     pub fn clear_fuel_refill(&mut self) {
-        self.metering.refill = None;
+        drop(self.metering.refill.take());
     }
 
     /// For the interpreter spending this store's fuel (`interp::Meter::refill`): asks the
     /// refill callback until at least `need` fuel is left; false if it stops first (or there
     /// is none).
-    pub fn refill_fuel_for(&mut self, need: u64) -> bool {
-        self.refill_fuel_until(need.min(i64::MAX as u64) as i64)
-            .is_ok()
+    ///
+    /// # Safety
+    /// `store` is live, and no reference to it is held across this call (the callback may
+    /// use the store through its own pointer).
+    pub unsafe fn refill_fuel_for(store: *mut StoreData, need: u64) -> bool {
+        refill_fuel_until(store, need.min(i64::MAX as u64) as i64).is_ok()
     }
 
     /// The store's fuel, for the interpreter to spend from (`interp::Meter::fuel_account`).
@@ -137,33 +142,50 @@ impl StoreData {
         }
         checked
     }
+}
 
-    /// `Builtin::OutOfFuel`: asks the refill callback until the fuel is not negative.
-    pub(crate) fn refill_fuel(&mut self) -> std::result::Result<(), Trap> {
-        self.refill_fuel_until(0)
-    }
-
-    /// Asks the refill callback until at least `min` fuel is left.
-    fn refill_fuel_until(&mut self, min: i64) -> std::result::Result<(), Trap> {
-        loop {
-            let left = self.limits.fuel().load(Relaxed);
-            if left >= min {
-                return Ok(());
-            }
-            let Some(refill) = &mut self.metering.refill else {
-                return Err(Trap::new(TrapCode::OutOfFuel));
-            };
-            let added = std::panic::catch_unwind(std::panic::AssertUnwindSafe(refill))
-                .map_err(|_| Trap::host("the fuel refill callback panicked"))?
-                .min(i64::MAX as u64) as i64;
-            if added == 0 {
-                return Err(Trap::new(TrapCode::OutOfFuel));
-            }
-            self.limits
-                .fuel()
-                .store(left.saturating_add(added), Relaxed);
-            self.metering.given += added as i128;
+/// Asks `store`'s refill callback until at least `min` fuel is left (`Builtin::OutOfFuel`
+/// asks for 0: not negative).
+///
+/// The callback may use the store (its environment may hold it), so no reference to the
+/// store lives across it: every access goes through `store`, in a function not inlined into a
+/// caller whose `&mut` would let the compiler keep a field's value across the call. The
+/// callback is out of the store while it runs, so a guest call it makes that runs out of fuel
+/// traps rather than calling it again, and it goes back unless it replaced itself; its fuel
+/// is added to what is left after it returns (it may have set the fuel), not to what was left
+/// before.
+///
+/// # Safety
+/// `store` is live, and no reference to it is held across this call.
+#[inline(never)]
+pub(crate) unsafe fn refill_fuel_until(
+    store: *mut StoreData,
+    min: i64,
+) -> std::result::Result<(), Trap> {
+    loop {
+        if (*store).limits.fuel().load(Relaxed) >= min {
+            return Ok(());
         }
+        let Some(mut refill) = (*store).metering.refill.take() else {
+            return Err(Trap::new(TrapCode::OutOfFuel));
+        };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut refill));
+        let slot = &mut (*store).metering.refill;
+        match slot {
+            None => *slot = Some(refill),
+            Some(_) => drop(refill),
+        }
+        let added = outcome
+            .map_err(|_| Trap::host("the fuel refill callback panicked"))?
+            .min(i64::MAX as u64) as i64;
+        if added == 0 {
+            return Err(Trap::new(TrapCode::OutOfFuel));
+        }
+        let _ = (*store)
+            .limits
+            .fuel()
+            .fetch_update(Relaxed, Relaxed, |f| Some(f.saturating_add(added)));
+        (*store).metering.given += added as i128;
     }
 }
 
@@ -293,8 +315,8 @@ fn limit_error(what: &str, wanted: Option<u64>, max: Option<u64>, unit: &str) ->
 
 /// Fuel ran out: the refill policy adds more, or the guest stops.
 pub(crate) unsafe extern "C" fn out_of_fuel(vmctx: *mut u8) {
-    let store = &mut *of_vmctx(vmctx).store;
-    if let Err(trap) = store.refill_fuel() {
+    let store: *mut StoreData = of_vmctx(vmctx).store;
+    if let Err(trap) = refill_fuel_until(store, 0) {
         crate::vm::traps::raise(trap)
     }
 }

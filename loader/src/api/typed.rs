@@ -209,7 +209,9 @@ impl StoreData {
                 .load(std::sync::atomic::Ordering::Relaxed)
                 < 0
         {
-            self.refill_fuel()?;
+            // SAFETY: `self` is live; the callback may use the store, so the refill goes
+            // through a pointer (nothing of `self` read here is kept across it).
+            unsafe { crate::api::limits::refill_fuel_until(self, 0) }?;
         }
         let limits: *const StoreLimits = &*self.limits;
         let outermost = self.active_calls == 0;

@@ -596,8 +596,8 @@ pub struct Meter {
     /// nothing else), so one budget covers the store's compiled code and the interpreter.
     pub fuel_account: std::sync::OnceLock<crate::FuelAccount>,
     /// Asked for at least the given fuel when a call has less left (the native store's refill
-    /// callback, `StoreData::refill_fuel_for`): true if it is there now. Called between
-    /// slices, with the budget unlocked.
+    /// callback, `StoreData::refill_fuel_for`): false if the callback said stop (the call then
+    /// traps). Called between slices, with the budget unlocked.
     pub refill: std::sync::OnceLock<Box<dyn Fn(u64) -> bool + Send + Sync>>,
     /// The fuel the store's running slice was given, not yet charged to the budget.
     slice: std::sync::atomic::AtomicU64,
@@ -817,23 +817,28 @@ fn metered_call<T>(
             wasmi::ResumableCall::HostTrap(t) => return Err(t.into_host_error()),
             wasmi::ResumableCall::OutOfFuel(t) => t,
         };
-        let past_deadline = meter.interrupted()
+        let mut past_deadline = meter.interrupted()
             || budget
                 .deadline
                 .is_some_and(|d| std::time::Instant::now() >= d);
         let need = resumable.required_fuel().max(1);
         let mut fuel = meter.fuel(&budget);
+        let mut refused = false;
         if !past_deadline && fuel.is_some_and(|f| f < need) {
             if let Some(refill) = meter.refill.get() {
-                // Unlocked: the callback is the embedder's, and may use the store.
+                // Unlocked: the callback is the embedder's, and may use the store. As in
+                // compiled code, a callback that says stop stops the call, whatever fuel it
+                // may have set meanwhile; an interrupt meanwhile stops it too.
                 drop(budget);
-                refill(need);
+                refused = !refill(need);
                 budget = meter.lock();
                 fuel = meter.fuel(&budget);
+                past_deadline = meter.interrupted();
             }
         }
         let code = match fuel {
             _ if past_deadline => Some(TrapCode::Interrupted),
+            _ if refused => Some(TrapCode::OutOfFuel),
             Some(f) if f < need => Some(TrapCode::OutOfFuel),
             _ => None,
         };

@@ -201,7 +201,8 @@ impl InterruptHandle {
 
 /// A store's fuel, for code that meters itself (the interpreter, `interp::Meter`): what it
 /// spends comes out of the same budget as compiled code's (`StoreData::fuel_account`). The
-/// store's refill callback is compiled code's only: the interpreter traps when it runs out.
+/// store's refill callback reaches the interpreter through `Meter::refill`, which the C API
+/// sets.
 #[derive(Clone)]
 pub struct FuelAccount {
     pub(crate) limits: Arc<StoreLimits>,
