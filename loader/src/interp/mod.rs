@@ -817,10 +817,13 @@ fn metered_call<T>(
             wasmi::ResumableCall::HostTrap(t) => return Err(t.into_host_error()),
             wasmi::ResumableCall::OutOfFuel(t) => t,
         };
-        let mut past_deadline = meter.interrupted()
-            || budget
-                .deadline
-                .is_some_and(|d| std::time::Instant::now() >= d);
+        let stopped = |budget: &Budget| {
+            meter.interrupted()
+                || budget
+                    .deadline
+                    .is_some_and(|d| std::time::Instant::now() >= d)
+        };
+        let mut past_deadline = stopped(&budget);
         let need = resumable.required_fuel().max(1);
         let mut fuel = meter.fuel(&budget);
         let mut refused = false;
@@ -833,7 +836,7 @@ fn metered_call<T>(
                 refused = !refill(need);
                 budget = meter.lock();
                 fuel = meter.fuel(&budget);
-                past_deadline = meter.interrupted();
+                past_deadline = stopped(&budget);
             }
         }
         let code = match fuel {
