@@ -1,10 +1,11 @@
 /* One store used by one thread after another, with the library opened by dlopen: run with
  * GLIBC_TUNABLES=glibc.rtld.optional_static_tls=0, the library's thread-locals are then
- * allocated per thread on the heap and freed when the thread ends, and a later thread usually
- * takes over the ended one's thread pointer (glibc reuses stacks). A store that kept the ended
- * thread's entry state (to skip the TLS access on the next entry) would write a freed block;
- * valgrind reports that, and a trap then finds no catch point. Usage: thread_reuse LIB MODULE
- * where MODULE exports `add` (i32, i32) -> i32 and `fail` () -> () (traps). */
+ * allocated per thread on the heap (freed when a later thread takes over the ended one's
+ * stack), and a later thread usually takes over the ended one's thread pointer (glibc reuses
+ * stacks). A store that kept the ended thread's entry state (to skip the TLS access on the
+ * next entry) would write a freed block; valgrind reports that, and a trap then finds no catch
+ * point. Usage: thread_reuse LIB MODULE where MODULE exports `add` (i32, i32) -> i32 and
+ * `fail` () -> () (traps). */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -87,8 +88,8 @@ int main(int argc, char** argv) {
   CHECK(exports.size == 2);
   add = p_wasm_extern_as_func(exports.data[0]);
   fail = p_wasm_extern_as_func(exports.data[1]);
-  /* Blocks freed by an ended thread are held between threads, so that the next thread's
-   * thread-locals do not land where the last one's were. */
+  /* Some memory taken between threads, so that the heap is not in the same state for each
+   * (whether the next thread's thread-locals land where the last one's were is up to glibc). */
   void* held[64];
   for (int round = 0; round < 64; round++) {
     pthread_t t;
