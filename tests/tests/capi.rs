@@ -417,21 +417,13 @@ fn the_library_can_be_opened_by_dlopen_without_static_tls() {
 #[test]
 fn a_store_entered_by_successive_threads_uses_each_ones_own_state() {
     let d = tempfile::tempdir().unwrap();
-    let wasm = d.path().join("reuse.wasm");
-    let module = wat::parse_str(
-        r#"(module
-             (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
-             (func (export "fail") unreachable))"#,
+    let so = compile_source(
+        d.path(),
+        "thread_reuse.wat",
+        "reuse",
+        "so",
+        &["--cpu", "x86-64-v2"],
     );
-    std::fs::write(&wasm, module.unwrap()).unwrap();
-    let so = d.path().join("reuse.so");
-    let o = Command::new(binary("waotc"))
-        .args(["--cpu", "x86-64-v2"])
-        .arg(&wasm)
-        .arg(&so)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let exe = d.path().join("thread_reuse");
     let o = Command::new("clang-19")
         .args([

@@ -6,6 +6,7 @@ mod instrument;
 mod limiter;
 mod segments;
 
+use crate::api::handles::FuncKind;
 use crate::vm::code_registry::FrameInfo;
 use crate::wasi::{self, WasiCtx};
 use crate::{Error, Func, Trap, TrapCode, Val};
@@ -226,8 +227,10 @@ pub fn to_wasmi(v: &Val, store: impl AsContextMut) -> Result<wasmi::Val, Error> 
 /// panics at it.
 pub fn to_wasmi_in(v: &Val, store: impl AsContextMut, owner: usize) -> Result<wasmi::Val, Error> {
     Ok(match *v {
-        Val::FuncRef(Some(f)) if f.as_interpreted().is_some() => {
-            let f = f.as_interpreted().expect("checked");
+        Val::FuncRef(Some(Func {
+            kind: FuncKind::Interpreted(f),
+            ..
+        })) => {
             if owner == 0 || f.owner != owner {
                 return Err(Error::Usage(
                     "a function reference of another store's interpreted code".into(),
