@@ -78,3 +78,81 @@ fn a_host_thread_with_a_huge_stack_is_bounded_by_the_store_limit() {
     let default = depth_on_a_big_thread(None);
     assert!(default > limited && default <= (8 << 20) / 16, "{default}");
 }
+
+/// `f` calls the host's `down`, which calls `f` again through a `TypedFunc`: recursion that
+/// alternates between guest and host frames.
+const THROUGH_HOST: &str = r#"(module
+  (import "host" "down" (func $down (param i32) (result i32)))
+  (func (export "f") (param i32) (result i32)
+    (call $down (i32.add (local.get 0) (i32.const 1)))))"#;
+
+/// The deepest `down` reached and the trap that ended a call of `f`, run `calls` times in one
+/// store on a thread with a 256 MiB stack and a 1 MiB limit for guest code.
+fn recursion_through_the_host(calls: usize) -> Vec<(i32, Option<TrapCode>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let module = load_wat(
+        dir.path(),
+        "through",
+        THROUGH_HOST,
+        &CompileOptions::default(),
+    );
+    std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(move || {
+            use std::sync::atomic::{AtomicI32, Ordering};
+            use std::sync::{Arc, OnceLock};
+            let mut store = Store::new();
+            store.set_max_wasm_stack(1 << 20);
+            let f_slot: Arc<OnceLock<waot::Func>> = Arc::new(OnceLock::new());
+            let deepest = Arc::new(AtomicI32::new(0));
+            let (slot, seen) = (f_slot.clone(), deepest.clone());
+            let down = store.func_new(
+                &[wasmparser::ValType::I32],
+                &[wasmparser::ValType::I32],
+                move |caller, args, results| {
+                    let Val::I32(n) = args[0] else { panic!() };
+                    seen.fetch_max(n, Ordering::Relaxed);
+                    let f = caller
+                        .store
+                        .typed::<(i32,), i32>(*slot.get().unwrap())
+                        .unwrap();
+                    results[0] = Val::I32(f.call(caller.store, (n,))?);
+                    Ok(())
+                },
+            );
+            let mut linker = Linker::new();
+            linker.define("host", "down", waot::Extern::Func(down));
+            let instance = linker.instantiate(&mut store, &module).unwrap();
+            let f = store.get_func(instance, "f").unwrap();
+            f_slot.set(f).unwrap();
+            let f = store.typed::<(i32,), i32>(f).unwrap();
+            (0..calls)
+                .map(|_| {
+                    deepest.store(0, Ordering::Relaxed);
+                    let trap = f
+                        .call(&mut store, (0,))
+                        .expect_err("unbounded recursion returned");
+                    (deepest.load(Ordering::Relaxed), trap.code)
+                })
+                .collect()
+        })
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+/// Each entry from the host into guest code nested in a call of the same store keeps the
+/// stack limit of the outermost entry: were it renewed at every entry, this recursion would
+/// run through the thread's 256 MiB and crash the process. The store counts its calls in
+/// progress across host frames that hold `&mut` to it, so a count kept in a register would
+/// show here as a renewed limit.
+#[test]
+fn recursion_through_host_functions_is_bounded_by_the_outermost_entry() {
+    let runs = recursion_through_the_host(3);
+    let (depth, code) = runs[0];
+    assert_eq!(code, Some(TrapCode::StackOverflow));
+    // Every level holds a guest frame and the host's frames of a call (hundreds of bytes).
+    assert!(depth > 100 && depth <= (1 << 20) / 64, "{depth}");
+    // The count of calls in progress came back to zero: the next calls start afresh.
+    assert!(runs.iter().all(|r| *r == runs[0]), "{runs:?}");
+}
