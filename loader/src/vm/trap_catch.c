@@ -37,7 +37,8 @@ struct waot_entry_state {
     void *catch_point;
     uintptr_t stack_limit;
 };
-static __thread struct waot_entry_state waot_entry;
+/* Not static: traps.rs reads it through its TLS descriptor inline on x86-64. */
+WAOT_INTERNAL __thread struct waot_entry_state waot_entry;
 
 WAOT_INTERNAL struct waot_entry_state *waot_entry_state(void) {
     return &waot_entry;

@@ -172,8 +172,45 @@ struct EntryState {
     stack_limit: Cell<usize>,
 }
 
+#[cfg(not(target_arch = "x86_64"))]
 extern "C" {
     fn waot_entry_state() -> *const EntryState;
+}
+
+/// This thread's entry state, reached through its TLS descriptor right here rather than by a
+/// call (through the GOT) to `waot_entry_state`, which would make the same descriptor call:
+/// one call and return less on every entry into guest code.
+///
+/// The descriptor's resolver keeps every register but `rax` when the library's TLS block is
+/// static; glibc's dynamic one (a library loaded by `dlopen` that did not fit the static
+/// surplus) called `__tls_get_addr` without saving vector registers before glibc 2.40, so the
+/// block declares the C ABI's caller-saved registers clobbered, as a call would.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn waot_entry_state() -> *const EntryState {
+    let offset: usize;
+    // SAFETY: the caller's contract; the sequence is the ABI's general-dynamic TLS descriptor
+    // access (which the linker relaxes to a constant in an executable), to a hidden thread-local
+    // of this library (trap_catch.c).
+    unsafe {
+        std::arch::asm!(
+            "leaq waot_entry@tlsdesc(%rip), %rax",
+            "call *waot_entry@tlscall(%rax)",
+            out("rax") offset,
+            clobber_abi("C"),
+            options(att_syntax, readonly),
+        );
+    }
+    let thread_pointer: usize;
+    // SAFETY: on x86-64 Linux, %fs:0 holds the thread pointer itself.
+    unsafe {
+        std::arch::asm!(
+            "movq %fs:0, {}",
+            out(reg) thread_pointer,
+            options(att_syntax, nostack, pure, readonly, preserves_flags),
+        );
+    }
+    thread_pointer.wrapping_add(offset) as *const EntryState
 }
 
 /// Runs `f` with this thread's entry state. Async-signal-safe where the code was loaded with
@@ -181,7 +218,7 @@ extern "C" {
 /// allocate its TLS block, as a Rust thread-local's would.
 #[inline(always)]
 fn with_entry<R>(f: impl FnOnce(&EntryState) -> R) -> R {
-    // SAFETY: the C function returns this thread's zero-initialized static, which lives as
+    // SAFETY: `waot_entry_state` gives this thread's zero-initialized static, which lives as
     // long as the thread; `Cell`s over a null pointer and 0 are valid, and the reference does
     // not leave this thread or outlive `f`.
     f(unsafe { &*waot_entry_state() })
