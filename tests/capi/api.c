@@ -577,6 +577,21 @@ static uint64_t reentrant_refill(void* env) {
   return 1000;
 }
 
+/* A refill callback that removes itself the first time it runs: it is not asked again, and
+ * its finalizer runs once, when it returns (its environment is gone after that). */
+static int self_removing_refills, self_removing_finalized;
+static uint64_t self_removing_refill(void* env) {
+  /* Asked again, it would be asked forever: fail at once. */
+  CHECK(env == &self_removing_refills && self_removing_refills++ == 0);
+  waot_store_set_fuel_refill(refill_store, NULL, NULL, NULL);
+  CHECK(self_removing_finalized == 0);
+  return 1000;
+}
+static void self_removing_done(void* env) {
+  CHECK(env == &self_removing_refills);
+  self_removing_finalized++;
+}
+
 static void limits(const char* metered) {
   wasm_message_t error;
   wasm_module_t* module = waot_module_load(engine, metered, &error);
@@ -615,6 +630,12 @@ static void limits(const char* metered) {
   CHECK(reentrant_refills == 3 && waot_store_fuel_consumed(store) - before >= 3000);
   waot_store_set_fuel_refill(store, NULL, &refills, refill_done); /* a finalizer alone: at once */
   CHECK(refill_finalized == 2);
+  CHECK(waot_store_set_fuel(store, 100, &error));
+  waot_store_set_fuel_refill(store, self_removing_refill, &self_removing_refills, self_removing_done);
+  trap = wasm_func_call(export_func(&e, SPIN), &none, &none);
+  CHECK(trap && waot_trap_code(trap, &code) && code == 17);
+  wasm_trap_delete(trap);
+  CHECK(self_removing_refills == 1 && self_removing_finalized == 1);
   waot_store_stats_t stats;
   waot_store_stats(store, &stats);
   CHECK(stats.fuel_consumed == waot_store_fuel_consumed(store));
@@ -993,6 +1014,16 @@ int main(int argc, char** argv) {
   CHECK(!waot_module_load(engine, "/nonexistent/app.so", &error));
   CHECK(error.size > 1 && strstr(error.data, "app.so") != NULL);
   wasm_byte_vec_delete(&error);
+  /* A vector too large to allocate comes out empty, rather than aborting the host. */
+  wasm_byte_vec_t huge_bytes;
+  wasm_byte_vec_new_uninitialized(&huge_bytes, SIZE_MAX);
+  CHECK(huge_bytes.size == 0 && huge_bytes.data == NULL);
+  wasm_val_vec_t huge_vals;
+  wasm_val_vec_new_uninitialized(&huge_vals, SIZE_MAX / 2);
+  CHECK(huge_vals.size == 0 && huge_vals.data == NULL);
+  wasm_extern_vec_t huge_externs;
+  wasm_extern_vec_new_uninitialized(&huge_externs, SIZE_MAX / 4);
+  CHECK(huge_externs.size == 0 && huge_externs.data == NULL);
   wasm_module_t* module = waot_module_load(engine, artifact, &error);
   CHECK(module);
   module_types(module);

@@ -451,6 +451,9 @@ static void both_sides(const char* so) {
   CHECK(trap_says(wasm_func_call(wasm_extern_as_func(n.e.data[CALL_REF]), &faa, &fresa), "another store"));
   CHECK(!wasm_table_set(wasm_extern_as_table(n.e.data[TABLE]), 1, fa[0].of.ref));
   wasm_ref_t* kept = wasm_ref_copy(foreign_ref);
+  /* And one whose function was made before the end (the reference keeps it). */
+  wasm_ref_t* kept_made = wasm_ref_copy(foreign_ref);
+  CHECK(kept_made && wasm_ref_as_func(kept_made));
   drop_live(&oi);
   wasm_func_delete(other_plain);
   wasm_func_delete(other_ref);
@@ -458,6 +461,8 @@ static void both_sides(const char* so) {
   /* A reference kept past its store's end names no function. */
   CHECK(kept && !wasm_ref_as_func(kept));
   wasm_ref_delete(kept);
+  CHECK(!wasm_ref_as_func(kept_made) && !wasm_ref_as_func_const(kept_made));
+  wasm_ref_delete(kept_made);
 
   /* A native memory is not an interpreted instance's import, and the reverse. */
   wasm_extern_t* bad[2] = {n.e.data[MEMORY], wasm_func_as_extern(ref_f)};

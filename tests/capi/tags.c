@@ -96,6 +96,19 @@ static wasm_trap_t* thrower(void* env, const wasm_val_vec_t* args, wasm_val_vec_
   return trap;
 }
 
+/* A host function that calls `f` on `args` (of another store) and passes its trap on. */
+struct pass_on {
+  const wasm_func_t* f;
+  const wasm_val_vec_t* args;
+};
+static wasm_trap_t* pass_on(void* env, const wasm_val_vec_t* args, wasm_val_vec_t* results) {
+  (void)args;
+  (void)results;
+  struct pass_on* p = env;
+  wasm_val_vec_t no_results = WASM_EMPTY_VEC;
+  return wasm_func_call(p->f, p->args, &no_results);
+}
+
 static wasm_trap_t* call(wasm_extern_t* f, int32_t arg, int32_t* i, float* x) {
   wasm_val_t a[] = {WASM_I32_VAL(arg)}, r[] = {WASM_INIT_VAL, WASM_INIT_VAL};
   wasm_val_vec_t args = WASM_ARRAY_VEC(a), results = WASM_ARRAY_VEC(r);
@@ -190,6 +203,20 @@ void tags(wasm_engine_t* engine, const char* path) {
   CHECK(wasm_ref_same(payload.data[1].of.ref, r));
   wasm_val_vec_delete(&payload);
   wasm_trap_delete(trap);
+
+  /* Passed on by a host function of another store, called by the host: the trap reaches the
+   * host, but its exception is not that store's, so neither its tag nor its payload is given. */
+  wasm_store_t* passing_store = wasm_store_new(engine);
+  struct pass_on passing = {wasm_extern_as_func(e.data[THROW_OWN]), &args};
+  wasm_valtype_vec_t no_types = WASM_EMPTY_VEC, no_types2 = WASM_EMPTY_VEC;
+  wasm_functype_t* t_none = wasm_functype_new(&no_types, &no_types2);
+  wasm_func_t* f_pass = wasm_func_new_with_env(passing_store, t_none, pass_on, &passing, NULL);
+  trap = wasm_func_call(f_pass, &no_results, &no_results);
+  CHECK(trap && !waot_trap_exception_tag(trap) && !waot_trap_exception(trap, &payload));
+  wasm_trap_delete(trap);
+  wasm_func_delete(f_pass);
+  wasm_functype_delete(t_none);
+  wasm_store_delete(passing_store);
 
   /* Throwing with the wrong payload or another store's tag makes no trap. */
   wasm_val_t bad[] = {WASM_I64_VAL(1), WASM_F32_VAL(1)};

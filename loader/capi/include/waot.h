@@ -59,7 +59,9 @@ bool waot_module_profile(const wasm_module_t*, own wasm_byte_vec_t* out);
 bool waot_trap_code(const wasm_trap_t*, uint32_t* code);
 
 /* The payload of an exception that no wasm handler caught, when that is what the trap is
- * (false otherwise, or when a value has no kind in wasm_val_t: v128, exnref). */
+ * (false otherwise, when a value has no kind in wasm_val_t: v128, exnref, or when the
+ * exception was thrown in another store than the called function's, whose host function
+ * passed that store's trap on). */
 bool waot_trap_exception(const wasm_trap_t*, own wasm_val_vec_t* payload);
 
 /* Exception tags. wasm.h has no external kind for them: a tag is an external of kind
@@ -69,8 +71,8 @@ bool waot_trap_exception(const wasm_trap_t*, own wasm_val_vec_t* payload);
  * an import by type, and two tags are the same only if one is the other (waot_tag_same):
  * a handler catches exactly its own tag's exceptions. A host function throws into its wasm
  * caller by returning waot_trap_new_exception's trap; an exception no handler catches
- * reaches the host as the call's trap, whose tag waot_trap_exception_tag gives (NULL for a
- * tag of another store). waot_trap_new_exception returns NULL when the tag is not the
+ * reaches the host as the call's trap, whose tag waot_trap_exception_tag gives (NULL for an
+ * exception of another store, passed on by a host function). waot_trap_new_exception returns NULL when the tag is not the
  * store's or the payload does not match the tag's parameters (a v128 cannot be given in a
  * wasm_val_t); its payload is borrowed, and the exception it makes is kept until it is
  * thrown (or, if never returned from a callback, until the store is deleted), then as long as

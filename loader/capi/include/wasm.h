@@ -19,7 +19,8 @@ typedef char byte_t;
 typedef float float32_t;
 typedef double float64_t;
 
-/* Vectors: a size and an array the vector owns. */
+/* Vectors: a size and an array the vector owns. One too large to allocate comes out empty
+ * (size 0, data NULL). */
 #define WASM_DECLARE_VEC(name, ptr_or_none)                                                  \
   typedef struct wasm_##name##_vec_t {                                                       \
     size_t size;                                                                             \

@@ -235,15 +235,18 @@ unsafe fn general_call(
         result_heap.resize(arity, Val::I32(0));
         &mut result_heap
     };
+    // Nothing of the function object is read once guest code runs (a host function may
+    // delete it): what the call needs is copied out of it first.
+    let store_ptr = (*f).0.store;
     let outcome = match (prepared, wasm_func_t::handle(f)) {
-        (Some(p), Target::Native(store, _)) => p.call.call(store, vals, outs),
+        (Some(p), Target::Native(store, _)) => p.call.clone().call(store, vals, outs),
         _ => crate::externs::func_call(f, vals, outs),
     };
     if let Err(e) = outcome {
-        return wasm_trap_t::of_call(Some((*f).0.store), e);
+        return wasm_trap_t::of_call(Some(store_ptr), e);
     }
     for (slot, v) in c_results.iter_mut().zip(outs.iter()) {
-        match wasm_val_t::from_val((*f).0.store, v) {
+        match wasm_val_t::from_val(store_ptr, v) {
             Ok(c) => *slot = c,
             Err(m) => return wasm_trap_t::from_message(&m),
         }
@@ -279,14 +282,18 @@ unsafe fn numeric_call(
         }
         base.add(i).cast::<u64>().write(bits(arg));
     }
-    let store = &mut *(*f).0.store;
+    // What is needed after the call is copied first: a host function it calls may delete the
+    // function object (through the vector of exports it came in), and nothing of it is read
+    // once guest code runs.
+    let store_ptr = (*f).0.store;
+    let (result_kinds, result_count) = (kinds.results, kinds.result_count);
     // SAFETY: `Kinds` holds at most INLINE parameters and results, so the slots cover them,
     // and every parameter's slot was written above; a `Prepared` has `Kinds` only for a
     // numeric function, prepared in the function's own store.
-    if let Err(trap) = call.call_numeric_raw(store, base) {
-        return wasm_trap_t::of_call(Some((*f).0.store), waot::Error::Trap(trap));
+    if let Err(trap) = call.call_numeric_raw(&mut *store_ptr, base) {
+        return wasm_trap_t::of_call(Some(store_ptr), waot::Error::Trap(trap));
     }
-    for (i, kind) in kinds.results().iter().enumerate() {
+    for (i, kind) in result_kinds[..result_count].iter().enumerate() {
         c_results.add(i).write(from_slot(*kind, base.add(i)));
     }
     std::ptr::null_mut()

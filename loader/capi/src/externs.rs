@@ -379,7 +379,8 @@ pub(crate) unsafe fn func_call(
     match wasm_func_t::handle(f) {
         Target::Native(store, h) => store.call_into(h, args, outs),
         Target::Interp(i, h) => {
-            let values = i.call(h, args)?;
+            // A copy: a host function the call reaches may delete the function object.
+            let values = i.clone().call(h, args)?;
             outs.iter_mut().zip(values).for_each(|(o, v)| *o = v);
             Ok(())
         }

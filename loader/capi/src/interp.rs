@@ -138,6 +138,11 @@ impl InterpStore {
         (*this).id
     }
 
+    /// Whether the store that names itself `owner` in its functions' references is alive.
+    pub(crate) fn is_live(owner: usize) -> bool {
+        live_stores().contains_key(&owner)
+    }
+
     /// Function `f` as an external of its store, called with the frames and budget of the
     /// instance it left through; none once its store is deleted.
     pub(crate) unsafe fn func_ext(f: waot::InterpretedFunc) -> Option<InterpExt> {

@@ -85,8 +85,11 @@ pub unsafe extern "C" fn waot_trap_new_exception(
 #[no_mangle]
 pub unsafe extern "C" fn waot_trap_exception_tag(t: *const wasm_trap_t) -> *mut waot_tag_t {
     let t = &*t;
-    match (t.trap.exception().and_then(|e| e.tag), t.store) {
-        (Some(tag), Some(store)) => boxed(store, Extern::Tag(tag)) as *mut waot_tag_t,
+    match (t.trap.exception(), t.store) {
+        (Some(exn), Some(store)) if (*store).owns_exception(exn) => match exn.tag {
+            Some(tag) => boxed(store, Extern::Tag(tag)) as *mut waot_tag_t,
+            None => std::ptr::null_mut(),
+        },
         _ => std::ptr::null_mut(),
     }
 }

@@ -37,6 +37,9 @@ pub unsafe extern "C" fn waot_trap_exception(
     let (Some(exn), Some(store)) = (t.trap.exception(), t.store) else {
         return false;
     };
+    if !(*store).owns_exception(exn) {
+        return false;
+    }
     let mut values = Vec::with_capacity(exn.payload.len());
     for v in &exn.payload {
         match wasm_val_t::from_val(store, v) {

@@ -89,6 +89,14 @@ pub unsafe extern "C" fn wasm_ref_as_func(r: *mut wasm_ref_t) -> *mut wasm_func_
     let Val::FuncRef(Some(f)) = r.val else {
         return std::ptr::null_mut();
     };
+    // Looked at every time, not only when the function is first made: waot.h promises NULL
+    // for a reference of interpreted code kept past its store, whose function (saved in the
+    // reference) would point into the freed store.
+    if f.as_interpreted()
+        .is_some_and(|i| !crate::interp::InterpStore::is_live(i.owner))
+    {
+        return std::ptr::null_mut();
+    }
     if let Some(e) = r.func.get() {
         return &**e as *const wasm_extern_t as *mut wasm_func_t;
     }

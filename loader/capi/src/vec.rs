@@ -15,6 +15,26 @@ pub(crate) fn into_raw<T>(v: Vec<T>) -> (usize, *mut T) {
     (n, Box::into_raw(b) as *mut T)
 }
 
+/// `size` copies of `value`, or nothing when that much cannot be allocated: wasm.h's
+/// constructors have no way to report a failure, and an empty vector, which the host can see,
+/// is better than aborting it (a size from a host's miscalculation, say).
+pub(crate) fn filled<T: Clone>(size: usize, value: T) -> Vec<T> {
+    let mut v = Vec::new();
+    if v.try_reserve_exact(size).is_ok() {
+        v.resize(size, value);
+    }
+    v
+}
+
+/// A copy of `elements`, or nothing when that much cannot be allocated (as `filled`).
+pub(crate) fn copied<T: Clone>(elements: &[T]) -> Vec<T> {
+    let mut v = Vec::new();
+    if v.try_reserve_exact(elements.len()).is_ok() {
+        v.extend_from_slice(elements);
+    }
+    v
+}
+
 /// The elements of a vector made by `into_raw`, taken back.
 ///
 /// # Safety
@@ -77,12 +97,12 @@ macro_rules! plain_vec {
 
         #[no_mangle]
         pub unsafe extern "C" fn $new_uninit(out: *mut $vec, size: usize) {
-            out.write($vec::from_vec(vec![<$elem>::default(); size]));
+            out.write($vec::from_vec(filled(size, <$elem>::default())));
         }
 
         #[no_mangle]
         pub unsafe extern "C" fn $new(out: *mut $vec, size: usize, data: *const $elem) {
-            out.write($vec::from_vec(as_slice(size, data).to_vec()));
+            out.write($vec::from_vec(copied(as_slice(size, data))));
         }
 
         #[no_mangle]
@@ -131,14 +151,14 @@ macro_rules! owning_vec {
 
         #[no_mangle]
         pub unsafe extern "C" fn $new_uninit(out: *mut $vec, size: usize) {
-            let (size, data) = into_raw(vec![std::ptr::null_mut::<$elem>(); size]);
+            let (size, data) = into_raw(filled(size, std::ptr::null_mut::<$elem>()));
             out.write($vec { size, data });
         }
 
         /// Takes ownership of the objects `data` points to (not of the array).
         #[no_mangle]
         pub unsafe extern "C" fn $new(out: *mut $vec, size: usize, data: *const *mut $elem) {
-            let (size, data) = into_raw(as_slice(size, data).to_vec());
+            let (size, data) = into_raw(copied(as_slice(size, data)));
             out.write($vec { size, data });
         }
 

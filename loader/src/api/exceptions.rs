@@ -58,6 +58,12 @@ impl StoreData {
         Tag::new(self.id, self.tags.len() - 1)
     }
 
+    /// Whether `e` was thrown in this store (its tag and references are this store's): a
+    /// host function may pass on another store's trap as its own.
+    pub fn owns_exception(&self, e: &Exception) -> bool {
+        e.store == self.id
+    }
+
     /// Exception objects the store holds: those the host has seen, and those guest code may
     /// still reach or that no collection has freed yet (see `collect_exceptions`).
     pub fn live_exceptions(&self) -> usize {

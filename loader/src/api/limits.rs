@@ -23,6 +23,9 @@ pub(crate) struct MeteringState {
     /// Fuel given so far, all of it: consumed = given − left.
     given: i128,
     refill: Option<FuelRefill>,
+    /// Bumped by every set or removal of the refill callback: a callback that is running (and
+    /// so out of the store) goes back only if nothing replaced or removed it meanwhile.
+    refill_changes: u64,
 }
 
 impl MeteringState {
@@ -83,11 +86,13 @@ impl StoreData {
     pub fn set_fuel_refill(&mut self, refill: impl FnMut() -> u64 + Send + 'static) {
         // The old callback is dropped once it is out of the store: dropping it may run an
         // embedder's finalizer, which may use the store.
+        self.metering.refill_changes += 1;
         drop(self.metering.refill.replace(Box::new(refill)));
     }
 
     /// Removes the refill callback: running out of fuel traps.
     pub fn clear_fuel_refill(&mut self) {
+        self.metering.refill_changes += 1;
         drop(self.metering.refill.take());
     }
 
@@ -151,7 +156,8 @@ impl StoreData {
 /// store lives across it: every access goes through `store`, in a function not inlined into a
 /// caller whose `&mut` would let the compiler keep a field's value across the call. The
 /// callback is out of the store while it runs, so a guest call it makes that runs out of fuel
-/// traps rather than calling it again, and it goes back unless it replaced itself; its fuel
+/// traps rather than calling it again, and it goes back unless it was replaced or removed
+/// meanwhile (by itself, or by a host function it called), when it is dropped instead; its fuel
 /// is added to what is left after it returns (it may have set the fuel), not to what was left
 /// before.
 ///
@@ -169,11 +175,13 @@ pub(crate) unsafe fn refill_fuel_until(
         let Some(mut refill) = (*store).metering.refill.take() else {
             return Err(Trap::new(TrapCode::OutOfFuel));
         };
+        let changes = (*store).metering.refill_changes;
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut refill));
-        let slot = &mut (*store).metering.refill;
-        match slot {
-            None => *slot = Some(refill),
-            Some(_) => drop(refill),
+        if (*store).metering.refill_changes == changes {
+            (*store).metering.refill = Some(refill);
+        } else {
+            // Dropping it may run an embedder's finalizer, which may use the store.
+            drop(refill);
         }
         let added = outcome
             .map_err(|_| Trap::host("the fuel refill callback panicked"))?
