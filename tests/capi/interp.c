@@ -327,6 +327,22 @@ static uint64_t refill(void* env) {
   return refills++ < 2 ? 20000 : 0;
 }
 
+/* One that runs interpreted code while the call that ran out waits for it: out of fuel at
+ * first (it is not asked again meanwhile), then with fuel it sets. */
+static wasm_store_t* refill_store;
+static const wasm_func_t* refill_double;
+static int calling_refills;
+static uint64_t calling_refill(void* env) {
+  CHECK(env == &calling_refills);
+  wasm_val_t in[1] = {WASM_I32_VAL(21)}, out[1] = {WASM_INIT_VAL};
+  wasm_val_vec_t a = WASM_ARRAY_VEC(in), r = WASM_ARRAY_VEC(out);
+  CHECK(trap_code_is(wasm_func_call(refill_double, &a, &r), 17));
+  wasm_message_t error;
+  CHECK(waot_store_set_fuel(refill_store, 500, &error));
+  CHECK(call_i32(refill_double, 21) == 42);
+  return calling_refills++ < 2 ? 20000 : 0;
+}
+
 static void limits(wasm_store_t* store, wasm_extern_vec_t* e) {
   const wasm_func_t* spin = wasm_extern_as_func(e->data[SPIN]);
   wasm_message_t error;
@@ -354,6 +370,14 @@ static void limits(wasm_store_t* store, wasm_extern_vec_t* e) {
   CHECK(trap_code_is(call_none(spin), 17));
   spent = waot_store_fuel_consumed(store) - before;
   CHECK(refills == 3 && spent > 40000 && spent <= 41000);
+  refill_store = store;
+  refill_double = wasm_extern_as_func(e->data[DOUBLE]);
+  CHECK(waot_store_set_fuel(store, 1000, &error));
+  before = waot_store_fuel_consumed(store);
+  waot_store_set_fuel_refill(store, calling_refill, &calling_refills, NULL);
+  CHECK(trap_code_is(call_none(spin), 17));
+  spent = waot_store_fuel_consumed(store) - before;
+  CHECK(calling_refills == 3 && spent > 41000 && spent <= 42600);
   waot_store_set_fuel_refill(store, NULL, NULL, NULL);
   CHECK(waot_store_set_fuel(store, UINT64_MAX, &error));
   waot_interrupt_handle_t* handle = waot_store_interrupt_handle(store, &error);

@@ -217,13 +217,9 @@ impl StoreData {
         let outermost = self.active_calls == 0;
         self.active_calls += 1;
         // Host functions and builtins reach this store through the pointer their context
-        // holds, while `self` is borrowed here: the optimizer must not assume the call leaves
-        // the store as it was (keeping `active_calls` or what `decode_exception` reads in
-        // registers across it). Handing it the address in an empty `asm!` (which may read
-        // and write any memory it is given) makes the store escape before the call.
-        let escaped = self as *mut StoreData as *mut u8;
-        // SAFETY: the instruction is empty.
-        unsafe { std::arch::asm!("/* {0} */", in(reg) escaped, options(nostack, preserves_flags)) };
+        // holds, while `self` is borrowed here (keeping `active_calls`, or what
+        // `decode_exception` reads, in registers across the call would lose their changes).
+        crate::vm::escape(self as *mut StoreData);
         let outcome = traps::call_guest(
             &*limits,
             self.max_wasm_stack,

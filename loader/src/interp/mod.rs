@@ -836,6 +836,9 @@ fn metered_call<T>(
                 // compiled code, a callback that says stop stops the call, whatever fuel it
                 // may have set meanwhile; an interrupt meanwhile stops it too.
                 drop(budget);
+                // The callback may use this wasmi store through the embedder's own pointer
+                // (call it, instantiate in it) while `store` is held here.
+                crate::vm::escape(&mut store as *mut wasmi::StoreContextMut<'_, T>);
                 refused = !refill(need);
                 budget = meter.lock();
                 fuel = meter.fuel(&budget);

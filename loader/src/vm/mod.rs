@@ -20,3 +20,16 @@ pub(crate) mod signals;
 pub(crate) mod signatures;
 pub(crate) mod table;
 pub(crate) mod traps;
+
+/// Makes what `p` points to escape before a call that reaches it through another pointer: a
+/// builtin or an embedder's callback uses the store through its own pointer while a caller up
+/// the stack holds `&mut` to it, and without the escape the optimizer may keep that store's
+/// fields in registers across the call. An empty `asm!` may read and write any memory it is
+/// given the address of, so nothing reachable from `p` is assumed unchanged after it.
+#[inline(always)]
+pub(crate) fn escape<T: ?Sized>(p: *mut T) {
+    // SAFETY: the instruction is empty.
+    unsafe {
+        std::arch::asm!("/* {0} */", in(reg) p as *mut u8, options(nostack, preserves_flags))
+    };
+}
