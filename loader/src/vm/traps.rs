@@ -159,6 +159,46 @@ extern "C" {
     fn waot_unwind_to_catch(catch_point: *mut c_void) -> !;
 }
 
+/// `waot_call_catching_traps`, called directly on x86-64: rustc calls a C function through
+/// the GOT with a relocation the linker cannot relax (`R_X86_64_GOTPCREL`), where the
+/// function is hidden in the same library and a `call` reaches it.
+///
+/// # Safety
+/// As `waot_call_catching_traps`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn catching_traps(
+    catch_slot: *mut *mut c_void,
+    limits: *const c_void,
+    trampoline: *const u8,
+    code: *const u8,
+    vmctx: *mut u8,
+    values: *mut u8,
+) -> i32 {
+    let trapped: i32;
+    // SAFETY: the caller's; the registers are the C ABI's first six arguments and its
+    // result, everything the ABI lets a callee change is declared clobbered, and the stack
+    // is aligned for a call (no `nostack`).
+    unsafe {
+        std::arch::asm!(
+            "call {f}",
+            f = sym waot_call_catching_traps,
+            inout("rdi") catch_slot => _,
+            inout("rsi") limits => _,
+            inout("rdx") trampoline => _,
+            inout("rcx") code => _,
+            inout("r8") vmctx => _,
+            inout("r9") values => _,
+            lateout("eax") trapped,
+            clobber_abi("C"),
+        );
+    }
+    trapped
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+use waot_call_catching_traps as catching_traps;
+
 const MAX_FRAMES: usize = 64;
 
 /// What every entry into guest code reads, kept in one thread-local. It lives in C
@@ -345,7 +385,7 @@ pub(crate) unsafe fn call_guest(
         }
     }
     let limits_ptr = limits as *const StoreLimits as *const c_void;
-    let trapped = waot_call_catching_traps(slot, limits_ptr, trampoline, code, vmctx, values) != 0;
+    let trapped = catching_traps(slot, limits_ptr, trampoline, code, vmctx, values) != 0;
     if trapped {
         return Err(after_trap(limits, outermost, block_again));
     }
