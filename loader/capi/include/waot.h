@@ -226,7 +226,8 @@ uint64_t waot_store_fuel_consumed(const wasm_store_t*);
  * a guest call it makes that runs out of fuel traps rather than calling it again, and fuel it
  * sets is added to. A NULL callback removes it. The finalizer, if any, runs with env once the
  * callback is replaced, removed (at once, for a NULL callback with a finalizer), or its store
- * deleted. */
+ * deleted; a callback replaced or removed while it runs (by itself) is finalized when it
+ * returns, and not asked again. */
 typedef uint64_t (*waot_fuel_refill_t)(void* env);
 void waot_store_set_fuel_refill(wasm_store_t*, waot_fuel_refill_t refill, void* env,
                                 void (*finalizer)(void*));
