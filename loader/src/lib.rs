@@ -58,7 +58,7 @@ pub use api::store::{
     Caller, Extern, Func, Global, Instance, InterpretedFunc, Memory, Store, StoreData, StoreId,
     Table, Tag,
 };
-pub use api::typed::{PreparedCall, TypedFunc, WasmParams, WasmResults, WasmTy};
+pub use api::typed::{PreparedCall, RawCall, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use api::values::{AnyKind, AnyRef, ExnRef, Slot, Val, MAX_EXTERN};
 pub use artifact::{Artifact, ArtifactKind, NotNative, TrustPolicy};
 pub use error::{Error, Result};

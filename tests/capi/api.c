@@ -71,6 +71,27 @@ static wasm_trap_t* pass_ref(const wasm_val_vec_t* args, wasm_val_vec_t* results
 
 
 /* An instance of the artifact in `store`, with its exports in `exports`. */
+/* Host functions that delete the exports vector of the function calling them (and so that
+ * function object) during its call, once `doomed` is set: the call must read nothing of the
+ * deleted object afterwards, which valgrind checks. */
+static wasm_extern_vec_t* doomed;
+static void doom(void) {
+  if (doomed) wasm_extern_vec_delete(doomed);
+  doomed = NULL;
+}
+static wasm_trap_t* doom_plain(const wasm_val_vec_t* args, wasm_val_vec_t* results) {
+  doom();
+  return plain(args, results);
+}
+static wasm_trap_t* doom_fail(const wasm_val_vec_t* args, wasm_val_vec_t* results) {
+  doom();
+  return fail(args, results);
+}
+static wasm_trap_t* doom_ref(const wasm_val_vec_t* args, wasm_val_vec_t* results) {
+  doom();
+  return pass_ref(args, results);
+}
+
 static wasm_instance_t* instantiate(wasm_store_t* store, wasm_module_t* module, double* env,
                                     wasm_extern_vec_t* exports) {
   wasm_valkind_t i32 = WASM_I32, i64_f64[] = {WASM_I64, WASM_F64}, f64 = WASM_F64;
@@ -360,6 +381,58 @@ static void gc_refs(wasm_store_t* store, wasm_extern_vec_t* e) {
   /* `s` was the last call's result before the loop; its value was not deleted. */
   wasm_ref_delete(s);
   printf("gc references: ok\n");
+}
+
+static void deleted_during_call(wasm_module_t* module) {
+  wasm_store_t* store = wasm_store_new(engine);
+  wasm_valkind_t i32 = WASM_I32, i64_f64[] = {WASM_I64, WASM_F64}, f64 = WASM_F64, ext = WASM_EXTERNREF;
+  wasm_functype_t* types[] = {functype(1, &i32, 1, &i32), functype(2, i64_f64, 1, &f64),
+                              functype(0, NULL, 0, NULL), functype(1, &ext, 1, &ext)};
+  double env = 1;
+  fail_store = store;
+  wasm_func_t* funcs[] = {wasm_func_new(store, types[0], doom_plain),
+                          wasm_func_new_with_env(store, types[1], with_env, &env, NULL),
+                          wasm_func_new(store, types[2], doom_fail), wasm_func_new(store, types[3], doom_ref)};
+  wasm_extern_t* list[] = {wasm_func_as_extern(funcs[0]), wasm_func_as_extern(funcs[1]),
+                           wasm_func_as_extern(funcs[2]), wasm_func_as_extern(funcs[3])};
+  wasm_extern_vec_t imports = WASM_ARRAY_VEC(list);
+  wasm_trap_t* trap = NULL;
+  wasm_instance_t* instance = wasm_instance_new(store, module, &imports, &trap);
+  CHECK(instance && !trap);
+  wasm_extern_vec_t e;
+  wasm_instance_exports(instance, &e);
+  /* The numeric fast path, once prepared (the first call prepares it). */
+  wasm_func_t* call_plain = export_func(&e, CALL_PLAIN);
+  CHECK(call_i32(call_plain, 4) == 8);
+  doomed = &e;
+  CHECK(call_i32(call_plain, 5) == 10 && !doomed);
+  /* A first call, which prepares the function as it calls it. */
+  wasm_instance_exports(instance, &e);
+  doomed = &e;
+  CHECK(call_i32(export_func(&e, CALL_PLAIN), 6) == 12 && !doomed);
+  /* A trap after the deletion. */
+  wasm_instance_exports(instance, &e);
+  doomed = &e;
+  wasm_val_vec_t none = WASM_EMPTY_VEC;
+  CHECK(trap_says(wasm_func_call(export_func(&e, CALL_FAIL), &none, &none), "host failure") && !doomed);
+  /* The general path (a reference), its result converted after the deletion. */
+  wasm_instance_exports(instance, &e);
+  doomed = &e;
+  wasm_ref_t* r = waot_ref_new_extern(store, 77);
+  wasm_val_t a[1] = {{.kind = WASM_EXTERNREF, .of = {.ref = r}}}, out[1] = {WASM_INIT_VAL};
+  wasm_val_vec_t args = WASM_ARRAY_VEC(a), results = WASM_ARRAY_VEC(out);
+  CHECK(!wasm_func_call(export_func(&e, ECHO_REF), &args, &results) && !doomed);
+  uint64_t back = 0;
+  CHECK(out[0].of.ref && waot_ref_extern_value(out[0].of.ref, &back) && back == 77);
+  wasm_ref_delete(out[0].of.ref);
+  wasm_ref_delete(r);
+  wasm_instance_delete(instance);
+  for (int i = 0; i < 4; i++) {
+    wasm_func_delete(funcs[i]);
+    wasm_functype_delete(types[i]);
+  }
+  wasm_store_delete(store);
+  printf("deleted during a call: ok\n");
 }
 
 static void groups(wasm_module_t* module) {
@@ -1021,6 +1094,8 @@ int main(int argc, char** argv) {
   wasm_val_vec_t huge_vals;
   wasm_val_vec_new_uninitialized(&huge_vals, SIZE_MAX / 2);
   CHECK(huge_vals.size == 0 && huge_vals.data == NULL);
+  wasm_byte_vec_new_uninitialized(&huge_bytes, (size_t)1 << 62); /* a size, but no memory */
+  CHECK(huge_bytes.size == 0 && huge_bytes.data == NULL);
   wasm_extern_vec_t huge_externs;
   wasm_extern_vec_new_uninitialized(&huge_externs, SIZE_MAX / 4);
   CHECK(huge_externs.size == 0 && huge_externs.data == NULL);
@@ -1028,6 +1103,7 @@ int main(int argc, char** argv) {
   CHECK(module);
   module_types(module);
   groups(module);
+  deleted_during_call(module);
 
   pthread_t threads[4];
   for (int i = 0; i < 4; i++) pthread_create(&threads[i], NULL, thread_main, module);

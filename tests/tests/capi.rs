@@ -146,7 +146,7 @@ fn build_c(dir: &Path, name: &str, extra: &[&str], lib_dir: &Path) -> PathBuf {
     exe
 }
 
-const GROUPS: [&str; 18] = [
+const GROUPS: [&str; 19] = [
     "module types: ok",
     "values: ok",
     "host functions: ok",
@@ -157,6 +157,7 @@ const GROUPS: [&str; 18] = [
     "gc references: ok",
     "two instances: ok",
     "finalizers: ok",
+    "deleted during a call: ok",
     "threads: ok",
     "wasi: ok",
     "another target's artifact: ok",

@@ -9,7 +9,7 @@ use crate::trap::wasm_trap_t;
 use crate::values::{kind_of, wasm_val_t, wasm_val_union, Crossing, WAOT_V128};
 use crate::vec::wasm_val_vec_t;
 use std::mem::MaybeUninit;
-use waot::{PreparedCall, Slot, Val};
+use waot::{PreparedCall, RawCall, Slot, Val};
 
 /// Parameters and results kept on the stack; more go to the heap.
 const INLINE: usize = 8;
@@ -23,7 +23,7 @@ pub(crate) struct Prepared {
 
 /// Inline, so that preparing a function at its first call allocates nothing (a real-time
 /// host's first call may be in its audio callback).
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 struct Kinds {
     params: [u8; INLINE],
     results: [u8; INLINE],
@@ -134,7 +134,7 @@ pub unsafe extern "C" fn wasm_func_call(
         if given != kinds.param_count || room < kinds.result_count {
             return wrong_arity(kinds, given);
         }
-        return numeric_call(f, call, kinds, c_args, c_results);
+        return numeric_call(f, call.raw(), *kinds, c_args, c_results);
     }
     let c_args = args.as_ref().map_or(&[][..], |a| a.as_slice());
     let c_results = match results.as_mut() {
@@ -169,21 +169,29 @@ unsafe fn first_or_general_call(
         if c_args.len() != kinds.param_count || c_results.len() < kinds.result_count {
             return wrong_arity(kinds, c_args.len());
         }
-        return numeric_call(f, call, kinds, c_args.as_ptr(), c_results.as_mut_ptr());
+        return numeric_call(
+            f,
+            call.raw(),
+            *kinds,
+            c_args.as_ptr(),
+            c_results.as_mut_ptr(),
+        );
     }
-    general_call(f, prepared.as_ref(), c_args, c_results)
+    // A copy: nothing of the function object is used once guest code runs.
+    let call = prepared.as_ref().map(|p| p.call.clone());
+    general_call(f, call, c_args, c_results)
 }
 
 /// Through `Val`s, checked by the library; apart, so that the fast path's frame stays small.
 #[inline(never)]
 unsafe fn general_call(
     f: *const wasm_func_t,
-    prepared: Option<&Prepared>,
+    prepared: Option<PreparedCall>,
     c_args: &[wasm_val_t],
     c_results: &mut [wasm_val_t],
 ) -> *mut wasm_trap_t {
-    let arity = match prepared {
-        Some(p) => p.call.result_count(),
+    let arity = match &prepared {
+        Some(p) => p.result_count(),
         None => match crate::externs::func_types(f) {
             Some((_, results)) => results.len(),
             None => return wasm_trap_t::from_message("the function's store has no such function"),
@@ -239,7 +247,7 @@ unsafe fn general_call(
     // delete it): what the call needs is copied out of it first.
     let store_ptr = (*f).0.store;
     let outcome = match (prepared, wasm_func_t::handle(f)) {
-        (Some(p), Target::Native(store, _)) => p.call.clone().call(store, vals, outs),
+        (Some(p), Target::Native(store, _)) => p.call(store, vals, outs),
         _ => crate::externs::func_call(f, vals, outs),
     };
     if let Err(e) = outcome {
@@ -266,8 +274,8 @@ fn too_few_results() -> *mut wasm_trap_t {
 #[inline(always)]
 unsafe fn numeric_call(
     f: *const wasm_func_t,
-    call: &PreparedCall,
-    kinds: &Kinds,
+    call: RawCall,
+    kinds: Kinds,
     c_args: *const wasm_val_t,
     c_results: *mut wasm_val_t,
 ) -> *mut wasm_trap_t {
@@ -282,18 +290,17 @@ unsafe fn numeric_call(
         }
         base.add(i).cast::<u64>().write(bits(arg));
     }
-    // What is needed after the call is copied first: a host function it calls may delete the
-    // function object (through the vector of exports it came in), and nothing of it is read
-    // once guest code runs.
+    // `call` and `kinds` are copies, and the store's address is copied too: a host function
+    // the call reaches may delete the function object (through the vector of exports it came
+    // in), and nothing of it is read once guest code runs.
     let store_ptr = (*f).0.store;
-    let (result_kinds, result_count) = (kinds.results, kinds.result_count);
     // SAFETY: `Kinds` holds at most INLINE parameters and results, so the slots cover them,
     // and every parameter's slot was written above; a `Prepared` has `Kinds` only for a
     // numeric function, prepared in the function's own store.
-    if let Err(trap) = call.call_numeric_raw(&mut *store_ptr, base) {
+    if let Err(trap) = call.call(&mut *store_ptr, base) {
         return wasm_trap_t::of_call(Some(store_ptr), waot::Error::Trap(trap));
     }
-    for (i, kind) in result_kinds[..result_count].iter().enumerate() {
+    for (i, kind) in kinds.results().iter().enumerate() {
         c_results.add(i).write(from_slot(*kind, base.add(i)));
     }
     std::ptr::null_mut()

@@ -157,12 +157,14 @@ pub unsafe extern "C" fn waot_func_call(
         Err(m) => return wasm_trap_t::from_message(&m),
     };
     let mut outs = vec![Val::I32(0); arity];
+    // Copied first: a host function the call reaches may delete the function object.
+    let store = (*f).0.store;
     if let Err(e) = crate::externs::func_call(f, &vals, &mut outs) {
-        return wasm_trap_t::of_call(Some((*f).0.store), e);
+        return wasm_trap_t::of_call(Some(store), e);
     }
     let mut converted = Vec::with_capacity(arity);
     for v in &outs {
-        match waot_val_t::from_val((*f).0.store, v) {
+        match waot_val_t::from_val(store, v) {
             Ok(c) => converted.push(c),
             Err(m) => {
                 converted.iter_mut().for_each(waot_val_t::release);

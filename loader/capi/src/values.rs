@@ -407,6 +407,10 @@ impl Element for wasm_val_t {
             self.of.ref_ = std::ptr::null_mut();
         }
     }
+
+    fn uninitialized(size: usize) -> Vec<Self> {
+        crate::vec::filled(size, wasm_val_t::default())
+    }
 }
 
 #[no_mangle]

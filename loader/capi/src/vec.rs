@@ -26,6 +26,26 @@ pub(crate) fn filled<T: Clone>(size: usize, value: T) -> Vec<T> {
     v
 }
 
+/// `size` elements of zero bytes, or nothing when that much cannot be allocated (as `filled`),
+/// from a zeroed allocation: a large vector costs no page until it is written.
+///
+/// # Safety
+/// Zero bytes must be a valid `T`.
+pub(crate) unsafe fn zeroed<T>(size: usize) -> Vec<T> {
+    let Ok(layout) = std::alloc::Layout::array::<T>(size) else {
+        return Vec::new();
+    };
+    if layout.size() == 0 {
+        return Vec::new();
+    }
+    let data = std::alloc::alloc_zeroed(layout) as *mut T;
+    if data.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: allocated by the global allocator with `size` elements' layout, all zero.
+    Vec::from_raw_parts(data, size, size)
+}
+
 /// A copy of `elements`, or nothing when that much cannot be allocated (as `filled`).
 pub(crate) fn copied<T: Clone>(elements: &[T]) -> Vec<T> {
     let mut v = Vec::new();
@@ -62,11 +82,18 @@ pub(crate) unsafe fn as_slice<'a, T>(size: usize, data: *const T) -> &'a [T] {
 pub(crate) trait Element: Sized {
     fn duplicate(&self) -> Self;
     fn release(&mut self) {}
+    /// The elements of a new vector of `size` the host will fill (`filled` or `zeroed`).
+    fn uninitialized(size: usize) -> Vec<Self>;
 }
 
 impl Element for u8 {
     fn duplicate(&self) -> Self {
         *self
+    }
+
+    fn uninitialized(size: usize) -> Vec<Self> {
+        // SAFETY: any byte is a valid u8.
+        unsafe { zeroed(size) }
     }
 }
 
@@ -97,7 +124,7 @@ macro_rules! plain_vec {
 
         #[no_mangle]
         pub unsafe extern "C" fn $new_uninit(out: *mut $vec, size: usize) {
-            out.write($vec::from_vec(filled(size, <$elem>::default())));
+            out.write($vec::from_vec(<$elem>::uninitialized(size)));
         }
 
         #[no_mangle]
@@ -151,14 +178,23 @@ macro_rules! owning_vec {
 
         #[no_mangle]
         pub unsafe extern "C" fn $new_uninit(out: *mut $vec, size: usize) {
-            let (size, data) = into_raw(filled(size, std::ptr::null_mut::<$elem>()));
+            // SAFETY: zero bytes are a null pointer.
+            let (size, data) = into_raw(unsafe { zeroed::<*mut $elem>(size) });
             out.write($vec { size, data });
         }
 
         /// Takes ownership of the objects `data` points to (not of the array).
         #[no_mangle]
         pub unsafe extern "C" fn $new(out: *mut $vec, size: usize, data: *const *mut $elem) {
-            let (size, data) = into_raw(copied(as_slice(size, data)));
+            let given = as_slice(size, data);
+            let elements = copied(given);
+            if elements.len() < given.len() {
+                // No vector to hand them to: they were given, so they are deleted.
+                for &p in given.iter().filter(|p| !p.is_null()) {
+                    drop(Box::from_raw(p));
+                }
+            }
+            let (size, data) = into_raw(elements);
             out.write($vec { size, data });
         }
 

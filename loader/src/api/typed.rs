@@ -264,6 +264,34 @@ impl StoreData {
     }
 }
 
+/// A prepared function's code, instance and trampoline (`PreparedCall::raw`): the C API keeps
+/// this on the stack during a call, since a host function the call reaches may delete the
+/// function object that holds the `PreparedCall`.
+#[derive(Clone, Copy)]
+pub struct RawCall {
+    code: *const u8,
+    vmctx: *mut u8,
+    trampoline: *const u8,
+}
+
+impl RawCall {
+    /// `PreparedCall::call_numeric_raw` through the copy.
+    ///
+    /// # Safety
+    /// As `PreparedCall::call_numeric_raw`, for the function this was copied from.
+    #[inline(always)]
+    pub unsafe fn call(
+        self,
+        store: &mut StoreData,
+        slots: *mut Slot,
+    ) -> std::result::Result<(), Trap> {
+        // SAFETY: the trampoline is the callee's signature's; the caller's slots cover
+        // parameters and results, whose every bit pattern is a valid value; the caller's
+        // store is the one whose live code and vmctx these are.
+        unsafe { store.enter_guest(self.trampoline, self.code, self.vmctx, slots) }
+    }
+}
+
 impl PreparedCall {
     pub fn param_count(&self) -> usize {
         self.sig.params.len()
@@ -329,10 +357,19 @@ impl PreparedCall {
         slots: *mut Slot,
     ) -> std::result::Result<(), Trap> {
         debug_assert!(store.id == self.store && self.numeric);
-        // SAFETY: the trampoline is the callee's signature's; the caller's slots cover
-        // parameters and results, whose every bit pattern is a valid value; the caller's
-        // store is the one whose live code and vmctx these are.
-        unsafe { store.enter_guest(self.trampoline, self.code, self.vmctx, slots) }
+        // SAFETY: the caller's, for this function.
+        unsafe { self.raw().call(store, slots) }
+    }
+
+    /// What `call_numeric_raw` needs, copied out, for a caller that may lose this
+    /// `PreparedCall` while guest code runs.
+    #[inline(always)]
+    pub fn raw(&self) -> RawCall {
+        RawCall {
+            code: self.code,
+            vmctx: self.vmctx,
+            trampoline: self.trampoline,
+        }
     }
 
     pub fn result_count(&self) -> usize {

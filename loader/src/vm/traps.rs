@@ -165,7 +165,7 @@ extern "C" {
 ///
 /// # Safety
 /// As `waot_call_catching_traps`.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_pointer_width = "64"))]
 #[inline(always)]
 unsafe fn catching_traps(
     catch_slot: *mut *mut c_void,
@@ -196,7 +196,7 @@ unsafe fn catching_traps(
     trapped
 }
 
-#[cfg(not(target_arch = "x86_64"))]
+#[cfg(not(all(target_arch = "x86_64", target_pointer_width = "64")))]
 use waot_call_catching_traps as catching_traps;
 
 const MAX_FRAMES: usize = 64;
@@ -212,7 +212,7 @@ struct EntryState {
     stack_limit: Cell<usize>,
 }
 
-#[cfg(not(target_arch = "x86_64"))]
+#[cfg(not(all(target_arch = "x86_64", target_pointer_width = "64")))]
 extern "C" {
     fn waot_entry_state() -> *const EntryState;
 }
@@ -225,7 +225,7 @@ extern "C" {
 /// static; glibc's dynamic one (a library loaded by `dlopen` that did not fit the static
 /// surplus) called `__tls_get_addr` without saving vector registers before glibc 2.40, so the
 /// block declares the C ABI's caller-saved registers clobbered, as a call would.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_pointer_width = "64"))]
 #[inline(always)]
 unsafe fn waot_entry_state() -> *const EntryState {
     let offset: usize;
