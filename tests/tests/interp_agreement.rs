@@ -290,3 +290,21 @@ fn interpret_result(wasm: &[u8], name: &str, args: &[Val]) -> Result<Vec<Val>, S
     let instance = waot::interp::instantiate(&linker, &mut store, &module).unwrap();
     waot::interp::call(&mut store, &instance, name, args).map_err(|e| e.to_string())
 }
+
+/// A host value passed to interpreted code again and again in an externref gets one wasmi
+/// object, which every conversion returns (wasmi frees none before its store): the C API
+/// keeps one `ExternRefs` per store.
+#[test]
+fn an_externref_value_gets_one_object_per_store() {
+    use waot::interp::{from_wasmi, to_wasmi_in, ExternRefs};
+    let engine = waot::interp::engine();
+    let mut store = waot::interp::wasmi::Store::new(&engine, ());
+    let refs = std::cell::RefCell::new(ExternRefs::default());
+    for round in 0..1000u64 {
+        for value in [7u64, 8, round % 3] {
+            let v = to_wasmi_in(&Val::ExternRef(Some(value)), &mut store, 0, Some(&refs)).unwrap();
+            assert_eq!(from_wasmi(&v, &store), Val::ExternRef(Some(value)));
+        }
+    }
+    assert_eq!(refs.borrow().len(), 5); // 7, 8, 0, 1 and 2
+}

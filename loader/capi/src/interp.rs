@@ -58,6 +58,8 @@ pub(crate) struct InterpStore {
     /// Unique in the process (`InterpretedFunc::owner`): an address could be a deleted
     /// store's, reused.
     id: usize,
+    /// The wasmi object of each host value passed in an externref (`interp::to_wasmi_in`).
+    extern_refs: std::cell::RefCell<interp::ExternRefs>,
 }
 
 static NEXT_STORE_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
@@ -89,6 +91,7 @@ impl InterpStore {
             native,
             instances: Default::default(),
             id: NEXT_STORE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            extern_refs: Default::default(),
         }
     }
 
@@ -183,8 +186,8 @@ impl InterpExt {
     /// A value for interpreted code: a function reference only of this store's.
     fn entering(&self, v: &Val, ctx: StoreContextMut<'_, Data>) -> Result<wasmi::Val, Error> {
         // SAFETY: as above.
-        let owner = unsafe { InterpStore::owner(self.store) };
-        interp::to_wasmi_in(v, ctx, owner)
+        let (owner, refs) = unsafe { (InterpStore::owner(self.store), &(*self.store).extern_refs) };
+        interp::to_wasmi_in(v, ctx, owner, Some(refs))
     }
 }
 
@@ -235,7 +238,15 @@ impl InterpExt {
     pub(crate) unsafe fn call(&self, f: wasmi::Func, args: &[Val]) -> Result<Vec<Val>, Error> {
         let owner = InterpStore::owner(self.store);
         self.with(|mut s| {
-            interp::call_func_in(s.as_context_mut(), self.instance.as_ref(), f, args, owner)
+            let refs = Some(&(*self.store).extern_refs);
+            interp::call_func_in(
+                s.as_context_mut(),
+                self.instance.as_ref(),
+                f,
+                args,
+                owner,
+                refs,
+            )
         })
     }
 
@@ -400,7 +411,8 @@ pub(crate) unsafe fn import_native_func(
         // declared would be read as that type (an externref's key as a function's).
         let refuse = |m: String| wasmi::Error::host(HostTrap(Trap::host(m)));
         for ((slot, v), t) in results.iter_mut().zip(&values).zip(&result_types) {
-            let v = interp::to_wasmi_in(v, caller.as_context_mut(), InterpStore::owner(this))
+            let refs = Some(&(*this).extern_refs);
+            let v = interp::to_wasmi_in(v, caller.as_context_mut(), InterpStore::owner(this), refs)
                 .map_err(|e| refuse(e.to_string()))?;
             if v.ty() != *t {
                 return Err(refuse(format!(

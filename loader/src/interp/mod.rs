@@ -219,13 +219,36 @@ fn config() -> Config {
 }
 
 pub fn to_wasmi(v: &Val, store: impl AsContextMut) -> Result<wasmi::Val, Error> {
-    to_wasmi_in(v, store, 0)
+    to_wasmi_in(v, store, 0, None)
+}
+
+/// The wasmi object made for each host value an externref carried into a store (`to_wasmi_in`),
+/// so that passing the same value again makes no new one: wasmi frees none of them before the
+/// store, and a host that passes its handle at every call would otherwise grow the store
+/// without bound.
+#[derive(Default)]
+pub struct ExternRefs(std::collections::HashMap<u64, wasmi::ExternRef>);
+
+impl ExternRefs {
+    /// How many host values have an object.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// `to_wasmi`, taking back the functions of the interpreter's store that `owner` names
 /// (`InterpretedFunc::owner`, never 0): a function of another store is refused, since wasmi
-/// panics at it.
-pub fn to_wasmi_in(v: &Val, store: impl AsContextMut, owner: usize) -> Result<wasmi::Val, Error> {
+/// panics at it. With `refs` (the store's own), an externref's object is made once per value.
+pub fn to_wasmi_in(
+    v: &Val,
+    store: impl AsContextMut,
+    owner: usize,
+    refs: Option<&std::cell::RefCell<ExternRefs>>,
+) -> Result<wasmi::Val, Error> {
     Ok(match *v {
         Val::FuncRef(Some(Func {
             kind: FuncKind::Interpreted(f),
@@ -245,9 +268,14 @@ pub fn to_wasmi_in(v: &Val, store: impl AsContextMut, owner: usize) -> Result<wa
         Val::V128(b) => wasmi::Val::V128(b.into()),
         Val::FuncRef(None) => wasmi::Val::FuncRef(wasmi::Nullable::Null),
         Val::ExternRef(None) => wasmi::Val::ExternRef(wasmi::Nullable::Null),
-        Val::ExternRef(Some(n)) => {
-            wasmi::Val::ExternRef(wasmi::Nullable::Val(wasmi::ExternRef::new(store, n)))
-        }
+        Val::ExternRef(Some(n)) => wasmi::Val::ExternRef(wasmi::Nullable::Val(match refs {
+            Some(refs) => *refs
+                .borrow_mut()
+                .0
+                .entry(n)
+                .or_insert_with(|| wasmi::ExternRef::new(store, n)),
+            None => wasmi::ExternRef::new(store, n),
+        })),
         Val::ExnRef(_) => {
             return Err(Error::Usage(
                 "the interpreter does not support exception references".into(),
@@ -953,7 +981,7 @@ pub fn call_func<T>(
     func: wasmi::Func,
     args: &[Val],
 ) -> Result<Vec<Val>, Error> {
-    call_func_in(store, instance, func, args, 0)
+    call_func_in(store, instance, func, args, 0, None)
 }
 
 /// `call_func` in the interpreter's store that `owner` names (`to_wasmi_in`): its functions
@@ -964,6 +992,7 @@ pub fn call_func_in<T>(
     func: wasmi::Func,
     args: &[Val],
     owner: usize,
+    refs: Option<&std::cell::RefCell<ExternRefs>>,
 ) -> Result<Vec<Val>, Error> {
     let ty = func.ty(&store);
     if args.len() != ty.params().len() {
@@ -975,7 +1004,7 @@ pub fn call_func_in<T>(
     }
     let wargs = args
         .iter()
-        .map(|a| to_wasmi_in(a, &mut store, owner))
+        .map(|a| to_wasmi_in(a, &mut store, owner, refs))
         .collect::<Result<Vec<_>, _>>()?;
     let mut results: Vec<wasmi::Val> = ty
         .results()
