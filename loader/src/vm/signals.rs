@@ -172,7 +172,22 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
 pub(crate) unsafe fn leave_handler(ctx: *mut libc::c_void) {
     let uc = &*(ctx as *const libc::ucontext_t);
     traps::save_signal_mask(uc.uc_sigmask);
+    save_float_control(uc);
 }
+
+/// Keeps the interrupted context's floating-point control (SSE's MXCSR, the x87 control
+/// word), which `call_guest` puts back after the jump: the kernel runs a handler with the
+/// defaults, and guest code runs with the host's (its rounding, or the flush-to-zero an audio
+/// host sets), which a trap must not leave changed.
+#[cfg(all(target_arch = "x86_64", target_pointer_width = "64"))]
+unsafe fn save_float_control(uc: &libc::ucontext_t) {
+    if let Some(fp) = uc.uc_mcontext.fpregs.as_ref() {
+        traps::save_float_control(fp.mxcsr, fp.cwd);
+    }
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_pointer_width = "64")))]
+unsafe fn save_float_control(_: &libc::ucontext_t) {}
 
 /// Hands the signal to whoever handled it before us.
 unsafe fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {

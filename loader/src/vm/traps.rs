@@ -272,7 +272,35 @@ thread_local! {
     static STACK_TOP: Cell<usize> = const { Cell::new(0) };
     /// The signal mask of the context a handler jumped out of, put back by `call_guest`.
     static SIGNAL_MASK: Cell<Option<libc::sigset_t>> = const { Cell::new(None) };
+    /// That context's MXCSR and x87 control word (`signals::save_float_control`).
+    static SIGNAL_FLOAT_CONTROL: Cell<Option<(u32, u16)>> = const { Cell::new(None) };
 }
+
+/// Keeps the floating-point control to put back after a signal handler's jump (as
+/// `save_signal_mask`).
+pub(crate) fn save_float_control(mxcsr: u32, x87_control: u16) {
+    SIGNAL_FLOAT_CONTROL.with(|c| c.set(Some((mxcsr, x87_control))));
+}
+
+/// Puts back the floating-point control a signal handler's jump left at the kernel's defaults.
+#[cfg(all(target_arch = "x86_64", target_pointer_width = "64"))]
+fn restore_float_control() {
+    if let Some((mxcsr, x87_control)) = SIGNAL_FLOAT_CONTROL.with(|c| c.take()) {
+        // SAFETY: loads the control registers from values the kernel saved for this thread.
+        unsafe {
+            std::arch::asm!(
+                "ldmxcsr [{m}]",
+                "fldcw [{c}]",
+                m = in(reg) &mxcsr,
+                c = in(reg) &x87_control,
+                options(nostack, readonly, preserves_flags),
+            );
+        }
+    }
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_pointer_width = "64")))]
+fn restore_float_control() {}
 
 /// Keeps the mask to put back after a signal handler's jump (`signals::leave_handler`).
 /// Async-signal-safe in practice: this thread's Rust thread-locals exist from its first entry
@@ -412,6 +440,7 @@ unsafe fn after_trap(limits: &StoreLimits, outermost: bool, block_again: bool) -
     if let Some(mask) = SIGNAL_MASK.with(|m| m.take()) {
         libc::pthread_sigmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut());
     }
+    restore_float_control();
     if outermost && limits.watched() {
         crate::vm::interrupt::leaving(limits, block_again);
     }
