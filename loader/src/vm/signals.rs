@@ -181,8 +181,11 @@ pub(crate) unsafe fn leave_handler(ctx: *mut libc::c_void) {
 /// host sets), which a trap must not leave changed.
 #[cfg(all(target_arch = "x86_64", target_pointer_width = "64"))]
 unsafe fn save_float_control(uc: &libc::ucontext_t) {
-    if let Some(fp) = uc.uc_mcontext.fpregs.as_ref() {
-        traps::save_float_control(fp.mxcsr, fp.cwd);
+    // The kernel always writes a nonzero MXCSR mask; valgrind's signal frames leave the
+    // floating-point state unwritten (zero, or stale bytes), and that is no host's control.
+    match uc.uc_mcontext.fpregs.as_ref() {
+        Some(fp) if fp.mxcr_mask != 0 => traps::save_float_control(fp.mxcsr, fp.cwd),
+        _ => {}
     }
 }
 
