@@ -134,7 +134,7 @@ pub unsafe extern "C" fn wasm_func_call(
         if given != kinds.param_count || room < kinds.result_count {
             return wrong_arity(kinds, given);
         }
-        return numeric_call(f, call.raw(), *kinds, c_args, c_results);
+        return numeric_call(f, call.raw(), kinds, c_args, c_results);
     }
     let c_args = args.as_ref().map_or(&[][..], |a| a.as_slice());
     let c_results = match results.as_mut() {
@@ -172,7 +172,7 @@ unsafe fn first_or_general_call(
         return numeric_call(
             f,
             call.raw(),
-            *kinds,
+            kinds,
             c_args.as_ptr(),
             c_results.as_mut_ptr(),
         );
@@ -270,12 +270,13 @@ fn too_few_results() -> *mut wasm_trap_t {
 ///
 /// # Safety
 /// `c_args` points to the function's number of parameters of values, `c_results` to room for
-/// its results (either may dangle when there are none).
+/// its results (either may dangle when there are none). `kinds` is the function object's,
+/// read only before the call (a pointer, not a reference: the object may be gone after it).
 #[inline(always)]
 unsafe fn numeric_call(
     f: *const wasm_func_t,
     call: RawCall,
-    kinds: Kinds,
+    kinds: *const Kinds,
     c_args: *const wasm_val_t,
     c_results: *mut wasm_val_t,
 ) -> *mut wasm_trap_t {
@@ -283,24 +284,25 @@ unsafe fn numeric_call(
     // results'.
     let mut slots = [const { MaybeUninit::<Slot>::uninit() }; INLINE];
     let base = slots.as_mut_ptr().cast::<Slot>();
-    for (i, kind) in kinds.params().iter().enumerate() {
+    for (i, kind) in (*kinds).params().iter().enumerate() {
         let arg = &*c_args.add(i);
         if arg.kind != *kind {
             return wrong_kind(arg.kind, *kind);
         }
         base.add(i).cast::<u64>().write(bits(arg));
     }
-    // `call` and `kinds` are copies, and the store's address is copied too: a host function
-    // the call reaches may delete the function object (through the vector of exports it came
-    // in), and nothing of it is read once guest code runs.
+    // `call` is a copy, and the result kinds and the store's address are copied too: a host
+    // function the call reaches may delete the function object (through the vector of exports
+    // it came in), and nothing of it is read once guest code runs.
     let store_ptr = (*f).0.store;
+    let (result_kinds, result_count) = ((*kinds).results, (*kinds).result_count);
     // SAFETY: `Kinds` holds at most INLINE parameters and results, so the slots cover them,
     // and every parameter's slot was written above; a `Prepared` has `Kinds` only for a
     // numeric function, prepared in the function's own store.
     if let Err(trap) = call.call(&mut *store_ptr, base) {
         return wasm_trap_t::of_call(Some(store_ptr), waot::Error::Trap(trap));
     }
-    for (i, kind) in kinds.results().iter().enumerate() {
+    for (i, kind) in result_kinds[..result_count].iter().enumerate() {
         c_results.add(i).write(from_slot(*kind, base.add(i)));
     }
     std::ptr::null_mut()
