@@ -343,6 +343,18 @@ static uint64_t calling_refill(void* env) {
   return calling_refills++ < 2 ? 20000 : 0;
 }
 
+/* The fuel `spin` consumes from 1,000 units with `refill` as the store's callback, until it
+ * traps out of fuel. */
+static uint64_t spent_with_refill(wasm_store_t* store, const wasm_func_t* spin, waot_fuel_refill_t refill,
+                                  void* env) {
+  wasm_message_t error;
+  CHECK(waot_store_set_fuel(store, 1000, &error));
+  uint64_t before = waot_store_fuel_consumed(store);
+  waot_store_set_fuel_refill(store, refill, env, NULL);
+  CHECK(trap_code_is(call_none(spin), 17));
+  return waot_store_fuel_consumed(store) - before;
+}
+
 static void limits(wasm_store_t* store, wasm_extern_vec_t* e) {
   const wasm_func_t* spin = wasm_extern_as_func(e->data[SPIN]);
   wasm_message_t error;
@@ -364,19 +376,11 @@ static void limits(wasm_store_t* store, wasm_extern_vec_t* e) {
   CHECK(trap_code_is(call_none(spin), 17));
   CHECK(waot_store_fuel_consumed(store) >= 100000);
   /* The store's refill callback serves interpreted code too. */
-  CHECK(waot_store_set_fuel(store, 1000, &error));
-  before = waot_store_fuel_consumed(store);
-  waot_store_set_fuel_refill(store, refill, &refills, NULL);
-  CHECK(trap_code_is(call_none(spin), 17));
-  spent = waot_store_fuel_consumed(store) - before;
+  spent = spent_with_refill(store, spin, refill, &refills);
   CHECK(refills == 3 && spent > 40000 && spent <= 41000);
   refill_store = store;
   refill_double = wasm_extern_as_func(e->data[DOUBLE]);
-  CHECK(waot_store_set_fuel(store, 1000, &error));
-  before = waot_store_fuel_consumed(store);
-  waot_store_set_fuel_refill(store, calling_refill, &calling_refills, NULL);
-  CHECK(trap_code_is(call_none(spin), 17));
-  spent = waot_store_fuel_consumed(store) - before;
+  spent = spent_with_refill(store, spin, calling_refill, &calling_refills);
   CHECK(calling_refills == 3 && spent > 41000 && spent <= 42600);
   waot_store_set_fuel_refill(store, NULL, NULL, NULL);
   CHECK(waot_store_set_fuel(store, UINT64_MAX, &error));
