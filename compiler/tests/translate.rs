@@ -129,6 +129,26 @@ fn functions_that_call_check_the_stack_limit_and_leaves_do_not() {
 }
 
 #[test]
+fn every_defined_function_starts_on_a_32_byte_boundary() {
+    // A small hot function's speed depended on where it fell (PERFORMANCE.md, nineteenth
+    // session); at -O0 too, where LLVM's default alignment would otherwise apply.
+    let wat = r#"(module (func $a (result i32) (i32.const 1))
+                   (func $b (export "b") (result i32) (i32.add (call $a) (call $a)))
+                   (func (export "c") (param i32) (result i32) (local.get 0)))"#;
+    for level in [OptLevel::O0, OptLevel::O2] {
+        let ir = compile_ir(wat, level).unwrap();
+        let defines: Vec<&str> = ir
+            .lines()
+            .filter(|l| l.starts_with("define") && l.contains("@waot_func_"))
+            .collect();
+        assert_eq!(defines.len(), 3, "{ir}");
+        for define in defines {
+            assert!(define.ends_with(" align 32 {"), "{level:?}: {define}");
+        }
+    }
+}
+
+#[test]
 fn runaway_recursion_stays_a_call_at_o3() {
     let ir = compile_ir(r#"(module (func $f (export "f") (call $f)))"#, OptLevel::O3).unwrap();
     let body = &ir[ir.find("define internal void @waot_func_0").unwrap()..];

@@ -98,7 +98,9 @@ fn a_giant_block_gets_fast_instruction_selection_and_computes_the_same() {
             .lines()
             .find(|l| l.starts_with("define") && l.contains(&format!("@{name}(")))
             .unwrap_or_else(|| panic!("no {name}"));
-        let group = define.rsplit('#').next().unwrap().trim_end_matches(" {");
+        // `define ... #3 align 32 {`: the group is the number after `#`.
+        let group = define.rsplit('#').next().unwrap();
+        let group = group.split_whitespace().next().unwrap();
         ir.lines()
             .find(|l| l.starts_with(&format!("attributes #{group} ")))
             .unwrap()
