@@ -476,7 +476,13 @@ impl GcHeap {
                 let at = base + (w * 64 + b) * GRANULE;
                 if keep & (1 << b) != 0 {
                     any = true;
-                    if at - end_of_live >= MIN_RANGE {
+                    // Marking gives every kept object its end bit, so the gap is never
+                    // negative; checked in release builds too, as wrapping would free a live
+                    // object's memory.
+                    let gap = at
+                        .checked_sub(end_of_live)
+                        .expect("GC sweep: a kept object starts inside the one before it");
+                    if gap >= MIN_RANGE {
                         self.free.push(end_of_live, at);
                     }
                 }
