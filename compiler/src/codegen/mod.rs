@@ -668,17 +668,18 @@ fn compile_piece(
 /// cache decoded code in 32-byte windows: at LLVM's default 16 bytes, a small hot function's
 /// place decided its speed (the `recursion` benchmark ran 18% slower for a function 16 bytes
 /// off, with identical code; docs/PERFORMANCE.md, "Functions on 32-byte boundaries"). Padding
-/// costs about 8 bytes per function. Other targets keep LLVM's choice.
+/// costs about 8 bytes per function. Other targets and `-Os`/`-Oz` keep LLVM's choice.
 const X86_64_FUNCTION_ALIGN: u32 = 32;
 
 /// Declares the functions in `here`, which will get bodies, in index order; others are
 /// declared as calls need them (`ModuleCx::function`).
 fn declare_functions(cx: &mut ModuleCx<'_, '_>, here: &[u32]) {
     *cx.functions.get_mut() = vec![None; cx.info.num_defined_funcs() as usize];
-    let x86_64 = match &cx.options.target {
-        Some(triple) => triple.starts_with("x86_64"),
-        None => cfg!(target_arch = "x86_64"),
-    };
+    // The triple the target machine resolved (the host's without `--target`); the size
+    // levels keep LLVM's alignment, as they ask for less code.
+    let triple = cx.module.get_triple();
+    let align = triple.as_str().to_bytes().starts_with(b"x86_64")
+        && !matches!(cx.options.opt_level, OptLevel::Os | OptLevel::Oz);
     for &i in here {
         let f = cx.function(i);
         // Traps leave by longjmp, never by unwinding; large frames are probed so that no
@@ -687,7 +688,7 @@ fn declare_functions(cx: &mut ModuleCx<'_, '_>, here: &[u32]) {
         // The translator lifts this from functions with `return_call`, whose calls marked
         // `tail` LLVM honours only where tail calls are enabled.
         cx.add_guest_attributes(f);
-        if x86_64 {
+        if align {
             f.as_global_value().set_alignment(X86_64_FUNCTION_ALIGN);
         }
         let tail = cx
